@@ -1,0 +1,94 @@
+// Algorithms: PSGD, CR-PSGD (Algorithm 1) and local SGD.
+//
+// An Algorithm runs on one worker with that worker's Communicator, Objective
+// (its shard) and Sampler, and updates x in place; all workers run it in
+// lockstep. After every communication round it calls the RoundObserver with
+// the shared iterate. Costs: every sample index drawn is one SFO call; every
+// Traffic::kTraining all-reduce is one round.
+//
+// H. Yu and R. Jin, "On the Computation and Communication Complexity of
+// Parallel SGD with Dynamic Batch Sizes for Stochastic Non-Convex
+// Optimization", ICML 2019.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "crpsgd/communicator.h"
+#include "crpsgd/objective.h"
+#include "crpsgd/sampler.h"
+#include "crpsgd/status.h"
+
+namespace crpsgd {
+
+enum class AlgorithmKind { kPsgd, kCrPsgd, kLocalSgd };
+
+const char* AlgorithmName(AlgorithmKind kind);  // "psgd", "cr-psgd", "local-sgd"
+Result<AlgorithmKind> ParseAlgorithm(std::string_view name);
+
+struct AlgorithmOptions {
+  AlgorithmKind kind = AlgorithmKind::kCrPsgd;
+  std::uint64_t budget = 0;           // T: SFO budget per worker. Required.
+  std::uint64_t batch = 1;            // B (psgd) or b (local-sgd). Default: 1.
+  std::uint64_t first_batch = 1;      // B₁ (cr-psgd). Default: 1.
+  double growth = 1.1;                // ρ > 1 (cr-psgd). Default: 1.1.
+  std::uint64_t sync_period = 10;     // I: local steps per round (local-sgd). Default: 10.
+  double lr = 0.0;                    // γ > 0. Required (Train resolves --lr auto).
+  Sampling sampling = Sampling::kWithReplacement;
+  std::uint64_t max_micro_batch = 4096;  // larger batches are accumulated in pieces. Default: 4096.
+
+  // Every constraint, with a message that names the flag.
+  Status Validate() const;
+  // "B=1", "B1=1 rho=1.1", "b=1 I=10": the parameters that define the run.
+  std::string Describe() const;
+};
+
+// What an algorithm reports after each round; Train fills in the measurements.
+struct RoundRecord {
+  std::uint64_t round = 0;           // 1, 2, ...; 0 is the starting point
+  std::uint64_t batch = 0;           // B_t: per-worker samples in this round's gradient
+  std::uint64_t local_steps = 0;     // SGD steps in this round (1 except local-sgd)
+  std::uint64_t sfo_per_worker = 0;  // cumulative
+  bool last = false;                 // the final round of the run
+  // Filled in by Train:
+  std::uint64_t sfo_total = 0;
+  std::optional<double> loss;        // f(x) on all training data, when evaluated
+  double wall_s = 0, comm_s = 0;     // cumulative training time (evaluation excluded)
+  std::uint64_t bytes = 0;           // cumulative training payload bytes per worker
+};
+
+class RoundObserver {
+ public:
+  virtual ~RoundObserver() = default;
+  // Called on every worker after each round with the shared iterate. A
+  // non-OK Status stops the run with that Status.
+  virtual Status OnRound(const RoundRecord& record, std::span<const double> x) = 0;
+};
+
+struct AlgorithmResult {
+  std::uint64_t rounds = 0;
+  std::uint64_t sfo_per_worker = 0;
+  std::uint64_t budget_left = 0;
+};
+
+class Algorithm {
+ public:
+  virtual ~Algorithm() = default;
+  virtual Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler,
+                                      std::span<double> x, RoundObserver& observer) = 0;
+};
+
+// options must be valid.
+std::unique_ptr<Algorithm> MakeAlgorithm(const AlgorithmOptions& options);
+
+// Rounds, SFO and remainder the options will produce, without running.
+struct AlgorithmPlan {
+  std::uint64_t rounds = 0, sfo_per_worker = 0, budget_left = 0;
+};
+AlgorithmPlan PlanAlgorithm(const AlgorithmOptions& options);
+
+}  // namespace crpsgd

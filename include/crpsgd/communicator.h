@@ -1,0 +1,86 @@
+// Communicator: the only way workers talk to each other.
+//
+// One Communicator object belongs to one worker (a thread of the inproc backend
+// or an MPI rank) and is not thread safe. Every collective must be called by
+// all workers in the same order with buffers of the same length.
+//
+// Contract shared by every backend:
+//  * Sums are taken in the fixed rank order 0, 1, ..., N-1, element by element,
+//    and the mean is that sum divided by N. Results are therefore bit-identical
+//    run to run, and the inproc and mpi (ordered) backends agree bit for bit.
+//  * Traffic::kTraining all-reduces are the paper's communication rounds; loss
+//    evaluations, the reference solver and setup use Traffic::kEvaluation and
+//    never count as rounds.
+//  * A peer that failed or aborted makes the call return Status::Unavailable.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "crpsgd/status.h"
+
+namespace crpsgd {
+
+enum class Traffic { kTraining, kEvaluation };
+enum class DataType { kFloat32, kFloat64 };
+
+struct TrafficStats {
+  std::uint64_t calls = 0;  // collectives; for kTraining these are the rounds
+  std::uint64_t bytes = 0;  // payload bytes this worker contributed
+  double seconds = 0.0;     // wall time inside the collectives, waiting included
+};
+
+struct CommStats {
+  TrafficStats training;
+  TrafficStats evaluation;
+};
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  Communicator(const Communicator&) = delete;
+  Communicator& operator=(const Communicator&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  virtual const char* backend_name() const = 0;
+
+  // In place: data <- (1/N) Σ_ranks data, summed in rank order.
+  Status AllreduceMean(std::span<double> data, Traffic traffic = Traffic::kTraining);
+  Status AllreduceMean(std::span<float> data, Traffic traffic = Traffic::kTraining);
+  // In place: data <- Σ_ranks data, summed in rank order.
+  Status AllreduceSum(std::span<double> data, Traffic traffic = Traffic::kEvaluation);
+  // Copies root's data into every rank's buffer. Counted as evaluation traffic.
+  Status Broadcast(std::span<double> data, int root);
+  Status Barrier();
+
+  const CommStats& stats() const { return stats_; }
+
+ protected:
+  Communicator(int rank, int size) : rank_(rank), size_(size) {}
+
+ private:
+  // Backends implement these; the public methods above do the accounting, so
+  // no backend can forget to count a round.
+  virtual Status DoAllreduceSum(std::span<std::byte> data, DataType type) = 0;
+  virtual Status DoBroadcast(std::span<std::byte> data, int root) = 0;
+  virtual Status DoBarrier() = 0;
+
+  template <class T>
+  Status AllreduceMeanImpl(std::span<T> data, DataType type, Traffic traffic);
+  Status Account(Traffic traffic, std::size_t bytes, double seconds, Status status);
+
+  int rank_;
+  int size_;
+  CommStats stats_;
+};
+
+std::size_t DataTypeSize(DataType type);
+
+// Adds `src` into `acc` element-wise (count elements of `type`). The one
+// reduction kernel every backend uses, so that all of them round identically.
+void AddInto(std::byte* acc, const std::byte* src, std::size_t count, DataType type);
+
+}  // namespace crpsgd

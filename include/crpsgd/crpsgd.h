@@ -1,0 +1,16 @@
+// crpsgd: communication-efficient distributed SGD with growing batches.
+// The umbrella header: everything a user of the library needs.
+#pragma once
+
+#include "crpsgd/algorithm.h"
+#include "crpsgd/batch_schedule.h"
+#include "crpsgd/communicator.h"
+#include "crpsgd/dataset.h"
+#include "crpsgd/evaluation.h"
+#include "crpsgd/inproc.h"
+#include "crpsgd/linear_models.h"
+#include "crpsgd/metrics.h"
+#include "crpsgd/objective.h"
+#include "crpsgd/sampler.h"
+#include "crpsgd/status.h"
+#include "crpsgd/train.h"

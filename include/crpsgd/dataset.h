@@ -1,0 +1,100 @@
+// Dataset: a plain value holding samples (rows) and their labels.
+//
+// Features are either dense (row-major Eigen matrix) or sparse (row-major
+// Eigen CSR matrix, as read from LIBSVM files); exactly one is used. Readers
+// are free functions that return a Dataset or a Status naming the file and,
+// for text formats, the line. Thread safety: a const Dataset may be shared.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+#include <Eigen/SparseCore>
+
+#include "crpsgd/status.h"
+
+namespace crpsgd {
+
+using DenseMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using SparseMatrix = Eigen::SparseMatrix<double, Eigen::RowMajor, std::int64_t>;
+
+struct Dataset {
+  bool is_sparse = false;
+  DenseMatrix dense;            // [samples x features], when !is_sparse
+  SparseMatrix sparse;          // [samples x features], when is_sparse
+  std::vector<double> labels;   // [samples]; ±1 for binary tasks, any real for regression
+  std::string source;           // where it came from, for messages
+
+  std::size_t num_samples() const { return labels.size(); }
+  std::size_t num_features() const { return is_sparse ? sparse.cols() : dense.cols(); }
+};
+
+// The rows `rows` of `data`, in that order (a shard, a test subset).
+Dataset SelectRows(const Dataset& data, std::span<const std::size_t> rows);
+
+// Appends a constant feature of value `bias` to every sample (an intercept, as
+// LIBLINEAR's -B). No-op when bias == 0.
+void AppendBiasFeature(Dataset& data, double bias);
+
+// ---- LIBSVM / SVMlight text ------------------------------------------------
+enum class LabelKind {
+  kBinary,      // labels must be +1/-1 or 1/0; stored as ±1
+  kRegression,  // any finite number
+};
+
+struct LibsvmOptions {
+  LabelKind labels = LabelKind::kBinary;
+  // Number of features; 0 = the largest index seen. A larger index is an error.
+  std::size_t num_features = 0;
+};
+
+// "label idx:val idx:val ... # comment", indices 1-based and increasing.
+// Blank lines and lines starting with '#' are skipped.
+Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOptions& options = {});
+
+// ---- IDX (MNIST / Fashion-MNIST), plain or gzip ----------------------------
+struct IdxOptions {
+  double scale = 1.0 / 255.0;  // pixel bytes are multiplied by this
+  // Binary task: samples of positive_class get label +1. If negative_class is
+  // >= 0 only samples of the two classes are kept (a against b); otherwise all
+  // other classes get -1 (one against the rest). positive_class < 0 keeps the
+  // raw class numbers as labels (for regression or multi-class use).
+  int positive_class = 0;
+  int negative_class = -1;
+};
+
+Result<Dataset> ReadIdx(const std::filesystem::path& images, const std::filesystem::path& labels,
+                        const IdxOptions& options = {});
+
+// The labels file that belongs to an images file, by the usual naming
+// ("train-images-idx3-ubyte.gz" -> "train-labels-idx1-ubyte.gz"); empty if the
+// name does not follow it.
+std::filesystem::path IdxLabelsPathFor(const std::filesystem::path& images);
+
+// ---- Synthetic -------------------------------------------------------------
+enum class SyntheticTask { kRegression, kBinary };
+
+struct SyntheticOptions {
+  SyntheticTask task = SyntheticTask::kRegression;
+  std::size_t samples = 10000;
+  std::size_t features = 50;
+  double noise = 0.5;  // std. dev. of the label noise (regression) / logit noise (binary)
+  std::uint64_t seed = 1;
+};
+
+// Gaussian features a_i ~ N(0, I); a hidden x_true ~ N(0, I/d).
+// Regression: b_i = a_i·x_true + noise·N(0,1). Binary: sign(a_i·x_true + noise·N(0,1)).
+// The same options give the same data on every machine.
+Result<Dataset> MakeSynthetic(const SyntheticOptions& options);
+
+// ---- Shards ----------------------------------------------------------------
+// The sample indices of worker `rank` of `size`: a seeded random partition of
+// 0..n-1 into near-equal parts (sizes differ by at most one). Pure.
+std::vector<std::size_t> ShardIndices(std::size_t n, int rank, int size, std::uint64_t seed);
+
+}  // namespace crpsgd

@@ -1,0 +1,41 @@
+// Run outputs: metrics.jsonl (one JSON object per round), summary.json, and
+// atomic file writes. Formats are specified in docs/output-formats.md.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "crpsgd/algorithm.h"
+#include "crpsgd/train.h"
+
+namespace crpsgd {
+
+// Writes `content` to `path` via a temporary file in the same folder, fsync
+// and rename: readers see the old file or the new one, never half of one.
+Status WriteFileAtomic(const std::filesystem::path& path, const std::string& content);
+
+// A RoundObserver that appends one line per round to a JSON Lines file. Lines
+// are flushed as written, so a crashed run leaves whole lines only.
+class MetricsWriter final : public RoundObserver {
+ public:
+  // Truncates/creates the file.
+  static Result<std::unique_ptr<MetricsWriter>> Open(const std::filesystem::path& path, std::optional<double> f_star);
+  Status OnRound(const RoundRecord& record, std::span<const double> x) override;
+
+ private:
+  MetricsWriter(std::filesystem::path path, std::optional<double> f_star);
+  std::filesystem::path path_;
+  std::ofstream out_;
+  std::optional<double> f_star_;
+};
+
+nlohmann::json RoundRecordToJson(const RoundRecord& record, std::optional<double> f_star);
+// Everything of summary.json but the model. `extra` fields (problem, data, …)
+// are merged in by the caller.
+nlohmann::json RunSummaryToJson(const RunSummary& summary);
+
+}  // namespace crpsgd

@@ -1,0 +1,40 @@
+// The mpi backend (OpenMPI). Declared without <mpi.h> so that users of the
+// core library need no MPI headers; defined in the crpsgd_mpi target.
+#pragma once
+
+#include <memory>
+
+#include "crpsgd/communicator.h"
+
+namespace crpsgd {
+
+enum class MpiReduction {
+  // Alltoall of chunks, each rank sums its chunk in rank order, then allgather:
+  // bandwidth-optimal like a ring, and bit-identical to the inproc backend.
+  kOrdered,
+  // MPI_Allreduce: whatever order the MPI library picks (fastest, not
+  // bit-identical to inproc).
+  kNative,
+};
+
+// True when this process was started by mpirun/mpiexec (OpenMPI or PMIx).
+bool LaunchedByMpirun();
+
+// Initialises MPI on construction and finalises it on destruction. One per process.
+class MpiSession {
+ public:
+  MpiSession(int* argc, char*** argv);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+  int world_rank() const;
+  int world_size() const;
+  // Ends every rank of the job with `exit_code`, for a failure seen by one rank only.
+  [[noreturn]] static void AbortJob(int exit_code);
+};
+
+// A Communicator over a duplicate of MPI_COMM_WORLD with MPI_ERRORS_RETURN.
+// Requires a live MpiSession.
+Result<std::unique_ptr<Communicator>> MakeMpiCommunicator(MpiReduction reduction = MpiReduction::kOrdered);
+
+}  // namespace crpsgd

@@ -1,0 +1,72 @@
+// Train(): the library's entry point. Runs one algorithm on one worker's
+// objective; every worker calls it with the same options (a collective).
+//
+//   crpsgd::RunInProcess(4, [&](crpsgd::Communicator& comm) {
+//     MyObjective f(shard_for(comm.rank()));
+//     crpsgd::TrainOptions options;
+//     options.algorithm.kind = crpsgd::AlgorithmKind::kCrPsgd;
+//     options.algorithm.budget = 10000;
+//     options.algorithm.lr = 0.1;
+//     auto summary = crpsgd::Train(options, f, comm);
+//     return summary.status();
+//   });
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crpsgd/algorithm.h"
+#include "crpsgd/communicator.h"
+#include "crpsgd/objective.h"
+
+namespace crpsgd {
+
+struct TrainOptions {
+  AlgorithmOptions algorithm;  // lr must be set (see EstimateLipschitz for --lr auto)
+  std::uint64_t seed = 1;      // every random choice derives from it
+  // Evaluate f(x) on all data every this many rounds; 0 = automatic: the
+  // first 20 rounds, then rounds spaced by 10% (a log-spaced curve). The
+  // starting point and the last round are always evaluated.
+  std::uint64_t eval_every = 0;
+  std::optional<double> f_star;                 // when known, summaries report f − f*
+  std::optional<double> lipschitz;              // recorded in the summary when given
+  std::vector<RoundObserver*> observers;        // called on this worker after every round
+  const Objective* test_objective = nullptr;    // this worker's test shard, for test metrics
+  std::vector<double> initial_x;                // x₁; empty = zeros
+};
+
+struct RunSummary {
+  AlgorithmOptions algorithm;
+  std::string backend;
+  int workers = 0;
+  std::uint64_t seed = 0;
+  std::uint64_t rounds = 0;
+  std::uint64_t sfo_per_worker = 0;
+  std::uint64_t sfo_total = 0;
+  std::uint64_t budget_left = 0;   // unspent per-worker budget (Algorithm 1's remainder)
+  double final_loss = 0.0;         // f(x) at the returned x, all training data
+  std::optional<double> f_star;
+  std::optional<double> lipschitz;
+  double wall_s = 0.0;             // training time, loss evaluations excluded
+  double comm_s = 0.0;             // time inside training all-reduces
+  double eval_s = 0.0;             // time spent evaluating f for the metrics
+  std::uint64_t bytes = 0;         // training payload bytes per worker
+  std::uint64_t eval_bytes = 0;    // evaluation payload bytes per worker
+  std::optional<double> train_accuracy, test_loss, test_accuracy;
+  std::vector<double> x;           // the final model
+};
+
+Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Communicator& comm);
+
+struct SmoothnessEstimate {
+  double value = 0.0;   // L̂
+  std::string method;   // "power-iteration" or "bound"
+};
+
+// Estimates the smoothness constant L of the global f. Collective. Built-in
+// linear models use a power iteration on the data; other objectives the
+// largest SmoothnessBound() over workers. Fails when neither is available.
+Result<SmoothnessEstimate> EstimateLipschitz(const Objective& f, Communicator& comm);
+
+}  // namespace crpsgd

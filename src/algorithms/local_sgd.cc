@@ -1,0 +1,41 @@
+#include "algorithms/local_sgd.h"
+
+#include <vector>
+
+#include "algorithms/batch_gradient.h"
+
+namespace crpsgd::internal {
+
+Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sampler& sampler,
+                                      std::span<double> x, RoundObserver& observer) {
+  const std::uint64_t b = options_.batch, period = options_.sync_period;
+  const std::uint64_t total_steps = options_.budget / b;
+  const std::uint64_t rounds = (total_steps + period - 1) / period;
+  BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
+  std::vector<double> grad(x.size());
+  AlgorithmResult result;
+  std::uint64_t steps_done = 0;
+  for (std::uint64_t t = 1; t <= rounds; ++t) {
+    const std::uint64_t steps = std::min(period, total_steps - steps_done);
+    for (std::uint64_t s = 0; s < steps; ++s) {  // local steps: no communication
+      batch_gradient.Compute(x, b, grad);
+      for (std::size_t j = 0; j < x.size(); ++j) x[j] -= options_.lr * grad[j];
+    }
+    steps_done += steps;
+    CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(x, Traffic::kTraining));  // model averaging: the round
+    CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "averaged model", t));  // after the round: all workers agree
+    result.rounds = t;
+    result.sfo_per_worker += steps * b;
+    RoundRecord record;
+    record.round = t;
+    record.batch = b;
+    record.local_steps = steps;
+    record.sfo_per_worker = result.sfo_per_worker;
+    record.last = t == rounds;
+    CRPSGD_RETURN_IF_ERROR(observer.OnRound(record, x));
+  }
+  result.budget_left = options_.budget - result.sfo_per_worker;
+  return result;
+}
+
+}  // namespace crpsgd::internal

@@ -1,0 +1,22 @@
+#pragma once
+
+#include "crpsgd/algorithm.h"
+
+namespace crpsgd::internal {
+
+// Local SGD with periodic model averaging (Stich 2018; Yu, Yang, Zhu 2019):
+// every worker takes I plain SGD steps of batch b on its own copy of x, then
+// the copies are averaged (one round). The budget T gives ⌊T/b⌋ local steps;
+// the last period may be shorter so that the run ends on an average. T mod b
+// is left unspent and reported.
+class LocalSgd final : public Algorithm {
+ public:
+  explicit LocalSgd(const AlgorithmOptions& options) : options_(options) {}
+  Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
+                              RoundObserver& observer) override;
+
+ private:
+  AlgorithmOptions options_;
+};
+
+}  // namespace crpsgd::internal

@@ -1,0 +1,48 @@
+// PSGD and CR-PSGD: one loop, two batch schedules.
+//
+// Algorithm 1 (CR-PSGD) of Yu & Jin 2019, and classic parallel SGD, which is
+// the same loop with a constant batch:
+//
+//   while B_1 + ... + B_t ≤ T:
+//     each worker i: ḡ_{t,i} = (1/B_t) Σ_j ∇F(x_t; ζ_{i,j})   (local)
+//     ḡ_t = (1/N) Σ_i ḡ_{t,i}                                 (one all-reduce)
+//     x_{t+1} = x_t − γ ḡ_t
+//     B_{t+1} = ⌊ρ^t B₁⌋                                      (CR-PSGD)
+#include <memory>
+#include <vector>
+
+#include "algorithms/batch_gradient.h"
+#include "algorithms/minibatch_sgd.h"
+
+namespace crpsgd::internal {
+
+Result<AlgorithmResult> MinibatchSgd::Run(Communicator& comm, const Objective& f, Sampler& sampler,
+                                          std::span<double> x, RoundObserver& observer) {
+  const BudgetPlan plan = PlanBudget(*schedule_, options_.budget);
+  BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
+  std::vector<double> grad(x.size());
+  AlgorithmResult result;
+  for (std::uint64_t t = 1; t <= plan.rounds; ++t) {
+    const std::uint64_t batch = schedule_->BatchAt(t);
+    batch_gradient.Compute(x, batch, grad);
+    CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(grad, Traffic::kTraining));  // the round
+    // Checked after the all-reduce, where a NaN has reached every worker, so
+    // that all of them stop together instead of one leaving the others waiting.
+    CRPSGD_RETURN_IF_ERROR(CheckFinite(grad, "averaged gradient", t));
+    for (std::size_t j = 0; j < x.size(); ++j) x[j] -= options_.lr * grad[j];
+    CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "iterate", t));
+    result.rounds = t;
+    result.sfo_per_worker += batch;
+    RoundRecord record;
+    record.round = t;
+    record.batch = batch;
+    record.local_steps = 1;
+    record.sfo_per_worker = result.sfo_per_worker;
+    record.last = t == plan.rounds;
+    CRPSGD_RETURN_IF_ERROR(observer.OnRound(record, x));
+  }
+  result.budget_left = options_.budget - result.sfo_per_worker;
+  return result;
+}
+
+}  // namespace crpsgd::internal

@@ -1,0 +1,40 @@
+// The one place that maps algorithm kinds to implementations.
+#include "algorithms/local_sgd.h"
+#include "algorithms/minibatch_sgd.h"
+#include "util/check.h"
+
+namespace crpsgd {
+
+std::unique_ptr<Algorithm> MakeAlgorithm(const AlgorithmOptions& options) {
+  CRPSGD_CHECK(options.Validate().ok());
+  switch (options.kind) {
+    case AlgorithmKind::kPsgd:
+      return std::make_unique<internal::MinibatchSgd>(options, std::make_unique<ConstantBatch>(options.batch));
+    case AlgorithmKind::kCrPsgd:
+      return std::make_unique<internal::MinibatchSgd>(
+          options, std::make_unique<GeometricBatch>(options.first_batch, options.growth));
+    case AlgorithmKind::kLocalSgd:
+      return std::make_unique<internal::LocalSgd>(options);
+  }
+  return nullptr;
+}
+
+AlgorithmPlan PlanAlgorithm(const AlgorithmOptions& options) {
+  AlgorithmPlan plan;
+  if (options.kind == AlgorithmKind::kLocalSgd) {
+    const std::uint64_t steps = options.budget / options.batch;
+    plan.rounds = (steps + options.sync_period - 1) / options.sync_period;
+    plan.sfo_per_worker = steps * options.batch;
+  } else {
+    const BudgetPlan budget =
+        options.kind == AlgorithmKind::kPsgd
+            ? PlanBudget(ConstantBatch(options.batch), options.budget)
+            : PlanBudget(GeometricBatch(options.first_batch, options.growth), options.budget);
+    plan.rounds = budget.rounds;
+    plan.sfo_per_worker = budget.spent;
+  }
+  plan.budget_left = options.budget - plan.sfo_per_worker;
+  return plan;
+}
+
+}  // namespace crpsgd

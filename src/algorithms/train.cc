@@ -1,0 +1,139 @@
+#include "crpsgd/train.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "crpsgd/evaluation.h"
+#include "crpsgd/linear_models.h"
+
+namespace crpsgd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Completes each RoundRecord with costs and (when due) the full loss, then
+// hands it to the user's observers. Every worker runs it identically, so the
+// collective loss evaluations line up.
+class TrainMonitor final : public RoundObserver {
+ public:
+  TrainMonitor(const TrainOptions& options, Communicator& comm, FullEvaluator& eval)
+      : options_(options), comm_(comm), eval_(eval), start_(Clock::now()), base_(comm.stats()) {}
+
+  Status OnRound(const RoundRecord& in, std::span<const double> x) override {
+    RoundRecord record = in;
+    record.sfo_total = record.sfo_per_worker * static_cast<std::uint64_t>(comm_.size());
+    record.wall_s = std::chrono::duration<double>(Clock::now() - start_).count() - eval_s_;
+    record.comm_s = comm_.stats().training.seconds - base_.training.seconds;
+    record.bytes = comm_.stats().training.bytes - base_.training.bytes;
+    if (ShouldEvaluate(record)) {
+      const auto t0 = Clock::now();
+      CRPSGD_ASSIGN_OR_RETURN(double loss, eval_.Loss(x));
+      eval_s_ += std::chrono::duration<double>(Clock::now() - t0).count();
+      if (!std::isfinite(loss)) {
+        return Status::Diverged("round " + std::to_string(record.round) +
+                                ": the loss is not finite (the step size is probably too large)");
+      }
+      record.loss = loss;
+      last_loss_ = loss;
+    }
+    for (RoundObserver* observer : options_.observers) CRPSGD_RETURN_IF_ERROR(observer->OnRound(record, x));
+    last_ = record;
+    return Status::OK();
+  }
+
+  const RoundRecord& last() const { return last_; }
+  double last_loss() const { return last_loss_; }
+  double eval_s() const { return eval_s_; }
+
+ private:
+  bool ShouldEvaluate(const RoundRecord& record) {
+    if (record.round == 0 || record.last) return true;
+    if (options_.eval_every > 0) return record.round % options_.eval_every == 0;
+    if (record.round <= 20 || record.round >= next_auto_) {
+      next_auto_ = std::max(record.round + 1, static_cast<std::uint64_t>(std::ceil(1.1 * static_cast<double>(record.round))));
+      return true;
+    }
+    return false;
+  }
+
+  const TrainOptions& options_;
+  Communicator& comm_;
+  FullEvaluator& eval_;
+  Clock::time_point start_;
+  CommStats base_;
+  double eval_s_ = 0.0;
+  double last_loss_ = 0.0;
+  std::uint64_t next_auto_ = 0;
+  RoundRecord last_;
+};
+
+}  // namespace
+
+Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Communicator& comm) {
+  CRPSGD_RETURN_IF_ERROR(options.algorithm.Validate());
+  if (f.num_samples() == 0) {
+    return Status::InvalidArgument("worker " + std::to_string(comm.rank()) + " has an empty shard");
+  }
+  if (!options.initial_x.empty() && options.initial_x.size() != f.dim()) {
+    return Status::InvalidArgument("initial x has " + std::to_string(options.initial_x.size()) +
+                                   " entries, the objective has dimension " + std::to_string(f.dim()));
+  }
+  CRPSGD_ASSIGN_OR_RETURN(FullEvaluator eval, FullEvaluator::Create(f, comm));
+  const CommStats base = comm.stats();
+  std::vector<double> x = options.initial_x.empty() ? std::vector<double>(f.dim(), 0.0) : options.initial_x;
+  std::unique_ptr<Sampler> sampler = MakeSampler(options.algorithm.sampling, f.num_samples(), options.seed, comm.rank());
+  std::unique_ptr<Algorithm> algorithm = MakeAlgorithm(options.algorithm);
+
+  TrainMonitor monitor(options, comm, eval);
+  CRPSGD_RETURN_IF_ERROR(monitor.OnRound(RoundRecord{}, x));  // round 0: the starting point
+  CRPSGD_ASSIGN_OR_RETURN(AlgorithmResult result, algorithm->Run(comm, f, *sampler, x, monitor));
+
+  RunSummary summary;
+  summary.algorithm = options.algorithm;
+  summary.backend = comm.backend_name();
+  summary.workers = comm.size();
+  summary.seed = options.seed;
+  summary.rounds = result.rounds;
+  summary.sfo_per_worker = result.sfo_per_worker;
+  summary.sfo_total = result.sfo_per_worker * static_cast<std::uint64_t>(comm.size());
+  summary.budget_left = result.budget_left;
+  summary.final_loss = monitor.last_loss();
+  summary.f_star = options.f_star;
+  summary.lipschitz = options.lipschitz;
+  summary.wall_s = monitor.last().wall_s;
+  summary.comm_s = comm.stats().training.seconds - base.training.seconds;
+  summary.bytes = comm.stats().training.bytes - base.training.bytes;
+  summary.eval_s = monitor.eval_s();
+  CRPSGD_ASSIGN_OR_RETURN(summary.train_accuracy, eval.Accuracy(x));
+  if (options.test_objective != nullptr) {
+    CRPSGD_ASSIGN_OR_RETURN(FullEvaluator test_eval, FullEvaluator::Create(*options.test_objective, comm));
+    CRPSGD_ASSIGN_OR_RETURN(summary.test_loss, test_eval.Loss(x));
+    CRPSGD_ASSIGN_OR_RETURN(summary.test_accuracy, test_eval.Accuracy(x));
+  }
+  summary.eval_bytes = comm.stats().evaluation.bytes - base.evaluation.bytes;
+  summary.x = std::move(x);
+  return summary;
+}
+
+Result<SmoothnessEstimate> EstimateLipschitz(const Objective& f, Communicator& comm) {
+  if (const auto* linear = dynamic_cast<const LinearModelObjective*>(&f)) {
+    CRPSGD_ASSIGN_OR_RETURN(FullEvaluator eval, FullEvaluator::Create(f, comm));
+    CRPSGD_ASSIGN_OR_RETURN(double value, EstimateSmoothness(*linear, comm, eval.total_samples()));
+    return SmoothnessEstimate{value, "power-iteration"};
+  }
+  // The largest bound over workers: each writes its own slot, the sum gathers them.
+  std::vector<double> bounds(comm.size(), 0.0);
+  const std::optional<double> mine = f.SmoothnessBound();
+  bounds[comm.rank()] = mine ? *mine : std::nan("");
+  CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(bounds, Traffic::kEvaluation));
+  double largest = 0.0;
+  for (double b : bounds) {
+    if (!std::isfinite(b)) {
+      return Status::InvalidArgument("--lr auto needs an estimate of L, and this objective gives none; pass --lr");
+    }
+    largest = std::max(largest, b);
+  }
+  return SmoothnessEstimate{largest, "bound"};
+}
+
+}  // namespace crpsgd

@@ -1,0 +1,75 @@
+#include "crpsgd/communicator.h"
+
+#include <chrono>
+#include <cstring>
+#include <vector>
+
+namespace crpsgd {
+
+std::size_t DataTypeSize(DataType type) {
+  return type == DataType::kFloat32 ? sizeof(float) : sizeof(double);
+}
+
+void AddInto(std::byte* acc, const std::byte* src, std::size_t count, DataType type) {
+  if (type == DataType::kFloat64) {
+    auto* a = reinterpret_cast<double*>(acc);
+    const auto* s = reinterpret_cast<const double*>(src);
+    for (std::size_t i = 0; i < count; ++i) a[i] += s[i];
+  } else {
+    auto* a = reinterpret_cast<float*>(acc);
+    const auto* s = reinterpret_cast<const float*>(src);
+    for (std::size_t i = 0; i < count; ++i) a[i] += s[i];
+  }
+}
+
+namespace {
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+}  // namespace
+
+Status Communicator::Account(Traffic traffic, std::size_t bytes, double seconds, Status status) {
+  TrafficStats& s = traffic == Traffic::kTraining ? stats_.training : stats_.evaluation;
+  s.calls += 1;
+  s.bytes += bytes;
+  s.seconds += seconds;
+  return status;
+}
+
+template <class T>
+Status Communicator::AllreduceMeanImpl(std::span<T> data, DataType type, Traffic traffic) {
+  const auto start = std::chrono::steady_clock::now();
+  Status status = DoAllreduceSum(std::as_writable_bytes(data), type);
+  if (status.ok()) {
+    const T n = static_cast<T>(size_);
+    for (T& v : data) v /= n;
+  }
+  return Account(traffic, data.size_bytes(), SecondsSince(start), std::move(status));
+}
+
+Status Communicator::AllreduceMean(std::span<double> data, Traffic traffic) {
+  return AllreduceMeanImpl(data, DataType::kFloat64, traffic);
+}
+
+Status Communicator::AllreduceMean(std::span<float> data, Traffic traffic) {
+  return AllreduceMeanImpl(data, DataType::kFloat32, traffic);
+}
+
+Status Communicator::AllreduceSum(std::span<double> data, Traffic traffic) {
+  const auto start = std::chrono::steady_clock::now();
+  Status status = DoAllreduceSum(std::as_writable_bytes(data), DataType::kFloat64);
+  return Account(traffic, data.size_bytes(), SecondsSince(start), std::move(status));
+}
+
+Status Communicator::Broadcast(std::span<double> data, int root) {
+  if (root < 0 || root >= size_) {
+    return Status::InvalidArgument("Broadcast(): root " + std::to_string(root) + " is not a rank");
+  }
+  const auto start = std::chrono::steady_clock::now();
+  Status status = DoBroadcast(std::as_writable_bytes(data), root);
+  return Account(Traffic::kEvaluation, data.size_bytes(), SecondsSince(start), std::move(status));
+}
+
+Status Communicator::Barrier() { return DoBarrier(); }
+
+}  // namespace crpsgd

@@ -1,0 +1,114 @@
+#include "crpsgd/metrics.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace crpsgd {
+
+Status WriteFileAtomic(const std::filesystem::path& path, const std::string& content) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError(tmp.string() + ": cannot create: " + std::strerror(errno));
+  std::size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return Status::IOError(tmp.string() + ": write failed: " + why);
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return Status::IOError(tmp.string() + ": could not be flushed to disk");
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return Status::IOError(path.string() + ": rename failed: " + why);
+  }
+  return Status::OK();
+}
+
+MetricsWriter::MetricsWriter(std::filesystem::path path, std::optional<double> f_star)
+    : path_(std::move(path)), out_(path_, std::ios::trunc), f_star_(f_star) {}
+
+Result<std::unique_ptr<MetricsWriter>> MetricsWriter::Open(const std::filesystem::path& path,
+                                                           std::optional<double> f_star) {
+  std::unique_ptr<MetricsWriter> writer(new MetricsWriter(path, f_star));
+  if (!writer->out_) return Status::IOError(path.string() + ": cannot open for writing");
+  return writer;
+}
+
+Status MetricsWriter::OnRound(const RoundRecord& record, std::span<const double>) {
+  out_ << RoundRecordToJson(record, f_star_).dump() << '\n';
+  out_.flush();
+  if (!out_) return Status::IOError(path_.string() + ": write failed");
+  return Status::OK();
+}
+
+namespace {
+template <class T>
+nlohmann::json OrNull(const std::optional<T>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+}  // namespace
+
+nlohmann::json RoundRecordToJson(const RoundRecord& r, std::optional<double> f_star) {
+  nlohmann::json j;
+  j["round"] = r.round;
+  j["batch"] = r.batch;
+  j["local_steps"] = r.local_steps;
+  j["sfo_per_worker"] = r.sfo_per_worker;
+  j["sfo_total"] = r.sfo_total;
+  j["loss"] = OrNull(r.loss);
+  j["f_gap"] = (r.loss && f_star) ? nlohmann::json(*r.loss - *f_star) : nlohmann::json(nullptr);
+  j["wall_s"] = r.wall_s;
+  j["comm_s"] = r.comm_s;
+  j["bytes"] = r.bytes;
+  return j;
+}
+
+nlohmann::json RunSummaryToJson(const RunSummary& s) {
+  const AlgorithmOptions& a = s.algorithm;
+  nlohmann::json j;
+  j["algo"] = AlgorithmName(a.kind);
+  j["params"] = a.Describe();
+  switch (a.kind) {
+    case AlgorithmKind::kPsgd: j["batch"] = a.batch; break;
+    case AlgorithmKind::kCrPsgd: j["b1"] = a.first_batch, j["rho"] = a.growth; break;
+    case AlgorithmKind::kLocalSgd: j["batch"] = a.batch, j["sync_period"] = a.sync_period; break;
+  }
+  j["sampling"] = SamplingName(a.sampling);
+  j["max_micro_batch"] = a.max_micro_batch;
+  j["workers"] = s.workers;
+  j["backend"] = s.backend;
+  j["seed"] = s.seed;
+  j["budget"] = a.budget;
+  j["rounds"] = s.rounds;
+  j["sfo_per_worker"] = s.sfo_per_worker;
+  j["sfo_total"] = s.sfo_total;
+  j["budget_left"] = s.budget_left;
+  j["final_loss"] = s.final_loss;
+  j["f_star"] = OrNull(s.f_star);
+  j["f_gap"] = s.f_star ? nlohmann::json(s.final_loss - *s.f_star) : nlohmann::json(nullptr);
+  j["lr"] = a.lr;
+  j["lipschitz"] = OrNull(s.lipschitz);
+  j["wall_s"] = s.wall_s;
+  j["comm_s"] = s.comm_s;
+  j["eval_s"] = s.eval_s;
+  j["bytes"] = s.bytes;
+  j["eval_bytes"] = s.eval_bytes;
+  j["train_accuracy"] = OrNull(s.train_accuracy);
+  j["test_loss"] = OrNull(s.test_loss);
+  j["test_accuracy"] = OrNull(s.test_accuracy);
+  return j;
+}
+
+}  // namespace crpsgd

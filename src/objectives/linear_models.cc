@@ -1,0 +1,157 @@
+#include "crpsgd/linear_models.h"
+
+#include <cmath>
+#include <numeric>
+
+namespace crpsgd {
+
+const char* ProblemName(Problem problem) {
+  switch (problem) {
+    case Problem::kLogistic: return "logreg";
+    case Problem::kLeastSquares: return "leastsq";
+    case Problem::kNonconvexLogistic: return "ncvx-logreg";
+  }
+  return "?";
+}
+
+Result<Problem> ParseProblem(std::string_view name) {
+  if (name == "logreg") return Problem::kLogistic;
+  if (name == "leastsq") return Problem::kLeastSquares;
+  if (name == "ncvx-logreg") return Problem::kNonconvexLogistic;
+  return Status::InvalidArgument("--problem must be logreg, leastsq or ncvx-logreg, got '" + std::string(name) + "'");
+}
+
+LinearModelObjective::LinearModelObjective(Problem problem, Dataset shard, double lambda)
+    : problem_(problem), shard_(std::move(shard)), lambda_(lambda) {}
+
+double LinearModelObjective::RowDot(std::size_t i, std::span<const double> x) const {
+  if (!shard_.is_sparse) {
+    return shard_.dense.row(static_cast<Eigen::Index>(i)).dot(Eigen::Map<const Eigen::RowVectorXd>(x.data(), x.size()));
+  }
+  double z = 0.0;
+  for (SparseMatrix::InnerIterator it(shard_.sparse, static_cast<Eigen::Index>(i)); it; ++it) z += it.value() * x[it.col()];
+  return z;
+}
+
+void LinearModelObjective::AddScaledRow(std::size_t i, double scale, std::span<double> out) const {
+  if (!shard_.is_sparse) {
+    Eigen::Map<Eigen::RowVectorXd>(out.data(), out.size()) += scale * shard_.dense.row(static_cast<Eigen::Index>(i));
+    return;
+  }
+  for (SparseMatrix::InnerIterator it(shard_.sparse, static_cast<Eigen::Index>(i)); it; ++it) {
+    out[it.col()] += scale * it.value();
+  }
+}
+
+double LinearModelObjective::Phi(double z, double y, double* slope) const {
+  if (problem_ == Problem::kLeastSquares) {
+    *slope = z - y;
+    return 0.5 * (z - y) * (z - y);
+  }
+  const double m = -y * z;  // log(1 + e^m), computed without overflow
+  const double sigma = m >= 0 ? 1.0 / (1.0 + std::exp(-m)) : std::exp(m) / (1.0 + std::exp(m));
+  *slope = -y * sigma;
+  return m > 0 ? m + std::log1p(std::exp(-m)) : std::log1p(std::exp(m));
+}
+
+double LinearModelObjective::Regularizer(std::span<const double> x, double weight, std::span<double> grad) const {
+  double value = 0.0;
+  if (problem_ == Problem::kNonconvexLogistic) {
+    for (std::size_t j = 0; j < x.size(); ++j) {
+      const double s = 1.0 + x[j] * x[j];
+      value += x[j] * x[j] / s;
+      if (!grad.empty()) grad[j] += weight * lambda_ * 2.0 * x[j] / (s * s);
+    }
+    return lambda_ * value;
+  }
+  for (std::size_t j = 0; j < x.size(); ++j) {
+    value += x[j] * x[j];
+    if (!grad.empty()) grad[j] += weight * lambda_ * x[j];
+  }
+  return 0.5 * lambda_ * value;
+}
+
+double LinearModelObjective::AccumulateGradient(std::span<const double> x, std::span<const std::size_t> samples,
+                                                std::span<double> grad_sum) const {
+  double loss = 0.0;
+  for (std::size_t i : samples) {
+    double slope = 0.0;
+    loss += Phi(RowDot(i, x), shard_.labels[i], &slope);
+    if (slope != 0.0) AddScaledRow(i, slope, grad_sum);
+  }
+  const double count = static_cast<double>(samples.size());
+  return loss + count * Regularizer(x, count, grad_sum);
+}
+
+double LinearModelObjective::Loss(std::span<const double> x, std::span<const std::size_t> samples) const {
+  double loss = 0.0, slope = 0.0;
+  for (std::size_t i : samples) loss += Phi(RowDot(i, x), shard_.labels[i], &slope);
+  return loss + static_cast<double>(samples.size()) * Regularizer(x, 0.0, {});
+}
+
+double LinearModelObjective::loss_curvature() const { return problem_ == Problem::kLeastSquares ? 1.0 : 0.25; }
+
+double LinearModelObjective::regularizer_curvature() const {
+  return problem_ == Problem::kNonconvexLogistic ? 2.0 * lambda_ : lambda_;
+}
+
+std::optional<double> LinearModelObjective::SmoothnessBound() const {
+  double max_norm2 = 0.0;
+  for (std::size_t i = 0; i < num_samples(); ++i) {
+    const double norm2 = shard_.is_sparse ? shard_.sparse.row(static_cast<Eigen::Index>(i)).squaredNorm()
+                                          : shard_.dense.row(static_cast<Eigen::Index>(i)).squaredNorm();
+    max_norm2 = std::max(max_norm2, norm2);
+  }
+  return loss_curvature() * max_norm2 + regularizer_curvature();
+}
+
+std::optional<std::size_t> LinearModelObjective::CountCorrect(std::span<const double> x,
+                                                              std::span<const std::size_t> samples) const {
+  if (problem_ == Problem::kLeastSquares) return std::nullopt;
+  std::size_t correct = 0;
+  for (std::size_t i : samples) correct += ((RowDot(i, x) >= 0.0 ? 1.0 : -1.0) == shard_.labels[i]);
+  return correct;
+}
+
+void LinearModelObjective::AccumulateGramProduct(std::span<const double> v, std::span<double> out) const {
+  for (std::size_t i = 0; i < num_samples(); ++i) AddScaledRow(i, RowDot(i, v), out);
+}
+
+void LinearModelObjective::AccumulateNormalEquations(Eigen::MatrixXd& AtA, Eigen::VectorXd& Atb) const {
+  const Eigen::VectorXd y = Eigen::Map<const Eigen::VectorXd>(shard_.labels.data(), shard_.labels.size());
+  if (!shard_.is_sparse) {
+    AtA.selfadjointView<Eigen::Lower>().rankUpdate(shard_.dense.transpose());
+    AtA = AtA.selfadjointView<Eigen::Lower>();
+    Atb += shard_.dense.transpose() * y;
+  } else {
+    AtA += Eigen::MatrixXd(shard_.sparse.transpose() * shard_.sparse);
+    Atb += shard_.sparse.transpose() * y;
+  }
+}
+
+Result<double> EstimateSmoothness(const LinearModelObjective& f, Communicator& comm, std::size_t total_samples) {
+  constexpr int kMaxIterations = 200;
+  constexpr double kRelativeTolerance = 1e-7;
+  const std::size_t d = f.dim();
+  std::vector<double> v(d, 1.0 / std::sqrt(static_cast<double>(d))), w(d);
+  double eigenvalue = 0.0;
+  for (int it = 0; it < kMaxIterations; ++it) {
+    std::fill(w.begin(), w.end(), 0.0);
+    f.AccumulateGramProduct(v, w);
+    CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(w, Traffic::kEvaluation));
+    double norm = 0.0;
+    for (double& wi : w) {
+      wi /= static_cast<double>(total_samples);
+      norm += wi * wi;
+    }
+    norm = std::sqrt(norm);
+    if (norm == 0.0) break;  // all-zero data: only the regulariser is left
+    const double previous = eigenvalue;
+    eigenvalue = norm;  // ‖Gv‖ with ‖v‖ = 1 → λ_max
+    for (std::size_t j = 0; j < d; ++j) v[j] = w[j] / norm;
+    if (std::abs(eigenvalue - previous) <= kRelativeTolerance * eigenvalue) break;
+  }
+  return f.loss_curvature() * eigenvalue + f.regularizer_curvature();
+}
+
+}  // namespace crpsgd

@@ -1,0 +1,204 @@
+#include "flags.h"
+
+#include <charconv>
+#include <cmath>
+#include <sstream>
+
+namespace crpsgd::cli {
+
+void AddDataFlags(CLI::App& app, DataFlags& f) {
+  app.add_option("--problem", f.problem, "Objective: logreg (l2-regularised logistic regression), leastsq "
+                                         "(ridge least squares), ncvx-logreg (logistic + non-convex regulariser)")
+      ->capture_default_str();
+  app.add_option("--data", f.data, "Training data file (LIBSVM text, or an IDX images file)");
+  app.add_option("--labels", f.labels, "IDX labels file (default: derived from --data's name)");
+  app.add_option("--format", f.format, "Data format: auto (IDX if the name contains 'idx', else LIBSVM), "
+                                       "libsvm, idx, synthetic")
+      ->capture_default_str();
+  app.add_option("--test-data", f.test_data, "Test data file, same format as --data (reports test loss/accuracy)");
+  app.add_option("--test-labels", f.test_labels, "IDX labels file of --test-data (default: derived from its name)");
+  app.add_option("--positive-class", f.positive_class,
+                 "IDX binary task: this class is +1 (-1 keeps raw class numbers, for leastsq)")
+      ->capture_default_str();
+  app.add_option("--negative-class", f.negative_class,
+                 "IDX binary task: this class is -1 and other classes are dropped; -1 = all other classes")
+      ->capture_default_str();
+  app.add_option("--bias", f.bias, "Append a constant feature of this value (an intercept); 0 = none")
+      ->capture_default_str();
+  app.add_option("--synthetic-samples", f.synthetic_samples, "Synthetic data: samples")->capture_default_str();
+  app.add_option("--synthetic-features", f.synthetic_features, "Synthetic data: features")->capture_default_str();
+  app.add_option("--synthetic-noise", f.synthetic_noise, "Synthetic data: label noise std. dev.")->capture_default_str();
+  app.add_option("--lambda", f.lambda, "Regularisation strength λ (>= 0)")->capture_default_str();
+}
+
+void AddRunFlags(CLI::App& app, RunFlags& f) {
+  app.add_option("--workers", f.workers, "Workers N (inproc: threads; mpi: must equal the number of ranks). "
+                                         "Default: 1 for inproc, the number of ranks under mpirun");
+  app.add_option("--backend", f.backend, "auto (mpi under mpirun, else inproc), inproc, mpi")->capture_default_str();
+  app.add_option("--mpi-reduction", f.mpi_reduction,
+                 "ordered (rank-order sums, bit-identical to inproc) or native (MPI_Allreduce)")
+      ->capture_default_str();
+  app.add_option("--seed", f.seed, "Seed of every random choice (shards, sampling, synthetic data)")
+      ->capture_default_str();
+  app.add_option("--out", f.out, "Output folder for metrics.jsonl and summary.json (created if missing)");
+  app.add_option("--eval-every", f.eval_every, "Evaluate the full loss every K rounds; 0 = the first 20 rounds, "
+                                               "then log-spaced (the last round always)")
+      ->capture_default_str();
+  app.add_flag("--no-f-star", f.no_f_star, "Skip computing f* (no f - f* in the outputs)");
+  app.add_flag("-q,--quiet", f.quiet, "Print only errors and the result table");
+}
+
+void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
+  if (algorithm_flags) {
+    app.add_option("--algo", f.algo, "psgd (fixed batch), cr-psgd (Algorithm 1, growing batch), "
+                                     "local-sgd (periodic model averaging)")
+        ->capture_default_str();
+  }
+  app.add_option("--budget", f.budget, "T: SFO budget per worker (stochastic gradients each worker may compute)")
+      ->required();
+  if (algorithm_flags) {
+    app.add_option("--batch", f.batch, "B for psgd, b (per local step) for local-sgd")->capture_default_str();
+    app.add_option("--b1", f.b1, "B1: first batch of cr-psgd")->capture_default_str();
+    app.add_option("--rho", f.rho, "rho > 1: batch growth factor of cr-psgd, B_{t+1} = floor(rho^t B1)")
+        ->capture_default_str();
+    app.add_option("--sync-period", f.sync_period, "I: local steps between averagings (local-sgd)")
+        ->capture_default_str();
+    app.add_option("--lr", f.lr, "Step size gamma, or 'auto' (1/L with L estimated from the data), "
+                                 "or 'auto*K' (K/L)")
+        ->capture_default_str();
+  }
+  app.add_option("--sampling", f.sampling, "with-replacement (i.i.d.) or reshuffle (passes over the shard, "
+                                           "without replacement)")
+      ->capture_default_str();
+  app.add_option("--max-micro-batch", f.max_micro_batch,
+                 "Larger batches are computed as accumulated micro-batches of this size (still one round)")
+      ->capture_default_str();
+}
+
+void AddSweepFlags(CLI::App& app, SweepFlags& f) {
+  app.add_option("--run", f.runs, "A run: ALGO[:key=value,...], keys batch, b1, rho, sync-period. "
+                                  "Repeat for several, e.g. --run psgd:batch=1 --run cr-psgd:b1=1,rho=1.1")
+      ->required();
+  app.add_option("--lr-grid", f.lr_grid, "Step sizes to try, as multiples of 1/L (comma separated); "
+                                         "each run keeps its best")
+      ->capture_default_str();
+}
+
+namespace {
+
+Result<double> ParseNumber(const std::string& text, const std::string& what) {
+  double value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || !std::isfinite(value)) {
+    return Status::InvalidArgument(what + " must be a number, got '" + text + "'");
+  }
+  return value;
+}
+
+Result<std::uint64_t> ParseCount(const std::string& text, const std::string& what) {
+  std::uint64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size()) {
+    return Status::InvalidArgument(what + " must be a non-negative integer, got '" + text + "'");
+  }
+  return value;
+}
+
+Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
+  o.budget = f.budget;
+  o.batch = f.batch;
+  o.first_batch = f.b1;
+  o.growth = f.rho;
+  o.sync_period = f.sync_period;
+  o.max_micro_batch = f.max_micro_batch;
+  CRPSGD_ASSIGN_OR_RETURN(o.sampling, ParseSampling(f.sampling));
+  return Status::OK();
+}
+
+// Validates with a placeholder step when the step comes from L.
+Status ValidateRequest(const RunRequest& r) {
+  AlgorithmOptions probe = r.options;
+  if (r.lr_multiple) probe.lr = 1.0;
+  return probe.Validate();
+}
+
+}  // namespace
+
+Result<RunRequest> MakeTrainRequest(const AlgoFlags& f) {
+  RunRequest request;
+  CRPSGD_ASSIGN_OR_RETURN(request.options.kind, ParseAlgorithm(f.algo));
+  CRPSGD_RETURN_IF_ERROR(FillShared(f, request.options));
+  if (f.lr == "auto") {
+    request.lr_multiple = 1.0;
+  } else if (f.lr.rfind("auto*", 0) == 0) {
+    CRPSGD_ASSIGN_OR_RETURN(double k, ParseNumber(f.lr.substr(5), "--lr auto*K"));
+    if (!(k > 0)) return Status::InvalidArgument("--lr auto*K needs K > 0, got '" + f.lr + "'");
+    request.lr_multiple = k;
+  } else {
+    CRPSGD_ASSIGN_OR_RETURN(request.options.lr, ParseNumber(f.lr, "--lr"));
+  }
+  CRPSGD_RETURN_IF_ERROR(ValidateRequest(request));
+  return request;
+}
+
+Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const SweepFlags& sweep) {
+  std::vector<double> grid;
+  {
+    std::stringstream ss(sweep.lr_grid);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      CRPSGD_ASSIGN_OR_RETURN(double k, ParseNumber(item, "--lr-grid entry"));
+      if (!(k > 0)) return Status::InvalidArgument("--lr-grid entries must be > 0, got '" + item + "'");
+      grid.push_back(k);
+    }
+    if (grid.empty()) return Status::InvalidArgument("--lr-grid is empty");
+  }
+  std::vector<RunRequest> requests;
+  for (const std::string& spec : sweep.runs) {
+    RunRequest base;
+    base.group = static_cast<int>(&spec - sweep.runs.data());
+    const auto colon = spec.find(':');
+    auto kind = ParseAlgorithm(spec.substr(0, colon));
+    if (!kind.ok()) return kind.status().WithContext("--run '" + spec + "'");
+    base.options.kind = *kind;
+    CRPSGD_RETURN_IF_ERROR(FillShared(shared, base.options));
+    if (colon != std::string::npos) {
+      std::stringstream ss(spec.substr(colon + 1));
+      std::string pair;
+      while (std::getline(ss, pair, ',')) {
+        const auto eq = pair.find('=');
+        const std::string key = pair.substr(0, eq);
+        const std::string value = eq == std::string::npos ? "" : pair.substr(eq + 1);
+        const std::string what = "--run '" + spec + "': " + key;
+        AlgorithmOptions& o = base.options;
+        if (key == "batch") {
+          CRPSGD_ASSIGN_OR_RETURN(o.batch, ParseCount(value, what));
+        } else if (key == "b1") {
+          CRPSGD_ASSIGN_OR_RETURN(o.first_batch, ParseCount(value, what));
+        } else if (key == "rho") {
+          CRPSGD_ASSIGN_OR_RETURN(o.growth, ParseNumber(value, what));
+        } else if (key == "sync-period") {
+          CRPSGD_ASSIGN_OR_RETURN(o.sync_period, ParseCount(value, what));
+        } else {
+          return Status::InvalidArgument("--run '" + spec + "': unknown key '" + key +
+                                         "' (expected batch, b1, rho or sync-period)");
+        }
+      }
+    }
+    for (double k : grid) {
+      RunRequest request = base;
+      request.lr_multiple = k;
+      std::ostringstream name;
+      name << AlgorithmName(request.options.kind) << "_" << request.options.Describe() << "_lr" << k << "overL";
+      request.name = name.str();
+      for (char& c : request.name) {
+        if (c == ' ' || c == '=') c = c == ' ' ? '_' : '-';
+      }
+      if (Status s = ValidateRequest(request); !s.ok()) return s.WithContext("--run '" + spec + "'");
+      requests.push_back(std::move(request));
+    }
+  }
+  return requests;
+}
+
+}  // namespace crpsgd::cli

@@ -1,0 +1,78 @@
+// Command-line flags of `crpsgd train` and `crpsgd sweep`, and their
+// translation into library options. Defaults live here and in --help only.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "crpsgd/algorithm.h"
+#include "crpsgd/dataset.h"
+#include "crpsgd/linear_models.h"
+
+namespace crpsgd::cli {
+
+struct DataFlags {
+  std::string problem = "logreg";
+  std::string data;
+  std::string labels;
+  std::string format = "auto";
+  std::string test_data;
+  std::string test_labels;
+  int positive_class = 0;
+  int negative_class = -1;
+  double bias = 0.0;
+  std::uint64_t synthetic_samples = 10000;
+  std::uint64_t synthetic_features = 50;
+  double synthetic_noise = 0.5;
+  double lambda = 1e-4;
+};
+
+struct RunFlags {
+  int workers = 0;  // 0: 1 for inproc, the world size under mpirun
+  std::string backend = "auto";
+  std::string mpi_reduction = "ordered";
+  std::uint64_t seed = 1;
+  std::string out;
+  std::uint64_t eval_every = 0;
+  bool no_f_star = false;
+  bool quiet = false;
+};
+
+// Flags shared by every algorithm in a run.
+struct AlgoFlags {
+  std::string algo = "cr-psgd";
+  std::uint64_t budget = 0;
+  std::uint64_t batch = 1;
+  std::uint64_t b1 = 1;
+  double rho = 1.1;
+  std::uint64_t sync_period = 10;
+  std::string lr = "auto";
+  std::string sampling = "with-replacement";
+  std::uint64_t max_micro_batch = 4096;
+};
+
+struct SweepFlags {
+  std::vector<std::string> runs;  // "cr-psgd:b1=1,rho=1.1"
+  std::string lr_grid = "0.5,1,2,4,8";
+};
+
+void AddDataFlags(CLI::App& app, DataFlags& flags);
+void AddRunFlags(CLI::App& app, RunFlags& flags);
+// With `algorithm_flags` false only the flags a sweep shares are added.
+void AddAlgoFlags(CLI::App& app, AlgoFlags& flags, bool algorithm_flags);
+void AddSweepFlags(CLI::App& app, SweepFlags& flags);
+
+// One run to execute: the options plus how its step was chosen.
+struct RunRequest {
+  AlgorithmOptions options;  // lr filled in later when lr_multiple is set
+  std::optional<double> lr_multiple;  // γ = lr_multiple / L̂ (--lr auto, sweeps)
+  std::string name;                   // output subfolder in a sweep ("" for train)
+  int group = 0;                      // sweep: index of the --run this request came from
+};
+
+Result<RunRequest> MakeTrainRequest(const AlgoFlags& flags);
+Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const SweepFlags& sweep);
+
+}  // namespace crpsgd::cli

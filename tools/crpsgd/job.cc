@@ -1,0 +1,253 @@
+#include "job.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iomanip>
+#include <map>
+#include <sstream>
+
+#include "crpsgd/config.h"
+#include "crpsgd/evaluation.h"
+#include "crpsgd/linear_models.h"
+#include "crpsgd/metrics.h"
+
+namespace crpsgd::cli {
+namespace {
+
+std::string ResolveFormat(const std::string& format, const std::string& path) {
+  if (format != "auto") return format;
+  return path.find("idx") != std::string::npos ? "idx" : "libsvm";
+}
+
+Result<Dataset> LoadOne(const DataFlags& f, const std::string& path, const std::string& labels_flag,
+                        const std::string& flag_name, std::size_t num_features) {
+  const std::string format = ResolveFormat(f.format, path);
+  if (format == "libsvm") {
+    LibsvmOptions options;
+    options.labels = f.problem == "leastsq" ? LabelKind::kRegression : LabelKind::kBinary;
+    options.num_features = num_features;
+    return ReadLibsvm(path, options);
+  }
+  if (format == "idx") {
+    std::filesystem::path labels = labels_flag.empty() ? IdxLabelsPathFor(path) : std::filesystem::path(labels_flag);
+    if (labels.empty()) {
+      return Status::InvalidArgument(path + ": cannot derive the IDX labels file from this name; pass " + flag_name);
+    }
+    IdxOptions options;
+    options.positive_class = f.positive_class;
+    options.negative_class = f.negative_class;
+    return ReadIdx(path, labels, options);
+  }
+  return Status::InvalidArgument("--format must be auto, libsvm, idx or synthetic, got '" + f.format + "'");
+}
+
+}  // namespace
+
+Result<LoadedData> LoadData(const DataFlags& f, std::uint64_t seed) {
+  if (!(f.lambda >= 0.0) || !std::isfinite(f.lambda)) {
+    return Status::InvalidArgument("--lambda must be >= 0 (got " + std::to_string(f.lambda) + ")");
+  }
+  if (!std::isfinite(f.bias)) return Status::InvalidArgument("--bias must be a finite number");
+  LoadedData loaded;
+  if (f.format == "synthetic") {
+    if (!f.data.empty()) return Status::InvalidArgument("--data is not used with --format synthetic");
+    SyntheticOptions options;
+    options.task = f.problem == "leastsq" ? SyntheticTask::kRegression : SyntheticTask::kBinary;
+    options.samples = f.synthetic_samples;
+    options.features = f.synthetic_features;
+    options.noise = f.synthetic_noise;
+    options.seed = seed;
+    CRPSGD_ASSIGN_OR_RETURN(loaded.train, MakeSynthetic(options));
+    if (!f.test_data.empty()) return Status::InvalidArgument("--test-data is not used with --format synthetic");
+  } else {
+    if (f.data.empty()) return Status::InvalidArgument("--data is required (or --format synthetic)");
+    CRPSGD_ASSIGN_OR_RETURN(loaded.train, LoadOne(f, f.data, f.labels, "--labels", 0));
+    if (!f.test_data.empty()) {
+      CRPSGD_ASSIGN_OR_RETURN(Dataset test, LoadOne(f, f.test_data, f.test_labels, "--test-labels",
+                                                    loaded.train.num_features()));
+      if (test.num_features() > loaded.train.num_features()) {
+        return Status::InvalidArgument(f.test_data + ": has " + std::to_string(test.num_features()) +
+                                       " features, the training data " + std::to_string(loaded.train.num_features()));
+      }
+      if (test.is_sparse && test.num_features() < loaded.train.num_features()) {
+        test.sparse.conservativeResize(test.sparse.rows(), static_cast<Eigen::Index>(loaded.train.num_features()));
+      }
+      loaded.test = std::move(test);
+    }
+  }
+  AppendBiasFeature(loaded.train, f.bias);
+  if (loaded.test) AppendBiasFeature(*loaded.test, f.bias);
+  return loaded;
+}
+
+Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, JobReport* report) {
+  const bool leader = comm.rank() == 0;
+  auto log = [&](const std::string& line) {
+    if (leader && !job.run.quiet) std::fprintf(stderr, "crpsgd: %s\n", line.c_str());
+  };
+  const std::uint64_t seed = job.run.seed;
+  const LinearModelObjective f(job.problem, SelectRows(data.train, ShardIndices(data.train.num_samples(), comm.rank(),
+                                                                                 comm.size(), seed)),
+                               job.data.lambda);
+  std::optional<LinearModelObjective> test;
+  if (data.test) {
+    if (data.test->num_samples() < static_cast<std::size_t>(comm.size())) {
+      return Status::InvalidArgument(job.data.test_data + ": has fewer samples than there are workers");
+    }
+    test.emplace(job.problem, SelectRows(*data.test, ShardIndices(data.test->num_samples(), comm.rank(), comm.size(), seed)),
+                 job.data.lambda);
+  }
+
+  JobReport local;
+  for (const RunRequest& r : job.requests) {
+    if (r.lr_multiple && !local.lipschitz) {
+      CRPSGD_ASSIGN_OR_RETURN(local.lipschitz, EstimateLipschitz(f, comm));
+      std::ostringstream os;
+      os << "L estimate (" << local.lipschitz->method << "): " << local.lipschitz->value;
+      log(os.str());
+    }
+  }
+  if (f.convex() && !job.run.no_f_star) {
+    CRPSGD_ASSIGN_OR_RETURN(Optimum optimum, ComputeOptimum(f, comm));
+    local.f_star = optimum.value;
+    local.f_star_method = optimum.method;
+    std::ostringstream os;
+    os << std::setprecision(12) << "f* = " << optimum.value << " (" << optimum.method << ", " << optimum.iterations
+       << " iterations, |grad f| = " << std::setprecision(2) << optimum.gradient_norm << ")";
+    log(os.str());
+  }
+
+  for (const RunRequest& r : job.requests) {
+    TrainOptions options;
+    options.algorithm = r.options;
+    if (r.lr_multiple) options.algorithm.lr = *r.lr_multiple / local.lipschitz->value;
+    if (local.lipschitz) options.lipschitz = local.lipschitz->value;
+    options.seed = seed;
+    options.eval_every = job.run.eval_every;
+    options.f_star = local.f_star;
+    if (test) options.test_objective = &*test;
+
+    std::filesystem::path dir;
+    std::unique_ptr<MetricsWriter> metrics;
+    if (leader && !job.run.out.empty()) {
+      dir = std::filesystem::path(job.run.out) / r.name;
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+      if (ec) return Status::IOError(dir.string() + ": cannot create: " + ec.message());
+      CRPSGD_ASSIGN_OR_RETURN(metrics, MetricsWriter::Open(dir / "metrics.jsonl", local.f_star));
+      options.observers.push_back(metrics.get());
+    }
+    Result<RunSummary> summary = Train(options, f, comm);
+    RunOutcome outcome{r, summary.status(), {}};
+    if (!summary.ok()) {
+      // Every worker sees a divergence at the same round, so a sweep can go on.
+      if (summary.status().code() != StatusCode::kDiverged || !job.sweep) return summary.status();
+      log(std::string(AlgorithmName(r.options.kind)) + " " + r.options.Describe() + " step " +
+          std::to_string(options.algorithm.lr) + ": diverged (" + summary.status().message() + ")");
+    } else {
+      outcome.summary = std::move(summary).value();
+      std::ostringstream os;
+      os << AlgorithmName(r.options.kind) << " " << r.options.Describe() << " lr " << options.algorithm.lr << ": "
+         << outcome.summary.rounds << " rounds, loss " << std::setprecision(8) << outcome.summary.final_loss;
+      log(os.str());
+      if (!dir.empty()) {
+        nlohmann::json j = RunSummaryToJson(outcome.summary);
+        j["version"] = CRPSGD_VERSION;
+        j["problem"] = ProblemName(job.problem);
+        j["lambda"] = job.data.lambda;
+        j["data"] = job.data.format == "synthetic" ? std::string("synthetic") : job.data.data;
+        j["lr_multiple_of_inverse_L"] = r.lr_multiple ? nlohmann::json(*r.lr_multiple) : nlohmann::json(nullptr);
+        j["lipschitz_method"] = local.lipschitz ? nlohmann::json(local.lipschitz->method) : nlohmann::json(nullptr);
+        j["f_star_method"] = local.f_star ? nlohmann::json(local.f_star_method) : nlohmann::json(nullptr);
+        CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(dir / "summary.json", j.dump(2) + "\n"));
+      }
+    }
+    if (leader) local.runs.push_back(std::move(outcome));
+  }
+  if (leader && report != nullptr) *report = std::move(local);
+  return Status::OK();
+}
+
+namespace {
+
+std::string Num(double v, int precision = 4) {
+  std::ostringstream os;
+  os << std::setprecision(precision) << v;
+  return os.str();
+}
+
+bool Better(const RunOutcome& a, const RunOutcome& b) { return a.summary.final_loss < b.summary.final_loss; }
+
+}  // namespace
+
+std::vector<const RunOutcome*> BestPerGroup(const JobReport& report) {
+  std::map<int, const RunOutcome*> best;
+  std::map<int, const RunOutcome*> any;
+  for (const RunOutcome& o : report.runs) {
+    any.emplace(o.request.group, &o);
+    if (!o.status.ok()) continue;
+    auto [it, inserted] = best.emplace(o.request.group, &o);
+    if (!inserted && Better(o, *it->second)) it->second = &o;
+  }
+  std::vector<const RunOutcome*> out;
+  for (auto& [group, outcome] : any) out.push_back(best.count(group) ? best[group] : outcome);
+  return out;
+}
+
+std::string FormatTable(const Job& job, const JobReport& report) {
+  std::vector<const RunOutcome*> rows;
+  if (job.sweep) {
+    rows = BestPerGroup(report);
+  } else {
+    for (const RunOutcome& o : report.runs) rows.push_back(&o);
+  }
+  std::ostringstream os;
+  os << "| algorithm | parameters | step (×1/L) | γ | rounds | SFO/worker | budget left | final loss | f − f* | "
+        "f − f* vs first | rounds vs first | wall s |\n";
+  os << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  const RunOutcome* first = rows.empty() || !rows.front()->status.ok() ? nullptr : rows.front();
+  for (const RunOutcome* o : rows) {
+    const RunSummary& s = o->summary;
+    os << "| " << AlgorithmName(o->request.options.kind) << " | " << o->request.options.Describe() << " | ";
+    if (!o->status.ok()) {
+      os << "all diverged | | | | | | | | | |\n";
+      continue;
+    }
+    os << (o->request.lr_multiple ? Num(*o->request.lr_multiple) : std::string("—")) << " | " << Num(s.algorithm.lr)
+       << " | " << s.rounds << " | " << s.sfo_per_worker << " | " << s.budget_left << " | " << Num(s.final_loss, 8)
+       << " | " << (s.f_star ? Num(s.final_loss - *s.f_star, 4) : std::string("—")) << " | ";
+    if (first != nullptr && s.f_star && first->summary.final_loss > *s.f_star) {
+      os << Num((s.final_loss - *s.f_star) / (first->summary.final_loss - *s.f_star), 3) << "× | ";
+    } else {
+      os << "— | ";
+    }
+    os << (first != nullptr && s.rounds > 0 ? "1/" + Num(static_cast<double>(first->summary.rounds) / s.rounds, 4)
+                                             : std::string("—"))
+       << " | " << Num(s.wall_s, 3) << " |\n";
+  }
+  return os.str();
+}
+
+std::string FormatCsv(const JobReport& report) {
+  std::ostringstream os;
+  os << "algo,params,lr_multiple,lr,status,rounds,sfo_per_worker,sfo_total,budget_left,final_loss,f_star,f_gap,"
+        "wall_s,comm_s,bytes,test_accuracy\n";
+  for (const RunOutcome& o : report.runs) {
+    const RunSummary& s = o.summary;
+    os << AlgorithmName(o.request.options.kind) << ",\"" << o.request.options.Describe() << "\","
+       << (o.request.lr_multiple ? Num(*o.request.lr_multiple, 6) : "") << ",";
+    if (!o.status.ok()) {
+      os << ",diverged,,,,,,,,,,,\n";
+      continue;
+    }
+    os << std::setprecision(10) << s.algorithm.lr << ",ok," << s.rounds << "," << s.sfo_per_worker << ","
+       << s.sfo_total << "," << s.budget_left << "," << std::setprecision(12) << s.final_loss << ","
+       << (s.f_star ? Num(*s.f_star, 12) : "") << "," << (s.f_star ? Num(s.final_loss - *s.f_star, 8) : "") << ","
+       << Num(s.wall_s, 6) << "," << Num(s.comm_s, 6) << "," << s.bytes << ","
+       << (s.test_accuracy ? Num(*s.test_accuracy, 6) : "") << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace crpsgd::cli

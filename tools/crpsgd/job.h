@@ -1,0 +1,58 @@
+// A job of the crpsgd tool: load data, shard it, and execute one or more runs
+// on every worker; rank 0 writes the outputs and reports.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crpsgd/communicator.h"
+#include "crpsgd/dataset.h"
+#include "crpsgd/train.h"
+#include "flags.h"
+
+namespace crpsgd::cli {
+
+struct LoadedData {
+  Dataset train;
+  std::optional<Dataset> test;
+};
+
+// Reads (or generates) the training and test data the flags name. Every MPI
+// rank calls it and gets the same result, so all fail together on bad input.
+Result<LoadedData> LoadData(const DataFlags& flags, std::uint64_t seed);
+
+struct Job {
+  DataFlags data;
+  RunFlags run;
+  Problem problem = Problem::kLogistic;
+  std::vector<RunRequest> requests;
+  bool sweep = false;
+};
+
+struct RunOutcome {
+  RunRequest request;
+  Status status;       // OK or Diverged (a sweep keeps going past a diverged step)
+  RunSummary summary;  // valid when status is OK
+};
+
+struct JobReport {
+  std::optional<double> f_star;
+  std::string f_star_method;
+  std::optional<SmoothnessEstimate> lipschitz;
+  std::vector<RunOutcome> runs;
+};
+
+// Collective: every worker calls it. Rank 0 fills *report (others may pass
+// nullptr) and, when --out is set, writes each run's metrics.jsonl and
+// summary.json. Progress goes to stderr on rank 0 unless --quiet.
+Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, JobReport* report);
+
+// Markdown table of the runs (for a sweep: each run group at its best step).
+std::string FormatTable(const Job& job, const JobReport& report);
+// Every run of the report as CSV, one line each.
+std::string FormatCsv(const JobReport& report);
+// For a sweep: the outcome of each run group with the best final loss.
+std::vector<const RunOutcome*> BestPerGroup(const JobReport& report);
+
+}  // namespace crpsgd::cli

@@ -1,0 +1,185 @@
+// crpsgd: command-line front end. parse -> validate -> load -> run -> report.
+//
+// All input is validated before any worker starts and before --out is
+// created; every MPI rank validates the same inputs, so all ranks fail
+// together and mpirun never hangs on bad input. Logs go to stderr, the result
+// table to stdout. Exit codes: see exit_codes.h and docs/errors.md.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+
+#include "crpsgd/config.h"
+#include "crpsgd/inproc.h"
+#include "crpsgd/metrics.h"
+#if CRPSGD_WITH_MPI
+#include "crpsgd/mpi.h"
+#endif
+#include "exit_codes.h"
+#include "flags.h"
+#include "job.h"
+
+namespace crpsgd::cli {
+namespace {
+
+// The rank this process has under mpirun, read before MPI starts (for quiet ranks).
+int EnvironmentRank() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}) {
+    if (const char* v = std::getenv(name)) return std::atoi(v);
+  }
+  return 0;
+}
+
+int Fail(const Status& status, bool print) {
+  if (print) std::fprintf(stderr, "crpsgd: error: %s\n", status.message().c_str());
+  return ExitCodeFor(status);
+}
+
+Status WriteReport(const Job& job, const JobReport& report) {
+  const std::string table = FormatTable(job, report);
+  std::cout << table << std::flush;
+  if (job.run.out.empty()) return Status::OK();
+  const std::filesystem::path out(job.run.out);
+  if (job.sweep) {
+    CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(out / "results.csv", FormatCsv(report)));
+    std::string md = "# crpsgd sweep\n\n";
+    if (report.f_star) md += "f* = " + std::to_string(*report.f_star) + " (" + report.f_star_method + ")\n";
+    if (report.lipschitz) md += "L = " + std::to_string(report.lipschitz->value) + " (" + report.lipschitz->method + ")\n";
+    md += "\nEach algorithm at its best step of the grid:\n\n" + table;
+    CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(out / "table.md", md));
+  }
+  return Status::OK();
+}
+
+int RunCommand(Job& job, int argc, char** argv) {
+  const bool leader_env = EnvironmentRank() == 0;
+  // Choose the backend.
+  std::string backend = job.run.backend;
+  if (backend == "auto") {
+#if CRPSGD_WITH_MPI
+    backend = LaunchedByMpirun() ? "mpi" : "inproc";
+#else
+    backend = "inproc";
+#endif
+  }
+  if (backend != "inproc" && backend != "mpi") {
+    return Fail(Status::InvalidArgument("--backend must be auto, inproc or mpi, got '" + job.run.backend + "'"), leader_env);
+  }
+  if (job.run.mpi_reduction != "ordered" && job.run.mpi_reduction != "native") {
+    return Fail(Status::InvalidArgument("--mpi-reduction must be ordered or native, got '" + job.run.mpi_reduction + "'"),
+                leader_env);
+  }
+  if (job.run.workers < 0) return Fail(Status::InvalidArgument("--workers must be >= 1"), leader_env);
+  {
+    auto problem = ParseProblem(job.data.problem);
+    if (!problem.ok()) return Fail(problem.status(), leader_env);
+    job.problem = *problem;
+  }
+
+  if (backend == "inproc") {
+    const int workers = job.run.workers == 0 ? 1 : job.run.workers;
+    auto data = LoadData(job.data, job.run.seed);
+    if (!data.ok()) return Fail(data.status(), true);
+    if (data->train.num_samples() < static_cast<std::size_t>(workers)) {
+      return Fail(Status::InvalidArgument("--workers (" + std::to_string(workers) + ") exceeds the " +
+                                          std::to_string(data->train.num_samples()) + " samples of the data"),
+                  true);
+    }
+    JobReport report;
+    Status status = RunInProcess(workers, [&](Communicator& comm) {
+      return RunJob(comm, job, *data, comm.rank() == 0 ? &report : nullptr);
+    });
+    if (!status.ok()) return Fail(status, true);
+    status = WriteReport(job, report);
+    return status.ok() ? kExitOk : Fail(status, true);
+  }
+
+#if CRPSGD_WITH_MPI
+  MpiSession session(&argc, &argv);
+  const bool leader = session.world_rank() == 0;
+  if (job.run.workers != 0 && job.run.workers != session.world_size()) {
+    return Fail(Status::InvalidArgument("--workers " + std::to_string(job.run.workers) + " does not match the " +
+                                        std::to_string(session.world_size()) + " MPI ranks (mpirun -np)"),
+                leader);
+  }
+  auto comm = MakeMpiCommunicator(job.run.mpi_reduction == "native" ? MpiReduction::kNative : MpiReduction::kOrdered);
+  if (!comm.ok()) return Fail(comm.status(), leader);
+  auto data = LoadData(job.data, job.run.seed);  // same input on every rank: all fail together
+  if (!data.ok()) return Fail(data.status(), leader);
+  if (data->train.num_samples() < static_cast<std::size_t>(session.world_size())) {
+    return Fail(Status::InvalidArgument("the " + std::to_string(session.world_size()) + " MPI ranks exceed the " +
+                                        std::to_string(data->train.num_samples()) + " samples of the data"),
+                leader);
+  }
+  JobReport report;
+  Status status = RunJob(**comm, job, *data, leader ? &report : nullptr);
+  if (status.ok() && leader) status = WriteReport(job, report);
+  if (!status.ok()) {
+    // A divergence and bad input are seen by every rank at the same point;
+    // anything else may be this rank's alone, and the others must not wait.
+    const bool shared = status.code() == StatusCode::kDiverged || status.code() == StatusCode::kInvalidArgument;
+    const int code = Fail(status, leader || !shared);
+    if (!shared) MpiSession::AbortJob(code);
+    return code;
+  }
+  return kExitOk;
+#else
+  (void)argc;
+  (void)argv;
+  return Fail(Status::InvalidArgument("--backend mpi: this build has no MPI support (CRPSGD_WITH_MPI=OFF)"), true);
+#endif
+}
+
+}  // namespace
+}  // namespace crpsgd::cli
+
+int main(int argc, char** argv) {
+  using namespace crpsgd::cli;
+  CLI::App app{"crpsgd: communication-efficient distributed SGD with dynamically growing batches\n"
+               "(CR-PSGD, Yu & Jin, ICML 2019), with PSGD and local SGD as baselines."};
+  app.set_version_flag("--version", std::string("crpsgd ") + CRPSGD_VERSION);
+  app.require_subcommand(1);
+
+  Job train_job, sweep_job;
+  AlgoFlags train_algo, sweep_algo;
+  SweepFlags sweep_flags;
+
+  CLI::App* train = app.add_subcommand("train", "Train one model with one algorithm; "
+                                                "writes metrics.jsonl and summary.json to --out");
+  AddDataFlags(*train, train_job.data);
+  AddAlgoFlags(*train, train_algo, /*algorithm_flags=*/true);
+  AddRunFlags(*train, train_job.run);
+
+  CLI::App* sweep = app.add_subcommand("sweep", "Run several algorithms on the same data and budget, each over a "
+                                                "grid of step sizes (multiples of 1/L), and print a comparison table");
+  AddDataFlags(*sweep, sweep_job.data);
+  AddAlgoFlags(*sweep, sweep_algo, /*algorithm_flags=*/false);
+  AddSweepFlags(*sweep, sweep_flags);
+  AddRunFlags(*sweep, sweep_job.run);
+
+  const bool leader = EnvironmentRank() == 0;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    if (leader) std::fprintf(stderr, "crpsgd: error: %s\n", e.what());
+    return kExitBadInput;
+  }
+
+  Job& job = train->parsed() ? train_job : sweep_job;
+  if (train->parsed()) {
+    auto request = MakeTrainRequest(train_algo);
+    if (!request.ok()) return Fail(request.status(), leader);
+    job.requests.push_back(std::move(request).value());
+  } else {
+    auto requests = MakeSweepRequests(sweep_algo, sweep_flags);
+    if (!requests.ok()) return Fail(requests.status(), leader);
+    job.requests = std::move(requests).value();
+    job.sweep = true;
+  }
+  return RunCommand(job, argc, argv);
+}
