@@ -38,7 +38,7 @@ class FullEvaluator {
 };
 
 struct OptimumOptions {
-  double gradient_tolerance = 1e-9;  // stop when ‖∇f‖ is below this
+  double gradient_tolerance = 1e-7;  // stop when ‖∇f‖ is below this (f − f* ≲ ‖∇f‖²/2μ)
   int max_iterations = 5000;
 };
 
