@@ -1,0 +1,70 @@
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "crpsgd/algorithm.h"
+
+namespace crpsgd {
+namespace {
+
+AlgorithmOptions Valid(AlgorithmKind kind) {
+  AlgorithmOptions o;
+  o.kind = kind;
+  o.budget = 100;
+  o.lr = 0.1;
+  return o;
+}
+
+struct Bad {
+  const char* name;
+  AlgorithmKind kind;
+  void (*mutate)(AlgorithmOptions&);
+  const char* fragment;
+};
+
+void PrintTo(const Bad& b, std::ostream* os) { *os << b.name; }
+
+class InvalidOptionsTest : public ::testing::TestWithParam<Bad> {};
+
+TEST_P(InvalidOptionsTest, NamesTheFlag) {
+  AlgorithmOptions o = Valid(GetParam().kind);
+  ASSERT_TRUE(o.Validate().ok());
+  GetParam().mutate(o);
+  const Status s = o.Validate();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find(GetParam().fragment), std::string::npos) << s.message();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, InvalidOptionsTest,
+    ::testing::Values(
+        Bad{"rho_one", AlgorithmKind::kCrPsgd, [](AlgorithmOptions& o) { o.growth = 1.0; }, "--rho must be > 1 (got 1)"},
+        Bad{"rho_below_one", AlgorithmKind::kCrPsgd, [](AlgorithmOptions& o) { o.growth = 0.5; }, "--rho must be > 1"},
+        Bad{"rho_nan", AlgorithmKind::kCrPsgd, [](AlgorithmOptions& o) { o.growth = std::nan(""); }, "--rho"},
+        Bad{"b1_zero", AlgorithmKind::kCrPsgd, [](AlgorithmOptions& o) { o.first_batch = 0; }, "--b1 must be >= 1"},
+        Bad{"budget_below_b1", AlgorithmKind::kCrPsgd, [](AlgorithmOptions& o) { o.first_batch = 101; },
+            "--budget (100) is below --b1 (101)"},
+        Bad{"budget_zero", AlgorithmKind::kPsgd, [](AlgorithmOptions& o) { o.budget = 0; }, "--budget must be >= 1"},
+        Bad{"batch_zero", AlgorithmKind::kPsgd, [](AlgorithmOptions& o) { o.batch = 0; }, "--batch must be >= 1"},
+        Bad{"budget_below_batch", AlgorithmKind::kLocalSgd, [](AlgorithmOptions& o) { o.batch = 200; },
+            "--budget (100) is below --batch (200)"},
+        Bad{"sync_zero", AlgorithmKind::kLocalSgd, [](AlgorithmOptions& o) { o.sync_period = 0; },
+            "--sync-period must be >= 1"},
+        Bad{"lr_negative", AlgorithmKind::kPsgd, [](AlgorithmOptions& o) { o.lr = -1; }, "--lr must be a positive"},
+        Bad{"micro_zero", AlgorithmKind::kPsgd, [](AlgorithmOptions& o) { o.max_micro_batch = 0; },
+            "--max-micro-batch must be >= 1"}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+TEST(AlgorithmNamesTest, RoundTripAndDescribe) {
+  for (AlgorithmKind k : {AlgorithmKind::kPsgd, AlgorithmKind::kCrPsgd, AlgorithmKind::kLocalSgd}) {
+    EXPECT_EQ(*ParseAlgorithm(AlgorithmName(k)), k);
+  }
+  EXPECT_EQ(ParseAlgorithm("adam").status().code(), StatusCode::kInvalidArgument);
+  AlgorithmOptions o = Valid(AlgorithmKind::kCrPsgd);
+  o.first_batch = 4;
+  o.growth = 1.05;
+  EXPECT_EQ(o.Describe(), "B1=4 rho=1.05");
+}
+
+}  // namespace
+}  // namespace crpsgd

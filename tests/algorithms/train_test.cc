@@ -1,0 +1,222 @@
+// Train() end to end on inproc workers: budget accounting, rounds, determinism,
+// micro-batches, convergence and divergence.
+#include <mutex>
+
+#include <gtest/gtest.h>
+
+#include "crpsgd/crpsgd.h"
+#include "testing/problems.h"
+
+namespace crpsgd {
+namespace {
+
+class Recorder final : public RoundObserver {
+ public:
+  Status OnRound(const RoundRecord& record, std::span<const double>) override {
+    records.push_back(record);
+    return Status::OK();
+  }
+  std::vector<RoundRecord> records;
+};
+
+struct Outcome {
+  std::vector<RunSummary> summaries;  // per worker
+  std::vector<std::vector<RoundRecord>> records;
+  std::vector<CommStats> stats;
+  Status status;
+};
+
+Outcome RunOn(const Dataset& data, Problem problem, int workers, TrainOptions options, double lambda = 1e-3) {
+  Outcome out;
+  out.summaries.resize(workers);
+  out.records.resize(workers);
+  out.stats.resize(workers);
+  out.status = RunInProcess(workers, [&](Communicator& comm) -> Status {
+    const LinearModelObjective f(
+        problem, SelectRows(data, ShardIndices(data.num_samples(), comm.rank(), workers, options.seed)), lambda);
+    Recorder recorder;
+    TrainOptions mine = options;
+    mine.observers.push_back(&recorder);
+    auto summary = Train(mine, f, comm);
+    if (!summary.ok()) return summary.status();
+    out.summaries[comm.rank()] = std::move(summary).value();
+    out.records[comm.rank()] = std::move(recorder.records);
+    out.stats[comm.rank()] = comm.stats();
+    return Status::OK();
+  });
+  return out;
+}
+
+TrainOptions Options(AlgorithmKind kind, std::uint64_t budget, double lr) {
+  TrainOptions o;
+  o.algorithm.kind = kind;
+  o.algorithm.budget = budget;
+  o.algorithm.lr = lr;
+  o.algorithm.batch = 2;
+  o.algorithm.first_batch = 2;
+  o.algorithm.growth = 1.3;
+  o.algorithm.sync_period = 5;
+  o.seed = 11;
+  return o;
+}
+
+struct Case {
+  AlgorithmKind kind;
+  int workers;
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << AlgorithmName(c.kind) << " N=" << c.workers; }
+
+class TrainAccountingTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(TrainAccountingTest, RoundsSfoAndBytesFollowThePlan) {
+  const Case c = GetParam();
+  const Dataset data = testing::SmallDense(240, 6, SyntheticTask::kBinary);
+  TrainOptions options = Options(c.kind, 301, 0.2);
+  const AlgorithmPlan plan = PlanAlgorithm(options.algorithm);
+  const Outcome out = RunOn(data, Problem::kLogistic, c.workers, options);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  for (int r = 0; r < c.workers; ++r) {
+    const RunSummary& s = out.summaries[r];
+    EXPECT_EQ(s.rounds, plan.rounds);
+    EXPECT_EQ(s.sfo_per_worker, plan.sfo_per_worker);
+    EXPECT_EQ(s.budget_left, plan.budget_left);
+    EXPECT_EQ(s.sfo_per_worker + s.budget_left, 301u);
+    EXPECT_EQ(s.sfo_total, s.sfo_per_worker * c.workers);
+    // One training all-reduce of the d-vector per round; nothing else counts.
+    EXPECT_EQ(out.stats[r].training.calls, plan.rounds);
+    EXPECT_EQ(s.bytes, plan.rounds * 6 * sizeof(double));
+    // Every worker ends with the same model, bit for bit.
+    EXPECT_EQ(s.x, out.summaries[0].x);
+    EXPECT_EQ(s.final_loss, out.summaries[0].final_loss);
+  }
+  // Per round: the batch of the schedule, cumulative SFO, the loss at the last round.
+  const auto& rec = out.records[0];
+  ASSERT_EQ(rec.size(), plan.rounds + 1);  // round 0 is the starting point
+  EXPECT_EQ(rec[0].round, 0u);
+  ASSERT_TRUE(rec[0].loss.has_value());
+  EXPECT_NEAR(*rec[0].loss, std::log(2.0), 1e-12);  // f(0) for logistic
+  std::uint64_t sfo = 0;
+  for (std::size_t t = 1; t < rec.size(); ++t) {
+    EXPECT_EQ(rec[t].round, t);
+    if (c.kind == AlgorithmKind::kCrPsgd) {
+      EXPECT_EQ(rec[t].batch, GeometricBatch(2, 1.3).BatchAt(t));
+    }
+    sfo += rec[t].batch * rec[t].local_steps;
+    EXPECT_EQ(rec[t].sfo_per_worker, sfo);
+    EXPECT_EQ(rec[t].sfo_total, sfo * c.workers);
+    EXPECT_GE(rec[t].wall_s, rec[t - 1].wall_s);
+  }
+  EXPECT_TRUE(rec.back().last);
+  ASSERT_TRUE(rec.back().loss.has_value());
+  EXPECT_EQ(*rec.back().loss, out.summaries[0].final_loss);
+  EXPECT_LT(out.summaries[0].final_loss, std::log(2.0));  // it learned something
+}
+
+INSTANTIATE_TEST_SUITE_P(Algorithms, TrainAccountingTest,
+                         ::testing::Values(Case{AlgorithmKind::kPsgd, 1}, Case{AlgorithmKind::kPsgd, 3},
+                                           Case{AlgorithmKind::kCrPsgd, 1}, Case{AlgorithmKind::kCrPsgd, 4},
+                                           Case{AlgorithmKind::kLocalSgd, 1}, Case{AlgorithmKind::kLocalSgd, 3}));
+
+TEST(TrainTest, SameSeedIsBitIdenticalAndAnotherSeedIsNot) {
+  const Dataset data = testing::ToSparse(testing::SmallDense(200, 5, SyntheticTask::kBinary));
+  for (AlgorithmKind kind : {AlgorithmKind::kPsgd, AlgorithmKind::kCrPsgd, AlgorithmKind::kLocalSgd}) {
+    TrainOptions options = Options(kind, 150, 0.3);
+    options.algorithm.sampling = Sampling::kReshuffle;
+    const Outcome a = RunOn(data, Problem::kLogistic, 3, options);
+    const Outcome b = RunOn(data, Problem::kLogistic, 3, options);
+    options.seed = 12;
+    const Outcome c = RunOn(data, Problem::kLogistic, 3, options);
+    ASSERT_TRUE(a.status.ok() && b.status.ok() && c.status.ok());
+    EXPECT_EQ(a.summaries[0].x, b.summaries[0].x) << AlgorithmName(kind);
+    EXPECT_EQ(a.summaries[0].final_loss, b.summaries[0].final_loss);
+    EXPECT_NE(a.summaries[0].x, c.summaries[0].x) << AlgorithmName(kind);
+  }
+}
+
+TEST(TrainTest, MicroBatchesGiveTheSameStepAndTheSameRounds) {
+  const Dataset data = testing::SmallDense(400, 5, SyntheticTask::kBinary);
+  TrainOptions whole = Options(AlgorithmKind::kCrPsgd, 1000, 0.5);
+  TrainOptions pieces = whole;
+  pieces.algorithm.max_micro_batch = 7;  // the late batches (~200) become ~30 pieces
+  const Outcome a = RunOn(data, Problem::kLogistic, 2, whole);
+  const Outcome b = RunOn(data, Problem::kLogistic, 2, pieces);
+  ASSERT_TRUE(a.status.ok() && b.status.ok());
+  EXPECT_EQ(a.summaries[0].rounds, b.summaries[0].rounds);
+  EXPECT_EQ(a.stats[0].training.calls, b.stats[0].training.calls);
+  for (std::size_t j = 0; j < 5; ++j) EXPECT_NEAR(a.summaries[0].x[j], b.summaries[0].x[j], 1e-12);
+}
+
+TEST(TrainTest, CrPsgdReachesPsgdAccuracyWithFarFewerRounds) {
+  // Least squares is PL with a closed-form f*; 4 workers, T = 4000 each.
+  const Dataset data = testing::SmallDense(4000, 10, SyntheticTask::kRegression);
+  double f_star = 0;
+  Status st = RunInProcess(1, [&](Communicator& comm) -> Status {
+    const LinearModelObjective f(Problem::kLeastSquares, data, 1e-3);
+    CRPSGD_ASSIGN_OR_RETURN(Optimum opt, ComputeOptimum(f, comm));
+    f_star = opt.value;
+    return Status::OK();
+  });
+  ASSERT_TRUE(st.ok());
+  TrainOptions psgd = Options(AlgorithmKind::kPsgd, 4000, 0.05);
+  psgd.algorithm.batch = 1;
+  TrainOptions cr = Options(AlgorithmKind::kCrPsgd, 4000, 0.5);
+  cr.algorithm.first_batch = 1;
+  cr.algorithm.growth = 1.1;
+  const Outcome a = RunOn(data, Problem::kLeastSquares, 4, psgd);
+  const Outcome b = RunOn(data, Problem::kLeastSquares, 4, cr);
+  ASSERT_TRUE(a.status.ok() && b.status.ok());
+  const double gap_psgd = a.summaries[0].final_loss - f_star, gap_cr = b.summaries[0].final_loss - f_star;
+  const double gap_start = a.records[0][0].loss.value() - f_star;
+  EXPECT_LT(gap_psgd, 0.1 * gap_start) << gap_psgd << " " << gap_cr;
+  EXPECT_LT(gap_cr, 0.1 * gap_start) << gap_psgd << " " << gap_cr;
+  EXPECT_LT(gap_cr, 3 * gap_psgd);
+  EXPECT_EQ(a.summaries[0].rounds, 4000u);
+  EXPECT_LT(b.summaries[0].rounds * 40, a.summaries[0].rounds);
+}
+
+TEST(TrainTest, DivergenceStopsEveryWorkerWithTheRound) {
+  const Dataset data = testing::SmallDense(100, 4, SyntheticTask::kRegression);
+  TrainOptions options = Options(AlgorithmKind::kPsgd, 1000, 1e3);
+  const Outcome out = RunOn(data, Problem::kLeastSquares, 3, options);
+  EXPECT_EQ(out.status.code(), StatusCode::kDiverged);
+  EXPECT_NE(out.status.message().find("round "), std::string::npos) << out.status.message();
+}
+
+TEST(TrainTest, AnObserverErrorStopsTheRun) {
+  class StopAt final : public RoundObserver {
+   public:
+    Status OnRound(const RoundRecord& r, std::span<const double>) override {
+      return r.round == 3 ? Status::IOError("disk full") : Status::OK();
+    }
+  };
+  const Dataset data = testing::SmallDense(100, 4, SyntheticTask::kBinary);
+  const Status status = RunInProcess(2, [&](Communicator& comm) -> Status {
+    const LinearModelObjective f(Problem::kLogistic, SelectRows(data, ShardIndices(100, comm.rank(), 2, 1)), 0.0);
+    StopAt stop;
+    TrainOptions o = Options(AlgorithmKind::kPsgd, 50, 0.1);
+    o.observers.push_back(&stop);
+    return Train(o, f, comm).status();
+  });
+  EXPECT_EQ(status.code(), StatusCode::kIOError);
+}
+
+TEST(TrainTest, RejectsEmptyShardsAndBadStartingPoints) {
+  const Dataset data = testing::SmallDense(10, 3, SyntheticTask::kBinary);
+  Status status = RunInProcess(1, [&](Communicator& comm) {
+    const LinearModelObjective empty(Problem::kLogistic, SelectRows(data, std::vector<std::size_t>{}), 0.0);
+    return Train(Options(AlgorithmKind::kPsgd, 10, 0.1), empty, comm).status();
+  });
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("empty shard"), std::string::npos);
+  status = RunInProcess(1, [&](Communicator& comm) {
+    const LinearModelObjective f(Problem::kLogistic, data, 0.0);
+    TrainOptions o = Options(AlgorithmKind::kPsgd, 10, 0.1);
+    o.initial_x = {1.0};
+    return Train(o, f, comm).status();
+  });
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace crpsgd

@@ -1,0 +1,200 @@
+// The crpsgd command line as scripts use it: exit codes, one-line messages
+// that name the flag or file:line, outputs, and inproc/mpi agreement.
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "testing/temp_dir.h"
+
+namespace crpsgd {
+namespace {
+
+using testing::TempDir;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+CommandResult Execute(const std::string& args, const std::string& prefix = "") {
+  // `timeout` turns a hang into a failure instead of a stuck test suite.
+  const std::string command = prefix + "timeout 120 " + CRPSGD_BINARY + " " + args + " 2>&1";
+  CommandResult run;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return run;
+  std::array<char, 4096> buffer{};
+  while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) run.output += buffer.data();
+  const int status = ::pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+std::string MpiPrefix(int ranks) {
+  return std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ") + CRPSGD_MPIEXEC + " -np " +
+         std::to_string(ranks) + " --oversubscribe ";
+}
+
+nlohmann::json ReadJson(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+std::vector<nlohmann::json> ReadJsonLines(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::vector<nlohmann::json> lines;
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+const std::string kSynthetic =
+    " --format synthetic --synthetic-samples 2000 --synthetic-features 20 --problem logreg --lambda 1e-3 ";
+
+TEST(CliTest, TrainWritesMetricsAndSummary) {
+  TempDir dir;
+  const CommandResult run = Execute("train" + kSynthetic +
+                          "--algo cr-psgd --b1 2 --rho 1.2 --budget 500 --workers 4 --backend inproc --out " +
+                          (dir / "out").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const nlohmann::json s = ReadJson(dir / "out" / "summary.json");
+  for (const char* key : {"algo", "workers", "backend", "rounds", "sfo_per_worker", "sfo_total", "budget_left",
+                          "final_loss", "f_star", "lr", "lipschitz", "wall_s", "comm_s", "bytes"}) {
+    EXPECT_TRUE(s.contains(key)) << key;
+  }
+  EXPECT_EQ(s["algo"], "cr-psgd");
+  EXPECT_EQ(s["workers"], 4);
+  EXPECT_EQ(s["backend"], "inproc");
+  EXPECT_EQ(s["sfo_total"].get<int>(), 4 * s["sfo_per_worker"].get<int>());
+  EXPECT_EQ(s["sfo_per_worker"].get<int>() + s["budget_left"].get<int>(), 500);
+  EXPECT_NEAR(s["lr"].get<double>(), 1.0 / s["lipschitz"].get<double>(), 1e-12);  // --lr auto = 1/L
+  EXPECT_GT(s["final_loss"].get<double>(), s["f_star"].get<double>());
+  const auto lines = ReadJsonLines(dir / "out" / "metrics.jsonl");
+  ASSERT_EQ(lines.size(), s["rounds"].get<std::size_t>() + 1);
+  for (const auto& line : lines) {
+    for (const char* key : {"round", "batch", "sfo_per_worker", "sfo_total", "loss", "wall_s", "comm_s", "bytes"}) {
+      EXPECT_TRUE(line.contains(key)) << key;
+    }
+  }
+  EXPECT_EQ(lines.back()["loss"], s["final_loss"]);
+  EXPECT_EQ(lines.back()["sfo_per_worker"], s["sfo_per_worker"]);
+  EXPECT_NE(run.output.find("| cr-psgd |"), std::string::npos) << run.output;
+}
+
+TEST(CliTest, SameSeedSameBackendIsBitIdentical) {
+  TempDir dir;
+  for (const char* name : {"a", "b"}) {
+    const CommandResult run = Execute("train" + kSynthetic + "--algo local-sgd --batch 2 --budget 300 --workers 3 --out " +
+                            (dir / name).string());
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+  }
+  const auto a = ReadJsonLines(dir / "a" / "metrics.jsonl"), b = ReadJsonLines(dir / "b" / "metrics.jsonl");
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i]["loss"], b[i]["loss"]) << i;  // JSON keeps all 17 digits
+}
+
+#if CRPSGD_HAVE_MPI
+TEST(CliTest, MpiAndInprocAgree) {
+  TempDir dir;
+  for (const char* algo : {"psgd", "cr-psgd", "local-sgd"}) {
+    const std::string common = "train" + kSynthetic + "--algo " + algo + " --budget 400 --batch 4 --sync-period 3 ";
+    const CommandResult inproc = Execute(common + "--backend inproc --workers 4 --out " + (dir / "inproc").string());
+    ASSERT_EQ(inproc.exit_code, 0) << inproc.output;
+    const CommandResult mpi = Execute(common + "--out " + (dir / "mpi").string(), MpiPrefix(4));  // --backend auto
+    ASSERT_EQ(mpi.exit_code, 0) << mpi.output;
+    const CommandResult native =
+        Execute(common + "--mpi-reduction native --out " + (dir / "native").string(), MpiPrefix(4));
+    ASSERT_EQ(native.exit_code, 0) << native.output;
+    const auto si = ReadJson(dir / "inproc" / "summary.json");
+    const auto sm = ReadJson(dir / "mpi" / "summary.json");
+    const auto sn = ReadJson(dir / "native" / "summary.json");
+    EXPECT_EQ(sm["backend"], "mpi");
+    for (const auto* s : {&sm, &sn}) {
+      EXPECT_EQ((*s)["rounds"], si["rounds"]) << algo;
+      EXPECT_EQ((*s)["sfo_per_worker"], si["sfo_per_worker"]) << algo;
+      EXPECT_EQ((*s)["sfo_total"], si["sfo_total"]) << algo;
+      EXPECT_EQ((*s)["bytes"], si["bytes"]) << algo;
+      const double fi = si["final_loss"], fm = (*s)["final_loss"];
+      EXPECT_LE(std::abs(fi - fm), 1e-9 * std::abs(fi)) << algo;
+    }
+    // The ordered reduction sums in rank order like inproc: bit-identical.
+    EXPECT_EQ(sm["final_loss"], si["final_loss"]) << algo;
+  }
+}
+
+TEST(CliTest, MpiBadInputFailsOnEveryRankWithoutHanging) {
+  TempDir dir;
+  const auto bad = dir.Write("bad.libsvm", "1 1:0.5\n1 2:x\n");
+  const CommandResult run = Execute("train --data " + bad.string() + " --budget 10", MpiPrefix(3));
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.output.find("bad.libsvm:2: feature value 'x'"), std::string::npos) << run.output;
+  const CommandResult mismatch = Execute("train" + kSynthetic + "--budget 10 --workers 5", MpiPrefix(2));
+  EXPECT_NE(mismatch.exit_code, 0);
+  EXPECT_NE(mismatch.output.find("--workers 5 does not match the 2 MPI ranks"), std::string::npos) << mismatch.output;
+}
+#endif
+
+struct BadInput {
+  const char* name;
+  std::string args;  // after "train"
+  int exit_code;
+  const char* fragment;
+};
+
+void PrintTo(const BadInput& b, std::ostream* os) { *os << b.name; }
+
+class CliBadInputTest : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(CliBadInputTest, OneMessageAnExitCodeAndNoOutput) {
+  TempDir dir;
+  dir.Write("bad.libsvm", "+1 1:1 2:1\n-1 3:0.5\n+1 0:2\n");
+  dir.Write("ok.libsvm", "+1 1:1\n-1 2:1\n");
+  std::string args = GetParam().args;
+  for (std::size_t pos; (pos = args.find("DIR")) != std::string::npos;) args.replace(pos, 3, dir.path().string());
+  const CommandResult run = Execute("train " + args + " --out " + (dir / "out").string());
+  EXPECT_EQ(run.exit_code, GetParam().exit_code) << run.output;
+  EXPECT_NE(run.output.find(GetParam().fragment), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("internal check failed"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir / "out" / "summary.json"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, CliBadInputTest,
+    ::testing::Values(
+        BadInput{"missing_file", "--data DIR/none.libsvm --budget 10", 2, "none.libsvm: no such file"},
+        BadInput{"malformed_file", "--data DIR/bad.libsvm --budget 10", 2, "bad.libsvm:3: feature index 0 is below 1"},
+        BadInput{"rho_one", "--data DIR/ok.libsvm --budget 10 --rho 1", 2, "--rho must be > 1 (got 1)"},
+        BadInput{"b1_zero", "--data DIR/ok.libsvm --budget 10 --b1 0", 2, "--b1 must be >= 1"},
+        BadInput{"budget_below_b1", "--data DIR/ok.libsvm --budget 3 --b1 5", 2, "--budget (3) is below --b1 (5)"},
+        BadInput{"more_workers_than_samples", "--data DIR/ok.libsvm --budget 10 --workers 3", 2,
+                 "--workers (3) exceeds the 2 samples"},
+        BadInput{"unknown_flag", "--data DIR/ok.libsvm --budget 10 --rhoo 2", 2, "--rhoo"},
+        BadInput{"missing_budget", "--data DIR/ok.libsvm", 2, "--budget"},
+        BadInput{"bad_lr", "--data DIR/ok.libsvm --budget 10 --lr fast", 2, "--lr must be a number, got 'fast'"},
+        BadInput{"bad_algo", "--data DIR/ok.libsvm --budget 10 --algo adam", 2, "--algo must be psgd, cr-psgd"},
+        BadInput{"bad_backend", "--data DIR/ok.libsvm --budget 10 --backend nccl", 2, "--backend must be"},
+        BadInput{"bad_problem", "--data DIR/ok.libsvm --budget 10 --problem svm", 2, "--problem must be"},
+        BadInput{"negative_lambda", "--data DIR/ok.libsvm --budget 10 --lambda -1", 2, "--lambda must be >= 0"},
+        BadInput{"no_data", "--budget 10", 2, "--data is required"},
+        BadInput{"diverges", "--format synthetic --problem leastsq --budget 200 --lr 1000 --algo psgd", 3,
+                 "is not finite"}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+TEST(CliTest, HelpNamesEveryContractFlagWithItsDefault) {
+  const CommandResult run = Execute("train --help");
+  EXPECT_EQ(run.exit_code, 0);
+  for (const char* flag : {"--problem", "--data", "--format", "--test-data", "--algo", "--workers", "--backend",
+                           "--budget", "--batch", "--b1", "--rho", "--sync-period", "--lr", "--lambda", "--seed",
+                           "--out", "--sampling", "--max-micro-batch"}) {
+    EXPECT_NE(run.output.find(flag), std::string::npos) << flag;
+  }
+  EXPECT_NE(run.output.find("1.1"), std::string::npos);  // the default of --rho
+}
+
+}  // namespace
+}  // namespace crpsgd

@@ -1,0 +1,122 @@
+#include <atomic>
+#include <cmath>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "crpsgd/inproc.h"
+
+namespace crpsgd {
+namespace {
+
+// What rank r contributes at position i: values of very different magnitude,
+// so that the summation order shows in the last bits.
+double Contribution(int r, std::size_t i) { return std::pow(10.0, (r * 7 + static_cast<int>(i)) % 17 - 8) / 3.0; }
+
+class InprocTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(InprocTest, AllreduceMeanIsTheRankOrderSumOverN) {
+  const int n = GetParam();
+  const std::size_t len = 37;  // not a multiple of n: uneven chunks
+  std::vector<double> expected(len, 0.0);
+  for (std::size_t i = 0; i < len; ++i) {
+    double sum = Contribution(0, i);
+    for (int r = 1; r < n; ++r) sum += Contribution(r, i);
+    expected[i] = sum / n;
+  }
+  const Status status = RunInProcess(n, [&](Communicator& comm) {
+    std::vector<double> data(len);
+    for (std::size_t i = 0; i < len; ++i) data[i] = Contribution(comm.rank(), i);
+    CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(data));
+    for (std::size_t i = 0; i < len; ++i) {
+      if (data[i] != expected[i]) return Status::Internal("mismatch at " + std::to_string(i));  // bitwise
+    }
+    return Status::OK();
+  });
+  EXPECT_TRUE(status.ok()) << status.ToString();
+}
+
+TEST_P(InprocTest, FloatSumBroadcastAndCounters) {
+  const int n = GetParam();
+  const Status status = RunInProcess(n, [&](Communicator& comm) {
+    std::vector<float> f(5, static_cast<float>(comm.rank() + 1));
+    CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(f));
+    if (f[4] != static_cast<float>(n + 1) / 2.0f) return Status::Internal("float mean wrong");
+    std::vector<double> s(3, 1.0);
+    CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(s));  // evaluation traffic by default
+    if (s[0] != n) return Status::Internal("sum wrong");
+    std::vector<double> b(4, comm.rank() == n - 1 ? 42.0 : -1.0);
+    CRPSGD_RETURN_IF_ERROR(comm.Broadcast(b, n - 1));
+    if (b[3] != 42.0) return Status::Internal("broadcast wrong");
+    CRPSGD_RETURN_IF_ERROR(comm.Barrier());
+    const CommStats& st = comm.stats();
+    // Only the training all-reduce is a round; bytes are this worker's payload.
+    if (st.training.calls != 1 || st.training.bytes != 5 * sizeof(float)) return Status::Internal("training stats");
+    if (st.evaluation.calls != 2 || st.evaluation.bytes != (3 + 4) * sizeof(double)) {
+      return Status::Internal("evaluation stats");
+    }
+    return Status::OK();
+  });
+  EXPECT_TRUE(status.ok()) << status.ToString();
+}
+
+INSTANTIATE_TEST_SUITE_P(WorldSizes, InprocTest, ::testing::Values(1, 2, 3, 8, 16));
+
+TEST(InprocFailureTest, AFailingWorkerAbortsTheOthersInsteadOfHangingThem) {
+  std::atomic<int> unavailable{0};
+  const Status status = RunInProcess(4, [&](Communicator& comm) {
+    std::vector<double> data(8, 1.0);
+    for (int round = 0; round < 5; ++round) {
+      if (comm.rank() == 2 && round == 3) return Status::Corruption("worker 2 read a bad file");
+      Status s = comm.AllreduceMean(data);
+      if (!s.ok()) {
+        if (s.code() == StatusCode::kUnavailable) unavailable++;
+        return s;
+      }
+    }
+    return Status::OK();
+  });
+  EXPECT_EQ(status.code(), StatusCode::kCorruption);  // the root cause, not the echoes
+  EXPECT_EQ(status.message(), "worker 2 read a bad file");
+  EXPECT_EQ(unavailable.load(), 3);
+}
+
+TEST(InprocFailureTest, AStalledWorkerTimesOutWithUnavailable) {
+  InprocOptions options;
+  options.timeout = std::chrono::milliseconds(200);
+  const Status status = RunInProcess(
+      3,
+      [&](Communicator& comm) {
+        if (comm.rank() == 1) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // stops answering
+          return Status::OK();
+        }
+        std::vector<double> data(2, 1.0);
+        return comm.AllreduceMean(data);
+      },
+      options);
+  EXPECT_EQ(status.code(), StatusCode::kUnavailable);
+  EXPECT_NE(status.message().find("stopped answering"), std::string::npos) << status.message();
+}
+
+TEST(InprocFailureTest, ExceptionsBecomeStatusesAndMismatchedLengthsAreCaught) {
+  Status thrown = RunInProcess(2, [&](Communicator& comm) -> Status {
+    if (comm.rank() == 0) throw std::runtime_error("boom");
+    std::vector<double> d(1);
+    return comm.AllreduceMean(d);
+  });
+  EXPECT_EQ(thrown.code(), StatusCode::kInternal);
+  EXPECT_NE(thrown.message().find("boom"), std::string::npos);
+
+  Status mismatch = RunInProcess(2, [&](Communicator& comm) {
+    std::vector<double> d(comm.rank() == 0 ? 3 : 4);
+    return comm.AllreduceMean(d);
+  });
+  EXPECT_FALSE(mismatch.ok());
+  EXPECT_NE(mismatch.message().find("different lengths"), std::string::npos);
+  EXPECT_EQ(RunInProcess(0, [](Communicator&) { return Status::OK(); }).code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace crpsgd

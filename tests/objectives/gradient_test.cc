@@ -1,0 +1,112 @@
+// Every objective's gradient against central finite differences.
+#include <gtest/gtest.h>
+
+#include "crpsgd/linear_models.h"
+#include "testing/problems.h"
+
+namespace crpsgd {
+namespace {
+
+using testing::AllIndices;
+using testing::GradientError;
+
+struct Case {
+  Problem problem;
+  bool sparse;
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << ProblemName(c.problem) << (c.sparse ? " sparse" : " dense"); }
+
+class LinearGradientTest : public ::testing::TestWithParam<Case> {};
+
+std::vector<double> SomePoint(std::size_t d) {
+  std::vector<double> x(d);
+  for (std::size_t j = 0; j < d; ++j) x[j] = 0.3 * std::sin(1.7 * static_cast<double>(j) + 0.4);
+  return x;
+}
+
+TEST_P(LinearGradientTest, MatchesFiniteDifferences) {
+  const Case c = GetParam();
+  Dataset data = testing::SmallDense(
+      40, 6, c.problem == Problem::kLeastSquares ? SyntheticTask::kRegression : SyntheticTask::kBinary);
+  if (c.sparse) data = testing::ToSparse(data);
+  const LinearModelObjective f(c.problem, data, 0.05);
+  const auto all = AllIndices(40);
+  EXPECT_LT(GradientError(f, SomePoint(6), all), 1e-6);
+  // A batch with repeats (sampling with replacement) counts each draw.
+  const std::vector<std::size_t> batch = {3, 3, 17, 0};
+  EXPECT_LT(GradientError(f, SomePoint(6), batch), 1e-6);
+  // Far from the origin the logistic terms saturate; stays finite and exact.
+  std::vector<double> far = SomePoint(6);
+  for (double& v : far) v *= 200;
+  std::vector<double> g(6, 0.0);
+  EXPECT_TRUE(std::isfinite(f.AccumulateGradient(far, all, g)));
+  for (double v : g) EXPECT_TRUE(std::isfinite(v));
+}
+
+INSTANTIATE_TEST_SUITE_P(Objectives, LinearGradientTest,
+                         ::testing::Values(Case{Problem::kLogistic, false}, Case{Problem::kLogistic, true},
+                                           Case{Problem::kLeastSquares, false}, Case{Problem::kLeastSquares, true},
+                                           Case{Problem::kNonconvexLogistic, false},
+                                           Case{Problem::kNonconvexLogistic, true}),
+                         [](const auto& p) {
+                           std::string name = std::string(ProblemName(p.param.problem)) +
+                                              (p.param.sparse ? "_sparse" : "_dense");
+                           for (char& ch : name) ch = ch == '-' ? '_' : ch;
+                           return name;
+                         });
+
+TEST(LinearModelTest, SparseAndDenseAgreeAndLossIsTheAverageTerm) {
+  const Dataset dense = testing::SmallDense(30, 5, SyntheticTask::kBinary);
+  const Dataset sparse_data = testing::ToSparse(dense);
+  // Make the dense copy carry the same zeros as the sparse one.
+  Dataset dense_zeros = dense;
+  dense_zeros.dense = Eigen::MatrixXd(sparse_data.sparse);
+  const LinearModelObjective a(Problem::kLogistic, dense_zeros, 0.1), b(Problem::kLogistic, sparse_data, 0.1);
+  const auto all = AllIndices(30);
+  const std::vector<double> x = {0.1, -0.2, 0.3, 0.0, 0.5};
+  std::vector<double> ga(5, 0.0), gb(5, 0.0);
+  EXPECT_NEAR(a.AccumulateGradient(x, all, ga), b.AccumulateGradient(x, all, gb), 1e-12);
+  for (int j = 0; j < 5; ++j) EXPECT_NEAR(ga[j], gb[j], 1e-12);
+  // At x = 0 every logistic term is log 2 and the regulariser is 0.
+  const std::vector<double> zero(5, 0.0);
+  EXPECT_NEAR(a.Loss(zero, all), 30 * std::log(2.0), 1e-12);
+}
+
+TEST(LinearModelTest, ClassifierAccuracyAndConvexity) {
+  const Dataset data = testing::SmallDense(20, 3, SyntheticTask::kBinary);
+  const LinearModelObjective logistic(Problem::kLogistic, data, 0.0);
+  const LinearModelObjective ncvx(Problem::kNonconvexLogistic, data, 0.1);
+  const LinearModelObjective ls(Problem::kLeastSquares, data, 0.0);
+  EXPECT_TRUE(logistic.convex());
+  EXPECT_TRUE(ls.convex());
+  EXPECT_FALSE(ncvx.convex());
+  EXPECT_FALSE(ls.CountCorrect(std::vector<double>(3, 0.0), AllIndices(20)).has_value());
+  // x = 0 predicts +1 everywhere (score 0 >= 0).
+  std::size_t positives = 0;
+  for (double y : data.labels) positives += y > 0;
+  EXPECT_EQ(*logistic.CountCorrect(std::vector<double>(3, 0.0), AllIndices(20)), positives);
+}
+
+TEST(ProximalObjectiveTest, AddsThetaTimesDistancePerSampleAndNoSfo) {
+  const Dataset data = testing::SmallDense(25, 4, SyntheticTask::kBinary);
+  const LinearModelObjective f(Problem::kNonconvexLogistic, data, 0.2);
+  const std::vector<double> center = {0.5, -1.0, 0.25, 2.0};
+  const ProximalObjective h(f, 3.0, center);
+  EXPECT_LT(GradientError(h, SomePoint(4), AllIndices(25)), 1e-6);
+  const std::vector<std::size_t> batch = {1, 2, 2};
+  std::vector<double> gf(4, 0.0), gh(4, 0.0);
+  const std::vector<double> x = SomePoint(4);
+  const double vf = f.AccumulateGradient(x, batch, gf);
+  const double vh = h.AccumulateGradient(x, batch, gh);
+  double sq = 0;
+  for (int j = 0; j < 4; ++j) {
+    EXPECT_NEAR(gh[j], gf[j] + 3 * 3.0 * (x[j] - center[j]), 1e-12);
+    sq += (x[j] - center[j]) * (x[j] - center[j]);
+  }
+  EXPECT_NEAR(vh, vf + 3 * 0.5 * 3.0 * sq, 1e-12);
+  EXPECT_NEAR(*h.SmoothnessBound(), *f.SmoothnessBound() + 3.0, 1e-12);
+}
+
+}  // namespace
+}  // namespace crpsgd

@@ -1,0 +1,83 @@
+// Small shared test problems (ensmallen's problems/): tiny data sets with
+// known structure, IDX byte builders, and a central finite-difference check.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <numeric>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "crpsgd/dataset.h"
+#include "crpsgd/objective.h"
+
+namespace crpsgd::testing {
+
+// Dense synthetic data (regression or ±1 labels), deterministic.
+inline Dataset SmallDense(std::size_t n, std::size_t d, SyntheticTask task, std::uint64_t seed = 7) {
+  SyntheticOptions options;
+  options.samples = n;
+  options.features = d;
+  options.task = task;
+  options.seed = seed;
+  return MakeSynthetic(options).value();
+}
+
+// The same data as a CSR matrix, with every third entry dropped to make it sparse.
+inline Dataset ToSparse(const Dataset& dense) {
+  Dataset out;
+  out.is_sparse = true;
+  out.labels = dense.labels;
+  std::vector<Eigen::Triplet<double, std::int64_t>> triplets;
+  for (Eigen::Index i = 0; i < dense.dense.rows(); ++i) {
+    for (Eigen::Index j = 0; j < dense.dense.cols(); ++j) {
+      if ((i + j) % 3 != 0) triplets.emplace_back(i, j, dense.dense(i, j));
+    }
+  }
+  out.sparse.resize(dense.dense.rows(), dense.dense.cols());
+  out.sparse.setFromTriplets(triplets.begin(), triplets.end());
+  return out;
+}
+
+inline std::vector<std::size_t> AllIndices(std::size_t n) {
+  std::vector<std::size_t> v(n);
+  std::iota(v.begin(), v.end(), std::size_t{0});
+  return v;
+}
+
+// Central differences of x ↦ f.Loss(x, samples): the largest absolute
+// difference to the analytic gradient, relative to max(1, ‖g‖_∞).
+inline double GradientError(const Objective& f, std::vector<double> x, std::span<const std::size_t> samples,
+                            double h = 1e-6) {
+  std::vector<double> analytic(f.dim(), 0.0);
+  const double value = f.AccumulateGradient(x, samples, analytic);
+  const double loss = f.Loss(x, samples);
+  double worst = std::abs(value - loss) / std::max(1.0, std::abs(loss));
+  double scale = 1.0;
+  for (double g : analytic) scale = std::max(scale, std::abs(g));
+  for (std::size_t j = 0; j < x.size(); ++j) {
+    const double saved = x[j];
+    x[j] = saved + h;
+    const double plus = f.Loss(x, samples);
+    x[j] = saved - h;
+    const double minus = f.Loss(x, samples);
+    x[j] = saved;
+    worst = std::max(worst, std::abs((plus - minus) / (2 * h) - analytic[j]) / scale);
+  }
+  return worst;
+}
+
+// An IDX file's bytes: magic, big-endian dimensions, payload.
+inline std::string IdxBytes(const std::vector<std::uint32_t>& dims, const std::vector<std::uint8_t>& payload,
+                            std::uint8_t type = 0x08) {
+  std::string s = {0, 0, static_cast<char>(type), static_cast<char>(dims.size())};
+  for (std::uint32_t d : dims) {
+    for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>((d >> shift) & 0xFF));
+  }
+  s.append(payload.begin(), payload.end());
+  return s;
+}
+
+}  // namespace crpsgd::testing
