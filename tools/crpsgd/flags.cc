@@ -1,5 +1,6 @@
 #include "flags.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <sstream>
@@ -82,6 +83,8 @@ void AddSweepFlags(CLI::App& app, SweepFlags& f) {
   app.add_option("--lr-grid", f.lr_grid, "Step sizes to try, as multiples of 1/L (comma separated); "
                                          "each run keeps its best")
       ->capture_default_str();
+  app.add_option("--seeds", f.seeds, "Repeat every run with each of these seeds (comma separated) and choose "
+                                     "steps by the mean final loss; default: --seed only");
 }
 
 namespace {
@@ -199,6 +202,22 @@ Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const
     }
   }
   return requests;
+}
+
+Result<std::vector<std::uint64_t>> ParseSeeds(const std::string& seeds, std::uint64_t seed) {
+  if (seeds.empty()) return std::vector<std::uint64_t>{seed};
+  std::vector<std::uint64_t> out;
+  std::stringstream ss(seeds);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    CRPSGD_ASSIGN_OR_RETURN(std::uint64_t s, ParseCount(item, "--seeds entry"));
+    if (std::find(out.begin(), out.end(), s) != out.end()) {
+      return Status::InvalidArgument("--seeds lists " + item + " twice");
+    }
+    out.push_back(s);
+  }
+  if (out.empty()) return Status::InvalidArgument("--seeds is empty");
+  return out;
 }
 
 }  // namespace crpsgd::cli

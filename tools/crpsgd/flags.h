@@ -56,6 +56,7 @@ struct AlgoFlags {
 struct SweepFlags {
   std::vector<std::string> runs;  // "cr-psgd:b1=1,rho=1.1"
   std::string lr_grid = "0.5,1,2,4,8";
+  std::string seeds;  // "1,2,3": repeat every run with each seed; "" = --seed
 };
 
 void AddDataFlags(CLI::App& app, DataFlags& flags);
@@ -74,5 +75,7 @@ struct RunRequest {
 
 Result<RunRequest> MakeTrainRequest(const AlgoFlags& flags);
 Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const SweepFlags& sweep);
+// The seeds of a sweep: --seeds parsed, or {seed} when it is empty.
+Result<std::vector<std::uint64_t>> ParseSeeds(const std::string& seeds, std::uint64_t seed);
 
 }  // namespace crpsgd::cli

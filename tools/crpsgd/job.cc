@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <iomanip>
-#include <map>
 #include <sstream>
 
 #include "crpsgd/config.h"
@@ -81,12 +80,11 @@ Result<LoadedData> LoadData(const DataFlags& f, std::uint64_t seed) {
   return loaded;
 }
 
-Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, JobReport* report) {
+Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::uint64_t seed, JobReport* report) {
   const bool leader = comm.rank() == 0;
   auto log = [&](const std::string& line) {
     if (leader && !job.run.quiet) std::fprintf(stderr, "crpsgd: %s\n", line.c_str());
   };
-  const std::uint64_t seed = job.run.seed;
   const LinearModelObjective f(job.problem, SelectRows(data.train, ShardIndices(data.train.num_samples(), comm.rank(),
                                                                                  comm.size(), seed)),
                                job.data.lambda);
@@ -131,7 +129,9 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, JobRep
     std::filesystem::path dir;
     std::unique_ptr<MetricsWriter> metrics;
     if (leader && !job.run.out.empty()) {
-      dir = std::filesystem::path(job.run.out) / r.name;
+      dir = std::filesystem::path(job.run.out);
+      if (job.seeds.size() > 1) dir /= "seed-" + std::to_string(seed);
+      dir /= r.name;
       std::error_code ec;
       std::filesystem::create_directories(dir, ec);
       if (ec) return Status::IOError(dir.string() + ": cannot create: " + ec.message());
@@ -139,7 +139,7 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, JobRep
       options.observers.push_back(metrics.get());
     }
     Result<RunSummary> summary = Train(options, f, comm);
-    RunOutcome outcome{r, summary.status(), {}};
+    RunOutcome outcome{r, seed, summary.status(), {}};
     if (!summary.ok()) {
       // Every worker sees a divergence at the same round, so a sweep can go on.
       if (summary.status().code() != StatusCode::kDiverged || !job.sweep) return summary.status();
@@ -148,7 +148,8 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, JobRep
     } else {
       outcome.summary = std::move(summary).value();
       std::ostringstream os;
-      os << AlgorithmName(r.options.kind) << " " << r.options.Describe() << " lr " << options.algorithm.lr << ": "
+      os << "seed " << seed << ": " << AlgorithmName(r.options.kind) << " " << r.options.Describe() << " lr "
+         << options.algorithm.lr << ": "
          << outcome.summary.rounds << " rounds, loss " << std::setprecision(8) << outcome.summary.final_loss;
       log(os.str());
       if (!dir.empty()) {
@@ -167,87 +168,6 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, JobRep
   }
   if (leader && report != nullptr) *report = std::move(local);
   return Status::OK();
-}
-
-namespace {
-
-std::string Num(double v, int precision = 4) {
-  std::ostringstream os;
-  os << std::setprecision(precision) << v;
-  return os.str();
-}
-
-bool Better(const RunOutcome& a, const RunOutcome& b) { return a.summary.final_loss < b.summary.final_loss; }
-
-}  // namespace
-
-std::vector<const RunOutcome*> BestPerGroup(const JobReport& report) {
-  std::map<int, const RunOutcome*> best;
-  std::map<int, const RunOutcome*> any;
-  for (const RunOutcome& o : report.runs) {
-    any.emplace(o.request.group, &o);
-    if (!o.status.ok()) continue;
-    auto [it, inserted] = best.emplace(o.request.group, &o);
-    if (!inserted && Better(o, *it->second)) it->second = &o;
-  }
-  std::vector<const RunOutcome*> out;
-  for (auto& [group, outcome] : any) out.push_back(best.count(group) ? best[group] : outcome);
-  return out;
-}
-
-std::string FormatTable(const Job& job, const JobReport& report) {
-  std::vector<const RunOutcome*> rows;
-  if (job.sweep) {
-    rows = BestPerGroup(report);
-  } else {
-    for (const RunOutcome& o : report.runs) rows.push_back(&o);
-  }
-  std::ostringstream os;
-  os << "| algorithm | parameters | step (×1/L) | γ | rounds | SFO/worker | budget left | final loss | f − f* | "
-        "f − f* vs first | rounds vs first | wall s |\n";
-  os << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
-  const RunOutcome* first = rows.empty() || !rows.front()->status.ok() ? nullptr : rows.front();
-  for (const RunOutcome* o : rows) {
-    const RunSummary& s = o->summary;
-    os << "| " << AlgorithmName(o->request.options.kind) << " | " << o->request.options.Describe() << " | ";
-    if (!o->status.ok()) {
-      os << "all diverged | | | | | | | | | |\n";
-      continue;
-    }
-    os << (o->request.lr_multiple ? Num(*o->request.lr_multiple) : std::string("—")) << " | " << Num(s.algorithm.lr)
-       << " | " << s.rounds << " | " << s.sfo_per_worker << " | " << s.budget_left << " | " << Num(s.final_loss, 8)
-       << " | " << (s.f_star ? Num(s.final_loss - *s.f_star, 4) : std::string("—")) << " | ";
-    if (first != nullptr && s.f_star && first->summary.final_loss > *s.f_star) {
-      os << Num((s.final_loss - *s.f_star) / (first->summary.final_loss - *s.f_star), 3) << "× | ";
-    } else {
-      os << "— | ";
-    }
-    os << (first != nullptr && s.rounds > 0 ? "1/" + Num(static_cast<double>(first->summary.rounds) / s.rounds, 4)
-                                             : std::string("—"))
-       << " | " << Num(s.wall_s, 3) << " |\n";
-  }
-  return os.str();
-}
-
-std::string FormatCsv(const JobReport& report) {
-  std::ostringstream os;
-  os << "algo,params,lr_multiple,lr,status,rounds,sfo_per_worker,sfo_total,budget_left,final_loss,f_star,f_gap,"
-        "wall_s,comm_s,bytes,test_accuracy\n";
-  for (const RunOutcome& o : report.runs) {
-    const RunSummary& s = o.summary;
-    os << AlgorithmName(o.request.options.kind) << ",\"" << o.request.options.Describe() << "\","
-       << (o.request.lr_multiple ? Num(*o.request.lr_multiple, 6) : "") << ",";
-    if (!o.status.ok()) {
-      os << ",diverged,,,,,,,,,,,\n";
-      continue;
-    }
-    os << std::setprecision(10) << s.algorithm.lr << ",ok," << s.rounds << "," << s.sfo_per_worker << ","
-       << s.sfo_total << "," << s.budget_left << "," << std::setprecision(12) << s.final_loss << ","
-       << (s.f_star ? Num(*s.f_star, 12) : "") << "," << (s.f_star ? Num(s.final_loss - *s.f_star, 8) : "") << ","
-       << Num(s.wall_s, 6) << "," << Num(s.comm_s, 6) << "," << s.bytes << ","
-       << (s.test_accuracy ? Num(*s.test_accuracy, 6) : "") << "\n";
-  }
-  return os.str();
 }
 
 }  // namespace crpsgd::cli

@@ -28,10 +28,13 @@ struct Job {
   Problem problem = Problem::kLogistic;
   std::vector<RunRequest> requests;
   bool sweep = false;
+  // The seeds to repeat every run with (a sweep's --seeds); one seed = --seed.
+  std::vector<std::uint64_t> seeds;
 };
 
 struct RunOutcome {
   RunRequest request;
+  std::uint64_t seed = 0;
   Status status;       // OK or Diverged (a sweep keeps going past a diverged step)
   RunSummary summary;  // valid when status is OK
 };
@@ -43,16 +46,10 @@ struct JobReport {
   std::vector<RunOutcome> runs;
 };
 
-// Collective: every worker calls it. Rank 0 fills *report (others may pass
-// nullptr) and, when --out is set, writes each run's metrics.jsonl and
-// summary.json. Progress goes to stderr on rank 0 unless --quiet.
-Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, JobReport* report);
-
-// Markdown table of the runs (for a sweep: each run group at its best step).
-std::string FormatTable(const Job& job, const JobReport& report);
-// Every run of the report as CSV, one line each.
-std::string FormatCsv(const JobReport& report);
-// For a sweep: the outcome of each run group with the best final loss.
-std::vector<const RunOutcome*> BestPerGroup(const JobReport& report);
+// Collective: every worker calls it, for one seed (shards and sampling
+// derive from it). Rank 0 fills *report (others may pass nullptr) and, when
+// --out is set, writes each run's metrics.jsonl and summary.json. Progress
+// goes to stderr on rank 0 unless --quiet.
+Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::uint64_t seed, JobReport* report);
 
 }  // namespace crpsgd::cli

@@ -22,6 +22,7 @@
 #include "exit_codes.h"
 #include "flags.h"
 #include "job.h"
+#include "report.h"
 
 namespace crpsgd::cli {
 namespace {
@@ -39,6 +40,13 @@ int Fail(const Status& status, bool print) {
   return ExitCodeFor(status);
 }
 
+// Appends one seed's runs to the report of the whole job.
+void Merge(JobReport& all, JobReport one) {
+  if (!all.f_star) all.f_star = one.f_star, all.f_star_method = one.f_star_method;
+  if (!all.lipschitz) all.lipschitz = one.lipschitz;
+  for (RunOutcome& o : one.runs) all.runs.push_back(std::move(o));
+}
+
 Status WriteReport(const Job& job, const JobReport& report) {
   const std::string table = FormatTable(job, report);
   std::cout << table << std::flush;
@@ -47,8 +55,15 @@ Status WriteReport(const Job& job, const JobReport& report) {
   if (job.sweep) {
     CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(out / "results.csv", FormatCsv(report)));
     std::string md = "# crpsgd sweep\n\n";
-    if (report.f_star) md += "f* = " + std::to_string(*report.f_star) + " (" + report.f_star_method + ")\n";
-    if (report.lipschitz) md += "L = " + std::to_string(report.lipschitz->value) + " (" + report.lipschitz->method + ")\n";
+    char line[256];
+    if (report.f_star) {
+      std::snprintf(line, sizeof line, "f* = %.12g (%s)\n", *report.f_star, report.f_star_method.c_str());
+      md += line;
+    }
+    if (report.lipschitz) {
+      std::snprintf(line, sizeof line, "L = %.6g (%s)\n", report.lipschitz->value, report.lipschitz->method.c_str());
+      md += line;
+    }
     md += "\nEach algorithm at its best step of the grid:\n\n" + table;
     CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(out / "table.md", md));
   }
@@ -90,10 +105,15 @@ int RunCommand(Job& job, int argc, char** argv) {
                   true);
     }
     JobReport report;
-    Status status = RunInProcess(workers, [&](Communicator& comm) {
-      return RunJob(comm, job, *data, comm.rank() == 0 ? &report : nullptr);
-    });
-    if (!status.ok()) return Fail(status, true);
+    for (std::uint64_t seed : job.seeds) {
+      JobReport one;
+      Status status = RunInProcess(workers, [&](Communicator& comm) {
+        return RunJob(comm, job, *data, seed, comm.rank() == 0 ? &one : nullptr);
+      });
+      if (!status.ok()) return Fail(status, true);
+      Merge(report, std::move(one));
+    }
+    Status status;
     status = WriteReport(job, report);
     return status.ok() ? kExitOk : Fail(status, true);
   }
@@ -116,7 +136,13 @@ int RunCommand(Job& job, int argc, char** argv) {
                 leader);
   }
   JobReport report;
-  Status status = RunJob(**comm, job, *data, leader ? &report : nullptr);
+  Status status;
+  for (std::uint64_t seed : job.seeds) {
+    JobReport one;
+    status = RunJob(**comm, job, *data, seed, leader ? &one : nullptr);
+    if (!status.ok()) break;
+    Merge(report, std::move(one));
+  }
   if (status.ok() && leader) status = WriteReport(job, report);
   if (!status.ok()) {
     // A divergence and bad input are seen by every rank at the same point;
@@ -175,7 +201,11 @@ int main(int argc, char** argv) {
     auto request = MakeTrainRequest(train_algo);
     if (!request.ok()) return Fail(request.status(), leader);
     job.requests.push_back(std::move(request).value());
+    job.seeds = {job.run.seed};
   } else {
+    auto seeds = ParseSeeds(sweep_flags.seeds, job.run.seed);
+    if (!seeds.ok()) return Fail(seeds.status(), leader);
+    job.seeds = std::move(seeds).value();
     auto requests = MakeSweepRequests(sweep_algo, sweep_flags);
     if (!requests.ok()) return Fail(requests.status(), leader);
     job.requests = std::move(requests).value();

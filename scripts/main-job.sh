@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The main job: the paper's first experiment at small scale.
+#
+# l2-regularised logistic regression (lambda = 1e-4) on Fashion-MNIST, class 0
+# (T-shirt/top) against the rest, pixels scaled to [0, 1]; N = 10 workers;
+# every method gets the same per-worker budget T = 6000 samples (one pass over
+# the 60000 training images) and runs at each step of the grid {1/2,1,2,4,8}/L,
+# for seeds 1, 2 and 3. The table shows each method at its best step (lowest
+# mean final loss over the seeds). Outputs: out/main-job/{table.md,results.csv}
+# and each run's metrics.jsonl and summary.json.
+#
+# Usage: scripts/main-job.sh [extra crpsgd sweep flags, e.g. --seeds 1]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+[ -f "$data" ] || { echo "main-job: $data is missing: run scripts/install-deps.sh" >&2; exit 2; }
+[ -x build/crpsgd ] || { echo "main-job: build/crpsgd is missing: run scripts/build.sh" >&2; exit 2; }
+# One thread per worker; 10 workers share this machine's cores.
+./build/crpsgd sweep \
+  --problem logreg --data "$data" --positive-class 0 --lambda 1e-4 \
+  --workers 10 --backend inproc --budget 6000 --lr-grid 0.5,1,2,4,8 --seeds 1,2,3 \
+  --run psgd:batch=1 \
+  --run local-sgd:batch=1,sync-period=10 \
+  --run cr-psgd:b1=4,rho=1.04 \
+  --out out/main-job "$@"
+echo "main-job: table in out/main-job/table.md, every run in out/main-job/seed-*/" >&2

@@ -1,0 +1,131 @@
+#include "report.h"
+
+#include <algorithm>
+#include <iomanip>
+#include <map>
+#include <sstream>
+
+namespace crpsgd::cli {
+namespace {
+
+std::string Num(double v, int precision = 4) {
+  std::ostringstream os;
+  os << std::setprecision(precision) << v;
+  return os.str();
+}
+
+TableRow Aggregate(std::vector<const RunOutcome*> outcomes) {
+  TableRow row;
+  row.seeds = std::move(outcomes);
+  const double n = static_cast<double>(row.seeds.size());
+  row.has_gap = true;
+  row.min_gap = std::numeric_limits<double>::infinity();
+  row.max_gap = -row.min_gap;
+  for (const RunOutcome* o : row.seeds) {
+    if (!o->status.ok()) {
+      row.diverged = true;
+      continue;
+    }
+    const RunSummary& s = o->summary;
+    row.mean_loss += s.final_loss / n;
+    row.mean_wall_s += s.wall_s / n;
+    row.mean_comm_s += s.comm_s / n;
+    if (!s.f_star) {
+      row.has_gap = false;
+      continue;
+    }
+    const double gap = s.final_loss - *s.f_star;
+    row.mean_gap += gap / n;
+    row.min_gap = std::min(row.min_gap, gap);
+    row.max_gap = std::max(row.max_gap, gap);
+  }
+  return row;
+}
+
+}  // namespace
+
+std::vector<TableRow> TableRows(const Job& job, const JobReport& report) {
+  std::vector<TableRow> rows;
+  if (!job.sweep) {
+    for (const RunOutcome& o : report.runs) rows.push_back(Aggregate({&o}));
+    return rows;
+  }
+  // (group, step) -> outcomes over seeds, in the order given.
+  std::map<int, std::vector<std::vector<const RunOutcome*>>> by_group;
+  std::map<std::pair<int, double>, std::size_t> slot;
+  for (const RunOutcome& o : report.runs) {
+    const auto key = std::make_pair(o.request.group, o.request.lr_multiple.value_or(0.0));
+    auto& steps = by_group[o.request.group];
+    auto [it, inserted] = slot.emplace(key, steps.size());
+    if (inserted) steps.emplace_back();
+    steps[it->second].push_back(&o);
+  }
+  for (auto& [group, steps] : by_group) {
+    std::optional<TableRow> best;
+    for (auto& outcomes : steps) {
+      TableRow row = Aggregate(outcomes);
+      if (!best || (best->diverged && !row.diverged) ||
+          (!row.diverged && !best->diverged && row.mean_loss < best->mean_loss)) {
+        best = std::move(row);
+      }
+    }
+    rows.push_back(std::move(*best));
+  }
+  return rows;
+}
+
+std::string FormatTable(const Job& job, const JobReport& report) {
+  const std::vector<TableRow> rows = TableRows(job, report);
+  const bool several_seeds = job.seeds.size() > 1;
+  std::ostringstream os;
+  os << "| algorithm | parameters | step (×1/L) | γ | rounds | SFO/worker | budget left | final loss | f − f* |";
+  if (several_seeds) os << " f − f* range |";
+  os << " f − f* vs first | rounds vs first | wall s | comm s |\n|";
+  for (int i = 0; i < (several_seeds ? 14 : 13); ++i) os << "---|";
+  os << "\n";
+  const TableRow* first = rows.empty() || rows.front().diverged ? nullptr : &rows.front();
+  for (const TableRow& row : rows) {
+    const RunOutcome& o = *row.seeds.front();
+    os << "| " << AlgorithmName(o.request.options.kind) << " | " << o.request.options.Describe() << " | ";
+    if (row.diverged) {
+      os << "diverged at every step |" << std::string(several_seeds ? 11 : 10, ' ') << "\n";
+      continue;
+    }
+    const RunSummary& s = o.summary;  // rounds and SFO are the same for every seed
+    os << (o.request.lr_multiple ? Num(*o.request.lr_multiple) : std::string("—")) << " | " << Num(s.algorithm.lr)
+       << " | " << s.rounds << " | " << s.sfo_per_worker << " | " << s.budget_left << " | " << Num(row.mean_loss, 8)
+       << " | " << (row.has_gap ? Num(row.mean_gap) : "—") << " | ";
+    if (several_seeds) os << (row.has_gap ? Num(row.min_gap, 3) + "–" + Num(row.max_gap, 3) : "—") << " | ";
+    if (first != nullptr && row.has_gap && first->has_gap && first->mean_gap > 0) {
+      os << Num(row.mean_gap / first->mean_gap, 3) << "× | ";
+    } else {
+      os << "— | ";
+    }
+    const std::uint64_t first_rounds = first != nullptr ? first->seeds.front()->summary.rounds : 0;
+    os << (first_rounds > 0 && s.rounds > 0 ? "1/" + Num(static_cast<double>(first_rounds) / s.rounds, 4) : "—")
+       << " | " << Num(row.mean_wall_s, 3) << " | " << Num(row.mean_comm_s, 3) << " |\n";
+  }
+  return os.str();
+}
+
+std::string FormatCsv(const JobReport& report) {
+  std::ostringstream os;
+  os << "algo,params,seed,lr_multiple,lr,status,rounds,sfo_per_worker,sfo_total,budget_left,final_loss,f_star,f_gap,"
+        "wall_s,comm_s,bytes,test_accuracy\n";
+  for (const RunOutcome& o : report.runs) {
+    const RunSummary& s = o.summary;
+    os << AlgorithmName(o.request.options.kind) << ",\"" << o.request.options.Describe() << "\"," << o.seed << ","
+       << (o.request.lr_multiple ? Num(*o.request.lr_multiple, 6) : "") << ",";
+    if (!o.status.ok()) {
+      os << ",diverged,,,,,,,,,,,\n";
+      continue;
+    }
+    os << Num(s.algorithm.lr, 10) << ",ok," << s.rounds << "," << s.sfo_per_worker << "," << s.sfo_total << ","
+       << s.budget_left << "," << Num(s.final_loss, 12) << "," << (s.f_star ? Num(*s.f_star, 12) : "") << ","
+       << (s.f_star ? Num(s.final_loss - *s.f_star, 8) : "") << "," << Num(s.wall_s, 6) << "," << Num(s.comm_s, 6)
+       << "," << s.bytes << "," << (s.test_accuracy ? Num(*s.test_accuracy, 6) : "") << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace crpsgd::cli
