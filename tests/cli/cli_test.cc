@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -138,6 +139,43 @@ TEST(CliTest, MpiBadInputFailsOnEveryRankWithoutHanging) {
   EXPECT_NE(mismatch.output.find("--workers 5 does not match the 2 MPI ranks"), std::string::npos) << mismatch.output;
 }
 #endif
+
+TEST(CliTest, SweepPicksEachRunsBestMeanStepOverSeeds) {
+  TempDir dir;
+  const CommandResult run =
+      Execute("sweep" + kSynthetic + "--budget 300 --workers 2 --seeds 4,5 --lr-grid 0.5,2 --run psgd:batch=2 " +
+              "--run cr-psgd:b1=2,rho=1.3 --out " + (dir / "sweep").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  // 2 runs x 2 steps x 2 seeds, each with its own folder and a CSV line.
+  std::ifstream csv(dir / "sweep" / "results.csv");
+  std::string line;
+  int lines = 0;
+  std::map<std::string, double> loss_sum;  // "algo lr_multiple" -> Σ final loss over seeds
+  std::getline(csv, line);                 // header
+  while (std::getline(csv, line)) {
+    ++lines;
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    ASSERT_GE(cells.size(), 11u) << line;
+    loss_sum[cells[0] + " " + cells[3]] += std::stod(cells[10]);
+  }
+  EXPECT_EQ(lines, 8);
+  for (const char* seed : {"seed-4", "seed-5"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir / "sweep" / seed / "psgd_B-2_lr0.5overL" / "summary.json")) << seed;
+  }
+  // The table shows each run at the step with the lower mean loss.
+  for (const char* algo : {"psgd", "cr-psgd"}) {
+    const std::string best = loss_sum[std::string(algo) + " 0.5"] < loss_sum[std::string(algo) + " 2"] ? "0.5" : "2";
+    const std::string row_start = "| " + std::string(algo) + " | ";
+    const auto pos = run.output.find(row_start);
+    ASSERT_NE(pos, std::string::npos) << run.output;
+    const std::string row = run.output.substr(pos, run.output.find('\n', pos) - pos);
+    EXPECT_NE(row.find(" | " + best + " | "), std::string::npos) << row << " expected step " << best;
+  }
+  EXPECT_NE(run.output.find("f − f* range"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(dir / "sweep" / "table.md"));
+}
 
 struct BadInput {
   const char* name;
