@@ -6,6 +6,17 @@
 #include <sstream>
 
 namespace crpsgd::cli {
+namespace {
+
+// CLI11 would read "-1" into an unsigned flag as a huge number; refuse it.
+const CLI::Validator kCount(
+    [](std::string& value) {
+      return !value.empty() && value.front() == '-' ? "must be a non-negative integer, got '" + value + "'"
+                                                    : std::string();
+    },
+    "", "count");
+
+}  // namespace
 
 void AddDataFlags(CLI::App& app, DataFlags& f) {
   app.add_option("--problem", f.problem, "Objective: logreg (l2-regularised logistic regression), leastsq "
@@ -26,8 +37,10 @@ void AddDataFlags(CLI::App& app, DataFlags& f) {
       ->capture_default_str();
   app.add_option("--bias", f.bias, "Append a constant feature of this value (an intercept); 0 = none")
       ->capture_default_str();
-  app.add_option("--synthetic-samples", f.synthetic_samples, "Synthetic data: samples")->capture_default_str();
-  app.add_option("--synthetic-features", f.synthetic_features, "Synthetic data: features")->capture_default_str();
+  app.add_option("--synthetic-samples", f.synthetic_samples, "Synthetic data: samples")
+      ->check(kCount)->capture_default_str();
+  app.add_option("--synthetic-features", f.synthetic_features, "Synthetic data: features")
+      ->check(kCount)->capture_default_str();
   app.add_option("--synthetic-noise", f.synthetic_noise, "Synthetic data: label noise std. dev.")->capture_default_str();
   app.add_option("--lambda", f.lambda, "Regularisation strength λ (>= 0)")->capture_default_str();
 }
@@ -40,10 +53,12 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
                  "ordered (rank-order sums, bit-identical to inproc) or native (MPI_Allreduce)")
       ->capture_default_str();
   app.add_option("--seed", f.seed, "Seed of every random choice (shards, sampling, synthetic data)")
+      ->check(kCount)
       ->capture_default_str();
   app.add_option("--out", f.out, "Output folder for metrics.jsonl and summary.json (created if missing)");
   app.add_option("--eval-every", f.eval_every, "Evaluate the full loss every K rounds; 0 = the first 20 rounds, "
                                                "then log-spaced (the last round always)")
+      ->check(kCount)
       ->capture_default_str();
   app.add_flag("--no-f-star", f.no_f_star, "Skip computing f* (no f - f* in the outputs)");
   app.add_flag("-q,--quiet", f.quiet, "Print only errors and the result table");
@@ -56,13 +71,17 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
         ->capture_default_str();
   }
   app.add_option("--budget", f.budget, "T: SFO budget per worker (stochastic gradients each worker may compute)")
+      ->check(kCount)
       ->required();
   if (algorithm_flags) {
-    app.add_option("--batch", f.batch, "B for psgd, b (per local step) for local-sgd")->capture_default_str();
-    app.add_option("--b1", f.b1, "B1: first batch of cr-psgd")->capture_default_str();
+    app.add_option("--batch", f.batch, "B for psgd, b (per local step) for local-sgd")
+      ->check(kCount)->capture_default_str();
+    app.add_option("--b1", f.b1, "B1: first batch of cr-psgd")
+      ->check(kCount)->capture_default_str();
     app.add_option("--rho", f.rho, "rho > 1: batch growth factor of cr-psgd, B_{t+1} = floor(rho^t B1)")
         ->capture_default_str();
     app.add_option("--sync-period", f.sync_period, "I: local steps between averagings (local-sgd)")
+      ->check(kCount)
         ->capture_default_str();
     app.add_option("--lr", f.lr, "Step size gamma, or 'auto' (1/L with L estimated from the data), "
                                  "or 'auto*K' (K/L)")
@@ -73,6 +92,7 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
       ->capture_default_str();
   app.add_option("--max-micro-batch", f.max_micro_batch,
                  "Larger batches are computed as accumulated micro-batches of this size (still one round)")
+      ->check(kCount)
       ->capture_default_str();
 }
 
