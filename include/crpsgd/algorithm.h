@@ -1,4 +1,4 @@
-// Algorithms: PSGD, CR-PSGD (Algorithm 1) and local SGD.
+// Algorithms: PSGD, CR-PSGD (Algorithm 1), CR-PSGD-Catalyst (Algorithm 2) and local SGD.
 //
 // An Algorithm runs on one worker with that worker's Communicator, Objective
 // (its shard) and Sampler, and updates x in place; all workers run it in
@@ -25,26 +25,33 @@
 
 namespace crpsgd {
 
-enum class AlgorithmKind { kPsgd, kCrPsgd, kLocalSgd };
+enum class AlgorithmKind { kPsgd, kCrPsgd, kLocalSgd, kCrPsgdCatalyst };
 
-const char* AlgorithmName(AlgorithmKind kind);  // "psgd", "cr-psgd", "local-sgd"
+const char* AlgorithmName(AlgorithmKind kind);  // "psgd", "cr-psgd", "local-sgd", "cr-psgd-catalyst"
 Result<AlgorithmKind> ParseAlgorithm(std::string_view name);
 
 struct AlgorithmOptions {
   AlgorithmKind kind = AlgorithmKind::kCrPsgd;
   std::uint64_t budget = 0;           // T: SFO budget per worker. Required.
   std::uint64_t batch = 1;            // B (psgd) or b (local-sgd). Default: 1.
-  std::uint64_t first_batch = 1;      // B₁ (cr-psgd). Default: 1.
-  double growth = 1.1;                // ρ > 1 (cr-psgd). Default: 1.1.
+  std::uint64_t first_batch = 1;      // B₁ (cr-psgd, cr-psgd-catalyst). Default: 1.
+  double growth = 1.1;                // ρ > 1 (cr-psgd, cr-psgd-catalyst). Default: 1.1.
+  double theta = 1.0;                 // θ > 0: weight of the proximal term (cr-psgd-catalyst). Default: 1.
+  std::uint64_t outer_iterations = 0;  // K (cr-psgd-catalyst); 0 = ⌊√(NT)⌋. Default: 0.
+  std::uint64_t inner_budget = 0;      // per-worker budget of each inner CR-PSGD; 0 = ⌊√(T/N)⌋. Default: 0.
   std::uint64_t sync_period = 10;     // I: local steps per round (local-sgd). Default: 10.
   double lr = 0.0;                    // γ > 0. Required (Train resolves --lr auto).
   Sampling sampling = Sampling::kWithReplacement;
   std::uint64_t max_micro_batch = 4096;  // larger batches are accumulated in pieces. Default: 4096.
 
-  // Every constraint, with a message that names the flag.
-  Status Validate() const;
-  // "B=1", "B1=1 rho=1.1", "b=1 I=10": the parameters that define the run.
+  // Every constraint, with a message that names the flag. Catalyst's budget
+  // split depends on the number of workers N.
+  Status Validate(int workers = 1) const;
+  // "B=1", "B1=1 rho=1.1", "b=1 I=10", "B1=1 rho=1.1 theta=1": the parameters that define the run.
   std::string Describe() const;
+  // Catalyst's K and inner budget for N workers: the overrides, or ⌊√(NT)⌋ and ⌊√(T/N)⌋.
+  std::uint64_t OuterIterationsFor(int workers) const;
+  std::uint64_t InnerBudgetFor(int workers) const;
 };
 
 // What an algorithm reports after each round; Train fills in the measurements.
@@ -52,6 +59,7 @@ struct RoundRecord {
   std::uint64_t round = 0;           // 1, 2, ...; 0 is the starting point
   std::uint64_t batch = 0;           // B_t: per-worker samples in this round's gradient
   std::uint64_t local_steps = 0;     // SGD steps in this round (1 except local-sgd)
+  std::uint64_t outer_iteration = 0;  // k of cr-psgd-catalyst (0 for the other algorithms)
   std::uint64_t sfo_per_worker = 0;  // cumulative
   bool last = false;                 // the final round of the run
   // Filled in by Train:
@@ -85,10 +93,10 @@ class Algorithm {
 // options must be valid.
 std::unique_ptr<Algorithm> MakeAlgorithm(const AlgorithmOptions& options);
 
-// Rounds, SFO and remainder the options will produce, without running.
+// Rounds, SFO and remainder the options will produce on N workers, without running.
 struct AlgorithmPlan {
   std::uint64_t rounds = 0, sfo_per_worker = 0, budget_left = 0;
 };
-AlgorithmPlan PlanAlgorithm(const AlgorithmOptions& options);
+AlgorithmPlan PlanAlgorithm(const AlgorithmOptions& options, int workers = 1);
 
 }  // namespace crpsgd

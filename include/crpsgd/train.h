@@ -54,6 +54,10 @@ struct RunSummary {
   std::uint64_t bytes = 0;         // training payload bytes per worker
   std::uint64_t eval_bytes = 0;    // evaluation payload bytes per worker
   std::optional<double> train_accuracy, test_loss, test_accuracy;
+  // cr-psgd-catalyst: K, the inner budget, and ‖∇f‖ at the returned y (Algorithm 2's
+  // convergence measure for non-convex f), computed on all training data.
+  std::optional<std::uint64_t> outer_iterations, inner_budget;
+  std::optional<double> gradient_norm;
   std::vector<double> x;           // the final model
 };
 

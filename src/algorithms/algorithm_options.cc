@@ -4,12 +4,38 @@
 #include "crpsgd/algorithm.h"
 
 namespace crpsgd {
+namespace {
+
+// Algorithm 2 splits T into K inner CR-PSGD runs of ⌊√(T/N)⌋ each.
+Status ValidateCatalyst(const AlgorithmOptions& o, int workers) {
+  if (!(o.theta > 0.0) || !std::isfinite(o.theta)) {
+    std::ostringstream os;
+    os << "--theta must be > 0 (got " << o.theta << ")";
+    return Status::InvalidArgument(os.str());
+  }
+  const std::uint64_t outer = o.OuterIterationsFor(workers), inner = o.InnerBudgetFor(workers);
+  if (outer < 1) return Status::InvalidArgument("--outer-iters: no outer iteration fits the budget");
+  if (inner < o.first_batch) {
+    return Status::InvalidArgument("cr-psgd-catalyst: the inner budget " + std::to_string(inner) +
+                                   (o.inner_budget ? " (--inner-budget)" : " (floor(sqrt(T/N)))") +
+                                   " is below --b1 (" + std::to_string(o.first_batch) +
+                                   "): raise --budget or set --inner-budget");
+  }
+  if (inner > o.budget / outer) {
+    return Status::InvalidArgument("cr-psgd-catalyst: --outer-iters (" + std::to_string(outer) + ") x --inner-budget (" +
+                                   std::to_string(inner) + ") exceeds --budget (" + std::to_string(o.budget) + ")");
+  }
+  return Status::OK();
+}
+
+}  // namespace
 
 const char* AlgorithmName(AlgorithmKind kind) {
   switch (kind) {
     case AlgorithmKind::kPsgd: return "psgd";
     case AlgorithmKind::kCrPsgd: return "cr-psgd";
     case AlgorithmKind::kLocalSgd: return "local-sgd";
+    case AlgorithmKind::kCrPsgdCatalyst: return "cr-psgd-catalyst";
   }
   return "?";
 }
@@ -18,10 +44,22 @@ Result<AlgorithmKind> ParseAlgorithm(std::string_view name) {
   if (name == "psgd") return AlgorithmKind::kPsgd;
   if (name == "cr-psgd") return AlgorithmKind::kCrPsgd;
   if (name == "local-sgd") return AlgorithmKind::kLocalSgd;
-  return Status::InvalidArgument("--algo must be psgd, cr-psgd or local-sgd, got '" + std::string(name) + "'");
+  if (name == "cr-psgd-catalyst") return AlgorithmKind::kCrPsgdCatalyst;
+  return Status::InvalidArgument("--algo must be psgd, cr-psgd, local-sgd or cr-psgd-catalyst, got '" +
+                                 std::string(name) + "'");
 }
 
-Status AlgorithmOptions::Validate() const {
+std::uint64_t AlgorithmOptions::OuterIterationsFor(int workers) const {
+  if (outer_iterations != 0) return outer_iterations;
+  return static_cast<std::uint64_t>(std::floor(std::sqrt(static_cast<double>(workers) * static_cast<double>(budget))));
+}
+
+std::uint64_t AlgorithmOptions::InnerBudgetFor(int workers) const {
+  if (inner_budget != 0) return inner_budget;
+  return static_cast<std::uint64_t>(std::floor(std::sqrt(static_cast<double>(budget) / workers)));
+}
+
+Status AlgorithmOptions::Validate(int workers) const {
   if (budget < 1) return Status::InvalidArgument("--budget must be >= 1 (SFO calls per worker)");
   if (!(lr > 0.0) || !std::isfinite(lr)) {
     return Status::InvalidArgument("--lr must be a positive number or 'auto' (got " + std::to_string(lr) + ")");
@@ -39,7 +77,8 @@ Status AlgorithmOptions::Validate() const {
         return Status::InvalidArgument("--sync-period must be >= 1");
       }
       break;
-    case AlgorithmKind::kCrPsgd: {
+    case AlgorithmKind::kCrPsgd:
+    case AlgorithmKind::kCrPsgdCatalyst: {
       if (first_batch < 1) return Status::InvalidArgument("--b1 must be >= 1 (got " + std::to_string(first_batch) + ")");
       if (!(growth > 1.0) || !std::isfinite(growth)) {
         std::ostringstream os;
@@ -50,6 +89,7 @@ Status AlgorithmOptions::Validate() const {
         return Status::InvalidArgument("--budget (" + std::to_string(budget) + ") is below --b1 (" +
                                        std::to_string(first_batch) + "): not even one round fits");
       }
+      if (kind == AlgorithmKind::kCrPsgdCatalyst) CRPSGD_RETURN_IF_ERROR(ValidateCatalyst(*this, workers));
       break;
     }
   }
@@ -62,6 +102,11 @@ std::string AlgorithmOptions::Describe() const {
     case AlgorithmKind::kPsgd: os << "B=" << batch; break;
     case AlgorithmKind::kCrPsgd: os << "B1=" << first_batch << " rho=" << growth; break;
     case AlgorithmKind::kLocalSgd: os << "b=" << batch << " I=" << sync_period; break;
+    case AlgorithmKind::kCrPsgdCatalyst:
+      os << "B1=" << first_batch << " rho=" << growth << " theta=" << theta;
+      if (outer_iterations != 0) os << " K=" << outer_iterations;
+      if (inner_budget != 0) os << " Tin=" << inner_budget;
+      break;
   }
   return os.str();
 }

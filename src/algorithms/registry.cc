@@ -1,4 +1,5 @@
 // The one place that maps algorithm kinds to implementations.
+#include "algorithms/cr_psgd_catalyst.h"
 #include "algorithms/local_sgd.h"
 #include "algorithms/minibatch_sgd.h"
 #include "util/check.h"
@@ -6,7 +7,8 @@
 namespace crpsgd {
 
 std::unique_ptr<Algorithm> MakeAlgorithm(const AlgorithmOptions& options) {
-  CRPSGD_CHECK(options.Validate().ok());
+  // Catalyst's budget split depends on N: its Run validates with comm.size().
+  CRPSGD_CHECK(options.kind == AlgorithmKind::kCrPsgdCatalyst || options.Validate().ok());
   switch (options.kind) {
     case AlgorithmKind::kPsgd:
       return std::make_unique<internal::MinibatchSgd>(options, std::make_unique<ConstantBatch>(options.batch));
@@ -15,13 +17,21 @@ std::unique_ptr<Algorithm> MakeAlgorithm(const AlgorithmOptions& options) {
           options, std::make_unique<GeometricBatch>(options.first_batch, options.growth));
     case AlgorithmKind::kLocalSgd:
       return std::make_unique<internal::LocalSgd>(options);
+    case AlgorithmKind::kCrPsgdCatalyst:
+      return std::make_unique<internal::CrPsgdCatalyst>(options);
   }
   return nullptr;
 }
 
-AlgorithmPlan PlanAlgorithm(const AlgorithmOptions& options) {
+AlgorithmPlan PlanAlgorithm(const AlgorithmOptions& options, int workers) {
   AlgorithmPlan plan;
-  if (options.kind == AlgorithmKind::kLocalSgd) {
+  if (options.kind == AlgorithmKind::kCrPsgdCatalyst) {
+    const BudgetPlan inner = PlanBudget(GeometricBatch(options.first_batch, options.growth),
+                                        options.InnerBudgetFor(workers));
+    const std::uint64_t outer = options.OuterIterationsFor(workers);
+    plan.rounds = outer * inner.rounds;
+    plan.sfo_per_worker = outer * inner.spent;
+  } else if (options.kind == AlgorithmKind::kLocalSgd) {
     const std::uint64_t steps = options.budget / options.batch;
     plan.rounds = (steps + options.sync_period - 1) / options.sync_period;
     plan.sfo_per_worker = steps * options.batch;

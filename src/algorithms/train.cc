@@ -70,7 +70,7 @@ class TrainMonitor final : public RoundObserver {
 }  // namespace
 
 Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Communicator& comm) {
-  CRPSGD_RETURN_IF_ERROR(options.algorithm.Validate());
+  CRPSGD_RETURN_IF_ERROR(options.algorithm.Validate(comm.size()));
   if (f.num_samples() == 0) {
     return Status::InvalidArgument("worker " + std::to_string(comm.rank()) + " has an empty shard");
   }
@@ -105,6 +105,15 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
   summary.bytes = comm.stats().training.bytes - base.training.bytes;
   summary.eval_s = monitor.eval_s();
   CRPSGD_ASSIGN_OR_RETURN(summary.train_accuracy, eval.Accuracy(x));
+  if (options.algorithm.kind == AlgorithmKind::kCrPsgdCatalyst) {
+    summary.outer_iterations = options.algorithm.OuterIterationsFor(comm.size());
+    summary.inner_budget = options.algorithm.InnerBudgetFor(comm.size());
+    std::vector<double> gradient(x.size());
+    CRPSGD_RETURN_IF_ERROR(eval.LossAndGradient(x, gradient).status());
+    double norm2 = 0.0;
+    for (double g : gradient) norm2 += g * g;
+    summary.gradient_norm = std::sqrt(norm2);
+  }
   if (options.test_objective != nullptr) {
     CRPSGD_ASSIGN_OR_RETURN(FullEvaluator test_eval, FullEvaluator::Create(*options.test_objective, comm));
     CRPSGD_ASSIGN_OR_RETURN(summary.test_loss, test_eval.Loss(x));

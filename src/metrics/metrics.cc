@@ -65,6 +65,7 @@ nlohmann::json RoundRecordToJson(const RoundRecord& r, std::optional<double> f_s
   j["round"] = r.round;
   j["batch"] = r.batch;
   j["local_steps"] = r.local_steps;
+  if (r.outer_iteration != 0) j["outer_iteration"] = r.outer_iteration;
   j["sfo_per_worker"] = r.sfo_per_worker;
   j["sfo_total"] = r.sfo_total;
   j["loss"] = OrNull(r.loss);
@@ -84,6 +85,12 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
     case AlgorithmKind::kPsgd: j["batch"] = a.batch; break;
     case AlgorithmKind::kCrPsgd: j["b1"] = a.first_batch, j["rho"] = a.growth; break;
     case AlgorithmKind::kLocalSgd: j["batch"] = a.batch, j["sync_period"] = a.sync_period; break;
+    case AlgorithmKind::kCrPsgdCatalyst:
+      j["b1"] = a.first_batch, j["rho"] = a.growth, j["theta"] = a.theta;
+      j["outer_iterations"] = OrNull(s.outer_iterations);
+      j["inner_budget"] = OrNull(s.inner_budget);
+      j["gradient_norm"] = OrNull(s.gradient_norm);
+      break;
   }
   j["sampling"] = SamplingName(a.sampling);
   j["max_micro_batch"] = a.max_micro_batch;

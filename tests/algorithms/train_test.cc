@@ -73,7 +73,7 @@ TEST_P(TrainAccountingTest, RoundsSfoAndBytesFollowThePlan) {
   const Case c = GetParam();
   const Dataset data = testing::SmallDense(240, 6, SyntheticTask::kBinary);
   TrainOptions options = Options(c.kind, 301, 0.2);
-  const AlgorithmPlan plan = PlanAlgorithm(options.algorithm);
+  const AlgorithmPlan plan = PlanAlgorithm(options.algorithm, c.workers);
   const Outcome out = RunOn(data, Problem::kLogistic, c.workers, options);
   ASSERT_TRUE(out.status.ok()) << out.status.ToString();
   for (int r = 0; r < c.workers; ++r) {
@@ -99,7 +99,7 @@ TEST_P(TrainAccountingTest, RoundsSfoAndBytesFollowThePlan) {
   std::uint64_t sfo = 0;
   for (std::size_t t = 1; t < rec.size(); ++t) {
     EXPECT_EQ(rec[t].round, t);
-    if (c.kind == AlgorithmKind::kCrPsgd) {
+    if (c.kind == AlgorithmKind::kCrPsgd) {  // (catalyst restarts its batches: tested below)
       EXPECT_EQ(rec[t].batch, GeometricBatch(2, 1.3).BatchAt(t));
     }
     sfo += rec[t].batch * rec[t].local_steps;
@@ -116,7 +116,83 @@ TEST_P(TrainAccountingTest, RoundsSfoAndBytesFollowThePlan) {
 INSTANTIATE_TEST_SUITE_P(Algorithms, TrainAccountingTest,
                          ::testing::Values(Case{AlgorithmKind::kPsgd, 1}, Case{AlgorithmKind::kPsgd, 3},
                                            Case{AlgorithmKind::kCrPsgd, 1}, Case{AlgorithmKind::kCrPsgd, 4},
-                                           Case{AlgorithmKind::kLocalSgd, 1}, Case{AlgorithmKind::kLocalSgd, 3}));
+                                           Case{AlgorithmKind::kLocalSgd, 1}, Case{AlgorithmKind::kLocalSgd, 3},
+                                           Case{AlgorithmKind::kCrPsgdCatalyst, 1},
+                                           Case{AlgorithmKind::kCrPsgdCatalyst, 4}));
+
+TEST(CatalystTest, BudgetSplitFollowsAlgorithm2) {
+  // N = 4, T = 301: K = ⌊√1204⌋ = 34 outer iterations of ⌊√75.25⌋ = 8 SFO each.
+  // Inner CR-PSGD with B₁ = 2, ρ = 1.3: batches 2, 2, 3 (7 SFO), the next (4) does not fit.
+  AlgorithmOptions o = Options(AlgorithmKind::kCrPsgdCatalyst, 301, 0.1).algorithm;
+  EXPECT_EQ(o.OuterIterationsFor(4), 34u);
+  EXPECT_EQ(o.InnerBudgetFor(4), 8u);
+  const AlgorithmPlan plan = PlanAlgorithm(o, 4);
+  EXPECT_EQ(plan.rounds, 34u * 3);
+  EXPECT_EQ(plan.sfo_per_worker, 34u * 7);
+  EXPECT_EQ(plan.budget_left, 301u - 34 * 7);
+  o.outer_iterations = 5;
+  o.inner_budget = 60;
+  EXPECT_EQ(PlanAlgorithm(o, 4).sfo_per_worker, 5u * PlanBudget(GeometricBatch(2, 1.3), 60).spent);
+}
+
+TEST(CatalystTest, RecordsCarryTheOuterIterationAndNumberRoundsAcrossIt) {
+  const Dataset data = testing::SmallDense(200, 5, SyntheticTask::kBinary);
+  TrainOptions options = Options(AlgorithmKind::kCrPsgdCatalyst, 301, 0.2);
+  const Outcome out = RunOn(data, Problem::kNonconvexLogistic, 4, options);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  const auto& rec = out.records[0];
+  ASSERT_EQ(rec.size(), 34u * 3 + 1);
+  for (std::size_t t = 1; t < rec.size(); ++t) {
+    EXPECT_EQ(rec[t].outer_iteration, (t - 1) / 3 + 1) << t;
+    EXPECT_EQ(rec[t].batch, GeometricBatch(2, 1.3).BatchAt((t - 1) % 3 + 1)) << t;  // each inner run restarts at B₁
+    EXPECT_EQ(rec[t].last, t == rec.size() - 1);
+  }
+  const RunSummary& s = out.summaries[0];
+  EXPECT_EQ(s.outer_iterations, 34u);
+  EXPECT_EQ(s.inner_budget, 8u);
+  ASSERT_TRUE(s.gradient_norm.has_value());
+  EXPECT_GT(*s.gradient_norm, 0.0);
+}
+
+// One outer iteration over the whole budget is CR-PSGD on h(x) = f(x) + θ/2‖x − x₁‖².
+TEST(CatalystTest, OneOuterIterationIsCrPsgdOnTheProximalObjective) {
+  const Dataset data = testing::SmallDense(120, 4, SyntheticTask::kBinary);
+  const std::vector<double> start = {0.3, -0.2, 0.1, 0.5};
+  std::vector<double> catalyst_x, direct_x;
+  const Status status = RunInProcess(3, [&](Communicator& comm) -> Status {
+    const LinearModelObjective f(Problem::kNonconvexLogistic, SelectRows(data, ShardIndices(120, comm.rank(), 3, 5)),
+                                 0.1);
+    TrainOptions catalyst = Options(AlgorithmKind::kCrPsgdCatalyst, 200, 0.3);
+    catalyst.algorithm.theta = 2.0;
+    catalyst.algorithm.outer_iterations = 1;
+    catalyst.algorithm.inner_budget = 200;
+    catalyst.initial_x = start;
+    CRPSGD_ASSIGN_OR_RETURN(RunSummary a, Train(catalyst, f, comm));
+    const ProximalObjective h(f, 2.0, start);
+    TrainOptions direct = catalyst;
+    direct.algorithm.kind = AlgorithmKind::kCrPsgd;
+    CRPSGD_ASSIGN_OR_RETURN(RunSummary b, Train(direct, h, comm));
+    if (comm.rank() == 0) catalyst_x = a.x, direct_x = b.x;
+    return Status::OK();
+  });
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(catalyst_x, direct_x);  // same seed, same samples, same arithmetic
+}
+
+TEST(CatalystTest, InvalidSplitsNameTheFlag) {
+  AlgorithmOptions o = Options(AlgorithmKind::kCrPsgdCatalyst, 100, 0.1).algorithm;
+  o.first_batch = 6;  // ⌊√(100/4)⌋ = 5 < 6
+  EXPECT_NE(o.Validate(4).message().find("inner budget 5"), std::string::npos) << o.Validate(4).message();
+  EXPECT_TRUE(o.Validate(1).ok());  // ⌊√100⌋ = 10 >= 6
+  o.first_batch = 1;
+  o.outer_iterations = 30;
+  o.inner_budget = 5;
+  EXPECT_NE(o.Validate(4).message().find("exceeds --budget"), std::string::npos);
+  o.outer_iterations = 0;
+  o.inner_budget = 0;
+  o.theta = 0.0;
+  EXPECT_NE(o.Validate(4).message().find("--theta must be > 0"), std::string::npos);
+}
 
 TEST(TrainTest, SameSeedIsBitIdenticalAndAnotherSeedIsNot) {
   const Dataset data = testing::ToSparse(testing::SmallDense(200, 5, SyntheticTask::kBinary));

@@ -102,7 +102,7 @@ TEST(CliTest, SameSeedSameBackendIsBitIdentical) {
 #if CRPSGD_HAVE_MPI
 TEST(CliTest, MpiAndInprocAgree) {
   TempDir dir;
-  for (const char* algo : {"psgd", "cr-psgd", "local-sgd"}) {
+  for (const char* algo : {"psgd", "cr-psgd", "local-sgd", "cr-psgd-catalyst"}) {
     const std::string common = "train" + kSynthetic + "--algo " + algo + " --budget 400 --batch 4 --sync-period 3 ";
     const CommandResult inproc = Execute(common + "--backend inproc --workers 4 --out " + (dir / "inproc").string());
     ASSERT_EQ(inproc.exit_code, 0) << inproc.output;
@@ -215,6 +215,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"negative_budget", "--data DIR/ok.libsvm --budget -5", 2,
                  "--budget: must be a non-negative integer, got '-5'"},
         BadInput{"fractional_batch", "--data DIR/ok.libsvm --budget 10 --batch 1.5", 2, "--batch"},
+        BadInput{"catalyst_inner_budget_below_b1",
+                 "--format synthetic --algo cr-psgd-catalyst --budget 100 --b1 6 --workers 4 --backend inproc", 2,
+                 "inner budget 5 (floor(sqrt(T/N))) is below --b1 (6)"},
+        BadInput{"catalyst_theta", "--format synthetic --algo cr-psgd-catalyst --budget 100 --theta -1", 2,
+                 "--theta must be > 0"},
         BadInput{"missing_budget", "--data DIR/ok.libsvm", 2, "--budget"},
         BadInput{"bad_lr", "--data DIR/ok.libsvm --budget 10 --lr fast", 2, "--lr must be a number, got 'fast'"},
         BadInput{"bad_algo", "--data DIR/ok.libsvm --budget 10 --algo adam", 2, "--algo must be psgd, cr-psgd"},

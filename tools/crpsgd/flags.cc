@@ -67,7 +67,8 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
 void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
   if (algorithm_flags) {
     app.add_option("--algo", f.algo, "psgd (fixed batch), cr-psgd (Algorithm 1, growing batch), "
-                                     "local-sgd (periodic model averaging)")
+                                     "local-sgd (periodic model averaging), cr-psgd-catalyst (Algorithm 2: "
+                                     "cr-psgd on proximal problems, for non-convex f)")
         ->capture_default_str();
   }
   app.add_option("--budget", f.budget, "T: SFO budget per worker (stochastic gradients each worker may compute)")
@@ -75,13 +76,25 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
       ->required();
   if (algorithm_flags) {
     app.add_option("--batch", f.batch, "B for psgd, b (per local step) for local-sgd")
-      ->check(kCount)->capture_default_str();
-    app.add_option("--b1", f.b1, "B1: first batch of cr-psgd")
-      ->check(kCount)->capture_default_str();
+        ->check(kCount)
+        ->capture_default_str();
+    app.add_option("--b1", f.b1, "B1: first batch of cr-psgd (and of each inner cr-psgd of the catalyst)")
+        ->check(kCount)
+        ->capture_default_str();
     app.add_option("--rho", f.rho, "rho > 1: batch growth factor of cr-psgd, B_{t+1} = floor(rho^t B1)")
         ->capture_default_str();
     app.add_option("--sync-period", f.sync_period, "I: local steps between averagings (local-sgd)")
-      ->check(kCount)
+        ->check(kCount)
+        ->capture_default_str();
+    app.add_option("--theta", f.theta, "theta > 0: proximal weight of cr-psgd-catalyst, "
+                                       "h(x) = f(x) + theta/2 |x - y|^2 (theory: theta > L)")
+        ->capture_default_str();
+    app.add_option("--outer-iters", f.outer_iters, "K: outer iterations of cr-psgd-catalyst; 0 = floor(sqrt(N T))")
+        ->check(kCount)
+        ->capture_default_str();
+    app.add_option("--inner-budget", f.inner_budget, "Per-worker budget of each inner cr-psgd of the catalyst; "
+                                                     "0 = floor(sqrt(T / N))")
+        ->check(kCount)
         ->capture_default_str();
     app.add_option("--lr", f.lr, "Step size gamma, or 'auto' (1/L with L estimated from the data), "
                                  "or 'auto*K' (K/L)")
@@ -97,7 +110,8 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
 }
 
 void AddSweepFlags(CLI::App& app, SweepFlags& f) {
-  app.add_option("--run", f.runs, "A run: ALGO[:key=value,...], keys batch, b1, rho, sync-period. "
+  app.add_option("--run", f.runs, "A run: ALGO[:key=value,...], keys batch, b1, rho, sync-period, theta, "
+                                  "outer-iters, inner-budget. "
                                   "Repeat for several, e.g. --run psgd:batch=1 --run cr-psgd:b1=1,rho=1.1")
       ->required();
   app.add_option("--lr-grid", f.lr_grid, "Step sizes to try, as multiples of 1/L (comma separated); "
@@ -133,6 +147,9 @@ Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   o.first_batch = f.b1;
   o.growth = f.rho;
   o.sync_period = f.sync_period;
+  o.theta = f.theta;
+  o.outer_iterations = f.outer_iters;
+  o.inner_budget = f.inner_budget;
   o.max_micro_batch = f.max_micro_batch;
   CRPSGD_ASSIGN_OR_RETURN(o.sampling, ParseSampling(f.sampling));
   return Status::OK();
@@ -202,9 +219,15 @@ Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const
           CRPSGD_ASSIGN_OR_RETURN(o.growth, ParseNumber(value, what));
         } else if (key == "sync-period") {
           CRPSGD_ASSIGN_OR_RETURN(o.sync_period, ParseCount(value, what));
+        } else if (key == "theta") {
+          CRPSGD_ASSIGN_OR_RETURN(o.theta, ParseNumber(value, what));
+        } else if (key == "outer-iters") {
+          CRPSGD_ASSIGN_OR_RETURN(o.outer_iterations, ParseCount(value, what));
+        } else if (key == "inner-budget") {
+          CRPSGD_ASSIGN_OR_RETURN(o.inner_budget, ParseCount(value, what));
         } else {
           return Status::InvalidArgument("--run '" + spec + "': unknown key '" + key +
-                                         "' (expected batch, b1, rho or sync-period)");
+                                         "' (expected batch, b1, rho, sync-period, theta, outer-iters or inner-budget)");
         }
       }
     }

@@ -48,6 +48,9 @@ struct AlgoFlags {
   std::uint64_t b1 = 1;
   double rho = 1.1;
   std::uint64_t sync_period = 10;
+  double theta = 1.0;
+  std::uint64_t outer_iters = 0;
+  std::uint64_t inner_budget = 0;
   std::string lr = "auto";
   std::string sampling = "with-replacement";
   std::uint64_t max_micro_batch = 4096;

@@ -97,6 +97,12 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
                  job.data.lambda);
   }
 
+  // Checks that depend on N (catalyst's budget split), before any output exists.
+  for (const RunRequest& r : job.requests) {
+    AlgorithmOptions probe = r.options;
+    if (r.lr_multiple) probe.lr = 1.0;
+    CRPSGD_RETURN_IF_ERROR(probe.Validate(comm.size()));
+  }
   JobReport local;
   for (const RunRequest& r : job.requests) {
     if (r.lr_multiple && !local.lipschitz) {

@@ -1,0 +1,27 @@
+#pragma once
+
+#include "crpsgd/algorithm.h"
+
+namespace crpsgd::internal {
+
+// CR-PSGD-Catalyst (Algorithm 2 of Yu & Jin 2019), for general non-convex f:
+//
+//   y⁽⁰⁾ = x₁
+//   for k = 1..K (K = ⌊√(NT)⌋):
+//     y⁽ᵏ⁾ = CR-PSGD(h_θ(·; y⁽ᵏ⁻¹⁾), N, ⌊√(T/N)⌋, start y⁽ᵏ⁻¹⁾, B₁, ρ, γ)
+//   where h_θ(x; y) = f(x) + θ/2 ‖x − y‖²
+//
+// The proximal term's gradient θ(x − y) costs no SFO and no communication
+// (every worker knows y). Rounds and SFO are numbered across the whole run;
+// each record carries its outer iteration k.
+class CrPsgdCatalyst final : public Algorithm {
+ public:
+  CrPsgdCatalyst(const AlgorithmOptions& options) : options_(options) {}
+  Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
+                              RoundObserver& observer) override;
+
+ private:
+  AlgorithmOptions options_;
+};
+
+}  // namespace crpsgd::internal
