@@ -26,5 +26,6 @@ install(FILES ${PROJECT_BINARY_DIR}/crpsgdConfig.cmake ${PROJECT_BINARY_DIR}/crp
         DESTINATION ${crpsgd_cmake_dir})
 
 file(RELATIVE_PATH CRPSGD_PC_TO_PREFIX "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+string(REGEX REPLACE "/$" "" CRPSGD_PC_TO_PREFIX "${CRPSGD_PC_TO_PREFIX}")
 configure_file(cmake/crpsgd.pc.in ${PROJECT_BINARY_DIR}/crpsgd.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/crpsgd.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

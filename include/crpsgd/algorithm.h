@@ -67,6 +67,7 @@ struct RoundRecord {
   std::optional<double> loss;        // f(x) on all training data, when evaluated
   double wall_s = 0, comm_s = 0;     // cumulative training time (evaluation excluded)
   std::uint64_t bytes = 0;           // cumulative training payload bytes per worker
+  std::optional<double> net_model_s;  // cumulative modelled network time (--net-model)
 };
 
 class RoundObserver {

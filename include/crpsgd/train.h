@@ -12,6 +12,7 @@
 //   });
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,20 @@
 #include "crpsgd/objective.h"
 
 namespace crpsgd {
+
+// A network the rounds are modelled on: each training all-reduce of m bytes
+// over N workers is costed as a ring all-reduce, 2(N−1) messages of m/N bytes,
+// each taking alpha + (m/N)/bandwidth seconds. Reported beside the measured
+// times (net_model_s), never added to them.
+struct NetworkModel {
+  double alpha_s = 0.0;          // per-message latency, seconds
+  double bandwidth_bytes_per_s = 0.0;  // link bandwidth, bytes per second (> 0)
+
+  double AllreduceSeconds(std::uint64_t bytes, int workers) const;
+};
+
+// Parses "alpha=SECONDS,bandwidth=BYTES_PER_S" (the --net-model flag).
+Result<NetworkModel> ParseNetworkModel(const std::string& text);
 
 struct TrainOptions {
   AlgorithmOptions algorithm;  // lr must be set (see EstimateLipschitz for --lr auto)
@@ -34,6 +49,7 @@ struct TrainOptions {
   std::vector<RoundObserver*> observers;        // called on this worker after every round
   const Objective* test_objective = nullptr;    // this worker's test shard, for test metrics
   std::vector<double> initial_x;                // x₁; empty = zeros
+  std::optional<NetworkModel> net_model;        // when set, records report net_model_s
 };
 
 struct RunSummary {
@@ -50,6 +66,7 @@ struct RunSummary {
   std::optional<double> lipschitz;
   double wall_s = 0.0;             // training time, loss evaluations excluded
   double comm_s = 0.0;             // time inside training all-reduces
+  std::optional<double> net_model_s;  // the rounds' time on TrainOptions::net_model
   double eval_s = 0.0;             // time spent evaluating f for the metrics
   std::uint64_t bytes = 0;         // training payload bytes per worker
   std::uint64_t eval_bytes = 0;    // evaluation payload bytes per worker

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 
 #include "crpsgd/evaluation.h"
 #include "crpsgd/linear_models.h"
@@ -25,6 +26,10 @@ class TrainMonitor final : public RoundObserver {
     record.wall_s = std::chrono::duration<double>(Clock::now() - start_).count() - eval_s_;
     record.comm_s = comm_.stats().training.seconds - base_.training.seconds;
     record.bytes = comm_.stats().training.bytes - base_.training.bytes;
+    if (options_.net_model) {
+      net_model_s_ += options_.net_model->AllreduceSeconds(record.bytes - last_.bytes, comm_.size());
+      record.net_model_s = net_model_s_;
+    }
     if (ShouldEvaluate(record)) {
       const auto t0 = Clock::now();
       CRPSGD_ASSIGN_OR_RETURN(double loss, eval_.Loss(x));
@@ -62,12 +67,48 @@ class TrainMonitor final : public RoundObserver {
   Clock::time_point start_;
   CommStats base_;
   double eval_s_ = 0.0;
+  double net_model_s_ = 0.0;
   double last_loss_ = 0.0;
   std::uint64_t next_auto_ = 0;
   RoundRecord last_;
 };
 
 }  // namespace
+
+double NetworkModel::AllreduceSeconds(std::uint64_t bytes, int workers) const {
+  if (workers <= 1 || bytes == 0) return 0.0;
+  const double messages = 2.0 * (workers - 1);
+  return messages * (alpha_s + static_cast<double>(bytes) / workers / bandwidth_bytes_per_s);
+}
+
+Result<NetworkModel> ParseNetworkModel(const std::string& text) {
+  NetworkModel model;
+  bool has_alpha = false, has_bandwidth = false;
+  std::size_t begin = 0;
+  while (begin <= text.size()) {
+    const std::size_t end = std::min(text.find(',', begin), text.size());
+    const std::string item = text.substr(begin, end - begin);
+    const std::size_t eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    char* parse_end = nullptr;
+    const double value = eq == std::string::npos ? NAN : std::strtod(item.c_str() + eq + 1, &parse_end);
+    if (eq == std::string::npos || parse_end == item.c_str() + eq + 1 || *parse_end != '\0' || !std::isfinite(value)) {
+      return Status::InvalidArgument("--net-model: '" + item + "' is not KEY=NUMBER (expected alpha=SECONDS,bandwidth=BYTES_PER_S)");
+    }
+    if (key == "alpha" && value >= 0) {
+      model.alpha_s = value, has_alpha = true;
+    } else if (key == "bandwidth" && value > 0) {
+      model.bandwidth_bytes_per_s = value, has_bandwidth = true;
+    } else {
+      return Status::InvalidArgument("--net-model: '" + item + "': expected alpha >= 0 and bandwidth > 0");
+    }
+    begin = end + 1;
+  }
+  if (!has_alpha || !has_bandwidth) {
+    return Status::InvalidArgument("--net-model needs both alpha and bandwidth, e.g. alpha=5e-5,bandwidth=1.25e8");
+  }
+  return model;
+}
 
 Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Communicator& comm) {
   CRPSGD_RETURN_IF_ERROR(options.algorithm.Validate(comm.size()));
@@ -102,6 +143,7 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
   summary.lipschitz = options.lipschitz;
   summary.wall_s = monitor.last().wall_s;
   summary.comm_s = comm.stats().training.seconds - base.training.seconds;
+  summary.net_model_s = monitor.last().net_model_s;
   summary.bytes = comm.stats().training.bytes - base.training.bytes;
   summary.eval_s = monitor.eval_s();
   CRPSGD_ASSIGN_OR_RETURN(summary.train_accuracy, eval.Accuracy(x));

@@ -73,6 +73,7 @@ nlohmann::json RoundRecordToJson(const RoundRecord& r, std::optional<double> f_s
   j["wall_s"] = r.wall_s;
   j["comm_s"] = r.comm_s;
   j["bytes"] = r.bytes;
+  if (r.net_model_s) j["net_model_s"] = *r.net_model_s;
   return j;
 }
 
@@ -109,6 +110,7 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   j["lipschitz"] = OrNull(s.lipschitz);
   j["wall_s"] = s.wall_s;
   j["comm_s"] = s.comm_s;
+  j["net_model_s"] = OrNull(s.net_model_s);
   j["eval_s"] = s.eval_s;
   j["bytes"] = s.bytes;
   j["eval_bytes"] = s.eval_bytes;

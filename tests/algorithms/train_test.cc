@@ -294,5 +294,28 @@ TEST(TrainTest, RejectsEmptyShardsAndBadStartingPoints) {
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
 }
 
+TEST(NetworkModelTest, RingAllreduceCostAndParsing) {
+  const NetworkModel model = ParseNetworkModel("alpha=1e-3,bandwidth=1e6").value();
+  // N = 4, 400 bytes: 2·3 messages of 100 bytes, each 1 ms + 100 µs.
+  EXPECT_NEAR(model.AllreduceSeconds(400, 4), 6 * 1.1e-3, 1e-15);
+  EXPECT_EQ(model.AllreduceSeconds(400, 1), 0.0);  // one worker sends nothing
+  for (const char* bad : {"alpha=1", "bandwidth=5", "alpha=x,bandwidth=1", "alpha=1,bandwidth=0", "alpha=-1,bandwidth=2",
+                          "latency=1,bandwidth=2", ""}) {
+    EXPECT_EQ(ParseNetworkModel(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(NetworkModelTest, RecordsAccumulateModelledTimePerRound) {
+  const Dataset data = testing::SmallDense(100, 5, SyntheticTask::kBinary);
+  TrainOptions options = Options(AlgorithmKind::kPsgd, 20, 0.1);
+  options.net_model = ParseNetworkModel("alpha=1e-4,bandwidth=1e5").value();
+  const Outcome out = RunOn(data, Problem::kLogistic, 2, options);
+  ASSERT_TRUE(out.status.ok());
+  const double per_round = options.net_model->AllreduceSeconds(5 * sizeof(double), 2);
+  const auto& rec = out.records[0];
+  for (std::size_t t = 1; t < rec.size(); ++t) EXPECT_NEAR(*rec[t].net_model_s, t * per_round, 1e-12);
+  EXPECT_NEAR(*out.summaries[0].net_model_s, 10 * per_round, 1e-12);
+}
+
 }  // namespace
 }  // namespace crpsgd

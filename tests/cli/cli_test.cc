@@ -220,6 +220,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "inner budget 5 (floor(sqrt(T/N))) is below --b1 (6)"},
         BadInput{"catalyst_theta", "--format synthetic --algo cr-psgd-catalyst --budget 100 --theta -1", 2,
                  "--theta must be > 0"},
+        BadInput{"net_model_incomplete", "--data DIR/ok.libsvm --budget 10 --net-model alpha=1", 2,
+                 "--net-model needs both alpha and bandwidth"},
         BadInput{"missing_budget", "--data DIR/ok.libsvm", 2, "--budget"},
         BadInput{"bad_lr", "--data DIR/ok.libsvm --budget 10 --lr fast", 2, "--lr must be a number, got 'fast'"},
         BadInput{"bad_algo", "--data DIR/ok.libsvm --budget 10 --algo adam", 2, "--algo must be psgd, cr-psgd"},

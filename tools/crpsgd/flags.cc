@@ -61,6 +61,9 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
       ->check(kCount)
       ->capture_default_str();
   app.add_flag("--no-f-star", f.no_f_star, "Skip computing f* (no f - f* in the outputs)");
+  app.add_option("--net-model", f.net_model, "alpha=SECONDS,bandwidth=BYTES_PER_S: also report each run's rounds "
+                                             "costed as ring all-reduces on such a network (net_model_s), beside "
+                                             "the measured times");
   app.add_flag("-q,--quiet", f.quiet, "Print only errors and the result table");
 }
 

@@ -37,6 +37,7 @@ struct RunFlags {
   std::string out;
   std::uint64_t eval_every = 0;
   bool no_f_star = false;
+  std::string net_model;  // "alpha=S,bandwidth=B/s"; "" = none
   bool quiet = false;
 };
 

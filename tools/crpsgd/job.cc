@@ -129,6 +129,7 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
     if (local.lipschitz) options.lipschitz = local.lipschitz->value;
     options.seed = seed;
     options.eval_every = job.run.eval_every;
+    options.net_model = job.net_model;
     options.f_star = local.f_star;
     if (test) options.test_objective = &*test;
 

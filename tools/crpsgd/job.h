@@ -30,6 +30,7 @@ struct Job {
   bool sweep = false;
   // The seeds to repeat every run with (a sweep's --seeds); one seed = --seed.
   std::vector<std::uint64_t> seeds;
+  std::optional<NetworkModel> net_model;  // --net-model
 };
 
 struct RunOutcome {

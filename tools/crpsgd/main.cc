@@ -89,6 +89,11 @@ int RunCommand(Job& job, int argc, char** argv) {
                 leader_env);
   }
   if (job.run.workers < 0) return Fail(Status::InvalidArgument("--workers must be >= 1"), leader_env);
+  if (!job.run.net_model.empty()) {
+    auto model = ParseNetworkModel(job.run.net_model);
+    if (!model.ok()) return Fail(model.status(), leader_env);
+    job.net_model = *model;
+  }
   {
     auto problem = ParseProblem(job.data.problem);
     if (!problem.ok()) return Fail(problem.status(), leader_env);

@@ -111,19 +111,19 @@ std::string FormatTable(const Job& job, const JobReport& report) {
 std::string FormatCsv(const JobReport& report) {
   std::ostringstream os;
   os << "algo,params,seed,lr_multiple,lr,status,rounds,sfo_per_worker,sfo_total,budget_left,final_loss,f_star,f_gap,"
-        "wall_s,comm_s,bytes,test_accuracy\n";
+        "wall_s,comm_s,net_model_s,bytes,test_accuracy\n";
   for (const RunOutcome& o : report.runs) {
     const RunSummary& s = o.summary;
     os << AlgorithmName(o.request.options.kind) << ",\"" << o.request.options.Describe() << "\"," << o.seed << ","
        << (o.request.lr_multiple ? Num(*o.request.lr_multiple, 6) : "") << ",";
     if (!o.status.ok()) {
-      os << ",diverged,,,,,,,,,,,\n";
+      os << ",diverged,,,,,,,,,,,,\n";
       continue;
     }
     os << Num(s.algorithm.lr, 10) << ",ok," << s.rounds << "," << s.sfo_per_worker << "," << s.sfo_total << ","
        << s.budget_left << "," << Num(s.final_loss, 12) << "," << (s.f_star ? Num(*s.f_star, 12) : "") << ","
        << (s.f_star ? Num(s.final_loss - *s.f_star, 8) : "") << "," << Num(s.wall_s, 6) << "," << Num(s.comm_s, 6)
-       << "," << s.bytes << "," << (s.test_accuracy ? Num(*s.test_accuracy, 6) : "") << "\n";
+       << "," << (s.net_model_s ? Num(*s.net_model_s, 6) : "") << "," << s.bytes << "," << (s.test_accuracy ? Num(*s.test_accuracy, 6) : "") << "\n";
   }
   return os.str();
 }
