@@ -158,12 +158,6 @@ Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   return Status::OK();
 }
 
-// Validates with a placeholder step when the step comes from L.
-Status ValidateRequest(const RunRequest& r) {
-  AlgorithmOptions probe = r.options;
-  if (r.lr_multiple) probe.lr = 1.0;
-  return probe.Validate();
-}
 
 }  // namespace
 
@@ -248,6 +242,12 @@ Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const
     }
   }
   return requests;
+}
+
+Status ValidateRequest(const RunRequest& r, int workers) {
+  AlgorithmOptions probe = r.options;
+  if (r.lr_multiple) probe.lr = 1.0;  // a placeholder: the step comes from L̂ later
+  return probe.Validate(workers);
 }
 
 Result<std::vector<std::uint64_t>> ParseSeeds(const std::string& seeds, std::uint64_t seed) {

@@ -78,6 +78,9 @@ struct RunRequest {
 };
 
 Result<RunRequest> MakeTrainRequest(const AlgoFlags& flags);
+// The request's options on N workers (catalyst's split depends on N); a step
+// still to come from L̂ is not checked.
+Status ValidateRequest(const RunRequest& request, int workers = 1);
 Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const SweepFlags& sweep);
 // The seeds of a sweep: --seeds parsed, or {seed} when it is empty.
 Result<std::vector<std::uint64_t>> ParseSeeds(const std::string& seeds, std::uint64_t seed);

@@ -98,11 +98,7 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
   }
 
   // Checks that depend on N (catalyst's budget split), before any output exists.
-  for (const RunRequest& r : job.requests) {
-    AlgorithmOptions probe = r.options;
-    if (r.lr_multiple) probe.lr = 1.0;
-    CRPSGD_RETURN_IF_ERROR(probe.Validate(comm.size()));
-  }
+  for (const RunRequest& r : job.requests) CRPSGD_RETURN_IF_ERROR(ValidateRequest(r, comm.size()));
   JobReport local;
   for (const RunRequest& r : job.requests) {
     if (r.lr_multiple && !local.lipschitz) {
