@@ -27,8 +27,11 @@ struct Dataset {
   bool is_sparse = false;
   DenseMatrix dense;            // [samples x features], when !is_sparse
   SparseMatrix sparse;          // [samples x features], when is_sparse
-  std::vector<double> labels;   // [samples]; ±1 for binary tasks, any real for regression
+  std::vector<double> labels;   // [samples]; ±1 for binary tasks, class numbers, or any real for regression
   std::string source;           // where it came from, for messages
+  // Images: the shape of one sample, [channels, height, width], with each row
+  // of `dense` stored channel by channel, row by row. Empty for other data.
+  std::vector<std::size_t> image_shape;
 
   std::size_t num_samples() const { return labels.size(); }
   std::size_t num_features() const { return is_sparse ? sparse.cols() : dense.cols(); }
@@ -75,6 +78,30 @@ Result<Dataset> ReadIdx(const std::filesystem::path& images, const std::filesyst
 // ("train-images-idx3-ubyte.gz" -> "train-labels-idx1-ubyte.gz"); empty if the
 // name does not follow it.
 std::filesystem::path IdxLabelsPathFor(const std::filesystem::path& images);
+
+// ---- CIFAR-10 binary -------------------------------------------------------
+// Records of 1 label byte (0..9) and 3072 pixel bytes (1024 red, 1024 green,
+// 1024 blue, each 32x32 row-major), as in data_batch_1.bin ... test_batch.bin.
+struct Cifar10Options {
+  double scale = 1.0 / 255.0;  // pixel bytes are multiplied by this
+  // As IdxOptions: positive_class < 0 keeps the class numbers 0..9 as labels.
+  int positive_class = -1;
+  int negative_class = -1;
+};
+
+// Reads and concatenates the files, in the order given.
+Result<Dataset> ReadCifar10(const std::vector<std::filesystem::path>& files, const Cifar10Options& options = {});
+
+// The training files of a CIFAR-10 folder: data_batch_1.bin ... data_batch_5.bin,
+// those that exist (at least one), or NotFound.
+Result<std::vector<std::filesystem::path>> Cifar10TrainingFiles(const std::filesystem::path& folder);
+
+// ---- Image helpers -----------------------------------------------------------
+// Per-channel normalisation: every pixel of channel c becomes (v − mean_c)/std_c
+// with the means and standard deviations given (one per channel).
+Status NormalizeChannels(Dataset& data, std::span<const double> mean, std::span<const double> stddev);
+// The per-channel mean and standard deviation of an image data set.
+void ChannelStatistics(const Dataset& data, std::vector<double>* mean, std::vector<double>* stddev);
 
 // ---- Synthetic -------------------------------------------------------------
 enum class SyntheticTask { kRegression, kBinary };

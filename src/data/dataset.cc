@@ -10,6 +10,7 @@ Dataset SelectRows(const Dataset& data, std::span<const std::size_t> rows) {
   Dataset out;
   out.is_sparse = data.is_sparse;
   out.source = data.source;
+  out.image_shape = data.image_shape;
   out.labels.reserve(rows.size());
   for (std::size_t r : rows) out.labels.push_back(data.labels[r]);
   if (!data.is_sparse) {

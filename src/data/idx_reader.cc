@@ -120,6 +120,7 @@ Result<Dataset> ReadIdx(const std::filesystem::path& images, const std::filesyst
   if (keep.empty()) return Status::InvalidArgument(images.string() + ": no sample belongs to the classes asked for");
   Dataset data;
   data.source = images.string();
+  data.image_shape = {1, image_array.dims[1], image_array.dims[2]};
   data.dense.resize(static_cast<Eigen::Index>(keep.size()), static_cast<Eigen::Index>(pixels));
   data.labels.resize(keep.size());
   for (std::size_t k = 0; k < keep.size(); ++k) {
