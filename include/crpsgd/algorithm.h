@@ -65,6 +65,7 @@ struct RoundRecord {
   // Filled in by Train:
   std::uint64_t sfo_total = 0;
   std::optional<double> loss;        // f(x) on all training data, when evaluated
+  std::optional<double> test_accuracy;  // on the test data, when evaluated and given
   double wall_s = 0, comm_s = 0;     // cumulative training time (evaluation excluded)
   std::uint64_t bytes = 0;           // cumulative training payload bytes per worker
   std::optional<double> net_model_s;  // cumulative modelled network time (--net-model)

@@ -13,6 +13,10 @@
 #include <cstddef>
 #include <optional>
 #include <span>
+#include <vector>
+
+#include "crpsgd/communicator.h"
+#include "crpsgd/status.h"
 
 namespace crpsgd {
 
@@ -39,6 +43,15 @@ class Objective {
   // when the objective knows one cheaply (used by --lr auto when no better
   // estimate is available).
   virtual std::optional<double> SmoothnessBound() const { return std::nullopt; }
+
+  // The starting point x₁ when the user gives none (a network's random
+  // initialisation, seeded); empty = zeros. Train takes rank 0's and
+  // broadcasts it, so every worker starts from the same point.
+  virtual std::vector<double> InitialPoint() const { return {}; }
+
+  // State outside x that workers must agree on before evaluations (batch-norm
+  // running statistics): averaged over workers as evaluation traffic. Collective.
+  virtual Status SynchronizeState(Communicator& /*comm*/) const { return Status::OK(); }
 
   // For classifiers: how many of `samples` x classifies correctly.
   virtual std::optional<std::size_t> CountCorrect(std::span<const double> /*x*/,

@@ -17,8 +17,10 @@ using Clock = std::chrono::steady_clock;
 // collective loss evaluations line up.
 class TrainMonitor final : public RoundObserver {
  public:
-  TrainMonitor(const TrainOptions& options, Communicator& comm, FullEvaluator& eval)
-      : options_(options), comm_(comm), eval_(eval), start_(Clock::now()), base_(comm.stats()) {}
+  TrainMonitor(const TrainOptions& options, const Objective& f, Communicator& comm, FullEvaluator& eval,
+               FullEvaluator* test_eval)
+      : options_(options), f_(f), comm_(comm), eval_(eval), test_eval_(test_eval), start_(Clock::now()),
+        base_(comm.stats()) {}
 
   Status OnRound(const RoundRecord& in, std::span<const double> x) override {
     RoundRecord record = in;
@@ -32,7 +34,11 @@ class TrainMonitor final : public RoundObserver {
     }
     if (ShouldEvaluate(record)) {
       const auto t0 = Clock::now();
+      CRPSGD_RETURN_IF_ERROR(f_.SynchronizeState(comm_));  // e.g. batch-norm statistics
       CRPSGD_ASSIGN_OR_RETURN(double loss, eval_.Loss(x));
+      if (test_eval_ != nullptr) {
+        CRPSGD_ASSIGN_OR_RETURN(record.test_accuracy, test_eval_->Accuracy(x));
+      }
       eval_s_ += std::chrono::duration<double>(Clock::now() - t0).count();
       if (!std::isfinite(loss)) {
         return Status::Diverged("round " + std::to_string(record.round) +
@@ -62,8 +68,10 @@ class TrainMonitor final : public RoundObserver {
   }
 
   const TrainOptions& options_;
+  const Objective& f_;
   Communicator& comm_;
   FullEvaluator& eval_;
+  FullEvaluator* test_eval_;
   Clock::time_point start_;
   CommStats base_;
   double eval_s_ = 0.0;
@@ -121,11 +129,25 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
   }
   CRPSGD_ASSIGN_OR_RETURN(FullEvaluator eval, FullEvaluator::Create(f, comm));
   const CommStats base = comm.stats();
-  std::vector<double> x = options.initial_x.empty() ? std::vector<double>(f.dim(), 0.0) : options.initial_x;
+  std::vector<double> x = options.initial_x;
+  if (x.empty()) {
+    x = f.InitialPoint();
+    if (x.empty()) {
+      x.assign(f.dim(), 0.0);
+    } else if (x.size() != f.dim()) {
+      return Status::Internal("the objective's initial point has the wrong dimension");
+    } else {
+      CRPSGD_RETURN_IF_ERROR(comm.Broadcast(x, 0));  // one starting point for all workers
+    }
+  }
   std::unique_ptr<Sampler> sampler = MakeSampler(options.algorithm.sampling, f.num_samples(), options.seed, comm.rank());
   std::unique_ptr<Algorithm> algorithm = MakeAlgorithm(options.algorithm);
 
-  TrainMonitor monitor(options, comm, eval);
+  std::optional<FullEvaluator> test_eval;
+  if (options.test_objective != nullptr) {
+    CRPSGD_ASSIGN_OR_RETURN(test_eval, FullEvaluator::Create(*options.test_objective, comm));
+  }
+  TrainMonitor monitor(options, f, comm, eval, test_eval ? &*test_eval : nullptr);
   CRPSGD_RETURN_IF_ERROR(monitor.OnRound(RoundRecord{}, x));  // round 0: the starting point
   CRPSGD_ASSIGN_OR_RETURN(AlgorithmResult result, algorithm->Run(comm, f, *sampler, x, monitor));
 
@@ -156,10 +178,9 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
     for (double g : gradient) norm2 += g * g;
     summary.gradient_norm = std::sqrt(norm2);
   }
-  if (options.test_objective != nullptr) {
-    CRPSGD_ASSIGN_OR_RETURN(FullEvaluator test_eval, FullEvaluator::Create(*options.test_objective, comm));
-    CRPSGD_ASSIGN_OR_RETURN(summary.test_loss, test_eval.Loss(x));
-    CRPSGD_ASSIGN_OR_RETURN(summary.test_accuracy, test_eval.Accuracy(x));
+  if (test_eval) {
+    CRPSGD_ASSIGN_OR_RETURN(summary.test_loss, test_eval->Loss(x));
+    summary.test_accuracy = monitor.last().test_accuracy;  // the last round is always evaluated
   }
   summary.eval_bytes = comm.stats().evaluation.bytes - base.evaluation.bytes;
   summary.x = std::move(x);

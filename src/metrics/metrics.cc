@@ -74,6 +74,7 @@ nlohmann::json RoundRecordToJson(const RoundRecord& r, std::optional<double> f_s
   j["comm_s"] = r.comm_s;
   j["bytes"] = r.bytes;
   if (r.net_model_s) j["net_model_s"] = *r.net_model_s;
+  if (r.test_accuracy) j["test_accuracy"] = *r.test_accuracy;
   return j;
 }
 
