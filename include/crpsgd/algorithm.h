@@ -41,6 +41,11 @@ struct AlgorithmOptions {
   std::uint64_t inner_budget = 0;      // per-worker budget of each inner CR-PSGD; 0 = ⌊√(T/N)⌋. Default: 0.
   std::uint64_t sync_period = 10;     // I: local steps per round (local-sgd). Default: 10.
   double lr = 0.0;                    // γ > 0. Required (Train resolves --lr auto).
+  // Heavy-ball momentum μ in [0, 1) and weight decay (adds wd·x to every
+  // gradient). Practical options for networks; the paper's theory is for plain
+  // SGD (both 0). Default: 0.
+  double momentum = 0.0;
+  double weight_decay = 0.0;
   Sampling sampling = Sampling::kWithReplacement;
   std::uint64_t max_micro_batch = 4096;  // larger batches are accumulated in pieces. Default: 4096.
 

@@ -65,6 +65,12 @@ Status AlgorithmOptions::Validate(int workers) const {
     return Status::InvalidArgument("--lr must be a positive number or 'auto' (got " + std::to_string(lr) + ")");
   }
   if (max_micro_batch < 1) return Status::InvalidArgument("--max-micro-batch must be >= 1");
+  if (!(momentum >= 0.0 && momentum < 1.0)) {
+    return Status::InvalidArgument("--momentum must be in [0, 1) (got " + std::to_string(momentum) + ")");
+  }
+  if (!(weight_decay >= 0.0) || !std::isfinite(weight_decay)) {
+    return Status::InvalidArgument("--weight-decay must be >= 0 (got " + std::to_string(weight_decay) + ")");
+  }
   switch (kind) {
     case AlgorithmKind::kPsgd:
     case AlgorithmKind::kLocalSgd:
@@ -108,6 +114,8 @@ std::string AlgorithmOptions::Describe() const {
       if (inner_budget != 0) os << " Tin=" << inner_budget;
       break;
   }
+  if (momentum != 0.0) os << " mu=" << momentum;
+  if (weight_decay != 0.0) os << " wd=" << weight_decay;
   return os.str();
 }
 

@@ -40,6 +40,27 @@ class BatchGradient {
   std::vector<std::size_t> indices_;
 };
 
+// x ← x − γ·d with d = g + wd·x, or, with momentum μ > 0, v ← μv + d and
+// x ← x − γ·v (heavy ball). With μ = wd = 0 this is plain SGD, bit for bit.
+class SgdStep {
+ public:
+  SgdStep(double lr, double momentum, double weight_decay, std::size_t dim)
+      : lr_(lr), momentum_(momentum), weight_decay_(weight_decay), velocity_(momentum > 0 ? dim : 0, 0.0) {}
+
+  void Apply(std::span<const double> grad, std::span<double> x) {
+    for (std::size_t j = 0; j < x.size(); ++j) {
+      double d = grad[j];
+      if (weight_decay_ != 0.0) d += weight_decay_ * x[j];
+      if (momentum_ != 0.0) d = velocity_[j] = momentum_ * velocity_[j] + d;
+      x[j] -= lr_ * d;
+    }
+  }
+
+ private:
+  double lr_, momentum_, weight_decay_;
+  std::vector<double> velocity_;
+};
+
 // Diverged unless every entry is finite.
 inline Status CheckFinite(std::span<const double> v, const char* what, std::uint64_t round) {
   for (double e : v) {

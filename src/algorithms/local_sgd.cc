@@ -13,13 +13,14 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
   const std::uint64_t rounds = (total_steps + period - 1) / period;
   BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
   std::vector<double> grad(x.size());
+  SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size());  // local velocity per worker
   AlgorithmResult result;
   std::uint64_t steps_done = 0;
   for (std::uint64_t t = 1; t <= rounds; ++t) {
     const std::uint64_t steps = std::min(period, total_steps - steps_done);
     for (std::uint64_t s = 0; s < steps; ++s) {  // local steps: no communication
       batch_gradient.Compute(x, b, grad);
-      for (std::size_t j = 0; j < x.size(); ++j) x[j] -= options_.lr * grad[j];
+      step.Apply(grad, x);
     }
     steps_done += steps;
     CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(x, Traffic::kTraining));  // model averaging: the round

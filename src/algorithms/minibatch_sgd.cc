@@ -21,6 +21,7 @@ Result<AlgorithmResult> MinibatchSgd::Run(Communicator& comm, const Objective& f
   const BudgetPlan plan = PlanBudget(*schedule_, options_.budget);
   BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
   std::vector<double> grad(x.size());
+  SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size());
   AlgorithmResult result;
   for (std::uint64_t t = 1; t <= plan.rounds; ++t) {
     const std::uint64_t batch = schedule_->BatchAt(t);
@@ -29,7 +30,7 @@ Result<AlgorithmResult> MinibatchSgd::Run(Communicator& comm, const Objective& f
     // Checked after the all-reduce, where a NaN has reached every worker, so
     // that all of them stop together instead of one leaving the others waiting.
     CRPSGD_RETURN_IF_ERROR(CheckFinite(grad, "averaged gradient", t));
-    for (std::size_t j = 0; j < x.size(); ++j) x[j] -= options_.lr * grad[j];
+    step.Apply(grad, x);
     CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "iterate", t));
     result.rounds = t;
     result.sfo_per_worker += batch;

@@ -95,6 +95,8 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
       break;
   }
   j["sampling"] = SamplingName(a.sampling);
+  j["momentum"] = a.momentum;
+  j["weight_decay"] = a.weight_decay;
   j["max_micro_batch"] = a.max_micro_batch;
   j["workers"] = s.workers;
   j["backend"] = s.backend;

@@ -294,6 +294,32 @@ TEST(TrainTest, RejectsEmptyShardsAndBadStartingPoints) {
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
 }
 
+TEST(TrainTest, MomentumAndWeightDecayFollowTheHeavyBallRecursion) {
+  // One worker, batch = the whole shard: the rounds are exact gradient steps,
+  // so the iterates can be recomputed here with the objective itself.
+  const Dataset data = testing::SmallDense(30, 3, SyntheticTask::kRegression);
+  TrainOptions options = Options(AlgorithmKind::kPsgd, 90, 0.05);
+  options.algorithm.batch = 30;
+  options.algorithm.sampling = Sampling::kReshuffle;  // each round sees every sample once
+  options.algorithm.momentum = 0.9;
+  options.algorithm.weight_decay = 0.1;
+  const Outcome out = RunOn(data, Problem::kLeastSquares, 1, options, 0.0);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  const LinearModelObjective f(Problem::kLeastSquares, data, 0.0);
+  std::vector<double> x(3, 0.0), v(3, 0.0);
+  for (int t = 0; t < 3; ++t) {
+    std::vector<double> g(3, 0.0);
+    f.AccumulateGradient(x, testing::AllIndices(30), g);
+    for (int j = 0; j < 3; ++j) {
+      v[j] = 0.9 * v[j] + (g[j] / 30 + 0.1 * x[j]);
+      x[j] -= 0.05 * v[j];
+    }
+  }
+  for (int j = 0; j < 3; ++j) EXPECT_NEAR(out.summaries[0].x[j], x[j], 1e-12);
+  options.algorithm.momentum = 1.0;
+  EXPECT_EQ(options.algorithm.Validate().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(NetworkModelTest, RingAllreduceCostAndParsing) {
   const NetworkModel model = ParseNetworkModel("alpha=1e-3,bandwidth=1e6").value();
   // N = 4, 400 bytes: 2·3 messages of 100 bytes, each 1 ms + 100 µs.

@@ -103,6 +103,12 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
                                  "or 'auto*K' (K/L)")
         ->capture_default_str();
   }
+  app.add_option("--momentum", f.momentum, "Heavy-ball momentum in [0, 1), for networks (the paper's theory and "
+                                           "its guarantees are for plain SGD, momentum 0)")
+      ->capture_default_str();
+  app.add_option("--weight-decay", f.weight_decay, "Adds weight-decay * x to every gradient (the theory assumes 0; "
+                                                   "use --lambda for a regulariser that is part of f)")
+      ->capture_default_str();
   app.add_option("--sampling", f.sampling, "with-replacement (i.i.d.) or reshuffle (passes over the shard, "
                                            "without replacement)")
       ->capture_default_str();
@@ -154,6 +160,8 @@ Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   o.outer_iterations = f.outer_iters;
   o.inner_budget = f.inner_budget;
   o.max_micro_batch = f.max_micro_batch;
+  o.momentum = f.momentum;
+  o.weight_decay = f.weight_decay;
   CRPSGD_ASSIGN_OR_RETURN(o.sampling, ParseSampling(f.sampling));
   return Status::OK();
 }

@@ -55,6 +55,8 @@ struct AlgoFlags {
   std::string lr = "auto";
   std::string sampling = "with-replacement";
   std::uint64_t max_micro_batch = 4096;
+  double momentum = 0.0;
+  double weight_decay = 0.0;
 };
 
 struct SweepFlags {
