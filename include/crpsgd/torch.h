@@ -1,0 +1,76 @@
+// Neural networks from LibTorch's C++ API as crpsgd Objectives (target
+// crpsgd_torch, built when LibTorch is found).
+//
+// A TorchObjective owns one model and this worker's shard as tensors. All
+// parameters travel as one flat vector x (the order of model->parameters()),
+// so a round is one all-reduce whatever the number of tensors. F(x; i) is the
+// cross-entropy of sample i. Batch-norm running statistics live outside x:
+// SynchronizeState averages them over workers before every evaluation.
+// Not thread safe: one object per worker.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string_view>
+
+#include "crpsgd/dataset.h"
+#include "crpsgd/objective.h"
+
+namespace crpsgd {
+
+enum class TorchModel {
+  kSoftmax,   // softmax (multinomial logistic) regression: one linear layer
+  kMlp,       // one hidden ReLU layer of `hidden` units
+  kResNet20,  // He et al. 2016, CIFAR variant: 3 stages x 3 basic blocks, 16/32/64 channels
+};
+
+const char* TorchModelName(TorchModel model);  // "softmax", "mlp", "resnet20"
+Result<TorchModel> ParseTorchModel(std::string_view name);
+
+struct TorchObjectiveOptions {
+  TorchModel model = TorchModel::kSoftmax;
+  std::size_t num_classes = 10;
+  std::size_t hidden = 128;       // MLP hidden units. Default: 128.
+  bool augment = false;           // 4-pixel padded random crop + horizontal flip (images). Default: off.
+  bool float64 = false;           // compute in double (gradient checks); default float32
+  std::size_t eval_chunk = 512;   // samples per forward pass when evaluating. Default: 512.
+  std::uint64_t seed = 1;         // initialisation and augmentation
+  int rank = 0;                   // augmentation stream of this worker
+};
+
+class TorchObjective : public Objective {
+ public:
+  ~TorchObjective() override;
+  std::size_t dim() const override;
+  std::size_t num_samples() const override;
+  double AccumulateGradient(std::span<const double> x, std::span<const std::size_t> samples,
+                            std::span<double> grad_sum) const override;
+  double Loss(std::span<const double> x, std::span<const std::size_t> samples) const override;
+  std::optional<std::size_t> CountCorrect(std::span<const double> x,
+                                          std::span<const std::size_t> samples) const override;
+  std::vector<double> InitialPoint() const override;
+  Status SynchronizeState(Communicator& comm) const override;
+
+  // Writes parameters x and buffers as a dictionary of named tensors that
+  // Python reads with torch.load(path) (torch::pickle_save), atomically.
+  Status Save(const std::filesystem::path& path, std::span<const double> x) const;
+  std::size_t num_parameter_tensors() const;
+
+  struct Impl;
+
+ private:
+  friend Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset&, const TorchObjectiveOptions&,
+                                                                     const TorchObjective*);
+  explicit TorchObjective(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A TorchObjective over `shard` (labels are class numbers 0..num_classes-1).
+// `share_model_with`, when given, makes both objectives use one model, so that
+// a test-set objective sees the training objective's batch-norm statistics.
+// Errors (bad labels, a ResNet on data without an image shape, LibTorch
+// exceptions) come back as a Status.
+Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset& shard, const TorchObjectiveOptions& options,
+                                                           const TorchObjective* share_model_with = nullptr);
+
+}  // namespace crpsgd

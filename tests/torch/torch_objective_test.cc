@@ -1,0 +1,194 @@
+// Networks through LibTorch: shapes, gradients, training through crpsgd,
+// batch-norm synchronisation and the saved model file.
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "crpsgd/crpsgd.h"
+#include "crpsgd/torch.h"
+#include "testing/problems.h"
+#include "testing/temp_dir.h"
+
+namespace crpsgd {
+namespace {
+
+// Images [1, 8, 8] of 3 classes: class c has a bright c-th horizontal band.
+Dataset BandImages(std::size_t n, std::uint64_t seed = 3) {
+  Dataset data = testing::SmallDense(n, 64, SyntheticTask::kRegression, seed);  // noise
+  data.image_shape = {1, 8, 8};
+  for (std::size_t i = 0; i < n; ++i) {
+    const int c = static_cast<int>(i % 3);
+    data.labels[i] = c;
+    for (int p = 0; p < 64; ++p) {
+      data.dense(static_cast<Eigen::Index>(i), p) *= 0.3;
+      if (p / 8 >= 2 * c && p / 8 < 2 * c + 2) data.dense(static_cast<Eigen::Index>(i), p) += 1.0;
+    }
+  }
+  return data;
+}
+
+TorchObjectiveOptions Options(TorchModel model, std::size_t classes = 3) {
+  TorchObjectiveOptions o;
+  o.model = model;
+  o.num_classes = classes;
+  o.hidden = 8;
+  return o;
+}
+
+TEST(TorchModelTest, ResNet20HasTheParameterCountOfThePaper) {
+  Dataset cifar_like;
+  cifar_like.image_shape = {3, 32, 32};
+  cifar_like.dense = DenseMatrix::Zero(2, 3072);
+  cifar_like.labels = {0, 1};
+  auto f = MakeTorchObjective(cifar_like, Options(TorchModel::kResNet20, 10));
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  // He et al. 2016, Table 6: 0.27 M parameters for n = 3 (option A shortcuts).
+  EXPECT_GT((*f)->dim(), 265000u);
+  EXPECT_LT((*f)->dim(), 275000u);
+  EXPECT_GT((*f)->num_parameter_tensors(), 40u);  // still one flat vector: one all-reduce per round
+}
+
+// Relative errors of central differences on `coordinates` coordinates, sorted.
+std::vector<double> FiniteDifferenceErrors(const TorchObjective& f, std::span<const std::size_t> batch,
+                                           std::size_t coordinates) {
+  std::vector<double> x = f.InitialPoint();
+  std::vector<double> g(x.size(), 0.0);
+  f.AccumulateGradient(x, batch, g);
+  std::vector<double> errors;
+  for (std::size_t k = 0; k < coordinates; ++k) {
+    const std::size_t j = (k * 7919) % x.size();
+    const double h = 1e-6, saved = x[j];
+    std::vector<double> scratch(x.size());
+    x[j] = saved + h;
+    const double plus = f.AccumulateGradient(x, batch, scratch);
+    x[j] = saved - h;
+    const double minus = f.AccumulateGradient(x, batch, scratch);
+    x[j] = saved;
+    errors.push_back(std::abs((plus - minus) / (2 * h) - g[j]) / std::max(1.0, std::abs(g[j])));
+  }
+  std::sort(errors.begin(), errors.end());
+  return errors;
+}
+
+TEST(TorchObjectiveTest, GradientsMatchFiniteDifferencesInDoublePrecision) {
+  // Gaussian-noise images: no flat regions that park ReLU inputs at their kink.
+  Dataset data = testing::SmallDense(12, 64, SyntheticTask::kRegression, 3);
+  data.image_shape = {1, 8, 8};
+  for (std::size_t i = 0; i < 12; ++i) data.labels[i] = static_cast<double>(i % 3);
+  const std::vector<std::size_t> batch = {0, 4, 4, 7, 11};
+  for (TorchModel model : {TorchModel::kSoftmax, TorchModel::kMlp, TorchModel::kResNet20}) {
+    TorchObjectiveOptions options = Options(model);
+    options.float64 = true;
+    auto f = MakeTorchObjective(data, options);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    const std::vector<double> errors = FiniteDifferenceErrors(**f, batch, 40);
+    if (model == TorchModel::kSoftmax) {
+      EXPECT_LT(errors.back(), 1e-6);
+    }
+    // A ReLU kink within ±h of a coordinate spoils that one difference; at most 2 of 40.
+    EXPECT_LT(errors[37], 1e-5) << TorchModelName(model) << " worst " << errors.back();
+  }
+}
+
+TEST(TorchObjectiveTest, GradientIsASumOverSamplesAndChunksDoNotMatter) {
+  const Dataset data = BandImages(20);
+  TorchObjectiveOptions options = Options(TorchModel::kMlp);
+  options.float64 = true;
+  auto whole = MakeTorchObjective(data, options).value();
+  options.eval_chunk = 3;
+  auto pieces = MakeTorchObjective(data, options).value();
+  const auto all = testing::AllIndices(20);
+  const std::vector<double> x = whole->InitialPoint();
+  std::vector<double> a(x.size(), 0.0), b(x.size(), 0.0), c(x.size(), 0.0);
+  const double la = whole->AccumulateGradient(x, all, a);
+  const double lb = pieces->AccumulateGradient(x, all, b);
+  EXPECT_NEAR(la, lb, 1e-10);
+  EXPECT_NEAR(la, whole->Loss(x, all), 1e-10);  // no batch norm: train and eval agree
+  double sum_of_parts = 0;
+  for (std::size_t i = 0; i < 20; ++i) sum_of_parts += whole->AccumulateGradient(x, std::vector<std::size_t>{i}, c);
+  EXPECT_NEAR(sum_of_parts, la, 1e-10);
+  for (std::size_t j = 0; j < x.size(); ++j) {
+    EXPECT_NEAR(a[j], b[j], 1e-10);
+    EXPECT_NEAR(a[j], c[j], 1e-10);
+  }
+}
+
+TEST(TorchObjectiveTest, BadLabelsAndShapesAreStatuses) {
+  Dataset data = BandImages(6);
+  data.labels[2] = 3;  // 3 classes: 0..2
+  auto f = MakeTorchObjective(data, Options(TorchModel::kSoftmax));
+  EXPECT_EQ(f.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(f.status().message().find("label 3"), std::string::npos) << f.status().message();
+  Dataset flat = testing::SmallDense(6, 5, SyntheticTask::kBinary);
+  for (double& y : flat.labels) y = y > 0 ? 1 : 0;
+  EXPECT_EQ(MakeTorchObjective(flat, Options(TorchModel::kResNet20)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(MakeTorchObjective(flat, Options(TorchModel::kMlp, 2)).ok());
+}
+
+struct Trained {
+  RunSummary summary;
+  CommStats stats;
+};
+
+Trained TrainOn(const Dataset& data, TorchModel model, AlgorithmKind kind, int workers, std::uint64_t seed,
+                const std::filesystem::path& save = {}) {
+  Trained out;
+  const Status status = RunInProcess(workers, [&](Communicator& comm) -> Status {
+    TorchObjectiveOptions options = Options(model);
+    options.seed = seed;
+    options.rank = comm.rank();
+    CRPSGD_ASSIGN_OR_RETURN(auto f, MakeTorchObjective(
+                                        SelectRows(data, ShardIndices(data.num_samples(), comm.rank(), workers, seed)),
+                                        options));
+    TrainOptions train;
+    train.algorithm.kind = kind;
+    train.algorithm.budget = 300;
+    train.algorithm.batch = 4;
+    train.algorithm.first_batch = 4;
+    train.algorithm.growth = 1.2;
+    train.algorithm.sync_period = 4;
+    train.algorithm.lr = 0.1;
+    train.algorithm.momentum = 0.5;
+    train.seed = seed;
+    CRPSGD_ASSIGN_OR_RETURN(RunSummary summary, Train(train, *f, comm));
+    if (!save.empty() && comm.rank() == 0) CRPSGD_RETURN_IF_ERROR(f->Save(save, summary.x));
+    if (comm.rank() == 0) out = {std::move(summary), comm.stats()};
+    return Status::OK();
+  });
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  return out;
+}
+
+TEST(TorchTrainTest, NetworksLearnDeterministicallyWithOneAllreducePerRound) {
+  const Dataset data = BandImages(240);
+  for (TorchModel model : {TorchModel::kSoftmax, TorchModel::kResNet20}) {
+    for (AlgorithmKind kind : {AlgorithmKind::kPsgd, AlgorithmKind::kCrPsgd, AlgorithmKind::kLocalSgd}) {
+      const Trained a = TrainOn(data, model, kind, 3, 1);
+      const Trained b = TrainOn(data, model, kind, 3, 1);
+      EXPECT_EQ(a.summary.x, b.summary.x) << TorchModelName(model) << " " << AlgorithmName(kind);
+      EXPECT_EQ(a.stats.training.calls, a.summary.rounds);
+      EXPECT_EQ(a.summary.bytes, a.summary.rounds * a.summary.x.size() * sizeof(double));
+      EXPECT_GT(*a.summary.train_accuracy, 0.9) << TorchModelName(model) << " " << AlgorithmName(kind);
+    }
+  }
+}
+
+TEST(TorchTrainTest, SavedModelHoldsTheParametersAndAveragedBatchNormStatistics) {
+  testing::TempDir dir;
+  const Dataset data = BandImages(120);
+  const Trained t = TrainOn(data, TorchModel::kResNet20, AlgorithmKind::kCrPsgd, 2, 4, dir / "model.pt");
+  std::ifstream in(dir / "model.pt", std::ios::binary);
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const c10::Dict<c10::IValue, c10::IValue> dict = torch::pickle_load(bytes).toGenericDict();
+  const torch::Tensor first_conv = dict.at("conv.weight").toTensor();
+  ASSERT_EQ(first_conv.sizes(), (std::vector<std::int64_t>{16, 1, 3, 3}));
+  EXPECT_FLOAT_EQ(first_conv.flatten()[0].item<float>(), static_cast<float>(t.summary.x[0]));
+  const torch::Tensor running_mean = dict.at("bn.running_mean").toTensor();
+  EXPECT_GT(running_mean.abs().sum().item<float>(), 0.0f);  // it was trained and kept
+  // Every floating-point entry of the file is finite.
+  for (const auto& entry : dict) EXPECT_TRUE(torch::isfinite(entry.value().toTensor()).all().item<bool>());
+}
+
+}  // namespace
+}  // namespace crpsgd
