@@ -13,6 +13,7 @@ packages=(
   dataset-fashion-mnist               # the real data set of the main job
   liblinear-tools                     # heart_scale (a real LIBSVM file) for tests
   gnuplot-nox                         # figures
+  libtorch-dev                        # networks (softmax, MLP, ResNet-20): target crpsgd_torch
 )
 
 missing=()

@@ -65,6 +65,9 @@ class TorchObjective : public Objective {
   std::unique_ptr<Impl> impl_;
 };
 
+// LibTorch's intra-op threads for this process (a process-wide setting).
+void SetTorchThreads(int threads);
+
 // A TorchObjective over `shard` (labels are class numbers 0..num_classes-1).
 // `share_model_with`, when given, makes both objectives use one model, so that
 // a test-set objective sees the training objective's batch-norm statistics.

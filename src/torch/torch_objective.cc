@@ -25,6 +25,8 @@ Result<TorchModel> ParseTorchModel(std::string_view name) {
   return Status::InvalidArgument("unknown network '" + std::string(name) + "' (expected softmax, mlp or resnet20)");
 }
 
+void SetTorchThreads(int threads) { torch::set_num_threads(threads); }
+
 namespace {
 
 // One model, possibly shared by a training and a test objective.

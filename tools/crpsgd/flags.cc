@@ -20,12 +20,14 @@ const CLI::Validator kCount(
 
 void AddDataFlags(CLI::App& app, DataFlags& f) {
   app.add_option("--problem", f.problem, "Objective: logreg (l2-regularised logistic regression), leastsq "
-                                         "(ridge least squares), ncvx-logreg (logistic + non-convex regulariser)")
+                                         "(ridge least squares), ncvx-logreg (logistic + non-convex regulariser); "
+                                         "networks (LibTorch, multi-class cross-entropy): softmax, mlp, resnet20")
       ->capture_default_str();
   app.add_option("--data", f.data, "Training data file (LIBSVM text, or an IDX images file)");
   app.add_option("--labels", f.labels, "IDX labels file (default: derived from --data's name)");
-  app.add_option("--format", f.format, "Data format: auto (IDX if the name contains 'idx', else LIBSVM), "
-                                       "libsvm, idx, synthetic")
+  app.add_option("--format", f.format, "Data format: auto (IDX if the name contains 'idx', CIFAR-10 if it ends "
+                                       "in .bin or is a folder, else LIBSVM), libsvm, idx, cifar10 (a .bin file, or "
+                                       "a folder with data_batch_1..5.bin), synthetic")
       ->capture_default_str();
   app.add_option("--test-data", f.test_data, "Test data file, same format as --data (reports test loss/accuracy)");
   app.add_option("--test-labels", f.test_labels, "IDX labels file of --test-data (default: derived from its name)");
@@ -42,7 +44,11 @@ void AddDataFlags(CLI::App& app, DataFlags& f) {
   app.add_option("--synthetic-features", f.synthetic_features, "Synthetic data: features")
       ->check(kCount)->capture_default_str();
   app.add_option("--synthetic-noise", f.synthetic_noise, "Synthetic data: label noise std. dev.")->capture_default_str();
-  app.add_option("--lambda", f.lambda, "Regularisation strength λ (>= 0)")->capture_default_str();
+  app.add_option("--lambda", f.lambda, "Regularisation strength λ (>= 0; linear models)")->capture_default_str();
+  app.add_flag("--normalize", f.normalize, "Images: shift and scale each channel to mean 0, std 1 "
+                                           "(statistics of the training data, applied to the test data too)");
+  app.add_flag("--augment", f.augment, "Images, networks: 4-pixel padded random crop and horizontal flip");
+  app.add_option("--hidden", f.hidden, "Hidden units of --problem mlp")->check(kCount)->capture_default_str();
 }
 
 void AddRunFlags(CLI::App& app, RunFlags& f) {
@@ -65,6 +71,10 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
                                              "costed as ring all-reduces on such a network (net_model_s), beside "
                                              "the measured times");
   app.add_flag("-q,--quiet", f.quiet, "Print only errors and the result table");
+  app.add_option("--threads", f.threads, "Networks: LibTorch threads per process (0 = LibTorch's default)")
+      ->capture_default_str();
+  app.add_flag("--save-model", f.save_model, "Networks: write model.pt (parameters and batch-norm statistics, "
+                                             "for torch.load) next to summary.json");
 }
 
 void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {

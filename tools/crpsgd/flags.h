@@ -27,6 +27,9 @@ struct DataFlags {
   std::uint64_t synthetic_features = 50;
   double synthetic_noise = 0.5;
   double lambda = 1e-4;
+  bool normalize = false;      // images: per-channel mean 0, std 1 (statistics of the training data)
+  bool augment = false;        // images: padded random crop + flip (networks)
+  std::uint64_t hidden = 128;  // MLP hidden units
 };
 
 struct RunFlags {
@@ -38,6 +41,8 @@ struct RunFlags {
   std::uint64_t eval_every = 0;
   bool no_f_star = false;
   std::string net_model;  // "alpha=S,bandwidth=B/s"; "" = none
+  int threads = 0;        // LibTorch intra-op threads per process; 0 = LibTorch's default
+  bool save_model = false;
   bool quiet = false;
 };
 

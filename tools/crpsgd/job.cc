@@ -10,13 +10,19 @@
 #include "crpsgd/evaluation.h"
 #include "crpsgd/linear_models.h"
 #include "crpsgd/metrics.h"
+#if CRPSGD_WITH_TORCH
+#include "crpsgd/torch.h"
+#endif
 
 namespace crpsgd::cli {
 namespace {
 
 std::string ResolveFormat(const std::string& format, const std::string& path) {
   if (format != "auto") return format;
-  return path.find("idx") != std::string::npos ? "idx" : "libsvm";
+  if (path.find("idx") != std::string::npos) return "idx";
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec) || path.ends_with(".bin")) return "cifar10";
+  return "libsvm";
 }
 
 Result<Dataset> LoadOne(const DataFlags& f, const std::string& path, const std::string& labels_flag,
@@ -34,14 +40,74 @@ Result<Dataset> LoadOne(const DataFlags& f, const std::string& path, const std::
       return Status::InvalidArgument(path + ": cannot derive the IDX labels file from this name; pass " + flag_name);
     }
     IdxOptions options;
-    options.positive_class = f.positive_class;
-    options.negative_class = f.negative_class;
+    options.positive_class = IsNetwork(f.problem) ? -1 : f.positive_class;  // networks: all classes
+    options.negative_class = IsNetwork(f.problem) ? -1 : f.negative_class;
     return ReadIdx(path, labels, options);
   }
-  return Status::InvalidArgument("--format must be auto, libsvm, idx or synthetic, got '" + f.format + "'");
+  if (format == "cifar10") {
+    std::vector<std::filesystem::path> files = {path};
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      CRPSGD_ASSIGN_OR_RETURN(files, Cifar10TrainingFiles(path));
+    }
+    Cifar10Options options;
+    options.positive_class = IsNetwork(f.problem) ? -1 : f.positive_class;
+    options.negative_class = IsNetwork(f.problem) ? -1 : f.negative_class;
+    return ReadCifar10(files, options);
+  }
+  return Status::InvalidArgument("--format must be auto, libsvm, idx, cifar10 or synthetic, got '" + f.format + "'");
+}
+
+// This worker's training and test objectives.
+struct WorkerObjectives {
+  std::unique_ptr<Objective> train, test;
+#if CRPSGD_WITH_TORCH
+  const TorchObjective* network = nullptr;  // = train, for networks
+#endif
+};
+
+Result<WorkerObjectives> MakeObjectives(const Job& job, const LoadedData& data, Communicator& comm,
+                                        std::uint64_t seed) {
+  WorkerObjectives out;
+  Dataset shard = SelectRows(data.train, ShardIndices(data.train.num_samples(), comm.rank(), comm.size(), seed));
+  std::optional<Dataset> test_shard;
+  if (data.test) {
+    if (data.test->num_samples() < static_cast<std::size_t>(comm.size())) {
+      return Status::InvalidArgument(job.data.test_data + ": has fewer samples than there are workers");
+    }
+    test_shard = SelectRows(*data.test, ShardIndices(data.test->num_samples(), comm.rank(), comm.size(), seed));
+  }
+  if (job.network.empty()) {
+    out.train = std::make_unique<LinearModelObjective>(job.problem, std::move(shard), job.data.lambda);
+    if (test_shard) out.test = std::make_unique<LinearModelObjective>(job.problem, std::move(*test_shard), job.data.lambda);
+    return out;
+  }
+#if CRPSGD_WITH_TORCH
+  TorchObjectiveOptions options;
+  CRPSGD_ASSIGN_OR_RETURN(options.model, ParseTorchModel(job.network));
+  options.num_classes = data.num_classes;
+  options.hidden = job.data.hidden;
+  options.augment = job.data.augment;
+  options.seed = seed;
+  options.rank = comm.rank();
+  CRPSGD_ASSIGN_OR_RETURN(std::unique_ptr<TorchObjective> network, MakeTorchObjective(shard, options));
+  if (test_shard) {
+    options.augment = false;
+    CRPSGD_ASSIGN_OR_RETURN(out.test, MakeTorchObjective(*test_shard, options, network.get()));
+  }
+  out.network = network.get();
+  out.train = std::move(network);
+  return out;
+#else
+  return Status::InvalidArgument("--problem " + job.network + ": this build has no LibTorch (CRPSGD_WITH_TORCH=OFF)");
+#endif
 }
 
 }  // namespace
+
+bool IsNetwork(const std::string& problem) {
+  return problem == "softmax" || problem == "mlp" || problem == "resnet20";
+}
 
 Result<LoadedData> LoadData(const DataFlags& f, std::uint64_t seed) {
   if (!(f.lambda >= 0.0) || !std::isfinite(f.lambda)) {
@@ -75,6 +141,23 @@ Result<LoadedData> LoadData(const DataFlags& f, std::uint64_t seed) {
       loaded.test = std::move(test);
     }
   }
+  if (f.normalize) {
+    if (loaded.train.image_shape.empty()) return Status::InvalidArgument("--normalize needs image data (IDX or CIFAR-10)");
+    std::vector<double> mean, stddev;
+    ChannelStatistics(loaded.train, &mean, &stddev);
+    CRPSGD_RETURN_IF_ERROR(NormalizeChannels(loaded.train, mean, stddev));
+    if (loaded.test) CRPSGD_RETURN_IF_ERROR(NormalizeChannels(*loaded.test, mean, stddev));
+  }
+  if (f.augment && (!IsNetwork(f.problem) || loaded.train.image_shape.empty())) {
+    return Status::InvalidArgument("--augment needs a network (--problem softmax, mlp, resnet20) and image data");
+  }
+  if (IsNetwork(f.problem)) {
+    if (f.bias != 0.0) return Status::InvalidArgument("--bias is for linear models; networks have their own");
+    double largest = 0.0;
+    for (double y : loaded.train.labels) largest = std::max(largest, y);
+    loaded.num_classes = std::max<std::size_t>(2, static_cast<std::size_t>(largest) + 1);
+    return loaded;
+  }
   AppendBiasFeature(loaded.train, f.bias);
   if (loaded.test) AppendBiasFeature(*loaded.test, f.bias);
   return loaded;
@@ -85,17 +168,8 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
   auto log = [&](const std::string& line) {
     if (leader && !job.run.quiet) std::fprintf(stderr, "crpsgd: %s\n", line.c_str());
   };
-  const LinearModelObjective f(job.problem, SelectRows(data.train, ShardIndices(data.train.num_samples(), comm.rank(),
-                                                                                 comm.size(), seed)),
-                               job.data.lambda);
-  std::optional<LinearModelObjective> test;
-  if (data.test) {
-    if (data.test->num_samples() < static_cast<std::size_t>(comm.size())) {
-      return Status::InvalidArgument(job.data.test_data + ": has fewer samples than there are workers");
-    }
-    test.emplace(job.problem, SelectRows(*data.test, ShardIndices(data.test->num_samples(), comm.rank(), comm.size(), seed)),
-                 job.data.lambda);
-  }
+  CRPSGD_ASSIGN_OR_RETURN(WorkerObjectives objectives, MakeObjectives(job, data, comm, seed));
+  const Objective& f = *objectives.train;
 
   // Checks that depend on N (catalyst's budget split), before any output exists.
   for (const RunRequest& r : job.requests) CRPSGD_RETURN_IF_ERROR(ValidateRequest(r, comm.size()));
@@ -127,7 +201,7 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
     options.eval_every = job.run.eval_every;
     options.net_model = job.net_model;
     options.f_star = local.f_star;
-    if (test) options.test_objective = &*test;
+    options.test_objective = objectives.test.get();
 
     std::filesystem::path dir;
     std::unique_ptr<MetricsWriter> metrics;
@@ -158,12 +232,17 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
       if (!dir.empty()) {
         nlohmann::json j = RunSummaryToJson(outcome.summary);
         j["version"] = CRPSGD_VERSION;
-        j["problem"] = ProblemName(job.problem);
+        j["problem"] = job.network.empty() ? std::string(ProblemName(job.problem)) : job.network;
         j["lambda"] = job.data.lambda;
         j["data"] = job.data.format == "synthetic" ? std::string("synthetic") : job.data.data;
         j["lr_multiple_of_inverse_L"] = r.lr_multiple ? nlohmann::json(*r.lr_multiple) : nlohmann::json(nullptr);
         j["lipschitz_method"] = local.lipschitz ? nlohmann::json(local.lipschitz->method) : nlohmann::json(nullptr);
         j["f_star_method"] = local.f_star ? nlohmann::json(local.f_star_method) : nlohmann::json(nullptr);
+#if CRPSGD_WITH_TORCH
+        if (job.run.save_model && objectives.network != nullptr) {
+          CRPSGD_RETURN_IF_ERROR(objectives.network->Save(dir / "model.pt", outcome.summary.x));
+        }
+#endif
         CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(dir / "summary.json", j.dump(2) + "\n"));
       }
     }

@@ -16,7 +16,11 @@ namespace crpsgd::cli {
 struct LoadedData {
   Dataset train;
   std::optional<Dataset> test;
+  std::size_t num_classes = 2;  // networks: the largest training label + 1
 };
+
+// True for --problem softmax, mlp and resnet20 (LibTorch networks).
+bool IsNetwork(const std::string& problem);
 
 // Reads (or generates) the training and test data the flags name. Every MPI
 // rank calls it and gets the same result, so all fail together on bad input.
@@ -25,7 +29,8 @@ Result<LoadedData> LoadData(const DataFlags& flags, std::uint64_t seed);
 struct Job {
   DataFlags data;
   RunFlags run;
-  Problem problem = Problem::kLogistic;
+  Problem problem = Problem::kLogistic;  // linear models
+  std::string network;                   // "softmax", "mlp" or "resnet20"; empty for linear models
   std::vector<RunRequest> requests;
   bool sweep = false;
   // The seeds to repeat every run with (a sweep's --seeds); one seed = --seed.

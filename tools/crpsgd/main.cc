@@ -16,6 +16,9 @@
 #include "crpsgd/config.h"
 #include "crpsgd/inproc.h"
 #include "crpsgd/metrics.h"
+#if CRPSGD_WITH_TORCH
+#include "crpsgd/torch.h"
+#endif
 #if CRPSGD_WITH_MPI
 #include "crpsgd/mpi.h"
 #endif
@@ -94,9 +97,23 @@ int RunCommand(Job& job, int argc, char** argv) {
     if (!model.ok()) return Fail(model.status(), leader_env);
     job.net_model = *model;
   }
-  {
+  if (IsNetwork(job.data.problem)) {
+#if CRPSGD_WITH_TORCH
+    job.network = job.data.problem;
+    if (job.run.threads < 0) return Fail(Status::InvalidArgument("--threads must be >= 0"), leader_env);
+    if (job.run.threads > 0) SetTorchThreads(job.run.threads);
+#else
+    return Fail(Status::InvalidArgument("--problem " + job.data.problem +
+                                        ": this build has no LibTorch (install libtorch-dev and rebuild)"),
+                leader_env);
+#endif
+  } else {
     auto problem = ParseProblem(job.data.problem);
-    if (!problem.ok()) return Fail(problem.status(), leader_env);
+    if (!problem.ok()) {
+      return Fail(Status::InvalidArgument("--problem must be logreg, leastsq, ncvx-logreg, softmax, mlp or resnet20, "
+                                          "got '" + job.data.problem + "'"),
+                  leader_env);
+    }
     job.problem = *problem;
   }
 
