@@ -17,8 +17,10 @@ namespace crpsgd {
 
 class FullEvaluator {
  public:
-  // Collective: learns the total number of samples across shards.
-  static Result<FullEvaluator> Create(const Objective& f, Communicator& comm);
+  // Collective: learns the total number of samples across shards. With
+  // max_local_samples > 0 each worker evaluates only the first that many
+  // samples of its shard (a fixed subset: cheaper estimates for networks).
+  static Result<FullEvaluator> Create(const Objective& f, Communicator& comm, std::size_t max_local_samples = 0);
 
   std::size_t total_samples() const { return total_samples_; }
   // f(x) = (1/n) Σ_all i F(x; ζ_i).
@@ -29,7 +31,7 @@ class FullEvaluator {
   Result<std::optional<double>> Accuracy(std::span<const double> x);
 
  private:
-  FullEvaluator(const Objective& f, Communicator& comm, std::size_t total);
+  FullEvaluator(const Objective& f, Communicator& comm, std::size_t local, std::size_t total);
   const Objective* f_;
   Communicator* comm_;
   std::size_t total_samples_;

@@ -44,6 +44,9 @@ struct TrainOptions {
   // first 20 rounds, then rounds spaced by 10% (a log-spaced curve). The
   // starting point and the last round are always evaluated.
   std::uint64_t eval_every = 0;
+  // Evaluate the loss (and accuracies) on at most this many samples per
+  // worker, the first of each shard; 0 = all. f* and f − f* need all.
+  std::size_t eval_samples_per_worker = 0;
   std::optional<double> f_star;                 // when known, summaries report f − f*
   std::optional<double> lipschitz;              // recorded in the summary when given
   std::vector<RoundObserver*> observers;        // called on this worker after every round

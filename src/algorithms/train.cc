@@ -127,7 +127,7 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
     return Status::InvalidArgument("initial x has " + std::to_string(options.initial_x.size()) +
                                    " entries, the objective has dimension " + std::to_string(f.dim()));
   }
-  CRPSGD_ASSIGN_OR_RETURN(FullEvaluator eval, FullEvaluator::Create(f, comm));
+  CRPSGD_ASSIGN_OR_RETURN(FullEvaluator eval, FullEvaluator::Create(f, comm, options.eval_samples_per_worker));
   const CommStats base = comm.stats();
   std::vector<double> x = options.initial_x;
   if (x.empty()) {
@@ -145,7 +145,8 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
 
   std::optional<FullEvaluator> test_eval;
   if (options.test_objective != nullptr) {
-    CRPSGD_ASSIGN_OR_RETURN(test_eval, FullEvaluator::Create(*options.test_objective, comm));
+    CRPSGD_ASSIGN_OR_RETURN(test_eval,
+                            FullEvaluator::Create(*options.test_objective, comm, options.eval_samples_per_worker));
   }
   TrainMonitor monitor(options, f, comm, eval, test_eval ? &*test_eval : nullptr);
   CRPSGD_RETURN_IF_ERROR(monitor.OnRound(RoundRecord{}, x));  // round 0: the starting point

@@ -10,15 +10,17 @@
 
 namespace crpsgd {
 
-FullEvaluator::FullEvaluator(const Objective& f, Communicator& comm, std::size_t total)
-    : f_(&f), comm_(&comm), total_samples_(total), all_local_(f.num_samples()), buffer_(f.dim() + 1) {
+FullEvaluator::FullEvaluator(const Objective& f, Communicator& comm, std::size_t local, std::size_t total)
+    : f_(&f), comm_(&comm), total_samples_(total), all_local_(local), buffer_(f.dim() + 1) {
   std::iota(all_local_.begin(), all_local_.end(), std::size_t{0});
 }
 
-Result<FullEvaluator> FullEvaluator::Create(const Objective& f, Communicator& comm) {
-  std::vector<double> count{static_cast<double>(f.num_samples())};
+Result<FullEvaluator> FullEvaluator::Create(const Objective& f, Communicator& comm, std::size_t max_local_samples) {
+  const std::size_t local =
+      max_local_samples == 0 ? f.num_samples() : std::min(f.num_samples(), max_local_samples);
+  std::vector<double> count{static_cast<double>(local)};
   CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(count, Traffic::kEvaluation));
-  return FullEvaluator(f, comm, static_cast<std::size_t>(count[0]));
+  return FullEvaluator(f, comm, local, static_cast<std::size_t>(count[0]));
 }
 
 Result<double> FullEvaluator::Loss(std::span<const double> x) {

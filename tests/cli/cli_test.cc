@@ -177,6 +177,62 @@ TEST(CliTest, SweepPicksEachRunsBestMeanStepOverSeeds) {
   EXPECT_TRUE(std::filesystem::exists(dir / "sweep" / "table.md"));
 }
 
+#if CRPSGD_HAVE_TORCH
+// A CIFAR-10 folder of `n` records: class c has a bright c-th band of rows.
+void WriteCifarFolder(const TempDir& dir, int n) {
+  for (const char* name : {"data_batch_1.bin", "test_batch.bin"}) {
+    std::string bytes;
+    for (int i = 0; i < n; ++i) {
+      const int c = i % 3;
+      bytes.push_back(static_cast<char>(c));
+      for (int p = 0; p < 3072; ++p) {
+        const int row = (p % 1024) / 32;
+        bytes.push_back(static_cast<char>(row / 10 == c ? 200 : (p * 37 + i * 11) % 60));
+      }
+    }
+    dir.Write(name, bytes);
+  }
+}
+
+TEST(CliTorchTest, NetworksTrainOnCifar10FilesAndSaveAModel) {
+  TempDir dir;
+  WriteCifarFolder(dir, 60);
+  const CommandResult run = Execute("train --problem softmax --data " + dir.path().string() + " --test-data " +
+                                    (dir / "test_batch.bin").string() +
+                                    " --normalize --algo cr-psgd --b1 4 --budget 200 --workers 2 --lr 0.05 "
+                                    "--save-model --out " + (dir / "out").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto s = ReadJson(dir / "out" / "summary.json");
+  EXPECT_EQ(s["problem"], "softmax");
+  EXPECT_GT(s["test_accuracy"].get<double>(), 0.9);  // the bands are easy
+  EXPECT_TRUE(s["f_star"].is_null());                 // non-convex: no f*
+  EXPECT_TRUE(std::filesystem::exists(dir / "out" / "model.pt"));
+  const auto lines = ReadJsonLines(dir / "out" / "metrics.jsonl");
+  EXPECT_TRUE(lines.back().contains("test_accuracy"));
+}
+
+#if CRPSGD_HAVE_MPI
+TEST(CliTorchTest, ResNet20AgreesAcrossBackends) {
+  TempDir dir;
+  WriteCifarFolder(dir, 24);
+  const std::string common = "train --problem resnet20 --data " + dir.path().string() +
+                             " --budget 12 --batch 4 --lr 0.05 --threads 1 --eval-every 1 ";
+  for (const char* algo : {"psgd", "cr-psgd-catalyst --b1 2 --outer-iters 2 --inner-budget 6"}) {
+    const CommandResult inproc =
+        Execute(common + "--algo " + algo + " --backend inproc --workers 2 --out " + (dir / "inproc").string());
+    ASSERT_EQ(inproc.exit_code, 0) << inproc.output;
+    const CommandResult mpi = Execute(common + "--algo " + algo + " --out " + (dir / "mpi").string(), MpiPrefix(2));
+    ASSERT_EQ(mpi.exit_code, 0) << mpi.output;
+    const auto si = ReadJson(dir / "inproc" / "summary.json"), sm = ReadJson(dir / "mpi" / "summary.json");
+    EXPECT_EQ(si["rounds"], sm["rounds"]) << algo;
+    EXPECT_EQ(si["sfo_total"], sm["sfo_total"]) << algo;
+    const double fi = si["final_loss"], fm = sm["final_loss"];
+    EXPECT_LE(std::abs(fi - fm), 1e-9 * std::abs(fi)) << algo;
+  }
+}
+#endif
+#endif
+
 struct BadInput {
   const char* name;
   std::string args;  // after "train"
@@ -232,6 +288,17 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"diverges", "--format synthetic --problem leastsq --budget 200 --lr 1000 --algo psgd", 3,
                  "is not finite"}),
     [](const auto& p) { return std::string(p.param.name); });
+
+#if CRPSGD_HAVE_TORCH
+INSTANTIATE_TEST_SUITE_P(
+    Torch, CliBadInputTest,
+    ::testing::Values(BadInput{"resnet_on_flat_features", "--data DIR/ok.libsvm --budget 10 --problem resnet20 --lr 0.1",
+                               2, "networks need dense data"},
+                      BadInput{"network_lr_auto", "--format synthetic --budget 10 --problem mlp", 2, "pass --lr"},
+                      BadInput{"augment_linear", "--format synthetic --budget 10 --augment", 2,
+                               "--augment needs a network"}),
+    [](const auto& p) { return std::string(p.param.name); });
+#endif
 
 TEST(CliTest, HelpNamesEveryContractFlagWithItsDefault) {
   const CommandResult run = Execute("train --help");

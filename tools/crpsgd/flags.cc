@@ -62,8 +62,14 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
       ->check(kCount)
       ->capture_default_str();
   app.add_option("--out", f.out, "Output folder for metrics.jsonl and summary.json (created if missing)");
-  app.add_option("--eval-every", f.eval_every, "Evaluate the full loss every K rounds; 0 = the first 20 rounds, "
-                                               "then log-spaced (the last round always)")
+  app.add_option("--eval-every", f.eval_every, "Evaluate the full loss (and test accuracy) every K rounds; 0 = the first "
+                                               "20 rounds, then log-spaced (networks: about 10 times per run); the "
+                                               "last round always")
+      ->check(kCount)
+      ->capture_default_str();
+  app.add_option("--eval-samples", f.eval_samples, "Evaluate loss and accuracies on this many samples in all "
+                                                   "(a fixed subset, spread over the workers' shards); 0 = all. "
+                                                   "f - f* is reported only with all")
       ->check(kCount)
       ->capture_default_str();
   app.add_flag("--no-f-star", f.no_f_star, "Skip computing f* (no f - f* in the outputs)");

@@ -39,6 +39,7 @@ struct RunFlags {
   std::uint64_t seed = 1;
   std::string out;
   std::uint64_t eval_every = 0;
+  std::uint64_t eval_samples = 0;  // 0 = all
   bool no_f_star = false;
   std::string net_model;  // "alpha=S,bandwidth=B/s"; "" = none
   int threads = 0;        // LibTorch intra-op threads per process; 0 = LibTorch's default

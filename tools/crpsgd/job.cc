@@ -152,6 +152,12 @@ Result<LoadedData> LoadData(const DataFlags& f, std::uint64_t seed) {
     return Status::InvalidArgument("--augment needs a network (--problem softmax, mlp, resnet20) and image data");
   }
   if (IsNetwork(f.problem)) {
+    // A binary task read as ±1 (LIBSVM, synthetic) becomes classes 0 and 1.
+    for (Dataset* d : {&loaded.train, loaded.test ? &*loaded.test : nullptr}) {
+      if (d != nullptr) {
+        for (double& y : d->labels) y = y == -1.0 ? 0.0 : y;
+      }
+    }
     if (f.bias != 0.0) return Status::InvalidArgument("--bias is for linear models; networks have their own");
     double largest = 0.0;
     for (double y : loaded.train.labels) largest = std::max(largest, y);
@@ -199,8 +205,16 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
     if (local.lipschitz) options.lipschitz = local.lipschitz->value;
     options.seed = seed;
     options.eval_every = job.run.eval_every;
+    if (job.run.eval_samples > 0) {
+      options.eval_samples_per_worker = std::max<std::size_t>(1, job.run.eval_samples / comm.size());
+    }
+    if (options.eval_every == 0 && !job.network.empty()) {
+      // A full pass over the data costs as much as training on it: evaluate a
+      // network about 10 times per run instead of on a log scale.
+      options.eval_every = std::max<std::uint64_t>(1, PlanAlgorithm(options.algorithm, comm.size()).rounds / 10);
+    }
     options.net_model = job.net_model;
-    options.f_star = local.f_star;
+    if (job.run.eval_samples == 0) options.f_star = local.f_star;  // a subset's loss is not comparable with f*
     options.test_objective = objectives.test.get();
 
     std::filesystem::path dir;
