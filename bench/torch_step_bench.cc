@@ -1,0 +1,69 @@
+// One ResNet-20 training step through crpsgd (flat parameter vector in and
+// out, the Objective interface, the SGD update on the flat vector) against a
+// bare LibTorch loop (forward, backward, torch::optim::SGD) on the same batch,
+// model and thread count. The ratio of the two is crpsgd's overhead.
+//
+//   ./build/bench/torch_step_bench --benchmark_min_time=3
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include "crpsgd/dataset.h"
+#include "crpsgd/torch.h"
+#include "torch/models.h"
+
+namespace {
+
+constexpr int kBatch = 64;
+
+crpsgd::Dataset Images(std::size_t n) {
+  crpsgd::Dataset data;
+  data.image_shape = {1, 28, 28};
+  data.dense = crpsgd::DenseMatrix::Random(static_cast<Eigen::Index>(n), 784);
+  for (std::size_t i = 0; i < n; ++i) data.labels.push_back(static_cast<double>(i % 10));
+  return data;
+}
+
+void BM_CrpsgdResNet20Step(benchmark::State& state) {
+  torch::set_num_threads(static_cast<int>(state.range(0)));
+  crpsgd::TorchObjectiveOptions options;
+  options.model = crpsgd::TorchModel::kResNet20;
+  options.eval_chunk = kBatch;
+  auto f = crpsgd::MakeTorchObjective(Images(kBatch), options).value();
+  std::vector<double> x = f->InitialPoint(), grad(x.size());
+  std::vector<std::size_t> batch(kBatch);
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i] = i;
+  for (auto _ : state) {
+    std::fill(grad.begin(), grad.end(), 0.0);
+    f->AccumulateGradient(x, batch, grad);
+    for (std::size_t j = 0; j < x.size(); ++j) x[j] -= 0.01 / kBatch * grad[j];
+    benchmark::DoNotOptimize(x.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+
+void BM_BareLibTorchResNet20Step(benchmark::State& state) {
+  torch::set_num_threads(static_cast<int>(state.range(0)));
+  crpsgd::TorchObjectiveOptions options;
+  options.model = crpsgd::TorchModel::kResNet20;
+  torch::manual_seed(1);
+  torch::nn::AnyModule model = crpsgd::internal::MakeModel(options, {1, 28, 28});
+  model.ptr()->train();
+  torch::optim::SGD sgd(model.ptr()->parameters(), torch::optim::SGDOptions(0.01));
+  const torch::Tensor inputs = torch::rand({kBatch, 1, 28, 28});
+  const torch::Tensor labels = torch::arange(kBatch, torch::kInt64).remainder(10);
+  for (auto _ : state) {
+    sgd.zero_grad();
+    const torch::Tensor loss = torch::nn::functional::cross_entropy(model.forward(inputs), labels);
+    loss.backward();
+    sgd.step();
+    benchmark::DoNotOptimize(loss.data_ptr());
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+
+BENCHMARK(BM_CrpsgdResNet20Step)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_BareLibTorchResNet20Step)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
