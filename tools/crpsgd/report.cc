@@ -77,11 +77,13 @@ std::vector<TableRow> TableRows(const Job& job, const JobReport& report) {
 std::string FormatTable(const Job& job, const JobReport& report) {
   const std::vector<TableRow> rows = TableRows(job, report);
   const bool several_seeds = job.seeds.size() > 1;
+  bool has_test = false;
+  for (const TableRow& row : rows) has_test = has_test || (!row.diverged && row.seeds.front()->summary.test_accuracy);
   std::ostringstream os;
   os << "| algorithm | parameters | step (×1/L) | γ | rounds | SFO/worker | budget left | final loss | f − f* |";
   if (several_seeds) os << " f − f* range |";
-  os << " f − f* vs first | rounds vs first | wall s | comm s |\n|";
-  for (int i = 0; i < (several_seeds ? 14 : 13); ++i) os << "---|";
+  os << " f − f* vs first | rounds vs first | wall s | comm s |" << (has_test ? " test accuracy |" : "") << "\n|";
+  for (int i = 0; i < (several_seeds ? 14 : 13) + (has_test ? 1 : 0); ++i) os << "---|";
   os << "\n";
   const TableRow* first = rows.empty() || rows.front().diverged ? nullptr : &rows.front();
   for (const TableRow& row : rows) {
@@ -103,7 +105,13 @@ std::string FormatTable(const Job& job, const JobReport& report) {
     }
     const std::uint64_t first_rounds = first != nullptr ? first->seeds.front()->summary.rounds : 0;
     os << (first_rounds > 0 && s.rounds > 0 ? "1/" + Num(static_cast<double>(first_rounds) / s.rounds, 4) : "—")
-       << " | " << Num(row.mean_wall_s, 3) << " | " << Num(row.mean_comm_s, 3) << " |\n";
+       << " | " << Num(row.mean_wall_s, 3) << " | " << Num(row.mean_comm_s, 3) << " |";
+    if (has_test) {
+      double mean = 0.0;  // over the seeds
+      for (const RunOutcome* seed : row.seeds) mean += seed->summary.test_accuracy.value_or(0.0) / row.seeds.size();
+      os << " " << Num(mean, 4) << " |";
+    }
+    os << "\n";
   }
   return os.str();
 }
