@@ -27,6 +27,15 @@ namespace crpsgd {
 
 enum class AlgorithmKind { kPsgd, kCrPsgd, kLocalSgd, kCrPsgdCatalyst };
 
+// Step-size schedule over the run, as a function of the share p of the
+// per-worker SFO budget spent before the step (rounds are not evenly sized,
+// SFO is): constant γ; cosine γ·½(1 + cos πp); step γ, γ/10 from p = ½,
+// γ/100 from p = ¾.
+enum class LrSchedule { kConstant, kCosine, kStep };
+const char* LrScheduleName(LrSchedule schedule);  // "constant", "cosine", "step"
+Result<LrSchedule> ParseLrSchedule(std::string_view name);
+double LrScale(LrSchedule schedule, double progress);
+
 const char* AlgorithmName(AlgorithmKind kind);  // "psgd", "cr-psgd", "local-sgd", "cr-psgd-catalyst"
 Result<AlgorithmKind> ParseAlgorithm(std::string_view name);
 
@@ -46,6 +55,7 @@ struct AlgorithmOptions {
   // SGD (both 0). Default: 0.
   double momentum = 0.0;
   double weight_decay = 0.0;
+  LrSchedule lr_schedule = LrSchedule::kConstant;  // Default: constant (the theory's).
   Sampling sampling = Sampling::kWithReplacement;
   std::uint64_t max_micro_batch = 4096;  // larger batches are accumulated in pieces. Default: 4096.
 

@@ -40,6 +40,31 @@ const char* AlgorithmName(AlgorithmKind kind) {
   return "?";
 }
 
+const char* LrScheduleName(LrSchedule schedule) {
+  switch (schedule) {
+    case LrSchedule::kConstant: return "constant";
+    case LrSchedule::kCosine: return "cosine";
+    case LrSchedule::kStep: return "step";
+  }
+  return "?";
+}
+
+Result<LrSchedule> ParseLrSchedule(std::string_view name) {
+  if (name == "constant") return LrSchedule::kConstant;
+  if (name == "cosine") return LrSchedule::kCosine;
+  if (name == "step") return LrSchedule::kStep;
+  return Status::InvalidArgument("--lr-schedule must be constant, cosine or step, got '" + std::string(name) + "'");
+}
+
+double LrScale(LrSchedule schedule, double progress) {
+  switch (schedule) {
+    case LrSchedule::kConstant: return 1.0;
+    case LrSchedule::kCosine: return 0.5 * (1.0 + std::cos(3.141592653589793 * progress));
+    case LrSchedule::kStep: return progress < 0.5 ? 1.0 : progress < 0.75 ? 0.1 : 0.01;
+  }
+  return 1.0;
+}
+
 Result<AlgorithmKind> ParseAlgorithm(std::string_view name) {
   if (name == "psgd") return AlgorithmKind::kPsgd;
   if (name == "cr-psgd") return AlgorithmKind::kCrPsgd;
@@ -116,6 +141,7 @@ std::string AlgorithmOptions::Describe() const {
   }
   if (momentum != 0.0) os << " mu=" << momentum;
   if (weight_decay != 0.0) os << " wd=" << weight_decay;
+  if (lr_schedule != LrSchedule::kConstant) os << " lr=" << LrScheduleName(lr_schedule);
   return os.str();
 }
 

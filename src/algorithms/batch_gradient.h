@@ -47,12 +47,14 @@ class SgdStep {
   SgdStep(double lr, double momentum, double weight_decay, std::size_t dim)
       : lr_(lr), momentum_(momentum), weight_decay_(weight_decay), velocity_(momentum > 0 ? dim : 0, 0.0) {}
 
-  void Apply(std::span<const double> grad, std::span<double> x) {
+  // lr_scale: the schedule's factor for this step (1 for a constant step).
+  void Apply(std::span<const double> grad, std::span<double> x, double lr_scale = 1.0) {
+    const double lr = lr_scale == 1.0 ? lr_ : lr_ * lr_scale;
     for (std::size_t j = 0; j < x.size(); ++j) {
       double d = grad[j];
       if (weight_decay_ != 0.0) d += weight_decay_ * x[j];
       if (momentum_ != 0.0) d = velocity_[j] = momentum_ * velocity_[j] + d;
-      x[j] -= lr_ * d;
+      x[j] -= lr * d;
     }
   }
 

@@ -44,7 +44,8 @@ Result<AlgorithmResult> CrPsgdCatalyst::Run(Communicator& comm, const Objective&
   AlgorithmResult result;
   for (std::uint64_t k = 1; k <= outer; ++k) {
     const ProximalObjective h(f, options_.theta, center);
-    MinibatchSgd cr_psgd(inner, std::make_unique<GeometricBatch>(inner.first_batch, inner.growth));
+    MinibatchSgd cr_psgd(inner, std::make_unique<GeometricBatch>(inner.first_batch, inner.growth),
+                         result.sfo_per_worker, options_.budget);  // the step schedule spans the whole run
     OuterIterationObserver renumber(observer, k, k == outer, result.rounds, result.sfo_per_worker);
     CRPSGD_ASSIGN_OR_RETURN(AlgorithmResult step, cr_psgd.Run(comm, h, sampler, x, renumber));  // x₁ = y⁽ᵏ⁻¹⁾
     result.rounds += step.rounds;

@@ -20,7 +20,8 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
     const std::uint64_t steps = std::min(period, total_steps - steps_done);
     for (std::uint64_t s = 0; s < steps; ++s) {  // local steps: no communication
       batch_gradient.Compute(x, b, grad);
-      step.Apply(grad, x);
+      const double progress = static_cast<double>((steps_done + s) * b) / options_.budget;
+      step.Apply(grad, x, LrScale(options_.lr_schedule, progress));
     }
     steps_done += steps;
     CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(x, Traffic::kTraining));  // model averaging: the round

@@ -30,7 +30,8 @@ Result<AlgorithmResult> MinibatchSgd::Run(Communicator& comm, const Objective& f
     // Checked after the all-reduce, where a NaN has reached every worker, so
     // that all of them stop together instead of one leaving the others waiting.
     CRPSGD_RETURN_IF_ERROR(CheckFinite(grad, "averaged gradient", t));
-    step.Apply(grad, x);
+    const double progress = static_cast<double>(schedule_offset_ + result.sfo_per_worker) / schedule_total_;
+    step.Apply(grad, x, LrScale(options_.lr_schedule, progress));
     CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "iterate", t));
     result.rounds = t;
     result.sfo_per_worker += batch;

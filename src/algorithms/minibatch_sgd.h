@@ -11,14 +11,19 @@ namespace crpsgd::internal {
 // CR-PSGD (Algorithm 1) with GeometricBatch.
 class MinibatchSgd final : public Algorithm {
  public:
-  MinibatchSgd(const AlgorithmOptions& options, std::unique_ptr<BatchSchedule> schedule)
-      : options_(options), schedule_(std::move(schedule)) {}
+  // The step-size schedule's progress is (schedule_offset + SFO spent here) /
+  // schedule_total; an outer algorithm (catalyst) passes its own totals.
+  MinibatchSgd(const AlgorithmOptions& options, std::unique_ptr<BatchSchedule> schedule,
+               std::uint64_t schedule_offset = 0, std::uint64_t schedule_total = 0)
+      : options_(options), schedule_(std::move(schedule)), schedule_offset_(schedule_offset),
+        schedule_total_(schedule_total != 0 ? schedule_total : options.budget) {}
   Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
                               RoundObserver& observer) override;
 
  private:
   AlgorithmOptions options_;
   std::unique_ptr<BatchSchedule> schedule_;
+  std::uint64_t schedule_offset_, schedule_total_;
 };
 
 }  // namespace crpsgd::internal

@@ -97,6 +97,7 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   j["sampling"] = SamplingName(a.sampling);
   j["momentum"] = a.momentum;
   j["weight_decay"] = a.weight_decay;
+  j["lr_schedule"] = LrScheduleName(a.lr_schedule);
   j["max_micro_batch"] = a.max_micro_batch;
   j["workers"] = s.workers;
   j["backend"] = s.backend;

@@ -320,6 +320,35 @@ TEST(TrainTest, MomentumAndWeightDecayFollowTheHeavyBallRecursion) {
   EXPECT_EQ(options.algorithm.Validate().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(LrScheduleTest, ScalesByTheShareOfTheBudgetSpent) {
+  EXPECT_EQ(LrScale(LrSchedule::kConstant, 0.9), 1.0);
+  EXPECT_DOUBLE_EQ(LrScale(LrSchedule::kCosine, 0.0), 1.0);
+  EXPECT_NEAR(LrScale(LrSchedule::kCosine, 0.5), 0.5, 1e-15);
+  EXPECT_NEAR(LrScale(LrSchedule::kCosine, 1.0), 0.0, 1e-15);
+  EXPECT_EQ(LrScale(LrSchedule::kStep, 0.49), 1.0);
+  EXPECT_EQ(LrScale(LrSchedule::kStep, 0.5), 0.1);
+  EXPECT_EQ(LrScale(LrSchedule::kStep, 0.8), 0.01);
+  EXPECT_EQ(ParseLrSchedule("linear").status().code(), StatusCode::kInvalidArgument);
+
+  // Full-batch PSGD on one worker: round t steps with γ·½(1 + cos(π (t−1)/3)).
+  const Dataset data = testing::SmallDense(30, 3, SyntheticTask::kRegression);
+  TrainOptions options = Options(AlgorithmKind::kPsgd, 90, 0.2);
+  options.algorithm.batch = 30;
+  options.algorithm.sampling = Sampling::kReshuffle;
+  options.algorithm.lr_schedule = LrSchedule::kCosine;
+  const Outcome out = RunOn(data, Problem::kLeastSquares, 1, options, 0.0);
+  ASSERT_TRUE(out.status.ok());
+  const LinearModelObjective f(Problem::kLeastSquares, data, 0.0);
+  std::vector<double> x(3, 0.0);
+  for (int t = 0; t < 3; ++t) {
+    std::vector<double> g(3, 0.0);
+    f.AccumulateGradient(x, testing::AllIndices(30), g);
+    const double lr = 0.2 * 0.5 * (1 + std::cos(3.141592653589793 * t / 3.0));
+    for (int j = 0; j < 3; ++j) x[j] -= lr * g[j] / 30;
+  }
+  for (int j = 0; j < 3; ++j) EXPECT_NEAR(out.summaries[0].x[j], x[j], 1e-12);
+}
+
 TEST(NetworkModelTest, RingAllreduceCostAndParsing) {
   const NetworkModel model = ParseNetworkModel("alpha=1e-3,bandwidth=1e6").value();
   // N = 4, 400 bytes: 2·3 messages of 100 bytes, each 1 ms + 100 µs.

@@ -125,6 +125,10 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
   app.add_option("--weight-decay", f.weight_decay, "Adds weight-decay * x to every gradient (the theory assumes 0; "
                                                    "use --lambda for a regulariser that is part of f)")
       ->capture_default_str();
+  app.add_option("--lr-schedule", f.lr_schedule, "constant, cosine (gamma (1 + cos(pi p))/2) or step (gamma/10 "
+                                                 "from p = 1/2, gamma/100 from p = 3/4), p = share of the SFO "
+                                                 "budget spent")
+      ->capture_default_str();
   app.add_option("--sampling", f.sampling, "with-replacement (i.i.d.) or reshuffle (passes over the shard, "
                                            "without replacement)")
       ->capture_default_str();
@@ -178,6 +182,7 @@ Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   o.max_micro_batch = f.max_micro_batch;
   o.momentum = f.momentum;
   o.weight_decay = f.weight_decay;
+  CRPSGD_ASSIGN_OR_RETURN(o.lr_schedule, ParseLrSchedule(f.lr_schedule));
   CRPSGD_ASSIGN_OR_RETURN(o.sampling, ParseSampling(f.sampling));
   return Status::OK();
 }

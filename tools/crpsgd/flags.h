@@ -63,6 +63,7 @@ struct AlgoFlags {
   std::uint64_t max_micro_batch = 4096;
   double momentum = 0.0;
   double weight_decay = 0.0;
+  std::string lr_schedule = "constant";
 };
 
 struct SweepFlags {
