@@ -5,7 +5,8 @@
 // parameters travel as one flat vector x (the order of model->parameters()),
 // so a round is one all-reduce whatever the number of tensors. F(x; i) is the
 // cross-entropy of sample i. Batch-norm running statistics live outside x:
-// SynchronizeState averages them over workers before every evaluation.
+// SynchronizeState averages them over workers before every evaluation and
+// whenever local SGD averages the models.
 // Not thread safe: one object per worker.
 #pragma once
 

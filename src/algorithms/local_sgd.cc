@@ -25,6 +25,9 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
     }
     steps_done += steps;
     CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(x, Traffic::kTraining));  // model averaging: the round
+    // The models' state outside x (batch-norm statistics) is averaged with
+    // them; evaluation traffic, not a round (a no-op for linear models).
+    CRPSGD_RETURN_IF_ERROR(f.SynchronizeState(comm));
     CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "averaged model", t));  // after the round: all workers agree
     result.rounds = t;
     result.sfo_per_worker += steps * b;
