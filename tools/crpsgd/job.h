@@ -33,6 +33,7 @@ struct Job {
   std::string network;                   // "softmax", "mlp" or "resnet20"; empty for linear models
   std::vector<RunRequest> requests;
   bool sweep = false;
+  bool compare = false;  // `crpsgd compare`: also draws figures
   // The seeds to repeat every run with (a sweep's --seeds); one seed = --seed.
   std::vector<std::uint64_t> seeds;
   std::optional<NetworkModel> net_model;  // --net-model

@@ -25,6 +25,8 @@
 #include "exit_codes.h"
 #include "flags.h"
 #include "job.h"
+#include "compare.h"
+#include "figures.h"
 #include "report.h"
 
 namespace crpsgd::cli {
@@ -67,9 +69,11 @@ Status WriteReport(const Job& job, const JobReport& report) {
       std::snprintf(line, sizeof line, "L = %.6g (%s)\n", report.lipschitz->value, report.lipschitz->method.c_str());
       md += line;
     }
-    md += "\nEach algorithm at its best step of the grid:\n\n" + table;
+    md += job.compare ? "\nEach run (mean over the seeds):\n\n" + table
+                      : "\nEach algorithm at its best step of the grid:\n\n" + table;
     CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(out / "table.md", md));
   }
+  if (job.compare) CRPSGD_RETURN_IF_ERROR(DrawFigures(job, report, out));
   return Status::OK();
 }
 
@@ -209,6 +213,17 @@ int main(int argc, char** argv) {
   AddSweepFlags(*sweep, sweep_flags);
   AddRunFlags(*sweep, sweep_job.run);
 
+  Job compare_job;
+  std::string compare_config;
+  CLI::App* compare = app.add_subcommand("compare", "Run the runs a JSON config describes (one problem, one budget, "
+                                                    "several algorithms and seeds), then draw figures with gnuplot and "
+                                                    "write a table (see docs/compare.md)");
+  compare->add_option("--config", compare_config, "The JSON config")->required();
+  compare->add_option("--out", compare_job.run.out, "Output folder: runs, figures/, table.md, results.csv")
+      ->capture_default_str();
+  compare->add_flag("-q,--quiet", compare_job.run.quiet, "Print only errors and the result table");
+  compare_job.run.out = "out/compare";
+
   const bool leader = EnvironmentRank() == 0;
   try {
     app.parse(argc, argv);
@@ -218,8 +233,12 @@ int main(int argc, char** argv) {
     return kExitBadInput;
   }
 
-  Job& job = train->parsed() ? train_job : sweep_job;
-  if (train->parsed()) {
+  Job& job = train->parsed() ? train_job : sweep->parsed() ? sweep_job : compare_job;
+  if (compare->parsed()) {
+    const crpsgd::Status loaded = LoadCompareConfig(compare_config, job);
+    if (!loaded.ok()) return Fail(loaded, leader);
+    job.compare = true;
+  } else if (train->parsed()) {
     auto request = MakeTrainRequest(train_algo);
     if (!request.ok()) return Fail(request.status(), leader);
     job.requests.push_back(std::move(request).value());
