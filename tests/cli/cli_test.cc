@@ -233,6 +233,62 @@ TEST(CliTorchTest, ResNet20AgreesAcrossBackends) {
 #endif
 #endif
 
+TEST(CliCompareTest, RunsTheConfigAndDrawsFigures) {
+  TempDir dir;
+  const auto config = dir.Write("c.json", R"({
+    "problem": "logreg", "format": "synthetic", "synthetic_samples": 1000, "synthetic_features": 10,
+    "lambda": 1e-3, "workers": 2, "budget": 200, "seeds": [1, 2],
+    "runs": [{"algo": "psgd", "batch": 1, "lr": "auto*0.5"},
+             {"algo": "cr-psgd", "b1": 2, "rho": 1.3, "lr": 0.5}]
+  })");
+  const CommandResult run = Execute("compare --config " + config.string() + " --out " + (dir / "out").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  for (const char* name : {"loss_vs_sfo", "loss_vs_rounds", "loss_vs_wall"}) {
+    for (const char* ext : {".png", ".svg"}) {
+      const auto file = dir / "out" / "figures" / (std::string(name) + ext);
+      EXPECT_TRUE(std::filesystem::exists(file)) << file;
+      EXPECT_GT(std::filesystem::file_size(file), 1000u) << file;
+    }
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir / "out" / "seed-2" / "2_cr-psgd_B1-2_rho-1.3" / "summary.json"));
+  // The figure data: one line per evaluation, mean between min and max.
+  std::ifstream dat(dir / "out" / "figures" / "run2.dat");
+  std::string line;
+  std::getline(dat, line);  // header
+  int rows = 0;
+  while (std::getline(dat, line)) {
+    std::istringstream ss(line);
+    double sfo, round, wall, mean, lo, hi;
+    ss >> sfo >> round >> wall >> mean >> lo >> hi;
+    EXPECT_LE(lo, mean);
+    EXPECT_LE(mean, hi);
+    ++rows;
+  }
+  EXPECT_GT(rows, 5);
+  EXPECT_NE(run.output.find("| cr-psgd | B1=2 rho=1.3 |"), std::string::npos) << run.output;
+}
+
+TEST(CliCompareTest, BadConfigsNameTheProblem) {
+  TempDir dir;
+  struct Case {
+    const char* content;
+    const char* fragment;
+  };
+  for (const Case& c : {Case{"{not json", "not valid JSON"},
+                        Case{R"({"budget": 10, "runs": [{"algo": "psgd"}], "workerz": 2})", "unknown key \"workerz\""},
+                        Case{R"({"budget": 10, "runs": [{"algo": "psgd", "rho": "x"}]})", "runs[0]: \"rho\" has the wrong type"},
+                        Case{R"({"budget": 10, "runs": []})", "\"runs\" must be a non-empty list"},
+                        Case{R"({"runs": [{"algo": "psgd"}]})", "\"budget\""},
+                        Case{R"({"budget": 10, "runs": [{"algo": "cr-psgd", "rho": 1}]})", "runs[0]: --rho must be > 1"}}) {
+    const auto config = dir.Write("bad.json", c.content);
+    const CommandResult run = Execute("compare --config " + config.string() + " --out " + (dir / "out").string());
+    EXPECT_EQ(run.exit_code, 2) << c.content << "\n" << run.output;
+    EXPECT_NE(run.output.find(c.fragment), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find("bad.json"), std::string::npos) << run.output;
+    EXPECT_FALSE(std::filesystem::exists(dir / "out"));
+  }
+}
+
 struct BadInput {
   const char* name;
   std::string args;  // after "train"
