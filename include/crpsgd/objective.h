@@ -49,6 +49,10 @@ class Objective {
   // broadcasts it, so every worker starts from the same point.
   virtual std::vector<double> InitialPoint() const { return {}; }
 
+  // Puts state outside x (batch-norm statistics) back as it was when the
+  // objective was made, so that each Train() call starts afresh. Train calls it first.
+  virtual void RestoreInitialState() const {}
+
   // State outside x that workers must agree on before evaluations (batch-norm
   // running statistics): averaged over workers as evaluation traffic. Collective.
   virtual Status SynchronizeState(Communicator& /*comm*/) const { return Status::OK(); }

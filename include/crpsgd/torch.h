@@ -49,7 +49,9 @@ class TorchObjective : public Objective {
   double Loss(std::span<const double> x, std::span<const std::size_t> samples) const override;
   std::optional<std::size_t> CountCorrect(std::span<const double> x,
                                           std::span<const std::size_t> samples) const override;
+  // The seeded initialisation, whatever runs happened since.
   std::vector<double> InitialPoint() const override;
+  void RestoreInitialState() const override;
   Status SynchronizeState(Communicator& comm) const override;
 
   // Writes parameters x and buffers as a dictionary of named tensors that

@@ -127,6 +127,7 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
     return Status::InvalidArgument("initial x has " + std::to_string(options.initial_x.size()) +
                                    " entries, the objective has dimension " + std::to_string(f.dim()));
   }
+  f.RestoreInitialState();  // a second run on the same objective starts where the first did
   CRPSGD_ASSIGN_OR_RETURN(FullEvaluator eval, FullEvaluator::Create(f, comm, options.eval_samples_per_worker));
   const CommStats base = comm.stats();
   std::vector<double> x = options.initial_x;

@@ -34,6 +34,8 @@ struct SharedModel {
   torch::nn::AnyModule module;
   std::vector<torch::Tensor> parameters;          // in the order of x
   std::vector<std::pair<std::string, torch::Tensor>> state;  // floating-point buffers (batch-norm statistics)
+  std::vector<double> initial_x;                  // the seeded initialisation
+  std::vector<torch::Tensor> initial_state;       // copies of `state` as initialised
   std::size_t dim = 0;
 };
 
@@ -158,14 +160,12 @@ std::optional<std::size_t> TorchObjective::CountCorrect(std::span<const double> 
   return static_cast<std::size_t>(correct);
 }
 
-std::vector<double> TorchObjective::InitialPoint() const {
-  std::vector<double> x;
-  x.reserve(dim());
-  for (const torch::Tensor& p : impl_->model->parameters) {
-    const torch::Tensor flat = p.detach().to(torch::kFloat64).contiguous().flatten();
-    x.insert(x.end(), flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
-  }
-  return x;
+std::vector<double> TorchObjective::InitialPoint() const { return impl_->model->initial_x; }
+
+void TorchObjective::RestoreInitialState() const {
+  torch::NoGradGuard no_grad;
+  auto& model = *impl_->model;
+  for (std::size_t k = 0; k < model.state.size(); ++k) model.state[k].second.copy_(model.initial_state[k]);
 }
 
 Status TorchObjective::SynchronizeState(Communicator& comm) const {
@@ -251,7 +251,14 @@ Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset& shard,
         model->dim += static_cast<std::size_t>(p.numel());
       }
       for (const auto& item : model->module.ptr()->named_buffers()) {
-        if (item.value().is_floating_point()) model->state.emplace_back(item.key(), item.value());
+        if (item.value().is_floating_point()) {
+          model->state.emplace_back(item.key(), item.value());
+          model->initial_state.push_back(item.value().detach().clone());
+        }
+      }
+      for (const torch::Tensor& p : model->parameters) {
+        const torch::Tensor flat = p.detach().to(torch::kFloat64).contiguous().flatten();
+        model->initial_x.insert(model->initial_x.end(), flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
       }
       impl->model = std::move(model);
     }

@@ -174,6 +174,30 @@ TEST(TorchTrainTest, NetworksLearnDeterministicallyWithOneAllreducePerRound) {
   }
 }
 
+// Regression: `crpsgd compare` runs several algorithms on one objective; each
+// must start from the seeded initialisation and fresh batch-norm statistics,
+// not from the previous run's model.
+TEST(TorchTrainTest, ASecondRunOnTheSameObjectiveStartsAfresh) {
+  const Dataset data = BandImages(60);
+  std::vector<double> first, second;
+  const Status status = RunInProcess(2, [&](Communicator& comm) -> Status {
+    TorchObjectiveOptions options = Options(TorchModel::kResNet20);
+    options.rank = comm.rank();
+    CRPSGD_ASSIGN_OR_RETURN(auto f, MakeTorchObjective(SelectRows(data, ShardIndices(60, comm.rank(), 2, 1)), options));
+    TrainOptions train;
+    train.algorithm.kind = AlgorithmKind::kPsgd;
+    train.algorithm.budget = 40;
+    train.algorithm.batch = 4;
+    train.algorithm.lr = 0.1;
+    CRPSGD_ASSIGN_OR_RETURN(RunSummary a, Train(train, *f, comm));
+    CRPSGD_ASSIGN_OR_RETURN(RunSummary b, Train(train, *f, comm));
+    if (comm.rank() == 0) first = a.x, second = b.x;
+    return Status::OK();
+  });
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(first, second);
+}
+
 TEST(TorchTrainTest, SavedModelHoldsTheParametersAndAveragedBatchNormStatistics) {
   testing::TempDir dir;
   const Dataset data = BandImages(120);

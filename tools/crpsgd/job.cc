@@ -1,5 +1,7 @@
 #include "job.h"
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +12,7 @@
 #include "crpsgd/evaluation.h"
 #include "crpsgd/linear_models.h"
 #include "crpsgd/metrics.h"
+#include "progress.h"
 #if CRPSGD_WITH_TORCH
 #include "crpsgd/torch.h"
 #endif
@@ -228,6 +231,13 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
       if (ec) return Status::IOError(dir.string() + ": cannot create: " + ec.message());
       CRPSGD_ASSIGN_OR_RETURN(metrics, MetricsWriter::Open(dir / "metrics.jsonl", local.f_star));
       options.observers.push_back(metrics.get());
+    }
+    std::optional<ProgressReporter> progress;
+    if (leader && !job.run.quiet) {
+      const AlgorithmPlan plan = PlanAlgorithm(options.algorithm, comm.size());
+      progress.emplace(std::string(AlgorithmName(r.options.kind)) + " " + r.options.Describe(), plan.sfo_per_worker,
+                       plan.rounds, ::isatty(STDERR_FILENO) == 1);
+      options.observers.push_back(&*progress);
     }
     Result<RunSummary> summary = Train(options, f, comm);
     RunOutcome outcome{r, seed, summary.status(), {}};

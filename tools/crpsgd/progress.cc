@@ -1,0 +1,48 @@
+#include "progress.h"
+
+#include <cstdio>
+
+namespace crpsgd::cli {
+
+ProgressReporter::ProgressReporter(std::string label, std::uint64_t budget, std::uint64_t rounds, bool terminal)
+    : label_(std::move(label)), budget_(budget == 0 ? 1 : budget), rounds_(rounds), terminal_(terminal),
+      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+
+Status ProgressReporter::OnRound(const RoundRecord& record, std::span<const double>) {
+  if (record.loss) {
+    char loss[32];
+    std::snprintf(loss, sizeof loss, "%.5g", *record.loss);
+    last_loss_ = loss;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  const double fraction = static_cast<double>(record.sfo_per_worker) / static_cast<double>(budget_);
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0.0;
+  char line[256];
+  if (terminal_) {
+    if (!record.last && now - last_draw_ < std::chrono::milliseconds(100)) return Status::OK();
+    last_draw_ = now;
+    constexpr int kWidth = 24;
+    const int filled = static_cast<int>(fraction * kWidth + 0.5);
+    std::string bar(static_cast<std::size_t>(std::max(0, std::min(kWidth, filled))), '#');
+    bar.resize(kWidth, '.');
+    std::snprintf(line, sizeof line, "\r%s [%s] %3.0f%%  round %llu/%llu  SFO %llu/%llu  loss %s  ETA %.0fs\033[K",
+                  label_.c_str(), bar.c_str(), 100 * fraction, static_cast<unsigned long long>(record.round),
+                  static_cast<unsigned long long>(rounds_), static_cast<unsigned long long>(record.sfo_per_worker),
+                  static_cast<unsigned long long>(budget_), last_loss_.c_str(), eta);
+    std::fputs(line, stderr);
+    if (record.last) std::fputc('\n', stderr);
+    std::fflush(stderr);
+    return Status::OK();
+  }
+  if (!record.last && fraction * 10 < next_decile_) return Status::OK();
+  while (next_decile_ <= fraction * 10) ++next_decile_;
+  std::snprintf(line, sizeof line, "crpsgd: %s: %3.0f%% round %llu/%llu, SFO %llu/%llu, loss %s, %.1fs elapsed\n",
+                label_.c_str(), 100 * fraction, static_cast<unsigned long long>(record.round),
+                static_cast<unsigned long long>(rounds_), static_cast<unsigned long long>(record.sfo_per_worker),
+                static_cast<unsigned long long>(budget_), last_loss_.c_str(), elapsed);
+  std::fputs(line, stderr);
+  return Status::OK();
+}
+
+}  // namespace crpsgd::cli

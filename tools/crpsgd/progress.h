@@ -1,0 +1,29 @@
+// Progress of a run on stderr (rank 0): a bar redrawn in place when stderr is
+// a terminal (rounds, SFO spent, loss, ETA), plain lines at every 10% of the
+// SFO budget otherwise, so that logs stay readable.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "crpsgd/algorithm.h"
+
+namespace crpsgd::cli {
+
+class ProgressReporter final : public RoundObserver {
+ public:
+  // `budget`: the SFO per worker the run will spend; `rounds`: the rounds planned.
+  ProgressReporter(std::string label, std::uint64_t budget, std::uint64_t rounds, bool terminal);
+  Status OnRound(const RoundRecord& record, std::span<const double> x) override;
+
+ private:
+  std::string label_;
+  std::uint64_t budget_, rounds_;
+  bool terminal_;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+  int next_decile_ = 1;
+  std::string last_loss_ = "-";
+};
+
+}  // namespace crpsgd::cli
