@@ -214,6 +214,7 @@ int main(int argc, char** argv) {
   AddRunFlags(*sweep, sweep_job.run);
 
   Job compare_job;
+  compare_job.run.out = "out/compare";
   std::string compare_config;
   CLI::App* compare = app.add_subcommand("compare", "Run the runs a JSON config describes (one problem, one budget, "
                                                     "several algorithms and seeds), then draw figures with gnuplot and "
@@ -222,7 +223,6 @@ int main(int argc, char** argv) {
   compare->add_option("--out", compare_job.run.out, "Output folder: runs, figures/, table.md, results.csv")
       ->capture_default_str();
   compare->add_flag("-q,--quiet", compare_job.run.quiet, "Print only errors and the result table");
-  compare_job.run.out = "out/compare";
 
   const bool leader = EnvironmentRank() == 0;
   try {
