@@ -4,12 +4,5 @@
 # worker = the 60000 Fashion-MNIST training images once), test accuracy on
 # 8000 of the 10000 test images (experiments/resnet20-fashion-mnist.json).
 # PSGD and local SGD against CR-PSGD-Catalyst, all at step 0.05 with momentum
-# 0.9 and per-channel normalisation. About 8 minutes on 2 cores. Writes
-# out/resnet20/ and copies the PNG figures to docs/figures/resnet20/.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-[ -x build/crpsgd ] || { echo "build/crpsgd is missing: run scripts/build.sh" >&2; exit 2; }
-./build/crpsgd compare --config experiments/resnet20-fashion-mnist.json --out out/resnet20 "$@"
-mkdir -p docs/figures/resnet20
-cp out/resnet20/figures/*.png docs/figures/resnet20/
-echo "figures: out/resnet20/figures/ (PNG and SVG), copied to docs/figures/resnet20/" >&2
+# 0.9 and per-channel normalisation. About 8 minutes on 2 cores.
+exec bash "$(dirname "$0")/run.sh" resnet20-fashion-mnist "$@"

@@ -172,7 +172,8 @@ Result<LoadedData> LoadData(const DataFlags& f, std::uint64_t seed) {
   return loaded;
 }
 
-Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::uint64_t seed, JobReport* report) {
+Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::uint64_t seed,
+              SeedIndependent& cache, JobReport* report) {
   const bool leader = comm.rank() == 0;
   auto log = [&](const std::string& line) {
     if (leader && !job.run.quiet) std::fprintf(stderr, "crpsgd: %s\n", line.c_str());
@@ -183,6 +184,11 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
   // Checks that depend on N (catalyst's budget split), before any output exists.
   for (const RunRequest& r : job.requests) CRPSGD_RETURN_IF_ERROR(ValidateRequest(r, comm.size()));
   JobReport local;
+  if (cache.computed) {
+    local.f_star = cache.f_star;
+    local.f_star_method = cache.f_star_method;
+    local.lipschitz = cache.lipschitz;
+  }
   for (const RunRequest& r : job.requests) {
     if (r.lr_multiple && !local.lipschitz) {
       CRPSGD_ASSIGN_OR_RETURN(local.lipschitz, EstimateLipschitz(f, comm));
@@ -191,7 +197,7 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
       log(os.str());
     }
   }
-  if (f.convex() && !job.run.no_f_star) {
+  if (f.convex() && !job.run.no_f_star && !cache.computed) {
     CRPSGD_ASSIGN_OR_RETURN(Optimum optimum, ComputeOptimum(f, comm));
     local.f_star = optimum.value;
     local.f_star_method = optimum.method;
@@ -200,6 +206,7 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
        << " iterations, |grad f| = " << std::setprecision(2) << optimum.gradient_norm << ")";
     log(os.str());
   }
+  cache = {local.f_star, local.f_star_method, local.lipschitz, true};
 
   for (const RunRequest& r : job.requests) {
     TrainOptions options;

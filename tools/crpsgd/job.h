@@ -53,10 +53,21 @@ struct JobReport {
   std::vector<RunOutcome> runs;
 };
 
+// What does not depend on the seed (f and the data are the same; only shards
+// and sampling change): computed with the first seed, reused by the others.
+// Each worker keeps its own copy, so that threads never share one.
+struct SeedIndependent {
+  std::optional<double> f_star;
+  std::string f_star_method;
+  std::optional<SmoothnessEstimate> lipschitz;
+  bool computed = false;
+};
+
 // Collective: every worker calls it, for one seed (shards and sampling
 // derive from it). Rank 0 fills *report (others may pass nullptr) and, when
 // --out is set, writes each run's metrics.jsonl and summary.json. Progress
 // goes to stderr on rank 0 unless --quiet.
-Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::uint64_t seed, JobReport* report);
+Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::uint64_t seed,
+              SeedIndependent& cache, JobReport* report);
 
 }  // namespace crpsgd::cli

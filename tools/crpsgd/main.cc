@@ -131,10 +131,12 @@ int RunCommand(Job& job, int argc, char** argv) {
                   true);
     }
     JobReport report;
+    std::vector<SeedIndependent> caches(static_cast<std::size_t>(workers));  // one per worker thread
     for (std::uint64_t seed : job.seeds) {
       JobReport one;
       Status status = RunInProcess(workers, [&](Communicator& comm) {
-        return RunJob(comm, job, *data, seed, comm.rank() == 0 ? &one : nullptr);
+        return RunJob(comm, job, *data, seed, caches[static_cast<std::size_t>(comm.rank())],
+                      comm.rank() == 0 ? &one : nullptr);
       });
       if (!status.ok()) return Fail(status, true);
       Merge(report, std::move(one));
@@ -163,9 +165,10 @@ int RunCommand(Job& job, int argc, char** argv) {
   }
   JobReport report;
   Status status;
+  SeedIndependent cache;
   for (std::uint64_t seed : job.seeds) {
     JobReport one;
-    status = RunJob(**comm, job, *data, seed, leader ? &one : nullptr);
+    status = RunJob(**comm, job, *data, seed, cache, leader ? &one : nullptr);
     if (!status.ok()) break;
     Merge(report, std::move(one));
   }
