@@ -49,7 +49,7 @@ class SgdStep {
 
   // lr_scale: the schedule's factor for this step (1 for a constant step).
   void Apply(std::span<const double> grad, std::span<double> x, double lr_scale = 1.0) {
-    const double lr = lr_scale == 1.0 ? lr_ : lr_ * lr_scale;
+    const double lr = lr_ * lr_scale;  // exact when the scale is 1
     for (std::size_t j = 0; j < x.size(); ++j) {
       double d = grad[j];
       if (weight_decay_ != 0.0) d += weight_decay_ * x[j];

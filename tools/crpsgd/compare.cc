@@ -10,26 +10,45 @@ namespace {
 
 using nlohmann::json;
 
-// Reads key `name` of `object` into `out` when present; a value of the wrong
-// type is an error naming the file and the key.
-template <class T>
-Status Read(const json& object, const char* name, T& out, const std::string& where) {
-  if (!object.contains(name)) return Status::OK();
-  try {
-    out = object.at(name).get<T>();
-  } catch (const json::exception&) {
-    return Status::InvalidArgument(where + ": \"" + name + "\" has the wrong type (" +
-                                   object.at(name).dump() + ")");
-  }
-  return Status::OK();
-}
+// One JSON object of the config. Every key the loader reads is recorded, so
+// that the keys left over are exactly the unknown ones: the list of valid keys
+// is the code that reads them, never a second list kept beside it.
+class ConfigObject {
+ public:
+  ConfigObject(const json& object, std::string where) : object_(object), where_(std::move(where)) {}
 
-Status CheckKeys(const json& object, const std::set<std::string>& known, const std::string& where) {
-  for (const auto& [key, value] : object.items()) {
-    if (!known.count(key)) return Status::InvalidArgument(where + ": unknown key \"" + key + "\"");
+  // Reads `name` into `out` when present; a value of the wrong type is an
+  // error naming the file and the key.
+  template <class T>
+  Status Read(const char* name, T& out) {
+    known_.insert(name);
+    if (!object_.contains(name)) return Status::OK();
+    try {
+      out = object_.at(name).get<T>();
+    } catch (const json::exception&) {
+      return Status::InvalidArgument(where_ + ": \"" + name + "\" has the wrong type (" + object_.at(name).dump() +
+                                     ")");
+    }
+    return Status::OK();
   }
-  return Status::OK();
-}
+  // A key the caller reads itself.
+  const json* Take(const char* name) {
+    known_.insert(name);
+    return object_.contains(name) ? &object_.at(name) : nullptr;
+  }
+  Status CheckNoUnknownKeys() const {
+    for (const auto& [key, value] : object_.items()) {
+      if (!known_.count(key)) return Status::InvalidArgument(where_ + ": unknown key \"" + key + "\"");
+    }
+    return Status::OK();
+  }
+  const std::string& where() const { return where_; }
+
+ private:
+  const json& object_;
+  std::string where_;
+  std::set<std::string> known_;
+};
 
 }  // namespace
 
@@ -46,80 +65,72 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
     return Status::Corruption(file + ": not valid JSON (" + e.what() + ")");
   }
   if (!config.is_object()) return Status::Corruption(file + ": expected a JSON object");
-  CRPSGD_RETURN_IF_ERROR(CheckKeys(
-      config,
-      {"problem", "data", "labels", "format", "test_data", "test_labels", "positive_class", "negative_class", "lambda",
-       "normalize", "augment", "hidden", "bias", "synthetic_samples", "synthetic_features", "synthetic_noise",
-       "workers", "backend", "budget", "seeds", "eval_every", "eval_samples", "sampling", "max_micro_batch", "threads",
-       "net_model", "runs"},
-      file));
+  ConfigObject top(config, file);
   DataFlags& d = job.data;
   for (const auto& [key, field] : std::initializer_list<std::pair<const char*, std::string*>>{
            {"problem", &d.problem}, {"data", &d.data}, {"labels", &d.labels}, {"format", &d.format},
            {"test_data", &d.test_data}, {"test_labels", &d.test_labels}}) {
-    CRPSGD_RETURN_IF_ERROR(Read(config, key, *field, file));
+    CRPSGD_RETURN_IF_ERROR(top.Read(key, *field));
   }
-  CRPSGD_RETURN_IF_ERROR(Read(config, "positive_class", d.positive_class, file));
-  CRPSGD_RETURN_IF_ERROR(Read(config, "negative_class", d.negative_class, file));
-  CRPSGD_RETURN_IF_ERROR(Read(config, "lambda", d.lambda, file));
-  CRPSGD_RETURN_IF_ERROR(Read(config, "normalize", d.normalize, file));
-  CRPSGD_RETURN_IF_ERROR(Read(config, "augment", d.augment, file));
-  CRPSGD_RETURN_IF_ERROR(Read(config, "hidden", d.hidden, file));
-  CRPSGD_RETURN_IF_ERROR(Read(config, "bias", d.bias, file));
-  CRPSGD_RETURN_IF_ERROR(Read(config, "synthetic_samples", d.synthetic_samples, file));
-  CRPSGD_RETURN_IF_ERROR(Read(config, "synthetic_features", d.synthetic_features, file));
-  CRPSGD_RETURN_IF_ERROR(Read(config, "synthetic_noise", d.synthetic_noise, file));
+  CRPSGD_RETURN_IF_ERROR(top.Read("positive_class", d.positive_class));
+  CRPSGD_RETURN_IF_ERROR(top.Read("negative_class", d.negative_class));
+  CRPSGD_RETURN_IF_ERROR(top.Read("lambda", d.lambda));
+  CRPSGD_RETURN_IF_ERROR(top.Read("normalize", d.normalize));
+  CRPSGD_RETURN_IF_ERROR(top.Read("augment", d.augment));
+  CRPSGD_RETURN_IF_ERROR(top.Read("hidden", d.hidden));
+  CRPSGD_RETURN_IF_ERROR(top.Read("bias", d.bias));
+  CRPSGD_RETURN_IF_ERROR(top.Read("synthetic_samples", d.synthetic_samples));
+  CRPSGD_RETURN_IF_ERROR(top.Read("synthetic_features", d.synthetic_features));
+  CRPSGD_RETURN_IF_ERROR(top.Read("synthetic_noise", d.synthetic_noise));
   RunFlags& r = job.run;
-  CRPSGD_RETURN_IF_ERROR(Read(config, "workers", r.workers, file));
-  CRPSGD_RETURN_IF_ERROR(Read(config, "backend", r.backend, file));
-  CRPSGD_RETURN_IF_ERROR(Read(config, "eval_every", r.eval_every, file));
-  CRPSGD_RETURN_IF_ERROR(Read(config, "eval_samples", r.eval_samples, file));
-  CRPSGD_RETURN_IF_ERROR(Read(config, "threads", r.threads, file));
-  CRPSGD_RETURN_IF_ERROR(Read(config, "net_model", r.net_model, file));
-  if (config.contains("seeds")) {
-    CRPSGD_RETURN_IF_ERROR(Read(config, "seeds", job.seeds, file));
+  CRPSGD_RETURN_IF_ERROR(top.Read("workers", r.workers));
+  CRPSGD_RETURN_IF_ERROR(top.Read("backend", r.backend));
+  CRPSGD_RETURN_IF_ERROR(top.Read("eval_every", r.eval_every));
+  CRPSGD_RETURN_IF_ERROR(top.Read("eval_samples", r.eval_samples));
+  CRPSGD_RETURN_IF_ERROR(top.Read("threads", r.threads));
+  CRPSGD_RETURN_IF_ERROR(top.Read("net_model", r.net_model));
+  if (top.Take("seeds") != nullptr) {
+    CRPSGD_RETURN_IF_ERROR(top.Read("seeds", job.seeds));
     if (job.seeds.empty()) return Status::InvalidArgument(file + ": \"seeds\" is empty");
   }
   if (job.seeds.empty()) job.seeds = {r.seed};
 
   AlgoFlags shared;
-  CRPSGD_RETURN_IF_ERROR(Read(config, "budget", shared.budget, file));
-  CRPSGD_RETURN_IF_ERROR(Read(config, "sampling", shared.sampling, file));
-  CRPSGD_RETURN_IF_ERROR(Read(config, "max_micro_batch", shared.max_micro_batch, file));
+  CRPSGD_RETURN_IF_ERROR(top.Read("budget", shared.budget));
+  CRPSGD_RETURN_IF_ERROR(top.Read("sampling", shared.sampling));
+  CRPSGD_RETURN_IF_ERROR(top.Read("max_micro_batch", shared.max_micro_batch));
+  const json* runs = top.Take("runs");
+  CRPSGD_RETURN_IF_ERROR(top.CheckNoUnknownKeys());
   if (shared.budget == 0) return Status::InvalidArgument(file + ": \"budget\" (SFO per worker) is required and > 0");
-  if (!config.contains("runs") || !config["runs"].is_array() || config["runs"].empty()) {
+  if (runs == nullptr || !runs->is_array() || runs->empty()) {
     return Status::InvalidArgument(file + ": \"runs\" must be a non-empty list of runs");
   }
   job.requests.clear();
-  for (std::size_t i = 0; i < config["runs"].size(); ++i) {
-    const json& run = config["runs"][i];
-    const std::string where = file + ": runs[" + std::to_string(i) + "]";
-    if (!run.is_object()) return Status::InvalidArgument(where + ": expected an object");
-    CRPSGD_RETURN_IF_ERROR(CheckKeys(run,
-                                     {"algo", "batch", "b1", "rho", "sync_period", "theta", "outer_iters",
-                                      "inner_budget", "lr", "momentum", "weight_decay", "lr_schedule"},
-                                     where));
+  for (std::size_t i = 0; i < runs->size(); ++i) {
+    const json& run_json = (*runs)[i];
+    ConfigObject run(run_json, file + ": runs[" + std::to_string(i) + "]");
+    if (!run_json.is_object()) return Status::InvalidArgument(run.where() + ": expected an object");
     AlgoFlags a = shared;
-    if (!run.contains("algo")) return Status::InvalidArgument(where + ": \"algo\" is required");
-    CRPSGD_RETURN_IF_ERROR(Read(run, "algo", a.algo, where));
-    CRPSGD_RETURN_IF_ERROR(Read(run, "batch", a.batch, where));
-    CRPSGD_RETURN_IF_ERROR(Read(run, "b1", a.b1, where));
-    CRPSGD_RETURN_IF_ERROR(Read(run, "rho", a.rho, where));
-    CRPSGD_RETURN_IF_ERROR(Read(run, "sync_period", a.sync_period, where));
-    CRPSGD_RETURN_IF_ERROR(Read(run, "theta", a.theta, where));
-    CRPSGD_RETURN_IF_ERROR(Read(run, "outer_iters", a.outer_iters, where));
-    CRPSGD_RETURN_IF_ERROR(Read(run, "inner_budget", a.inner_budget, where));
-    CRPSGD_RETURN_IF_ERROR(Read(run, "momentum", a.momentum, where));
-    CRPSGD_RETURN_IF_ERROR(Read(run, "weight_decay", a.weight_decay, where));
-    CRPSGD_RETURN_IF_ERROR(Read(run, "lr_schedule", a.lr_schedule, where));
-    if (run.contains("lr")) {
-      a.lr = run["lr"].is_number() ? run["lr"].dump() : run["lr"].is_string() ? run["lr"].get<std::string>() : "";
+    if (!run_json.contains("algo")) return Status::InvalidArgument(run.where() + ": \"algo\" is required");
+    CRPSGD_RETURN_IF_ERROR(run.Read("algo", a.algo));
+    CRPSGD_RETURN_IF_ERROR(run.Read("batch", a.batch));
+    CRPSGD_RETURN_IF_ERROR(run.Read("b1", a.b1));
+    CRPSGD_RETURN_IF_ERROR(run.Read("rho", a.rho));
+    CRPSGD_RETURN_IF_ERROR(run.Read("sync_period", a.sync_period));
+    CRPSGD_RETURN_IF_ERROR(run.Read("theta", a.theta));
+    CRPSGD_RETURN_IF_ERROR(run.Read("outer_iters", a.outer_iters));
+    CRPSGD_RETURN_IF_ERROR(run.Read("inner_budget", a.inner_budget));
+    CRPSGD_RETURN_IF_ERROR(run.Read("momentum", a.momentum));
+    CRPSGD_RETURN_IF_ERROR(run.Read("weight_decay", a.weight_decay));
+    CRPSGD_RETURN_IF_ERROR(run.Read("lr_schedule", a.lr_schedule));
+    if (const json* lr = run.Take("lr")) {  // a number or "auto", "auto*K", like --lr
+      a.lr = lr->is_number() ? lr->dump() : lr->is_string() ? lr->get<std::string>() : "";
     }
+    CRPSGD_RETURN_IF_ERROR(run.CheckNoUnknownKeys());
     auto request = MakeTrainRequest(a);
-    if (!request.ok()) return request.status().WithContext(where);
+    if (!request.ok()) return request.status().WithContext(run.where());
     request->group = static_cast<int>(i);
-    request->name = std::to_string(i + 1) + "_" + a.algo + "_" + request->options.Describe();
-    for (char& c : request->name) c = (c == ' ' || c == '=') ? (c == ' ' ? '_' : '-') : c;
+    request->name = RunFolderName(std::to_string(i + 1) + "_" + a.algo + "_" + request->options.Describe());
     job.requests.push_back(std::move(request).value());
   }
   job.sweep = true;  // rows aggregate each run over the seeds

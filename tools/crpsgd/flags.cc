@@ -262,15 +262,20 @@ Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const
       request.lr_multiple = k;
       std::ostringstream name;
       name << AlgorithmName(request.options.kind) << "_" << request.options.Describe() << "_lr" << k << "overL";
-      request.name = name.str();
-      for (char& c : request.name) {
-        if (c == ' ' || c == '=') c = c == ' ' ? '_' : '-';
-      }
+      request.name = RunFolderName(name.str());
       if (Status s = ValidateRequest(request); !s.ok()) return s.WithContext("--run '" + spec + "'");
       requests.push_back(std::move(request));
     }
   }
   return requests;
+}
+
+std::string RunFolderName(std::string description) {
+  for (char& c : description) {
+    if (c == ' ') c = '_';
+    if (c == '=') c = '-';
+  }
+  return description;
 }
 
 Status ValidateRequest(const RunRequest& r, int workers) {

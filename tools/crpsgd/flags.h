@@ -91,6 +91,9 @@ Result<RunRequest> MakeTrainRequest(const AlgoFlags& flags);
 // still to come from L̂ is not checked.
 Status ValidateRequest(const RunRequest& request, int workers = 1);
 Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const SweepFlags& sweep);
+// A run's description made into a folder name: "psgd B=1" -> "psgd_B-1".
+std::string RunFolderName(std::string description);
+
 // The seeds of a sweep: --seeds parsed, or {seed} when it is empty.
 Result<std::vector<std::uint64_t>> ParseSeeds(const std::string& seeds, std::uint64_t seed);
 
