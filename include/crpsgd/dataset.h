@@ -111,10 +111,14 @@ struct SyntheticOptions {
   std::size_t samples = 10000;
   std::size_t features = 50;
   double noise = 0.5;  // std. dev. of the label noise (regression) / logit noise (binary)
+  // κ >= 1: feature j has variance κ^(−j/(d−1)), from 1 down to 1/κ, so the
+  // Hessian of least squares has condition number close to κ. 1 = isotropic.
+  double condition_number = 1.0;
   std::uint64_t seed = 1;
 };
 
-// Gaussian features a_i ~ N(0, I); a hidden x_true ~ N(0, I/d).
+// Gaussian features a_i ~ N(0, D) with D = diag(κ^(−j/(d−1))) (I when κ = 1);
+// a hidden x_true ~ N(0, I/d).
 // Regression: b_i = a_i·x_true + noise·N(0,1). Binary: sign(a_i·x_true + noise·N(0,1)).
 // The same options give the same data on every machine.
 Result<Dataset> MakeSynthetic(const SyntheticOptions& options);

@@ -1,3 +1,4 @@
+#include <cmath>
 #include <numeric>
 
 #include "crpsgd/dataset.h"
@@ -71,6 +72,9 @@ Result<Dataset> MakeSynthetic(const SyntheticOptions& options) {
   if (options.samples < 1) return Status::InvalidArgument("--synthetic-samples must be >= 1");
   if (options.features < 1) return Status::InvalidArgument("--synthetic-features must be >= 1");
   if (!(options.noise >= 0.0)) return Status::InvalidArgument("--synthetic-noise must be >= 0");
+  if (!(options.condition_number >= 1.0) || !std::isfinite(options.condition_number)) {
+    return Status::InvalidArgument("synthetic condition number must be finite and >= 1");
+  }
   Rng rng(DeriveSeed(options.seed, RngStream::kSynthetic));
   const auto n = static_cast<Eigen::Index>(options.samples), d = static_cast<Eigen::Index>(options.features);
   Eigen::VectorXd x_true(d);
@@ -80,8 +84,12 @@ Result<Dataset> MakeSynthetic(const SyntheticOptions& options) {
   data.source = "synthetic";
   data.dense.resize(n, d);
   data.labels.resize(options.samples);
+  Eigen::VectorXd stddev = Eigen::VectorXd::Ones(d);
+  for (Eigen::Index j = 1; j < d; ++j) {
+    stddev[j] = std::pow(options.condition_number, -0.5 * static_cast<double>(j) / static_cast<double>(d - 1));
+  }
   for (Eigen::Index i = 0; i < n; ++i) {
-    for (Eigen::Index j = 0; j < d; ++j) data.dense(i, j) = rng.Normal();
+    for (Eigen::Index j = 0; j < d; ++j) data.dense(i, j) = stddev[j] * rng.Normal();
     const double z = data.dense.row(i).dot(x_true) + options.noise * rng.Normal();
     data.labels[i] = options.task == SyntheticTask::kRegression ? z : (z >= 0 ? 1.0 : -1.0);
   }

@@ -10,6 +10,7 @@ enum ExitCode : int {
   kExitRuntime = 1,   // I/O failure, lost worker, internal error
   kExitBadInput = 2,  // bad flag, bad file, impossible configuration
   kExitDiverged = 3,  // non-finite loss, gradient or iterate
+  kExitCheckFailed = 4,  // theory-check ran, and a criterion did not hold
 };
 
 inline int ExitCodeFor(const Status& status) {

@@ -38,12 +38,27 @@ Result<std::vector<Point>> ReadCurve(const std::filesystem::path& metrics, bool 
   return curve;
 }
 
-std::string Quote(std::string s) {
+std::string Quote(std::string s) { return GnuplotString(std::move(s)); }
+
+}  // namespace
+
+std::string GnuplotString(std::string s) {
   for (char& c : s) c = c == '"' ? '\'' : c;
   return "\"" + s + "\"";
 }
 
-}  // namespace
+Status RunGnuplot(const std::filesystem::path& path, const std::string& script) {
+  CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(path, script));
+  std::filesystem::path log = path;
+  log.replace_extension(".log");
+  const std::string command = "gnuplot " + GnuplotString(path.string()) + " 2> " + GnuplotString(log.string());
+  if (std::system(command.c_str()) != 0) {
+    return Status::IOError("gnuplot failed on " + path.string() + " (see " + log.string() + "; is gnuplot installed?)");
+  }
+  std::error_code ec;
+  std::filesystem::remove(log, ec);
+  return Status::OK();
+}
 
 Status DrawFigures(const Job& job, const JobReport& report, const std::filesystem::path& out) {
   const std::filesystem::path dir = out / "figures";
@@ -166,15 +181,7 @@ Status DrawFigures(const Job& job, const JobReport& report, const std::filesyste
     plot("test_accuracy_vs_sfo", axes[0], true);
     plot("test_accuracy_vs_rounds", axes[1], true);
   }
-  CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(dir / "figures.gp", gp.str()));
-  const std::string command = "gnuplot " + Quote((dir / "figures.gp").string()) + " 2> " +
-                              Quote((dir / "gnuplot.log").string());
-  if (std::system(command.c_str()) != 0) {
-    return Status::IOError("gnuplot failed on " + (dir / "figures.gp").string() + " (see " +
-                           (dir / "gnuplot.log").string() + "; is gnuplot installed?)");
-  }
-  std::filesystem::remove(dir / "gnuplot.log", ec);
-  return Status::OK();
+  return RunGnuplot(dir / "figures.gp", gp.str());
 }
 
 }  // namespace crpsgd::cli

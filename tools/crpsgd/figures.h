@@ -6,11 +6,19 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 #include "job.h"
 
 namespace crpsgd::cli {
 
 Status DrawFigures(const Job& job, const JobReport& report, const std::filesystem::path& out);
+
+// A gnuplot string literal of s (double quotes inside become single quotes).
+std::string GnuplotString(std::string s);
+
+// Writes `script` to `path` and runs gnuplot on it; its stderr goes to a log
+// beside the script, named in the error when gnuplot fails.
+Status RunGnuplot(const std::filesystem::path& path, const std::string& script);
 
 }  // namespace crpsgd::cli

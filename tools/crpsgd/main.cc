@@ -28,6 +28,7 @@
 #include "compare.h"
 #include "figures.h"
 #include "report.h"
+#include "theory_check.h"
 
 namespace crpsgd::cli {
 namespace {
@@ -227,6 +228,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   compare->add_flag("-q,--quiet", compare_job.run.quiet, "Print only errors and the result table");
 
+  TheoryCheckFlags theory_flags;
+  CLI::App* theory = app.add_subcommand(
+      "theory-check", "Measure the paper's rates on problems with known constants: CR-PSGD's rounds against log T, "
+                      "N·T·(f − f*) across T, the speedup in N, the baselines' rounds, and the catalyst's rounds "
+                      "against sqrt(NT)·log(T/N). Exits 4 when a criterion fails");
+  theory->add_option("--out", theory_flags.out, "Output folder: table.md, results.csv, figures/")->capture_default_str();
+  theory->add_option("--max-budget", theory_flags.max_budget, "Largest per-worker budget T of the sweep (>= 100000)")
+      ->capture_default_str();
+  theory->add_option("--seeds", theory_flags.seeds, "Seeds 1..K of each CR-PSGD point")->capture_default_str();
+  theory->add_flag("-q,--quiet", theory_flags.quiet, "Print only errors and the result table");
+
   const bool leader = EnvironmentRank() == 0;
   try {
     app.parse(argc, argv);
@@ -236,6 +248,13 @@ int main(int argc, char** argv) {
     return kExitBadInput;
   }
 
+  if (theory->parsed()) {
+    bool passed = false;
+    const crpsgd::Status status = RunTheoryCheck(theory_flags, &passed);
+    if (!status.ok()) return Fail(status, true);
+    if (!passed) std::fprintf(stderr, "crpsgd: theory-check: a criterion failed (see %s/table.md)\n", theory_flags.out.c_str());
+    return passed ? kExitOk : kExitCheckFailed;
+  }
   Job& job = train->parsed() ? train_job : sweep->parsed() ? sweep_job : compare_job;
   if (compare->parsed()) {
     const crpsgd::Status loaded = LoadCompareConfig(compare_config, job);

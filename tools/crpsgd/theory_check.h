@@ -1,0 +1,41 @@
+// `crpsgd theory-check`: the paper's rates, measured on problems whose
+// constants are known.
+//
+// Least squares on generated data with a chosen spectrum (L, μ and the
+// gradient variance σ² at x* are computed exactly from the data), swept over
+// the budget T (three decades and more) and the workers N ∈ {1, 2, 4, 8}:
+//   - CR-PSGD's rounds against log T (a least-squares fit, R²);
+//   - N·T·(f − f*) across T (flat means O(1/(NT)));
+//   - f − f* at the largest T against N (linear speedup);
+//   - the rounds of PSGD (B = 1) and local SGD over the same sweep.
+// And CR-PSGD-Catalyst on a non-convex problem: rounds against √(NT)·log(T/N).
+// Writes table.md, results.csv and figures/ (gnuplot PNG and SVG) to the
+// output folder and says which of the criteria hold.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "crpsgd/status.h"
+
+namespace crpsgd::cli {
+
+struct TheoryCheckFlags {
+  std::string out = "out/theory-check";
+  std::uint64_t max_budget = 1000000;  // largest T of the CR-PSGD sweep (the sweep starts at 1000)
+  std::uint64_t seeds = 10;            // seeds 1..K: N·T·(f − f*) is their mean
+  bool quiet = false;
+};
+
+// The thresholds the check is judged by (issue 4's floors).
+struct TheoryCriteria {
+  double min_r_squared = 0.98;   // rounds = a + b·ln T, for every N
+  double max_flat_ratio = 3.0;   // max/min of N·T·(f − f*) over T ≥ 10⁴, for every N
+  double min_speedup = 5.0;      // (f − f*)(N = 1) / (f − f*)(N = 8) at the largest T
+};
+
+// Runs the check; *passed says whether every criterion held. Errors are I/O
+// failures and impossible flags, not failed criteria.
+Status RunTheoryCheck(const TheoryCheckFlags& flags, bool* passed);
+
+}  // namespace crpsgd::cli
