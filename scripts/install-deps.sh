@@ -8,6 +8,7 @@ packages=(
   libopenmpi-dev openmpi-bin          # the mpi backend
   libeigen3-dev                       # linear algebra
   libcli11-dev nlohmann-json3-dev     # command line, JSON output
+  libtomlplusplus-dev                 # TOML config files (--config)
   zlib1g-dev                          # gzip-compressed IDX files
   libgtest-dev libbenchmark-dev       # tests and benchmarks
   dataset-fashion-mnist               # the real data set of the main job

@@ -289,6 +289,64 @@ TEST(CliCompareTest, BadConfigsNameTheProblem) {
   }
 }
 
+TEST(CliConfigTest, FlagsComeFromATomlFileAndTheCommandLineOverridesIt) {
+  TempDir dir;
+  const auto config = dir.Write("run.toml", R"(# a run
+format = "synthetic"
+synthetic_samples = 500     # "_" may stand for "-"
+synthetic-features = 8
+problem = "logreg"
+lambda = 1e-3
+budget = 400
+rho = 1.2
+workers = 2
+quiet = true
+)");
+  const auto out1 = dir / "one", out2 = dir / "two", out3 = dir / "three";
+  CommandResult run = Execute("train --config " + config.string() + " --rho 1.3 --out " + out1.string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const nlohmann::json summary = ReadJson(out1 / "summary.json");
+  EXPECT_EQ(summary["rho"], 1.3);  // the command line wins
+  EXPECT_EQ(summary["workers"], 2);
+  EXPECT_EQ(summary["sfo_per_worker"].get<int>() + summary["budget_left"].get<int>(), 400);
+  EXPECT_EQ(run.output.find("crpsgd: "), std::string::npos) << "quiet = true: " << run.output;
+  // The effective configuration repeats the run exactly.
+  run = Execute("train --config " + (out1 / "config.toml").string() + " --out " + out2.string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const nlohmann::json again = ReadJson(out2 / "summary.json");
+  EXPECT_EQ(again["final_loss"], summary["final_loss"]);
+  EXPECT_EQ(again["rounds"], summary["rounds"]);
+  // And equals the same flags given by hand.
+  run = Execute("train --format synthetic --synthetic-samples 500 --synthetic-features 8 --lambda 1e-3 --budget 400 "
+                "--rho 1.3 --workers 2 -q --out " + out3.string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(ReadJson(out3 / "summary.json")["final_loss"], summary["final_loss"]);
+}
+
+TEST(CliConfigTest, BadConfigFilesNameTheFileAndLine) {
+  TempDir dir;
+  struct Case {
+    const char* content;
+    const char* fragment;
+  };
+  for (const Case& c : {Case{"budget = 100\nbogus_key = 3\n", "bad.toml:2: unknown key \"bogus_key\""},
+                        Case{"budget = \n", "bad.toml:1: not valid TOML"},
+                        Case{"budget = 100\nquiet = 1\n", "bad.toml:2: quiet is a flag"},
+                        Case{"budget = [1, 2]\n", "bad.toml:1: budget takes one value, not a list"},
+                        Case{"[train]\nbudget = 5\n", "bad.toml:1: [train]: sections are not used"},
+                        Case{"budget = 100\nrho = 1\n", "--rho must be > 1"}}) {
+    const auto config = dir.Write("bad.toml", c.content);
+    const CommandResult run =
+        Execute("train --format synthetic --config " + config.string() + " --out " + (dir / "out").string());
+    EXPECT_EQ(run.exit_code, 2) << c.content << "\n" << run.output;
+    EXPECT_NE(run.output.find(c.fragment), std::string::npos) << run.output;
+    EXPECT_FALSE(std::filesystem::exists(dir / "out"));
+  }
+  const CommandResult missing = Execute("sweep --config " + (dir / "nope.toml").string());
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.output.find("nope.toml: no such file (--config)"), std::string::npos) << missing.output;
+}
+
 // The shortest sweep the command allows (T = 10^3..10^5, 4 seeds). Seeded, so
 // the verdict is deterministic: it fails if the algorithms stop showing the
 // rates (rounds ~ log T, error ~ 1/(NT), speedup in N) or the accounting breaks.

@@ -37,6 +37,8 @@ struct Job {
   // The seeds to repeat every run with (a sweep's --seeds); one seed = --seed.
   std::vector<std::uint64_t> seeds;
   std::optional<NetworkModel> net_model;  // --net-model
+  // train and sweep: the effective configuration, written to --out as config.toml.
+  std::string effective_config;
 };
 
 struct RunOutcome {

@@ -26,6 +26,7 @@
 #include "flags.h"
 #include "job.h"
 #include "compare.h"
+#include "config_file.h"
 #include "figures.h"
 #include "report.h"
 #include "theory_check.h"
@@ -58,6 +59,9 @@ Status WriteReport(const Job& job, const JobReport& report) {
   std::cout << table << std::flush;
   if (job.run.out.empty()) return Status::OK();
   const std::filesystem::path out(job.run.out);
+  if (!job.effective_config.empty()) {
+    CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(out / "config.toml", job.effective_config));
+  }
   if (job.sweep) {
     CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(out / "results.csv", FormatCsv(report)));
     std::string md = "# crpsgd sweep\n\n";
@@ -209,6 +213,9 @@ int main(int argc, char** argv) {
   AddDataFlags(*train, train_job.data);
   AddAlgoFlags(*train, train_algo, /*algorithm_flags=*/true);
   AddRunFlags(*train, train_job.run);
+  std::string config_file;  // read by ExpandConfigFile before parsing
+  const char* config_help = "TOML file of flags (keys: the long names above); flags given here override it";
+  train->add_option("--config", config_file, config_help);
 
   CLI::App* sweep = app.add_subcommand("sweep", "Run several algorithms on the same data and budget, each over a "
                                                 "grid of step sizes (multiples of 1/L), and print a comparison table");
@@ -216,6 +223,7 @@ int main(int argc, char** argv) {
   AddAlgoFlags(*sweep, sweep_algo, /*algorithm_flags=*/false);
   AddSweepFlags(*sweep, sweep_flags);
   AddRunFlags(*sweep, sweep_job.run);
+  sweep->add_option("--config", config_file, config_help);
 
   Job compare_job;
   compare_job.run.out = "out/compare";
@@ -240,8 +248,18 @@ int main(int argc, char** argv) {
   theory->add_flag("-q,--quiet", theory_flags.quiet, "Print only errors and the result table");
 
   const bool leader = EnvironmentRank() == 0;
+  // `train|sweep --config FILE`: the file's settings become flags before parsing.
+  std::vector<std::string> args(argv, argv + argc);
+  if (args.size() > 1 && (args[1] == "train" || args[1] == "sweep")) {
+    auto expanded = ExpandConfigFile(args[1] == "train" ? *train : *sweep, {args.begin() + 2, args.end()});
+    if (!expanded.ok()) return Fail(expanded.status(), leader);
+    args.resize(2);
+    args.insert(args.end(), expanded->begin(), expanded->end());
+  }
+  std::vector<char*> parse_argv;
+  for (std::string& a : args) parse_argv.push_back(a.data());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(parse_argv.size()), parse_argv.data());
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     if (leader) std::fprintf(stderr, "crpsgd: error: %s\n", e.what());
@@ -261,6 +279,7 @@ int main(int argc, char** argv) {
     if (!loaded.ok()) return Fail(loaded, leader);
     job.compare = true;
   } else if (train->parsed()) {
+    job.effective_config = EffectiveConfig(*train);
     auto request = MakeTrainRequest(train_algo);
     if (!request.ok()) return Fail(request.status(), leader);
     job.requests.push_back(std::move(request).value());
@@ -273,6 +292,7 @@ int main(int argc, char** argv) {
     if (!requests.ok()) return Fail(requests.status(), leader);
     job.requests = std::move(requests).value();
     job.sweep = true;
+    job.effective_config = EffectiveConfig(*sweep);
   }
   return RunCommand(job, argc, argv);
 }

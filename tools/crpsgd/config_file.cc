@@ -1,0 +1,153 @@
+#include "config_file.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <regex>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "crpsgd/config.h"
+
+namespace crpsgd::cli {
+namespace {
+
+bool IsFlag(const CLI::Option& option) { return option.get_expected_max() == 0; }
+bool IsRepeatable(const CLI::Option& option) { return option.get_expected_max() > 1; }
+
+// True when the arguments set `option` themselves (long or short name).
+bool SetOnCommandLine(const CLI::Option& option, const std::vector<std::string>& args) {
+  for (const std::string& arg : args) {
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    const std::string name = arg.substr(0, arg.find('='));
+    if (option.check_name(name)) return true;
+  }
+  return false;
+}
+
+std::string Where(const std::string& file, const toml::source_region& source) {
+  return file + ":" + std::to_string(source.begin.line);
+}
+
+// One TOML scalar as the text a flag takes.
+Result<std::string> ScalarText(const toml::node& node, const std::string& where, const std::string& key) {
+  if (const auto* s = node.as_string()) return s->get();
+  if (const auto* i = node.as_integer()) return std::to_string(i->get());
+  if (const auto* d = node.as_floating_point()) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.17g", d->get());  // round-trips exactly
+    return std::string(buffer);
+  }
+  return Status::InvalidArgument(where + ": " + key + " must be a string or a number");
+}
+
+// A TOML value: a number as it is, anything else a quoted string.
+std::string TomlValue(const std::string& text) {
+  static const std::regex number(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)");
+  if (std::regex_match(text, number)) return text;
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ExpandConfigFile(const CLI::App& subcommand, const std::vector<std::string>& args) {
+  std::vector<std::string> rest;
+  std::string file;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      if (!file.empty()) return Status::InvalidArgument("--config is given twice");
+      file = args[++i];
+    } else if (args[i].rfind("--config=", 0) == 0) {
+      if (!file.empty()) return Status::InvalidArgument("--config is given twice");
+      file = args[i].substr(9);
+    } else {
+      rest.push_back(args[i]);
+    }
+  }
+  if (file.empty()) return args;
+
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) return Status::NotFound(file + ": no such file (--config)");
+  toml::table table;
+  try {
+    table = toml::parse_file(file);
+  } catch (const toml::parse_error& e) {
+    return Status::Corruption(Where(file, e.source()) + ": not valid TOML: " + std::string(e.description()));
+  }
+  std::vector<std::string> expanded;
+  for (const auto& [toml_key, node] : table) {
+    const std::string where = Where(file, toml_key.source());
+    std::string key(toml_key.str());
+    if (node.is_table()) {
+      return Status::InvalidArgument(where + ": [" + key + "]: sections are not used; write the flags as key = value "
+                                     "at the top of the file");
+    }
+    for (char& c : key) c = c == '_' ? '-' : c;
+    const CLI::Option* option = subcommand.get_option_no_throw("--" + key);
+    if (option == nullptr || key == "config" || key == "help") {
+      return Status::InvalidArgument(where + ": unknown key \"" + std::string(toml_key.str()) +
+                                     "\": not a flag of crpsgd " + subcommand.get_name() + " (see crpsgd " +
+                                     subcommand.get_name() + " --help)");
+    }
+    if (SetOnCommandLine(*option, rest)) continue;  // the command line wins
+    const std::string flag = "--" + key;
+    if (IsFlag(*option)) {
+      const auto* value = node.as_boolean();
+      if (value == nullptr) return Status::InvalidArgument(where + ": " + key + " is a flag: write true or false");
+      if (value->get()) expanded.push_back(flag);
+    } else if (const auto* array = node.as_array()) {
+      if (!IsRepeatable(*option)) {
+        return Status::InvalidArgument(where + ": " + key + " takes one value, not a list");
+      }
+      for (const toml::node& item : *array) {
+        CRPSGD_ASSIGN_OR_RETURN(std::string text, ScalarText(item, where, key));
+        expanded.push_back(flag);
+        expanded.push_back(std::move(text));
+      }
+    } else {
+      CRPSGD_ASSIGN_OR_RETURN(std::string text, ScalarText(node, where, key));
+      expanded.push_back(flag);
+      expanded.push_back(std::move(text));
+    }
+  }
+  expanded.insert(expanded.end(), rest.begin(), rest.end());
+  return expanded;
+}
+
+std::string EffectiveConfig(const CLI::App& subcommand) {
+  std::ostringstream toml;
+  toml << "# crpsgd " << CRPSGD_VERSION << " " << subcommand.get_name()
+       << ": the effective configuration of this run (config file, flags and defaults).\n"
+       << "# Repeat it with: crpsgd " << subcommand.get_name() << " --config config.toml\n";
+  for (const CLI::Option* option : subcommand.get_options()) {
+    if (option->get_lnames().empty()) continue;
+    const std::string key = option->get_lnames().front();
+    if (key == "help" || key == "config") continue;
+    if (IsFlag(*option)) {
+      toml << key << " = " << (option->count() > 0 && option->as<bool>() ? "true" : "false") << "\n";
+      continue;
+    }
+    std::vector<std::string> values = option->results();
+    if (option->count() == 0) {
+      values.clear();
+      if (!option->get_default_str().empty()) values.push_back(option->get_default_str());
+    }
+    if (IsRepeatable(*option)) {
+      toml << key << " = [";
+      for (std::size_t i = 0; i < values.size(); ++i) toml << (i ? ", " : "") << TomlValue(values[i]);
+      toml << "]\n";
+    } else if (values.empty()) {
+      toml << "# " << key << " is not set\n";
+    } else {
+      toml << key << " = " << TomlValue(values.front()) << "\n";
+    }
+  }
+  return toml.str();
+}
+
+}  // namespace crpsgd::cli
