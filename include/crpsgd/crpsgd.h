@@ -9,6 +9,7 @@
 #include "crpsgd/evaluation.h"
 #include "crpsgd/inproc.h"
 #include "crpsgd/linear_models.h"
+#include "crpsgd/liblinear_model.h"
 #include "crpsgd/metrics.h"
 #include "crpsgd/objective.h"
 #include "crpsgd/sampler.h"

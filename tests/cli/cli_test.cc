@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -345,6 +346,88 @@ TEST(CliConfigTest, BadConfigFilesNameTheFileAndLine) {
   const CommandResult missing = Execute("sweep --config " + (dir / "nope.toml").string());
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.output.find("nope.toml: no such file (--config)"), std::string::npos) << missing.output;
+}
+
+const std::string kHeartScale = "/usr/share/doc/liblinear-tools/examples/heart_scale";
+
+bool HaveLiblinear() {
+  return std::filesystem::exists(kHeartScale) && std::system("command -v liblinear-predict > /dev/null") == 0;
+}
+
+// liblinear-predict's line "Accuracy = 84.4444% (228/270)" -> 228;
+// "Mean squared error = 0.1 (regression)" -> the error.
+double PredictSummary(const std::string& output, const std::string& key) {
+  const std::size_t at = output.find(key);
+  if (at == std::string::npos) return -1;
+  if (key == "(") return std::stod(output.substr(at + 1));
+  return std::stod(output.substr(at + key.size()));
+}
+
+// A model crpsgd trains scores the same with LIBLINEAR's predict: the same
+// correct count (logreg, with and without a bias feature) and the same mean
+// squared error (leastsq).
+TEST(CliLiblinearTest, SavedModelsScoreTheSameWithLiblinearPredict) {
+  if (!HaveLiblinear()) GTEST_SKIP() << "liblinear-tools is not installed";
+  TempDir dir;
+  for (const char* bias : {"0", "1"}) {
+    const auto out = dir / (std::string("logreg-bias") + bias);
+    CommandResult run = Execute("train -q --problem logreg --data " + kHeartScale + " --budget 3000 --workers 3 "
+                                "--save-model --bias " + std::string(bias) + " --out " + out.string());
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    const double accuracy = ReadJson(out / "summary.json")["train_accuracy"].get<double>();
+    run = Execute("", "liblinear-predict " + kHeartScale + " " + (out / "model.liblinear").string() + " " +
+                          (dir / "pred").string() + " #");
+    const double correct = PredictSummary(run.output, "(");
+    EXPECT_EQ(correct, std::round(accuracy * 270)) << run.output;
+    EXPECT_GT(correct, 200) << run.output;  // a trained model, not an empty one
+  }
+  const auto out = dir / "leastsq";
+  CommandResult run = Execute("train -q --problem leastsq --lambda 0 --data " + kHeartScale +
+                              " --budget 3000 --workers 2 --lr auto*0.5 --save-model --out " + out.string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const double loss = ReadJson(out / "summary.json")["final_loss"].get<double>();  // ½ mean squared error
+  run = Execute("", "liblinear-predict " + kHeartScale + " " + (out / "model.liblinear").string() + " " +
+                        (dir / "pred").string() + " #");
+  const double mse = PredictSummary(run.output, "Mean squared error = ");
+  EXPECT_NEAR(mse, 2 * loss, 1e-6 * mse) << run.output;  // predict prints 6 significant digits
+}
+
+// Warm starts: from liblinear-train's solution the run starts at f*, and
+// from crpsgd's own saved model at that run's final loss, bit for bit.
+TEST(CliLiblinearTest, WarmStartsFromLiblinearModels) {
+  if (!HaveLiblinear()) GTEST_SKIP() << "liblinear-tools is not installed";
+  TempDir dir;
+  const double lambda = 0.01, c = 1.0 / (270 * lambda);  // LIBLINEAR's C for our λ
+  const auto model = dir / "liblinear.model";
+  ASSERT_EQ(std::system(("liblinear-train -q -s 0 -e 1e-8 -c " + std::to_string(c) + " " + kHeartScale + " " +
+                         model.string() + " > /dev/null").c_str()),
+            0);
+  const std::string common = "train -q --lambda 0.01 --data " + kHeartScale + " --budget 500 ";
+  CommandResult run = Execute(common + "--init-model " + model.string() + " --out " + (dir / "warm").string());
+  // (--problem logreg is the default.)
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto start = ReadJsonLines(dir / "warm" / "metrics.jsonl").front();
+  EXPECT_EQ(start["round"], 0);
+  EXPECT_LT(start["f_gap"].get<double>(), 1e-6);  // LIBLINEAR's optimum is ours
+
+  run = Execute(common + "--save-model --out " + (dir / "first").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  run = Execute(common + "--init-model " + (dir / "first" / "model.liblinear").string() + " --out " +
+                (dir / "second").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(ReadJsonLines(dir / "second" / "metrics.jsonl").front()["loss"],
+            ReadJson(dir / "first" / "summary.json")["final_loss"]);
+
+  // Models that do not fit the run are refused before anything is written.
+  for (const auto& [flags, fragment] :
+       std::vector<std::pair<std::string, std::string>>{{"--bias 1", "has no bias feature: drop --bias"},
+                                                        {"--problem leastsq", "does not fit --problem leastsq"},
+                                                        {"--problem mlp", "linear models only"}}) {
+    run = Execute(common + "--init-model " + model.string() + " " + flags + " --out " + (dir / "bad").string());
+    EXPECT_EQ(run.exit_code, 2) << run.output;
+    EXPECT_NE(run.output.find(fragment), std::string::npos) << run.output;
+    EXPECT_FALSE(std::filesystem::exists(dir / "bad"));
+  }
 }
 
 // The shortest sweep the command allows (T = 10^3..10^5, 4 seeds). Seeded, so

@@ -79,8 +79,11 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
   app.add_flag("-q,--quiet", f.quiet, "Print only errors and the result table");
   app.add_option("--threads", f.threads, "Networks: LibTorch threads per process (0 = LibTorch's default)")
       ->capture_default_str();
-  app.add_flag("--save-model", f.save_model, "Networks: write model.pt (parameters and batch-norm statistics, "
-                                             "for torch.load) next to summary.json");
+  app.add_flag("--save-model", f.save_model, "Write the model next to summary.json: networks model.pt (parameters "
+                                             "and batch-norm statistics, for torch.load), linear models "
+                                             "model.liblinear (LIBLINEAR's format, for liblinear-predict)");
+  app.add_option("--init-model", f.init_model, "Linear models: start from this LIBLINEAR model file (written by "
+                                               "liblinear-train or by --save-model) instead of x = 0");
 }
 
 void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {

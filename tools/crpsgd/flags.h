@@ -44,6 +44,7 @@ struct RunFlags {
   std::string net_model;  // "alpha=S,bandwidth=B/s"; "" = none
   int threads = 0;        // LibTorch intra-op threads per process; 0 = LibTorch's default
   bool save_model = false;
+  std::string init_model;  // a LIBLINEAR model file: the starting point of linear models
   bool quiet = false;
 };
 

@@ -10,6 +10,7 @@
 
 #include "crpsgd/config.h"
 #include "crpsgd/evaluation.h"
+#include "crpsgd/liblinear_model.h"
 #include "crpsgd/linear_models.h"
 #include "crpsgd/metrics.h"
 #include "progress.h"
@@ -172,6 +173,37 @@ Result<LoadedData> LoadData(const DataFlags& f, std::uint64_t seed) {
   return loaded;
 }
 
+Result<std::vector<double>> LoadInitialPoint(const Job& job, const LoadedData& data) {
+  const std::string& file = job.run.init_model;
+  if (file.empty()) return std::vector<double>{};
+  if (!job.network.empty()) {
+    return Status::InvalidArgument("--init-model reads LIBLINEAR models: linear models only (--problem logreg, "
+                                   "leastsq or ncvx-logreg)");
+  }
+  CRPSGD_ASSIGN_OR_RETURN(LiblinearModel model, ReadLiblinearModel(file));
+  const bool regression = model.solver_type.find("SVR") != std::string::npos;
+  if (regression != (job.problem == Problem::kLeastSquares)) {
+    return Status::InvalidArgument(file + ": a " + model.solver_type + " model does not fit --problem " +
+                                   ProblemName(job.problem) + (regression ? " (regression models fit leastsq)"
+                                                                          : " (classifiers fit logreg, ncvx-logreg)"));
+  }
+  const double bias = job.data.bias;
+  if (model.bias >= 0 && model.bias != bias) {
+    return Status::InvalidArgument(file + ": trained with a bias feature of " + std::to_string(model.bias) +
+                                   ": give --bias " + std::to_string(model.bias));
+  }
+  if (model.bias < 0 && bias != 0.0) return Status::InvalidArgument(file + ": has no bias feature: drop --bias");
+  std::vector<double> x(data.train.num_features(), 0.0);
+  const std::size_t features = x.size() - (bias != 0.0 ? 1 : 0);
+  if (model.nr_feature > features) {
+    return Status::InvalidArgument(file + ": " + std::to_string(model.nr_feature) + " features, the data " +
+                                   std::to_string(features));
+  }
+  std::copy_n(model.weights.begin(), model.nr_feature, x.begin());
+  if (bias != 0.0) x.back() = model.weights.back();
+  return x;
+}
+
 Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::uint64_t seed,
               SeedIndependent& cache, JobReport* report) {
   const bool leader = comm.rank() == 0;
@@ -226,6 +258,7 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
     options.net_model = job.net_model;
     if (job.run.eval_samples == 0) options.f_star = local.f_star;  // a subset's loss is not comparable with f*
     options.test_objective = objectives.test.get();
+    options.initial_x = job.initial_x;
 
     std::filesystem::path dir;
     std::unique_ptr<MetricsWriter> metrics;
@@ -269,6 +302,10 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
         j["lr_multiple_of_inverse_L"] = r.lr_multiple ? nlohmann::json(*r.lr_multiple) : nlohmann::json(nullptr);
         j["lipschitz_method"] = local.lipschitz ? nlohmann::json(local.lipschitz->method) : nlohmann::json(nullptr);
         j["f_star_method"] = local.f_star ? nlohmann::json(local.f_star_method) : nlohmann::json(nullptr);
+        if (job.run.save_model && job.network.empty()) {
+          CRPSGD_RETURN_IF_ERROR(
+              WriteLiblinearModel(dir / "model.liblinear", job.problem, outcome.summary.x, job.data.bias));
+        }
 #if CRPSGD_WITH_TORCH
         if (job.run.save_model && objectives.network != nullptr) {
           CRPSGD_RETURN_IF_ERROR(objectives.network->Save(dir / "model.pt", outcome.summary.x));

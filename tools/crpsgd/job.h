@@ -13,6 +13,8 @@
 
 namespace crpsgd::cli {
 
+struct Job;
+
 struct LoadedData {
   Dataset train;
   std::optional<Dataset> test;
@@ -25,6 +27,10 @@ bool IsNetwork(const std::string& problem);
 // Reads (or generates) the training and test data the flags name. Every MPI
 // rank calls it and gets the same result, so all fail together on bad input.
 Result<LoadedData> LoadData(const DataFlags& flags, std::uint64_t seed);
+
+// The starting point --init-model names, checked against the problem, the
+// data's features and --bias; empty without --init-model.
+Result<std::vector<double>> LoadInitialPoint(const Job& job, const LoadedData& data);
 
 struct Job {
   DataFlags data;
@@ -39,6 +45,7 @@ struct Job {
   std::optional<NetworkModel> net_model;  // --net-model
   // train and sweep: the effective configuration, written to --out as config.toml.
   std::string effective_config;
+  std::vector<double> initial_x;  // --init-model; empty = zeros
 };
 
 struct RunOutcome {

@@ -135,6 +135,9 @@ int RunCommand(Job& job, int argc, char** argv) {
                                           std::to_string(data->train.num_samples()) + " samples of the data"),
                   true);
     }
+    auto initial_x = LoadInitialPoint(job, *data);
+    if (!initial_x.ok()) return Fail(initial_x.status(), true);
+    job.initial_x = std::move(initial_x).value();
     JobReport report;
     std::vector<SeedIndependent> caches(static_cast<std::size_t>(workers));  // one per worker thread
     for (std::uint64_t seed : job.seeds) {
@@ -168,6 +171,9 @@ int RunCommand(Job& job, int argc, char** argv) {
                                         std::to_string(data->train.num_samples()) + " samples of the data"),
                 leader);
   }
+  auto initial_x = LoadInitialPoint(job, *data);  // the same file on every rank: all fail together
+  if (!initial_x.ok()) return Fail(initial_x.status(), leader);
+  job.initial_x = std::move(initial_x).value();
   JobReport report;
   Status status;
   SeedIndependent cache;

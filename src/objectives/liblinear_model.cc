@@ -1,0 +1,118 @@
+#include "crpsgd/liblinear_model.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "crpsgd/metrics.h"
+
+namespace crpsgd {
+namespace {
+
+bool IsRegression(const std::string& solver_type) { return solver_type.find("SVR") != std::string::npos; }
+
+}  // namespace
+
+Status WriteLiblinearModel(const std::filesystem::path& path, Problem problem, std::span<const double> x,
+                           double bias) {
+  const bool has_bias = bias != 0.0;
+  if (has_bias && (bias < 0.0 || x.empty())) {
+    return Status::InvalidArgument(path.string() + ": LIBLINEAR's bias feature must be >= 0, got " +
+                                   std::to_string(bias));
+  }
+  const bool regression = problem == Problem::kLeastSquares;
+  std::ostringstream out;
+  out << "solver_type " << (regression ? "L2R_L2LOSS_SVR" : "L2R_LR") << "\nnr_class 2\n";
+  if (!regression) out << "label 1 -1\n";
+  out << "nr_feature " << x.size() - (has_bias ? 1 : 0) << "\n";
+  char number[40];
+  std::snprintf(number, sizeof number, "%.17g", has_bias ? bias : -1.0);
+  out << "bias " << number << "\nw\n";
+  for (double w : x) {
+    std::snprintf(number, sizeof number, "%.17g", w);  // round-trips exactly
+    out << number << " \n";
+  }
+  return WriteFileAtomic(path, out.str());
+}
+
+Result<LiblinearModel> ReadLiblinearModel(const std::filesystem::path& path) {
+  const std::string name = path.string();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return Status::NotFound(name + ": no such file");
+  std::ifstream in(path);
+  if (!in) return Status::IOError(name + ": cannot open for reading");
+  auto bad = [&](std::size_t line, const std::string& what) {
+    return Status::Corruption(name + ":" + std::to_string(line) + ": " + what);
+  };
+  LiblinearModel model;
+  std::vector<double> labels;
+  bool have_nr_feature = false, in_weights = false;
+  int nr_class = 0;
+  std::string line;
+  std::size_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    std::istringstream fields(line);
+    if (in_weights) {
+      std::string text;
+      std::vector<double> row;
+      while (fields >> text) {
+        char* end = nullptr;
+        const double w = std::strtod(text.c_str(), &end);
+        if (end != text.c_str() + text.size() || !std::isfinite(w)) {
+          return bad(line_no, "weight '" + text + "' is not a finite number");
+        }
+        row.push_back(w);
+      }
+      if (row.empty()) continue;
+      if (row.size() != 1) return bad(line_no, "expected one weight per line (a binary or regression model)");
+      model.weights.push_back(row.front());
+      continue;
+    }
+    std::string key;
+    if (!(fields >> key)) continue;
+    if (key == "w") {
+      in_weights = true;
+      if (model.solver_type.empty()) return bad(line_no, "the header lacks solver_type");
+      if (!IsRegression(model.solver_type) && nr_class != 2) {
+        return Status::InvalidArgument(name + ": a model of " + std::to_string(nr_class) +
+                                       " classes; crpsgd's linear models are binary (2 classes)");
+      }
+    } else if (key == "solver_type") {
+      fields >> model.solver_type;
+    } else if (key == "nr_class") {
+      if (!(fields >> nr_class)) return bad(line_no, "nr_class needs a number");
+    } else if (key == "label") {
+      double l;
+      while (fields >> l) labels.push_back(l);
+    } else if (key == "nr_feature") {
+      long long n = -1;
+      if (!(fields >> n) || n < 0) return bad(line_no, "nr_feature needs a number >= 0");
+      model.nr_feature = static_cast<std::size_t>(n);
+      have_nr_feature = true;
+    } else if (key == "bias") {
+      if (!(fields >> model.bias)) return bad(line_no, "bias needs a number");
+    } else if (key != "rho") {  // rho: one-class SVMs only
+      return bad(line_no, "unknown header line '" + key + "' (is this a LIBLINEAR model file?)");
+    }
+  }
+  if (!in_weights) return Status::Corruption(name + ": no 'w' line: not a LIBLINEAR model file");
+  if (!have_nr_feature) return Status::Corruption(name + ": the header lacks nr_feature");
+  if (!IsRegression(model.solver_type)) {
+    if (labels.size() != 2) return Status::Corruption(name + ": a binary model needs two labels");
+    if (labels[1] == 1.0 && labels[0] == -1.0) {
+      for (double& w : model.weights) w = -w;  // LIBLINEAR's w scores the first label
+    } else if (!(labels[0] == 1.0 && labels[1] == -1.0)) {
+      return Status::InvalidArgument(name + ": labels must be 1 and -1 (crpsgd's binary labels)");
+    }
+  }
+  const std::size_t expected = model.nr_feature + (model.bias >= 0 ? 1 : 0);
+  if (model.weights.size() != expected) {
+    return Status::Corruption(name + ": " + std::to_string(model.weights.size()) + " weights, expected " +
+                              std::to_string(expected) + " (nr_feature" + (model.bias >= 0 ? " + bias)" : ")"));
+  }
+  return model;
+}
+
+}  // namespace crpsgd

@@ -1,0 +1,71 @@
+// LIBLINEAR model files: exact round trips, LIBLINEAR's label order, and
+// malformed files refused with the file and line.
+#include <gtest/gtest.h>
+
+#include "crpsgd/liblinear_model.h"
+#include "testing/temp_dir.h"
+
+namespace crpsgd {
+namespace {
+
+using testing::TempDir;
+
+TEST(LiblinearModelTest, WriteThenReadIsExact) {
+  TempDir dir;
+  const std::vector<double> x = {0.1, -2.5e-300, 1.0 / 3.0, 7.0};
+  // Without a bias feature: every coordinate is a feature weight.
+  ASSERT_TRUE(WriteLiblinearModel(dir / "a", Problem::kLogistic, x, 0.0).ok());
+  auto a = ReadLiblinearModel(dir / "a");
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_EQ(a->solver_type, "L2R_LR");
+  EXPECT_EQ(a->nr_feature, 4u);
+  EXPECT_LT(a->bias, 0.0);
+  EXPECT_EQ(a->weights, x);  // bit for bit
+  // With crpsgd's --bias 2: the last coordinate is LIBLINEAR's bias weight.
+  ASSERT_TRUE(WriteLiblinearModel(dir / "b", Problem::kLeastSquares, x, 2.0).ok());
+  auto b = ReadLiblinearModel(dir / "b");
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_EQ(b->solver_type, "L2R_L2LOSS_SVR");
+  EXPECT_EQ(b->nr_feature, 3u);
+  EXPECT_EQ(b->bias, 2.0);
+  EXPECT_EQ(b->weights, x);
+}
+
+TEST(LiblinearModelTest, FirstLabelMinusOneIsNegated) {
+  TempDir dir;
+  const auto path = dir.Write("m", "solver_type L2R_LR\nnr_class 2\nlabel -1 1\nnr_feature 2\nbias -1\nw\n0.5 \n-1.5 \n");
+  auto m = ReadLiblinearModel(path);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->weights, (std::vector<double>{-0.5, 1.5}));  // crpsgd's x scores +1
+}
+
+TEST(LiblinearModelTest, MalformedFilesNameFileAndLine) {
+  TempDir dir;
+  const std::string head = "solver_type L2R_LR\nnr_class 2\nlabel 1 -1\n";
+  struct Case {
+    std::string content;
+    std::string fragment;
+  };
+  for (const Case& c : {Case{head + "nr_feature 2\nbias -1\nw\n0.5\nx1\n", "m:8: weight 'x1' is not a finite number"},
+                        Case{head + "nr_feature 2\nbias -1\nw\n0.5\n", "1 weights, expected 2 (nr_feature)"},
+                        Case{head + "nr_feature 1\nbias 1\nw\n0.5\n", "1 weights, expected 2 (nr_feature + bias)"},
+                        Case{head + "nr_feature 2\nbias -1\nw\n0.5 1\n0 0\n", "m:7: expected one weight per line"},
+                        Case{head + "nr_feature -3\n", "m:4: nr_feature needs a number >= 0"},
+                        Case{head + "colour red\n", "m:4: unknown header line 'colour'"},
+                        Case{head + "nr_feature 1\nbias -1\n", "no 'w' line"},
+                        Case{"solver_type L2R_LR\nnr_class 3\nlabel 1 2 3\nnr_feature 1\nbias -1\nw\n1 2 3\n",
+                             "crpsgd's linear models are binary"},
+                        Case{"solver_type L2R_LR\nnr_class 2\nlabel 0 1\nnr_feature 1\nbias -1\nw\n1\n",
+                             "labels must be 1 and -1"},
+                        Case{"nr_feature 1\nbias -1\nw\n1\n", "lacks solver_type"}}) {
+    const auto path = dir.Write("m", c.content);
+    auto m = ReadLiblinearModel(path);
+    ASSERT_FALSE(m.ok()) << c.content;
+    EXPECT_NE(m.status().message().find(c.fragment), std::string::npos) << m.status().message();
+    EXPECT_NE(m.status().message().find(path.string()), std::string::npos) << m.status().message();
+  }
+  EXPECT_EQ(ReadLiblinearModel(dir / "missing").status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace crpsgd
