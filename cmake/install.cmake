@@ -8,6 +8,10 @@ if(CRPSGD_WITH_MPI)
   set_target_properties(crpsgd_mpi PROPERTIES EXPORT_NAME mpi)
   list(APPEND crpsgd_install_targets crpsgd_mpi)
 endif()
+if(CRPSGD_WITH_TORCH)
+  set_target_properties(crpsgd_torch PROPERTIES EXPORT_NAME torch)
+  list(APPEND crpsgd_install_targets crpsgd_torch)
+endif()
 target_include_directories(crpsgd_core PUBLIC $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 
 install(TARGETS ${crpsgd_install_targets} EXPORT crpsgdTargets

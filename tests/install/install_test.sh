@@ -15,6 +15,9 @@ cmake -S "$source/tests/install/consumer" -B "$work/consumer" -DCMAKE_PREFIX_PAT
       -DCRPSGD_EXAMPLE_SOURCE="$source/examples/custom_objective.cc" -DCMAKE_BUILD_TYPE=Release > /dev/null
 cmake --build "$work/consumer" > /dev/null
 "$work/consumer/consumer"
+if [ -f "$work/prefix/lib/cmake/crpsgd/crpsgdTargets.cmake" ] && grep -q "crpsgd::torch" "$work/prefix/lib/cmake/crpsgd/crpsgdTargets.cmake"; then
+  "$work/consumer/consumer_torch"
+fi
 PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --modversion crpsgd
 PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags crpsgd | grep -q -- "-I$work/prefix/lib/pkgconfig/../../include"
 echo "install test: consumer built and ran against $work/prefix"
