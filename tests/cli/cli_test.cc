@@ -324,6 +324,28 @@ quiet = true
   EXPECT_EQ(ReadJson(out3 / "summary.json")["final_loss"], summary["final_loss"]);
 }
 
+TEST(CliTest, VerboseLogsEveryEvaluatedRoundAndQuietLogsNothing) {
+  TempDir dir;
+  const std::string args = "train --data " + std::string("/usr/share/doc/liblinear-tools/examples/heart_scale") +
+                           " --budget 300 --format libsvm --out ";
+  if (!std::filesystem::exists("/usr/share/doc/liblinear-tools/examples/heart_scale")) GTEST_SKIP();
+  CommandResult run = Execute(args + (dir / "v").string() + " -v");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  int evaluated = 0;
+  for (const auto& line : ReadJsonLines(dir / "v" / "metrics.jsonl")) evaluated += line["loss"].is_null() ? 0 : 1;
+  int logged = 0;
+  for (std::size_t at = run.output.find(": round "); at != std::string::npos; at = run.output.find(": round ", at + 1)) {
+    ++logged;
+  }
+  EXPECT_EQ(logged, evaluated) << run.output;
+  run = Execute(args + (dir / "q").string() + " -q");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output.find("crpsgd:"), std::string::npos) << run.output;  // only the table
+  run = Execute(args + (dir / "both").string() + " -q -v");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.output.find("--quiet excludes --verbose"), std::string::npos) << run.output;
+}
+
 TEST(CliConfigTest, BadConfigFilesNameTheFileAndLine) {
   TempDir dir;
   struct Case {

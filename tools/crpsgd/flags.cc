@@ -76,7 +76,9 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
   app.add_option("--net-model", f.net_model, "alpha=SECONDS,bandwidth=BYTES_PER_S: also report each run's rounds "
                                              "costed as ring all-reduces on such a network (net_model_s), beside "
                                              "the measured times");
-  app.add_flag("-q,--quiet", f.quiet, "Print only errors and the result table");
+  CLI::Option* quiet = app.add_flag("-q,--quiet", f.quiet, "Print only errors and the result table");
+  app.add_flag("-v,--verbose", f.verbose, "Log every evaluated round (round, batch, SFO, loss, time) to stderr")
+      ->excludes(quiet);
   app.add_option("--threads", f.threads, "Networks: LibTorch threads per process (0 = LibTorch's default)")
       ->capture_default_str();
   app.add_flag("--save-model", f.save_model, "Write the model next to summary.json: networks model.pt (parameters "

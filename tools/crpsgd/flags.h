@@ -46,6 +46,7 @@ struct RunFlags {
   bool save_model = false;
   std::string init_model;  // a LIBLINEAR model file: the starting point of linear models
   bool quiet = false;
+  bool verbose = false;  // a log line per evaluated round
 };
 
 // Flags shared by every algorithm in a run.

@@ -276,7 +276,7 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
     if (leader && !job.run.quiet) {
       const AlgorithmPlan plan = PlanAlgorithm(options.algorithm, comm.size());
       progress.emplace(std::string(AlgorithmName(r.options.kind)) + " " + r.options.Describe(), plan.sfo_per_worker,
-                       plan.rounds, ::isatty(STDERR_FILENO) == 1);
+                       plan.rounds, ::isatty(STDERR_FILENO) == 1, job.run.verbose);
       options.observers.push_back(&*progress);
     }
     Result<RunSummary> summary = Train(options, f, comm);

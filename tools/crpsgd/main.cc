@@ -240,7 +240,10 @@ int main(int argc, char** argv) {
   compare->add_option("--config", compare_config, "The JSON config")->required();
   compare->add_option("--out", compare_job.run.out, "Output folder: runs, figures/, table.md, results.csv")
       ->capture_default_str();
-  compare->add_flag("-q,--quiet", compare_job.run.quiet, "Print only errors and the result table");
+  CLI::Option* compare_quiet =
+      compare->add_flag("-q,--quiet", compare_job.run.quiet, "Print only errors and the result table");
+  compare->add_flag("-v,--verbose", compare_job.run.verbose, "Log every evaluated round to stderr")
+      ->excludes(compare_quiet);
 
   TheoryCheckFlags theory_flags;
   CLI::App* theory = app.add_subcommand(

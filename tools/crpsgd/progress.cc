@@ -4,8 +4,10 @@
 
 namespace crpsgd::cli {
 
-ProgressReporter::ProgressReporter(std::string label, std::uint64_t budget, std::uint64_t rounds, bool terminal)
-    : label_(std::move(label)), budget_(budget == 0 ? 1 : budget), rounds_(rounds), terminal_(terminal),
+ProgressReporter::ProgressReporter(std::string label, std::uint64_t budget, std::uint64_t rounds, bool terminal,
+                                   bool verbose)
+    : label_(std::move(label)), budget_(budget == 0 ? 1 : budget), rounds_(rounds), terminal_(terminal && !verbose),
+      verbose_(verbose),
       start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
 
 Status ProgressReporter::OnRound(const RoundRecord& record, std::span<const double>) {
@@ -19,6 +21,16 @@ Status ProgressReporter::OnRound(const RoundRecord& record, std::span<const doub
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0.0;
   char line[256];
+  if (verbose_) {
+    if (!record.loss) return Status::OK();
+    std::snprintf(line, sizeof line, "crpsgd: %s: round %llu/%llu, batch %llu, SFO %llu/%llu, loss %s, %.3fs\n",
+                  label_.c_str(), static_cast<unsigned long long>(record.round),
+                  static_cast<unsigned long long>(rounds_), static_cast<unsigned long long>(record.batch),
+                  static_cast<unsigned long long>(record.sfo_per_worker), static_cast<unsigned long long>(budget_),
+                  last_loss_.c_str(), elapsed);
+    std::fputs(line, stderr);
+    return Status::OK();
+  }
   if (terminal_) {
     if (!record.last && now - last_draw_ < std::chrono::milliseconds(100)) return Status::OK();
     last_draw_ = now;

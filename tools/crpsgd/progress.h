@@ -1,6 +1,7 @@
 // Progress of a run on stderr (rank 0): a bar redrawn in place when stderr is
 // a terminal (rounds, SFO spent, loss, ETA), plain lines at every 10% of the
-// SFO budget otherwise, so that logs stay readable.
+// SFO budget otherwise, so that logs stay readable. Verbose: one plain line
+// per evaluated round (round, batch, SFO, loss, time).
 #pragma once
 
 #include <chrono>
@@ -14,13 +15,13 @@ namespace crpsgd::cli {
 class ProgressReporter final : public RoundObserver {
  public:
   // `budget`: the SFO per worker the run will spend; `rounds`: the rounds planned.
-  ProgressReporter(std::string label, std::uint64_t budget, std::uint64_t rounds, bool terminal);
+  ProgressReporter(std::string label, std::uint64_t budget, std::uint64_t rounds, bool terminal, bool verbose = false);
   Status OnRound(const RoundRecord& record, std::span<const double> x) override;
 
  private:
   std::string label_;
   std::uint64_t budget_, rounds_;
-  bool terminal_;
+  bool terminal_, verbose_;
   std::chrono::steady_clock::time_point start_, last_draw_;
   int next_decile_ = 1;
   std::string last_loss_ = "-";
