@@ -269,6 +269,45 @@ TEST(CliCompareTest, RunsTheConfigAndDrawsFigures) {
   EXPECT_NE(run.output.find("| cr-psgd | B1=2 rho=1.3 |"), std::string::npos) << run.output;
 }
 
+TEST(CliCompareTest, TomlAndJsonConfigsRunTheSame) {
+  TempDir dir;
+  const auto json_config = dir.Write("c.json", R"({
+    "problem": "logreg", "format": "synthetic", "synthetic_samples": 600, "synthetic_features": 6,
+    "workers": 2, "budget": 150, "seeds": [3],
+    "runs": [{"algo": "psgd", "batch": 2, "lr": 0.5}, {"algo": "cr-psgd", "b1": 2, "rho": 1.3, "lr": 0.5}]
+  })");
+  const auto toml_config = dir.Write("c.toml", R"(problem = "logreg"
+format = "synthetic"
+synthetic_samples = 600
+synthetic_features = 6
+workers = 2
+budget = 150
+seeds = [3]
+[[runs]]
+algo = "psgd"
+batch = 2
+lr = 0.5
+[[runs]]
+algo = "cr-psgd"
+b1 = 2
+rho = 1.3
+lr = 0.5
+)");
+  for (const auto& [config, out] : {std::pair{json_config, dir / "json"}, std::pair{toml_config, dir / "toml"}}) {
+    const CommandResult run = Execute("compare -q --config " + config.string() + " --out " + out.string());
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+  }
+  for (const char* run : {"1_psgd_B-2", "2_cr-psgd_B1-2_rho-1.3"}) {
+    EXPECT_EQ(ReadJson(dir / "toml" / run / "summary.json")["final_loss"],
+              ReadJson(dir / "json" / run / "summary.json")["final_loss"])
+        << run;
+  }
+  const auto bad = dir.Write("bad.toml", "budget = \n");
+  const CommandResult run = Execute("compare --config " + bad.string() + " --out " + (dir / "bad").string());
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.output.find("bad.toml:1: not valid TOML"), std::string::npos) << run.output;
+}
+
 TEST(CliCompareTest, BadConfigsNameTheProblem) {
   TempDir dir;
   struct Case {

@@ -2,8 +2,10 @@
 
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <toml++/toml.h>
 
 namespace crpsgd::cli {
 namespace {
@@ -59,10 +61,22 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
   if (!std::filesystem::exists(path, ec)) return Status::NotFound(file + ": no such file");
   if (!in) return Status::IOError(file + ": cannot open for reading");
   json config;
-  try {
-    config = json::parse(in);
-  } catch (const json::parse_error& e) {
-    return Status::Corruption(file + ": not valid JSON (" + e.what() + ")");
+  if (path.extension() == ".toml") {
+    // TOML: the same keys; converted to JSON by toml++ and read as below.
+    try {
+      std::ostringstream as_json;
+      as_json << toml::json_formatter{toml::parse_file(file)};
+      config = json::parse(as_json.str());
+    } catch (const toml::parse_error& e) {
+      return Status::Corruption(file + ":" + std::to_string(e.source().begin.line) +
+                                ": not valid TOML: " + std::string(e.description()));
+    }
+  } else {
+    try {
+      config = json::parse(in);
+    } catch (const json::parse_error& e) {
+      return Status::Corruption(file + ": not valid JSON (" + e.what() + ")");
+    }
   }
   if (!config.is_object()) return Status::Corruption(file + ": expected a JSON object");
   ConfigObject top(config, file);
