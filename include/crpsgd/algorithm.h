@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "crpsgd/communicator.h"
 #include "crpsgd/objective.h"
@@ -92,6 +93,10 @@ class RoundObserver {
   // Called on every worker after each round with the shared iterate. A
   // non-OK Status stops the run with that Status.
   virtual Status OnRound(const RoundRecord& record, std::span<const double> x) = 0;
+  // What a checkpoint must keep of this observer (e.g. how much of a file it
+  // has written), and how to return to it when the run resumes.
+  virtual std::string CheckpointState() const { return {}; }
+  virtual Status RestoreCheckpointState(const std::string& /*state*/) { return Status::OK(); }
 };
 
 struct AlgorithmResult {
@@ -100,11 +105,27 @@ struct AlgorithmResult {
   std::uint64_t budget_left = 0;
 };
 
+// Where a run stands at the end of a round: what it needs, besides x and the
+// sampler, to go on exactly as if it had never stopped (checkpoints). A fresh
+// run starts from the default. Algorithms keep it up to date before each
+// observer call and start from the one they are given.
+struct AlgorithmState {
+  std::uint64_t rounds = 0;          // rounds done (the whole run)
+  std::uint64_t sfo_per_worker = 0;  // SFO spent per worker (the whole run)
+  // cr-psgd-catalyst: the outer iteration in progress (1-based; 0 = not
+  // started), its center y⁽ᵏ⁻¹⁾ and its inner run's rounds and SFO so far.
+  std::uint64_t outer_iteration = 0;
+  std::vector<double> center;
+  std::uint64_t inner_rounds = 0, inner_sfo = 0;
+  std::vector<double> velocity;      // the momentum buffer (local-sgd: this worker's)
+};
+
 class Algorithm {
  public:
   virtual ~Algorithm() = default;
+  // Runs from `state` (default: the start) to the end of the budget.
   virtual Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler,
-                                      std::span<double> x, RoundObserver& observer) = 0;
+                                      std::span<double> x, RoundObserver& observer, AlgorithmState& state) = 0;
 };
 
 // options must be valid.

@@ -22,12 +22,17 @@ Status WriteFileAtomic(const std::filesystem::path& path, const std::string& con
 // are flushed as written, so a crashed run leaves whole lines only.
 class MetricsWriter final : public RoundObserver {
  public:
-  // Truncates/creates the file.
-  static Result<std::unique_ptr<MetricsWriter>> Open(const std::filesystem::path& path, std::optional<double> f_star);
+  // Truncates/creates the file, or appends to it (a resumed run, which then
+  // cuts it back to the checkpoint's length).
+  static Result<std::unique_ptr<MetricsWriter>> Open(const std::filesystem::path& path, std::optional<double> f_star,
+                                                     bool append = false);
   Status OnRound(const RoundRecord& record, std::span<const double> x) override;
+  // The file's length: a resumed run truncates the file to it.
+  std::string CheckpointState() const override;
+  Status RestoreCheckpointState(const std::string& state) override;
 
  private:
-  MetricsWriter(std::filesystem::path path, std::optional<double> f_star);
+  MetricsWriter(std::filesystem::path path, std::optional<double> f_star, bool append);
   std::filesystem::path path_;
   std::ofstream out_;
   std::optional<double> f_star_;

@@ -57,6 +57,11 @@ class Objective {
   // running statistics): averaged over workers as evaluation traffic. Collective.
   virtual Status SynchronizeState(Communicator& /*comm*/) const { return Status::OK(); }
 
+  // True when the objective keeps state outside x that a checkpoint would have
+  // to save (batch-norm statistics, augmentation streams): such objectives
+  // cannot be checkpointed yet.
+  virtual bool has_external_state() const { return false; }
+
   // For classifiers: how many of `samples` x classifies correctly.
   virtual std::optional<std::size_t> CountCorrect(std::span<const double> /*x*/,
                                                   std::span<const std::size_t> /*samples*/) const {

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +28,9 @@ class Sampler {
   virtual ~Sampler() = default;
   // Replaces *out with the next `count` sample indices.
   virtual void Next(std::size_t count, std::vector<std::size_t>* out) = 0;
+  // The sampler's position, as text, and a return to it (checkpoints).
+  virtual std::string SaveState() const = 0;
+  virtual Status LoadState(const std::string& state) = 0;
 };
 
 // n >= 1.

@@ -52,6 +52,7 @@ class TorchObjective : public Objective {
   // The seeded initialisation, whatever runs happened since.
   std::vector<double> InitialPoint() const override;
   void RestoreInitialState() const override;
+  bool has_external_state() const override { return true; }
   Status SynchronizeState(Communicator& comm) const override;
 
   // Writes parameters x and buffers as a dictionary of named tensors that

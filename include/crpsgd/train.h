@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "crpsgd/algorithm.h"
+#include "crpsgd/checkpoint.h"
 #include "crpsgd/communicator.h"
 #include "crpsgd/objective.h"
 
@@ -53,6 +54,7 @@ struct TrainOptions {
   const Objective* test_objective = nullptr;    // this worker's test shard, for test metrics
   std::vector<double> initial_x;                // x₁; empty = zeros
   std::optional<NetworkModel> net_model;        // when set, records report net_model_s
+  CheckpointOptions checkpoint;                 // periodic checkpoints and resuming (checkpoint.h)
 };
 
 struct RunSummary {

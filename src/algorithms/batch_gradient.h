@@ -47,6 +47,9 @@ class SgdStep {
   SgdStep(double lr, double momentum, double weight_decay, std::size_t dim)
       : lr_(lr), momentum_(momentum), weight_decay_(weight_decay), velocity_(momentum > 0 ? dim : 0, 0.0) {}
 
+  // The momentum buffer (empty without momentum), for checkpoints.
+  std::vector<double>& velocity() { return velocity_; }
+
   // lr_scale: the schedule's factor for this step (1 for a constant step).
   void Apply(std::span<const double> grad, std::span<double> x, double lr_scale = 1.0) {
     const double lr = lr_ * lr_scale;  // exact when the scale is 1

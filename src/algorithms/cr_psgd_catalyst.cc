@@ -33,24 +33,42 @@ class OuterIterationObserver final : public RoundObserver {
 }  // namespace
 
 Result<AlgorithmResult> CrPsgdCatalyst::Run(Communicator& comm, const Objective& f, Sampler& sampler,
-                                            std::span<double> x, RoundObserver& observer) {
+                                            std::span<double> x, RoundObserver& observer, AlgorithmState& state) {
   CRPSGD_RETURN_IF_ERROR(options_.Validate(comm.size()));
   const std::uint64_t outer = options_.OuterIterationsFor(comm.size());
   AlgorithmOptions inner = options_;
   inner.kind = AlgorithmKind::kCrPsgd;
   inner.budget = options_.InnerBudgetFor(comm.size());
 
-  std::vector<double> center(x.begin(), x.end());  // y⁽ᵏ⁻¹⁾: fixed during one inner run
+  if (state.outer_iteration == 0) {  // a fresh run: y⁽⁰⁾ = x₁
+    state.outer_iteration = 1;
+    state.center.assign(x.begin(), x.end());
+  }
   AlgorithmResult result;
-  for (std::uint64_t k = 1; k <= outer; ++k) {
-    const ProximalObjective h(f, options_.theta, center);
+  result.rounds = state.rounds;
+  result.sfo_per_worker = state.sfo_per_worker;
+  for (std::uint64_t k = state.outer_iteration; k <= outer; ++k) {
+    const ProximalObjective h(f, options_.theta, state.center);  // y⁽ᵏ⁻¹⁾: fixed during one inner run
     MinibatchSgd cr_psgd(inner, std::make_unique<GeometricBatch>(inner.first_batch, inner.growth),
-                         result.sfo_per_worker, options_.budget);  // the step schedule spans the whole run
-    OuterIterationObserver renumber(observer, k, k == outer, result.rounds, result.sfo_per_worker);
-    CRPSGD_ASSIGN_OR_RETURN(AlgorithmResult step, cr_psgd.Run(comm, h, sampler, x, renumber));  // x₁ = y⁽ᵏ⁻¹⁾
-    result.rounds += step.rounds;
-    result.sfo_per_worker += step.sfo_per_worker;
-    std::copy(x.begin(), x.end(), center.begin());  // y⁽ᵏ⁾
+                         result.sfo_per_worker - state.inner_sfo, options_.budget);  // one step schedule for the run
+    const std::uint64_t rounds_before = result.rounds - state.inner_rounds;
+    const std::uint64_t sfo_before = result.sfo_per_worker - state.inner_sfo;
+    OuterIterationObserver renumber(observer, k, k == outer, rounds_before, sfo_before);
+    CRPSGD_ASSIGN_OR_RETURN(AlgorithmResult step,
+                            cr_psgd.RunFrom(comm, h, sampler, x, renumber, state.inner_rounds, state.inner_sfo,
+                                            state.velocity, [&](std::uint64_t rounds, std::uint64_t sfo) {
+                                              state.inner_rounds = rounds;
+                                              state.inner_sfo = sfo;
+                                              state.rounds = rounds_before + rounds;
+                                              state.sfo_per_worker = sfo_before + sfo;
+                                            }));  // x₁ = y⁽ᵏ⁻¹⁾
+    result.rounds = rounds_before + step.rounds;
+    result.sfo_per_worker = sfo_before + step.sfo_per_worker;
+    // The next outer iteration: y⁽ᵏ⁾ = x, a fresh inner run (momentum restarts).
+    std::copy(x.begin(), x.end(), state.center.begin());
+    state.outer_iteration = k + 1;
+    state.inner_rounds = state.inner_sfo = 0;
+    state.velocity.clear();
   }
   result.budget_left = options_.budget - result.sfo_per_worker;
   return result;

@@ -18,7 +18,7 @@ class CrPsgdCatalyst final : public Algorithm {
  public:
   CrPsgdCatalyst(const AlgorithmOptions& options) : options_(options) {}
   Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
-                              RoundObserver& observer) override;
+                              RoundObserver& observer, AlgorithmState& state) override;
 
  private:
   AlgorithmOptions options_;

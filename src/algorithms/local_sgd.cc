@@ -7,16 +7,19 @@
 namespace crpsgd::internal {
 
 Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sampler& sampler,
-                                      std::span<double> x, RoundObserver& observer) {
+                                      std::span<double> x, RoundObserver& observer, AlgorithmState& state) {
   const std::uint64_t b = options_.batch, period = options_.sync_period;
   const std::uint64_t total_steps = options_.budget / b;
   const std::uint64_t rounds = (total_steps + period - 1) / period;
   BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
   std::vector<double> grad(x.size());
   SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size());  // local velocity per worker
+  if (!state.velocity.empty()) step.velocity() = state.velocity;                  // resumed
   AlgorithmResult result;
-  std::uint64_t steps_done = 0;
-  for (std::uint64_t t = 1; t <= rounds; ++t) {
+  result.rounds = state.rounds;
+  result.sfo_per_worker = state.sfo_per_worker;
+  std::uint64_t steps_done = state.sfo_per_worker / b;
+  for (std::uint64_t t = state.rounds + 1; t <= rounds; ++t) {
     const std::uint64_t steps = std::min(period, total_steps - steps_done);
     for (std::uint64_t s = 0; s < steps; ++s) {  // local steps: no communication
       batch_gradient.Compute(x, b, grad);
@@ -31,6 +34,9 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
     CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "averaged model", t));  // after the round: all workers agree
     result.rounds = t;
     result.sfo_per_worker += steps * b;
+    state.rounds = t;
+    state.sfo_per_worker = result.sfo_per_worker;
+    state.velocity = step.velocity();
     RoundRecord record;
     record.round = t;
     record.batch = b;

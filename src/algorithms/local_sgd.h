@@ -13,7 +13,7 @@ class LocalSgd final : public Algorithm {
  public:
   explicit LocalSgd(const AlgorithmOptions& options) : options_(options) {}
   Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
-                              RoundObserver& observer) override;
+                              RoundObserver& observer, AlgorithmState& state) override;
 
  private:
   AlgorithmOptions options_;

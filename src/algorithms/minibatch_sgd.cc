@@ -17,13 +17,27 @@
 namespace crpsgd::internal {
 
 Result<AlgorithmResult> MinibatchSgd::Run(Communicator& comm, const Objective& f, Sampler& sampler,
-                                          std::span<double> x, RoundObserver& observer) {
+                                          std::span<double> x, RoundObserver& observer, AlgorithmState& state) {
+  return RunFrom(comm, f, sampler, x, observer, state.rounds, state.sfo_per_worker, state.velocity,
+                 [&](std::uint64_t rounds, std::uint64_t sfo) {
+                   state.rounds = rounds;
+                   state.sfo_per_worker = sfo;
+                 });
+}
+
+Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objective& f, Sampler& sampler,
+                                              std::span<double> x, RoundObserver& observer, std::uint64_t rounds,
+                                              std::uint64_t sfo, std::vector<double>& velocity,
+                                              const std::function<void(std::uint64_t, std::uint64_t)>& sync) {
   const BudgetPlan plan = PlanBudget(*schedule_, options_.budget);
   BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
   std::vector<double> grad(x.size());
   SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size());
+  if (!velocity.empty()) step.velocity() = velocity;  // resumed
   AlgorithmResult result;
-  for (std::uint64_t t = 1; t <= plan.rounds; ++t) {
+  result.rounds = rounds;
+  result.sfo_per_worker = sfo;
+  for (std::uint64_t t = rounds + 1; t <= plan.rounds; ++t) {
     const std::uint64_t batch = schedule_->BatchAt(t);
     batch_gradient.Compute(x, batch, grad);
     CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(grad, Traffic::kTraining));  // the round
@@ -35,6 +49,8 @@ Result<AlgorithmResult> MinibatchSgd::Run(Communicator& comm, const Objective& f
     CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "iterate", t));
     result.rounds = t;
     result.sfo_per_worker += batch;
+    velocity = step.velocity();
+    sync(result.rounds, result.sfo_per_worker);
     RoundRecord record;
     record.round = t;
     record.batch = batch;

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "crpsgd/algorithm.h"
 #include "crpsgd/batch_schedule.h"
@@ -18,7 +20,15 @@ class MinibatchSgd final : public Algorithm {
       : options_(options), schedule_(std::move(schedule)), schedule_offset_(schedule_offset),
         schedule_total_(schedule_total != 0 ? schedule_total : options.budget) {}
   Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
-                              RoundObserver& observer) override;
+                              RoundObserver& observer, AlgorithmState& state) override;
+
+  // The loop itself, from `rounds` rounds and `sfo` SFO done, with the momentum
+  // buffer `velocity`; calls sync() before each observer call so that the
+  // caller's state is current. The catalyst runs its inner CR-PSGD through it.
+  Result<AlgorithmResult> RunFrom(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
+                                  RoundObserver& observer, std::uint64_t rounds, std::uint64_t sfo,
+                                  std::vector<double>& velocity,
+                                  const std::function<void(std::uint64_t, std::uint64_t)>& sync);
 
  private:
   AlgorithmOptions options_;

@@ -2,8 +2,11 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <functional>
 
+#include "algorithms/checkpoint_file.h"
 #include "crpsgd/evaluation.h"
 #include "crpsgd/linear_models.h"
 
@@ -25,9 +28,9 @@ class TrainMonitor final : public RoundObserver {
   Status OnRound(const RoundRecord& in, std::span<const double> x) override {
     RoundRecord record = in;
     record.sfo_total = record.sfo_per_worker * static_cast<std::uint64_t>(comm_.size());
-    record.wall_s = std::chrono::duration<double>(Clock::now() - start_).count() - eval_s_;
-    record.comm_s = comm_.stats().training.seconds - base_.training.seconds;
-    record.bytes = comm_.stats().training.bytes - base_.training.bytes;
+    record.wall_s = resumed_.wall_s + std::chrono::duration<double>(Clock::now() - start_).count() - eval_s_;
+    record.comm_s = resumed_.comm_s + comm_.stats().training.seconds - base_.training.seconds;
+    record.bytes = resumed_.bytes + comm_.stats().training.bytes - base_.training.bytes;
     if (options_.net_model) {
       net_model_s_ += options_.net_model->AllreduceSeconds(record.bytes - last_.bytes, comm_.size());
       record.net_model_s = net_model_s_;
@@ -49,7 +52,41 @@ class TrainMonitor final : public RoundObserver {
     }
     for (RoundObserver* observer : options_.observers) CRPSGD_RETURN_IF_ERROR(observer->OnRound(record, x));
     last_ = record;
+    const CheckpointOptions& checkpoint = options_.checkpoint;
+    if (checkpoint_ && checkpoint.every > 0 && record.round > 0 && record.round % checkpoint.every == 0 &&
+        !record.last) {
+      CRPSGD_RETURN_IF_ERROR(checkpoint_(record.round, x));
+    }
     return Status::OK();
+  }
+
+  // Called after the observers at every checkpoint round.
+  void set_checkpoint(std::function<Status(std::uint64_t, std::span<const double>)> write) {
+    checkpoint_ = std::move(write);
+  }
+
+  // What a checkpoint keeps of the monitor, and the return to it.
+  internal::MonitorState Save() const {
+    internal::MonitorState m;
+    m.next_auto_eval = next_auto_;
+    m.bytes = last_.bytes;
+    m.wall_s = last_.wall_s;
+    m.comm_s = last_.comm_s;
+    m.eval_s = eval_s_;
+    m.net_model_s = net_model_s_;
+    m.last_loss = last_loss_;
+    return m;
+  }
+  void Restore(const internal::MonitorState& m) {
+    // Costs continue from the checkpoint's: wall time counts training only,
+    // so the evaluation time is part of the offset, not of eval_s_ below.
+    resumed_ = m;
+    resumed_.wall_s = m.wall_s + m.eval_s;
+    next_auto_ = m.next_auto_eval;
+    eval_s_ = m.eval_s;
+    net_model_s_ = m.net_model_s;
+    last_loss_ = m.last_loss;
+    last_.bytes = m.bytes;
   }
 
   const RoundRecord& last() const { return last_; }
@@ -79,7 +116,31 @@ class TrainMonitor final : public RoundObserver {
   double last_loss_ = 0.0;
   std::uint64_t next_auto_ = 0;
   RoundRecord last_;
+  internal::MonitorState resumed_;  // zero unless resumed
+  std::function<Status(std::uint64_t, std::span<const double>)> checkpoint_;
 };
+
+// Everything a checkpoint must match to be resumed by this run.
+std::vector<std::pair<std::string, std::string>> RunIdentity(const TrainOptions& options, const Objective& f,
+                                                             int workers) {
+  auto identity = options.checkpoint.run_identity;
+  const AlgorithmOptions& a = options.algorithm;
+  char lr[40];
+  std::snprintf(lr, sizeof lr, "%.17g", a.lr);
+  identity.insert(identity.end(),
+                  {{"seed", std::to_string(options.seed)},
+                   {"workers", std::to_string(workers)},
+                   {"algorithm", std::string(AlgorithmName(a.kind)) + " " + a.Describe()},
+                   {"budget", std::to_string(a.budget)},
+                   {"lr", lr},
+                   {"lr_schedule", LrScheduleName(a.lr_schedule)},
+                   {"sampling", SamplingName(a.sampling)},
+                   {"max_micro_batch", std::to_string(a.max_micro_batch)},
+                   {"dim", std::to_string(f.dim())},
+                   {"eval_every", std::to_string(options.eval_every)},
+                   {"eval_samples_per_worker", std::to_string(options.eval_samples_per_worker)}});
+  return identity;
+}
 
 }  // namespace
 
@@ -150,8 +211,62 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
                             FullEvaluator::Create(*options.test_objective, comm, options.eval_samples_per_worker));
   }
   TrainMonitor monitor(options, f, comm, eval, test_eval ? &*test_eval : nullptr);
-  CRPSGD_RETURN_IF_ERROR(monitor.OnRound(RoundRecord{}, x));  // round 0: the starting point
-  CRPSGD_ASSIGN_OR_RETURN(AlgorithmResult result, algorithm->Run(comm, f, *sampler, x, monitor));
+  AlgorithmState state;
+  // Evaluation bytes of the run so far: those before a resume, plus this process's since eval_base.
+  std::uint64_t eval_bytes_before = 0, eval_base = base.evaluation.bytes;
+  const CheckpointOptions& checkpoint = options.checkpoint;
+  const bool checkpointing = checkpoint.every > 0 || checkpoint.resume;
+  std::uint64_t previous_checkpoint = 0;
+  if (checkpointing) {
+    if (checkpoint.dir.empty()) return Status::InvalidArgument("checkpoints need a folder (--out)");
+    if (f.has_external_state()) {
+      return Status::InvalidArgument("checkpoints: this objective keeps state outside x (a network's batch-norm "
+                                     "statistics), which checkpoints do not save yet; they support the linear "
+                                     "models and objectives without such state");
+    }
+    const auto identity = RunIdentity(options, f, comm.size());
+    if (checkpoint.resume) {
+      CRPSGD_ASSIGN_OR_RETURN(internal::WorkerCheckpoint saved,
+                              internal::ReadLatestCheckpoint(checkpoint.dir, comm.rank(), comm.size(), identity,
+                                                             &previous_checkpoint));
+      // Observers without state (progress output) may come and go; the others must match.
+      bool fits = saved.x.size() == x.size();
+      for (std::size_t i = options.observers.size(); i < saved.observers.size(); ++i) {
+        fits = fits && saved.observers[i].empty();
+      }
+      if (!fits) {
+        return Status::InvalidArgument(internal::CheckpointFile(checkpoint.dir, previous_checkpoint, comm.rank())
+                                           .string() + ": does not fit this run (model size or outputs differ)");
+      }
+      saved.observers.resize(options.observers.size());
+      eval_bytes_before = saved.monitor.eval_bytes;
+      eval_base = comm.stats().evaluation.bytes;  // this process's evaluation traffic counts from here
+      x = std::move(saved.x);
+      state = std::move(saved.algorithm);
+      CRPSGD_RETURN_IF_ERROR(sampler->LoadState(saved.sampler));
+      monitor.Restore(saved.monitor);
+      for (std::size_t i = 0; i < options.observers.size(); ++i) {
+        CRPSGD_RETURN_IF_ERROR(options.observers[i]->RestoreCheckpointState(saved.observers[i]));
+      }
+    }
+    monitor.set_checkpoint([&, identity](std::uint64_t round, std::span<const double> now) -> Status {
+      internal::WorkerCheckpoint mine;
+      mine.identity = identity;
+      mine.rank = static_cast<std::uint64_t>(comm.rank());
+      mine.workers = static_cast<std::uint64_t>(comm.size());
+      mine.x.assign(now.begin(), now.end());
+      mine.algorithm = state;
+      mine.sampler = sampler->SaveState();
+      mine.monitor = monitor.Save();
+      mine.monitor.eval_bytes = eval_bytes_before + comm.stats().evaluation.bytes - eval_base;
+      for (const RoundObserver* o : options.observers) mine.observers.push_back(o->CheckpointState());
+      CRPSGD_RETURN_IF_ERROR(internal::WriteCheckpoint(comm, checkpoint.dir, round, previous_checkpoint, mine));
+      previous_checkpoint = round;
+      return Status::OK();
+    });
+  }
+  if (!checkpoint.resume) CRPSGD_RETURN_IF_ERROR(monitor.OnRound(RoundRecord{}, x));  // round 0: the start
+  CRPSGD_ASSIGN_OR_RETURN(AlgorithmResult result, algorithm->Run(comm, f, *sampler, x, monitor, state));
 
   RunSummary summary;
   summary.algorithm = options.algorithm;
@@ -166,9 +281,9 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
   summary.f_star = options.f_star;
   summary.lipschitz = options.lipschitz;
   summary.wall_s = monitor.last().wall_s;
-  summary.comm_s = comm.stats().training.seconds - base.training.seconds;
+  summary.comm_s = monitor.last().comm_s;
   summary.net_model_s = monitor.last().net_model_s;
-  summary.bytes = comm.stats().training.bytes - base.training.bytes;
+  summary.bytes = monitor.last().bytes;
   summary.eval_s = monitor.eval_s();
   CRPSGD_ASSIGN_OR_RETURN(summary.train_accuracy, eval.Accuracy(x));
   if (options.algorithm.kind == AlgorithmKind::kCrPsgdCatalyst) {
@@ -184,7 +299,7 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
     CRPSGD_ASSIGN_OR_RETURN(summary.test_loss, test_eval->Loss(x));
     summary.test_accuracy = monitor.last().test_accuracy;  // the last round is always evaluated
   }
-  summary.eval_bytes = comm.stats().evaluation.bytes - base.evaluation.bytes;
+  summary.eval_bytes = eval_bytes_before + comm.stats().evaluation.bytes - eval_base;
   summary.x = std::move(x);
   return summary;
 }

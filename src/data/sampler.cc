@@ -1,6 +1,7 @@
 #include "crpsgd/sampler.h"
 
 #include <numeric>
+#include <sstream>
 
 #include "util/check.h"
 #include "util/rng.h"
@@ -14,6 +15,16 @@ class WithReplacementSampler final : public Sampler {
   void Next(std::size_t count, std::vector<std::size_t>* out) override {
     out->resize(count);
     for (std::size_t& i : *out) i = rng_.UniformIndex(n_);
+  }
+  std::string SaveState() const override {
+    std::ostringstream os;
+    os << rng_.engine();
+    return os.str();
+  }
+  Status LoadState(const std::string& state) override {
+    std::istringstream is(state);
+    is >> rng_.engine();
+    return is ? Status::OK() : Status::Corruption("the sampler's state does not parse");
   }
 
  private:
@@ -36,6 +47,19 @@ class ReshuffleSampler final : public Sampler {
       }
       i = order_[position_++];
     }
+  }
+  std::string SaveState() const override {
+    std::ostringstream os;
+    os << rng_.engine() << " " << position_;
+    for (std::size_t i : order_) os << " " << i;
+    return os.str();
+  }
+  Status LoadState(const std::string& state) override {
+    std::istringstream is(state);
+    is >> rng_.engine() >> position_;
+    for (std::size_t& i : order_) is >> i;
+    if (!is || position_ > order_.size()) return Status::Corruption("the sampler's state does not parse");
+    return Status::OK();
   }
 
  private:

@@ -36,12 +36,12 @@ Status WriteFileAtomic(const std::filesystem::path& path, const std::string& con
   return Status::OK();
 }
 
-MetricsWriter::MetricsWriter(std::filesystem::path path, std::optional<double> f_star)
-    : path_(std::move(path)), out_(path_, std::ios::trunc), f_star_(f_star) {}
+MetricsWriter::MetricsWriter(std::filesystem::path path, std::optional<double> f_star, bool append)
+    : path_(std::move(path)), out_(path_, append ? std::ios::app : std::ios::trunc), f_star_(f_star) {}
 
 Result<std::unique_ptr<MetricsWriter>> MetricsWriter::Open(const std::filesystem::path& path,
-                                                           std::optional<double> f_star) {
-  std::unique_ptr<MetricsWriter> writer(new MetricsWriter(path, f_star));
+                                                           std::optional<double> f_star, bool append) {
+  std::unique_ptr<MetricsWriter> writer(new MetricsWriter(path, f_star, append));
   if (!writer->out_) return Status::IOError(path.string() + ": cannot open for writing");
   return writer;
 }
@@ -50,6 +50,33 @@ Status MetricsWriter::OnRound(const RoundRecord& record, std::span<const double>
   out_ << RoundRecordToJson(record, f_star_).dump() << '\n';
   out_.flush();
   if (!out_) return Status::IOError(path_.string() + ": write failed");
+  return Status::OK();
+}
+
+std::string MetricsWriter::CheckpointState() const {
+  std::error_code ec;
+  return std::to_string(std::filesystem::file_size(path_, ec));  // lines are flushed as written
+}
+
+Status MetricsWriter::RestoreCheckpointState(const std::string& state) {
+  // Lines written after the checkpoint belong to rounds that will run again.
+  std::uint64_t size = 0;
+  try {
+    size = std::stoull(state);
+  } catch (const std::exception&) {
+    return Status::Corruption(path_.string() + ": the checkpoint's record of this file does not parse");
+  }
+  std::error_code ec;
+  const std::uint64_t now = std::filesystem::file_size(path_, ec);
+  if (ec || now < size) {
+    return Status::Corruption(path_.string() + ": shorter than at the checkpoint (" + std::to_string(size) +
+                              " bytes); cannot resume into it");
+  }
+  out_.close();
+  std::filesystem::resize_file(path_, size, ec);
+  if (ec) return Status::IOError(path_.string() + ": cannot truncate: " + ec.message());
+  out_.open(path_, std::ios::app);
+  if (!out_) return Status::IOError(path_.string() + ": cannot open for writing");
   return Status::OK();
 }
 

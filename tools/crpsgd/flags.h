@@ -44,7 +44,10 @@ struct RunFlags {
   std::string net_model;  // "alpha=S,bandwidth=B/s"; "" = none
   int threads = 0;        // LibTorch intra-op threads per process; 0 = LibTorch's default
   bool save_model = false;
-  std::string init_model;  // a LIBLINEAR model file: the starting point of linear models
+  std::string init_model;
+  std::uint64_t checkpoint_every = 0;  // train: a checkpoint every K rounds in --out/checkpoint
+  bool resume = false;                 // train: continue from --out/checkpoint
+  std::string inject_fault;            // tests: kill:rank=R,round=T  // a LIBLINEAR model file: the starting point of linear models
   bool quiet = false;
   bool verbose = false;  // a log line per evaluated round
 };

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iomanip>
@@ -204,6 +205,54 @@ Result<std::vector<double>> LoadInitialPoint(const Job& job, const LoadedData& d
   return x;
 }
 
+namespace {
+
+// --inject-fault: kills this process at the end of round T on worker R (after
+// the metrics line of round T, before its checkpoint), as kill -9 would.
+class FaultInjector final : public RoundObserver {
+ public:
+  FaultInjector(Job::Fault fault, int rank) : fault_(fault), rank_(rank) {}
+  Status OnRound(const RoundRecord& record, std::span<const double>) override {
+    if (rank_ == fault_.rank && record.round == fault_.round) {
+      std::fprintf(stderr, "crpsgd: --inject-fault: killing worker %d at round %llu\n", rank_,
+                   static_cast<unsigned long long>(record.round));
+      std::fflush(stderr);
+      std::raise(SIGKILL);
+    }
+    return Status::OK();
+  }
+
+ private:
+  Job::Fault fault_;
+  int rank_;
+};
+
+}  // namespace
+
+Status ValidateReliabilityFlags(Job& job) {
+  const RunFlags& r = job.run;
+  if ((r.checkpoint_every > 0 || r.resume) && r.out.empty()) {
+    return Status::InvalidArgument(std::string(r.resume ? "--resume" : "--checkpoint-every") +
+                                   " needs --out (the checkpoints live in --out/checkpoint)");
+  }
+  if (r.resume && !std::filesystem::exists(std::filesystem::path(r.out) / "checkpoint" / "LATEST")) {
+    return Status::InvalidArgument("--resume: " + (std::filesystem::path(r.out) / "checkpoint").string() +
+                                   " holds no checkpoint (was the run started with --checkpoint-every?)");
+  }
+  if (r.inject_fault.empty()) return Status::OK();
+  const std::string& text = r.inject_fault;
+  Job::Fault fault;
+  unsigned long long round = 0;
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "kill:rank=%d,round=%llu%n", &fault.rank, &round, &consumed) != 2 ||
+      consumed != static_cast<int>(text.size()) || fault.rank < 0 || round < 1) {
+    return Status::InvalidArgument("--inject-fault must be kill:rank=R,round=T (R >= 0, T >= 1), got '" + text + "'");
+  }
+  fault.round = round;
+  job.fault = fault;
+  return Status::OK();
+}
+
 Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::uint64_t seed,
               SeedIndependent& cache, JobReport* report) {
   const bool leader = comm.rank() == 0;
@@ -260,17 +309,33 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
     options.test_objective = objectives.test.get();
     options.initial_x = job.initial_x;
 
-    std::filesystem::path dir;
+    std::filesystem::path dir;  // the run's output folder; rank 0 writes it
     std::unique_ptr<MetricsWriter> metrics;
-    if (leader && !job.run.out.empty()) {
-      dir = std::filesystem::path(job.run.out);
-      if (job.seeds.size() > 1) dir /= "seed-" + std::to_string(seed);
-      dir /= r.name;
-      std::error_code ec;
-      std::filesystem::create_directories(dir, ec);
-      if (ec) return Status::IOError(dir.string() + ": cannot create: " + ec.message());
-      CRPSGD_ASSIGN_OR_RETURN(metrics, MetricsWriter::Open(dir / "metrics.jsonl", local.f_star));
-      options.observers.push_back(metrics.get());
+    if (!job.run.out.empty()) {
+      std::filesystem::path run_dir = std::filesystem::path(job.run.out);
+      if (job.seeds.size() > 1) run_dir /= "seed-" + std::to_string(seed);
+      run_dir /= r.name;
+      options.checkpoint.dir = run_dir / "checkpoint";  // every rank writes its own file there
+      options.checkpoint.every = job.run.checkpoint_every;
+      options.checkpoint.resume = job.run.resume;
+      options.checkpoint.run_identity = {{"problem", job.network.empty() ? ProblemName(job.problem) : job.network},
+                                         {"data", job.data.format == "synthetic" ? "synthetic" : job.data.data},
+                                         {"lambda", std::to_string(job.data.lambda)},
+                                         {"bias", std::to_string(job.data.bias)},
+                                         {"init_model", job.run.init_model}};
+      if (leader) {
+        dir = run_dir;
+        std::error_code ec;
+        std::filesystem::create_directories(dir, ec);
+        if (ec) return Status::IOError(dir.string() + ": cannot create: " + ec.message());
+        CRPSGD_ASSIGN_OR_RETURN(metrics, MetricsWriter::Open(dir / "metrics.jsonl", local.f_star, job.run.resume));
+        options.observers.push_back(metrics.get());
+      }
+    }
+    std::optional<FaultInjector> fault;
+    if (job.fault) {
+      fault.emplace(*job.fault, comm.rank());
+      options.observers.push_back(&*fault);
     }
     std::optional<ProgressReporter> progress;
     if (leader && !job.run.quiet) {

@@ -46,7 +46,16 @@ struct Job {
   // train and sweep: the effective configuration, written to --out as config.toml.
   std::string effective_config;
   std::vector<double> initial_x;  // --init-model; empty = zeros
+  struct Fault {
+    int rank = 0;
+    std::uint64_t round = 0;
+  };
+  std::optional<Fault> fault;  // --inject-fault
 };
+
+// Parses --inject-fault "kill:rank=R,round=T" and checks the checkpoint flags
+// (train only, need --out). Before any output exists.
+Status ValidateReliabilityFlags(Job& job);
 
 struct RunOutcome {
   RunRequest request;

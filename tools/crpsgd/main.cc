@@ -219,6 +219,15 @@ int main(int argc, char** argv) {
   AddDataFlags(*train, train_job.data);
   AddAlgoFlags(*train, train_algo, /*algorithm_flags=*/true);
   AddRunFlags(*train, train_job.run);
+  train->add_option("--checkpoint-every", train_job.run.checkpoint_every,
+                    "Write a checkpoint to --out/checkpoint every K rounds (0 = none); see --resume")
+      ->capture_default_str();
+  train->add_flag("--resume", train_job.run.resume,
+                  "Continue the run in --out from its last checkpoint (give the same flags as the first time); "
+                  "the result is bit-identical to an uninterrupted run");
+  train->add_option("--inject-fault", train_job.run.inject_fault,
+                    "For tests: kill:rank=R,round=T kills worker R (under mpirun, its process; in-process, the "
+                    "whole process) at round T");
   std::string config_file;  // read by ExpandConfigFile before parsing
   const char* config_help = "TOML file of flags (keys: the long names above); flags given here override it";
   train->add_option("--config", config_file, config_help);
@@ -289,6 +298,8 @@ int main(int argc, char** argv) {
     job.compare = true;
   } else if (train->parsed()) {
     job.effective_config = EffectiveConfig(*train);
+    const crpsgd::Status reliability = ValidateReliabilityFlags(job);
+    if (!reliability.ok()) return Fail(reliability, leader);
     auto request = MakeTrainRequest(train_algo);
     if (!request.ok()) return Fail(request.status(), leader);
     job.requests.push_back(std::move(request).value());

@@ -1,0 +1,30 @@
+// Checkpoints: a run that is killed at any moment continues from its last
+// checkpoint to a result bit-identical to the run that was never stopped.
+//
+// Every `every` rounds each worker writes its own file (x, the algorithm's
+// state, its sampler's state, what the observers — metrics.jsonl — have
+// written so far) atomically (temporary file, fsync, rename) with a checksum;
+// after a barrier rank 0 points DIR/LATEST at the new round and the older
+// files are removed. A kill at any moment leaves LATEST naming a complete
+// checkpoint. Resuming checks the checksum and that the checkpoint belongs to
+// this run (algorithm, budget, step, seed, workers, …).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace crpsgd {
+
+struct CheckpointOptions {
+  std::filesystem::path dir;  // empty: no checkpoints
+  std::uint64_t every = 0;    // write one every this many rounds; 0 = never
+  bool resume = false;        // continue from DIR/LATEST
+  // What identifies the run beyond what Train knows (problem, data, λ, …):
+  // key/value pairs a checkpoint must match to be resumed.
+  std::vector<std::pair<std::string, std::string>> run_identity;
+};
+
+}  // namespace crpsgd

@@ -1,0 +1,211 @@
+#include "algorithms/checkpoint_file.h"
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include <nlohmann/json.hpp>
+
+#include "crpsgd/metrics.h"
+
+namespace crpsgd::internal {
+namespace {
+
+constexpr char kMagic[8] = {'C', 'R', 'P', 'S', 'G', 'D', 'C', '1'};
+
+std::uint64_t Fnv1a(const std::string& bytes) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+class Writer {
+ public:
+  void U64(std::uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof v); }
+  void F64(double v) { out_.append(reinterpret_cast<const char*>(&v), sizeof v); }
+  void Str(const std::string& s) {
+    U64(s.size());
+    out_ += s;
+  }
+  void Doubles(const std::vector<double>& v) {
+    U64(v.size());
+    out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double));
+  }
+  std::string& bytes() { return out_; }
+
+ private:
+  std::string out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(const std::string& bytes) : in_(bytes) {}
+  bool ok() const { return ok_; }
+  std::uint64_t U64() {
+    std::uint64_t v = 0;
+    Take(&v, sizeof v);
+    return v;
+  }
+  double F64() {
+    double v = 0;
+    Take(&v, sizeof v);
+    return v;
+  }
+  std::string Str() {
+    const std::uint64_t n = U64();
+    if (!ok_ || n > in_.size() - at_) return ok_ = false, std::string();
+    std::string s = in_.substr(at_, n);
+    at_ += n;
+    return s;
+  }
+  std::vector<double> Doubles() {
+    const std::uint64_t n = U64();
+    if (!ok_ || n > (in_.size() - at_) / sizeof(double)) return ok_ = false, std::vector<double>();
+    std::vector<double> v(n);
+    Take(v.data(), n * sizeof(double));
+    return v;
+  }
+
+ private:
+  void Take(void* out, std::size_t n) {
+    if (!ok_ || n > in_.size() - at_) {
+      ok_ = false;
+      return;
+    }
+    std::memcpy(out, in_.data() + at_, n);
+    at_ += n;
+  }
+  const std::string& in_;
+  std::size_t at_ = 0;
+  bool ok_ = true;
+};
+
+std::string IdentityText(const std::vector<std::pair<std::string, std::string>>& identity) {
+  std::string text;
+  for (const auto& [key, value] : identity) text += key + "=" + value + "\n";
+  return text;
+}
+
+}  // namespace
+
+std::filesystem::path CheckpointFile(const std::filesystem::path& dir, std::uint64_t round, int rank) {
+  return dir / ("round-" + std::to_string(round) + ".rank-" + std::to_string(rank));
+}
+
+Status WriteWorkerCheckpoint(const std::filesystem::path& path, const WorkerCheckpoint& c) {
+  Writer w;
+  w.bytes().append(kMagic, sizeof kMagic);
+  w.U64(c.identity.size());
+  for (const auto& [key, value] : c.identity) w.Str(key), w.Str(value);
+  w.U64(c.rank), w.U64(c.workers);
+  w.Doubles(c.x);
+  const AlgorithmState& a = c.algorithm;
+  w.U64(a.rounds), w.U64(a.sfo_per_worker), w.U64(a.outer_iteration), w.U64(a.inner_rounds), w.U64(a.inner_sfo);
+  w.Doubles(a.center), w.Doubles(a.velocity);
+  w.Str(c.sampler);
+  const MonitorState& m = c.monitor;
+  w.U64(m.next_auto_eval), w.U64(m.bytes), w.U64(m.eval_bytes);
+  w.F64(m.wall_s), w.F64(m.comm_s), w.F64(m.eval_s), w.F64(m.net_model_s), w.F64(m.last_loss);
+  w.U64(c.observers.size());
+  for (const std::string& o : c.observers) w.Str(o);
+  w.U64(Fnv1a(w.bytes()));
+  return WriteFileAtomic(path, w.bytes());
+}
+
+Result<WorkerCheckpoint> ReadWorkerCheckpoint(const std::filesystem::path& path) {
+  const std::string name = path.string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound(name + ": checkpoint file missing");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() < sizeof kMagic + 8 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
+    return Status::Corruption(name + ": not a crpsgd checkpoint (or truncated)");
+  }
+  std::uint64_t stored = 0;
+  std::memcpy(&stored, bytes.data() + bytes.size() - 8, 8);
+  const std::string body = bytes.substr(0, bytes.size() - 8);
+  if (Fnv1a(body) != stored) return Status::Corruption(name + ": checksum mismatch: the checkpoint is corrupt");
+  WorkerCheckpoint c;
+  const std::string fields = body.substr(sizeof kMagic);
+  Reader b(fields);
+  const std::uint64_t pairs = b.U64();
+  for (std::uint64_t i = 0; b.ok() && i < pairs && i < 1000; ++i) {
+    std::string key = b.Str();
+    std::string value = b.Str();
+    c.identity.emplace_back(std::move(key), std::move(value));
+  }
+  c.rank = b.U64(), c.workers = b.U64();
+  c.x = b.Doubles();
+  AlgorithmState& a = c.algorithm;
+  a.rounds = b.U64(), a.sfo_per_worker = b.U64(), a.outer_iteration = b.U64(), a.inner_rounds = b.U64();
+  a.inner_sfo = b.U64();
+  a.center = b.Doubles(), a.velocity = b.Doubles();
+  c.sampler = b.Str();
+  MonitorState& m = c.monitor;
+  m.next_auto_eval = b.U64(), m.bytes = b.U64(), m.eval_bytes = b.U64();
+  m.wall_s = b.F64(), m.comm_s = b.F64(), m.eval_s = b.F64(), m.net_model_s = b.F64(), m.last_loss = b.F64();
+  const std::uint64_t observers = b.U64();
+  for (std::uint64_t i = 0; b.ok() && i < observers && i < 1000; ++i) c.observers.push_back(b.Str());
+  if (!b.ok()) return Status::Corruption(name + ": truncated record inside the checkpoint");
+  return c;
+}
+
+Status WriteCheckpoint(Communicator& comm, const std::filesystem::path& dir, std::uint64_t round,
+                       std::uint64_t previous, const WorkerCheckpoint& mine) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IOError(dir.string() + ": cannot create: " + ec.message());
+  CRPSGD_RETURN_IF_ERROR(WriteWorkerCheckpoint(CheckpointFile(dir, round, comm.rank()), mine));
+  CRPSGD_RETURN_IF_ERROR(comm.Barrier());  // every worker's file is complete
+  if (comm.rank() == 0) {
+    nlohmann::json latest;
+    latest["round"] = round;
+    latest["workers"] = comm.size();
+    latest["identity"] = IdentityText(mine.identity);
+    CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(dir / "LATEST", latest.dump(2) + "\n"));
+  }
+  CRPSGD_RETURN_IF_ERROR(comm.Barrier());  // LATEST names the new round: the old one may go
+  if (previous > 0) std::filesystem::remove(CheckpointFile(dir, previous, comm.rank()), ec);
+  return Status::OK();
+}
+
+Result<WorkerCheckpoint> ReadLatestCheckpoint(const std::filesystem::path& dir, int rank, int workers,
+                                              const std::vector<std::pair<std::string, std::string>>& identity,
+                                              std::uint64_t* round) {
+  const std::filesystem::path latest_path = dir / "LATEST";
+  std::ifstream in(latest_path);
+  if (!in) {
+    return Status::NotFound(dir.string() + ": no checkpoint to resume from (no LATEST; was the run started with "
+                            "--checkpoint-every?)");
+  }
+  nlohmann::json latest;
+  try {
+    latest = nlohmann::json::parse(in);
+    *round = latest.at("round").get<std::uint64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Corruption(latest_path.string() + ": corrupt (" + e.what() + ")");
+  }
+  const std::filesystem::path file = CheckpointFile(dir, *round, rank);
+  CRPSGD_ASSIGN_OR_RETURN(WorkerCheckpoint c, ReadWorkerCheckpoint(file));
+  if (c.workers != static_cast<std::uint64_t>(workers)) {
+    return Status::InvalidArgument(file.string() + ": written by a run of " + std::to_string(c.workers) +
+                                   " workers, this one has " + std::to_string(workers));
+  }
+  if (c.rank != static_cast<std::uint64_t>(rank)) {
+    return Status::Corruption(file.string() + ": holds rank " + std::to_string(c.rank) + "'s state, not rank " +
+                              std::to_string(rank) + "'s");
+  }
+  for (const auto& [key, value] : identity) {
+    std::string theirs = "(missing)";
+    for (const auto& [k, v] : c.identity) {
+      if (k == key) theirs = v;
+    }
+    if (theirs != value) {
+      return Status::InvalidArgument(file.string() + ": belongs to another run: " + key + " is " + theirs +
+                                     " there, " + value + " here");
+    }
+  }
+  if (c.algorithm.rounds != *round) return Status::Corruption(file.string() + ": its round does not match LATEST");
+  return c;
+}
+
+}  // namespace crpsgd::internal

@@ -1,0 +1,50 @@
+// One worker's checkpoint file: a binary record with a checksum. Internal to Train.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "crpsgd/algorithm.h"
+#include "crpsgd/communicator.h"
+#include "crpsgd/status.h"
+
+namespace crpsgd::internal {
+
+// What Train's monitor has accumulated: cumulative costs and its schedule.
+struct MonitorState {
+  std::uint64_t next_auto_eval = 0;
+  std::uint64_t bytes = 0, eval_bytes = 0;
+  double wall_s = 0, comm_s = 0, eval_s = 0, net_model_s = 0, last_loss = 0;
+};
+
+struct WorkerCheckpoint {
+  std::vector<std::pair<std::string, std::string>> identity;  // the run it belongs to
+  std::uint64_t rank = 0, workers = 0;
+  std::vector<double> x;
+  AlgorithmState algorithm;
+  std::string sampler;
+  MonitorState monitor;
+  std::vector<std::string> observers;  // RoundObserver::CheckpointState(), in order
+};
+
+// DIR/round-<t>.rank-<r>
+std::filesystem::path CheckpointFile(const std::filesystem::path& dir, std::uint64_t round, int rank);
+
+Status WriteWorkerCheckpoint(const std::filesystem::path& path, const WorkerCheckpoint& checkpoint);
+// Errors name the file: missing, truncated, checksum mismatch.
+Result<WorkerCheckpoint> ReadWorkerCheckpoint(const std::filesystem::path& path);
+
+// The checkpoint protocol, collective: every worker writes its file, then
+// rank 0 points DIR/LATEST at `round`, then the files of `previous` go.
+Status WriteCheckpoint(Communicator& comm, const std::filesystem::path& dir, std::uint64_t round,
+                       std::uint64_t previous, const WorkerCheckpoint& mine);
+// The round DIR/LATEST names, and this worker's checkpoint of it, checked
+// against `identity` and the worker's rank and the number of workers.
+Result<WorkerCheckpoint> ReadLatestCheckpoint(const std::filesystem::path& dir, int rank, int workers,
+                                              const std::vector<std::pair<std::string, std::string>>& identity,
+                                              std::uint64_t* round);
+
+}  // namespace crpsgd::internal
