@@ -14,6 +14,7 @@ packages=(
   dataset-fashion-mnist               # the real data set of the main job
   liblinear-tools                     # heart_scale (a real LIBSVM file) for tests
   gnuplot-nox                         # figures
+  clang                               # libFuzzer harnesses (scripts/fuzz.sh)
   libtorch-dev                        # networks (softmax, MLP, ResNet-20): target crpsgd_torch
   python3-torch                       # a real peer: the model-file test loads crpsgd's models in PyTorch
 )

@@ -71,9 +71,17 @@ Result<IdxArray> ReadIdxArray(const std::filesystem::path& path, std::size_t exp
     }
     array.dims.push_back(dim);
   }
-  array.bytes.resize(total);
-  if (!ReadExactly(f.get(), array.bytes.data(), total)) {
-    return Status::Corruption(name + ": data is truncated (the header promises " + std::to_string(total) + " bytes)");
+  // Read in chunks, so that memory follows the bytes really there, not what
+  // a (possibly hostile) header claims.
+  constexpr std::uint64_t kChunk = std::uint64_t{1} << 20;
+  while (array.bytes.size() < total) {
+    const std::uint64_t before = array.bytes.size();
+    const std::uint64_t take = std::min(kChunk, total - before);
+    array.bytes.resize(before + take);
+    if (!ReadExactly(f.get(), array.bytes.data() + before, take)) {
+      return Status::Corruption(name + ": data is truncated (the header promises " + std::to_string(total) +
+                                " bytes)");
+    }
   }
   unsigned char extra = 0;
   if (gzread(f.get(), &extra, 1) > 0) {

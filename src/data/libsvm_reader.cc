@@ -10,6 +10,10 @@
 namespace crpsgd {
 namespace {
 
+// The model has one coordinate per feature: beyond 2^27 (1 GiB of doubles)
+// an index is far more likely a damaged file than a real data set.
+constexpr std::int64_t kMaxFeatureIndex = std::int64_t{1} << 27;
+
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
@@ -82,6 +86,10 @@ Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOption
         return fail("feature index '" + std::string(token.substr(0, colon)) + "' is not an integer");
       }
       if (index < 1) return fail("feature index " + std::to_string(index) + " is below 1 (indices are 1-based)");
+      if (index > kMaxFeatureIndex) {
+        return fail("feature index " + std::to_string(index) + " exceeds the limit of " +
+                    std::to_string(kMaxFeatureIndex) + " features");
+      }
       if (index <= previous) {
         return fail("feature index " + std::to_string(index) + " does not increase (previous " + std::to_string(previous) + ")");
       }
