@@ -2,6 +2,7 @@
 // core library need no MPI headers; defined in the crpsgd_mpi target.
 #pragma once
 
+#include <chrono>
 #include <memory>
 
 #include "crpsgd/communicator.h"
@@ -34,7 +35,11 @@ class MpiSession {
 };
 
 // A Communicator over a duplicate of MPI_COMM_WORLD with MPI_ERRORS_RETURN.
-// Requires a live MpiSession.
-Result<std::unique_ptr<Communicator>> MakeMpiCommunicator(MpiReduction reduction = MpiReduction::kOrdered);
+// Requires a live MpiSession. A collective that waits longer than `timeout`
+// for the other ranks (one of them died or stopped answering) ends this
+// process with a message, and mpirun then ends the job: never a hang.
+// Zero = wait forever.
+Result<std::unique_ptr<Communicator>> MakeMpiCommunicator(MpiReduction reduction = MpiReduction::kOrdered,
+                                                          std::chrono::seconds timeout = std::chrono::minutes(10));
 
 }  // namespace crpsgd

@@ -8,9 +8,15 @@
 // the result is bit-identical to the inproc backend.
 #include <mpi.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "crpsgd/mpi.h"
@@ -31,11 +37,58 @@ Status MpiError(const char* what, int code) {
     if (crpsgd_mpi_rc_ != MPI_SUCCESS) return MpiError(#call, crpsgd_mpi_rc_); \
   } while (0)
 
+// Watches the collectives of one rank from a thread of its own (which makes no
+// MPI calls): if one waits longer than the timeout, a peer has died or stopped
+// answering, and this process ends; mpirun then ends the whole job.
+class CollectiveWatchdog {
+ public:
+  CollectiveWatchdog(int rank, std::chrono::seconds timeout) : rank_(rank), timeout_(timeout) {
+    if (timeout_.count() > 0) thread_ = std::thread([this] { Watch(); });
+  }
+  ~CollectiveWatchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  // Marks the span of one collective call.
+  void Enter() { since_.store(Now(), std::memory_order_relaxed); }
+  void Leave() { since_.store(0, std::memory_order_relaxed); }
+
+ private:
+  static std::int64_t Now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+  void Watch() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stop_; })) {
+      const std::int64_t since = since_.load(std::memory_order_relaxed);
+      if (since == 0 || Now() - since < timeout_.count() * 1000) continue;
+      std::fprintf(stderr,
+                   "crpsgd: error: rank %d: a collective has waited %lld s for the other ranks: one of them died "
+                   "or stopped answering (--mpi-timeout); ending the job\n",
+                   rank_, static_cast<long long>(timeout_.count()));
+      std::fflush(stderr);
+      std::_Exit(1);  // no MPI call from this thread; mpirun sees the exit and ends the other ranks
+    }
+  }
+  const int rank_;
+  const std::chrono::seconds timeout_;
+  std::atomic<std::int64_t> since_{0};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 class MpiCommunicator final : public Communicator {
  public:
-  MpiCommunicator(MPI_Comm comm, int rank, int size, MpiReduction reduction)
+  MpiCommunicator(MPI_Comm comm, int rank, int size, MpiReduction reduction, std::chrono::seconds timeout)
       : Communicator(rank, size), comm_(comm), reduction_(reduction),
-        send_counts_(size), send_displs_(size), recv_counts_(size), recv_displs_(size) {}
+        send_counts_(size), send_displs_(size), recv_counts_(size), recv_displs_(size), watchdog_(rank, timeout) {}
   ~MpiCommunicator() override {
     int finalized = 0;
     MPI_Finalized(&finalized);
@@ -44,7 +97,15 @@ class MpiCommunicator final : public Communicator {
   const char* backend_name() const override { return "mpi"; }
 
  private:
+  // Enter()/Leave() around a collective, on every path out.
+  struct Watched {
+    explicit Watched(CollectiveWatchdog& w) : watchdog(w) { watchdog.Enter(); }
+    ~Watched() { watchdog.Leave(); }
+    CollectiveWatchdog& watchdog;
+  };
+
   Status DoAllreduceSum(std::span<std::byte> data, DataType type) override {
+    const Watched watched(watchdog_);
     if (data.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
       return Status::InvalidArgument("all-reduce of " + std::to_string(data.size()) + " bytes exceeds MPI's int count");
     }
@@ -80,6 +141,7 @@ class MpiCommunicator final : public Communicator {
   }
 
   Status DoBroadcast(std::span<std::byte> data, int root) override {
+    const Watched watched(watchdog_);
     if (data.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
       return Status::InvalidArgument("broadcast of " + std::to_string(data.size()) + " bytes exceeds MPI's int count");
     }
@@ -88,6 +150,7 @@ class MpiCommunicator final : public Communicator {
   }
 
   Status DoBarrier() override {
+    const Watched watched(watchdog_);
     CRPSGD_MPI_CALL(MPI_Barrier(comm_));
     return Status::OK();
   }
@@ -96,6 +159,7 @@ class MpiCommunicator final : public Communicator {
   MpiReduction reduction_;
   std::vector<int> send_counts_, send_displs_, recv_counts_, recv_displs_;
   std::vector<std::byte> scratch_;
+  CollectiveWatchdog watchdog_;
 };
 
 }  // namespace
@@ -136,7 +200,7 @@ void MpiSession::AbortJob(int exit_code) {
   std::_Exit(exit_code);
 }
 
-Result<std::unique_ptr<Communicator>> MakeMpiCommunicator(MpiReduction reduction) {
+Result<std::unique_ptr<Communicator>> MakeMpiCommunicator(MpiReduction reduction, std::chrono::seconds timeout) {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) return Status::Internal("MakeMpiCommunicator(): MPI is not initialised (create an MpiSession first)");
@@ -146,7 +210,7 @@ Result<std::unique_ptr<Communicator>> MakeMpiCommunicator(MpiReduction reduction
   int rank = 0, size = 1;
   CRPSGD_MPI_CALL(MPI_Comm_rank(comm, &rank));
   CRPSGD_MPI_CALL(MPI_Comm_size(comm, &size));
-  return std::unique_ptr<Communicator>(new MpiCommunicator(comm, rank, size, reduction));
+  return std::unique_ptr<Communicator>(new MpiCommunicator(comm, rank, size, reduction, timeout));
 }
 
 }  // namespace crpsgd

@@ -10,9 +10,9 @@
 namespace crpsgd {
 namespace {
 
-// The model has one coordinate per feature: beyond 2^27 (1 GiB of doubles)
+// The model has one coordinate per feature: beyond 2^26 (512 MiB of doubles)
 // an index is far more likely a damaged file than a real data set.
-constexpr std::int64_t kMaxFeatureIndex = std::int64_t{1} << 27;
+constexpr std::int64_t kMaxFeatureIndex = std::int64_t{1} << 26;
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);

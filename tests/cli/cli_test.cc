@@ -583,6 +583,22 @@ TEST(CliCheckpointTest, AKilledMpiRankEndsTheJobAndTheRunResumes) {
   for (std::size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(lines[i]["round"], i);
 }
 
+// A rank that stops answering (SIGSTOP) must not hang the others: their
+// watchdogs end the job after --mpi-timeout.
+TEST(CliCheckpointTest, AHungMpiRankEndsTheJobAfterTheTimeout) {
+  if (!CRPSGD_HAVE_MPI || !std::filesystem::exists(kHeartScale)) GTEST_SKIP();
+  TempDir dir;
+  const auto start = std::chrono::steady_clock::now();
+  const CommandResult run = Execute("train -q --data " + kHeartScale + " --budget 1500 --mpi-timeout 3 --out " +
+                                        (dir / "run").string() + " --inject-fault stop:rank=2,round=10",
+                                    MpiPrefix(4));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(run.exit_code, 0) << run.output;
+  EXPECT_LT(seconds, 30.0) << run.output;
+  EXPECT_NE(run.output.find("stopped answering"), std::string::npos) << run.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "run" / "summary.json"));
+}
+
 TEST(CliCheckpointTest, CorruptOrForeignCheckpointsAreRefused) {
   if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP();
   TempDir dir;

@@ -75,7 +75,7 @@ INSTANTIATE_TEST_SUITE_P(
         Malformed{"index_zero", "1 0:1\n", StatusCode::kCorruption, ":1: feature index 0 is below 1"},
         Malformed{"negative_index", "1 -3:1\n", StatusCode::kCorruption, ":1: feature index -3 is below 1"},
         Malformed{"huge_index", "1 244444444444444422:-0.31\n", StatusCode::kCorruption,
-                  ":1: feature index 244444444444444422 exceeds the limit of 134217728 features"},
+                  ":1: feature index 244444444444444422 exceeds the limit of 67108864 features"},
         Malformed{"not_increasing", "1 2:1 2:3\n", StatusCode::kCorruption, ":1: feature index 2 does not increase"},
         Malformed{"index_not_integer", "1 x:1\n", StatusCode::kCorruption, ":1: feature index 'x' is not an integer"},
         Malformed{"value_not_number", "-1 1:1\n1 2:abc\n", StatusCode::kCorruption,

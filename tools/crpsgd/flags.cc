@@ -58,6 +58,10 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
   app.add_option("--mpi-reduction", f.mpi_reduction,
                  "ordered (rank-order sums, bit-identical to inproc) or native (MPI_Allreduce)")
       ->capture_default_str();
+  app.add_option("--mpi-timeout", f.mpi_timeout_s,
+                 "mpi backend: seconds a collective may wait for the other ranks before the job ends (a rank died "
+                 "or stopped answering); 0 = forever")
+      ->capture_default_str();
   app.add_option("--seed", f.seed, "Seed of every random choice (shards, sampling, synthetic data)")
       ->check(kCount)
       ->capture_default_str();

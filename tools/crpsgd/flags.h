@@ -36,6 +36,7 @@ struct RunFlags {
   int workers = 0;  // 0: 1 for inproc, the world size under mpirun
   std::string backend = "auto";
   std::string mpi_reduction = "ordered";
+  std::uint64_t mpi_timeout_s = 600;  // a collective waiting longer ends the job
   std::uint64_t seed = 1;
   std::string out;
   std::uint64_t eval_every = 0;

@@ -207,17 +207,18 @@ Result<std::vector<double>> LoadInitialPoint(const Job& job, const LoadedData& d
 
 namespace {
 
-// --inject-fault: kills this process at the end of round T on worker R (after
-// the metrics line of round T, before its checkpoint), as kill -9 would.
+// --inject-fault: kills (or stops: a hung worker) this process at the end of
+// round T on worker R (after the metrics line of round T, before its
+// checkpoint), as kill -9 (kill -STOP) would.
 class FaultInjector final : public RoundObserver {
  public:
   FaultInjector(Job::Fault fault, int rank) : fault_(fault), rank_(rank) {}
   Status OnRound(const RoundRecord& record, std::span<const double>) override {
     if (rank_ == fault_.rank && record.round == fault_.round) {
-      std::fprintf(stderr, "crpsgd: --inject-fault: killing worker %d at round %llu\n", rank_,
-                   static_cast<unsigned long long>(record.round));
+      std::fprintf(stderr, "crpsgd: --inject-fault: %s worker %d at round %llu\n", fault_.stop ? "stopping" : "killing",
+                   rank_, static_cast<unsigned long long>(record.round));
       std::fflush(stderr);
-      std::raise(SIGKILL);
+      std::raise(fault_.stop ? SIGSTOP : SIGKILL);
     }
     return Status::OK();
   }
@@ -244,9 +245,12 @@ Status ValidateReliabilityFlags(Job& job) {
   Job::Fault fault;
   unsigned long long round = 0;
   int consumed = 0;
-  if (std::sscanf(text.c_str(), "kill:rank=%d,round=%llu%n", &fault.rank, &round, &consumed) != 2 ||
+  fault.stop = text.rfind("stop:", 0) == 0;
+  const char* format = fault.stop ? "stop:rank=%d,round=%llu%n" : "kill:rank=%d,round=%llu%n";
+  if (std::sscanf(text.c_str(), format, &fault.rank, &round, &consumed) != 2 ||
       consumed != static_cast<int>(text.size()) || fault.rank < 0 || round < 1) {
-    return Status::InvalidArgument("--inject-fault must be kill:rank=R,round=T (R >= 0, T >= 1), got '" + text + "'");
+    return Status::InvalidArgument("--inject-fault must be kill:rank=R,round=T or stop:rank=R,round=T (R >= 0, "
+                                   "T >= 1), got '" + text + "'");
   }
   fault.round = round;
   job.fault = fault;

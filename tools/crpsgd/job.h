@@ -47,13 +47,14 @@ struct Job {
   std::string effective_config;
   std::vector<double> initial_x;  // --init-model; empty = zeros
   struct Fault {
+    bool stop = false;  // stop (SIGSTOP: the worker hangs) instead of kill
     int rank = 0;
     std::uint64_t round = 0;
   };
   std::optional<Fault> fault;  // --inject-fault
 };
 
-// Parses --inject-fault "kill:rank=R,round=T" and checks the checkpoint flags
+// Parses --inject-fault "kill|stop:rank=R,round=T" and checks the checkpoint flags
 // (train only, need --out). Before any output exists.
 Status ValidateReliabilityFlags(Job& job);
 

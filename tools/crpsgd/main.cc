@@ -162,7 +162,8 @@ int RunCommand(Job& job, int argc, char** argv) {
                                         std::to_string(session.world_size()) + " MPI ranks (mpirun -np)"),
                 leader);
   }
-  auto comm = MakeMpiCommunicator(job.run.mpi_reduction == "native" ? MpiReduction::kNative : MpiReduction::kOrdered);
+  auto comm = MakeMpiCommunicator(job.run.mpi_reduction == "native" ? MpiReduction::kNative : MpiReduction::kOrdered,
+                                  std::chrono::seconds(job.run.mpi_timeout_s));
   if (!comm.ok()) return Fail(comm.status(), leader);
   auto data = LoadData(job.data, job.run.seed);  // same input on every rank: all fail together
   if (!data.ok()) return Fail(data.status(), leader);
@@ -227,7 +228,7 @@ int main(int argc, char** argv) {
                   "the result is bit-identical to an uninterrupted run");
   train->add_option("--inject-fault", train_job.run.inject_fault,
                     "For tests: kill:rank=R,round=T kills worker R (under mpirun, its process; in-process, the "
-                    "whole process) at round T");
+                    "whole process) at round T; stop:rank=R,round=T stops it (a hung worker)");
   std::string config_file;  // read by ExpandConfigFile before parsing
   const char* config_help = "TOML file of flags (keys: the long names above); flags given here override it";
   train->add_option("--config", config_file, config_help);
