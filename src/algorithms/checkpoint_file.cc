@@ -29,7 +29,7 @@ class Writer {
   }
   void Doubles(const std::vector<double>& v) {
     U64(v.size());
-    out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double));
+    if (!v.empty()) out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double));
   }
   std::string& bytes() { return out_; }
 
@@ -68,6 +68,7 @@ class Reader {
 
  private:
   void Take(void* out, std::size_t n) {
+    if (n == 0) return;  // an empty vector's data() may be null
     if (!ok_ || n > in_.size() - at_) {
       ok_ = false;
       return;

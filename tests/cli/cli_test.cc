@@ -486,7 +486,9 @@ TEST(CliLiblinearTest, WarmStartsFromLiblinearModels) {
   for (const auto& [flags, fragment] :
        std::vector<std::pair<std::string, std::string>>{{"--bias 1", "has no bias feature: drop --bias"},
                                                         {"--problem leastsq", "does not fit --problem leastsq"},
-                                                        {"--problem mlp", "linear models only"}}) {
+                                                        {"--problem mlp", CRPSGD_HAVE_TORCH
+                                                                              ? "linear models only"
+                                                                              : "this build has no LibTorch"}}) {
     run = Execute(common + "--init-model " + model.string() + " " + flags + " --out " + (dir / "bad").string());
     EXPECT_EQ(run.exit_code, 2) << run.output;
     EXPECT_NE(run.output.find(fragment), std::string::npos) << run.output;
