@@ -80,6 +80,7 @@ struct RunSummary {
   // convergence measure for non-convex f), computed on all training data.
   std::optional<std::uint64_t> outer_iterations, inner_budget;
   std::optional<double> gradient_norm;
+  std::uint64_t peak_rss_bytes = 0;  // peak resident memory, the largest over the workers' processes
   std::vector<double> x;           // the final model
 };
 

@@ -1,5 +1,8 @@
 #include "crpsgd/train.h"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -299,6 +302,13 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
     CRPSGD_ASSIGN_OR_RETURN(summary.test_loss, test_eval->Loss(x));
     summary.test_accuracy = monitor.last().test_accuracy;  // the last round is always evaluated
   }
+  // Peak memory of each worker's process (threads of one process share one);
+  // the largest, gathered as evaluation traffic.
+  std::vector<double> rss(static_cast<std::size_t>(comm.size()), 0.0);
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) == 0) rss[comm.rank()] = static_cast<double>(usage.ru_maxrss) * 1024.0;
+  CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(rss, Traffic::kEvaluation));
+  summary.peak_rss_bytes = static_cast<std::uint64_t>(*std::max_element(rss.begin(), rss.end()));
   summary.eval_bytes = eval_bytes_before + comm.stats().evaluation.bytes - eval_base;
   summary.x = std::move(x);
   return summary;

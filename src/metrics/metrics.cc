@@ -145,6 +145,7 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   j["eval_s"] = s.eval_s;
   j["bytes"] = s.bytes;
   j["eval_bytes"] = s.eval_bytes;
+  j["peak_rss_bytes"] = s.peak_rss_bytes;
   j["train_accuracy"] = OrNull(s.train_accuracy);
   j["test_loss"] = OrNull(s.test_loss);
   j["test_accuracy"] = OrNull(s.test_accuracy);

@@ -496,10 +496,10 @@ TEST(CliLiblinearTest, WarmStartsFromLiblinearModels) {
   }
 }
 
-// The fields of metrics.jsonl and summary.json that measure time: they differ
-// between any two runs; everything else must not.
+// The fields of metrics.jsonl and summary.json that measure time or memory:
+// they differ between any two runs; everything else must not.
 std::string WithoutTimes(std::string text) {
-  static const std::regex times(R"("[a-z_]*_s": ?[^,}\n]*,?)");
+  static const std::regex times(R"re("([a-z_]*_s|peak_rss_bytes)": ?[^,}\n]*,?)re");
   return std::regex_replace(text, times, "");
 }
 
