@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 kind=${1:?usage: scripts/sanitize.sh address|thread}
 case "$kind" in
   address) dir=build-asan; flags=address,undefined; filter="" ;;
-  thread)  dir=build-tsan; flags=thread; filter="Inproc|Train|Algorithm|Batch|Comm" ;;
+  thread)  dir=build-tsan; flags=thread; filter="Inproc|Train|Algorithm|Batch|Comm|Checkpoint" ;;
   *) echo "sanitize: expected address or thread, got '$kind'" >&2; exit 2 ;;
 esac
 # LibTorch and OpenMPI are not built with sanitizers and would report their own
