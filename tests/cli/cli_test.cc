@@ -585,6 +585,23 @@ TEST(CliCheckpointTest, AKilledMpiRankEndsTheJobAndTheRunResumes) {
   for (std::size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(lines[i]["round"], i);
 }
 
+// A diverging run stops with exit code 3 naming the round; its last good
+// checkpoint stays, and no summary pretends the run finished.
+TEST(CliCheckpointTest, DivergenceKeepsTheLastCheckpoint) {
+  if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP();
+  TempDir dir;
+  const auto out = dir / "run";
+  const CommandResult run = Execute("train -q --problem leastsq --data " + kHeartScale +
+                                    " --algo psgd --budget 3000 --lr 0.5 --checkpoint-every 50 --out " + out.string());
+  EXPECT_EQ(run.exit_code, 3) << run.output;
+  EXPECT_NE(run.output.find("round "), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("is not finite"), std::string::npos) << run.output;
+  const auto latest = ReadJson(out / "checkpoint" / "LATEST")["round"].get<std::uint64_t>();
+  EXPECT_GT(latest, 0u);
+  EXPECT_TRUE(std::filesystem::exists(out / "checkpoint" / ("round-" + std::to_string(latest) + ".rank-0")));
+  EXPECT_FALSE(std::filesystem::exists(out / "summary.json"));
+}
+
 // A rank that stops answering (SIGSTOP) must not hang the others: their
 // watchdogs end the job after --mpi-timeout.
 TEST(CliCheckpointTest, AHungMpiRankEndsTheJobAfterTheTimeout) {
