@@ -216,7 +216,7 @@ int main(int argc, char** argv) {
   SweepFlags sweep_flags;
 
   CLI::App* train = app.add_subcommand("train", "Train one model with one algorithm; "
-                                                "writes metrics.jsonl and summary.json to --out");
+                                                "writes metrics.jsonl, summary.json and config.toml to --out");
   AddDataFlags(*train, train_job.data);
   AddAlgoFlags(*train, train_algo, /*algorithm_flags=*/true);
   AddRunFlags(*train, train_job.run);
@@ -244,10 +244,10 @@ int main(int argc, char** argv) {
   Job compare_job;
   compare_job.run.out = "out/compare";
   std::string compare_config;
-  CLI::App* compare = app.add_subcommand("compare", "Run the runs a JSON config describes (one problem, one budget, "
-                                                    "several algorithms and seeds), then draw figures with gnuplot and "
-                                                    "write a table (see docs/compare.md)");
-  compare->add_option("--config", compare_config, "The JSON config")->required();
+  CLI::App* compare = app.add_subcommand("compare", "Run the runs a JSON or TOML config describes (one problem, one "
+                                                    "budget, several algorithms and seeds), then draw figures with "
+                                                    "gnuplot and write a table (see docs/compare.md)");
+  compare->add_option("--config", compare_config, "The config: JSON, or TOML when the name ends in .toml")->required();
   compare->add_option("--out", compare_job.run.out, "Output folder: runs, figures/, table.md, results.csv")
       ->capture_default_str();
   CLI::Option* compare_quiet =
