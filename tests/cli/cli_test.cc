@@ -318,6 +318,8 @@ TEST(CliCompareTest, BadConfigsNameTheProblem) {
     const char* fragment;
   };
   for (const Case& c : {Case{"{not json", "not valid JSON"},
+                        Case{"8888888e8888888888888888888888888877)", "not valid JSON"},  // found by fuzz/
+                        Case{R"({"budget": 1e999, "runs": [{"algo": "psgd"}]})", "not valid JSON"},
                         Case{R"({"budget": 10, "runs": [{"algo": "psgd"}], "workerz": 2})", "unknown key \"workerz\""},
                         Case{R"({"budget": 10, "runs": [{"algo": "psgd", "rho": "x"}]})", "runs[0]: \"rho\" has the wrong type"},
                         Case{R"({"budget": 10, "runs": []})", "\"runs\" must be a non-empty list"},

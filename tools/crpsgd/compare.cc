@@ -70,11 +70,13 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
     } catch (const toml::parse_error& e) {
       return Status::Corruption(file + ":" + std::to_string(e.source().begin.line) +
                                 ": not valid TOML: " + std::string(e.description()));
+    } catch (const json::exception& e) {  // a TOML value JSON cannot hold (inf, nan)
+      return Status::Corruption(file + ": a value cannot be used (" + e.what() + ")");
     }
   } else {
     try {
       config = json::parse(in);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // syntax errors, and numbers out of range
       return Status::Corruption(file + ": not valid JSON (" + e.what() + ")");
     }
   }
