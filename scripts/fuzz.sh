@@ -3,7 +3,9 @@
 # build-fuzz/ and runs each for SECONDS (default 10) from its seed corpus in
 # fuzz/corpus/. Fails on any crash, sanitizer report, leak, timeout or
 # allocation over 1 GB (what an absurd header size would cause).
-# Usage: scripts/fuzz.sh [SECONDS]
+# The mutation sequence is seeded (FUZZ_SEED, default 1) so that a run can be
+# repeated; FUZZ_SEED=0 lets libFuzzer pick a new seed each time.
+# Usage: [FUZZ_SEED=N] scripts/fuzz.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
@@ -18,7 +20,8 @@ for name in libsvm idx cifar10 config; do
   cp fuzz/corpus/"$name"/* "$work"/  # the corpus grows in a scratch copy, not in the repository
   echo "fuzz: $name for ${seconds}s" >&2
   if ! build-fuzz/fuzz/"$name"_fuzz "$work" -max_total_time="$seconds" -rss_limit_mb=2048 \
-       -malloc_limit_mb=1024 -timeout=10 -print_final_stats=1 -artifact_prefix=build-fuzz/"$name"- \
+       -malloc_limit_mb=1024 -timeout=10 -seed="${FUZZ_SEED:-1}" -print_final_stats=1 \
+       -artifact_prefix=build-fuzz/"$name"- \
        > build-fuzz/"$name".log 2>&1; then
     tail -40 build-fuzz/"$name".log >&2
     echo "fuzz: $name FAILED (input saved as build-fuzz/$name-*; log build-fuzz/$name.log)" >&2
