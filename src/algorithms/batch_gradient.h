@@ -42,13 +42,14 @@ class BatchGradient {
 
 // x ← x − γ·d with d = g + wd·x, or, with momentum μ > 0, v ← μv + d and
 // x ← x − γ·v (heavy ball). With μ = wd = 0 this is plain SGD, bit for bit.
+// The momentum buffer v is the caller's (AlgorithmState::velocity, which a
+// checkpoint saves): an empty one starts at zero, a resumed one goes on.
 class SgdStep {
  public:
-  SgdStep(double lr, double momentum, double weight_decay, std::size_t dim)
-      : lr_(lr), momentum_(momentum), weight_decay_(weight_decay), velocity_(momentum > 0 ? dim : 0, 0.0) {}
-
-  // The momentum buffer (empty without momentum), for checkpoints.
-  std::vector<double>& velocity() { return velocity_; }
+  SgdStep(double lr, double momentum, double weight_decay, std::size_t dim, std::vector<double>& velocity)
+      : lr_(lr), momentum_(momentum), weight_decay_(weight_decay), velocity_(velocity) {
+    if (momentum_ > 0 && velocity_.empty()) velocity_.assign(dim, 0.0);
+  }
 
   // lr_scale: the schedule's factor for this step (1 for a constant step).
   void Apply(std::span<const double> grad, std::span<double> x, double lr_scale = 1.0) {
@@ -63,7 +64,7 @@ class SgdStep {
 
  private:
   double lr_, momentum_, weight_decay_;
-  std::vector<double> velocity_;
+  std::vector<double>& velocity_;
 };
 
 // Diverged unless every entry is finite.

@@ -13,8 +13,8 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
   const std::uint64_t rounds = (total_steps + period - 1) / period;
   BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
   std::vector<double> grad(x.size());
-  SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size());  // local velocity per worker
-  if (!state.velocity.empty()) step.velocity() = state.velocity;                  // resumed
+  // This worker's own momentum buffer (local steps).
+  SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), state.velocity);
   AlgorithmResult result;
   result.rounds = state.rounds;
   result.sfo_per_worker = state.sfo_per_worker;
@@ -36,7 +36,6 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
     result.sfo_per_worker += steps * b;
     state.rounds = t;
     state.sfo_per_worker = result.sfo_per_worker;
-    state.velocity = step.velocity();
     RoundRecord record;
     record.round = t;
     record.batch = b;

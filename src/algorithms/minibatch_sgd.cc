@@ -32,8 +32,7 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
   const BudgetPlan plan = PlanBudget(*schedule_, options_.budget);
   BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
   std::vector<double> grad(x.size());
-  SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size());
-  if (!velocity.empty()) step.velocity() = velocity;  // resumed
+  SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), velocity);
   AlgorithmResult result;
   result.rounds = rounds;
   result.sfo_per_worker = sfo;
@@ -49,7 +48,6 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
     CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "iterate", t));
     result.rounds = t;
     result.sfo_per_worker += batch;
-    velocity = step.velocity();
     sync(result.rounds, result.sfo_per_worker);
     RoundRecord record;
     record.round = t;
