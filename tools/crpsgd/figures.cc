@@ -38,8 +38,6 @@ Result<std::vector<Point>> ReadCurve(const std::filesystem::path& metrics, bool 
   return curve;
 }
 
-std::string Quote(std::string s) { return GnuplotString(std::move(s)); }
-
 }  // namespace
 
 std::string GnuplotString(std::string s) {
@@ -145,12 +143,12 @@ Status DrawFigures(const Job& job, const JobReport& report, const std::filesyste
   auto plot = [&](const std::string& name, const Axis& axis, bool accuracy) {
     for (const char* term : {"pngcairo size 1000,600", "svg size 1000,600"}) {
       const std::string ext = std::string(term).rfind("png", 0) == 0 ? "png" : "svg";
-      gp << "set terminal " << term << "\nset output " << Quote((dir / (name + "." + ext)).string()) << "\n";
-      gp << "set xlabel " << Quote(axis.label) << "\n";
-      gp << "set ylabel " << Quote(accuracy ? "test accuracy" : y_label + (use_gap ? " (log scale)" : "")) << "\n";
+      gp << "set terminal " << term << "\nset output " << GnuplotString((dir / (name + "." + ext)).string()) << "\n";
+      gp << "set xlabel " << GnuplotString(axis.label) << "\n";
+      gp << "set ylabel " << GnuplotString(accuracy ? "test accuracy" : y_label + (use_gap ? " (log scale)" : "")) << "\n";
       gp << (axis.log ? "set logscale x\n" : "unset logscale x\n");
       gp << (!accuracy && use_gap ? "set logscale y\n" : "unset logscale y\n");
-      gp << "set title " << Quote((accuracy ? std::string("test accuracy") : y_label) + " against " + axis.name +
+      gp << "set title " << GnuplotString((accuracy ? std::string("test accuracy") : y_label) + " against " + axis.name +
                                   (several ? " (mean over " + std::to_string(job.seeds.size()) + " seeds, band: min–max)"
                                            : ""))
          << "\nplot ";
@@ -158,7 +156,7 @@ Status DrawFigures(const Job& job, const JobReport& report, const std::filesyste
       int color = 1;
       for (const Series& s : series) {
         if (accuracy && !s.has_test) continue;
-        const std::string file = Quote((dir / s.file).string());
+        const std::string file = GnuplotString((dir / s.file).string());
         const int mean = accuracy ? 7 : 4, lo = mean + 1, hi = mean + 2;
         if (!first) gp << ", \\\n     ";
         first = false;
@@ -167,7 +165,7 @@ Status DrawFigures(const Job& job, const JobReport& report, const std::filesyste
              << " notitle, \\\n     ";
         }
         gp << file << " using " << axis.column << ":" << mean << " with linespoints lc " << color << " lw 2 pt 7 ps 0.5 title "
-           << Quote(s.title);
+           << GnuplotString(s.title);
         ++color;
       }
       gp << "\n";
