@@ -35,9 +35,11 @@ class MpiSession {
 };
 
 // A Communicator over a duplicate of MPI_COMM_WORLD with MPI_ERRORS_RETURN.
-// Requires a live MpiSession. A collective that waits longer than `timeout`
-// for the other ranks (one of them died or stopped answering) ends this
-// process with a message, and mpirun then ends the job: never a hang.
+// Requires a live MpiSession; collective over MPI_COMM_WORLD (it gathers every
+// rank's host name). A collective that waits longer than `timeout` for the
+// other ranks (one of them died, hung or became unreachable) returns
+// Status::Unavailable naming the ranks, and their hosts, whose data never came;
+// the caller then ends the job (MpiSession::AbortJob): never a hang.
 // Zero = wait forever.
 Result<std::unique_ptr<Communicator>> MakeMpiCommunicator(MpiReduction reduction = MpiReduction::kOrdered,
                                                           std::chrono::seconds timeout = std::chrono::minutes(10));

@@ -1,11 +1,16 @@
 // The mpi backend over OpenMPI.
 //
 // The ordered all-reduce is a reduce-scatter followed by an allgather, written
-// with MPI_Alltoallv and MPI_Allgatherv: rank k receives chunk k of every
-// rank's buffer, sums the chunks in rank order 0..N-1 with the same kernel as
-// the inproc backend (AddInto), and the reduced chunks are gathered back. Each
-// rank sends and receives 2(N-1)/N of the buffer, as in a ring all-reduce, and
-// the result is bit-identical to the inproc backend.
+// with point-to-point messages: rank k receives chunk k of every rank's buffer,
+// sums the chunks in rank order 0..N-1 with the same kernel as the inproc
+// backend (AddInto), and the reduced chunks are sent back. Each rank sends and
+// receives 2(N-1)/N of the buffer, as in a ring all-reduce, and the result is
+// bit-identical to the inproc backend.
+//
+// Every collective is started non-blocking and completed by polling with a
+// deadline (--mpi-timeout), so a peer that died, hung or became unreachable
+// ends the call with Status::Unavailable naming that peer and its host,
+// instead of a hang.
 #include <mpi.h>
 
 #include <atomic>
@@ -16,6 +21,7 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -37,25 +43,29 @@ Status MpiError(const char* what, int code) {
     if (crpsgd_mpi_rc_ != MPI_SUCCESS) return MpiError(#call, crpsgd_mpi_rc_); \
   } while (0)
 
-// Watches the collectives of one rank from a thread of its own (which makes no
-// MPI calls): if one waits longer than the timeout, a peer has died or stopped
-// answering, and this process ends; mpirun then ends the whole job.
+// Ends the process from a thread of its own (which makes no MPI calls) when a
+// blocking MPI call has not returned by its deadline: a peer died or stopped
+// answering. Used around calls that cannot be polled (the native
+// MPI_Allreduce, whose non-blocking twin is much slower), and as the last line
+// of defence around the polled ones, should an MPI call block where it should
+// not. mpirun sees the exit and ends the other ranks.
 class CollectiveWatchdog {
  public:
-  CollectiveWatchdog(int rank, std::chrono::seconds timeout) : rank_(rank), timeout_(timeout) {
-    if (timeout_.count() > 0) thread_ = std::thread([this] { Watch(); });
-  }
+  explicit CollectiveWatchdog(int rank) : rank_(rank), thread_([this] { Watch(); }) {}
   ~CollectiveWatchdog() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stop_ = true;
     }
     wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    thread_.join();
   }
-  // Marks the span of one collective call.
-  void Enter() { since_.store(Now(), std::memory_order_relaxed); }
-  void Leave() { since_.store(0, std::memory_order_relaxed); }
+  // Arms the watchdog for one call; a zero limit waits forever.
+  void Enter(std::chrono::seconds limit) {
+    limit_s_.store(limit.count(), std::memory_order_relaxed);
+    deadline_ms_.store(limit.count() > 0 ? Now() + limit.count() * 1000 : 0, std::memory_order_relaxed);
+  }
+  void Leave() { deadline_ms_.store(0, std::memory_order_relaxed); }
 
  private:
   static std::int64_t Now() {
@@ -65,30 +75,38 @@ class CollectiveWatchdog {
   void Watch() {
     std::unique_lock<std::mutex> lock(mutex_);
     while (!wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stop_; })) {
-      const std::int64_t since = since_.load(std::memory_order_relaxed);
-      if (since == 0 || Now() - since < timeout_.count() * 1000) continue;
+      const std::int64_t deadline = deadline_ms_.load(std::memory_order_relaxed);
+      if (deadline == 0 || Now() < deadline) continue;
       std::fprintf(stderr,
-                   "crpsgd: error: rank %d: a collective has waited %lld s for the other ranks: one of them died "
-                   "or stopped answering (--mpi-timeout); ending the job\n",
-                   rank_, static_cast<long long>(timeout_.count()));
+                   "crpsgd: error: rank %d: an MPI call has not returned for %lld s: a peer died, stopped "
+                   "answering or is unreachable (--mpi-timeout); ending the job\n",
+                   rank_, static_cast<long long>(limit_s_.load(std::memory_order_relaxed)));
       std::fflush(stderr);
-      std::_Exit(1);  // no MPI call from this thread; mpirun sees the exit and ends the other ranks
+      std::_Exit(1);
     }
   }
   const int rank_;
-  const std::chrono::seconds timeout_;
-  std::atomic<std::int64_t> since_{0};
+  std::atomic<std::int64_t> deadline_ms_{0};
+  std::atomic<std::int64_t> limit_s_{0};
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
   std::thread thread_;
 };
 
+// Tags of the point-to-point messages of the ordered all-reduce.
+constexpr int kReduceScatterTag = 7101;
+constexpr int kAllgatherTag = 7102;
+
 class MpiCommunicator final : public Communicator {
  public:
-  MpiCommunicator(MPI_Comm comm, int rank, int size, MpiReduction reduction, std::chrono::seconds timeout)
-      : Communicator(rank, size), comm_(comm), reduction_(reduction),
-        send_counts_(size), send_displs_(size), recv_counts_(size), recv_displs_(size), watchdog_(rank, timeout) {}
+  MpiCommunicator(MPI_Comm comm, int rank, int size, MpiReduction reduction, std::chrono::seconds timeout,
+                  std::vector<std::string> host_of_rank)
+      : Communicator(rank, size), comm_(comm), reduction_(reduction), timeout_(timeout),
+        host_of_rank_(std::move(host_of_rank)), chunk_begin_(size + 1), watchdog_(rank) {
+    requests_.reserve(2 * size);
+    request_peer_.reserve(2 * size);
+  }
   ~MpiCommunicator() override {
     int finalized = 0;
     MPI_Finalized(&finalized);
@@ -97,67 +115,151 @@ class MpiCommunicator final : public Communicator {
   const char* backend_name() const override { return "mpi"; }
 
  private:
-  // Enter()/Leave() around a collective, on every path out.
+  // Arms the watchdog around a collective, disarms it on every path out.
   struct Watched {
-    explicit Watched(CollectiveWatchdog& w) : watchdog(w) { watchdog.Enter(); }
+    Watched(CollectiveWatchdog& w, std::chrono::seconds limit) : watchdog(w) { watchdog.Enter(limit); }
     ~Watched() { watchdog.Leave(); }
     CollectiveWatchdog& watchdog;
   };
+  // For polled calls, which notice their own deadline: the watchdog only
+  // catches an MPI call that blocks.
+  std::chrono::seconds Backstop() const {
+    return timeout_.count() > 0 ? 2 * timeout_ + std::chrono::seconds(30) : std::chrono::seconds(0);
+  }
 
   Status DoAllreduceSum(std::span<std::byte> data, DataType type) override {
-    const Watched watched(watchdog_);
     if (data.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
       return Status::InvalidArgument("all-reduce of " + std::to_string(data.size()) + " bytes exceeds MPI's int count");
     }
     const MPI_Datatype mpi_type = type == DataType::kFloat64 ? MPI_DOUBLE : MPI_FLOAT;
     const std::size_t elem = DataTypeSize(type);
-    const int count = static_cast<int>(data.size() / elem);
+    const std::size_t count = data.size() / elem;
     if (reduction_ == MpiReduction::kNative) {
-      CRPSGD_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, data.data(), count, mpi_type, MPI_SUM, comm_));
+      const Watched watched(watchdog_, timeout_);
+      CRPSGD_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, data.data(), static_cast<int>(count), mpi_type, MPI_SUM, comm_));
       return Status::OK();
     }
+    const Watched watched(watchdog_, Backstop());
+    // Reduce-scatter: rank k receives chunk k of every peer's buffer and sums
+    // the chunks in rank order; allgather: every rank receives each reduced
+    // chunk from its owner. Point-to-point messages (rather than
+    // MPI_Alltoallv/MPI_Allgatherv) so that a peer that never delivers can be
+    // named when the deadline passes.
     const int n = size();
-    for (int k = 0; k < n; ++k) {
-      const std::size_t begin = static_cast<std::size_t>(count) * k / n;
-      const std::size_t end = static_cast<std::size_t>(count) * (k + 1) / n;
-      send_counts_[k] = static_cast<int>((end - begin) * elem);
-      send_displs_[k] = static_cast<int>(begin * elem);
-    }
-    const int mine = send_counts_[rank()];
-    for (int k = 0; k < n; ++k) {
-      recv_counts_[k] = mine;
-      recv_displs_[k] = k * mine;
-    }
+    const int me = rank();
+    for (int k = 0; k <= n; ++k) chunk_begin_[k] = count * k / n * elem;
+    const auto chunk_bytes = [&](int k) { return static_cast<int>(chunk_begin_[k + 1] - chunk_begin_[k]); };
+    const int mine = chunk_bytes(me);
     const std::size_t needed = static_cast<std::size_t>(mine) * n;
     if (scratch_.size() < needed) scratch_.resize(needed);  // grows once, then reused
-    CRPSGD_MPI_CALL(MPI_Alltoallv(data.data(), send_counts_.data(), send_displs_.data(), MPI_BYTE,
-                                  scratch_.data(), recv_counts_.data(), recv_displs_.data(), MPI_BYTE, comm_));
-    std::byte* acc = scratch_.data();
-    for (int k = 1; k < n; ++k) AddInto(acc, scratch_.data() + static_cast<std::size_t>(k) * mine, mine / elem, type);
-    std::memcpy(data.data() + send_displs_[rank()], acc, mine);
-    CRPSGD_MPI_CALL(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data.data(), send_counts_.data(),
-                                   send_displs_.data(), MPI_BYTE, comm_));
-    return Status::OK();
+    std::byte* base = data.data();
+    StartRequests();
+    for (int k = 0; k < n; ++k) {
+      if (k == me) continue;
+      CRPSGD_MPI_CALL(MPI_Irecv(scratch_.data() + static_cast<std::size_t>(k) * mine, mine, MPI_BYTE, k,
+                                kReduceScatterTag, comm_, AddRequest(k)));
+    }
+    for (int k = 0; k < n; ++k) {
+      if (k == me) continue;
+      CRPSGD_MPI_CALL(MPI_Isend(base + chunk_begin_[k], chunk_bytes(k), MPI_BYTE, k, kReduceScatterTag, comm_,
+                                AddRequest(-1)));
+    }
+    if (const Status s = WaitAll("an all-reduce"); !s.ok()) return s;
+    // Sum in rank order 0..N-1 with the kernel every backend uses.
+    std::byte* own = base + chunk_begin_[me];
+    std::byte* acc = me == 0 ? own : scratch_.data();
+    if (me != 0) {
+      for (int k = 1; k < n; ++k) {
+        const std::byte* src = k == me ? own : scratch_.data() + static_cast<std::size_t>(k) * mine;
+        AddInto(acc, src, mine / elem, type);
+      }
+      std::memcpy(own, acc, mine);
+    } else {
+      for (int k = 1; k < n; ++k) AddInto(own, scratch_.data() + static_cast<std::size_t>(k) * mine, mine / elem, type);
+    }
+    StartRequests();
+    for (int k = 0; k < n; ++k) {
+      if (k == me) continue;
+      CRPSGD_MPI_CALL(MPI_Irecv(base + chunk_begin_[k], chunk_bytes(k), MPI_BYTE, k, kAllgatherTag, comm_,
+                                AddRequest(k)));
+    }
+    for (int k = 0; k < n; ++k) {
+      if (k == me) continue;
+      CRPSGD_MPI_CALL(MPI_Isend(own, mine, MPI_BYTE, k, kAllgatherTag, comm_, AddRequest(-1)));
+    }
+    return WaitAll("an all-reduce");
   }
 
   Status DoBroadcast(std::span<std::byte> data, int root) override {
-    const Watched watched(watchdog_);
+    const Watched watched(watchdog_, Backstop());
     if (data.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
       return Status::InvalidArgument("broadcast of " + std::to_string(data.size()) + " bytes exceeds MPI's int count");
     }
-    CRPSGD_MPI_CALL(MPI_Bcast(data.data(), static_cast<int>(data.size()), MPI_BYTE, root, comm_));
-    return Status::OK();
+    StartRequests();
+    CRPSGD_MPI_CALL(MPI_Ibcast(data.data(), static_cast<int>(data.size()), MPI_BYTE, root, comm_, AddRequest(-1)));
+    return WaitAll("a broadcast");
   }
 
   Status DoBarrier() override {
-    const Watched watched(watchdog_);
-    CRPSGD_MPI_CALL(MPI_Barrier(comm_));
-    return Status::OK();
+    const Watched watched(watchdog_, Backstop());
+    StartRequests();
+    CRPSGD_MPI_CALL(MPI_Ibarrier(comm_, AddRequest(-1)));
+    return WaitAll("a barrier");
+  }
+
+  void StartRequests() {
+    requests_.clear();
+    request_peer_.clear();
+  }
+  // A request slot; `peer` is the rank it receives from (-1: a send or a collective).
+  MPI_Request* AddRequest(int peer) {
+    requests_.push_back(MPI_REQUEST_NULL);
+    request_peer_.push_back(peer);
+    return &requests_.back();  // capacity reserved for 2N: never reallocates
+  }
+
+  // Progresses the pending requests until all complete or the deadline passes.
+  // Polling MPI_Testall is what a blocking call does inside MPI; doing it here
+  // lets a deadline name the peers whose messages never came.
+  Status WaitAll(const char* what) {
+    const auto start = std::chrono::steady_clock::now();
+    for (std::uint64_t polls = 0;; ++polls) {
+      int done = 0;
+      CRPSGD_MPI_CALL(MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &done, MPI_STATUSES_IGNORE));
+      if (done) return Status::OK();
+      if (timeout_.count() == 0 || polls % 256 != 0) continue;
+      if (std::chrono::steady_clock::now() - start >= timeout_) return Silence(what);
+    }
+  }
+
+  Status Silence(const char* what) {
+    std::string silent;
+    for (std::size_t i = 0; i < requests_.size(); ++i) {
+      const int peer = request_peer_[i];
+      if (peer < 0 || requests_[i] == MPI_REQUEST_NULL) continue;
+      int done = 0;
+      MPI_Test(&requests_[i], &done, MPI_STATUS_IGNORE);
+      if (done) continue;
+      silent += (silent.empty() ? "" : ", ") + std::to_string(peer) + " (host " + host_of_rank_[peer] + ")";
+    }
+    const std::string seconds = std::to_string(timeout_.count());
+    if (silent.empty()) {
+      return Status::Unavailable("rank " + std::to_string(rank()) + ": " + what + " has waited " + seconds +
+                                 " s for the other ranks: one of them died, stopped answering or is unreachable "
+                                 "(--mpi-timeout)");
+    }
+    return Status::Unavailable("rank " + std::to_string(rank()) + " (host " + host_of_rank_[rank()] + "): no data from rank " +
+                               silent + " for " + seconds + " s in " + what +
+                               ": it died, stopped answering or is unreachable (--mpi-timeout)");
   }
 
   MPI_Comm comm_;
   MpiReduction reduction_;
-  std::vector<int> send_counts_, send_displs_, recv_counts_, recv_displs_;
+  std::chrono::seconds timeout_;
+  std::vector<std::string> host_of_rank_;  // MPI_Get_processor_name of each rank, for messages
+  std::vector<std::size_t> chunk_begin_;   // byte offset of each rank's chunk, and the end
+  std::vector<MPI_Request> requests_;
+  std::vector<int> request_peer_;
   std::vector<std::byte> scratch_;
   CollectiveWatchdog watchdog_;
 };
@@ -210,7 +312,19 @@ Result<std::unique_ptr<Communicator>> MakeMpiCommunicator(MpiReduction reduction
   int rank = 0, size = 1;
   CRPSGD_MPI_CALL(MPI_Comm_rank(comm, &rank));
   CRPSGD_MPI_CALL(MPI_Comm_size(comm, &size));
-  return std::unique_ptr<Communicator>(new MpiCommunicator(comm, rank, size, reduction, timeout));
+  // Every rank's host name, so that a timeout can say where a silent peer runs.
+  std::vector<char> names(static_cast<std::size_t>(size) * MPI_MAX_PROCESSOR_NAME, '\0');
+  char own[MPI_MAX_PROCESSOR_NAME] = {};
+  int length = 0;
+  CRPSGD_MPI_CALL(MPI_Get_processor_name(own, &length));
+  CRPSGD_MPI_CALL(MPI_Allgather(own, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, names.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR,
+                                comm));
+  std::vector<std::string> hosts;
+  for (int r = 0; r < size; ++r) {
+    const char* name = names.data() + static_cast<std::size_t>(r) * MPI_MAX_PROCESSOR_NAME;
+    hosts.emplace_back(name, strnlen(name, MPI_MAX_PROCESSOR_NAME));
+  }
+  return std::unique_ptr<Communicator>(new MpiCommunicator(comm, rank, size, reduction, timeout, std::move(hosts)));
 }
 
 }  // namespace crpsgd

@@ -605,7 +605,7 @@ TEST(CliCheckpointTest, DivergenceKeepsTheLastCheckpoint) {
 }
 
 // A rank that stops answering (SIGSTOP) must not hang the others: their
-// watchdogs end the job after --mpi-timeout.
+// collectives give up after --mpi-timeout, name the silent rank and end the job.
 TEST(CliCheckpointTest, AHungMpiRankEndsTheJobAfterTheTimeout) {
   if (!CRPSGD_HAVE_MPI || !std::filesystem::exists(kHeartScale)) GTEST_SKIP();
   TempDir dir;
@@ -616,6 +616,7 @@ TEST(CliCheckpointTest, AHungMpiRankEndsTheJobAfterTheTimeout) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_NE(run.exit_code, 0) << run.output;
   EXPECT_LT(seconds, 30.0) << run.output;
+  EXPECT_NE(run.output.find("no data from rank 2 (host "), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("stopped answering"), std::string::npos) << run.output;
   EXPECT_FALSE(std::filesystem::exists(dir / "run" / "summary.json"));
 }

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# A test cluster on one machine: K "hosts", each a network namespace with its
+# own address on 10.213.0.0/24, joined to a bridge by a veth pair whose two
+# ends are limited to RATE by a token-bucket filter (tc tbf shapes egress, so
+# both ends are shaped: one for what a host sends, one for what it receives).
+# mpirun runs in the root namespace on the bridge address 10.213.0.1 and starts
+# one daemon per host through netns-rsh; ranks talk over TCP only.
+#
+#   cluster.sh up K [RATE]        create hosts h1..hK (RATE: tc syntax, default 1gbit)
+#   cluster.sh rate RATE          change every link's rate
+#   cluster.sh cut I | restore I  take host hI's link down / up
+#   cluster.sh mpirun N ARGS...   mpirun over hosts h1..hN, one rank each
+#   cluster.sh down               remove everything this script made (idempotent)
+#   cluster.sh check-clean        exit 1 if any namespace, link or process is left
+#
+# Needs root (ip netns, tc). Nothing leaves the machine: the subnet is routed
+# only through the bridge.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+subnet=10.213.0
+bridge=crpsgd-br
+prefix=crpsgd-h   # namespaces crpsgd-h1 ... ; root-side veth ends crpsgd-v1 ...
+
+die() { echo "cluster.sh: $*" >&2; exit 2; }
+need_root() { [ "$(id -u)" = 0 ] || die "needs root (ip netns, tc)"; }
+
+# tbf needs a bucket of at least one (GSO-sized) packet; 10 ms of traffic
+# beyond that keeps the rate exact without starving TCP.
+shape() {  # shape NS_OR_EMPTY DEV RATE
+  local ns=$1 dev=$2 rate=$3 run=()
+  [ -n "$ns" ] && run=(ip netns exec "$ns")
+  local bits
+  bits=$(rate_bits "$rate")
+  local burst=$(( bits / 8 / 100 ))
+  (( burst < 131072 )) && burst=131072
+  "${run[@]}" tc qdisc replace dev "$dev" root tbf rate "$rate" burst "$burst" latency 200ms
+}
+
+rate_bits() {  # 100mbit -> 100000000
+  local r=${1,,}
+  case "$r" in
+    *gbit) echo $(( ${r%gbit} * 1000000000 )) ;;
+    *mbit) echo $(( ${r%mbit} * 1000000 )) ;;
+    *kbit) echo $(( ${r%kbit} * 1000 )) ;;
+    *bit) echo $(( ${r%bit} )) ;;
+    *) die "rate '$1': use e.g. 1gbit, 100mbit, 500kbit" ;;
+  esac
+}
+
+hosts() { ip netns list 2>/dev/null | awk '{print $1}' | grep "^${prefix}[0-9]*$" | sort -V || true; }
+
+cmd_down() {
+  local ns
+  for ns in $(hosts); do
+    # Everything still running in a host (orted, ranks) goes with it.
+    local pids
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    [ -n "$pids" ] && kill -9 $pids 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  local dev
+  for dev in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^crpsgd-' || true); do
+    ip link del "$dev" 2>/dev/null || true
+  done
+}
+
+cmd_check_clean() {
+  local left=""
+  left+=$(hosts)
+  left+=$(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^crpsgd-' || true)
+  left+=$(pgrep -f "netns-rsh|orted.*10\.213\.0\." || true)
+  if [ -n "$left" ]; then
+    echo "cluster.sh: left behind:" $left >&2
+    return 1
+  fi
+  echo "cluster.sh: clean (no test-cluster namespace, link or process)"
+}
+
+cmd_up() {
+  local k=${1:-} rate=${2:-1gbit}
+  [[ "$k" =~ ^[1-9][0-9]?$ ]] && (( k <= 50 )) || die "up K: K must be 1..50 hosts, got '${k}'"
+  rate_bits "$rate" >/dev/null
+  cmd_down
+  ip link add "$bridge" type bridge
+  ip addr add "$subnet.1/24" dev "$bridge"
+  ip link set "$bridge" up
+  local i
+  for i in $(seq 1 "$k"); do
+    local ns=$prefix$i
+    ip netns add "$ns"
+    ip link add "crpsgd-v$i" type veth peer name "crpsgd-p$i"
+    ip link set "crpsgd-p$i" netns "$ns"
+    ip -n "$ns" link set "crpsgd-p$i" name eth0
+    ip -n "$ns" addr add "$subnet.$((10 + i))/24" dev eth0
+    ip -n "$ns" link set lo up
+    ip -n "$ns" link set eth0 up
+    ip -n "$ns" route add default via "$subnet.1"
+    ip link set "crpsgd-v$i" master "$bridge"
+    ip link set "crpsgd-v$i" up
+    shape "$ns" eth0 "$rate"
+    shape "" "crpsgd-v$i" "$rate"
+  done
+  echo "cluster.sh: $k hosts h1..h$k at $subnet.11..$subnet.$((10 + k)), links at $rate"
+}
+
+cmd_rate() {
+  local rate=${1:-}
+  [ -n "$rate" ] || die "rate RATE: missing RATE"
+  rate_bits "$rate" >/dev/null
+  local ns
+  for ns in $(hosts); do
+    local i=${ns#$prefix}
+    shape "$ns" eth0 "$rate"
+    shape "" "crpsgd-v$i" "$rate"
+  done
+}
+
+link_of() {
+  local i=${1:-}
+  [[ "$i" =~ ^[0-9]+$ ]] && ip netns list | grep -q "^$prefix$i\b" || die "no host h$i"
+  echo "crpsgd-v$i"
+}
+
+cmd_mpirun() {
+  local n=${1:-}
+  shift || true
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "mpirun N ARGS...: N must be a number of hosts, got '${n}'"
+  local have
+  have=$(hosts | wc -l)
+  (( n <= have )) || die "mpirun $n: the cluster has $have hosts"
+  local hostfile
+  hostfile=$(mktemp /tmp/crpsgd-hosts.XXXXXX)
+  local i
+  for i in $(seq 1 "$n"); do echo "$subnet.$((10 + i)) slots=1"; done > "$hostfile"
+  local rc=0
+  mpirun --allow-run-as-root --hostfile "$hostfile" -np "$n" --map-by ppr:1:node \
+    --mca plm_rsh_agent "$here/netns-rsh" --mca plm_rsh_no_tree_spawn 1 \
+    --mca btl tcp,self --mca btl_tcp_if_include "$subnet.0/24" --mca oob_tcp_if_include "$subnet.0/24" \
+    --mca pml ob1 --mca mpi_yield_when_idle 1 "$@" || rc=$?
+  rm -f "$hostfile"
+  return $rc
+}
+
+need_root
+case "${1:-}" in
+  up) shift; cmd_up "$@" ;;
+  down) cmd_down ;;
+  rate) shift; cmd_rate "$@" ;;
+  cut) ip link set "$(link_of "${2:-}")" down ;;
+  restore) ip link set "$(link_of "${2:-}")" up ;;
+  mpirun) shift; cmd_mpirun "$@" ;;
+  check-clean) cmd_check_clean ;;
+  *) die "usage: cluster.sh up K [RATE] | rate RATE | cut I | restore I | mpirun N ARGS... | down | check-clean" ;;
+esac
