@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 mpirun=(mpirun)
 [ "$(id -u)" -eq 0 ] && mpirun+=(--allow-run-as-root)
 out=bench/results.md
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 {
   echo "# Benchmark results"
   echo
@@ -23,13 +25,35 @@ $(date -u +%Y-%m-%d). Regenerate with \`bash bench/run.sh\`."
   echo "4 ranks on $(nproc) cores (oversubscribed: noisy, for shape only):"
   echo
   "${mpirun[@]}" -np 4 --oversubscribe build/bench/allreduce_bench
+  echo
+  echo "## End to end and cost growth: psgd and cr-psgd over the budget T (target: cr-psgd's communication time grows like log T)"
+  echo
+  echo "Logistic regression on Fashion-MNIST (T-shirt vs rest, standardised), 2 MPI ranks, one per core."
+  echo
+  python3 bench/cost_growth.py "$tmp"
   if [ -x build/bench/torch_step_bench ]; then
     echo
-    echo "## ResNet-20 step: crpsgd against bare LibTorch"
+    echo "## ResNet-20 step: crpsgd against bare LibTorch and PyTorch (target: crpsgd at least as fast as PyTorch)"
     echo
-    echo '```'
-    build/bench/torch_step_bench --benchmark_min_time=2 2>/dev/null
-    echo '```'
+    echo "One training step on a batch of 64 images (1×28×28), same architecture everywhere;"
+    echo "PyTorch is Debian's python3-torch running bench/peers/resnet20_step.py."
+    echo
+    build/bench/torch_step_bench --benchmark_min_time=3 --benchmark_format=json 2>/dev/null > "$tmp/step.json"
+    python3 bench/peers/resnet20_step.py --threads 1,2 --seconds 6 > "$tmp/peer.jsonl"
+    python3 - "$tmp/step.json" "$tmp/peer.jsonl" <<'REPORT'
+import json, sys
+bench = json.load(open(sys.argv[1]))["benchmarks"]
+peer = {p["threads"]: p for p in map(json.loads, open(sys.argv[2]))}
+rate = {}
+for b in bench:
+    name, threads = b["name"].split("/")[0], int(b["name"].split("/")[1])
+    rate[(name, threads)] = b["items_per_second"]
+print("| threads | crpsgd | bare LibTorch (C++) | PyTorch %s | crpsgd ÷ PyTorch |" % next(iter(peer.values()))["torch"])
+print("|---|---|---|---|---|")
+for t in sorted(peer):
+    c, l, p = rate[("BM_CrpsgdResNet20Step", t)], rate[("BM_BareLibTorchResNet20Step", t)], peer[t]["images_per_s"]
+    print(f"| {t} | {c:.0f} images/s | {l:.0f} images/s | {p:.0f} images/s | {c / p:.2f}× |")
+REPORT
   fi
 } > "$out.tmp"
 mv "$out.tmp" "$out"

@@ -3,23 +3,26 @@
 # own address on 10.213.0.0/24, joined to a bridge by a veth pair whose two
 # ends are limited to RATE by a token-bucket filter (tc tbf shapes egress, so
 # both ends are shaped: one for what a host sends, one for what it receives).
-# mpirun runs in the root namespace on the bridge address 10.213.0.1 and starts
-# one daemon per host through netns-rsh; ranks talk over TCP only.
+# mpirun runs on a head node of its own (namespace crpsgd-head, 10.213.0.10,
+# unshaped) and starts one daemon per host through netns-rsh; ranks talk over
+# TCP only, never shared memory.
 #
 #   cluster.sh up K [RATE]        create hosts h1..hK (RATE: tc syntax, default 1gbit)
-#   cluster.sh rate RATE          change every link's rate
-#   cluster.sh cut I | restore I  take host hI's link down / up
-#   cluster.sh mpirun N ARGS...   mpirun over hosts h1..hN, one rank each
+#   cluster.sh rate RATE          change every host's link rate
+#   cluster.sh cut I              take host hI's link down (its processes keep running, cut off)
+#   cluster.sh restore I          bring hI back as after a reboot: its processes killed, link up
+#   cluster.sh mpirun N ARGS...   mpirun on the head node over hosts h1..hN, one rank each
 #   cluster.sh down               remove everything this script made (idempotent)
 #   cluster.sh check-clean        exit 1 if any namespace, link or process is left
 #
-# Needs root (ip netns, tc). Nothing leaves the machine: the subnet is routed
-# only through the bridge.
+# Needs root (ip netns, tc). Nothing leaves the machine: the bridge has no
+# address in the root namespace and no route out.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 subnet=10.213.0
 bridge=crpsgd-br
 prefix=crpsgd-h   # namespaces crpsgd-h1 ... ; root-side veth ends crpsgd-v1 ...
+head=crpsgd-head  # mpirun's namespace; its veth end is crpsgd-v0
 
 die() { echo "cluster.sh: $*" >&2; exit 2; }
 need_root() { [ "$(id -u)" = 0 ] || die "needs root (ip netns, tc)"; }
@@ -51,7 +54,7 @@ hosts() { ip netns list 2>/dev/null | awk '{print $1}' | grep "^${prefix}[0-9]*$
 
 cmd_down() {
   local ns
-  for ns in $(hosts); do
+  for ns in $(hosts) $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$head$" || true); do
     # Everything still running in a host (orted, ranks) goes with it.
     local pids
     pids=$(ip netns pids "$ns" 2>/dev/null || true)
@@ -67,6 +70,7 @@ cmd_down() {
 cmd_check_clean() {
   local left=""
   left+=$(hosts)
+  left+=$(ip netns list | awk '{print $1}' | grep "^$head$" || true)
   left+=$(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^crpsgd-' || true)
   left+=$(pgrep -f "netns-rsh|orted.*10\.213\.0\." || true)
   if [ -n "$left" ]; then
@@ -76,31 +80,39 @@ cmd_check_clean() {
   echo "cluster.sh: clean (no test-cluster namespace, link or process)"
 }
 
+# One namespace with address 10.213.0.<10+index> on the bridge.
+add_node() {  # add_node NAMESPACE INDEX
+  local ns=$1 i=$2
+  ip netns add "$ns"
+  ip link add "crpsgd-v$i" type veth peer name "crpsgd-p$i"
+  ip link set "crpsgd-p$i" netns "$ns"
+  ip -n "$ns" link set "crpsgd-p$i" name eth0
+  ip -n "$ns" addr add "$subnet.$((10 + i))/24" dev eth0
+  ip -n "$ns" link set lo up
+  ip -n "$ns" link set eth0 up
+  ip link set "crpsgd-v$i" master "$bridge"
+  ip link set "crpsgd-v$i" up
+}
+
 cmd_up() {
   local k=${1:-} rate=${2:-1gbit}
   [[ "$k" =~ ^[1-9][0-9]?$ ]] && (( k <= 50 )) || die "up K: K must be 1..50 hosts, got '${k}'"
   rate_bits "$rate" >/dev/null
   cmd_down
   ip link add "$bridge" type bridge
-  ip addr add "$subnet.1/24" dev "$bridge"
   ip link set "$bridge" up
+  add_node "$head" 0
+  # A cut host leaves mpirun's messages to it unacknowledged; Linux retries
+  # them for ~15 minutes by default (tcp_retries2=15). A head node that gives
+  # up after ~6 s lets mpirun declare the host lost and end the job.
+  ip netns exec "$head" sysctl -qw net.ipv4.tcp_retries2=4
   local i
   for i in $(seq 1 "$k"); do
-    local ns=$prefix$i
-    ip netns add "$ns"
-    ip link add "crpsgd-v$i" type veth peer name "crpsgd-p$i"
-    ip link set "crpsgd-p$i" netns "$ns"
-    ip -n "$ns" link set "crpsgd-p$i" name eth0
-    ip -n "$ns" addr add "$subnet.$((10 + i))/24" dev eth0
-    ip -n "$ns" link set lo up
-    ip -n "$ns" link set eth0 up
-    ip -n "$ns" route add default via "$subnet.1"
-    ip link set "crpsgd-v$i" master "$bridge"
-    ip link set "crpsgd-v$i" up
-    shape "$ns" eth0 "$rate"
+    add_node "$prefix$i" "$i"
+    shape "$prefix$i" eth0 "$rate"
     shape "" "crpsgd-v$i" "$rate"
   done
-  echo "cluster.sh: $k hosts h1..h$k at $subnet.11..$subnet.$((10 + k)), links at $rate"
+  echo "cluster.sh: $k hosts h1..h$k at $subnet.11..$subnet.$((10 + k)), links at $rate; head node $subnet.10"
 }
 
 cmd_rate() {
@@ -133,7 +145,7 @@ cmd_mpirun() {
   local i
   for i in $(seq 1 "$n"); do echo "$subnet.$((10 + i)) slots=1"; done > "$hostfile"
   local rc=0
-  mpirun --allow-run-as-root --hostfile "$hostfile" -np "$n" --map-by ppr:1:node \
+  ip netns exec "$head" mpirun --allow-run-as-root --hostfile "$hostfile" -np "$n" --map-by ppr:1:node \
     --mca plm_rsh_agent "$here/netns-rsh" --mca plm_rsh_no_tree_spawn 1 \
     --mca btl tcp,self --mca btl_tcp_if_include "$subnet.0/24" --mca oob_tcp_if_include "$subnet.0/24" \
     --mca pml ob1 --mca mpi_yield_when_idle 1 "$@" || rc=$?
@@ -147,7 +159,11 @@ case "${1:-}" in
   down) cmd_down ;;
   rate) shift; cmd_rate "$@" ;;
   cut) ip link set "$(link_of "${2:-}")" down ;;
-  restore) ip link set "$(link_of "${2:-}")" up ;;
+  restore)
+    dev=$(link_of "${2:-}")
+    pids=$(ip netns pids "$prefix${2}" 2>/dev/null || true)
+    [ -n "$pids" ] && kill -9 $pids 2>/dev/null || true
+    ip link set "$dev" up ;;
   mpirun) shift; cmd_mpirun "$@" ;;
   check-clean) cmd_check_clean ;;
   *) die "usage: cluster.sh up K [RATE] | rate RATE | cut I | restore I | mpirun N ARGS... | down | check-clean" ;;

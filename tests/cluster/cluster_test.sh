@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Multi-host runs over real TCP on the test cluster (scripts/testcluster):
+#  - 2 hosts give bit-for-bit the final loss of a single-host mpirun;
+#  - a cut link ends a 3-host job within a bounded time, and the other ranks
+#    name the unreachable rank and its host;
+#  - nothing is left behind (namespaces, links, processes).
+# Needs root and iproute2; exits 77 (CTest: skipped) without them.
+# Usage: cluster_test.sh CRPSGD_BINARY DATA_FILE
+set -euo pipefail
+crpsgd=$1
+data=$2
+here=$(cd "$(dirname "$0")" && pwd)
+cluster=$here/../../scripts/testcluster/cluster.sh
+if [ "$(id -u)" != 0 ] || ! command -v ip > /dev/null || ! command -v tc > /dev/null; then
+  echo "SKIP: needs root, ip and tc" >&2
+  exit 77
+fi
+[ -f "$data" ] || { echo "SKIP: $data is missing" >&2; exit 77; }
+work=$(mktemp -d)
+fail() { echo "FAIL: $*" >&2; exit 1; }
+cleanup() {
+  "$cluster" down
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$cluster" up 3 1gbit
+common=(--data "$data" --algo psgd --batch 1 --budget 2000 --seed 7 -q)
+
+# Same seed and N on 2 hosts and on one: the same final loss, to the last bit.
+"$cluster" mpirun 2 "$crpsgd" train "${common[@]}" --out "$work/hosts" > "$work/hosts.log" 2>&1 ||
+  { cat "$work/hosts.log"; fail "the 2-host run failed"; }
+OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+  mpirun --oversubscribe -np 2 "$crpsgd" train "${common[@]}" --out "$work/local" > "$work/local.log" 2>&1 ||
+  { cat "$work/local.log"; fail "the single-host run failed"; }
+final() { sed -n 's/.*"final_loss": *\([^,]*\),*/\1/p' "$1/summary.json"; }
+[ -n "$(final "$work/hosts")" ] || fail "no final_loss in $work/hosts/summary.json"
+[ "$(final "$work/hosts")" = "$(final "$work/local")" ] ||
+  fail "final loss on 2 hosts $(final "$work/hosts") != on one host $(final "$work/local")"
+grep -q '"backend": "mpi"' "$work/hosts/summary.json" || fail "the 2-host run did not use the mpi backend"
+
+# Cut host h2 (rank 1) in the middle of a long run.
+"$cluster" mpirun 3 "$crpsgd" train --data "$data" --algo psgd --batch 1 --budget 200000 --mpi-timeout 3 -q \
+  --out "$work/cut" > "$work/cut.log" 2>&1 &
+job=$!
+for _ in $(seq 1 600); do
+  [ "$(wc -l < "$work/cut/metrics.jsonl" 2>/dev/null || echo 0)" -gt 500 ] && break
+  sleep 0.05
+done
+[ "$(wc -l < "$work/cut/metrics.jsonl")" -gt 500 ] || fail "the 3-host run did not start"
+"$cluster" cut 2
+start=$SECONDS
+rc=0
+wait "$job" || rc=$?
+took=$(( SECONDS - start ))
+[ "$rc" != 0 ] || fail "the job with a cut link exited 0"
+(( took <= 30 )) || fail "the job took $took s to end after the cut (bound: 30 s)"
+grep -q "no data from rank 1 (host h2)" "$work/cut.log" || { cat "$work/cut.log"; fail "no rank named rank 1 (host h2)"; }
+[ ! -e "$work/cut/summary.json" ] || fail "a summary.json was written by the failed run"
+
+"$cluster" down
+"$cluster" check-clean || fail "the test cluster left something behind"
+echo "PASS: same loss on 2 hosts as on one; a cut link ended the job in $took s, naming rank 1 (host h2)"
