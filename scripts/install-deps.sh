@@ -17,6 +17,7 @@ packages=(
   clang                               # libFuzzer harnesses (scripts/fuzz.sh)
   libtorch-dev                        # networks (softmax, MLP, ResNet-20): target crpsgd_torch
   python3-torch                       # a real peer: the model-file test loads crpsgd's models in PyTorch
+  iproute2                            # ip, tc: the test cluster of network namespaces (scripts/testcluster)
 )
 
 missing=()

@@ -50,7 +50,7 @@ on_one_host() {  # on_one_host N OUT ARGS...: the same N ranks under a plain mpi
 }
 
 logreg=(--problem logreg --data "$data" --positive-class 0 --normalize --lambda 1e-4 --no-f-star --seed 1)
-budget=6000   # samples per worker: one pass over the 60000 images with 10 workers, as in the main job
+budget=6000   # samples per worker for the same-result and cut-link runs
 runs=$out/runs.tsv
 printf 'part\trate\thosts\tmethod\tdir\n' > "$runs"
 
@@ -70,6 +70,7 @@ done
 # {1/2,...,8}/L for this problem (crpsgd sweep, 4 workers); networks use the
 # resnet20 experiment's settings. Losses are evaluated every few rounds, and
 # evaluation time is not part of wall_s.
+logreg_budget=15000  # per worker: one pass over the 60000 images by the 4 workers together
 methods_logreg=(
   "psgd B=4|--algo psgd --batch 4 --lr auto*0.5 --eval-every 10"
   "local-sgd b=4 I=10|--algo local-sgd --batch 4 --sync-period 10 --lr auto*0.5 --eval-every 1"
@@ -90,7 +91,7 @@ for rate in 1gbit 100mbit; do
     dir="$out/logreg-$rate-${name%% *}"
     log "logreg, 4 hosts at $rate: $name"
     # shellcheck disable=SC2086  # the flags are words
-    on_hosts 4 "$dir" "${logreg[@]}" --budget "$budget" "${net_model[@]}" ${entry#*|}
+    on_hosts 4 "$dir" "${logreg[@]}" --budget "$logreg_budget" "${net_model[@]}" ${entry#*|}
     printf 'logreg\t%s\t4\t%s\t%s\n' "$rate" "$name" "$dir" >> "$runs"
   done
   for entry in "${methods_resnet[@]}"; do
