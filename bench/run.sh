@@ -39,7 +39,8 @@ $(date -u +%Y-%m-%d). Regenerate with \`bash bench/run.sh\`."
     echo "PyTorch is Debian's python3-torch running bench/peers/resnet20_step.py."
     echo
     build/bench/torch_step_bench --benchmark_min_time=3 --benchmark_format=json 2>/dev/null > "$tmp/step.json"
-    python3 bench/peers/resnet20_step.py --threads 1,2 --seconds 6 > "$tmp/peer.jsonl"
+    # Debian's python3, the one with python3-torch (a python3 earlier on PATH may lack it).
+    /usr/bin/python3 bench/peers/resnet20_step.py --threads 1,2 --seconds 6 > "$tmp/peer.jsonl"
     python3 - "$tmp/step.json" "$tmp/peer.jsonl" <<'REPORT'
 import json, sys
 bench = json.load(open(sys.argv[1]))["benchmarks"]

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """The PyTorch peer of torch_step_bench: one ResNet-20 training step (forward,
 backward, SGD update) on a batch of 64 Fashion-MNIST-sized images, with the same
 architecture as crpsgd's (src/torch/models.cc: 3x3 convolutions without bias,
