@@ -51,7 +51,8 @@ class LinearModelObjective final : public Objective {
   void AccumulateNormalEquations(Eigen::MatrixXd& AtA, Eigen::VectorXd& Atb) const;
 
  private:
-  double RowDot(std::size_t i, std::span<const double> x) const;
+  // row i · x; dense data: `next_row`, if given, is prefetched meanwhile.
+  double RowDot(std::size_t i, std::span<const double> x, const double* next_row = nullptr) const;
   void AddScaledRow(std::size_t i, double scale, std::span<double> out) const;
   // φ(z, y); *slope = φ'(z).
   double Phi(double z, double y, double* slope) const;

@@ -1,0 +1,129 @@
+// The logistic-regression batch gradient against this machine's memory read
+// bandwidth. The gradient of a batch reads each sampled row once (the dot
+// product; the axpy that follows finds the row still in L1), so at large
+// batches it is memory-bound, and its bytes read per second should come close
+// to what a plain streaming sum reads per second (STREAM-like, measured in
+// the same run). Data sets are larger than the last-level cache.
+//
+//   ./build/bench/kernel_bench --benchmark_min_time=1
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "crpsgd/dataset.h"
+#include "crpsgd/linear_models.h"
+
+namespace {
+
+constexpr Eigen::Index kFeatures = 785;       // Fashion-MNIST pixels and a bias
+constexpr Eigen::Index kDenseRows = 1 << 16;  // 65536 x 785 doubles = 411 MB
+constexpr std::size_t kStreamDoubles = std::size_t{1} << 26;  // 512 MB
+
+// A portable generator, so every run benchmarks the same data and batches.
+std::uint64_t SplitMix(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+double Uniform(std::uint64_t& state) { return static_cast<double>(SplitMix(state) >> 11) * 0x1.0p-53; }
+
+// Reads the array once per iteration with four independent sums (so the
+// adds do not serialise): the read bandwidth a kernel can hope for.
+void BM_StreamRead(benchmark::State& state) {
+  std::vector<double> a(kStreamDoubles);
+  std::uint64_t seed = 1;
+  for (double& v : a) v = Uniform(seed);
+  for (auto _ : state) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (std::size_t i = 0; i < a.size(); i += 4) {
+      s0 += a[i];
+      s1 += a[i + 1];
+      s2 += a[i + 2];
+      s3 += a[i + 3];
+    }
+    benchmark::DoNotOptimize(s0 + s1 + s2 + s3);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * a.size() * sizeof(double)));
+}
+
+const crpsgd::LinearModelObjective& DenseObjective() {
+  static const crpsgd::LinearModelObjective objective = [] {
+    crpsgd::Dataset data;
+    data.dense.resize(kDenseRows, kFeatures);
+    std::uint64_t seed = 2;
+    for (Eigen::Index i = 0; i < data.dense.size(); ++i) data.dense.data()[i] = Uniform(seed) - 0.5;
+    for (Eigen::Index i = 0; i < kDenseRows; ++i) data.labels.push_back(Uniform(seed) < 0.5 ? -1.0 : 1.0);
+    return crpsgd::LinearModelObjective(crpsgd::Problem::kLogistic, std::move(data), 1e-4);
+  }();
+  return objective;
+}
+
+std::vector<std::size_t> RandomBatch(std::size_t size, std::size_t n, std::uint64_t seed) {
+  std::vector<std::size_t> batch(size);
+  for (std::size_t& i : batch) i = SplitMix(seed) % n;
+  return batch;
+}
+
+// The batch gradient of dense logistic regression, batch = state.range(0)
+// samples drawn at random (with replacement) from the 411 MB data set.
+void BM_LogregGradientDense(benchmark::State& state) {
+  const auto& f = DenseObjective();
+  const auto size = static_cast<std::size_t>(state.range(0));
+  // A fresh batch every round, as in training: slices of one long random
+  // sequence, so rows come from memory, not from a cache warmed by the last round.
+  const auto draws = RandomBatch(std::max<std::size_t>(size, 1 << 18), kDenseRows, 3);
+  std::vector<double> x(kFeatures, 0.01), grad(kFeatures);
+  std::size_t round = 0;
+  for (auto _ : state) {
+    const std::size_t start = (round++ * size) % (draws.size() - size + 1);
+    std::fill(grad.begin(), grad.end(), 0.0);
+    benchmark::DoNotOptimize(f.AccumulateGradient(x, std::span(draws).subspan(start, size), grad));
+  }
+  state.SetBytesProcessed(
+      static_cast<std::int64_t>(state.iterations() * size * kFeatures * sizeof(double)));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * size));
+}
+
+// The same for a sparse data set (5% of the features non-zero): bytes are the
+// CSR values and indices of the sampled rows.
+void BM_LogregGradientSparse(benchmark::State& state) {
+  static const crpsgd::LinearModelObjective* objective = [] {
+    constexpr Eigen::Index rows = 1 << 18, cols = 1 << 16;
+    std::vector<Eigen::Triplet<double, std::int64_t>> entries;
+    std::uint64_t seed = 4;
+    crpsgd::Dataset data;
+    data.is_sparse = true;
+    for (Eigen::Index i = 0; i < rows; ++i) {
+      for (int k = 0; k < 64; ++k) entries.emplace_back(i, static_cast<std::int64_t>(SplitMix(seed) % cols), 1.0);
+      data.labels.push_back(Uniform(seed) < 0.5 ? -1.0 : 1.0);
+    }
+    data.sparse.resize(rows, cols);
+    data.sparse.setFromTriplets(entries.begin(), entries.end(), [](double a, double) { return a; });
+    data.sparse.makeCompressed();
+    return new crpsgd::LinearModelObjective(crpsgd::Problem::kLogistic, std::move(data), 1e-4);
+  }();
+  const auto batch = RandomBatch(static_cast<std::size_t>(state.range(0)), objective->num_samples(), 5);
+  std::vector<double> x(objective->dim(), 0.01), grad(objective->dim());
+  std::size_t nnz = 0;
+  for (std::size_t i : batch) nnz += static_cast<std::size_t>(objective->shard().sparse.outerIndexPtr()[i + 1] -
+                                                              objective->shard().sparse.outerIndexPtr()[i]);
+  for (auto _ : state) {
+    std::fill(grad.begin(), grad.end(), 0.0);
+    benchmark::DoNotOptimize(objective->AccumulateGradient(x, batch, grad));
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * nnz * (sizeof(double) + sizeof(std::int64_t))));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch.size()));
+}
+
+}  // namespace
+
+// Wall-clock rates: bytes per second of real time, as a user sees them.
+BENCHMARK(BM_StreamRead)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_LogregGradientDense)->Arg(256)->Arg(4096)->Arg(16384)->Arg(65536)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_LogregGradientSparse)->Arg(4096)->Arg(65536)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_MAIN();
