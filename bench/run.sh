@@ -26,6 +26,28 @@ $(date -u +%Y-%m-%d). Regenerate with \`bash bench/run.sh\`."
   echo
   "${mpirun[@]}" -np 4 --oversubscribe build/bench/allreduce_bench
   echo
+  echo "## Gradient kernel against memory bandwidth (target: dense batches of 4096 or more at >= 70% of read bandwidth)"
+  echo
+  echo "Logistic regression batch gradient, one thread, rows drawn at random from a 411 MB dense data set"
+  echo "(785 features) or a sparse one (64 non-zeros per row), a fresh batch every round; STREAM-like read in the same run."
+  echo
+  build/bench/kernel_bench --benchmark_min_time=1 --benchmark_format=json 2>/dev/null > "$tmp/kernel.json"
+  python3 - "$tmp/kernel.json" <<'REPORT'
+import json, sys
+bench = json.load(open(sys.argv[1]))["benchmarks"]
+stream = next(b["bytes_per_second"] for b in bench if b["name"].startswith("BM_StreamRead"))
+print(f"STREAM-like read: {stream / 1e9:.2f} GB/s")
+print()
+print("| kernel | batch | samples/s | bytes read/s | share of read bandwidth |")
+print("|---|---|---|---|---|")
+for b in bench:
+    if b["name"].startswith("BM_LogregGradient"):
+        kind = "dense" if "Dense" in b["name"] else "sparse"
+        batch = b["name"].split("/")[1]
+        print(f"| {kind} | {batch} | {b['items_per_second']:,.0f} | {b['bytes_per_second'] / 1e9:.2f} GB/s | "
+              f"{100 * b['bytes_per_second'] / stream:.0f}% |")
+REPORT
+  echo
   echo "## End to end and cost growth: psgd and cr-psgd over the budget T (target: cr-psgd's communication time grows like log T)"
   echo
   echo "Logistic regression on Fashion-MNIST (T-shirt vs rest, standardised), 2 MPI ranks, one per core."

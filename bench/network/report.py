@@ -79,7 +79,7 @@ def main():
           "rounds costed as ring all-reduces on the nominal link (α = 50 µs per message). "
           "The criterion: the communication-reduced method reaches the target at least 5× sooner than psgd "
           "at its starting batch on the 100 Mbit/s links.")
-    for problem, hosts_note in (("logreg", "logistic regression, Fashion-MNIST T-shirt vs rest, 4 hosts"),
+    for problem, hosts_note in (("logreg", "logistic regression, Fashion-MNIST T-shirt vs rest, 2 hosts (one per core)"),
                                 ("resnet20", "ResNet-20, Fashion-MNIST, 2 hosts (one per core)")):
         part = [r for r in runs if r["part"] == problem]
         if not part:
