@@ -30,8 +30,9 @@ LinearModelObjective::LinearModelObjective(Problem problem, Dataset shard, doubl
 namespace {
 
 // row · x as eight running sums, s_l over the elements j ≡ l (mod 8), added up
-// as ((s0+s1)+(s2+s3))+((s4+s5)+(s6+s7)): a fixed order, so the SSE2 path and
-// the scalar one give the same bits. With `next`, the row to be worked on
+// as ((s0+s1)+(s2+s3))+((s4+s5)+(s6+s7)): a fixed order that the SSE2 path and
+// the scalar one share, so results do not depend on how the compiler
+// vectorises. With `next`, the row to be worked on
 // after this one, it asks for one cache line of `next` per 8 elements: the
 // memory system fetches the next row while this one is computed, spread out
 // so the requests do not queue up at once.
