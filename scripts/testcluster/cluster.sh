@@ -27,15 +27,17 @@ head=crpsgd-head  # mpirun's namespace; its veth end is crpsgd-v0
 die() { echo "cluster.sh: $*" >&2; exit 2; }
 need_root() { [ "$(id -u)" = 0 ] || die "needs root (ip netns, tc)"; }
 
-# tbf needs a bucket of at least one (GSO-sized) packet; 10 ms of traffic
-# beyond that keeps the rate exact without starving TCP.
+# tbf is a token bucket: after the link idles (compute, evaluation), up to
+# `burst` bytes pass at full speed, so a small bucket is closer to a real
+# wire. 1 ms of traffic, at least 16 KB (GSO packets larger than the bucket
+# are segmented by tbf, so the bucket need not hold one).
 shape() {  # shape NS_OR_EMPTY DEV RATE
   local ns=$1 dev=$2 rate=$3 run=()
   [ -n "$ns" ] && run=(ip netns exec "$ns")
   local bits
   bits=$(rate_bits "$rate")
-  local burst=$(( bits / 8 / 100 ))
-  (( burst < 131072 )) && burst=131072
+  local burst=$(( bits / 8 / 1000 ))
+  (( burst < 16384 )) && burst=16384
   "${run[@]}" tc qdisc replace dev "$dev" root tbf rate "$rate" burst "$burst" latency 200ms
 }
 
@@ -145,7 +147,9 @@ cmd_mpirun() {
   local i
   for i in $(seq 1 "$n"); do echo "$subnet.$((10 + i)) slots=1"; done > "$hostfile"
   local rc=0
-  ip netns exec "$head" mpirun --allow-run-as-root --hostfile "$hostfile" -np "$n" --map-by ppr:1:node \
+  # --bind-to none: each daemon thinks its host's cores are its own and would
+  # bind its rank to "core 0": every rank on the same core of this machine.
+  ip netns exec "$head" mpirun --allow-run-as-root --hostfile "$hostfile" -np "$n" --map-by ppr:1:node --bind-to none \
     --mca plm_rsh_agent "$here/netns-rsh" --mca plm_rsh_no_tree_spawn 1 \
     --mca btl tcp,self --mca btl_tcp_if_include "$subnet.0/24" --mca oob_tcp_if_include "$subnet.0/24" \
     --mca pml ob1 --mca mpi_yield_when_idle 1 "$@" || rc=$?
