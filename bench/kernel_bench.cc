@@ -51,8 +51,8 @@ void BM_StreamRead(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * a.size() * sizeof(double)));
 }
 
-const crpsgd::LinearModelObjective& DenseObjective() {
-  static const crpsgd::LinearModelObjective objective = [] {
+crpsgd::LinearModelObjective& DenseObjective() {
+  static crpsgd::LinearModelObjective objective = [] {
     crpsgd::Dataset data;
     data.dense.resize(kDenseRows, kFeatures);
     std::uint64_t seed = 2;
@@ -70,9 +70,11 @@ std::vector<std::size_t> RandomBatch(std::size_t size, std::size_t n, std::uint6
 }
 
 // The batch gradient of dense logistic regression, batch = state.range(0)
-// samples drawn at random (with replacement) from the 411 MB data set.
+// samples drawn at random (with replacement) from the 411 MB data set, on
+// state.range(1) threads (--threads).
 void BM_LogregGradientDense(benchmark::State& state) {
-  const auto& f = DenseObjective();
+  auto& f = DenseObjective();
+  f.set_threads(static_cast<int>(state.range(1)));
   const auto size = static_cast<std::size_t>(state.range(0));
   // A fresh batch every round, as in training: slices of one long random
   // sequence, so rows come from memory, not from a cache warmed by the last round.
@@ -124,6 +126,8 @@ void BM_LogregGradientSparse(benchmark::State& state) {
 
 // Wall-clock rates: bytes per second of real time, as a user sees them.
 BENCHMARK(BM_StreamRead)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_LogregGradientDense)->Arg(256)->Arg(4096)->Arg(16384)->Arg(65536)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_LogregGradientDense)
+    ->Args({256, 1})->Args({4096, 1})->Args({16384, 1})->Args({65536, 1})->Args({16384, 2})->Args({65536, 2})
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_LogregGradientSparse)->Arg(4096)->Arg(65536)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_MAIN();

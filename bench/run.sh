@@ -38,13 +38,14 @@ bench = json.load(open(sys.argv[1]))["benchmarks"]
 stream = next(b["bytes_per_second"] for b in bench if b["name"].startswith("BM_StreamRead"))
 print(f"STREAM-like read: {stream / 1e9:.2f} GB/s")
 print()
-print("| kernel | batch | samples/s | bytes read/s | share of read bandwidth |")
-print("|---|---|---|---|---|")
+print("| kernel | batch | threads | samples/s | bytes read/s | share of one thread's read bandwidth |")
+print("|---|---|---|---|---|---|")
 for b in bench:
     if b["name"].startswith("BM_LogregGradient"):
         kind = "dense" if "Dense" in b["name"] else "sparse"
-        batch = b["name"].split("/")[1]
-        print(f"| {kind} | {batch} | {b['items_per_second']:,.0f} | {b['bytes_per_second'] / 1e9:.2f} GB/s | "
+        parts = b["name"].split("/")
+        threads = parts[2] if kind == "dense" and not parts[2].startswith("real") else "1"
+        print(f"| {kind} | {parts[1]} | {threads} | {b['items_per_second']:,.0f} | {b['bytes_per_second'] / 1e9:.2f} GB/s | "
               f"{100 * b['bytes_per_second'] / stream:.0f}% |")
 REPORT
   echo

@@ -88,6 +88,37 @@ TEST(LinearModelTest, ClassifierAccuracyAndConvexity) {
   EXPECT_EQ(*logistic.CountCorrect(std::vector<double>(3, 0.0), AllIndices(20)), positives);
 }
 
+// --threads for linear models: a batch split over threads gives the same
+// gradient and loss as one thread up to rounding, the same bits on every call
+// for a given count, and batches too small to split run exactly as on one.
+TEST(LinearModelTest, ThreadsSplitLargeBatchesReproduciblyAndLeaveSmallOnesAlone) {
+  for (const bool sparse : {false, true}) {
+    Dataset dense = testing::SmallDense(5000, 30, SyntheticTask::kBinary);
+    LinearModelObjective one(Problem::kLogistic, sparse ? testing::ToSparse(dense) : dense, 1e-3);
+    LinearModelObjective three(Problem::kLogistic, sparse ? testing::ToSparse(dense) : dense, 1e-3);
+    three.set_threads(3);
+    ASSERT_EQ(three.threads(), 3);
+    const std::vector<double> x = SomePoint(30);
+    const auto batch = AllIndices(5000);  // 3 chunks of >= 1024
+
+    std::vector<double> g1(30, 0.0), g3(30, 0.0), g3_again(30, 0.0);
+    const double l1 = one.AccumulateGradient(x, batch, g1);
+    const double l3 = three.AccumulateGradient(x, batch, g3);
+    const double l3_again = three.AccumulateGradient(x, batch, g3_again);
+    EXPECT_NEAR(l3, l1, 1e-12 * std::abs(l1));
+    for (std::size_t j = 0; j < 30; ++j) EXPECT_NEAR(g3[j], g1[j], 1e-12 * (1.0 + std::abs(g1[j]))) << j;
+    EXPECT_EQ(l3, l3_again);
+    EXPECT_EQ(g3, g3_again);
+    EXPECT_NEAR(three.Loss(x, batch), one.Loss(x, batch), 1e-12 * std::abs(l1));
+
+    // 1500 samples: fewer than 1024 a thread for two threads, so one thread, the same bits.
+    const std::span<const std::size_t> small(batch.data(), 1500);
+    std::vector<double> s1(30, 0.0), s3(30, 0.0);
+    EXPECT_EQ(three.AccumulateGradient(x, small, s3), one.AccumulateGradient(x, small, s1));
+    EXPECT_EQ(s3, s1);
+  }
+}
+
 TEST(ProximalObjectiveTest, AddsThetaTimesDistancePerSampleAndNoSfo) {
   const Dataset data = testing::SmallDense(25, 4, SyntheticTask::kBinary);
   const LinearModelObjective f(Problem::kNonconvexLogistic, data, 0.2);

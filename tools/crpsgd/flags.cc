@@ -83,7 +83,10 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
   CLI::Option* quiet = app.add_flag("-q,--quiet", f.quiet, "Print only errors and the result table");
   app.add_flag("-v,--verbose", f.verbose, "Log every evaluated round (round, batch, SFO, loss, time) to stderr")
       ->excludes(quiet);
-  app.add_option("--threads", f.threads, "Networks: LibTorch threads per process (0 = LibTorch's default)")
+  app.add_option("--threads", f.threads,
+                 "Threads per worker. Networks: LibTorch threads per process (0 = LibTorch's default). Linear models: "
+                 "threads that split each batch of 2048 or more (0 or 1 = one); results are bit-identical for a "
+                 "given count, not across counts")
       ->capture_default_str();
   app.add_flag("--save-model", f.save_model, "Write the model next to summary.json: networks model.pt (parameters "
                                              "and batch-norm statistics, for torch.load), linear models "

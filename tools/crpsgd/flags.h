@@ -43,7 +43,7 @@ struct RunFlags {
   std::uint64_t eval_samples = 0;  // 0 = all
   bool no_f_star = false;
   std::string net_model;  // "alpha=S,bandwidth=B/s"; "" = none
-  int threads = 0;        // LibTorch intra-op threads per process; 0 = LibTorch's default
+  int threads = 0;        // networks: LibTorch threads per process (0 = its default); linear models: batch threads
   bool save_model = false;
   std::string init_model;
   std::uint64_t checkpoint_every = 0;  // train: a checkpoint every K rounds in --out/checkpoint

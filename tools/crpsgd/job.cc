@@ -83,8 +83,14 @@ Result<WorkerObjectives> MakeObjectives(const Job& job, const LoadedData& data, 
     test_shard = SelectRows(*data.test, ShardIndices(data.test->num_samples(), comm.rank(), comm.size(), seed));
   }
   if (job.network.empty()) {
-    out.train = std::make_unique<LinearModelObjective>(job.problem, std::move(shard), job.data.lambda);
-    if (test_shard) out.test = std::make_unique<LinearModelObjective>(job.problem, std::move(*test_shard), job.data.lambda);
+    auto train = std::make_unique<LinearModelObjective>(job.problem, std::move(shard), job.data.lambda);
+    train->set_threads(job.run.threads);
+    out.train = std::move(train);
+    if (test_shard) {
+      auto test = std::make_unique<LinearModelObjective>(job.problem, std::move(*test_shard), job.data.lambda);
+      test->set_threads(job.run.threads);
+      out.test = std::move(test);
+    }
     return out;
   }
 #if CRPSGD_WITH_TORCH
@@ -326,7 +332,8 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
                                          {"data", job.data.format == "synthetic" ? "synthetic" : job.data.data},
                                          {"lambda", std::to_string(job.data.lambda)},
                                          {"bias", std::to_string(job.data.bias)},
-                                         {"init_model", job.run.init_model}};
+                                         {"init_model", job.run.init_model},
+                                         {"threads", std::to_string(job.run.threads)}};
       if (leader) {
         dir = run_dir;
         std::error_code ec;
