@@ -126,6 +126,7 @@ void BM_LogregGradientSparse(benchmark::State& state) {
 
 // Wall-clock rates: bytes per second of real time, as a user sees them.
 BENCHMARK(BM_StreamRead)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_StreamRead)->Unit(benchmark::kMillisecond)->UseRealTime()->Threads(2);  // against --threads 2
 BENCHMARK(BM_LogregGradientDense)
     ->Args({256, 1})->Args({4096, 1})->Args({16384, 1})->Args({65536, 1})->Args({16384, 2})->Args({65536, 2})
     ->Unit(benchmark::kMicrosecond)->UseRealTime();
