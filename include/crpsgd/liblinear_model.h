@@ -28,6 +28,9 @@ struct LiblinearModel {
   std::vector<double> weights;
   std::size_t nr_feature = 0;
   double bias = -1.0;  // LIBLINEAR's -B: the appended feature's value; < 0 = none
+
+  // A support-vector regression solver (fits leastsq) rather than a classifier.
+  bool is_regression() const { return solver_type.find("SVR") != std::string::npos; }
 };
 
 // Writes x of `problem` (its last coordinate is the bias weight when

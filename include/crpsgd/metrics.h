@@ -18,6 +18,10 @@ namespace crpsgd {
 // and rename: readers see the old file or the new one, never half of one.
 Status WriteFileAtomic(const std::filesystem::path& path, const std::string& content);
 
+// `v` as text that reads back as the same double ("%.17g"), for files and
+// identities that must round-trip exactly.
+std::string ExactNumber(double v);
+
 // A RoundObserver that appends one line per round to a JSON Lines file. Lines
 // are flushed as written, so a crashed run leaves whole lines only.
 class MetricsWriter final : public RoundObserver {

@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <functional>
 
 #include "algorithms/checkpoint_file.h"
 #include "crpsgd/evaluation.h"
 #include "crpsgd/linear_models.h"
+#include "crpsgd/metrics.h"
 
 namespace crpsgd {
 namespace {
@@ -128,14 +128,12 @@ std::vector<std::pair<std::string, std::string>> RunIdentity(const TrainOptions&
                                                              int workers) {
   auto identity = options.checkpoint.run_identity;
   const AlgorithmOptions& a = options.algorithm;
-  char lr[40];
-  std::snprintf(lr, sizeof lr, "%.17g", a.lr);
   identity.insert(identity.end(),
                   {{"seed", std::to_string(options.seed)},
                    {"workers", std::to_string(workers)},
                    {"algorithm", std::string(AlgorithmName(a.kind)) + " " + a.Describe()},
                    {"budget", std::to_string(a.budget)},
-                   {"lr", lr},
+                   {"lr", ExactNumber(a.lr)},
                    {"lr_schedule", LrScheduleName(a.lr_schedule)},
                    {"sampling", SamplingName(a.sampling)},
                    {"max_micro_batch", std::to_string(a.max_micro_batch)},

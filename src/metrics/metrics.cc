@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace crpsgd {
@@ -34,6 +35,12 @@ Status WriteFileAtomic(const std::filesystem::path& path, const std::string& con
     return Status::IOError(path.string() + ": rename failed: " + why);
   }
   return Status::OK();
+}
+
+std::string ExactNumber(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.17g", v);
+  return text;
 }
 
 MetricsWriter::MetricsWriter(std::filesystem::path path, std::optional<double> f_star, bool append)

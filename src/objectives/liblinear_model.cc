@@ -1,18 +1,12 @@
 #include "crpsgd/liblinear_model.h"
 
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "crpsgd/metrics.h"
 
 namespace crpsgd {
-namespace {
-
-bool IsRegression(const std::string& solver_type) { return solver_type.find("SVR") != std::string::npos; }
-
-}  // namespace
 
 Status WriteLiblinearModel(const std::filesystem::path& path, Problem problem, std::span<const double> x,
                            double bias) {
@@ -26,13 +20,8 @@ Status WriteLiblinearModel(const std::filesystem::path& path, Problem problem, s
   out << "solver_type " << (regression ? "L2R_L2LOSS_SVR" : "L2R_LR") << "\nnr_class 2\n";
   if (!regression) out << "label 1 -1\n";
   out << "nr_feature " << x.size() - (has_bias ? 1 : 0) << "\n";
-  char number[40];
-  std::snprintf(number, sizeof number, "%.17g", has_bias ? bias : -1.0);
-  out << "bias " << number << "\nw\n";
-  for (double w : x) {
-    std::snprintf(number, sizeof number, "%.17g", w);  // round-trips exactly
-    out << number << " \n";
-  }
+  out << "bias " << ExactNumber(has_bias ? bias : -1.0) << "\nw\n";
+  for (double w : x) out << ExactNumber(w) << " \n";
   return WriteFileAtomic(path, out.str());
 }
 
@@ -75,7 +64,7 @@ Result<LiblinearModel> ReadLiblinearModel(const std::filesystem::path& path) {
     if (key == "w") {
       in_weights = true;
       if (model.solver_type.empty()) return bad(line_no, "the header lacks solver_type");
-      if (!IsRegression(model.solver_type) && nr_class != 2) {
+      if (!model.is_regression() && nr_class != 2) {
         return Status::InvalidArgument(name + ": a model of " + std::to_string(nr_class) +
                                        " classes; crpsgd's linear models are binary (2 classes)");
       }
@@ -99,7 +88,7 @@ Result<LiblinearModel> ReadLiblinearModel(const std::filesystem::path& path) {
   }
   if (!in_weights) return Status::Corruption(name + ": no 'w' line: not a LIBLINEAR model file");
   if (!have_nr_feature) return Status::Corruption(name + ": the header lacks nr_feature");
-  if (!IsRegression(model.solver_type)) {
+  if (!model.is_regression()) {
     if (labels.size() != 2) return Status::Corruption(name + ": a binary model needs two labels");
     if (labels[1] == 1.0 && labels[0] == -1.0) {
       for (double& w : model.weights) w = -w;  // LIBLINEAR's w scores the first label

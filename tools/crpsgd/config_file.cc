@@ -1,6 +1,5 @@
 #include "config_file.h"
 
-#include <cstdio>
 #include <filesystem>
 #include <regex>
 #include <sstream>
@@ -8,6 +7,7 @@
 #include <toml++/toml.h>
 
 #include "crpsgd/config.h"
+#include "crpsgd/metrics.h"
 
 namespace crpsgd::cli {
 namespace {
@@ -33,11 +33,7 @@ std::string Where(const std::string& file, const toml::source_region& source) {
 Result<std::string> ScalarText(const toml::node& node, const std::string& where, const std::string& key) {
   if (const auto* s = node.as_string()) return s->get();
   if (const auto* i = node.as_integer()) return std::to_string(i->get());
-  if (const auto* d = node.as_floating_point()) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.17g", d->get());  // round-trips exactly
-    return std::string(buffer);
-  }
+  if (const auto* d = node.as_floating_point()) return ExactNumber(d->get());
   return Status::InvalidArgument(where + ": " + key + " must be a string or a number");
 }
 

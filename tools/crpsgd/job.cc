@@ -188,7 +188,7 @@ Result<std::vector<double>> LoadInitialPoint(const Job& job, const LoadedData& d
                                    "leastsq or ncvx-logreg)");
   }
   CRPSGD_ASSIGN_OR_RETURN(LiblinearModel model, ReadLiblinearModel(file));
-  const bool regression = model.solver_type.find("SVR") != std::string::npos;
+  const bool regression = model.is_regression();
   if (regression != (job.problem == Problem::kLeastSquares)) {
     return Status::InvalidArgument(file + ": a " + model.solver_type + " model does not fit --problem " +
                                    ProblemName(job.problem) + (regression ? " (regression models fit leastsq)"
