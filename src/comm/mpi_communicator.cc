@@ -51,14 +51,17 @@ Status MpiError(const char* what, int code) {
 // not. mpirun sees the exit and ends the other ranks.
 class CollectiveWatchdog {
  public:
-  explicit CollectiveWatchdog(int rank) : rank_(rank), thread_([this] { Watch(); }) {}
+  // No thread when disabled (--mpi-timeout 0: every call may wait forever).
+  CollectiveWatchdog(int rank, bool enabled) : rank_(rank) {
+    if (enabled) thread_ = std::thread([this] { Watch(); });
+  }
   ~CollectiveWatchdog() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stop_ = true;
     }
     wake_.notify_all();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
   // Arms the watchdog for one call; a zero limit waits forever.
   void Enter(std::chrono::seconds limit) {
@@ -103,7 +106,8 @@ class MpiCommunicator final : public Communicator {
   MpiCommunicator(MPI_Comm comm, int rank, int size, MpiReduction reduction, std::chrono::seconds timeout,
                   std::vector<std::string> host_of_rank)
       : Communicator(rank, size), comm_(comm), reduction_(reduction), timeout_(timeout),
-        host_of_rank_(std::move(host_of_rank)), chunk_begin_(size + 1), watchdog_(rank) {
+        host_of_rank_(std::move(host_of_rank)), chunk_begin_(size + 1),
+        watchdog_(rank, /*enabled=*/timeout.count() > 0) {
     requests_.reserve(2 * size);
     request_peer_.reserve(2 * size);
   }
@@ -165,18 +169,15 @@ class MpiCommunicator final : public Communicator {
                                 AddRequest(-1)));
     }
     if (const Status s = WaitAll("an all-reduce"); !s.ok()) return s;
-    // Sum in rank order 0..N-1 with the kernel every backend uses.
+    // Sum in rank order 0..N-1 with the kernel every backend uses, into rank
+    // 0's chunk (this rank's own on rank 0, slot 0 of scratch elsewhere).
     std::byte* own = base + chunk_begin_[me];
     std::byte* acc = me == 0 ? own : scratch_.data();
-    if (me != 0) {
-      for (int k = 1; k < n; ++k) {
-        const std::byte* src = k == me ? own : scratch_.data() + static_cast<std::size_t>(k) * mine;
-        AddInto(acc, src, mine / elem, type);
-      }
-      std::memcpy(own, acc, mine);
-    } else {
-      for (int k = 1; k < n; ++k) AddInto(own, scratch_.data() + static_cast<std::size_t>(k) * mine, mine / elem, type);
+    for (int k = 1; k < n; ++k) {
+      const std::byte* src = k == me ? own : scratch_.data() + static_cast<std::size_t>(k) * mine;
+      AddInto(acc, src, mine / elem, type);
     }
+    if (acc != own) std::memcpy(own, acc, mine);
     StartRequests();
     for (int k = 0; k < n; ++k) {
       if (k == me) continue;
