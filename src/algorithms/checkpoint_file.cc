@@ -3,6 +3,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -13,7 +14,7 @@ namespace {
 
 constexpr char kMagic[8] = {'C', 'R', 'P', 'S', 'G', 'D', 'C', '1'};
 
-std::uint64_t Fnv1a(const std::string& bytes) {
+std::uint64_t Fnv1a(std::string_view bytes) {
   std::uint64_t h = 14695981039346656037ull;
   for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
   return h;
@@ -39,7 +40,7 @@ class Writer {
 
 class Reader {
  public:
-  explicit Reader(const std::string& bytes) : in_(bytes) {}
+  explicit Reader(std::string_view bytes) : in_(bytes) {}
   bool ok() const { return ok_; }
   std::uint64_t U64() {
     std::uint64_t v = 0;
@@ -54,7 +55,7 @@ class Reader {
   std::string Str() {
     const std::uint64_t n = U64();
     if (!ok_ || n > in_.size() - at_) return ok_ = false, std::string();
-    std::string s = in_.substr(at_, n);
+    std::string s(in_.substr(at_, n));
     at_ += n;
     return s;
   }
@@ -76,7 +77,7 @@ class Reader {
     std::memcpy(out, in_.data() + at_, n);
     at_ += n;
   }
-  const std::string& in_;
+  std::string_view in_;
   std::size_t at_ = 0;
   bool ok_ = true;
 };
@@ -123,11 +124,11 @@ Result<WorkerCheckpoint> ReadWorkerCheckpoint(const std::filesystem::path& path)
   }
   std::uint64_t stored = 0;
   std::memcpy(&stored, bytes.data() + bytes.size() - 8, 8);
-  const std::string body = bytes.substr(0, bytes.size() - 8);
+  // Views into the file's bytes: the checksummed body, then its fields after the magic.
+  const std::string_view body = std::string_view(bytes).substr(0, bytes.size() - 8);
   if (Fnv1a(body) != stored) return Status::Corruption(name + ": checksum mismatch: the checkpoint is corrupt");
   WorkerCheckpoint c;
-  const std::string fields = body.substr(sizeof kMagic);
-  Reader b(fields);
+  Reader b(body.substr(sizeof kMagic));
   const std::uint64_t pairs = b.U64();
   for (std::uint64_t i = 0; b.ok() && i < pairs && i < 1000; ++i) {
     std::string key = b.Str();

@@ -83,14 +83,13 @@ Result<WorkerObjectives> MakeObjectives(const Job& job, const LoadedData& data, 
     test_shard = SelectRows(*data.test, ShardIndices(data.test->num_samples(), comm.rank(), comm.size(), seed));
   }
   if (job.network.empty()) {
-    auto train = std::make_unique<LinearModelObjective>(job.problem, std::move(shard), job.data.lambda);
-    train->set_threads(job.run.threads);
-    out.train = std::move(train);
-    if (test_shard) {
-      auto test = std::make_unique<LinearModelObjective>(job.problem, std::move(*test_shard), job.data.lambda);
-      test->set_threads(job.run.threads);
-      out.test = std::move(test);
-    }
+    const auto linear = [&](Dataset samples) {
+      auto f = std::make_unique<LinearModelObjective>(job.problem, std::move(samples), job.data.lambda);
+      f->set_threads(job.run.threads);
+      return f;
+    };
+    out.train = linear(std::move(shard));
+    if (test_shard) out.test = linear(std::move(*test_shard));
     return out;
   }
 #if CRPSGD_WITH_TORCH
