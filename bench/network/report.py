@@ -5,17 +5,20 @@ Usage: report.py OUT_DIR CUT_EXIT_CODE CUT_TO_END_MS
 """
 import csv
 import datetime
+import functools
 import json
 import os
 import platform
 import sys
 
 
+@functools.lru_cache(maxsize=None)  # each run's files are read once
 def summary(run_dir):
     with open(os.path.join(run_dir, "summary.json")) as f:
         return json.load(f)
 
 
+@functools.lru_cache(maxsize=None)
 def metrics(run_dir):
     with open(os.path.join(run_dir, "metrics.jsonl")) as f:
         return [json.loads(line) for line in f if line.strip()]
@@ -92,15 +95,13 @@ def main():
         print("|---|---|---|---|---|---|---|---|---|---|")
         for rate in dict.fromkeys(r["rate"] for r in part):
             rows = [r for r in part if r["rate"] == rate]
-            times = {}
-            for r in rows:
-                hit = first_at_or_below(metrics(r["dir"]), target)
-                times[r["method"]] = hit["wall_s"] if hit else None
+            hits = {r["method"]: first_at_or_below(metrics(r["dir"]), target) for r in rows}
+            times = {method: hit["wall_s"] if hit else None for method, hit in hits.items()}
             base = next((t for m, t in times.items() if m.startswith("psgd")), None)
             for r in rows:
                 s = summary(r["dir"])
                 m = metrics(r["dir"])
-                hit = first_at_or_below(m, target)
+                hit = hits[r["method"]]
                 t = times[r["method"]]
                 share = f"{100 * hit['comm_s'] / hit['wall_s']:.0f}%" if hit and hit["wall_s"] > 0 else "—"
                 model = f"{hit['net_model_s']:.2f} s" if hit and hit.get("net_model_s") is not None else "—"

@@ -84,26 +84,22 @@ methods_resnet=(
   "psgd B=8|--algo psgd --batch 8 --eval-every 10"
   "cr-psgd-catalyst B1=8 rho=1.5 K=3|--algo cr-psgd-catalyst --b1 8 --rho 1.5 --theta 0.1 --outer-iters 3 --inner-budget 640 --eval-every 1"
 )
+time_run() {  # time_run PART RATE BUDGET "NAME|FLAGS" COMMON_FLAGS...: one method on 2 hosts
+  local part=$1 rate=$2 budget=$3 entry=$4
+  shift 4
+  local name=${entry%%|*}
+  local dir="$out/$part-$rate-${name%% *}"
+  log "$part, 2 hosts at $rate: $name"
+  # shellcheck disable=SC2086  # the method's flags are words
+  on_hosts 2 "$dir" "$@" --budget "$budget" "${net_model[@]}" ${entry#*|}
+  printf '%s\t%s\t2\t%s\t%s\n' "$part" "$rate" "$name" "$dir" >> "$runs"
+}
 for rate in 1gbit 100mbit; do
   "$cluster" rate "$rate"
   bytes_per_s=$(( $(sed 's/gbit/000000000/; s/mbit/000000/' <<< "$rate") / 8 ))
   net_model=(--net-model "alpha=5e-5,bandwidth=$bytes_per_s")
-  for entry in "${methods_logreg[@]}"; do
-    name=${entry%%|*}
-    dir="$out/logreg-$rate-${name%% *}"
-    log "logreg, 2 hosts at $rate: $name"
-    # shellcheck disable=SC2086  # the flags are words
-    on_hosts 2 "$dir" "${logreg[@]}" --budget "$logreg_budget" "${net_model[@]}" ${entry#*|}
-    printf 'logreg\t%s\t2\t%s\t%s\n' "$rate" "$name" "$dir" >> "$runs"
-  done
-  for entry in "${methods_resnet[@]}"; do
-    name=${entry%%|*}
-    dir="$out/resnet20-$rate-${name%% *}"
-    log "ResNet-20, 2 hosts at $rate: $name"
-    # shellcheck disable=SC2086
-    on_hosts 2 "$dir" "${resnet[@]}" --budget "$resnet_budget" "${net_model[@]}" ${entry#*|}
-    printf 'resnet20\t%s\t2\t%s\t%s\n' "$rate" "$name" "$dir" >> "$runs"
-  done
+  for entry in "${methods_logreg[@]}"; do time_run logreg "$rate" "$logreg_budget" "$entry" "${logreg[@]}"; done
+  for entry in "${methods_resnet[@]}"; do time_run resnet20 "$rate" "$resnet_budget" "$entry" "${resnet[@]}"; done
 done
 
 # 3. A cut link. The uninterrupted 4-host run of part 1 is the reference.
