@@ -765,6 +765,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"bad_backend", "--data DIR/ok.libsvm --budget 10 --backend nccl", 2, "--backend must be"},
         BadInput{"bad_problem", "--data DIR/ok.libsvm --budget 10 --problem svm", 2, "--problem must be"},
         BadInput{"negative_lambda", "--data DIR/ok.libsvm --budget 10 --lambda -1", 2, "--lambda must be >= 0"},
+        BadInput{"negative_threads", "--data DIR/ok.libsvm --budget 10 --threads -1", 2, "--threads must be >= 0"},
         BadInput{"no_data", "--budget 10", 2, "--data is required"},
         BadInput{"diverges", "--format synthetic --problem leastsq --budget 200 --lr 1000 --algo psgd", 3,
                  "is not finite"}),

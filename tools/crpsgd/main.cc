@@ -101,6 +101,7 @@ int RunCommand(Job& job, int argc, char** argv) {
                 leader_env);
   }
   if (job.run.workers < 0) return Fail(Status::InvalidArgument("--workers must be >= 1"), leader_env);
+  if (job.run.threads < 0) return Fail(Status::InvalidArgument("--threads must be >= 0"), leader_env);
   if (!job.run.net_model.empty()) {
     auto model = ParseNetworkModel(job.run.net_model);
     if (!model.ok()) return Fail(model.status(), leader_env);
@@ -109,7 +110,6 @@ int RunCommand(Job& job, int argc, char** argv) {
   if (IsNetwork(job.data.problem)) {
 #if CRPSGD_WITH_TORCH
     job.network = job.data.problem;
-    if (job.run.threads < 0) return Fail(Status::InvalidArgument("--threads must be >= 0"), leader_env);
     if (job.run.threads > 0) SetTorchThreads(job.run.threads);
 #else
     return Fail(Status::InvalidArgument("--problem " + job.data.problem +
