@@ -51,17 +51,25 @@ void BM_StreamRead(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * a.size() * sizeof(double)));
 }
 
-crpsgd::LinearModelObjective& DenseObjective() {
-  static crpsgd::LinearModelObjective objective = [] {
+// The dense data set, its features stored at `bits` (64 or 32) bits.
+crpsgd::LinearModelObjective& DenseObjective(std::int64_t bits) {
+  static const auto make = [](crpsgd::Precision precision) {
     crpsgd::Dataset data;
-    data.dense.resize(kDenseRows, kFeatures);
+    crpsgd::ResizeDense(data, kDenseRows, kFeatures);  // as a shard is: on huge pages
     std::uint64_t seed = 2;
     for (Eigen::Index i = 0; i < data.dense.size(); ++i) data.dense.data()[i] = Uniform(seed) - 0.5;
     for (Eigen::Index i = 0; i < kDenseRows; ++i) data.labels.push_back(Uniform(seed) < 0.5 ? -1.0 : 1.0);
-    return crpsgd::LinearModelObjective(crpsgd::Problem::kLogistic, std::move(data), 1e-4);
-  }();
-  return objective;
+    return crpsgd::LinearModelObjective(crpsgd::Problem::kLogistic, std::move(data), 1e-4, precision);
+  };
+  if (bits == 32) {
+    static crpsgd::LinearModelObjective f32 = make(crpsgd::Precision::kFloat32);
+    return f32;
+  }
+  static crpsgd::LinearModelObjective f64 = make(crpsgd::Precision::kFloat64);
+  return f64;
 }
+
+std::size_t BytesPerValue(std::int64_t bits) { return bits == 32 ? sizeof(float) : sizeof(double); }
 
 std::vector<std::size_t> RandomBatch(std::size_t size, std::size_t n, std::uint64_t seed) {
   std::vector<std::size_t> batch(size);
@@ -70,10 +78,11 @@ std::vector<std::size_t> RandomBatch(std::size_t size, std::size_t n, std::uint6
 }
 
 // The batch gradient of dense logistic regression, batch = state.range(0)
-// samples drawn at random (with replacement) from the 411 MB data set, on
-// state.range(1) threads (--threads).
+// samples drawn at random (with replacement) from the 411 MB data set (206 MB
+// at float32), on state.range(1) threads (--threads), features of
+// state.range(2) bits (--precision).
 void BM_LogregGradientDense(benchmark::State& state) {
-  auto& f = DenseObjective();
+  auto& f = DenseObjective(state.range(2));
   f.set_threads(static_cast<int>(state.range(1)));
   const auto size = static_cast<std::size_t>(state.range(0));
   // A fresh batch every round, as in training: slices of one long random
@@ -87,14 +96,15 @@ void BM_LogregGradientDense(benchmark::State& state) {
     benchmark::DoNotOptimize(f.AccumulateGradient(x, std::span(draws).subspan(start, size), grad));
   }
   state.SetBytesProcessed(
-      static_cast<std::int64_t>(state.iterations() * size * kFeatures * sizeof(double)));
+      static_cast<std::int64_t>(state.iterations() * size * kFeatures * BytesPerValue(state.range(2))));
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * size));
 }
 
-// The same for a sparse data set (5% of the features non-zero): bytes are the
-// CSR values and indices of the sampled rows.
+// The same for a sparse data set (64 non-zeros per row of 65536 features),
+// values of state.range(1) bits: bytes are the CSR values and indices of the
+// sampled rows.
 void BM_LogregGradientSparse(benchmark::State& state) {
-  static const crpsgd::LinearModelObjective* objective = [] {
+  static const auto make = [](crpsgd::Precision precision) {
     constexpr Eigen::Index rows = 1 << 18, cols = 1 << 16;
     std::vector<Eigen::Triplet<double, std::int64_t>> entries;
     std::uint64_t seed = 4;
@@ -107,18 +117,21 @@ void BM_LogregGradientSparse(benchmark::State& state) {
     data.sparse.resize(rows, cols);
     data.sparse.setFromTriplets(entries.begin(), entries.end(), [](double a, double) { return a; });
     data.sparse.makeCompressed();
-    return new crpsgd::LinearModelObjective(crpsgd::Problem::kLogistic, std::move(data), 1e-4);
-  }();
+    return new crpsgd::LinearModelObjective(crpsgd::Problem::kLogistic, std::move(data), 1e-4, precision);
+  };
+  static const crpsgd::LinearModelObjective* f64 = make(crpsgd::Precision::kFloat64);
+  static const crpsgd::LinearModelObjective* f32 = make(crpsgd::Precision::kFloat32);
+  const crpsgd::LinearModelObjective* objective = state.range(1) == 32 ? f32 : f64;
   const auto batch = RandomBatch(static_cast<std::size_t>(state.range(0)), objective->num_samples(), 5);
   std::vector<double> x(objective->dim(), 0.01), grad(objective->dim());
   std::size_t nnz = 0;
-  for (std::size_t i : batch) nnz += static_cast<std::size_t>(objective->shard().sparse.outerIndexPtr()[i + 1] -
-                                                              objective->shard().sparse.outerIndexPtr()[i]);
+  for (std::size_t i : batch) nnz += objective->row_nonzeros(i);
   for (auto _ : state) {
     std::fill(grad.begin(), grad.end(), 0.0);
     benchmark::DoNotOptimize(objective->AccumulateGradient(x, batch, grad));
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * nnz * (sizeof(double) + sizeof(std::int64_t))));
+  state.SetBytesProcessed(
+      static_cast<std::int64_t>(state.iterations() * nnz * (BytesPerValue(state.range(1)) + sizeof(std::int64_t))));
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch.size()));
 }
 
@@ -127,8 +140,12 @@ void BM_LogregGradientSparse(benchmark::State& state) {
 // Wall-clock rates: bytes per second of real time, as a user sees them.
 BENCHMARK(BM_StreamRead)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_StreamRead)->Unit(benchmark::kMillisecond)->UseRealTime()->Threads(2);  // against --threads 2
+// Arguments: batch, threads, bits of a feature.
 BENCHMARK(BM_LogregGradientDense)
-    ->Args({256, 1})->Args({4096, 1})->Args({16384, 1})->Args({65536, 1})->Args({16384, 2})->Args({65536, 2})
+    ->Args({256, 1, 64})->Args({4096, 1, 64})->Args({16384, 1, 64})->Args({65536, 1, 64})
+    ->Args({16384, 2, 64})->Args({65536, 2, 64})
+    ->Args({4096, 1, 32})->Args({65536, 1, 32})->Args({65536, 2, 32})
     ->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(BM_LogregGradientSparse)->Arg(4096)->Arg(65536)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_LogregGradientSparse)->Args({4096, 64})->Args({65536, 64})->Args({4096, 32})->Args({65536, 32})
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_MAIN();

@@ -37,6 +37,11 @@ struct Dataset {
   std::size_t num_features() const { return is_sparse ? sparse.cols() : dense.cols(); }
 };
 
+// Sizes data.dense to rows x cols (contents unset), on huge pages where the
+// system allows: gradients read rows at random, and 2 MiB pages spare them a
+// TLB miss per row.
+void ResizeDense(Dataset& data, std::size_t rows, std::size_t cols);
+
 // The rows `rows` of `data`, in that order (a shard, a test subset).
 Dataset SelectRows(const Dataset& data, std::span<const std::size_t> rows);
 
@@ -56,9 +61,22 @@ struct LibsvmOptions {
   std::size_t num_features = 0;
 };
 
+// One of `count` near-equal byte ranges of a file: part k holds the lines that
+// start in bytes [k·S/count, (k+1)·S/count) of the S-byte file. The parts of
+// k = 0..count−1 hold every line exactly once, in file order.
+struct FilePart {
+  int index = 0;
+  int count = 1;
+};
+
 // "label idx:val idx:val ... # comment", indices 1-based and increasing.
-// Blank lines and lines starting with '#' are skipped.
-Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOptions& options = {});
+// Blank lines and lines starting with '#' are skipped. With a part, only that
+// part's bytes are read (a worker holds 1/count of the file, not all of it); a
+// part may hold no sample, the whole file may not. Without num_features the
+// width is the largest index in what was read. Errors name the line's number
+// in the whole file.
+Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOptions& options = {},
+                           FilePart part = {});
 
 // ---- IDX (MNIST / Fashion-MNIST), plain or gzip ----------------------------
 struct IdxOptions {

@@ -10,8 +10,11 @@
 // its shard; const methods are thread safe.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "crpsgd/communicator.h"
 #include "crpsgd/dataset.h"
@@ -24,12 +27,25 @@ enum class Problem { kLogistic, kLeastSquares, kNonconvexLogistic };
 const char* ProblemName(Problem problem);  // "logreg", "leastsq", "ncvx-logreg"
 Result<Problem> ParseProblem(std::string_view name);
 
+// How the objective stores the features its gradients read.
+enum class Precision {
+  kFloat64,  // as read
+  kFloat32,  // rounded to float once: half the bytes per row; dot products, sums and the model stay double
+};
+
+const char* PrecisionName(Precision precision);  // "float64" / "float32"
+Result<Precision> ParsePrecision(std::string_view name);
+
 class LinearModelObjective final : public Objective {
  public:
-  LinearModelObjective(Problem problem, Dataset shard, double lambda);
+  LinearModelObjective(Problem problem, Dataset shard, double lambda, Precision precision = Precision::kFloat64);
+  // A shard shared with others (a byte-range part the caller keeps): no copy
+  // at float64. At float32 the objective keeps its own float copy and labels.
+  LinearModelObjective(Problem problem, std::shared_ptr<const Dataset> shard, double lambda,
+                       Precision precision = Precision::kFloat64);
 
-  std::size_t dim() const override { return shard_.num_features(); }
-  std::size_t num_samples() const override { return shard_.num_samples(); }
+  std::size_t dim() const override { return dim_; }
+  std::size_t num_samples() const override { return labels_.size(); }
   double AccumulateGradient(std::span<const double> x, std::span<const std::size_t> samples,
                             std::span<double> grad_sum) const override;
   double Loss(std::span<const double> x, std::span<const std::size_t> samples) const override;
@@ -49,7 +65,10 @@ class LinearModelObjective final : public Objective {
 
   Problem problem() const { return problem_; }
   double lambda() const { return lambda_; }
-  const Dataset& shard() const { return shard_; }
+  Precision precision() const { return precision_; }
+  bool is_sparse() const { return sparse_; }
+  // Stored non-zeros of local sample i (dense rows: dim()).
+  std::size_t row_nonzeros(std::size_t i) const;
   // Bounds on φ''(z) and R''(x) (per coordinate).
   double loss_curvature() const;
   double regularizer_curvature() const;
@@ -59,14 +78,32 @@ class LinearModelObjective final : public Objective {
   void AccumulateNormalEquations(Eigen::MatrixXd& AtA, Eigen::VectorXd& Atb) const;
 
  private:
-  // row i · x; dense data: `next_row`, if given, is prefetched meanwhile.
-  double RowDot(std::size_t i, std::span<const double> x, const double* next_row = nullptr) const;
-  void AddScaledRow(std::size_t i, double scale, std::span<double> out) const;
+  // A view of the features in one precision: dense row-major or CSR.
+  template <class Scalar>
+  struct Rows {
+    const Scalar* dense = nullptr;  // [samples x cols], row-major
+    const std::int64_t* outer = nullptr;
+    const std::int64_t* inner = nullptr;
+    const Scalar* values = nullptr;
+    std::size_t cols = 0;
+    const Scalar* DenseRow(std::size_t i) const { return dense + i * cols; }
+    // row i · x; dense rows: `next`, the row to be worked on after this one, is prefetched meanwhile.
+    double Dot(std::size_t i, const double* x, const Scalar* next = nullptr) const;
+    void AddScaled(std::size_t i, double scale, double* out) const;  // out += scale · row i
+    double SquaredNorm(std::size_t i) const;
+  };
+  // f(rows) with the view of the stored precision.
+  template <class F>
+  decltype(auto) WithRows(F&& f) const {
+    return precision_ == Precision::kFloat32 ? f(rows32_) : f(rows64_);
+  }
   // φ(z, y); *slope = φ'(z).
   double Phi(double z, double y, double* slope) const;
   // Σ φ over `samples`, and grad_sum += Σ φ'·a_i when grad_sum is not empty
   // (no regulariser), on one thread.
-  double SumLosses(std::span<const double> x, std::span<const std::size_t> samples, std::span<double> grad_sum) const;
+  template <class Scalar>
+  double SumLosses(const Rows<Scalar>& rows, std::span<const double> x, std::span<const std::size_t> samples,
+                   std::span<double> grad_sum) const;
   // The same, split over threads_ threads as set_threads() describes.
   double SumLossesParallel(std::span<const double> x, std::span<const std::size_t> samples,
                            std::span<double> grad_sum) const;
@@ -74,9 +111,19 @@ class LinearModelObjective final : public Objective {
   double Regularizer(std::span<const double> x, double weight, std::span<double> grad) const;
 
   Problem problem_;
-  Dataset shard_;
   double lambda_;
+  Precision precision_;
   int threads_ = 1;
+  bool sparse_ = false;
+  std::size_t dim_ = 0;
+  std::shared_ptr<const Dataset> shard_;  // float64: the features; float32: null (released after the copy)
+  // float32: the features rounded to float, and the labels.
+  Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> dense32_;
+  Eigen::SparseMatrix<float, Eigen::RowMajor, std::int64_t> sparse32_;
+  std::vector<double> labels32_;
+  std::span<const double> labels_;
+  Rows<double> rows64_;
+  Rows<float> rows32_;
 };
 
 // Estimates L of the global f by a power iteration on (1/n) Σ_i a_i a_iᵀ over

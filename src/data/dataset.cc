@@ -3,9 +3,15 @@
 
 #include "crpsgd/dataset.h"
 #include "util/check.h"
+#include "util/huge_pages.h"
 #include "util/rng.h"
 
 namespace crpsgd {
+
+void ResizeDense(Dataset& data, std::size_t rows, std::size_t cols) {
+  data.dense.resize(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
+  AdviseHugePages(data.dense.data(), rows * cols * sizeof(double));
+}
 
 Dataset SelectRows(const Dataset& data, std::span<const std::size_t> rows) {
   Dataset out;
@@ -15,7 +21,7 @@ Dataset SelectRows(const Dataset& data, std::span<const std::size_t> rows) {
   out.labels.reserve(rows.size());
   for (std::size_t r : rows) out.labels.push_back(data.labels[r]);
   if (!data.is_sparse) {
-    out.dense.resize(static_cast<Eigen::Index>(rows.size()), data.dense.cols());
+    ResizeDense(out, rows.size(), static_cast<std::size_t>(data.dense.cols()));
     for (std::size_t i = 0; i < rows.size(); ++i) out.dense.row(i) = data.dense.row(rows[i]);
     return out;
   }
@@ -82,7 +88,7 @@ Result<Dataset> MakeSynthetic(const SyntheticOptions& options) {
   for (Eigen::Index j = 0; j < d; ++j) x_true[j] = rng.Normal() * scale;
   Dataset data;
   data.source = "synthetic";
-  data.dense.resize(n, d);
+  ResizeDense(data, options.samples, options.features);
   data.labels.resize(options.samples);
   Eigen::VectorXd stddev = Eigen::VectorXd::Ones(d);
   for (Eigen::Index j = 1; j < d; ++j) {

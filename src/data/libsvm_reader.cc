@@ -1,8 +1,15 @@
 // LIBSVM / SVMlight text reader.
+//
+// A file (or one byte-range part of it) is read twice in large blocks: a first
+// pass counts lines and colons, bounds on the samples and non-zeros, so that
+// the second pass, which parses, fills arrays allocated once at their final
+// size. The peak is the CSR arrays plus one copy of the indices or values
+// (~24 bytes a non-zero), not a growing vector's 2x slack.
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <cmath>
 #include <fstream>
-#include <sstream>
 #include <string_view>
 
 #include "crpsgd/dataset.h"
@@ -13,6 +20,7 @@ namespace {
 // The model has one coordinate per feature: beyond 2^26 (512 MiB of doubles)
 // an index is far more likely a damaged file than a real data set.
 constexpr std::int64_t kMaxFeatureIndex = std::int64_t{1} << 26;
+constexpr std::size_t kBlockBytes = std::size_t{1} << 22;  // 4 MiB reads
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
@@ -31,32 +39,103 @@ bool ParseIndex(std::string_view s, std::int64_t& out) {
   return ec == std::errc() && ptr == s.data() + s.size();
 }
 
+// Calls on_line(line) for every line of the bytes [begin, end) of `in` (the
+// last one may lack its '\n'), reading in blocks; a line longer than a block
+// grows the buffer. Stops early, returning false, when on_line does.
+template <class OnLine>
+bool ForEachLine(std::ifstream& in, std::uint64_t begin, std::uint64_t end, OnLine on_line) {
+  std::vector<char> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(kBlockBytes, end - begin)) + 1);
+  in.clear();
+  in.seekg(static_cast<std::streamoff>(begin));
+  std::uint64_t position = begin;
+  std::size_t kept = 0;  // bytes of an unfinished line at the front of buffer
+  while (position < end) {
+    if (kept == buffer.size()) buffer.resize(2 * buffer.size());
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size() - kept, end - position));
+    in.read(buffer.data() + kept, static_cast<std::streamsize>(want));
+    const auto got = static_cast<std::size_t>(in.gcount());
+    if (got == 0) break;  // the file shrank under us; what was read is parsed
+    position += got;
+    const std::size_t filled = kept + got;
+    std::size_t start = 0;
+    for (;;) {
+      const void* newline = std::memchr(buffer.data() + start, '\n', filled - start);
+      if (newline == nullptr) break;
+      const std::size_t stop = static_cast<const char*>(newline) - buffer.data();
+      if (!on_line(std::string_view(buffer.data() + start, stop - start))) return false;
+      start = stop + 1;
+    }
+    kept = filled - start;
+    std::memmove(buffer.data(), buffer.data() + start, kept);
+  }
+  if (kept > 0) return on_line(std::string_view(buffer.data(), kept));
+  return true;
+}
+
+// The first line start at or after `offset`: offset itself if the byte before
+// it ends a line, else just past the next '\n' (or the end of the file).
+std::uint64_t AlignToLineStart(std::ifstream& in, std::uint64_t offset, std::uint64_t size) {
+  if (offset == 0 || offset >= size) return std::min(offset, size);
+  std::uint64_t aligned = size;
+  ForEachLine(in, offset - 1, size, [&](std::string_view line) {
+    aligned = offset - 1 + line.size() + 1;
+    return false;  // only the first (partial) line matters
+  });
+  return std::min(aligned, size);
+}
+
 }  // namespace
 
-Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOptions& options) {
+Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOptions& options, FilePart part) {
   const std::string name = path.string();
+  if (part.count < 1 || part.index < 0 || part.index >= part.count) {
+    return Status::InvalidArgument(name + ": part " + std::to_string(part.index) + " of " + std::to_string(part.count) +
+                                   " does not exist");
+  }
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return Status::NotFound(name + ": no such file");
   if (std::filesystem::is_directory(path, ec)) return Status::InvalidArgument(name + ": is a directory, expected a LIBSVM file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::IOError(name + ": cannot open for reading");
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::uint64_t>(std::max<std::streamoff>(in.tellg(), 0));
+  const std::uint64_t count = static_cast<std::uint64_t>(part.count), index = static_cast<std::uint64_t>(part.index);
+  // Part k holds the lines that start in [k·S/count, (k+1)·S/count).
+  const std::uint64_t begin = AlignToLineStart(in, size / count * index + size % count * index / count, size);
+  const std::uint64_t end =
+      AlignToLineStart(in, size / count * (index + 1) + size % count * (index + 1) / count, size);
 
+  // Pass 1: bounds on samples (lines) and non-zeros (colons, and at most one
+  // per 4 bytes: " i:v" is the shortest feature).
+  std::size_t lines = 0, colons = 0;
+  ForEachLine(in, begin, end, [&](std::string_view line) {
+    ++lines;
+    colons += static_cast<std::size_t>(std::count(line.begin(), line.end(), ':'));
+    return true;
+  });
+  if (in.bad()) return Status::IOError(name + ": read error");
   std::vector<std::int64_t> outer{0};
   std::vector<std::int64_t> inner;
-  std::vector<double> values;
-  std::vector<double> labels;
+  std::vector<double> values, labels;
+  outer.reserve(lines + 1);
+  labels.reserve(lines);
+  inner.reserve(std::min<std::size_t>(colons, static_cast<std::size_t>((end - begin) / 4 + 1)));
+  values.reserve(inner.capacity());
+
+  // Pass 2: parse.
   std::int64_t max_index = 0;
-  std::string line;
-  std::size_t line_no = 0;
-  auto fail = [&](const std::string& what) {
-    return Status::Corruption(name + ":" + std::to_string(line_no) + ": " + what);
+  std::size_t line_in_part = 0;
+  Status error;
+  const auto fail = [&](const std::string& what) {
+    error = Status::Corruption(what);  // the line number is added below, once
+    return false;
   };
-  while (std::getline(in, line)) {
-    ++line_no;
-    std::string_view rest(line);
+  const auto parse_line = [&](std::string_view line) {
+    ++line_in_part;
+    std::string_view rest = line;
     if (auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
     rest = Trim(rest);
-    if (rest.empty()) continue;
+    if (rest.empty()) return true;
 
     std::size_t token_end = rest.find_first_of(" \t");
     const std::string_view label_text = rest.substr(0, token_end);
@@ -71,8 +150,6 @@ Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOption
         return fail("label '" + std::string(label_text) + "' is not a binary label (expected +1/-1 or 1/0)");
       }
     }
-    labels.push_back(label);
-
     std::int64_t previous = 0;
     rest = token_end == std::string_view::npos ? std::string_view() : Trim(rest.substr(token_end));
     while (!rest.empty()) {
@@ -80,45 +157,61 @@ Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOption
       const std::string_view token = rest.substr(0, token_end);
       rest = token_end == std::string_view::npos ? std::string_view() : Trim(rest.substr(token_end));
       const std::size_t colon = token.find(':');
-      if (colon == std::string_view::npos) return fail("'" + std::string(token) + "' is not of the form index:value");
-      std::int64_t index = 0;
-      if (!ParseIndex(token.substr(0, colon), index)) {
+      if (colon == std::string_view::npos) return fail(std::string("'").append(token).append("' is not of the form index:value"));
+      std::int64_t feature = 0;
+      if (!ParseIndex(token.substr(0, colon), feature)) {
         return fail("feature index '" + std::string(token.substr(0, colon)) + "' is not an integer");
       }
-      if (index < 1) return fail("feature index " + std::to_string(index) + " is below 1 (indices are 1-based)");
-      if (index > kMaxFeatureIndex) {
-        return fail("feature index " + std::to_string(index) + " exceeds the limit of " +
+      if (feature < 1) return fail("feature index " + std::to_string(feature) + " is below 1 (indices are 1-based)");
+      if (feature > kMaxFeatureIndex) {
+        return fail("feature index " + std::to_string(feature) + " exceeds the limit of " +
                     std::to_string(kMaxFeatureIndex) + " features");
       }
-      if (index <= previous) {
-        return fail("feature index " + std::to_string(index) + " does not increase (previous " + std::to_string(previous) + ")");
+      if (feature <= previous) {
+        return fail("feature index " + std::to_string(feature) + " does not increase (previous " +
+                    std::to_string(previous) + ")");
       }
-      if (options.num_features != 0 && static_cast<std::size_t>(index) > options.num_features) {
-        return fail("feature index " + std::to_string(index) + " exceeds the " + std::to_string(options.num_features) +
+      if (options.num_features != 0 && static_cast<std::size_t>(feature) > options.num_features) {
+        return fail("feature index " + std::to_string(feature) + " exceeds the " + std::to_string(options.num_features) +
                     " features expected");
       }
       double value = 0;
       if (!ParseDouble(token.substr(colon + 1), value)) {
         return fail("feature value '" + std::string(token.substr(colon + 1)) + "' is not a finite number");
       }
-      previous = index;
-      max_index = std::max(max_index, index);
-      inner.push_back(index - 1);
+      previous = feature;
+      max_index = std::max(max_index, feature);
+      inner.push_back(feature - 1);
       values.push_back(value);
     }
+    labels.push_back(label);
     outer.push_back(static_cast<std::int64_t>(inner.size()));
+    return true;
+  };
+  ForEachLine(in, begin, end, parse_line);
+  if (!error.ok()) {
+    // The line's number in the whole file: the lines before this part, counted
+    // only now that there is an error to report.
+    std::size_t before = 0;
+    if (begin > 0) ForEachLine(in, 0, begin, [&](std::string_view) { return ++before, true; });
+    return Status::Corruption(name + ":" + std::to_string(before + line_in_part) + ": " + error.message());
   }
   if (in.bad()) return Status::IOError(name + ": read error");
-  if (labels.empty()) return Status::Corruption(name + ": contains no samples");
+  if (labels.empty() && part.count == 1) return Status::Corruption(name + ": contains no samples");
 
   Dataset data;
   data.is_sparse = true;
   data.source = name;
   data.labels = std::move(labels);
   const auto cols = static_cast<Eigen::Index>(options.num_features != 0 ? options.num_features : max_index);
-  data.sparse = Eigen::Map<const SparseMatrix>(static_cast<Eigen::Index>(data.labels.size()), cols,
-                                               static_cast<Eigen::Index>(inner.size()), outer.data(), inner.data(),
-                                               values.data());
+  // Into the matrix one array at a time, each freed once copied: the peak is
+  // the parsed arrays plus one more of indices, not two copies of everything.
+  data.sparse.resize(static_cast<Eigen::Index>(data.labels.size()), cols);
+  data.sparse.resizeNonZeros(static_cast<Eigen::Index>(inner.size()));
+  std::copy(outer.begin(), outer.end(), data.sparse.outerIndexPtr());
+  std::copy(inner.begin(), inner.end(), data.sparse.innerIndexPtr());
+  std::vector<std::int64_t>().swap(inner);
+  std::copy(values.begin(), values.end(), data.sparse.valuePtr());
   return data;
 }
 

@@ -1,10 +1,10 @@
 #include "crpsgd/linear_models.h"
 
+#include "objectives/row_kernels.h"
+#include "util/huge_pages.h"
+
 #include <algorithm>
 #include <cmath>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 #include <numeric>
 #include <thread>
 #include <vector>
@@ -27,65 +27,87 @@ Result<Problem> ParseProblem(std::string_view name) {
   return Status::InvalidArgument("--problem must be logreg, leastsq or ncvx-logreg, got '" + std::string(name) + "'");
 }
 
-LinearModelObjective::LinearModelObjective(Problem problem, Dataset shard, double lambda)
-    : problem_(problem), shard_(std::move(shard)), lambda_(lambda) {}
+const char* PrecisionName(Precision precision) { return precision == Precision::kFloat32 ? "float32" : "float64"; }
 
-namespace {
-
-// row · x as eight running sums, s_l over the elements j ≡ l (mod 8), added up
-// as ((s0+s1)+(s2+s3))+((s4+s5)+(s6+s7)): a fixed order that the SSE2 path and
-// the scalar one share, so results do not depend on how the compiler
-// vectorises. With `next`, the row to be worked on
-// after this one, it asks for one cache line of `next` per 8 elements: the
-// memory system fetches the next row while this one is computed, spread out
-// so the requests do not queue up at once, and into L2 rather than L1, where
-// it would push out x and the gradient (75% of read bandwidth against 70%).
-double DenseDot(const double* row, const double* x, std::size_t n, const double* next) {
-  std::size_t j = 0;
-  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-#if defined(__SSE2__)
-  __m128d a0 = _mm_setzero_pd(), a1 = _mm_setzero_pd(), a2 = _mm_setzero_pd(), a3 = _mm_setzero_pd();
-  for (; j + 8 <= n; j += 8) {
-    if (next != nullptr) __builtin_prefetch(next + j, 0, 2);
-    a0 = _mm_add_pd(a0, _mm_mul_pd(_mm_loadu_pd(row + j), _mm_loadu_pd(x + j)));
-    a1 = _mm_add_pd(a1, _mm_mul_pd(_mm_loadu_pd(row + j + 2), _mm_loadu_pd(x + j + 2)));
-    a2 = _mm_add_pd(a2, _mm_mul_pd(_mm_loadu_pd(row + j + 4), _mm_loadu_pd(x + j + 4)));
-    a3 = _mm_add_pd(a3, _mm_mul_pd(_mm_loadu_pd(row + j + 6), _mm_loadu_pd(x + j + 6)));
-  }
-  _mm_storeu_pd(s, a0);
-  _mm_storeu_pd(s + 2, a1);
-  _mm_storeu_pd(s + 4, a2);
-  _mm_storeu_pd(s + 6, a3);
-#else
-  for (; j + 8 <= n; j += 8) {
-    if (next != nullptr) __builtin_prefetch(next + j, 0, 2);
-    for (int l = 0; l < 8; ++l) s[l] += row[j + l] * x[j + l];
-  }
-#endif
-  if (next != nullptr && j < n) __builtin_prefetch(next + j, 0, 2);
-  for (std::size_t l = 0; j < n; ++j, ++l) s[l] += row[j] * x[j];
-  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+Result<Precision> ParsePrecision(std::string_view name) {
+  if (name == "float64") return Precision::kFloat64;
+  if (name == "float32") return Precision::kFloat32;
+  return Status::InvalidArgument("--precision must be float64 or float32, got '" + std::string(name) + "'");
 }
 
-}  // namespace
+LinearModelObjective::LinearModelObjective(Problem problem, Dataset shard, double lambda, Precision precision)
+    : LinearModelObjective(problem, std::make_shared<const Dataset>(std::move(shard)), lambda, precision) {}
 
-double LinearModelObjective::RowDot(std::size_t i, std::span<const double> x, const double* next_row) const {
-  if (!shard_.is_sparse) {
-    return DenseDot(shard_.dense.row(static_cast<Eigen::Index>(i)).data(), x.data(), x.size(), next_row);
+LinearModelObjective::LinearModelObjective(Problem problem, std::shared_ptr<const Dataset> shard, double lambda,
+                                           Precision precision)
+    : problem_(problem),
+      lambda_(lambda),
+      precision_(precision),
+      sparse_(shard->is_sparse),
+      dim_(shard->num_features()),
+      shard_(std::move(shard)) {
+  const Dataset& data = *shard_;
+  if (precision_ == Precision::kFloat64) {
+    labels_ = data.labels;
+    rows64_.cols = dim_;
+    if (sparse_) {
+      rows64_.outer = data.sparse.outerIndexPtr();
+      rows64_.inner = data.sparse.innerIndexPtr();
+      rows64_.values = data.sparse.valuePtr();
+    } else {
+      rows64_.dense = data.dense.data();
+    }
+    return;
   }
+  labels32_ = data.labels;
+  labels_ = labels32_;
+  rows32_.cols = dim_;
+  if (sparse_) {
+    sparse32_ = data.sparse.cast<float>();
+    sparse32_.makeCompressed();
+    rows32_.outer = sparse32_.outerIndexPtr();
+    rows32_.inner = sparse32_.innerIndexPtr();
+    rows32_.values = sparse32_.valuePtr();
+  } else {
+    dense32_.resize(data.dense.rows(), data.dense.cols());
+    AdviseHugePages(dense32_.data(), static_cast<std::size_t>(dense32_.size()) * sizeof(float));
+    dense32_ = data.dense.cast<float>();
+    rows32_.dense = dense32_.data();
+  }
+  shard_.reset();  // the float copy is all the objective reads from now on
+}
+
+
+template <class Scalar>
+double LinearModelObjective::Rows<Scalar>::Dot(std::size_t i, const double* x, const Scalar* next) const {
+  if (dense != nullptr) return kernels::Dot(DenseRow(i), x, cols, next);
   double z = 0.0;
-  for (SparseMatrix::InnerIterator it(shard_.sparse, static_cast<Eigen::Index>(i)); it; ++it) z += it.value() * x[it.col()];
+  for (std::int64_t k = outer[i]; k < outer[i + 1]; ++k) z += static_cast<double>(values[k]) * x[inner[k]];
   return z;
 }
 
-void LinearModelObjective::AddScaledRow(std::size_t i, double scale, std::span<double> out) const {
-  if (!shard_.is_sparse) {
-    Eigen::Map<Eigen::RowVectorXd>(out.data(), out.size()) += scale * shard_.dense.row(static_cast<Eigen::Index>(i));
-    return;
+template <class Scalar>
+void LinearModelObjective::Rows<Scalar>::AddScaled(std::size_t i, double scale, double* out) const {
+  if (dense != nullptr) return kernels::AddScaled(DenseRow(i), scale, out, cols);
+  for (std::int64_t k = outer[i]; k < outer[i + 1]; ++k) out[inner[k]] += scale * static_cast<double>(values[k]);
+}
+
+template <class Scalar>
+double LinearModelObjective::Rows<Scalar>::SquaredNorm(std::size_t i) const {
+  double norm2 = 0.0;
+  if (dense != nullptr) {
+    const Scalar* row = DenseRow(i);
+    for (std::size_t j = 0; j < cols; ++j) norm2 += static_cast<double>(row[j]) * static_cast<double>(row[j]);
+    return norm2;
   }
-  for (SparseMatrix::InnerIterator it(shard_.sparse, static_cast<Eigen::Index>(i)); it; ++it) {
-    out[it.col()] += scale * it.value();
-  }
+  for (std::int64_t k = outer[i]; k < outer[i + 1]; ++k) norm2 += static_cast<double>(values[k]) * values[k];
+  return norm2;
+}
+
+std::size_t LinearModelObjective::row_nonzeros(std::size_t i) const {
+  return WithRows([&](const auto& rows) {
+    return rows.dense != nullptr ? rows.cols : static_cast<std::size_t>(rows.outer[i + 1] - rows.outer[i]);
+  });
 }
 
 double LinearModelObjective::Phi(double z, double y, double* slope) const {
@@ -94,9 +116,10 @@ double LinearModelObjective::Phi(double z, double y, double* slope) const {
     return 0.5 * (z - y) * (z - y);
   }
   const double m = -y * z;  // log(1 + e^m), computed without overflow
-  const double sigma = m >= 0 ? 1.0 / (1.0 + std::exp(-m)) : std::exp(m) / (1.0 + std::exp(m));
+  const double e = std::exp(-std::abs(m));  // one exp serves the loss and its slope
+  const double sigma = m >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
   *slope = -y * sigma;
-  return m > 0 ? m + std::log1p(std::exp(-m)) : std::log1p(std::exp(m));
+  return m > 0 ? m + std::log1p(e) : std::log1p(e);
 }
 
 double LinearModelObjective::Regularizer(std::span<const double> x, double weight, std::span<double> grad) const {
@@ -116,21 +139,20 @@ double LinearModelObjective::Regularizer(std::span<const double> x, double weigh
   return 0.5 * lambda_ * value;
 }
 
-double LinearModelObjective::SumLosses(std::span<const double> x, std::span<const std::size_t> samples,
-                                       std::span<double> grad_sum) const {
+template <class Scalar>
+double LinearModelObjective::SumLosses(const Rows<Scalar>& rows, std::span<const double> x,
+                                       std::span<const std::size_t> samples, std::span<double> grad_sum) const {
   double loss = 0.0;
   const bool gradient = !grad_sum.empty();
   for (std::size_t k = 0; k < samples.size(); ++k) {
     // Sampled rows are scattered over the shard: the dot product fetches the
     // next one while it works on this one, so that a large batch runs near
     // memory bandwidth instead of waiting for memory at every row start.
-    const double* next = k + 1 < samples.size() && !shard_.is_sparse
-                             ? shard_.dense.row(static_cast<Eigen::Index>(samples[k + 1])).data()
-                             : nullptr;
+    const Scalar* next = k + 1 < samples.size() && rows.dense != nullptr ? rows.DenseRow(samples[k + 1]) : nullptr;
     const std::size_t i = samples[k];
     double slope = 0.0;
-    loss += Phi(RowDot(i, x, next), shard_.labels[i], &slope);
-    if (gradient && slope != 0.0) AddScaledRow(i, slope, grad_sum);
+    loss += Phi(rows.Dot(i, x.data(), next), labels_[i], &slope);
+    if (gradient && slope != 0.0) rows.AddScaled(i, slope, grad_sum.data());
   }
   return loss;
 }
@@ -140,7 +162,10 @@ double LinearModelObjective::SumLossesParallel(std::span<const double> x, std::s
   constexpr std::size_t kMinSamplesPerThread = 1024;  // below this, starting a thread costs more than it saves
   const std::size_t chunks =
       std::min<std::size_t>(static_cast<std::size_t>(threads_), samples.size() / kMinSamplesPerThread);
-  if (chunks <= 1) return SumLosses(x, samples, grad_sum);
+  const auto sum = [&](std::span<const std::size_t> part, std::span<double> grad) {
+    return WithRows([&](const auto& rows) { return SumLosses(rows, x, part, grad); });
+  };
+  if (chunks <= 1) return sum(samples, grad_sum);
   const auto chunk = [&](std::size_t k) {
     return samples.subspan(samples.size() * k / chunks, samples.size() * (k + 1) / chunks - samples.size() * k / chunks);
   };
@@ -151,11 +176,11 @@ double LinearModelObjective::SumLossesParallel(std::span<const double> x, std::s
   for (std::size_t k = 1; k < chunks; ++k) {
     helpers.emplace_back([&, k] {
       if (!grad_sum.empty()) grads[k].assign(grad_sum.size(), 0.0);
-      losses[k] = SumLosses(x, chunk(k), grads[k]);
+      losses[k] = sum(chunk(k), grads[k]);
     });
   }
   if (!grad_sum.empty()) grads[0].assign(grad_sum.size(), 0.0);
-  losses[0] = SumLosses(x, chunk(0), grads[0]);
+  losses[0] = sum(chunk(0), grads[0]);
   for (std::thread& t : helpers) t.join();
   // Partial sums added in chunk order: the same bits whatever the timing.
   double loss = 0.0;
@@ -185,11 +210,9 @@ double LinearModelObjective::regularizer_curvature() const {
 
 std::optional<double> LinearModelObjective::SmoothnessBound() const {
   double max_norm2 = 0.0;
-  for (std::size_t i = 0; i < num_samples(); ++i) {
-    const double norm2 = shard_.is_sparse ? shard_.sparse.row(static_cast<Eigen::Index>(i)).squaredNorm()
-                                          : shard_.dense.row(static_cast<Eigen::Index>(i)).squaredNorm();
-    max_norm2 = std::max(max_norm2, norm2);
-  }
+  WithRows([&](const auto& rows) {
+    for (std::size_t i = 0; i < num_samples(); ++i) max_norm2 = std::max(max_norm2, rows.SquaredNorm(i));
+  });
   return loss_curvature() * max_norm2 + regularizer_curvature();
 }
 
@@ -197,23 +220,35 @@ std::optional<std::size_t> LinearModelObjective::CountCorrect(std::span<const do
                                                               std::span<const std::size_t> samples) const {
   if (problem_ == Problem::kLeastSquares) return std::nullopt;
   std::size_t correct = 0;
-  for (std::size_t i : samples) correct += ((RowDot(i, x) >= 0.0 ? 1.0 : -1.0) == shard_.labels[i]);
+  WithRows([&](const auto& rows) {
+    for (std::size_t i : samples) correct += ((rows.Dot(i, x.data()) >= 0.0 ? 1.0 : -1.0) == labels_[i]);
+  });
   return correct;
 }
 
 void LinearModelObjective::AccumulateGramProduct(std::span<const double> v, std::span<double> out) const {
-  for (std::size_t i = 0; i < num_samples(); ++i) AddScaledRow(i, RowDot(i, v), out);
+  WithRows([&](const auto& rows) {
+    for (std::size_t i = 0; i < num_samples(); ++i) rows.AddScaled(i, rows.Dot(i, v.data()), out.data());
+  });
 }
 
 void LinearModelObjective::AccumulateNormalEquations(Eigen::MatrixXd& AtA, Eigen::VectorXd& Atb) const {
-  const Eigen::VectorXd y = Eigen::Map<const Eigen::VectorXd>(shard_.labels.data(), shard_.labels.size());
-  if (!shard_.is_sparse) {
-    AtA.selfadjointView<Eigen::Lower>().rankUpdate(shard_.dense.transpose());
-    AtA = AtA.selfadjointView<Eigen::Lower>();
-    Atb += shard_.dense.transpose() * y;
+  const Eigen::VectorXd y = Eigen::Map<const Eigen::VectorXd>(labels_.data(), static_cast<Eigen::Index>(labels_.size()));
+  const auto accumulate = [&](const auto& dense, const auto& sparse) {
+    if (!sparse_) {
+      AtA.selfadjointView<Eigen::Lower>().rankUpdate(dense.transpose());
+      AtA = AtA.selfadjointView<Eigen::Lower>();
+      Atb += dense.transpose() * y;
+    } else {
+      AtA += Eigen::MatrixXd(sparse.transpose() * sparse);
+      Atb += sparse.transpose() * y;
+    }
+  };
+  // float32: on the rounded features the gradients read, so f* is the optimum of the same f.
+  if (precision_ == Precision::kFloat32) {
+    accumulate(DenseMatrix(dense32_.cast<double>()), SparseMatrix(sparse32_.cast<double>()));
   } else {
-    AtA += Eigen::MatrixXd(shard_.sparse.transpose() * shard_.sparse);
-    Atb += shard_.sparse.transpose() * y;
+    accumulate(shard_->dense, shard_->sparse);
   }
 }
 

@@ -119,6 +119,58 @@ TEST(LinearModelTest, ThreadsSplitLargeBatchesReproduciblyAndLeaveSmallOnesAlone
   }
 }
 
+// --precision float32: the features are rounded to float once and nothing
+// else changes, so on data that floats hold exactly (multiples of 1/64 here)
+// every result has the bits of float64; on other data it is within float
+// rounding of it.
+TEST(LinearModelTest, Float32FeaturesChangeNothingButTheRoundingOfTheData) {
+  for (const bool sparse : {false, true}) {
+    for (const Problem problem : {Problem::kLogistic, Problem::kLeastSquares}) {
+      Dataset data = testing::SmallDense(3000, 20, problem == Problem::kLeastSquares ? SyntheticTask::kRegression
+                                                                                     : SyntheticTask::kBinary);
+      Dataset exact = data;
+      exact.dense = (data.dense * 64.0).array().round() / 64.0;
+      if (sparse) data = testing::ToSparse(data), exact = testing::ToSparse(exact);
+      const std::vector<double> x = SomePoint(20);
+      const auto batch = AllIndices(3000);
+      for (const Dataset* d : {&exact, &data}) {
+        const LinearModelObjective f64(problem, *d, 1e-3, Precision::kFloat64);
+        const LinearModelObjective f32(problem, *d, 1e-3, Precision::kFloat32);
+        EXPECT_EQ(f32.precision(), Precision::kFloat32);
+        EXPECT_EQ(f32.dim(), 20u);
+        EXPECT_EQ(f32.num_samples(), 3000u);
+        std::vector<double> g64(20, 0.0), g32(20, 0.0);
+        const double l64 = f64.AccumulateGradient(x, batch, g64);
+        const double l32 = f32.AccumulateGradient(x, batch, g32);
+        Eigen::MatrixXd a64 = Eigen::MatrixXd::Zero(20, 20), a32 = a64;
+        Eigen::VectorXd b64 = Eigen::VectorXd::Zero(20), b32 = b64;
+        f64.AccumulateNormalEquations(a64, b64);
+        f32.AccumulateNormalEquations(a32, b32);
+        if (d == &exact) {
+          EXPECT_EQ(l32, l64);
+          EXPECT_EQ(g32, g64);
+          EXPECT_EQ(f32.Loss(x, batch), f64.Loss(x, batch));
+          EXPECT_EQ(*f32.SmoothnessBound(), *f64.SmoothnessBound());
+          EXPECT_EQ(a32, a64);
+          EXPECT_EQ(b32, b64);
+        } else {
+          EXPECT_NEAR(l32, l64, 1e-6 * std::abs(l64));
+          for (std::size_t j = 0; j < 20; ++j) EXPECT_NEAR(g32[j], g64[j], 1e-5 * (1.0 + std::abs(g64[j]))) << j;
+          EXPECT_NE(g32, g64);  // the data was rounded: float32 is really used
+        }
+        EXPECT_EQ(f32.CountCorrect(x, batch), f64.CountCorrect(x, batch));
+      }
+    }
+  }
+}
+
+TEST(LinearModelTest, PrecisionNamesParseBackAndOthersAreRefused) {
+  for (const Precision p : {Precision::kFloat64, Precision::kFloat32}) EXPECT_EQ(*ParsePrecision(PrecisionName(p)), p);
+  const auto bad = ParsePrecision("float16");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("--precision must be float64 or float32, got 'float16'"), std::string::npos);
+}
+
 TEST(ProximalObjectiveTest, AddsThetaTimesDistancePerSampleAndNoSfo) {
   const Dataset data = testing::SmallDense(25, 4, SyntheticTask::kBinary);
   const LinearModelObjective f(Problem::kNonconvexLogistic, data, 0.2);

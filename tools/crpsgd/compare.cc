@@ -85,7 +85,8 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
   DataFlags& d = job.data;
   for (const auto& [key, field] : std::initializer_list<std::pair<const char*, std::string*>>{
            {"problem", &d.problem}, {"data", &d.data}, {"labels", &d.labels}, {"format", &d.format},
-           {"test_data", &d.test_data}, {"test_labels", &d.test_labels}}) {
+           {"test_data", &d.test_data}, {"test_labels", &d.test_labels}, {"precision", &d.precision},
+           {"sharding", &d.sharding}}) {
     CRPSGD_RETURN_IF_ERROR(top.Read(key, *field));
   }
   CRPSGD_RETURN_IF_ERROR(top.Read("positive_class", d.positive_class));

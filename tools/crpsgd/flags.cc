@@ -49,6 +49,16 @@ void AddDataFlags(CLI::App& app, DataFlags& f) {
                                            "(statistics of the training data, applied to the test data too)");
   app.add_flag("--augment", f.augment, "Images, networks: 4-pixel padded random crop and horizontal flip");
   app.add_option("--hidden", f.hidden, "Hidden units of --problem mlp")->check(kCount)->capture_default_str();
+  app.add_option("--precision", f.precision, "Linear models: float64, or float32 (features rounded to float once: "
+                                             "half the memory and memory traffic of the gradients; sums and the "
+                                             "model stay float64)")
+      ->capture_default_str();
+  app.add_option("--sharding", f.sharding, "How workers get their samples: random (every worker reads the whole "
+                                           "file and keeps a seeded random 1/N of it), byte-range (LIBSVM: worker "
+                                           "k reads only the lines starting in bytes [k/N, (k+1)/N) of the file, "
+                                           "and of --test-data: 1/N of the memory; the file should be in random "
+                                           "order)")
+      ->capture_default_str();
 }
 
 void AddRunFlags(CLI::App& app, RunFlags& f) {

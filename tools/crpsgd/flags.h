@@ -30,6 +30,8 @@ struct DataFlags {
   bool normalize = false;      // images: per-channel mean 0, std 1 (statistics of the training data)
   bool augment = false;        // images: padded random crop + flip (networks)
   std::uint64_t hidden = 128;  // MLP hidden units
+  std::string precision = "float64";  // linear models: how the features are stored (float64 / float32)
+  std::string sharding = "random";    // random (seeded partition of the whole file) / byte-range (LIBSVM)
 };
 
 struct RunFlags {

@@ -74,6 +74,18 @@ struct WorkerObjectives {
 Result<WorkerObjectives> MakeObjectives(const Job& job, const LoadedData& data, Communicator& comm,
                                         std::uint64_t seed) {
   WorkerObjectives out;
+  CRPSGD_ASSIGN_OR_RETURN(const Precision precision, ParsePrecision(job.data.precision));
+  const auto linear = [&](std::shared_ptr<const Dataset> samples) {
+    auto f = std::make_unique<LinearModelObjective>(job.problem, std::move(samples), job.data.lambda, precision);
+    f->set_threads(job.run.threads);
+    return f;
+  };
+  if (data.byte_range()) {  // linear models only (LoadData checks)
+    const LoadedData::Part& part = data.parts.at(comm.rank());
+    out.train = linear(part.train);
+    if (part.test) out.test = linear(part.test);
+    return out;
+  }
   Dataset shard = SelectRows(data.train, ShardIndices(data.train.num_samples(), comm.rank(), comm.size(), seed));
   std::optional<Dataset> test_shard;
   if (data.test) {
@@ -83,13 +95,8 @@ Result<WorkerObjectives> MakeObjectives(const Job& job, const LoadedData& data, 
     test_shard = SelectRows(*data.test, ShardIndices(data.test->num_samples(), comm.rank(), comm.size(), seed));
   }
   if (job.network.empty()) {
-    const auto linear = [&](Dataset samples) {
-      auto f = std::make_unique<LinearModelObjective>(job.problem, std::move(samples), job.data.lambda);
-      f->set_threads(job.run.threads);
-      return f;
-    };
-    out.train = linear(std::move(shard));
-    if (test_shard) out.test = linear(std::move(*test_shard));
+    out.train = linear(std::make_shared<const Dataset>(std::move(shard)));
+    if (test_shard) out.test = linear(std::make_shared<const Dataset>(std::move(*test_shard)));
     return out;
   }
 #if CRPSGD_WITH_TORCH
@@ -113,17 +120,106 @@ Result<WorkerObjectives> MakeObjectives(const Job& job, const LoadedData& data, 
 #endif
 }
 
+// What the other workers need to know of one byte-range part.
+struct PartFacts {
+  std::size_t features = 0, samples = 0, test_features = 0, test_samples = 0;
+};
+
+PartFacts FactsOf(const LoadedData::Part& part) {
+  PartFacts facts{part.train->num_features(), part.train->num_samples(), 0, 0};
+  if (part.test) facts.test_features = part.test->num_features(), facts.test_samples = part.test->num_samples();
+  return facts;
+}
+
+// Every part read, and the facts of all the workers' parts: checks that each
+// worker has samples and that the test data is no wider than the training
+// data, gives every local part the model's width, and appends --bias.
+Status FinishParts(const DataFlags& f, const std::vector<PartFacts>& all, LoadedData& data) {
+  const auto workers = std::to_string(all.size());
+  std::size_t width = 0, test_width = 0, samples = 0;
+  for (std::size_t r = 0; r < all.size(); ++r) {
+    if (all[r].samples == 0) {
+      return Status::InvalidArgument(f.data + ": worker " + std::to_string(r) + "'s byte range (part " +
+                                     std::to_string(r + 1) + " of " + workers + ") holds no sample: the file is "
+                                     "too small for " + workers + " workers");
+    }
+    if (!f.test_data.empty() && all[r].test_samples == 0) {
+      return Status::InvalidArgument(f.test_data + ": worker " + std::to_string(r) + "'s byte range holds no "
+                                     "sample: the file is too small for " + workers + " workers");
+    }
+    width = std::max(width, all[r].features);
+    test_width = std::max(test_width, all[r].test_features);
+    samples += all[r].samples;
+  }
+  if (test_width > width) {
+    return Status::InvalidArgument(f.test_data + ": has " + std::to_string(test_width) +
+                                   " features, the training data " + std::to_string(width));
+  }
+  for (auto& [rank, part] : data.parts) {
+    for (Dataset* d : {part.train.get(), part.test.get()}) {
+      if (d == nullptr) continue;
+      d->sparse.conservativeResize(d->sparse.rows(), static_cast<Eigen::Index>(width));  // wider: no copy
+      AppendBiasFeature(*d, f.bias);
+    }
+  }
+  data.num_features = width + (f.bias != 0.0 ? 1 : 0);
+  data.num_train_samples = samples;
+  return Status::OK();
+}
+
+// --sharding byte-range: the parts of `parts.ranks`, finished at once when
+// they are all the workers' (in-process), else by AgreeOnParts.
+Result<LoadedData> LoadParts(const DataFlags& f, const PartsToRead& parts) {
+  if (IsNetwork(f.problem)) {
+    return Status::InvalidArgument("--sharding byte-range is for linear models (logreg, leastsq, ncvx-logreg)");
+  }
+  for (const std::string* file : {&f.data, &f.test_data}) {
+    if (!file->empty() && ResolveFormat(f.format, *file) != "libsvm") {
+      return Status::InvalidArgument("--sharding byte-range reads LIBSVM files; " + *file + " is read as " +
+                                     ResolveFormat(f.format, *file) + " (use --sharding random)");
+    }
+  }
+  if (f.data.empty()) return Status::InvalidArgument("--data is required (or --format synthetic)");
+  LibsvmOptions options;
+  options.labels = f.problem == "leastsq" ? LabelKind::kRegression : LabelKind::kBinary;
+  LoadedData loaded;
+  for (const int rank : parts.ranks) {
+    LoadedData::Part part;
+    CRPSGD_ASSIGN_OR_RETURN(Dataset train, ReadLibsvm(f.data, options, {rank, parts.workers}));
+    part.train = std::make_shared<Dataset>(std::move(train));
+    if (!f.test_data.empty()) {
+      CRPSGD_ASSIGN_OR_RETURN(Dataset test, ReadLibsvm(f.test_data, options, {rank, parts.workers}));
+      part.test = std::make_shared<Dataset>(std::move(test));
+    }
+    loaded.parts.emplace(rank, std::move(part));
+  }
+  if (parts.ranks.size() == static_cast<std::size_t>(parts.workers)) {
+    std::vector<PartFacts> facts;
+    for (const auto& [rank, part] : loaded.parts) facts.push_back(FactsOf(part));
+    CRPSGD_RETURN_IF_ERROR(FinishParts(f, facts, loaded));
+  }
+  return loaded;
+}
+
 }  // namespace
 
 bool IsNetwork(const std::string& problem) {
   return problem == "softmax" || problem == "mlp" || problem == "resnet20";
 }
 
-Result<LoadedData> LoadData(const DataFlags& f, std::uint64_t seed) {
+Result<LoadedData> LoadData(const DataFlags& f, std::uint64_t seed, const PartsToRead& parts) {
   if (!(f.lambda >= 0.0) || !std::isfinite(f.lambda)) {
     return Status::InvalidArgument("--lambda must be >= 0 (got " + std::to_string(f.lambda) + ")");
   }
   if (!std::isfinite(f.bias)) return Status::InvalidArgument("--bias must be a finite number");
+  CRPSGD_RETURN_IF_ERROR(ParsePrecision(f.precision).status());
+  if (f.precision != "float64" && IsNetwork(f.problem)) {
+    return Status::InvalidArgument("--precision is for linear models; networks train in LibTorch's float32");
+  }
+  if (f.sharding == "byte-range") return LoadParts(f, parts);
+  if (f.sharding != "random") {
+    return Status::InvalidArgument("--sharding must be random or byte-range, got '" + f.sharding + "'");
+  }
   LoadedData loaded;
   if (f.format == "synthetic") {
     if (!f.data.empty()) return Status::InvalidArgument("--data is not used with --format synthetic");
@@ -172,11 +268,49 @@ Result<LoadedData> LoadData(const DataFlags& f, std::uint64_t seed) {
     double largest = 0.0;
     for (double y : loaded.train.labels) largest = std::max(largest, y);
     loaded.num_classes = std::max<std::size_t>(2, static_cast<std::size_t>(largest) + 1);
-    return loaded;
+  } else {
+    AppendBiasFeature(loaded.train, f.bias);
+    if (loaded.test) AppendBiasFeature(*loaded.test, f.bias);
   }
-  AppendBiasFeature(loaded.train, f.bias);
-  if (loaded.test) AppendBiasFeature(*loaded.test, f.bias);
+  loaded.num_features = loaded.train.num_features();
+  loaded.num_train_samples = loaded.train.num_samples();
   return loaded;
+}
+
+Status AgreeOnParts(Communicator& comm, const DataFlags& flags, Result<LoadedData>& data, bool* print_here) {
+  *print_here = false;
+  // Each rank's facts in its own slots; the sum gathers them on every rank.
+  constexpr std::size_t kSlots = 6;  // failed, status code, and PartFacts
+  std::vector<double> all(kSlots * static_cast<std::size_t>(comm.size()), 0.0);
+  double* mine = all.data() + kSlots * static_cast<std::size_t>(comm.rank());
+  if (!data.ok()) {
+    mine[0] = 1.0;
+    mine[1] = static_cast<double>(data.status().code());
+  } else {
+    const PartFacts facts = FactsOf(data->parts.at(comm.rank()));
+    mine[2] = static_cast<double>(facts.features);
+    mine[3] = static_cast<double>(facts.samples);
+    mine[4] = static_cast<double>(facts.test_features);
+    mine[5] = static_cast<double>(facts.test_samples);
+  }
+  CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(all, Traffic::kEvaluation));
+  std::vector<PartFacts> facts(static_cast<std::size_t>(comm.size()));
+  for (int r = 0; r < comm.size(); ++r) {
+    const double* slot = all.data() + kSlots * static_cast<std::size_t>(r);
+    if (slot[0] != 0.0) {  // the lowest failing rank reports; the others end with its code, silently
+      if (r == comm.rank()) {
+        *print_here = true;
+        return data.status();
+      }
+      return Status(static_cast<StatusCode>(static_cast<int>(slot[1])),
+                    "rank " + std::to_string(r) + " could not read its part of the data");
+    }
+    facts[static_cast<std::size_t>(r)] = {static_cast<std::size_t>(slot[2]), static_cast<std::size_t>(slot[3]),
+                                          static_cast<std::size_t>(slot[4]), static_cast<std::size_t>(slot[5])};
+  }
+  const Status finished = FinishParts(flags, facts, *data);
+  *print_here = !finished.ok() && comm.rank() == 0;  // the same verdict on every rank: rank 0 says it
+  return finished;
 }
 
 Result<std::vector<double>> LoadInitialPoint(const Job& job, const LoadedData& data) {
@@ -199,7 +333,7 @@ Result<std::vector<double>> LoadInitialPoint(const Job& job, const LoadedData& d
                                    ": give --bias " + std::to_string(model.bias));
   }
   if (model.bias < 0 && bias != 0.0) return Status::InvalidArgument(file + ": has no bias feature: drop --bias");
-  std::vector<double> x(data.train.num_features(), 0.0);
+  std::vector<double> x(data.num_features, 0.0);
   const std::size_t features = x.size() - (bias != 0.0 ? 1 : 0);
   if (model.nr_feature > features) {
     return Status::InvalidArgument(file + ": " + std::to_string(model.nr_feature) + " features, the data " +
@@ -332,7 +466,9 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
                                          {"lambda", std::to_string(job.data.lambda)},
                                          {"bias", std::to_string(job.data.bias)},
                                          {"init_model", job.run.init_model},
-                                         {"threads", std::to_string(job.run.threads)}};
+                                         {"threads", std::to_string(job.run.threads)},
+                                         {"precision", job.data.precision},
+                                         {"sharding", job.data.sharding}};
       if (leader) {
         dir = run_dir;
         std::error_code ec;

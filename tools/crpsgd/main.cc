@@ -128,11 +128,13 @@ int RunCommand(Job& job, int argc, char** argv) {
 
   if (backend == "inproc") {
     const int workers = job.run.workers == 0 ? 1 : job.run.workers;
-    auto data = LoadData(job.data, job.run.seed);
+    PartsToRead parts{{}, workers};
+    for (int r = 0; r < workers; ++r) parts.ranks.push_back(r);
+    auto data = LoadData(job.data, job.run.seed, parts);
     if (!data.ok()) return Fail(data.status(), true);
-    if (data->train.num_samples() < static_cast<std::size_t>(workers)) {
+    if (data->num_train_samples < static_cast<std::size_t>(workers)) {
       return Fail(Status::InvalidArgument("--workers (" + std::to_string(workers) + ") exceeds the " +
-                                          std::to_string(data->train.num_samples()) + " samples of the data"),
+                                          std::to_string(data->num_train_samples) + " samples of the data"),
                   true);
     }
     auto initial_x = LoadInitialPoint(job, *data);
@@ -165,11 +167,18 @@ int RunCommand(Job& job, int argc, char** argv) {
   auto comm = MakeMpiCommunicator(job.run.mpi_reduction == "native" ? MpiReduction::kNative : MpiReduction::kOrdered,
                                   std::chrono::seconds(job.run.mpi_timeout_s));
   if (!comm.ok()) return Fail(comm.status(), leader);
-  auto data = LoadData(job.data, job.run.seed);  // same input on every rank: all fail together
+  // Same input on every rank: all fail together. Byte-range parts differ by
+  // rank, so the ranks then agree on the result before going on.
+  auto data = LoadData(job.data, job.run.seed, PartsToRead{{session.world_rank()}, session.world_size()});
+  if (job.data.sharding == "byte-range") {
+    bool print_here = false;
+    const Status agreed = AgreeOnParts(**comm, job.data, data, &print_here);
+    if (!agreed.ok()) return Fail(agreed, print_here);
+  }
   if (!data.ok()) return Fail(data.status(), leader);
-  if (data->train.num_samples() < static_cast<std::size_t>(session.world_size())) {
+  if (data->num_train_samples < static_cast<std::size_t>(session.world_size())) {
     return Fail(Status::InvalidArgument("the " + std::to_string(session.world_size()) + " MPI ranks exceed the " +
-                                        std::to_string(data->train.num_samples()) + " samples of the data"),
+                                        std::to_string(data->num_train_samples) + " samples of the data"),
                 leader);
   }
   auto initial_x = LoadInitialPoint(job, *data);  // the same file on every rank: all fail together
