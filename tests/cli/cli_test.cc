@@ -132,6 +132,53 @@ TEST(CliTest, MpiAndInprocAgree) {
   }
 }
 
+// --sharding byte-range: every rank reads only its part of the file; the
+// same parts in-process and under mpirun give the same bits, the ranks agree
+// on the width (the widest index may be in one part only), and a bad line in
+// one rank's part ends every rank with one message naming the line.
+TEST(CliShardingTest, ByteRangePartsAgreeAcrossBackendsAndABadPartEndsEveryRank) {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 400; ++i) {
+    text += (i % 3 ? "+1 " : "-1 ") + std::to_string(1 + i % 4) + ":" + std::to_string((i % 7) * 0.25 - 0.5);
+    text += i == 5 ? " 9:1\n" : "\n";  // feature 9 appears in rank 0's part alone
+  }
+  const auto data = dir.Write("shuffled.libsvm", text);
+  const std::string common = "train --data " + data.string() + " --sharding byte-range --budget 300 --b1 2 ";
+  const CommandResult inproc = Execute(common + "--backend inproc --workers 3 --out " + (dir / "inproc").string());
+  ASSERT_EQ(inproc.exit_code, 0) << inproc.output;
+  const CommandResult mpi = Execute(common + "--save-model --out " + (dir / "mpi").string(), MpiPrefix(3));
+  ASSERT_EQ(mpi.exit_code, 0) << mpi.output;
+  const auto si = ReadJson(dir / "inproc" / "summary.json"), sm = ReadJson(dir / "mpi" / "summary.json");
+  EXPECT_EQ(sm["final_loss"], si["final_loss"]);
+  std::ifstream model(dir / "mpi" / "model.liblinear");
+  const std::string model_text((std::istreambuf_iterator<char>(model)), std::istreambuf_iterator<char>());
+  EXPECT_NE(model_text.find("nr_feature 9\n"), std::string::npos) << model_text;
+  EXPECT_EQ(si["rounds"], sm["rounds"]);
+  // Random sharding of the same file is a different split, hence other bits.
+  const CommandResult random = Execute("train --data " + data.string() + " --budget 300 --b1 2 --workers 3 --out " +
+                                       (dir / "random").string());
+  ASSERT_EQ(random.exit_code, 0) << random.output;
+  EXPECT_NE(ReadJson(dir / "random" / "summary.json")["final_loss"], si["final_loss"]);
+
+  std::string broken = text;
+  broken.replace(broken.rfind("\n", broken.size() - 2) + 1, 1, "x");  // the last line: rank 2's part
+  const auto bad = dir.Write("broken.libsvm", broken);
+  const CommandResult failed =
+      Execute("train --data " + bad.string() + " --sharding byte-range --budget 30 --out " + (dir / "bad").string(),
+              MpiPrefix(3));
+  EXPECT_EQ(failed.exit_code, 2) << failed.output;
+  const std::string message = "broken.libsvm:400: label 'x";
+  ASSERT_NE(failed.output.find(message), std::string::npos) << failed.output;
+  EXPECT_EQ(failed.output.find(message), failed.output.rfind(message)) << "one message: " << failed.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "bad" / "summary.json"));
+  const CommandResult too_many = Execute("train --data " + dir.Write("two.libsvm", "1 1:1\n-1 2:1\n").string() +
+                                         " --sharding byte-range --budget 30", MpiPrefix(3));
+  EXPECT_EQ(too_many.exit_code, 2) << too_many.output;
+  EXPECT_NE(too_many.output.find("holds no sample: the file is too small for 3 workers"), std::string::npos)
+      << too_many.output;
+}
+
 TEST(CliTest, MpiBadInputFailsOnEveryRankWithoutHanging) {
   TempDir dir;
   const auto bad = dir.Write("bad.libsvm", "1 1:0.5\n1 2:x\n");
@@ -767,6 +814,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"negative_lambda", "--data DIR/ok.libsvm --budget 10 --lambda -1", 2, "--lambda must be >= 0"},
         BadInput{"negative_threads", "--data DIR/ok.libsvm --budget 10 --threads -1", 2, "--threads must be >= 0"},
         BadInput{"no_data", "--budget 10", 2, "--data is required"},
+        BadInput{"bad_precision", "--data DIR/ok.libsvm --budget 10 --precision half", 2,
+                 "--precision must be float64 or float32, got 'half'"},
+        BadInput{"bad_sharding", "--data DIR/ok.libsvm --budget 10 --sharding rows", 2,
+                 "--sharding must be random or byte-range, got 'rows'"},
+        BadInput{"byte_range_of_synthetic", "--format synthetic --budget 10 --sharding byte-range", 2,
+                 "--sharding byte-range reads LIBSVM files"},
+        BadInput{"byte_range_part_empty", "--data DIR/ok.libsvm --budget 10 --sharding byte-range --workers 4", 2,
+                 "ok.libsvm: worker 1's byte range (part 2 of 4) holds no sample"},
+        BadInput{"byte_range_malformed", "--data DIR/bad.libsvm --budget 10 --sharding byte-range --workers 2", 2,
+                 "bad.libsvm:3: feature index 0 is below 1"},
         BadInput{"diverges", "--format synthetic --problem leastsq --budget 200 --lr 1000 --algo psgd", 3,
                  "is not finite"}),
     [](const auto& p) { return std::string(p.param.name); });
@@ -778,7 +835,9 @@ INSTANTIATE_TEST_SUITE_P(
                                2, "networks need dense data"},
                       BadInput{"network_lr_auto", "--format synthetic --budget 10 --problem mlp", 2, "pass --lr"},
                       BadInput{"augment_linear", "--format synthetic --budget 10 --augment", 2,
-                               "--augment needs a network"}),
+                               "--augment needs a network"},
+                      BadInput{"float32_network", "--format synthetic --budget 10 --problem mlp --lr 0.1 "
+                               "--precision float32", 2, "--precision is for linear models"}),
     [](const auto& p) { return std::string(p.param.name); });
 #endif
 

@@ -106,6 +106,98 @@ TEST(LibsvmReaderTest, IndexBeyondDeclaredWidthIsRefused) {
   EXPECT_NE(data.status().message().find("exceeds the 2 features"), std::string::npos);
 }
 
+// Byte-range parts: together they are the whole file, each line in exactly
+// one part, in order, for every number of parts (also more parts than lines,
+// and boundaries that fall inside lines, comments and blank lines).
+TEST(LibsvmReaderTest, PartsTogetherHoldEveryLineOnceInFileOrder) {
+  TempDir dir;
+  std::string text = "# header comment: 1:2\n";
+  for (int i = 0; i < 37; ++i) {
+    text += (i % 2 ? "+1" : "-1");
+    for (int j = 1; j <= 1 + i % 5; ++j) {
+      text += ' ';
+      text += std::to_string(j * 3 + i % 3);
+      text += ':';
+      text += std::to_string(i + j);
+    }
+    text += i % 7 == 0 ? "  # note\n\n" : "\n";
+  }
+  text += "1 2:5";  // no newline at the end
+  const auto path = dir.Write("parts.libsvm", text);
+  const Dataset whole = ReadLibsvm(path).value();
+  ASSERT_EQ(whole.num_samples(), 38u);
+  for (const int count : {1, 2, 3, 5, 8, 38, 60}) {
+    std::vector<double> labels, values, widths;
+    std::size_t width = 0;
+    for (int k = 0; k < count; ++k) {
+      auto part = ReadLibsvm(path, {}, {k, count});
+      ASSERT_TRUE(part.ok()) << part.status().ToString();
+      width = std::max(width, part->num_features());
+      for (std::size_t i = 0; i < part->num_samples(); ++i) {
+        labels.push_back(part->labels[i]);
+        for (SparseMatrix::InnerIterator it(part->sparse, static_cast<Eigen::Index>(i)); it; ++it) {
+          values.push_back(it.value());
+          widths.push_back(static_cast<double>(it.col()));
+        }
+      }
+    }
+    std::vector<double> whole_values, whole_columns;
+    for (Eigen::Index i = 0; i < whole.sparse.rows(); ++i) {
+      for (SparseMatrix::InnerIterator it(whole.sparse, i); it; ++it) {
+        whole_values.push_back(it.value());
+        whole_columns.push_back(static_cast<double>(it.col()));
+      }
+    }
+    EXPECT_EQ(labels, whole.labels) << count << " parts";
+    EXPECT_EQ(values, whole_values) << count << " parts";
+    EXPECT_EQ(widths, whole_columns) << count << " parts";
+    EXPECT_EQ(width, whole.num_features());
+  }
+}
+
+TEST(LibsvmReaderTest, APartReadsOnlyItsShareAndMayBeEmpty) {
+  TempDir dir;
+  const auto path = dir.Write("two.libsvm", "1 1:1\n-1 2:1\n");
+  // Two lines of 6 bytes: of 4 parts, parts 0 and 2 start the lines.
+  std::vector<std::size_t> sizes;
+  for (int k = 0; k < 4; ++k) sizes.push_back(ReadLibsvm(path, {}, {k, 4}).value().num_samples());
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{1, 0, 1, 0}));
+  EXPECT_EQ(ReadLibsvm(path, {}, {1, 2}).value().num_features(), 2u);  // only what it read
+  EXPECT_FALSE(ReadLibsvm(path, {}, {2, 2}).ok());
+  EXPECT_FALSE(ReadLibsvm(path, {}, {0, 0}).ok());
+}
+
+TEST(LibsvmReaderTest, AnErrorInALaterPartNamesItsLineInTheWholeFile) {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 100; ++i) text += i == 76 ? "1 3:x\n" : "1 3:1\n";
+  const auto path = dir.Write("late.libsvm", text);
+  EXPECT_TRUE(ReadLibsvm(path, {}, {0, 4}).ok());
+  auto bad = ReadLibsvm(path, {}, {3, 4});  // lines 76..100
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(bad.status().message().find("late.libsvm:77: feature value 'x'"), std::string::npos)
+      << bad.status().message();
+}
+
+// Lines longer than the reader's 4 MiB block are read whole.
+TEST(LibsvmReaderTest, ReadsALineLongerThanABlock) {
+  TempDir dir;
+  std::string text = "1";
+  for (int j = 1; j <= 500000; ++j) {
+    text += ' ';
+    text += std::to_string(j);
+    text += ":0.5";
+  }
+  text += "\n-1 1:2\n";
+  ASSERT_GT(text.size(), std::size_t{1} << 22);
+  auto data = ReadLibsvm(dir.Write("long.libsvm", text));
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  EXPECT_EQ(data->num_samples(), 2u);
+  EXPECT_EQ(data->sparse.row(0).nonZeros(), 500000);
+  EXPECT_EQ(data->num_features(), 500000u);
+}
+
 // heart_scale ships with Debian's liblinear-tools: 270 samples, 13 features.
 TEST(LibsvmReaderTest, ReadsRealHeartScale) {
   const std::filesystem::path path = "/usr/share/doc/liblinear-tools/examples/heart_scale";

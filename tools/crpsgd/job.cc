@@ -173,6 +173,10 @@ Result<LoadedData> LoadParts(const DataFlags& f, const PartsToRead& parts) {
   if (IsNetwork(f.problem)) {
     return Status::InvalidArgument("--sharding byte-range is for linear models (logreg, leastsq, ncvx-logreg)");
   }
+  if (f.format == "synthetic") {
+    return Status::InvalidArgument("--sharding byte-range reads LIBSVM files; --format synthetic has none "
+                                   "(use --sharding random)");
+  }
   for (const std::string* file : {&f.data, &f.test_data}) {
     if (!file->empty() && ResolveFormat(f.format, *file) != "libsvm") {
       return Status::InvalidArgument("--sharding byte-range reads LIBSVM files; " + *file + " is read as " +
