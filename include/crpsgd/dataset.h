@@ -24,6 +24,15 @@ using DenseMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen:
 using SparseMatrix = Eigen::SparseMatrix<double, Eigen::RowMajor, std::int64_t>;
 
 struct Dataset {
+  Dataset() = default;
+  Dataset(const Dataset&) = default;
+  Dataset& operator=(const Dataset&) = default;
+  // Eigen 3.4's SparseMatrix has no move constructor, so a default move of a
+  // Dataset would copy the CSR arrays (for a GB-sized shard: twice the memory
+  // and seconds, at every return through a Result). These swap them instead.
+  Dataset(Dataset&& other) noexcept;
+  Dataset& operator=(Dataset&& other) noexcept;
+
   bool is_sparse = false;
   DenseMatrix dense;            // [samples x features], when !is_sparse
   SparseMatrix sparse;          // [samples x features], when is_sparse

@@ -81,6 +81,7 @@ struct RunSummary {
   std::optional<std::uint64_t> outer_iterations, inner_budget;
   std::optional<double> gradient_norm;
   std::uint64_t peak_rss_bytes = 0;  // peak resident memory, the largest over the workers' processes
+  std::vector<std::uint64_t> peak_rss_bytes_per_worker;  // each worker's process, by rank
   std::vector<double> x;           // the final model
 };
 

@@ -307,6 +307,7 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
   if (::getrusage(RUSAGE_SELF, &usage) == 0) rss[comm.rank()] = static_cast<double>(usage.ru_maxrss) * 1024.0;
   CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(rss, Traffic::kEvaluation));
   summary.peak_rss_bytes = static_cast<std::uint64_t>(*std::max_element(rss.begin(), rss.end()));
+  summary.peak_rss_bytes_per_worker.assign(rss.begin(), rss.end());
   summary.eval_bytes = eval_bytes_before + comm.stats().evaluation.bytes - eval_base;
   summary.x = std::move(x);
   return summary;

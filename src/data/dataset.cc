@@ -8,6 +8,19 @@
 
 namespace crpsgd {
 
+Dataset::Dataset(Dataset&& other) noexcept { *this = std::move(other); }
+
+Dataset& Dataset::operator=(Dataset&& other) noexcept {
+  is_sparse = other.is_sparse;
+  dense = std::move(other.dense);
+  sparse.swap(other.sparse);
+  other.sparse.resize(0, 0);
+  labels = std::move(other.labels);
+  source = std::move(other.source);
+  image_shape = std::move(other.image_shape);
+  return *this;
+}
+
 void ResizeDense(Dataset& data, std::size_t rows, std::size_t cols) {
   data.dense.resize(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
   AdviseHugePages(data.dense.data(), rows * cols * sizeof(double));

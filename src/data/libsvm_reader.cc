@@ -22,6 +22,8 @@ namespace {
 constexpr std::int64_t kMaxFeatureIndex = std::int64_t{1} << 26;
 constexpr std::size_t kBlockBytes = std::size_t{1} << 22;  // 4 MiB reads
 
+bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
@@ -151,13 +153,24 @@ Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOption
       }
     }
     std::int64_t previous = 0;
-    rest = token_end == std::string_view::npos ? std::string_view() : Trim(rest.substr(token_end));
-    while (!rest.empty()) {
-      token_end = rest.find_first_of(" \t");
-      const std::string_view token = rest.substr(0, token_end);
-      rest = token_end == std::string_view::npos ? std::string_view() : Trim(rest.substr(token_end));
-      const std::size_t colon = token.find(':');
-      if (colon == std::string_view::npos) return fail(std::string("'").append(token).append("' is not of the form index:value"));
+    rest = token_end == std::string_view::npos ? std::string_view() : rest.substr(token_end);
+    // The index:value tokens, scanned by hand: this loop is the reader's speed.
+    const char* p = rest.data();
+    const char* const stop = p + rest.size();
+    for (;;) {
+      while (p < stop && IsBlank(*p)) ++p;
+      if (p == stop) break;
+      const char* colon_at = nullptr;
+      const char* token_stop = p;
+      for (; token_stop < stop && !IsBlank(*token_stop); ++token_stop) {
+        if (*token_stop == ':' && colon_at == nullptr) colon_at = token_stop;
+      }
+      const std::string_view token(p, static_cast<std::size_t>(token_stop - p));
+      p = token_stop;
+      if (colon_at == nullptr) {
+        return fail(std::string("'").append(token).append("' is not of the form index:value"));
+      }
+      const std::size_t colon = static_cast<std::size_t>(colon_at - token.data());
       std::int64_t feature = 0;
       if (!ParseIndex(token.substr(0, colon), feature)) {
         return fail("feature index '" + std::string(token.substr(0, colon)) + "' is not an integer");

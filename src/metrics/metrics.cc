@@ -153,6 +153,7 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   j["bytes"] = s.bytes;
   j["eval_bytes"] = s.eval_bytes;
   j["peak_rss_bytes"] = s.peak_rss_bytes;
+  j["peak_rss_bytes_per_worker"] = s.peak_rss_bytes_per_worker;
   j["train_accuracy"] = OrNull(s.train_accuracy);
   j["test_loss"] = OrNull(s.test_loss);
   j["test_accuracy"] = OrNull(s.test_accuracy);
