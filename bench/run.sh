@@ -29,24 +29,34 @@ $(date -u +%Y-%m-%d). Regenerate with \`bash bench/run.sh\`."
   echo "## Gradient kernel against memory bandwidth (target: dense batches of 4096 or more at >= 70% of read bandwidth)"
   echo
   echo "Logistic regression batch gradient, rows drawn at random from a 411 MB dense data set"
-  echo "(785 features) or a sparse one (64 non-zeros per row), a fresh batch every round; STREAM-like read in the same run."
+  echo "(785 features; 206 MB at float32) or a sparse one (64 non-zeros per row), a fresh batch every round;"
+  echo "STREAM-like read in the same run. Bytes read are the sampled rows' features (and CSR indices)."
   echo
   build/bench/kernel_bench --benchmark_min_time=1 --benchmark_format=json 2>/dev/null > "$tmp/kernel.json"
   python3 - "$tmp/kernel.json" <<'REPORT'
 import json, sys
-bench = json.load(open(sys.argv[1]))["benchmarks"]
+report = json.load(open(sys.argv[1]))
+bench = report["benchmarks"]
 stream = {b.get("threads", 1): b["bytes_per_second"] for b in bench if b["name"].startswith("BM_StreamRead")}
+print(f"Row kernels: {report['context'].get('row_kernels', '?')} (picked at run time; the same bits on every kind)")
+print()
 print("STREAM-like read: " + ", ".join(f"{v / 1e9:.2f} GB/s on {t} thread{'s' if t > 1 else ''}" for t, v in sorted(stream.items())))
 print()
-print("| kernel | batch | threads | samples/s | bytes read/s | share of the read bandwidth of as many threads |")
-print("|---|---|---|---|---|---|")
+print("| kernel | features | batch | threads | samples/s | bytes read/s | share of the read bandwidth of as many threads |")
+print("|---|---|---|---|---|---|---|")
 for b in bench:
     if b["name"].startswith("BM_LogregGradient"):
-        kind = "dense" if "Dense" in b["name"] else "sparse"
         parts = b["name"].split("/")
-        threads = int(parts[2]) if kind == "dense" else 1
-        print(f"| {kind} | {parts[1]} | {threads} | {b['items_per_second']:,.0f} | {b['bytes_per_second'] / 1e9:.2f} GB/s | "
-              f"{100 * b['bytes_per_second'] / stream[threads]:.0f}% |")
+        if "InOrder" in b["name"]:
+            kind, batch, threads, bits = "dense, all rows in order (contrast)", "65536", 1, parts[1]
+        else:
+            kind = "dense" if "Dense" in b["name"] else "sparse"
+            batch = parts[1]
+            threads = int(parts[2]) if kind == "dense" else 1
+            bits = parts[3] if kind == "dense" else parts[2]
+        print(f"| {kind} | float{bits} | {batch} | {threads} | {b['items_per_second']:,.0f} | "
+              f"{b['bytes_per_second'] / 1e9:.2f} GB/s | {100 * b['bytes_per_second'] / stream[threads]:.0f}% |")
+REPORT
 REPORT
   echo
   echo "## End to end and cost growth: psgd and cr-psgd over the budget T (target: cr-psgd's communication time grows like log T)"
@@ -54,6 +64,12 @@ REPORT
   echo "Logistic regression on Fashion-MNIST (T-shirt vs rest, standardised), 2 MPI ranks, one per core."
   echo
   python3 bench/cost_growth.py "$tmp"
+  if [ -x build/bench/allreduce_bench ]; then
+    echo
+    echo "## Memory that scales with the shard: peak memory per rank against the file (target: each rank reads only its part)"
+    echo
+    bash bench/shard_memory.sh
+  fi
   if [ -x build/bench/torch_step_bench ]; then
     echo
     echo "## ResNet-20 step: crpsgd against bare LibTorch and PyTorch (target: crpsgd at least as fast as PyTorch)"

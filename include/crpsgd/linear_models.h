@@ -48,6 +48,9 @@ class LinearModelObjective final : public Objective {
   std::size_t num_samples() const override { return labels_.size(); }
   double AccumulateGradient(std::span<const double> x, std::span<const std::size_t> samples,
                             std::span<double> grad_sum) const override;
+  // The gradient alone: the logistic terms skip their log1p.
+  void AddGradient(std::span<const double> x, std::span<const std::size_t> samples,
+                   std::span<double> grad_sum) const override;
   double Loss(std::span<const double> x, std::span<const std::size_t> samples) const override;
   bool convex() const override { return problem_ != Problem::kNonconvexLogistic; }
   // c·max_i ‖a_i‖² + r, with c bounding φ'' and r bounding R''.
@@ -97,16 +100,16 @@ class LinearModelObjective final : public Objective {
   decltype(auto) WithRows(F&& f) const {
     return precision_ == Precision::kFloat32 ? f(rows32_) : f(rows64_);
   }
-  // φ(z, y); *slope = φ'(z).
-  double Phi(double z, double y, double* slope) const;
-  // Σ φ over `samples`, and grad_sum += Σ φ'·a_i when grad_sum is not empty
-  // (no regulariser), on one thread.
+  // φ(z, y) (0 unless with_loss); *slope = φ'(z).
+  double Phi(double z, double y, double* slope, bool with_loss) const;
+  // Σ φ over `samples` (0 unless with_loss), and grad_sum += Σ φ'·a_i when
+  // grad_sum is not empty (no regulariser), on one thread.
   template <class Scalar>
   double SumLosses(const Rows<Scalar>& rows, std::span<const double> x, std::span<const std::size_t> samples,
-                   std::span<double> grad_sum) const;
+                   std::span<double> grad_sum, bool with_loss) const;
   // The same, split over threads_ threads as set_threads() describes.
   double SumLossesParallel(std::span<const double> x, std::span<const std::size_t> samples,
-                           std::span<double> grad_sum) const;
+                           std::span<double> grad_sum, bool with_loss = true) const;
   // R(x), and grad += weight·∇R(x) when grad is not empty.
   double Regularizer(std::span<const double> x, double weight, std::span<double> grad) const;
 

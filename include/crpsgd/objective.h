@@ -32,6 +32,14 @@ class Objective {
   virtual double AccumulateGradient(std::span<const double> x, std::span<const std::size_t> samples,
                                     std::span<double> grad_sum) const = 0;
 
+  // Adds Σ ∇F(x; ζ_i) to grad_sum and nothing more: what training needs, so
+  // an objective may skip computing F. Costs |samples| SFO calls, as above.
+  // Default: AccumulateGradient, its loss dropped.
+  virtual void AddGradient(std::span<const double> x, std::span<const std::size_t> samples,
+                           std::span<double> grad_sum) const {
+    (void)AccumulateGradient(x, samples, grad_sum);
+  }
+
   // Σ_{i ∈ samples} F(x; ζ_i). Default: through AccumulateGradient.
   virtual double Loss(std::span<const double> x, std::span<const std::size_t> samples) const;
 
@@ -80,6 +88,8 @@ class ProximalObjective final : public Objective {
   std::size_t num_samples() const override { return base_.num_samples(); }
   double AccumulateGradient(std::span<const double> x, std::span<const std::size_t> samples,
                             std::span<double> grad_sum) const override;
+  void AddGradient(std::span<const double> x, std::span<const std::size_t> samples,
+                   std::span<double> grad_sum) const override;
   bool convex() const override { return base_.convex(); }
   std::optional<double> SmoothnessBound() const override;
 

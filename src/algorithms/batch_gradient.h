@@ -26,7 +26,7 @@ class BatchGradient {
     for (std::uint64_t done = 0; done < batch;) {
       const std::uint64_t take = std::min(max_micro_, batch - done);
       sampler_.Next(take, &indices_);
-      f_.AccumulateGradient(x, indices_, grad);
+      f_.AddGradient(x, indices_, grad);
       done += take;
     }
     const double inv = 1.0 / static_cast<double>(batch);

@@ -110,7 +110,7 @@ std::size_t LinearModelObjective::row_nonzeros(std::size_t i) const {
   });
 }
 
-double LinearModelObjective::Phi(double z, double y, double* slope) const {
+double LinearModelObjective::Phi(double z, double y, double* slope, bool with_loss) const {
   if (problem_ == Problem::kLeastSquares) {
     *slope = z - y;
     return 0.5 * (z - y) * (z - y);
@@ -119,6 +119,7 @@ double LinearModelObjective::Phi(double z, double y, double* slope) const {
   const double e = std::exp(-std::abs(m));  // one exp serves the loss and its slope
   const double sigma = m >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
   *slope = -y * sigma;
+  if (!with_loss) return 0.0;
   return m > 0 ? m + std::log1p(e) : std::log1p(e);
 }
 
@@ -141,7 +142,8 @@ double LinearModelObjective::Regularizer(std::span<const double> x, double weigh
 
 template <class Scalar>
 double LinearModelObjective::SumLosses(const Rows<Scalar>& rows, std::span<const double> x,
-                                       std::span<const std::size_t> samples, std::span<double> grad_sum) const {
+                                       std::span<const std::size_t> samples, std::span<double> grad_sum,
+                                       bool with_loss) const {
   double loss = 0.0;
   const bool gradient = !grad_sum.empty();
   for (std::size_t k = 0; k < samples.size(); ++k) {
@@ -151,19 +153,19 @@ double LinearModelObjective::SumLosses(const Rows<Scalar>& rows, std::span<const
     const Scalar* next = k + 1 < samples.size() && rows.dense != nullptr ? rows.DenseRow(samples[k + 1]) : nullptr;
     const std::size_t i = samples[k];
     double slope = 0.0;
-    loss += Phi(rows.Dot(i, x.data(), next), labels_[i], &slope);
+    loss += Phi(rows.Dot(i, x.data(), next), labels_[i], &slope, with_loss);
     if (gradient && slope != 0.0) rows.AddScaled(i, slope, grad_sum.data());
   }
   return loss;
 }
 
 double LinearModelObjective::SumLossesParallel(std::span<const double> x, std::span<const std::size_t> samples,
-                                               std::span<double> grad_sum) const {
+                                               std::span<double> grad_sum, bool with_loss) const {
   constexpr std::size_t kMinSamplesPerThread = 1024;  // below this, starting a thread costs more than it saves
   const std::size_t chunks =
       std::min<std::size_t>(static_cast<std::size_t>(threads_), samples.size() / kMinSamplesPerThread);
   const auto sum = [&](std::span<const std::size_t> part, std::span<double> grad) {
-    return WithRows([&](const auto& rows) { return SumLosses(rows, x, part, grad); });
+    return WithRows([&](const auto& rows) { return SumLosses(rows, x, part, grad, with_loss); });
   };
   if (chunks <= 1) return sum(samples, grad_sum);
   const auto chunk = [&](std::size_t k) {
@@ -196,6 +198,12 @@ double LinearModelObjective::AccumulateGradient(std::span<const double> x, std::
   const double loss = SumLossesParallel(x, samples, grad_sum);
   const double count = static_cast<double>(samples.size());
   return loss + count * Regularizer(x, count, grad_sum);
+}
+
+void LinearModelObjective::AddGradient(std::span<const double> x, std::span<const std::size_t> samples,
+                                       std::span<double> grad_sum) const {
+  SumLossesParallel(x, samples, grad_sum, /*with_loss=*/false);
+  Regularizer(x, static_cast<double>(samples.size()), grad_sum);
 }
 
 double LinearModelObjective::Loss(std::span<const double> x, std::span<const std::size_t> samples) const {

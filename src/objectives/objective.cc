@@ -23,6 +23,13 @@ double ProximalObjective::AccumulateGradient(std::span<const double> x, std::spa
   return loss + 0.5 * weight * sq;
 }
 
+void ProximalObjective::AddGradient(std::span<const double> x, std::span<const std::size_t> samples,
+                                    std::span<double> grad_sum) const {
+  base_.AddGradient(x, samples, grad_sum);
+  const double weight = theta_ * static_cast<double>(samples.size());
+  for (std::size_t j = 0; j < x.size(); ++j) grad_sum[j] += weight * (x[j] - center_[j]);
+}
+
 std::optional<double> ProximalObjective::SmoothnessBound() const {
   if (auto l = base_.SmoothnessBound()) return *l + theta_;
   return std::nullopt;
