@@ -8,7 +8,7 @@ mpirun=(mpirun)
 [ "$(id -u)" -eq 0 ] && mpirun+=(--allow-run-as-root)
 out=bench/results.md
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp" "$out.tmp"' EXIT  # a failed run leaves results.md as it was
 {
   echo "# Benchmark results"
   echo
@@ -56,7 +56,6 @@ for b in bench:
             bits = parts[3] if kind == "dense" else parts[2]
         print(f"| {kind} | float{bits} | {batch} | {threads} | {b['items_per_second']:,.0f} | "
               f"{b['bytes_per_second'] / 1e9:.2f} GB/s | {100 * b['bytes_per_second'] / stream[threads]:.0f}% |")
-REPORT
 REPORT
   echo
   echo "## End to end and cost growth: psgd and cr-psgd over the budget T (target: cr-psgd's communication time grows like log T)"
