@@ -1,6 +1,7 @@
 // The communicator's all-reduce against a bare MPI_Allreduce on the same
 // buffers, 1 KB to 64 MB. Run under mpirun (2 and 4 ranks in bench/run.sh).
-// For each size: per-call time (median over repetitions of the slowest rank)
+// For each size: per-call time (median over repetitions of the slowest rank,
+// the three kinds of call interleaved)
 // of MPI_Allreduce, of crpsgd's native reduction (the same call behind the
 // Communicator: the wrapper's cost) and of crpsgd's ordered reduction (the
 // bit-identical default: reduce-scatter in rank order plus allgather).
@@ -19,20 +20,20 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Median over `reps` calls of the slowest rank's time per call, in seconds.
+// The slowest rank's time of one call, in seconds.
 template <class F>
-double TimeCalls(int reps, F&& call) {
-  std::vector<double> times;
-  for (int r = 0; r < reps; ++r) {
-    MPI_Barrier(MPI_COMM_WORLD);
-    const auto t0 = Clock::now();
-    call();
-    double t = std::chrono::duration<double>(Clock::now() - t0).count();
-    MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-    times.push_back(t);
-  }
-  std::nth_element(times.begin(), times.begin() + reps / 2, times.end());
-  return times[reps / 2];
+double TimeCall(F&& call) {
+  MPI_Barrier(MPI_COMM_WORLD);
+  const auto t0 = Clock::now();
+  call();
+  double t = std::chrono::duration<double>(Clock::now() - t0).count();
+  MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  return t;
+}
+
+double Median(std::vector<double> times) {
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  return times[times.size() / 2];
 }
 
 }  // namespace
@@ -47,14 +48,24 @@ int main(int argc, char** argv) {
                 "|---|---|---|---|---|---|\n");
   }
   for (std::size_t bytes = 1024; bytes <= (std::size_t{64} << 20); bytes *= 4) {
-    std::vector<double> buffer(bytes / sizeof(double), 1.0 / (rank + 1));
+    std::vector<double> buffer(bytes / sizeof(double));
+    const auto refill = [&] { std::fill(buffer.begin(), buffer.end(), 1.0 / (rank + 1)); };  // no overflow
     const int reps = static_cast<int>(std::clamp<std::size_t>((std::size_t{512} << 20) / bytes, 7, 401));
-    const double bare = TimeCalls(reps, [&] {
-      MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(buffer.size()), MPI_DOUBLE, MPI_SUM,
-                    MPI_COMM_WORLD);
-    });
-    const double wrapped = TimeCalls(reps, [&] { (void)native->AllreduceSum(buffer, crpsgd::Traffic::kTraining); });
-    const double ours = TimeCalls(reps, [&] { (void)ordered->AllreduceSum(buffer, crpsgd::Traffic::kTraining); });
+    // The three take turns within every repetition, so that the machine's
+    // slow and fast phases (a shared VM has both) fall on all of them alike.
+    std::vector<double> bare_times, wrapped_times, ordered_times;
+    for (int r = 0; r < reps; ++r) {
+      refill();
+      bare_times.push_back(TimeCall([&] {
+        MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(buffer.size()), MPI_DOUBLE, MPI_SUM,
+                      MPI_COMM_WORLD);
+      }));
+      refill();
+      wrapped_times.push_back(TimeCall([&] { (void)native->AllreduceSum(buffer, crpsgd::Traffic::kTraining); }));
+      refill();
+      ordered_times.push_back(TimeCall([&] { (void)ordered->AllreduceSum(buffer, crpsgd::Traffic::kTraining); }));
+    }
+    const double bare = Median(bare_times), wrapped = Median(wrapped_times), ours = Median(ordered_times);
     if (rank == 0) {
       std::printf("| %zu | %.1f us | %.1f us | %+.1f%% | %.1f us | %.2fx |\n", bytes, bare * 1e6, wrapped * 1e6,
                   100 * (wrapped / bare - 1), ours * 1e6, ours / bare);
