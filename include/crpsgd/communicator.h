@@ -58,6 +58,12 @@ class Communicator {
 
   const CommStats& stats() const { return stats_; }
 
+  // With `on`, every training all-reduce is preceded by a barrier whose time
+  // is not counted: training seconds are then the transfer alone, not the
+  // wait for the slowest worker that they otherwise include (for measuring
+  // communication cost; one barrier a round more, counted in no traffic).
+  void set_barrier_before_rounds(bool on) { barrier_before_rounds_ = on; }
+
  protected:
   Communicator(int rank, int size) : rank_(rank), size_(size) {}
 
@@ -72,9 +78,13 @@ class Communicator {
   Status AllreduceMeanImpl(std::span<T> data, DataType type, Traffic traffic);
   Status Account(Traffic traffic, std::size_t bytes, double seconds, Status status);
 
+  // The barrier of set_barrier_before_rounds, for training traffic.
+  Status WaitForAll(Traffic traffic);
+
   int rank_;
   int size_;
   CommStats stats_;
+  bool barrier_before_rounds_ = false;
 };
 
 std::size_t DataTypeSize(DataType type);

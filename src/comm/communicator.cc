@@ -36,8 +36,13 @@ Status Communicator::Account(Traffic traffic, std::size_t bytes, double seconds,
   return status;
 }
 
+Status Communicator::WaitForAll(Traffic traffic) {
+  return traffic == Traffic::kTraining && barrier_before_rounds_ ? DoBarrier() : Status::OK();
+}
+
 template <class T>
 Status Communicator::AllreduceMeanImpl(std::span<T> data, DataType type, Traffic traffic) {
+  CRPSGD_RETURN_IF_ERROR(WaitForAll(traffic));
   const auto start = std::chrono::steady_clock::now();
   Status status = DoAllreduceSum(std::as_writable_bytes(data), type);
   if (status.ok()) {
@@ -56,6 +61,7 @@ Status Communicator::AllreduceMean(std::span<float> data, Traffic traffic) {
 }
 
 Status Communicator::AllreduceSum(std::span<double> data, Traffic traffic) {
+  CRPSGD_RETURN_IF_ERROR(WaitForAll(traffic));
   const auto start = std::chrono::steady_clock::now();
   Status status = DoAllreduceSum(std::as_writable_bytes(data), DataType::kFloat64);
   return Account(traffic, data.size_bytes(), SecondsSince(start), std::move(status));

@@ -103,6 +103,21 @@ TEST(CliTest, SameSeedSameBackendIsBitIdentical) {
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i]["loss"], b[i]["loss"]) << i;  // JSON keeps all 17 digits
 }
 
+// --barrier-before-rounds changes what comm_s measures, never the result.
+TEST(CliTest, BarrierBeforeRoundsLeavesTheResultAlone) {
+  TempDir dir;
+  for (const char* name : {"plain", "barrier"}) {
+    const std::string extra = std::string(name) == "barrier" ? " --barrier-before-rounds" : "";
+    const CommandResult run = Execute("train" + kSynthetic + "--algo cr-psgd --b1 2 --budget 400 --workers 3 --out " +
+                                      (dir / name).string() + extra);
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+  }
+  const auto plain = ReadJson(dir / "plain" / "summary.json"), barrier = ReadJson(dir / "barrier" / "summary.json");
+  EXPECT_EQ(barrier["final_loss"], plain["final_loss"]);
+  EXPECT_EQ(barrier["rounds"], plain["rounds"]);
+  EXPECT_EQ(barrier["bytes"], plain["bytes"]);
+}
+
 #if CRPSGD_HAVE_MPI
 TEST(CliTest, MpiAndInprocAgree) {
   TempDir dir;

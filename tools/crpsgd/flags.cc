@@ -90,6 +90,9 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
   app.add_option("--net-model", f.net_model, "alpha=SECONDS,bandwidth=BYTES_PER_S: also report each run's rounds "
                                              "costed as ring all-reduces on such a network (net_model_s), beside "
                                              "the measured times");
+  app.add_flag("--barrier-before-rounds", f.barrier_before_rounds,
+               "Measuring: a barrier (not counted) before every round's all-reduce, so that comm_s is the "
+               "transfer alone, without the wait for the slowest worker it otherwise includes");
   CLI::Option* quiet = app.add_flag("-q,--quiet", f.quiet, "Print only errors and the result table");
   app.add_flag("-v,--verbose", f.verbose, "Log every evaluated round (round, batch, SFO, loss, time) to stderr")
       ->excludes(quiet);

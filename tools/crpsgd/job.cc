@@ -403,6 +403,7 @@ Status ValidateReliabilityFlags(Job& job) {
 Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::uint64_t seed,
               SeedIndependent& cache, JobReport* report) {
   const bool leader = comm.rank() == 0;
+  comm.set_barrier_before_rounds(job.run.barrier_before_rounds);
   auto log = [&](const std::string& line) {
     if (leader && !job.run.quiet) std::fprintf(stderr, "crpsgd: %s\n", line.c_str());
   };
