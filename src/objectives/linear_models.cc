@@ -46,6 +46,11 @@ LinearModelObjective::LinearModelObjective(Problem problem, std::shared_ptr<cons
       sparse_(shard->is_sparse),
       dim_(shard->num_features()),
       shard_(std::move(shard)) {
+  if (sparse_ && !shard_->sparse.isCompressed()) {  // the kernels walk plain CSR arrays
+    auto compressed = std::make_shared<Dataset>(*shard_);
+    compressed->sparse.makeCompressed();
+    shard_ = std::move(compressed);
+  }
   const Dataset& data = *shard_;
   if (precision_ == Precision::kFloat64) {
     labels_ = data.labels;
@@ -76,7 +81,6 @@ LinearModelObjective::LinearModelObjective(Problem problem, std::shared_ptr<cons
   }
   shard_.reset();  // the float copy is all the objective reads from now on
 }
-
 
 template <class Scalar>
 double LinearModelObjective::Rows<Scalar>::Dot(std::size_t i, const double* x, const Scalar* next) const {

@@ -164,6 +164,20 @@ TEST(LinearModelTest, Float32FeaturesChangeNothingButTheRoundingOfTheData) {
   }
 }
 
+// A sparse matrix left uncompressed by insert() (no plain CSR arrays) gives
+// the results of its compressed twin.
+TEST(LinearModelTest, UncompressedSparseShardsAreRead) {
+  Dataset compressed = testing::ToSparse(testing::SmallDense(50, 7, SyntheticTask::kBinary));
+  Dataset loose = compressed;
+  loose.sparse.reserve(Eigen::VectorXi::Constant(50, 2));  // leaves room: uncompressed
+  loose.sparse.insert(0, 0) = 0.0;  // an explicit zero changes no sum
+  ASSERT_FALSE(loose.sparse.isCompressed());
+  const LinearModelObjective a(Problem::kLogistic, compressed, 0.01), b(Problem::kLogistic, loose, 0.01);
+  std::vector<double> ga(7, 0.0), gb(7, 0.0);
+  EXPECT_EQ(b.AccumulateGradient(SomePoint(7), AllIndices(50), gb), a.AccumulateGradient(SomePoint(7), AllIndices(50), ga));
+  EXPECT_EQ(gb, ga);
+}
+
 TEST(LinearModelTest, PrecisionNamesParseBackAndOthersAreRefused) {
   for (const Precision p : {Precision::kFloat64, Precision::kFloat32}) EXPECT_EQ(*ParsePrecision(PrecisionName(p)), p);
   const auto bad = ParsePrecision("float16");
