@@ -55,9 +55,9 @@ void AddDataFlags(CLI::App& app, DataFlags& f) {
       ->capture_default_str();
   app.add_option("--sharding", f.sharding, "How workers get their samples: random (every worker reads the whole "
                                            "file and keeps a seeded random 1/N of it), byte-range (LIBSVM: worker "
-                                           "k reads only the lines starting in bytes [k/N, (k+1)/N) of the file, "
-                                           "and of --test-data: 1/N of the memory; the file should be in random "
-                                           "order)")
+                                           "k of N reads only the lines that start in bytes [k·S/N, (k+1)·S/N) of "
+                                           "the S-byte file, and of --test-data: 1/N of the memory; the file "
+                                           "should be in random order)")
       ->capture_default_str();
 }
 
