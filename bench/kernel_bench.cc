@@ -15,6 +15,7 @@
 
 #include "crpsgd/dataset.h"
 #include "crpsgd/linear_models.h"
+#include "bench_random.h"
 #include "objectives/row_kernels.h"
 
 namespace {
@@ -23,22 +24,15 @@ constexpr Eigen::Index kFeatures = 785;       // Fashion-MNIST pixels and a bias
 constexpr Eigen::Index kDenseRows = 1 << 16;  // 65536 x 785 doubles = 411 MB
 constexpr std::size_t kStreamDoubles = std::size_t{1} << 26;  // 512 MB
 
-// A portable generator, so every run benchmarks the same data and batches.
-std::uint64_t SplitMix(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-double Uniform(std::uint64_t& state) { return static_cast<double>(SplitMix(state) >> 11) * 0x1.0p-53; }
+using crpsgd::bench::NextSplitMix;
+using crpsgd::bench::NextUniform;
 
 // Reads the array once per iteration with four independent sums (so the
 // adds do not serialise): the read bandwidth a kernel can hope for.
 void BM_StreamRead(benchmark::State& state) {
   std::vector<double> a(kStreamDoubles);
   std::uint64_t seed = 1;
-  for (double& v : a) v = Uniform(seed);
+  for (double& v : a) v = NextUniform(seed);
   for (auto _ : state) {
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (std::size_t i = 0; i < a.size(); i += 4) {
@@ -58,8 +52,8 @@ crpsgd::LinearModelObjective& DenseObjective(std::int64_t bits) {
     crpsgd::Dataset data;
     crpsgd::ResizeDense(data, kDenseRows, kFeatures);  // as a shard is: on huge pages
     std::uint64_t seed = 2;
-    for (Eigen::Index i = 0; i < data.dense.size(); ++i) data.dense.data()[i] = Uniform(seed) - 0.5;
-    for (Eigen::Index i = 0; i < kDenseRows; ++i) data.labels.push_back(Uniform(seed) < 0.5 ? -1.0 : 1.0);
+    for (Eigen::Index i = 0; i < data.dense.size(); ++i) data.dense.data()[i] = NextUniform(seed) - 0.5;
+    for (Eigen::Index i = 0; i < kDenseRows; ++i) data.labels.push_back(NextUniform(seed) < 0.5 ? -1.0 : 1.0);
     return crpsgd::LinearModelObjective(crpsgd::Problem::kLogistic, std::move(data), 1e-4, precision);
   };
   if (bits == 32) {
@@ -74,7 +68,7 @@ std::size_t BytesPerValue(std::int64_t bits) { return bits == 32 ? sizeof(float)
 
 std::vector<std::size_t> RandomBatch(std::size_t size, std::size_t n, std::uint64_t seed) {
   std::vector<std::size_t> batch(size);
-  for (std::size_t& i : batch) i = SplitMix(seed) % n;
+  for (std::size_t& i : batch) i = NextSplitMix(seed) % n;
   return batch;
 }
 
@@ -134,8 +128,8 @@ void BM_LogregGradientSparse(benchmark::State& state) {
     crpsgd::Dataset data;
     data.is_sparse = true;
     for (Eigen::Index i = 0; i < rows; ++i) {
-      for (int k = 0; k < 64; ++k) entries.emplace_back(i, static_cast<std::int64_t>(SplitMix(seed) % cols), 1.0);
-      data.labels.push_back(Uniform(seed) < 0.5 ? -1.0 : 1.0);
+      for (int k = 0; k < 64; ++k) entries.emplace_back(i, static_cast<std::int64_t>(NextSplitMix(seed) % cols), 1.0);
+      data.labels.push_back(NextUniform(seed) < 0.5 ? -1.0 : 1.0);
     }
     data.sparse.resize(rows, cols);
     data.sparse.setFromTriplets(entries.begin(), entries.end(), [](double a, double) { return a; });

@@ -12,18 +12,10 @@
 #include <string>
 #include <vector>
 
-namespace {
+#include "bench_random.h"
 
-std::uint64_t SplitMix(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-double Uniform(std::uint64_t& state) { return static_cast<double>(SplitMix(state) >> 11) * 0x1.0p-53; }
-
-}  // namespace
+using crpsgd::bench::NextSplitMix;
+using crpsgd::bench::NextUniform;
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -52,7 +44,7 @@ int main(int argc, char** argv) {
   }
   std::uint64_t state = 12345;
   std::vector<double> hidden(features);
-  for (double& w : hidden) w = Uniform(state) - 0.5;
+  for (double& w : hidden) w = NextUniform(state) - 0.5;
   const auto target = static_cast<std::uint64_t>(gigabytes * 1e9);
   std::uint64_t written = 0;
   // Column k of a row lies in stripe k of the features (so the indices of a
@@ -63,8 +55,8 @@ int main(int argc, char** argv) {
   while (written < target) {
     double score = 0.0;
     for (std::uint64_t k = 0; k < nnz; ++k) {
-      columns[k] = k * stripe + SplitMix(state) % stripe;
-      micros[k] = SplitMix(state) % 1000000;
+      columns[k] = k * stripe + NextSplitMix(state) % stripe;
+      micros[k] = NextSplitMix(state) % 1000000;
       score += hidden[columns[k]] * static_cast<double>(micros[k]) * 1e-6;
     }
     line.assign(score >= 0 ? "+1" : "-1");
