@@ -30,14 +30,19 @@ std::string ResolveFormat(const std::string& format, const std::string& path) {
   return "libsvm";
 }
 
+// How --problem reads LIBSVM labels: real numbers for leastsq, else ±1/0.
+LibsvmOptions LibsvmOptionsFor(const DataFlags& f, std::size_t num_features) {
+  LibsvmOptions options;
+  options.labels = f.problem == "leastsq" ? LabelKind::kRegression : LabelKind::kBinary;
+  options.num_features = num_features;
+  return options;
+}
+
 Result<Dataset> LoadOne(const DataFlags& f, const std::string& path, const std::string& labels_flag,
                         const std::string& flag_name, std::size_t num_features) {
   const std::string format = ResolveFormat(f.format, path);
   if (format == "libsvm") {
-    LibsvmOptions options;
-    options.labels = f.problem == "leastsq" ? LabelKind::kRegression : LabelKind::kBinary;
-    options.num_features = num_features;
-    return ReadLibsvm(path, options);
+    return ReadLibsvm(path, LibsvmOptionsFor(f, num_features));
   }
   if (format == "idx") {
     std::filesystem::path labels = labels_flag.empty() ? IdxLabelsPathFor(path) : std::filesystem::path(labels_flag);
@@ -184,8 +189,7 @@ Result<LoadedData> LoadParts(const DataFlags& f, const PartsToRead& parts) {
     }
   }
   if (f.data.empty()) return Status::InvalidArgument("--data is required (or --format synthetic)");
-  LibsvmOptions options;
-  options.labels = f.problem == "leastsq" ? LabelKind::kRegression : LabelKind::kBinary;
+  const LibsvmOptions options = LibsvmOptionsFor(f, 0);  // each part's width: its largest index
   LoadedData loaded;
   for (const int rank : parts.ranks) {
     LoadedData::Part part;
