@@ -94,6 +94,9 @@ class ProximalObjective final : public Objective {
   std::optional<double> SmoothnessBound() const override;
 
  private:
+  // grad_sum += Σ_i θ(x − y) over `count` samples; returns Σ_i θ/2 ‖x − y‖².
+  double AddProximalTerm(std::span<const double> x, std::size_t count, std::span<double> grad_sum) const;
+
   const Objective& base_;
   double theta_;
   std::span<const double> center_;
