@@ -46,6 +46,24 @@ void BM_StreamRead(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * a.size() * sizeof(double)));
 }
 
+// Times one batch gradient an iteration as a training round computes it
+// (AddGradient into a zeroed buffer, at x = 0.01), on the batches that
+// next_batch() returns; counts their samples as items.
+template <class NextBatch>
+void TimeGradients(benchmark::State& state, const crpsgd::LinearModelObjective& f, NextBatch next_batch) {
+  std::vector<double> x(f.dim(), 0.01), grad(f.dim());
+  std::int64_t samples = 0;
+  for (auto _ : state) {
+    const std::span<const std::size_t> batch = next_batch();
+    std::fill(grad.begin(), grad.end(), 0.0);
+    f.AddGradient(x, batch, grad);
+    benchmark::DoNotOptimize(grad.data());
+    benchmark::ClobberMemory();
+    samples += static_cast<std::int64_t>(batch.size());
+  }
+  state.SetItemsProcessed(samples);
+}
+
 // The dense data set, its features stored at `bits` (64 or 32) bits.
 crpsgd::LinearModelObjective& DenseObjective(std::int64_t bits) {
   static const auto make = [](crpsgd::Precision precision) {
@@ -83,18 +101,12 @@ void BM_LogregGradientDense(benchmark::State& state) {
   // A fresh batch every round, as in training: slices of one long random
   // sequence, so rows come from memory, not from a cache warmed by the last round.
   const auto draws = RandomBatch(std::max<std::size_t>(size, 1 << 18), kDenseRows, 3);
-  std::vector<double> x(kFeatures, 0.01), grad(kFeatures);
   std::size_t round = 0;
-  for (auto _ : state) {
-    const std::size_t start = (round++ * size) % (draws.size() - size + 1);
-    std::fill(grad.begin(), grad.end(), 0.0);
-    f.AddGradient(x, std::span(draws).subspan(start, size), grad);  // what a training round computes
-    benchmark::DoNotOptimize(grad.data());
-    benchmark::ClobberMemory();
-  }
+  TimeGradients(state, f, [&] {
+    return std::span(draws).subspan((round++ * size) % (draws.size() - size + 1), size);
+  });
   state.SetBytesProcessed(
       static_cast<std::int64_t>(state.iterations() * size * kFeatures * BytesPerValue(state.range(2))));
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * size));
 }
 
 // For contrast, the same kernel over all rows in file order (a full pass, as
@@ -105,16 +117,9 @@ void BM_LogregGradientDenseInOrder(benchmark::State& state) {
   f.set_threads(1);
   std::vector<std::size_t> all(kDenseRows);
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-  std::vector<double> x(kFeatures, 0.01), grad(kFeatures);
-  for (auto _ : state) {
-    std::fill(grad.begin(), grad.end(), 0.0);
-    f.AddGradient(x, all, grad);
-    benchmark::DoNotOptimize(grad.data());
-    benchmark::ClobberMemory();
-  }
+  TimeGradients(state, f, [&] { return std::span<const std::size_t>(all); });
   state.SetBytesProcessed(
       static_cast<std::int64_t>(state.iterations() * all.size() * kFeatures * BytesPerValue(state.range(0))));
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * all.size()));
 }
 
 // The same for a sparse data set (64 non-zeros per row of 65536 features),
@@ -140,18 +145,11 @@ void BM_LogregGradientSparse(benchmark::State& state) {
   static const crpsgd::LinearModelObjective* f32 = make(crpsgd::Precision::kFloat32);
   const crpsgd::LinearModelObjective* objective = state.range(1) == 32 ? f32 : f64;
   const auto batch = RandomBatch(static_cast<std::size_t>(state.range(0)), objective->num_samples(), 5);
-  std::vector<double> x(objective->dim(), 0.01), grad(objective->dim());
   std::size_t nnz = 0;
   for (std::size_t i : batch) nnz += objective->row_nonzeros(i);
-  for (auto _ : state) {
-    std::fill(grad.begin(), grad.end(), 0.0);
-    objective->AddGradient(x, batch, grad);
-    benchmark::DoNotOptimize(grad.data());
-    benchmark::ClobberMemory();
-  }
+  TimeGradients(state, *objective, [&] { return std::span<const std::size_t>(batch); });
   state.SetBytesProcessed(
       static_cast<std::int64_t>(state.iterations() * nnz * (BytesPerValue(state.range(1)) + sizeof(std::int64_t))));
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch.size()));
 }
 
 }  // namespace
