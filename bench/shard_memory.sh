@@ -21,18 +21,17 @@ data="$work/data.libsvm"
 build/bench/make_libsvm "$data" --gigabytes "$gigabytes" > /dev/null
 # A short run: reading the data is what is measured. A fixed step (no power
 # iteration over the data), no f*, and the loss evaluated at the end only.
-run() {  # sharding ranks
-  "${mpirun[@]}" -np "$2" build/crpsgd train --data "$data" --sharding "$1" --budget 2000 --algo cr-psgd --b1 64 \
-    --rho 1.5 --lr 0.5 --no-f-star --eval-every 1000000 -q --out "$work/$1-$2" > /dev/null
+run() {  # data sharding ranks out
+  "${mpirun[@]}" -np "$3" build/crpsgd train --data "$1" --sharding "$2" --budget 2000 --algo cr-psgd --b1 64 \
+    --rho 1.5 --lr 0.5 --no-f-star --eval-every 1000000 -q --out "$work/$4" > /dev/null
 }
-# The process itself (MPI, LibTorch's libraries): a 1 MB file of the same rows.
+# The process itself (MPI, LibTorch's libraries): the same run on a 1 MB file of the same rows.
 build/bench/make_libsvm "$work/small.libsvm" --gigabytes 0.001 > /dev/null
-"${mpirun[@]}" -np 1 build/crpsgd train --data "$work/small.libsvm" --budget 2000 --b1 64 --rho 1.5 --lr 0.5 \
-  --no-f-star -q --out "$work/base" > /dev/null
+run "$work/small.libsvm" random 1 base
 # Random sharding holds the whole file on every rank: 2 ranks is as far as
 # 24 GiB goes with a 2 GB file.
-for ranks in 1 2 4; do run byte-range "$ranks"; done
-for ranks in 1 2; do run random "$ranks"; done
+for ranks in 1 2 4; do run "$data" byte-range "$ranks" "byte-range-$ranks"; done
+for ranks in 1 2; do run "$data" random "$ranks" "random-$ranks"; done
 
 python3 - "$work" "$(stat -c %s "$data")" <<'REPORT'
 import json, os, sys
