@@ -37,6 +37,17 @@ const char* LrScheduleName(LrSchedule schedule);  // "constant", "cosine", "step
 Result<LrSchedule> ParseLrSchedule(std::string_view name);
 double LrScale(LrSchedule schedule, double progress);
 
+// Step size against the batch (growing-batch methods): γ_t = γ·(B_t/B₁)^p
+// with p = 0 (none: the paper's constant γ), ½ (sqrt) or 1 (linear, the
+// "linear scaling rule" of large-batch training), then capped at lr_max if
+// one is set. A larger batch has a less noisy gradient and can take a longer
+// step; with the paper's constant γ the growing batch only removes noise, so
+// a network makes as much progress per round as one small batch would.
+enum class LrBatchScaling { kNone, kSqrt, kLinear };
+const char* LrBatchScalingName(LrBatchScaling scaling);  // "none", "sqrt", "linear"
+Result<LrBatchScaling> ParseLrBatchScaling(std::string_view name);
+double LrBatchFactor(LrBatchScaling scaling, double batch_ratio);  // (B_t/B₁)^p
+
 const char* AlgorithmName(AlgorithmKind kind);  // "psgd", "cr-psgd", "local-sgd", "cr-psgd-catalyst"
 Result<AlgorithmKind> ParseAlgorithm(std::string_view name);
 
@@ -57,6 +68,8 @@ struct AlgorithmOptions {
   double momentum = 0.0;
   double weight_decay = 0.0;
   LrSchedule lr_schedule = LrSchedule::kConstant;  // Default: constant (the theory's).
+  LrBatchScaling lr_batch_scaling = LrBatchScaling::kNone;  // Default: none (the theory's).
+  double lr_max = 0.0;  // cap on the scaled step; 0 = none. Default: 0.
   Sampling sampling = Sampling::kWithReplacement;
   std::uint64_t max_micro_batch = 4096;  // larger batches are accumulated in pieces. Default: 4096.
 

@@ -23,6 +23,8 @@ class FullEvaluator {
   static Result<FullEvaluator> Create(const Objective& f, Communicator& comm, std::size_t max_local_samples = 0);
 
   std::size_t total_samples() const { return total_samples_; }
+  // This worker's samples in the evaluation: the first max_local_samples of its shard.
+  std::span<const std::size_t> local_samples() const { return all_local_; }
   // f(x) = (1/n) Σ_all i F(x; ζ_i).
   Result<double> Loss(std::span<const double> x);
   // f(x), and ∇f(x) into grad.

@@ -65,6 +65,15 @@ class Objective {
   // running statistics): averaged over workers as evaluation traffic. Collective.
   virtual Status SynchronizeState(Communicator& /*comm*/) const { return Status::OK(); }
 
+  // Before an evaluation at x: recomputes state outside x from `samples` of
+  // this shard (batch-norm statistics of x itself, where the running averages
+  // lag behind a moving x), then agrees on it like SynchronizeState. Not
+  // counted as SFO or rounds: it is part of the measurement. Collective.
+  virtual Status RecalibrateState(std::span<const double> /*x*/, std::span<const std::size_t> /*samples*/,
+                                  Communicator& comm) const {
+    return SynchronizeState(comm);
+  }
+
   // True when the objective keeps state outside x that a checkpoint would have
   // to save (batch-norm statistics, augmentation streams): such objectives
   // cannot be checkpointed yet.

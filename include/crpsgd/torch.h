@@ -54,6 +54,11 @@ class TorchObjective : public Objective {
   void RestoreInitialState() const override;
   bool has_external_state() const override { return true; }
   Status SynchronizeState(Communicator& comm) const override;
+  // Precise batch norm: every batch-norm layer's statistics become those of
+  // x on `samples` (all of them at once, as one population), then are averaged
+  // over workers.
+  Status RecalibrateState(std::span<const double> x, std::span<const std::size_t> samples,
+                          Communicator& comm) const override;
 
   // Writes parameters x and buffers as a dictionary of named tensors that
   // Python reads with torch.load(path) (torch::pickle_save), atomically.

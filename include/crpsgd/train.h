@@ -48,6 +48,11 @@ struct TrainOptions {
   // Evaluate the loss (and accuracies) on at most this many samples per
   // worker, the first of each shard; 0 = all. f* and f − f* need all.
   std::size_t eval_samples_per_worker = 0;
+  // Before each evaluation, recompute state outside x (a network's batch-norm
+  // statistics) on the evaluation samples instead of using the running
+  // averages of training (Objective::RecalibrateState: "precise batch norm").
+  // Training itself is unchanged. Default: off (PyTorch's eval()).
+  bool recalibrate_state = false;
   std::optional<double> f_star;                 // when known, summaries report f − f*
   std::optional<double> lipschitz;              // recorded in the summary when given
   std::vector<RoundObserver*> observers;        // called on this worker after every round

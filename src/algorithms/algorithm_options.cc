@@ -65,6 +65,31 @@ double LrScale(LrSchedule schedule, double progress) {
   return 1.0;
 }
 
+const char* LrBatchScalingName(LrBatchScaling scaling) {
+  switch (scaling) {
+    case LrBatchScaling::kNone: return "none";
+    case LrBatchScaling::kSqrt: return "sqrt";
+    case LrBatchScaling::kLinear: return "linear";
+  }
+  return "?";
+}
+
+Result<LrBatchScaling> ParseLrBatchScaling(std::string_view name) {
+  if (name == "none") return LrBatchScaling::kNone;
+  if (name == "sqrt") return LrBatchScaling::kSqrt;
+  if (name == "linear") return LrBatchScaling::kLinear;
+  return Status::InvalidArgument("--lr-batch-scaling must be none, sqrt or linear, got '" + std::string(name) + "'");
+}
+
+double LrBatchFactor(LrBatchScaling scaling, double batch_ratio) {
+  switch (scaling) {
+    case LrBatchScaling::kNone: return 1.0;
+    case LrBatchScaling::kSqrt: return std::sqrt(batch_ratio);
+    case LrBatchScaling::kLinear: return batch_ratio;
+  }
+  return 1.0;
+}
+
 Result<AlgorithmKind> ParseAlgorithm(std::string_view name) {
   if (name == "psgd") return AlgorithmKind::kPsgd;
   if (name == "cr-psgd") return AlgorithmKind::kCrPsgd;
@@ -88,6 +113,12 @@ Status AlgorithmOptions::Validate(int workers) const {
   if (budget < 1) return Status::InvalidArgument("--budget must be >= 1 (SFO calls per worker)");
   if (!(lr > 0.0) || !std::isfinite(lr)) {
     return Status::InvalidArgument("--lr must be a positive number or 'auto' (got " + std::to_string(lr) + ")");
+  }
+  if (!(lr_max >= 0.0) || !std::isfinite(lr_max) || (lr_max > 0.0 && lr_max < lr)) {
+    std::ostringstream os;
+    os << "--lr-max must be 0 (no cap) or at least --lr (" << lr << "), got " << lr_max
+       << ": it caps the longer steps of larger batches";
+    return Status::InvalidArgument(os.str());
   }
   if (max_micro_batch < 1) return Status::InvalidArgument("--max-micro-batch must be >= 1");
   if (!(momentum >= 0.0 && momentum < 1.0)) {
@@ -142,6 +173,8 @@ std::string AlgorithmOptions::Describe() const {
   if (momentum != 0.0) os << " mu=" << momentum;
   if (weight_decay != 0.0) os << " wd=" << weight_decay;
   if (lr_schedule != LrSchedule::kConstant) os << " lr=" << LrScheduleName(lr_schedule);
+  if (lr_batch_scaling != LrBatchScaling::kNone) os << " lr~" << LrBatchScalingName(lr_batch_scaling) << "(B)";
+  if (lr_max > 0.0) os << " lr<=" << lr_max;
   return os.str();
 }
 

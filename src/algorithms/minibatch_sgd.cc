@@ -8,6 +8,7 @@
 //     ḡ_t = (1/N) Σ_i ḡ_{t,i}                                 (one all-reduce)
 //     x_{t+1} = x_t − γ ḡ_t
 //     B_{t+1} = ⌊ρ^t B₁⌋                                      (CR-PSGD)
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -33,6 +34,7 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
   BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
   std::vector<double> grad(x.size());
   SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), velocity);
+  const std::uint64_t first_batch = schedule_->BatchAt(1);  // B₁, for --lr-batch-scaling
   AlgorithmResult result;
   result.rounds = rounds;
   result.sfo_per_worker = sfo;
@@ -44,7 +46,10 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
     // that all of them stop together instead of one leaving the others waiting.
     CRPSGD_RETURN_IF_ERROR(CheckFinite(grad, "averaged gradient", t));
     const double progress = static_cast<double>(schedule_offset_ + result.sfo_per_worker) / schedule_total_;
-    step.Apply(grad, x, LrScale(options_.lr_schedule, progress));
+    const double batch_ratio = static_cast<double>(batch) / static_cast<double>(first_batch);
+    double scale = LrScale(options_.lr_schedule, progress) * LrBatchFactor(options_.lr_batch_scaling, batch_ratio);
+    if (options_.lr_max > 0.0) scale = std::min(scale, options_.lr_max / options_.lr);
+    step.Apply(grad, x, scale);
     CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "iterate", t));
     result.rounds = t;
     result.sfo_per_worker += batch;

@@ -40,7 +40,11 @@ class TrainMonitor final : public RoundObserver {
     }
     if (ShouldEvaluate(record)) {
       const auto t0 = Clock::now();
-      CRPSGD_RETURN_IF_ERROR(f_.SynchronizeState(comm_));  // e.g. batch-norm statistics
+      if (options_.recalibrate_state) {
+        CRPSGD_RETURN_IF_ERROR(f_.RecalibrateState(x, eval_.local_samples(), comm_));
+      } else {
+        CRPSGD_RETURN_IF_ERROR(f_.SynchronizeState(comm_));  // e.g. batch-norm statistics
+      }
       CRPSGD_ASSIGN_OR_RETURN(double loss, eval_.Loss(x));
       if (test_eval_ != nullptr) {
         CRPSGD_ASSIGN_OR_RETURN(record.test_accuracy, test_eval_->Accuracy(x));

@@ -132,6 +132,8 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   j["momentum"] = a.momentum;
   j["weight_decay"] = a.weight_decay;
   j["lr_schedule"] = LrScheduleName(a.lr_schedule);
+  j["lr_batch_scaling"] = LrBatchScalingName(a.lr_batch_scaling);
+  j["lr_max"] = a.lr_max;
   j["max_micro_batch"] = a.max_micro_batch;
   j["workers"] = s.workers;
   j["backend"] = s.backend;

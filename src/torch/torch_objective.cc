@@ -186,6 +186,43 @@ Status TorchObjective::SynchronizeState(Communicator& comm) const {
   return Status::OK();
 }
 
+Status TorchObjective::RecalibrateState(std::span<const double> x, std::span<const std::size_t> samples,
+                                        Communicator& comm) const {
+  Impl& m = *impl_;
+  if (!samples.empty()) {
+    m.LoadParameters(x);
+    std::vector<torch::nn::BatchNorm2dImpl*> norms;
+    for (const auto& module : m.net().modules(/*include_self=*/false)) {
+      if (auto* norm = module->as<torch::nn::BatchNorm2d>()) norms.push_back(norm);
+    }
+    std::vector<c10::optional<double>> momenta;
+    std::vector<torch::Tensor> tracked;
+    for (auto* norm : norms) {
+      momenta.push_back(norm->options.momentum());
+      tracked.push_back(norm->num_batches_tracked.clone());
+    }
+    torch::NoGradGuard no_grad;
+    m.net().train();
+    // Piece k of n_k samples, after s samples, enters with weight n_k / (s + n_k):
+    // the running mean becomes the mean over all samples (the variance, the
+    // size-weighted mean of the pieces' variances). The first piece replaces
+    // whatever training left.
+    std::size_t seen = 0;
+    for (std::size_t begin = 0; begin < samples.size(); begin += m.options.eval_chunk) {
+      const std::size_t end = std::min(samples.size(), begin + m.options.eval_chunk);
+      seen += end - begin;
+      const double weight = static_cast<double>(end - begin) / static_cast<double>(seen);
+      for (auto* norm : norms) norm->options.momentum(weight);
+      m.Forward(m.inputs.index_select(0, m.Indices(samples, begin, end)));
+    }
+    for (std::size_t k = 0; k < norms.size(); ++k) {
+      norms[k]->options.momentum(momenta[k]);
+      norms[k]->num_batches_tracked.copy_(tracked[k]);  // it counts training batches
+    }
+  }
+  return SynchronizeState(comm);
+}
+
 Status TorchObjective::Save(const std::filesystem::path& path, std::span<const double> x) const {
   try {
     impl_->LoadParameters(x);

@@ -51,6 +51,10 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"sync_zero", AlgorithmKind::kLocalSgd, [](AlgorithmOptions& o) { o.sync_period = 0; },
             "--sync-period must be >= 1"},
         Bad{"lr_negative", AlgorithmKind::kPsgd, [](AlgorithmOptions& o) { o.lr = -1; }, "--lr must be a positive"},
+        Bad{"lr_max_negative", AlgorithmKind::kCrPsgd, [](AlgorithmOptions& o) { o.lr_max = -1; },
+            "--lr-max must be 0 (no cap) or at least --lr (0.1), got -1"},
+        Bad{"lr_max_below_lr", AlgorithmKind::kCrPsgd, [](AlgorithmOptions& o) { o.lr_max = 0.05; },
+            "--lr-max must be 0 (no cap) or at least --lr (0.1), got 0.05"},
         Bad{"micro_zero", AlgorithmKind::kPsgd, [](AlgorithmOptions& o) { o.max_micro_batch = 0; },
             "--max-micro-batch must be >= 1"}),
     [](const auto& p) { return std::string(p.param.name); });
@@ -64,6 +68,13 @@ TEST(AlgorithmNamesTest, RoundTripAndDescribe) {
   o.first_batch = 4;
   o.growth = 1.05;
   EXPECT_EQ(o.Describe(), "B1=4 rho=1.05");
+  o.lr_batch_scaling = LrBatchScaling::kLinear;
+  o.lr_max = 0.4;
+  EXPECT_EQ(o.Describe(), "B1=4 rho=1.05 lr~linear(B) lr<=0.4");  // part of a checkpoint's run identity
+  for (LrBatchScaling s : {LrBatchScaling::kNone, LrBatchScaling::kSqrt, LrBatchScaling::kLinear}) {
+    EXPECT_EQ(*ParseLrBatchScaling(LrBatchScalingName(s)), s);
+  }
+  EXPECT_EQ(ParseLrBatchScaling("square").status().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

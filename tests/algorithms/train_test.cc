@@ -349,6 +349,45 @@ TEST(LrScheduleTest, ScalesByTheShareOfTheBudgetSpent) {
   for (int j = 0; j < 3; ++j) EXPECT_NEAR(out.summaries[0].x[j], x[j], 1e-12);
 }
 
+// --lr-batch-scaling: CR-PSGD's round t steps with γ·(B_t/B₁)^p, capped at
+// --lr-max. Batches of 30, 60 and 120 reshuffled passes over 30 samples are
+// full gradients, so the iterates can be written out.
+TEST(LrBatchScalingTest, StepGrowsWithTheBatchUpToTheCap) {
+  EXPECT_EQ(LrBatchFactor(LrBatchScaling::kNone, 4.0), 1.0);
+  EXPECT_EQ(LrBatchFactor(LrBatchScaling::kSqrt, 4.0), 2.0);
+  EXPECT_EQ(LrBatchFactor(LrBatchScaling::kLinear, 4.0), 4.0);
+  const Dataset data = testing::SmallDense(30, 3, SyntheticTask::kRegression);
+  const LinearModelObjective f(Problem::kLeastSquares, data, 0.0);
+  struct Case {
+    LrBatchScaling scaling;
+    double lr_max;
+    std::vector<double> factors;  // of rounds 1, 2, 3
+  };
+  for (const Case& c : {Case{LrBatchScaling::kNone, 0.0, {1, 1, 1}},
+                        Case{LrBatchScaling::kSqrt, 0.0, {1, std::sqrt(2.0), 2}},
+                        Case{LrBatchScaling::kLinear, 0.0, {1, 2, 4}},
+                        Case{LrBatchScaling::kLinear, 0.03, {1, 2, 3}}}) {
+    TrainOptions options = Options(AlgorithmKind::kCrPsgd, 210, 0.01);
+    options.algorithm.first_batch = 30;
+    options.algorithm.growth = 2.0;
+    options.algorithm.sampling = Sampling::kReshuffle;
+    options.algorithm.lr_batch_scaling = c.scaling;
+    options.algorithm.lr_max = c.lr_max;
+    const Outcome out = RunOn(data, Problem::kLeastSquares, 1, options, 0.0);
+    ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+    ASSERT_EQ(out.summaries[0].rounds, 3u);
+    std::vector<double> x(3, 0.0);
+    for (double factor : c.factors) {
+      std::vector<double> g(3, 0.0);
+      f.AccumulateGradient(x, testing::AllIndices(30), g);
+      for (int j = 0; j < 3; ++j) x[j] -= 0.01 * factor * g[j] / 30;
+    }
+    for (int j = 0; j < 3; ++j) {
+      EXPECT_NEAR(out.summaries[0].x[j], x[j], 1e-12) << LrBatchScalingName(c.scaling) << " max " << c.lr_max;
+    }
+  }
+}
+
 TEST(NetworkModelTest, RingAllreduceCostAndParsing) {
   const NetworkModel model = ParseNetworkModel("alpha=1e-3,bandwidth=1e6").value();
   // N = 4, 400 bytes: 2·3 messages of 100 bytes, each 1 ms + 100 µs.

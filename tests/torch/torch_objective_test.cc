@@ -1,6 +1,7 @@
 // Networks through LibTorch: shapes, gradients, training through crpsgd,
 // batch-norm synchronisation and the saved model file.
 #include <fstream>
+#include <numeric>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -126,6 +127,57 @@ TEST(TorchObjectiveTest, BadLabelsAndShapesAreStatuses) {
   EXPECT_TRUE(MakeTorchObjective(flat, Options(TorchModel::kMlp, 2)).ok());
 }
 
+// The model file's entries (named parameters and buffers).
+c10::Dict<c10::IValue, c10::IValue> LoadModelFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return torch::pickle_load(bytes).toGenericDict();
+}
+
+// Precise batch norm: after RecalibrateState the first batch norm holds the
+// per-channel mean of the first convolution's output over exactly the given
+// samples, computed in pieces of unequal size, and nothing of what training
+// left in the running averages.
+TEST(TorchObjectiveTest, RecalibratedBatchNormHasTheStatisticsOfTheEvaluatedModel) {
+  testing::TempDir dir;
+  const Dataset data = BandImages(60);
+  const Status status = RunInProcess(1, [&](Communicator& comm) -> Status {
+    TorchObjectiveOptions options = Options(TorchModel::kResNet20);
+    options.eval_chunk = 7;  // 45 samples: pieces of 7 and a last one of 3
+    CRPSGD_ASSIGN_OR_RETURN(auto trained, MakeTorchObjective(data, options));
+    CRPSGD_ASSIGN_OR_RETURN(auto fresh, MakeTorchObjective(data, options));
+    std::vector<double> x = trained->InitialPoint();
+    std::vector<double> grad(x.size(), 0.0);
+    const std::vector<std::size_t> batch = {0, 5, 9, 13, 50, 51};
+    for (int step = 0; step < 5; ++step) {  // moves the running averages of `trained` only
+      std::fill(grad.begin(), grad.end(), 0.0);
+      trained->AccumulateGradient(x, batch, grad);
+      for (std::size_t j = 0; j < x.size(); ++j) x[j] -= 0.05 * grad[j];
+    }
+    std::vector<std::size_t> samples(45);
+    std::iota(samples.begin(), samples.end(), 10);
+    CRPSGD_RETURN_IF_ERROR(trained->RecalibrateState(x, samples, comm));
+    CRPSGD_RETURN_IF_ERROR(fresh->RecalibrateState(x, samples, comm));
+    // The same statistics whatever the history: the same loss, bit for bit.
+    const std::vector<std::size_t> all = testing::AllIndices(60);
+    EXPECT_EQ(trained->Loss(x, all), fresh->Loss(x, all));
+
+    CRPSGD_RETURN_IF_ERROR(trained->Save(dir / "model.pt", x));
+    const auto dict = LoadModelFile(dir / "model.pt");
+    const torch::Tensor images =
+        torch::from_blob(const_cast<double*>(data.dense.data()), {60, 1, 8, 8}, torch::kFloat64)
+            .narrow(0, 10, 45)
+            .to(torch::kFloat32);
+    const torch::Tensor conv = torch::conv2d(images, dict.at("conv.weight").toTensor(), {}, 1, 1);
+    const torch::Tensor expected = conv.mean({0, 2, 3});
+    const torch::Tensor running_mean = dict.at("bn.running_mean").toTensor();
+    EXPECT_TRUE(torch::allclose(running_mean, expected, 1e-4, 1e-5)) << running_mean << expected;
+    EXPECT_EQ(dict.at("bn.num_batches_tracked").toTensor().item<std::int64_t>(), 5);  // training batches only
+    return Status::OK();
+  });
+  ASSERT_TRUE(status.ok()) << status.ToString();
+}
+
 struct Trained {
   RunSummary summary;
   CommStats stats;
@@ -198,13 +250,47 @@ TEST(TorchTrainTest, ASecondRunOnTheSameObjectiveStartsAfresh) {
   EXPECT_EQ(first, second);
 }
 
+// --eval-batch-norm recomputed changes what evaluations see, not training:
+// the same iterate bit for bit, another loss.
+TEST(TorchTrainTest, RecalibratingBatchNormBeforeEvaluationsLeavesTrainingAlone) {
+  const Dataset data = BandImages(120);
+  std::vector<RunSummary> runs;
+  for (bool recalibrate : {false, true}) {
+    const Status status = RunInProcess(2, [&](Communicator& comm) -> Status {
+      TorchObjectiveOptions options = Options(TorchModel::kResNet20);
+      options.rank = comm.rank();
+      CRPSGD_ASSIGN_OR_RETURN(auto f, MakeTorchObjective(SelectRows(data, ShardIndices(120, comm.rank(), 2, 1)),
+                                                         options));
+      TrainOptions train;
+      train.algorithm.kind = AlgorithmKind::kCrPsgdCatalyst;
+      train.algorithm.budget = 120;
+      train.algorithm.first_batch = 4;
+      train.algorithm.growth = 1.5;
+      train.algorithm.theta = 0.1;
+      train.algorithm.outer_iterations = 2;
+      train.algorithm.inner_budget = 60;
+      train.algorithm.lr = 0.1;
+      train.algorithm.momentum = 0.5;
+      train.eval_every = 3;
+      train.eval_samples_per_worker = 20;
+      train.recalibrate_state = recalibrate;
+      CRPSGD_ASSIGN_OR_RETURN(RunSummary summary, Train(train, *f, comm));
+      if (comm.rank() == 0) runs.push_back(std::move(summary));
+      return Status::OK();
+    });
+    ASSERT_TRUE(status.ok()) << status.ToString();
+  }
+  EXPECT_EQ(runs[0].x, runs[1].x);
+  EXPECT_EQ(runs[0].rounds, runs[1].rounds);
+  EXPECT_NE(runs[0].final_loss, runs[1].final_loss);
+  EXPECT_TRUE(std::isfinite(runs[1].final_loss));
+}
+
 TEST(TorchTrainTest, SavedModelHoldsTheParametersAndAveragedBatchNormStatistics) {
   testing::TempDir dir;
   const Dataset data = BandImages(120);
   const Trained t = TrainOn(data, TorchModel::kResNet20, AlgorithmKind::kCrPsgd, 2, 4, dir / "model.pt");
-  std::ifstream in(dir / "model.pt", std::ios::binary);
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const c10::Dict<c10::IValue, c10::IValue> dict = torch::pickle_load(bytes).toGenericDict();
+  const auto dict = LoadModelFile(dir / "model.pt");
   const torch::Tensor first_conv = dict.at("conv.weight").toTensor();
   ASSERT_EQ(first_conv.sizes(), (std::vector<std::int64_t>{16, 1, 3, 3}));
   EXPECT_FLOAT_EQ(first_conv.flatten()[0].item<float>(), static_cast<float>(t.summary.x[0]));

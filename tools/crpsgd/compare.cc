@@ -104,6 +104,7 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
   CRPSGD_RETURN_IF_ERROR(top.Read("backend", r.backend));
   CRPSGD_RETURN_IF_ERROR(top.Read("eval_every", r.eval_every));
   CRPSGD_RETURN_IF_ERROR(top.Read("eval_samples", r.eval_samples));
+  CRPSGD_RETURN_IF_ERROR(top.Read("eval_batch_norm", r.eval_batch_norm));
   CRPSGD_RETURN_IF_ERROR(top.Read("threads", r.threads));
   CRPSGD_RETURN_IF_ERROR(top.Read("net_model", r.net_model));
   if (top.Take("seeds") != nullptr) {
@@ -140,6 +141,8 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
     CRPSGD_RETURN_IF_ERROR(run.Read("momentum", a.momentum));
     CRPSGD_RETURN_IF_ERROR(run.Read("weight_decay", a.weight_decay));
     CRPSGD_RETURN_IF_ERROR(run.Read("lr_schedule", a.lr_schedule));
+    CRPSGD_RETURN_IF_ERROR(run.Read("lr_batch_scaling", a.lr_batch_scaling));
+    CRPSGD_RETURN_IF_ERROR(run.Read("lr_max", a.lr_max));
     if (const json* lr = run.Take("lr")) {  // a number or "auto", "auto*K", like --lr
       a.lr = lr->is_number() ? lr->dump() : lr->is_string() ? lr->get<std::string>() : "";
     }

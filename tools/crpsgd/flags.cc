@@ -86,6 +86,11 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
                                                    "f - f* is reported only with all")
       ->check(kCount)
       ->capture_default_str();
+  app.add_option("--eval-batch-norm", f.eval_batch_norm,
+                 "Networks: the batch-norm statistics evaluations use: running (the running averages of training, "
+                 "PyTorch's eval()) or recomputed (those of the evaluated model on the evaluation samples: "
+                 "\"precise BN\"; training is unchanged)")
+      ->capture_default_str();
   app.add_flag("--no-f-star", f.no_f_star, "Skip computing f* (no f - f* in the outputs)");
   app.add_option("--net-model", f.net_model, "alpha=SECONDS,bandwidth=BYTES_PER_S: also report each run's rounds "
                                              "costed as ring all-reduces on such a network (net_model_s), beside "
@@ -154,6 +159,12 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
                                                  "from p = 1/2, gamma/100 from p = 3/4), p = share of the SFO "
                                                  "budget spent")
       ->capture_default_str();
+  app.add_option("--lr-batch-scaling", f.lr_batch_scaling,
+                 "Growing batches: step gamma (B_t/B1)^p with p = 0 (none: the paper's constant step), 1/2 (sqrt) "
+                 "or 1 (linear)")
+      ->capture_default_str();
+  app.add_option("--lr-max", f.lr_max, "Cap on the step that --lr-batch-scaling gives larger batches; 0 = none")
+      ->capture_default_str();
   app.add_option("--sampling", f.sampling, "with-replacement (i.i.d.) or reshuffle (passes over the shard, "
                                            "without replacement)")
       ->capture_default_str();
@@ -208,6 +219,8 @@ Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   o.momentum = f.momentum;
   o.weight_decay = f.weight_decay;
   CRPSGD_ASSIGN_OR_RETURN(o.lr_schedule, ParseLrSchedule(f.lr_schedule));
+  CRPSGD_ASSIGN_OR_RETURN(o.lr_batch_scaling, ParseLrBatchScaling(f.lr_batch_scaling));
+  o.lr_max = f.lr_max;
   CRPSGD_ASSIGN_OR_RETURN(o.sampling, ParseSampling(f.sampling));
   return Status::OK();
 }

@@ -43,6 +43,7 @@ struct RunFlags {
   std::string out;
   std::uint64_t eval_every = 0;
   std::uint64_t eval_samples = 0;  // 0 = all
+  std::string eval_batch_norm = "running";  // or "recomputed" (precise batch norm)
   bool no_f_star = false;
   std::string net_model;  // "alpha=S,bandwidth=B/s"; "" = none
   int threads = 0;        // networks: LibTorch threads per process (0 = its default); linear models: batch threads
@@ -73,6 +74,8 @@ struct AlgoFlags {
   double momentum = 0.0;
   double weight_decay = 0.0;
   std::string lr_schedule = "constant";
+  std::string lr_batch_scaling = "none";
+  double lr_max = 0.0;
 };
 
 struct SweepFlags {

@@ -416,6 +416,14 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
 
   // Checks that depend on N (catalyst's budget split), before any output exists.
   for (const RunRequest& r : job.requests) CRPSGD_RETURN_IF_ERROR(ValidateRequest(r, comm.size()));
+  const std::string& eval_batch_norm = job.run.eval_batch_norm;  // also from a compare config
+  if (eval_batch_norm != "running" && eval_batch_norm != "recomputed") {
+    return Status::InvalidArgument("--eval-batch-norm must be running or recomputed, got '" + eval_batch_norm + "'");
+  }
+  if (eval_batch_norm == "recomputed" && job.network.empty()) {
+    return Status::InvalidArgument("--eval-batch-norm recomputed is for networks (--problem softmax, mlp, resnet20): "
+                                   "linear models have no batch norm");
+  }
   JobReport local;
   if (cache.computed) {
     local.f_star = cache.f_star;
@@ -451,6 +459,7 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
     if (job.run.eval_samples > 0) {
       options.eval_samples_per_worker = std::max<std::size_t>(1, job.run.eval_samples / comm.size());
     }
+    options.recalibrate_state = job.run.eval_batch_norm == "recomputed";
     if (options.eval_every == 0 && !job.network.empty()) {
       // A full pass over the data costs as much as training on it: evaluate a
       // network about 10 times per run instead of on a log scale.
@@ -518,6 +527,7 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
         j["version"] = CRPSGD_VERSION;
         j["problem"] = job.network.empty() ? std::string(ProblemName(job.problem)) : job.network;
         j["lambda"] = job.data.lambda;
+        j["eval_batch_norm"] = job.network.empty() ? nlohmann::json(nullptr) : nlohmann::json(job.run.eval_batch_norm);
         j["data"] = job.data.format == "synthetic" ? std::string("synthetic") : job.data.data;
         j["lr_multiple_of_inverse_L"] = r.lr_multiple ? nlohmann::json(*r.lr_multiple) : nlohmann::json(nullptr);
         j["lipschitz_method"] = local.lipschitz ? nlohmann::json(local.lipschitz->method) : nlohmann::json(nullptr);
