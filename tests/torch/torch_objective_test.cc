@@ -1,6 +1,7 @@
 // Networks through LibTorch: shapes, gradients, training through crpsgd,
 // batch-norm synchronisation and the saved model file.
 #include <fstream>
+#include <functional>
 #include <numeric>
 
 #include <gtest/gtest.h>
@@ -183,8 +184,10 @@ struct Trained {
   CommStats stats;
 };
 
+// `adjust` changes the run's options after the defaults below.
 Trained TrainOn(const Dataset& data, TorchModel model, AlgorithmKind kind, int workers, std::uint64_t seed,
-                const std::filesystem::path& save = {}) {
+                const std::filesystem::path& save = {},
+                const std::function<void(TrainOptions&)>& adjust = [](TrainOptions&) {}) {
   Trained out;
   const Status status = RunInProcess(workers, [&](Communicator& comm) -> Status {
     TorchObjectiveOptions options = Options(model);
@@ -203,6 +206,7 @@ Trained TrainOn(const Dataset& data, TorchModel model, AlgorithmKind kind, int w
     train.algorithm.lr = 0.1;
     train.algorithm.momentum = 0.5;
     train.seed = seed;
+    adjust(train);
     CRPSGD_ASSIGN_OR_RETURN(RunSummary summary, Train(train, *f, comm));
     if (!save.empty() && comm.rank() == 0) CRPSGD_RETURN_IF_ERROR(f->Save(save, summary.x));
     if (comm.rank() == 0) out = {std::move(summary), comm.stats()};
@@ -256,29 +260,18 @@ TEST(TorchTrainTest, RecalibratingBatchNormBeforeEvaluationsLeavesTrainingAlone)
   const Dataset data = BandImages(120);
   std::vector<RunSummary> runs;
   for (bool recalibrate : {false, true}) {
-    const Status status = RunInProcess(2, [&](Communicator& comm) -> Status {
-      TorchObjectiveOptions options = Options(TorchModel::kResNet20);
-      options.rank = comm.rank();
-      CRPSGD_ASSIGN_OR_RETURN(auto f, MakeTorchObjective(SelectRows(data, ShardIndices(120, comm.rank(), 2, 1)),
-                                                         options));
-      TrainOptions train;
-      train.algorithm.kind = AlgorithmKind::kCrPsgdCatalyst;
-      train.algorithm.budget = 120;
-      train.algorithm.first_batch = 4;
-      train.algorithm.growth = 1.5;
-      train.algorithm.theta = 0.1;
-      train.algorithm.outer_iterations = 2;
-      train.algorithm.inner_budget = 60;
-      train.algorithm.lr = 0.1;
-      train.algorithm.momentum = 0.5;
-      train.eval_every = 3;
-      train.eval_samples_per_worker = 20;
-      train.recalibrate_state = recalibrate;
-      CRPSGD_ASSIGN_OR_RETURN(RunSummary summary, Train(train, *f, comm));
-      if (comm.rank() == 0) runs.push_back(std::move(summary));
-      return Status::OK();
-    });
-    ASSERT_TRUE(status.ok()) << status.ToString();
+    runs.push_back(TrainOn(data, TorchModel::kResNet20, AlgorithmKind::kCrPsgdCatalyst, 2, 1, {},
+                           [&](TrainOptions& train) {
+                             train.algorithm.budget = 120;
+                             train.algorithm.growth = 1.5;
+                             train.algorithm.theta = 0.1;
+                             train.algorithm.outer_iterations = 2;
+                             train.algorithm.inner_budget = 60;
+                             train.eval_every = 3;
+                             train.eval_samples_per_worker = 20;
+                             train.recalibrate_state = recalibrate;
+                           })
+                       .summary);
   }
   EXPECT_EQ(runs[0].x, runs[1].x);
   EXPECT_EQ(runs[0].rounds, runs[1].rounds);
