@@ -83,7 +83,9 @@ def main():
           "The criterion: the communication-reduced method reaches the target at least 5× sooner than psgd "
           "at its starting batch on the 100 Mbit/s links.")
     for problem, hosts_note in (("logreg", "logistic regression, Fashion-MNIST T-shirt vs rest, 2 hosts (one per core)"),
-                                ("resnet20", "ResNet-20, Fashion-MNIST, 2 hosts (one per core)")):
+                                ("resnet20", "ResNet-20, Fashion-MNIST, 2 hosts (one per core), B1 = 8"),
+                                ("resnet20-b4", "ResNet-20, Fashion-MNIST, 2 hosts (one per core), B1 = 4, "
+                                                "the catalyst's step growing with its batch")):
         part = [r for r in runs if r["part"] == problem]
         if not part:
             continue

@@ -4,7 +4,8 @@
 #   1. the same job on 2 and 4 hosts against single-host mpirun: same final loss;
 #   2. time to a target loss at 1 Gbit/s and 100 Mbit/s per host link:
 #      psgd, local-sgd and cr-psgd on logistic regression, psgd and
-#      cr-psgd-catalyst on ResNet-20, each at one per-worker budget, on 2
+#      cr-psgd-catalyst on ResNet-20 (at B1 = 8 and 4), each pair at one
+#      per-worker budget, on 2
 #      hosts: one rank per core, since timings of more ranks than cores
 #      measure the scheduler (4-host runs are parts 1 and 3);
 #   3. a host's link cut mid-run: the job ends, naming the unreachable rank,
@@ -12,7 +13,7 @@
 # Everything is torn down at the end, also on failure or Ctrl-C, and the
 # script checks that no namespace, link or process is left.
 #
-# Usage (root): bash bench/network/run.sh     (about 5 minutes on 2 cores)
+# Usage (root): bash bench/network/run.sh     (about 9 minutes on 2 cores)
 # Writes bench/network/results.md; every run's outputs stay in out/network/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -81,12 +82,20 @@ methods_logreg=(
 # Batch-norm statistics are recomputed before each evaluation (precise BN):
 # with training's running averages the loss of one run swings by 2-3x from
 # one evaluation to the next, and a time to target would measure that noise.
-resnet=(--problem resnet20 --data "$data" --normalize --threads 1 --momentum 0.9 --lr 0.05 --eval-samples 400
+resnet=(--problem resnet20 --data "$data" --normalize --threads 1 --momentum 0.9 --eval-samples 400
         --eval-batch-norm recomputed --seed 1)
+# Two pairs, each at psgd's best step for its batch: B1 = 8 (the resnet20
+# experiment's step), and B1 = 4 with the best catalyst setting that
+# bench/network/catalyst_search.sh found (its step grows with the batch).
 resnet_budget=1920  # 240 rounds of psgd B=8; 3 inner runs of 640 for the catalyst
 methods_resnet=(
-  "psgd B=8|--algo psgd --batch 8 --eval-every 10"
-  "cr-psgd-catalyst B1=8 rho=1.5 K=3|--algo cr-psgd-catalyst --b1 8 --rho 1.5 --theta 0.1 --outer-iters 3 --inner-budget 640 --eval-every 1"
+  "psgd B=8|--algo psgd --batch 8 --lr 0.05 --eval-every 10"
+  "cr-psgd-catalyst B1=8 rho=1.5 K=3|--algo cr-psgd-catalyst --b1 8 --rho 1.5 --theta 0.1 --outer-iters 3 --inner-budget 640 --lr 0.05 --eval-every 1"
+)
+resnet_b4_budget=2050  # 512 rounds of psgd B=4; 2 inner runs of 4+6+...+345 = 1025
+methods_resnet_b4=(
+  "psgd B=4|--algo psgd --batch 4 --lr 0.025 --eval-every 10"
+  "cr-psgd-catalyst B1=4 rho=1.5 K=2 lr~B|--algo cr-psgd-catalyst --b1 4 --rho 1.5 --theta 0.1 --outer-iters 2 --inner-budget 1025 --lr 0.0125 --lr-batch-scaling linear --lr-max 0.05 --eval-every 1"
 )
 time_run() {  # time_run PART RATE BUDGET "NAME|FLAGS" COMMON_FLAGS...: one method on 2 hosts
   local part=$1 rate=$2 budget=$3 entry=$4
@@ -104,6 +113,9 @@ for rate in 1gbit 100mbit; do
   net_model=(--net-model "alpha=5e-5,bandwidth=$bytes_per_s")
   for entry in "${methods_logreg[@]}"; do time_run logreg "$rate" "$logreg_budget" "$entry" "${logreg[@]}"; done
   for entry in "${methods_resnet[@]}"; do time_run resnet20 "$rate" "$resnet_budget" "$entry" "${resnet[@]}"; done
+  for entry in "${methods_resnet_b4[@]}"; do
+    time_run resnet20-b4 "$rate" "$resnet_b4_budget" "$entry" "${resnet[@]}"
+  done
 done
 
 # 3. A cut link. The uninterrupted 4-host run of part 1 is the reference.
