@@ -358,15 +358,15 @@ TEST(LrBatchScalingTest, StepGrowsWithTheBatchUpToTheCap) {
   EXPECT_EQ(LrBatchFactor(LrBatchScaling::kLinear, 4.0), 4.0);
   const Dataset data = testing::SmallDense(30, 3, SyntheticTask::kRegression);
   const LinearModelObjective f(Problem::kLeastSquares, data, 0.0);
-  struct Case {
+  struct ScalingCase {
     LrBatchScaling scaling;
     double lr_max;
     std::vector<double> factors;  // of rounds 1, 2, 3
   };
-  for (const Case& c : {Case{LrBatchScaling::kNone, 0.0, {1, 1, 1}},
-                        Case{LrBatchScaling::kSqrt, 0.0, {1, std::sqrt(2.0), 2}},
-                        Case{LrBatchScaling::kLinear, 0.0, {1, 2, 4}},
-                        Case{LrBatchScaling::kLinear, 0.03, {1, 2, 3}}}) {
+  for (const ScalingCase& c : {ScalingCase{LrBatchScaling::kNone, 0.0, {1, 1, 1}},
+                              ScalingCase{LrBatchScaling::kSqrt, 0.0, {1, std::sqrt(2.0), 2}},
+                              ScalingCase{LrBatchScaling::kLinear, 0.0, {1, 2, 4}},
+                              ScalingCase{LrBatchScaling::kLinear, 0.03, {1, 2, 3}}}) {
     TrainOptions options = Options(AlgorithmKind::kCrPsgd, 210, 0.01);
     options.algorithm.first_batch = 30;
     options.algorithm.growth = 2.0;
