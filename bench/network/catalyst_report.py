@@ -49,10 +49,10 @@ for group in dict.fromkeys(r[0] for r in runs):
             continue
         hit = next((r["round"] for r in best[2] if r.get("loss") is not None and r["loss"] <= s["final_loss"]), None)
         catalyst_s = s["sfo_per_worker"] * COMPUTE_S_PER_SAMPLE + s["rounds"] * CATALYST_ROUND_S
-        ratio = (f"{hit * PSGD_ROUND_S / catalyst_s:.1f}x"
-                 if hit is not None else "-")
-        if hit is not None and (top is None or hit * PSGD_ROUND_S / catalyst_s > top[0]):
-            top = (hit * PSGD_ROUND_S / catalyst_s, name, group, hit, 5 * catalyst_s / PSGD_ROUND_S)
+        estimate = hit * PSGD_ROUND_S / catalyst_s if hit is not None else None
+        ratio = f"{estimate:.1f}x" if estimate is not None else "-"
+        if estimate is not None and (top is None or estimate > top[0]):
+            top = (estimate, name, group, hit, 5 * catalyst_s / PSGD_ROUND_S)
         print(f"| {name} | {s['rounds']} | {s['sfo_per_worker']} | {s['final_loss']:.3f} | "
               f"{hit if hit is not None else 'never'} of {best[1]['rounds']} | {ratio} |")
 print()

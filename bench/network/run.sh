@@ -13,7 +13,7 @@
 # Everything is torn down at the end, also on failure or Ctrl-C, and the
 # script checks that no namespace, link or process is left.
 #
-# Usage (root): bash bench/network/run.sh     (about 9 minutes on 2 cores)
+# Usage (root): bash bench/network/run.sh     (about 10 minutes on 2 cores)
 # Writes bench/network/results.md; every run's outputs stay in out/network/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
