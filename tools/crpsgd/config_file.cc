@@ -6,6 +6,7 @@
 
 #include <toml++/toml.h>
 
+#include "arguments.h"
 #include "crpsgd/config.h"
 #include "crpsgd/metrics.h"
 
@@ -51,7 +52,8 @@ std::string TomlValue(const std::string& text) {
 
 }  // namespace
 
-Result<std::vector<std::string>> ExpandConfigFile(const CLI::App& subcommand, const std::vector<std::string>& args) {
+Result<std::vector<std::string>> ExpandConfigFile(const CLI::App& subcommand, const std::vector<std::string>& args,
+                                                  std::map<std::string, std::string>* origins) {
   std::vector<std::string> rest;
   std::string file;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -85,13 +87,22 @@ Result<std::vector<std::string>> ExpandConfigFile(const CLI::App& subcommand, co
     }
     for (char& c : key) c = c == '_' ? '-' : c;
     const CLI::Option* option = subcommand.get_option_no_throw("--" + key);
-    if (option == nullptr || key == "config" || key == "help") {
+    if (option == nullptr || key == "config" || key == "help" || key == "version") {
+      std::vector<std::string> keys;
+      for (const CLI::Option* known : subcommand.get_options()) {
+        for (const std::string& name : known->get_lnames()) {
+          if (name != "config" && name != "help" && name != "version") keys.push_back(name);
+        }
+      }
+      const std::string nearest = NearestName(key, keys);
       return Status::InvalidArgument(where + ": unknown key \"" + std::string(toml_key.str()) +
-                                     "\": not a flag of crpsgd " + subcommand.get_name() + " (see crpsgd " +
+                                     "\": not a flag of crpsgd " + subcommand.get_name() +
+                                     (nearest.empty() ? "" : " (did you mean " + nearest + "?)") + " (see crpsgd " +
                                      subcommand.get_name() + " --help)");
     }
     if (SetOnCommandLine(*option, rest)) continue;  // the command line wins
     const std::string flag = "--" + key;
+    if (origins != nullptr) (*origins)[flag] = where;
     if (IsFlag(*option)) {
       const auto* value = node.as_boolean();
       if (value == nullptr) return Status::InvalidArgument(where + ": " + key + " is a flag: write true or false");
@@ -123,7 +134,9 @@ std::string EffectiveConfig(const CLI::App& subcommand) {
   for (const CLI::Option* option : subcommand.get_options()) {
     if (option->get_lnames().empty()) continue;
     const std::string key = option->get_lnames().front();
-    if (key == "help" || key == "config") continue;
+    // What to do with --out's earlier files is not a setting of the run: a
+    // config.toml replayed into a new folder must neither resume nor overwrite.
+    if (key == "help" || key == "config" || key == "version" || key == "resume" || key == "overwrite") continue;
     if (IsFlag(*option)) {
       toml << key << " = " << (option->count() > 0 && option->as<bool>() ? "true" : "false") << "\n";
       continue;

@@ -15,6 +15,7 @@
 // repeats the run.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,8 +27,11 @@ namespace crpsgd::cli {
 
 // The arguments after the subcommand's name with `--config FILE` replaced by
 // the file's settings, less those the arguments set themselves. Errors name
-// the file, and the line of a bad key or value.
-Result<std::vector<std::string>> ExpandConfigFile(const CLI::App& subcommand, const std::vector<std::string>& args);
+// the file, and the line of a bad key or value. `origins`, when given, gets
+// "FILE:LINE" for every flag that came from the file, so that a value CLI11
+// refuses later can be traced back to its line.
+Result<std::vector<std::string>> ExpandConfigFile(const CLI::App& subcommand, const std::vector<std::string>& args,
+                                                  std::map<std::string, std::string>* origins = nullptr);
 
 // The subcommand's effective configuration after parsing, as TOML that
 // ExpandConfigFile reads back: every flag with its value or default.

@@ -9,10 +9,22 @@ namespace crpsgd::cli {
 namespace {
 
 // CLI11 would read "-1" into an unsigned flag as a huge number; refuse it.
+// A whole number written in scientific notation (--budget 1e5) is rewritten
+// as digits, which CLI11 reads; a fraction (1.5, 1e-3) stays and is refused.
 const CLI::Validator kCount(
     [](std::string& value) {
-      return !value.empty() && value.front() == '-' ? "must be a non-negative integer, got '" + value + "'"
-                                                    : std::string();
+      if (!value.empty() && value.front() == '-') return "must be a non-negative integer, got '" + value + "'";
+      if (value.find_first_of("eE") != std::string::npos) {
+        double number = 0;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+        if (ec == std::errc() && end == value.data() + value.size() && number >= 0 && number < 1.8e19 &&
+            number == std::floor(number)) {
+          value = std::to_string(static_cast<std::uint64_t>(number));
+        } else {
+          return "must be a non-negative integer, got '" + value + "'";
+        }
+      }
+      return std::string();
     },
     "", "count");
 
@@ -40,15 +52,15 @@ void AddDataFlags(CLI::App& app, DataFlags& f) {
   app.add_option("--bias", f.bias, "Append a constant feature of this value (an intercept); 0 = none")
       ->capture_default_str();
   app.add_option("--synthetic-samples", f.synthetic_samples, "Synthetic data: samples")
-      ->check(kCount)->capture_default_str();
+      ->transform(kCount)->capture_default_str();
   app.add_option("--synthetic-features", f.synthetic_features, "Synthetic data: features")
-      ->check(kCount)->capture_default_str();
+      ->transform(kCount)->capture_default_str();
   app.add_option("--synthetic-noise", f.synthetic_noise, "Synthetic data: label noise std. dev.")->capture_default_str();
   app.add_option("--lambda", f.lambda, "Regularisation strength λ (>= 0; linear models)")->capture_default_str();
   app.add_flag("--normalize", f.normalize, "Images: shift and scale each channel to mean 0, std 1 "
                                            "(statistics of the training data, applied to the test data too)");
   app.add_flag("--augment", f.augment, "Images, networks: 4-pixel padded random crop and horizontal flip");
-  app.add_option("--hidden", f.hidden, "Hidden units of --problem mlp")->check(kCount)->capture_default_str();
+  app.add_option("--hidden", f.hidden, "Hidden units of --problem mlp")->transform(kCount)->capture_default_str();
   app.add_option("--precision", f.precision, "Linear models: float64, or float32 (features rounded to float once: "
                                              "half the memory and memory traffic of the gradients; sums and the "
                                              "model stay float64)")
@@ -62,8 +74,16 @@ void AddDataFlags(CLI::App& app, DataFlags& f) {
 }
 
 void AddRunFlags(CLI::App& app, RunFlags& f) {
-  app.add_option("--workers", f.workers, "Workers N (inproc: threads; mpi: must equal the number of ranks). "
-                                         "Default: 1 for inproc, the number of ranks under mpirun");
+  app.add_option("--workers", f.workers, "Workers N >= 1 (inproc: threads; mpi: must equal the number of ranks). "
+                                         "Default: 1 for inproc, the number of ranks under mpirun")
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            int n = 0;
+            const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+            const bool whole = ec == std::errc() && end == value.data() + value.size();
+            return whole && n < 1 ? "must be >= 1, got '" + value + "'" : std::string();
+          },
+          "", "workers"));
   app.add_option("--backend", f.backend, "auto (mpi under mpirun, else inproc), inproc, mpi")->capture_default_str();
   app.add_option("--mpi-reduction", f.mpi_reduction,
                  "ordered (rank-order sums, bit-identical to inproc) or native (MPI_Allreduce)")
@@ -73,18 +93,21 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
                  "or stopped answering); 0 = forever")
       ->capture_default_str();
   app.add_option("--seed", f.seed, "Seed of every random choice (shards, sampling, synthetic data)")
-      ->check(kCount)
+      ->transform(kCount)
       ->capture_default_str();
-  app.add_option("--out", f.out, "Output folder for metrics.jsonl and summary.json (created if missing)");
+  app.add_option("--out", f.out, "Output folder for metrics.jsonl and summary.json (created if missing; a folder "
+                                 "holding another run's files is refused unless --overwrite)");
+  app.add_flag("--overwrite", f.overwrite, "Replace the files of an earlier run in --out (its summary, metrics, "
+                                           "models, predictions and checkpoint are removed before this run writes)");
   app.add_option("--eval-every", f.eval_every, "Evaluate the full loss (and test accuracy) every K rounds; 0 = the first "
                                                "20 rounds, then log-spaced (networks: about 10 times per run); the "
                                                "last round always")
-      ->check(kCount)
+      ->transform(kCount)
       ->capture_default_str();
   app.add_option("--eval-samples", f.eval_samples, "Evaluate loss and accuracies on this many samples in all "
                                                    "(a fixed subset, spread over the workers' shards); 0 = all. "
                                                    "f - f* is reported only with all")
-      ->check(kCount)
+      ->transform(kCount)
       ->capture_default_str();
   app.add_option("--eval-batch-norm", f.eval_batch_norm,
                  "Networks: the batch-norm statistics evaluations use: running (the running averages of training, "
@@ -98,9 +121,10 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
   app.add_flag("--barrier-before-rounds", f.barrier_before_rounds,
                "Measuring: a barrier (not counted) before every round's all-reduce, so that comm_s is the "
                "transfer alone, without the wait for the slowest worker it otherwise includes");
-  CLI::Option* quiet = app.add_flag("-q,--quiet", f.quiet, "Print only errors and the result table");
-  app.add_flag("-v,--verbose", f.verbose, "Log every evaluated round (round, batch, SFO, loss, time) to stderr")
-      ->excludes(quiet);
+  // -q and -v together are refused after parsing (CLI11's excludes() would
+  // print "Excludes: ..." into the help line).
+  app.add_flag("-q,--quiet", f.quiet, "Print only errors and the result table (not with -v)");
+  app.add_flag("-v,--verbose", f.verbose, "Log every evaluated round (round, batch, SFO, loss, time) to stderr");
   app.add_option("--threads", f.threads,
                  "Threads per worker. Networks: LibTorch threads per process (0 = LibTorch's default). Linear models: "
                  "threads that split each batch of 2048 or more (0 or 1 = one); results are bit-identical for a "
@@ -121,29 +145,29 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
         ->capture_default_str();
   }
   app.add_option("--budget", f.budget, "T: SFO budget per worker (stochastic gradients each worker may compute)")
-      ->check(kCount)
+      ->transform(kCount)
       ->required();
   if (algorithm_flags) {
     app.add_option("--batch", f.batch, "B for psgd, b (per local step) for local-sgd")
-        ->check(kCount)
+        ->transform(kCount)
         ->capture_default_str();
     app.add_option("--b1", f.b1, "B1: first batch of cr-psgd (and of each inner cr-psgd of the catalyst)")
-        ->check(kCount)
+        ->transform(kCount)
         ->capture_default_str();
     app.add_option("--rho", f.rho, "rho > 1: batch growth factor of cr-psgd, B_{t+1} = floor(rho^t B1)")
         ->capture_default_str();
     app.add_option("--sync-period", f.sync_period, "I: local steps between averagings (local-sgd)")
-        ->check(kCount)
+        ->transform(kCount)
         ->capture_default_str();
     app.add_option("--theta", f.theta, "theta > 0: proximal weight of cr-psgd-catalyst, "
                                        "h(x) = f(x) + theta/2 |x - y|^2 (theory: theta > L)")
         ->capture_default_str();
     app.add_option("--outer-iters", f.outer_iters, "K: outer iterations of cr-psgd-catalyst; 0 = floor(sqrt(N T))")
-        ->check(kCount)
+        ->transform(kCount)
         ->capture_default_str();
     app.add_option("--inner-budget", f.inner_budget, "Per-worker budget of each inner cr-psgd of the catalyst; "
                                                      "0 = floor(sqrt(T / N))")
-        ->check(kCount)
+        ->transform(kCount)
         ->capture_default_str();
     app.add_option("--lr", f.lr, "Step size gamma, or 'auto' (1/L with L estimated from the data), "
                                  "or 'auto*K' (K/L)")
@@ -170,7 +194,7 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
       ->capture_default_str();
   app.add_option("--max-micro-batch", f.max_micro_batch,
                  "Larger batches are computed as accumulated micro-batches of this size (still one round)")
-      ->check(kCount)
+      ->transform(kCount)
       ->capture_default_str();
 }
 

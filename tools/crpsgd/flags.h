@@ -51,6 +51,7 @@ struct RunFlags {
   std::string init_model;
   std::uint64_t checkpoint_every = 0;  // train: a checkpoint every K rounds in --out/checkpoint
   bool resume = false;                 // train: continue from --out/checkpoint
+  bool overwrite = false;              // replace the files of an earlier run in --out
   std::string inject_fault;            // tests: kill:rank=R,round=T  // a LIBLINEAR model file: the starting point of linear models
   bool barrier_before_rounds = false;  // comm_s without the wait for the slowest worker
   bool quiet = false;

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <sstream>
 
@@ -58,7 +59,13 @@ Result<Dataset> LoadOne(const DataFlags& f, const std::string& path, const std::
     std::vector<std::filesystem::path> files = {path};
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) {
-      CRPSGD_ASSIGN_OR_RETURN(files, Cifar10TrainingFiles(path));
+      auto batches = Cifar10TrainingFiles(path);
+      if (!batches.ok()) {
+        return Status(batches.status().code(),
+                      path + ": is a folder, so it was read as CIFAR-10 (a folder of data_batch_1..5.bin), and it "
+                             "has no data_batch_1.bin ... data_batch_5.bin; for LIBSVM or IDX data give the file");
+      }
+      files = std::move(batches).value();
     }
     Cifar10Options options;
     options.positive_class = IsNetwork(f.problem) ? -1 : f.positive_class;
@@ -404,6 +411,30 @@ Status ValidateReliabilityFlags(Job& job) {
   return Status::OK();
 }
 
+std::optional<std::string> FinishedRun(const RunFlags& run) {
+  const std::filesystem::path summary = std::filesystem::path(run.out) / "summary.json";
+  std::error_code ec;
+  if (!run.resume || !std::filesystem::exists(summary, ec)) return std::nullopt;
+  std::string rounds = "?";
+  try {
+    std::ifstream in(summary);
+    rounds = std::to_string(nlohmann::json::parse(in).at("rounds").get<std::uint64_t>());
+  } catch (const std::exception&) {  // unreadable: still finished; say so without the count
+  }
+  return run.out + " finished already (round " + rounds + " of " + rounds + ", " + summary.string() +
+         "): nothing to resume";
+}
+
+// --resume: the round of the checkpoint the run continues from, for the log.
+std::optional<std::uint64_t> CheckpointRound(const std::filesystem::path& dir) {
+  try {
+    std::ifstream in(dir / "LATEST");
+    return nlohmann::json::parse(in).at("round").get<std::uint64_t>();
+  } catch (const std::exception&) {
+    return std::nullopt;  // the library reports what is wrong with it
+  }
+}
+
 Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::uint64_t seed,
               SeedIndependent& cache, JobReport* report) {
   const bool leader = comm.rank() == 0;
@@ -504,6 +535,12 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
     std::optional<ProgressReporter> progress;
     if (leader && !job.run.quiet) {
       const AlgorithmPlan plan = PlanAlgorithm(options.algorithm, comm.size());
+      if (options.checkpoint.resume) {
+        if (const auto round = CheckpointRound(options.checkpoint.dir)) {
+          log("resuming " + (dir.has_filename() ? dir : dir.parent_path()).string() + " from its checkpoint at round " + std::to_string(*round) + " of " +
+              std::to_string(plan.rounds));
+        }
+      }
       progress.emplace(std::string(AlgorithmName(r.options.kind)) + " " + r.options.Describe(), plan.sfo_per_worker,
                        plan.rounds, ::isatty(STDERR_FILENO) == 1, job.run.verbose);
       options.observers.push_back(&*progress);

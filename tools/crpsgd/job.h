@@ -89,6 +89,10 @@ struct Job {
 // (train only, need --out). Before any output exists.
 Status ValidateReliabilityFlags(Job& job);
 
+// --resume of a train run that finished (its summary.json is written): a
+// line saying so, for the caller to print before exiting 0; nullopt otherwise.
+std::optional<std::string> FinishedRun(const RunFlags& run);
+
 struct RunOutcome {
   RunRequest request;
   std::uint64_t seed = 0;

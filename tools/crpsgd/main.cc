@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <cctype>
 
 #include <CLI/CLI.hpp>
 
@@ -22,12 +24,14 @@
 #if CRPSGD_WITH_MPI
 #include "crpsgd/mpi.h"
 #endif
-#include "exit_codes.h"
-#include "flags.h"
-#include "job.h"
+#include "arguments.h"
 #include "compare.h"
 #include "config_file.h"
+#include "exit_codes.h"
 #include "figures.h"
+#include "flags.h"
+#include "job.h"
+#include "output_folder.h"
 #include "report.h"
 #include "theory_check.h"
 
@@ -40,6 +44,14 @@ int EnvironmentRank() {
     if (const char* v = std::getenv(name)) return std::atoi(v);
   }
   return 0;
+}
+
+// The number of ranks mpirun started, read before MPI starts; 1 without mpirun.
+int EnvironmentWorldSize() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE"}) {
+    if (const char* v = std::getenv(name)) return std::max(1, std::atoi(v));
+  }
+  return 1;
 }
 
 int Fail(const Status& status, bool print) {
@@ -82,6 +94,21 @@ Status WriteReport(const Job& job, const JobReport& report) {
   return Status::OK();
 }
 
+// A sweep or compare whose run diverged at every step it tried has no result
+// for that run: the table says so, and the exit code too (3).
+Status EveryStepDiverged(const Job& job, const JobReport& report) {
+  if (!job.sweep) return Status::OK();
+  std::string failed;
+  for (const TableRow& row : TableRows(job, report)) {
+    if (!row.diverged) continue;
+    const RunRequest& r = row.seeds.front()->request;
+    failed += std::string(failed.empty() ? "" : "; ") + AlgorithmName(r.options.kind) + " " + r.options.Describe();
+  }
+  if (failed.empty()) return Status::OK();
+  return Status::Diverged(failed + (job.compare ? ": diverged (see the table); try a smaller \"lr\" in the config"
+                                                 : ": diverged at every step of the grid; try smaller --lr-grid steps"));
+}
+
 int RunCommand(Job& job, int argc, char** argv) {
   const bool leader_env = EnvironmentRank() == 0;
   // Choose the backend.
@@ -96,11 +123,24 @@ int RunCommand(Job& job, int argc, char** argv) {
   if (backend != "inproc" && backend != "mpi") {
     return Fail(Status::InvalidArgument("--backend must be auto, inproc or mpi, got '" + job.run.backend + "'"), leader_env);
   }
+  if (backend == "inproc" && EnvironmentWorldSize() > 1) {
+    return Fail(Status::InvalidArgument("--backend inproc under mpirun -np " + std::to_string(EnvironmentWorldSize()) +
+                                        ": every rank would run the whole job alone and write the same --out; drop "
+                                        "--backend (auto uses mpi under mpirun) or run without mpirun"),
+                leader_env);
+  }
+  // Every rank checks the same folder, so all fail together.
+  const Reuse reuse = job.run.resume ? Reuse::kResume : job.run.overwrite ? Reuse::kOverwrite : Reuse::kRefuse;
+  if (Status out = PrepareOutputFolder(job.run.out, reuse, EnvironmentWorldSize() > 1); !out.ok()) {
+    return Fail(out, leader_env);
+  }
   if (job.run.mpi_reduction != "ordered" && job.run.mpi_reduction != "native") {
     return Fail(Status::InvalidArgument("--mpi-reduction must be ordered or native, got '" + job.run.mpi_reduction + "'"),
                 leader_env);
   }
-  if (job.run.workers < 0) return Fail(Status::InvalidArgument("--workers must be >= 1"), leader_env);
+  if (job.run.workers < 0 || (job.compare && job.run.workers == 0)) {
+    return Fail(Status::InvalidArgument("--workers must be >= 1, got " + std::to_string(job.run.workers)), leader_env);
+  }
   if (job.run.threads < 0) return Fail(Status::InvalidArgument("--threads must be >= 0"), leader_env);
   if (!job.run.net_model.empty()) {
     auto model = ParseNetworkModel(job.run.net_model);
@@ -140,6 +180,9 @@ int RunCommand(Job& job, int argc, char** argv) {
     auto initial_x = LoadInitialPoint(job, *data);
     if (!initial_x.ok()) return Fail(initial_x.status(), true);
     job.initial_x = std::move(initial_x).value();
+    if (job.run.overwrite) {
+      if (Status removed = RemoveEarlierRun(job.run.out); !removed.ok()) return Fail(removed, true);
+    }
     JobReport report;
     std::vector<SeedIndependent> caches(static_cast<std::size_t>(workers));  // one per worker thread
     for (std::uint64_t seed : job.seeds) {
@@ -151,8 +194,8 @@ int RunCommand(Job& job, int argc, char** argv) {
       if (!status.ok()) return Fail(status, true);
       Merge(report, std::move(one));
     }
-    Status status;
-    status = WriteReport(job, report);
+    Status status = WriteReport(job, report);
+    if (status.ok()) status = EveryStepDiverged(job, report);
     return status.ok() ? kExitOk : Fail(status, true);
   }
 
@@ -184,6 +227,11 @@ int RunCommand(Job& job, int argc, char** argv) {
   auto initial_x = LoadInitialPoint(job, *data);  // the same file on every rank: all fail together
   if (!initial_x.ok()) return Fail(initial_x.status(), leader);
   job.initial_x = std::move(initial_x).value();
+  if (job.run.overwrite && leader) {  // before any collective of the run: no rank has written yet
+    if (Status removed = RemoveEarlierRun(job.run.out); !removed.ok()) {
+      MpiSession::AbortJob(Fail(removed, true));
+    }
+  }
   JobReport report;
   Status status;
   SeedIndependent cache;
@@ -194,6 +242,7 @@ int RunCommand(Job& job, int argc, char** argv) {
     Merge(report, std::move(one));
   }
   if (status.ok() && leader) status = WriteReport(job, report);
+  if (status.ok()) status = EveryStepDiverged(job, report);  // report is rank 0's; the others have none
   if (!status.ok()) {
     // A divergence and bad input are seen by every rank at the same point;
     // anything else may be this rank's alone, and the others must not wait.
@@ -215,9 +264,13 @@ int RunCommand(Job& job, int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace crpsgd::cli;
-  CLI::App app{"crpsgd: communication-efficient distributed SGD with dynamically growing batches\n"
-               "(CR-PSGD, Yu & Jin, ICML 2019), with PSGD and local SGD as baselines."};
-  app.set_version_flag("--version", std::string("crpsgd ") + CRPSGD_VERSION);
+  CLI::App app{"crpsgd: communication-efficient distributed SGD with dynamically growing batches:\n"
+               "CR-PSGD (Algorithm 1 of Yu & Jin, ICML 2019) and CR-PSGD-Catalyst (Algorithm 2, for non-convex f),\n"
+               "with PSGD (fixed batch) and local SGD (periodic averaging) as baselines, in-process or under mpirun.\n"
+               "Start with: crpsgd train --help",
+               "crpsgd"};
+  const std::string version = std::string("crpsgd ") + CRPSGD_VERSION;
+  app.set_version_flag("--version", version);
   app.require_subcommand(1);
 
   Job train_job, sweep_job;
@@ -259,10 +312,8 @@ int main(int argc, char** argv) {
   compare->add_option("--config", compare_config, "The config: JSON, or TOML when the name ends in .toml")->required();
   compare->add_option("--out", compare_job.run.out, "Output folder: runs, figures/, table.md, results.csv")
       ->capture_default_str();
-  CLI::Option* compare_quiet =
-      compare->add_flag("-q,--quiet", compare_job.run.quiet, "Print only errors and the result table");
-  compare->add_flag("-v,--verbose", compare_job.run.verbose, "Log every evaluated round to stderr")
-      ->excludes(compare_quiet);
+  compare->add_flag("-q,--quiet", compare_job.run.quiet, "Print only errors and the result table (not with -v)");
+  compare->add_flag("-v,--verbose", compare_job.run.verbose, "Log every evaluated round to stderr");
 
   TheoryCheckFlags theory_flags;
   CLI::App* theory = app.add_subcommand(
@@ -275,11 +326,46 @@ int main(int argc, char** argv) {
   theory->add_option("--seeds", theory_flags.seeds, "Seeds 1..K of each CR-PSGD point")->capture_default_str();
   theory->add_flag("-q,--quiet", theory_flags.quiet, "Print only errors and the result table");
 
+  compare->add_flag("--overwrite", compare_job.run.overwrite,
+                    "Replace the files of an earlier compare in --out (its runs, figures and tables)");
+  for (CLI::App* sub : {train, sweep, compare, theory}) sub->set_version_flag("--version", version);
+
   const bool leader = EnvironmentRank() == 0;
-  // `train|sweep --config FILE`: the file's settings become flags before parsing.
   std::vector<std::string> args(argv, argv + argc);
-  if (args.size() > 1 && (args[1] == "train" || args[1] == "sweep")) {
-    auto expanded = ExpandConfigFile(args[1] == "train" ? *train : *sweep, {args.begin() + 2, args.end()});
+  const auto find_command = [&](const std::string& name) -> CLI::App* {
+    for (CLI::App* sub : {train, sweep, compare, theory}) {
+      if (sub->get_name() == name) return sub;
+    }
+    return nullptr;
+  };
+  // `crpsgd` alone and `crpsgd help [COMMAND]`: the usage, with the subcommands.
+  if (args.size() == 1 || args[1] == "help") {
+    CLI::App* about = args.size() > 2 ? find_command(args[2]) : nullptr;
+    if (args.size() > 2 && about == nullptr) {
+      return Fail(crpsgd::Status::InvalidArgument("help: no command '" + args[2] +
+                                                  "' (commands: train, sweep, compare, theory-check)"),
+                  leader);
+    }
+    std::cout << (about != nullptr ? about->help() : app.help());
+    return kExitOk;
+  }
+  CLI::App* command = find_command(args[1]);
+  if (command == nullptr && args[1].rfind("-", 0) != 0) {
+    const std::string nearest = NearestName(args[1], {"train", "sweep", "compare", "theory-check", "help"});
+    return Fail(crpsgd::Status::InvalidArgument("unknown command '" + args[1] + "'" +
+                                                (nearest.empty() ? "" : " (did you mean " + nearest + "?)") +
+                                                "; commands: train, sweep, compare, theory-check (crpsgd help)"),
+                leader);
+  }
+  std::map<std::string, std::string> from_config;  // flag -> "FILE:LINE" of its value
+  if (command != nullptr) {
+    // Typos and stray words, before CLI11 would complain about something else.
+    const crpsgd::Status checked = CheckArguments(*command, {args.begin() + 2, args.end()});
+    if (!checked.ok()) return Fail(checked, leader);
+  }
+  // `train|sweep --config FILE`: the file's settings become flags before parsing.
+  if (command == train || command == sweep) {
+    auto expanded = ExpandConfigFile(*command, {args.begin() + 2, args.end()}, &from_config);
     if (!expanded.ok()) return Fail(expanded.status(), leader);
     args.resize(2);
     args.insert(args.end(), expanded->begin(), expanded->end());
@@ -290,7 +376,17 @@ int main(int argc, char** argv) {
     app.parse(static_cast<int>(parse_argv.size()), parse_argv.data());
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    if (leader) std::fprintf(stderr, "crpsgd: error: %s\n", e.what());
+    // A value from --config's file: name the file and line it came from.
+    std::string where;
+    const std::string message = e.what();
+    for (const auto& [flag, origin] : from_config) {
+      const auto at = message.find(flag);
+      const char next = at == std::string::npos || at + flag.size() >= message.size() ? ' ' : message[at + flag.size()];
+      if (at != std::string::npos && next != '-' && !std::isalnum(static_cast<unsigned char>(next))) {
+        where = origin + ": ";
+      }
+    }
+    if (leader) std::fprintf(stderr, "crpsgd: error: %s%s\n", where.c_str(), e.what());
     return kExitBadInput;
   }
 
@@ -302,12 +398,25 @@ int main(int argc, char** argv) {
     return passed ? kExitOk : kExitCheckFailed;
   }
   Job& job = train->parsed() ? train_job : sweep->parsed() ? sweep_job : compare_job;
+  if (job.run.quiet && job.run.verbose) {
+    return Fail(crpsgd::Status::InvalidArgument("-q (--quiet) and -v (--verbose) contradict each other: give one"),
+                leader);
+  }
   if (compare->parsed()) {
     const crpsgd::Status loaded = LoadCompareConfig(compare_config, job);
     if (!loaded.ok()) return Fail(loaded, leader);
     job.compare = true;
   } else if (train->parsed()) {
     job.effective_config = EffectiveConfig(*train);
+    if (job.run.resume && job.run.overwrite) {
+      return Fail(crpsgd::Status::InvalidArgument("--resume continues the run in --out and --overwrite replaces it: "
+                                                  "give one of them"),
+                  leader);
+    }
+    if (auto finished = FinishedRun(job.run); finished) {  // --resume of a run that ended: nothing to redo
+      if (leader) std::fprintf(stderr, "crpsgd: --resume: %s\n", finished->c_str());
+      return kExitOk;
+    }
     const crpsgd::Status reliability = ValidateReliabilityFlags(job);
     if (!reliability.ok()) return Fail(reliability, leader);
     auto request = MakeTrainRequest(train_algo);

@@ -83,14 +83,17 @@ std::string FormatTable(const Job& job, const JobReport& report) {
   os << "| algorithm | parameters | step (×1/L) | γ | rounds | SFO/worker | budget left | final loss | f − f* |";
   if (several_seeds) os << " f − f* range |";
   os << " f − f* vs first | rounds vs first | wall s | comm s |" << (has_test ? " test accuracy |" : "") << "\n|";
-  for (int i = 0; i < (several_seeds ? 14 : 13) + (has_test ? 1 : 0); ++i) os << "---|";
+  const int columns = (several_seeds ? 14 : 13) + (has_test ? 1 : 0);
+  for (int i = 0; i < columns; ++i) os << "---|";
   os << "\n";
   const TableRow* first = rows.empty() || rows.front().diverged ? nullptr : &rows.front();
   for (const TableRow& row : rows) {
     const RunOutcome& o = *row.seeds.front();
     os << "| " << AlgorithmName(o.request.options.kind) << " | " << o.request.options.Describe() << " | ";
     if (row.diverged) {
-      os << "diverged at every step |" << std::string(several_seeds ? 11 : 10, ' ') << "\n";
+      os << (job.sweep ? "diverged at every step |" : "diverged |");
+      for (int i = 3; i < columns; ++i) os << " — |";
+      os << "\n";
       continue;
     }
     const RunSummary& s = o.summary;  // rounds and SFO are the same for every seed
