@@ -15,48 +15,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/cli_testing.h"
 #include "testing/temp_dir.h"
 
 namespace crpsgd {
 namespace {
 
 using testing::TempDir;
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-CommandResult Execute(const std::string& args, const std::string& prefix = "") {
-  // `timeout` turns a hang into a failure instead of a stuck test suite.
-  const std::string command = prefix + "timeout 120 " + CRPSGD_BINARY + " " + args + " 2>&1";
-  CommandResult run;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> buffer{};
-  while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) run.output += buffer.data();
-  const int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
-
-std::string MpiPrefix(int ranks) {
-  return std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ") + CRPSGD_MPIEXEC + " -np " +
-         std::to_string(ranks) + " --oversubscribe ";
-}
-
-nlohmann::json ReadJson(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
-
-std::vector<nlohmann::json> ReadJsonLines(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::vector<nlohmann::json> lines;
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
+using namespace cli_testing;
 
 const std::string kSynthetic =
     " --format synthetic --synthetic-samples 2000 --synthetic-features 20 --problem logreg --lambda 1e-3 ";
@@ -123,16 +89,17 @@ TEST(CliTest, MpiAndInprocAgree) {
   TempDir dir;
   for (const char* algo : {"psgd", "cr-psgd", "local-sgd", "cr-psgd-catalyst"}) {
     const std::string common = "train" + kSynthetic + "--algo " + algo + " --budget 400 --batch 4 --sync-period 3 ";
-    const CommandResult inproc = Execute(common + "--backend inproc --workers 4 --out " + (dir / "inproc").string());
+    const auto out = dir / algo;
+    const CommandResult inproc = Execute(common + "--backend inproc --workers 4 --out " + (out / "inproc").string());
     ASSERT_EQ(inproc.exit_code, 0) << inproc.output;
-    const CommandResult mpi = Execute(common + "--out " + (dir / "mpi").string(), MpiPrefix(4));  // --backend auto
+    const CommandResult mpi = Execute(common + "--out " + (out / "mpi").string(), MpiPrefix(4));  // --backend auto
     ASSERT_EQ(mpi.exit_code, 0) << mpi.output;
     const CommandResult native =
-        Execute(common + "--mpi-reduction native --out " + (dir / "native").string(), MpiPrefix(4));
+        Execute(common + "--mpi-reduction native --out " + (out / "native").string(), MpiPrefix(4));
     ASSERT_EQ(native.exit_code, 0) << native.output;
-    const auto si = ReadJson(dir / "inproc" / "summary.json");
-    const auto sm = ReadJson(dir / "mpi" / "summary.json");
-    const auto sn = ReadJson(dir / "native" / "summary.json");
+    const auto si = ReadJson(out / "inproc" / "summary.json");
+    const auto sm = ReadJson(out / "mpi" / "summary.json");
+    const auto sn = ReadJson(out / "native" / "summary.json");
     EXPECT_EQ(sm["backend"], "mpi");
     for (const auto* s : {&sm, &sn}) {
       EXPECT_EQ((*s)["rounds"], si["rounds"]) << algo;
@@ -282,7 +249,7 @@ TEST(CliTorchTest, ResNet20AgreesAcrossBackends) {
   TempDir dir;
   WriteCifarFolder(dir, 24);
   const std::string common = "train --problem resnet20 --data " + dir.path().string() +
-                             " --budget 12 --batch 4 --lr 0.05 --threads 1 --eval-every 1 ";
+                             " --budget 12 --batch 4 --lr 0.05 --threads 1 --eval-every 1 --overwrite ";
   for (const char* algo : {"psgd", "cr-psgd-catalyst --b1 2 --outer-iters 2 --inner-budget 6"}) {
     const CommandResult inproc =
         Execute(common + "--algo " + algo + " --backend inproc --workers 2 --out " + (dir / "inproc").string());
@@ -449,7 +416,7 @@ TEST(CliTest, VerboseLogsEveryEvaluatedRoundAndQuietLogsNothing) {
   EXPECT_EQ(run.output.find("crpsgd:"), std::string::npos) << run.output;  // only the table
   run = Execute(args + (dir / "both").string() + " -q -v");
   EXPECT_EQ(run.exit_code, 2);
-  EXPECT_NE(run.output.find("--quiet excludes --verbose"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("-q (--quiet) and -v (--verbose) contradict each other"), std::string::npos) << run.output;
 }
 
 TEST(CliConfigTest, BadConfigFilesNameTheFileAndLine) {
@@ -474,12 +441,6 @@ TEST(CliConfigTest, BadConfigFilesNameTheFileAndLine) {
   const CommandResult missing = Execute("sweep --config " + (dir / "nope.toml").string());
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.output.find("nope.toml: no such file (--config)"), std::string::npos) << missing.output;
-}
-
-const std::string kHeartScale = "/usr/share/doc/liblinear-tools/examples/heart_scale";
-
-bool HaveLiblinear() {
-  return std::filesystem::exists(kHeartScale) && std::system("command -v liblinear-predict > /dev/null") == 0;
 }
 
 // liblinear-predict's line "Accuracy = 84.4444% (228/270)" -> 228;
@@ -567,10 +528,6 @@ std::string WithoutTimes(std::string text) {
   return std::regex_replace(text, times, "");
 }
 
-std::string ReadText(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 struct CheckpointCase {
   const char* name;
@@ -586,49 +543,69 @@ const std::vector<CheckpointCase> kCheckpointCases = {
     {"local-sgd", "--algo local-sgd --batch 2 --sync-period 5 --budget 400 --momentum 0.5 --lr 0.5", 40},
     {"catalyst", "--algo cr-psgd-catalyst --budget 400 --outer-iters 6 --inner-budget 30 --theta 1", 96}};
 
-// Kill -9 at seeded random rounds (12 in-process, 8 under mpirun: all four
-// algorithms in both backends), resume, and compare with the run that was
+// Kill -9 at seeded random rounds, resume, and compare with the run that was
 // never stopped: every metrics line and the summary, times aside, are equal.
-TEST(CliCheckpointTest, KilledRunsResumeBitIdentical) {
+// One test per algorithm and backend (three kill points in-process, two under
+// mpirun: 20 in all), so that each is short and ctest runs them side by side.
+struct CheckpointParam {
+  CheckpointCase algorithm;
+  bool mpi;
+};
+
+void PrintTo(const CheckpointParam& p, std::ostream* os) { *os << p.algorithm.name << (p.mpi ? "_mpi" : "_inproc"); }
+
+class CliCheckpointTest : public ::testing::TestWithParam<CheckpointParam> {};
+
+TEST_P(CliCheckpointTest, KilledRunsResumeBitIdentical) {
+  const auto& [c, mpi] = GetParam();
   if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP() << "liblinear-tools is not installed";
+  if (mpi && !CRPSGD_HAVE_MPI) GTEST_SKIP() << "built without MPI";
   TempDir dir;
-  std::mt19937_64 rng(20261125);
-  int kill_points = 0;
-  for (const bool mpi : {false, true}) {
-    if (mpi && !CRPSGD_HAVE_MPI) continue;
-    const std::string prefix = mpi ? MpiPrefix(3) : "";
-    const std::string workers = mpi ? "" : " --workers 3";
-    for (const CheckpointCase& c : kCheckpointCases) {
-      const std::string common = "train -q --data " + kHeartScale + workers + " " + c.args + " --out ";
-      const auto reference = dir / (std::string(c.name) + (mpi ? "-mpi" : "") + "-ref");
-      CommandResult run = Execute(common + reference.string(), prefix);
-      ASSERT_EQ(run.exit_code, 0) << run.output;
-      ASSERT_EQ(ReadJson(reference / "summary.json")["rounds"], c.rounds);
-      for (int k = 0; k < (mpi ? 2 : 3); ++k) {
-        const std::uint64_t every = 4, kill_round = every + 1 + rng() % (c.rounds - every - 1);
-        const auto out = dir / (std::string(c.name) + (mpi ? "-mpi-" : "-") + std::to_string(kill_round));
-        const std::string flags = " --checkpoint-every " + std::to_string(every);
-        run = Execute(common + out.string() + flags + " --inject-fault kill:rank=1,round=" + std::to_string(kill_round),
-                      prefix);
-        ASSERT_NE(run.exit_code, 0) << c.name << " killed at round " << kill_round << ": " << run.output;
-        ASSERT_FALSE(std::filesystem::exists(out / "summary.json"));
-        run = Execute(common + out.string() + flags + " --resume", prefix);
-        ASSERT_EQ(run.exit_code, 0) << c.name << " resumed after round " << kill_round << ": " << run.output;
-        EXPECT_EQ(WithoutTimes(ReadText(out / "metrics.jsonl")), WithoutTimes(ReadText(reference / "metrics.jsonl")))
-            << c.name << (mpi ? " (mpi)" : "") << ", killed at round " << kill_round;
-        EXPECT_EQ(WithoutTimes(ReadText(out / "summary.json")), WithoutTimes(ReadText(reference / "summary.json")))
-            << c.name << (mpi ? " (mpi)" : "") << ", killed at round " << kill_round;
-        ++kill_points;
-      }
-    }
+  // Seeded by the case, so each test kills at the same rounds every time.
+  std::mt19937_64 rng(20261125 + std::hash<std::string>{}(std::string(c.name) + (mpi ? "mpi" : "")));
+  const std::string prefix = mpi ? MpiPrefix(3) : "";
+  const std::string workers = mpi ? "" : " --workers 3";
+  const std::string common = "train -q --data " + kHeartScale + workers + " " + c.args + " --out ";
+  const auto reference = dir / "reference";
+  CommandResult run = Execute(common + reference.string(), prefix);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  ASSERT_EQ(ReadJson(reference / "summary.json")["rounds"], c.rounds);
+  for (int k = 0; k < (mpi ? 2 : 3); ++k) {
+    const std::uint64_t every = 4, kill_round = every + 1 + rng() % (c.rounds - every - 1);
+    const auto out = dir / ("killed-" + std::to_string(k));
+    const std::string flags = " --checkpoint-every " + std::to_string(every);
+    run = Execute(common + out.string() + flags + " --inject-fault kill:rank=1,round=" + std::to_string(kill_round),
+                  prefix);
+    ASSERT_NE(run.exit_code, 0) << "killed at round " << kill_round << ": " << run.output;
+    ASSERT_FALSE(std::filesystem::exists(out / "summary.json"));
+    run = Execute(common + out.string() + flags + " --resume", prefix);
+    ASSERT_EQ(run.exit_code, 0) << "resumed after round " << kill_round << ": " << run.output;
+    EXPECT_EQ(WithoutTimes(ReadText(out / "metrics.jsonl")), WithoutTimes(ReadText(reference / "metrics.jsonl")))
+        << "killed at round " << kill_round;
+    EXPECT_EQ(WithoutTimes(ReadText(out / "summary.json")), WithoutTimes(ReadText(reference / "summary.json")))
+        << "killed at round " << kill_round;
   }
-  EXPECT_GE(kill_points, CRPSGD_HAVE_MPI ? 20 : 12);
 }
+
+INSTANTIATE_TEST_SUITE_P(EveryAlgorithmAndBackend, CliCheckpointTest,
+                         ::testing::Values(CheckpointParam{kCheckpointCases[0], false},
+                                           CheckpointParam{kCheckpointCases[1], false},
+                                           CheckpointParam{kCheckpointCases[2], false},
+                                           CheckpointParam{kCheckpointCases[3], false},
+                                           CheckpointParam{kCheckpointCases[0], true},
+                                           CheckpointParam{kCheckpointCases[1], true},
+                                           CheckpointParam{kCheckpointCases[2], true},
+                                           CheckpointParam{kCheckpointCases[3], true}),
+                         [](const auto& p) {
+                           std::string name = std::string(p.param.algorithm.name) + (p.param.mpi ? "_mpi" : "_inproc");
+                           for (char& ch : name) ch = ch == '-' ? '_' : ch;
+                           return name;
+                         });
 
 // One of four MPI ranks dies: the job ends quickly with a message naming the
 // rank, the checkpoint and the metrics written before it survive, and a resume
 // completes the run.
-TEST(CliCheckpointTest, AKilledMpiRankEndsTheJobAndTheRunResumes) {
+TEST(CliCheckpointFailureTest, AKilledMpiRankEndsTheJobAndTheRunResumes) {
   if (!CRPSGD_HAVE_MPI || !std::filesystem::exists(kHeartScale)) GTEST_SKIP();
   TempDir dir;
   const auto out = dir / "run";
@@ -651,7 +628,7 @@ TEST(CliCheckpointTest, AKilledMpiRankEndsTheJobAndTheRunResumes) {
 
 // A diverging run stops with exit code 3 naming the round; its last good
 // checkpoint stays, and no summary pretends the run finished.
-TEST(CliCheckpointTest, DivergenceKeepsTheLastCheckpoint) {
+TEST(CliCheckpointFailureTest, DivergenceKeepsTheLastCheckpoint) {
   if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP();
   TempDir dir;
   const auto out = dir / "run";
@@ -668,7 +645,7 @@ TEST(CliCheckpointTest, DivergenceKeepsTheLastCheckpoint) {
 
 // A rank that stops answering (SIGSTOP) must not hang the others: their
 // collectives give up after --mpi-timeout, name the silent rank and end the job.
-TEST(CliCheckpointTest, AHungMpiRankEndsTheJobAfterTheTimeout) {
+TEST(CliCheckpointFailureTest, AHungMpiRankEndsTheJobAfterTheTimeout) {
   if (!CRPSGD_HAVE_MPI || !std::filesystem::exists(kHeartScale)) GTEST_SKIP();
   TempDir dir;
   const auto start = std::chrono::steady_clock::now();
@@ -683,7 +660,7 @@ TEST(CliCheckpointTest, AHungMpiRankEndsTheJobAfterTheTimeout) {
   EXPECT_FALSE(std::filesystem::exists(dir / "run" / "summary.json"));
 }
 
-TEST(CliCheckpointTest, CorruptOrForeignCheckpointsAreRefused) {
+TEST(CliCheckpointFailureTest, CorruptOrForeignCheckpointsAreRefused) {
   if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP();
   TempDir dir;
   const auto out = dir / "run";

@@ -19,6 +19,11 @@ std::string GnuplotString(std::string s);
 
 // Writes `script` to `path` and runs gnuplot on it; its stderr goes to a log
 // beside the script, named in the error when gnuplot fails.
+// The first lines of a generated gnuplot script: a comment naming
+// `generator`, and a cd to the script's own folder, so that the data and
+// image paths in it are relative and the script runs from anywhere.
+std::string GnuplotPreamble(const std::string& generator);
+
 Status RunGnuplot(const std::filesystem::path& path, const std::string& script);
 
 }  // namespace crpsgd::cli

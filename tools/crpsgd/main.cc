@@ -32,6 +32,7 @@
 #include "flags.h"
 #include "job.h"
 #include "output_folder.h"
+#include "predict.h"
 #include "report.h"
 #include "theory_check.h"
 
@@ -326,14 +327,22 @@ int main(int argc, char** argv) {
   theory->add_option("--seeds", theory_flags.seeds, "Seeds 1..K of each CR-PSGD point")->capture_default_str();
   theory->add_flag("-q,--quiet", theory_flags.quiet, "Print only errors and the result table");
 
+  PredictFlags predict_flags;
+  CLI::App* predict = app.add_subcommand(
+      "predict", "Score a linear model (model.liblinear from --save-model, or liblinear-train's) on a data file as "
+                 "liblinear-predict does: prints the accuracy, writes one prediction per line to --out");
+  predict->add_option("--model", predict_flags.model, "The LIBLINEAR model file")->required();
+  predict->add_option("--out", predict_flags.out, "File for the predictions, one per line (replaced if it exists)");
+  AddDataFlags(*predict, predict_flags.data);
+
   compare->add_flag("--overwrite", compare_job.run.overwrite,
                     "Replace the files of an earlier compare in --out (its runs, figures and tables)");
-  for (CLI::App* sub : {train, sweep, compare, theory}) sub->set_version_flag("--version", version);
+  for (CLI::App* sub : {train, sweep, compare, theory, predict}) sub->set_version_flag("--version", version);
 
   const bool leader = EnvironmentRank() == 0;
   std::vector<std::string> args(argv, argv + argc);
   const auto find_command = [&](const std::string& name) -> CLI::App* {
-    for (CLI::App* sub : {train, sweep, compare, theory}) {
+    for (CLI::App* sub : {train, sweep, compare, theory, predict}) {
       if (sub->get_name() == name) return sub;
     }
     return nullptr;
@@ -343,7 +352,7 @@ int main(int argc, char** argv) {
     CLI::App* about = args.size() > 2 ? find_command(args[2]) : nullptr;
     if (args.size() > 2 && about == nullptr) {
       return Fail(crpsgd::Status::InvalidArgument("help: no command '" + args[2] +
-                                                  "' (commands: train, sweep, compare, theory-check)"),
+                                                  "' (commands: train, sweep, compare, theory-check, predict)"),
                   leader);
     }
     std::cout << (about != nullptr ? about->help() : app.help());
@@ -351,10 +360,10 @@ int main(int argc, char** argv) {
   }
   CLI::App* command = find_command(args[1]);
   if (command == nullptr && args[1].rfind("-", 0) != 0) {
-    const std::string nearest = NearestName(args[1], {"train", "sweep", "compare", "theory-check", "help"});
+    const std::string nearest = NearestName(args[1], {"train", "sweep", "compare", "theory-check", "predict", "help"});
     return Fail(crpsgd::Status::InvalidArgument("unknown command '" + args[1] + "'" +
                                                 (nearest.empty() ? "" : " (did you mean " + nearest + "?)") +
-                                                "; commands: train, sweep, compare, theory-check (crpsgd help)"),
+                                                "; commands: train, sweep, compare, theory-check, predict (crpsgd help)"),
                 leader);
   }
   std::map<std::string, std::string> from_config;  // flag -> "FILE:LINE" of its value
@@ -390,6 +399,12 @@ int main(int argc, char** argv) {
     return kExitBadInput;
   }
 
+  if (predict->parsed()) {
+    auto lines = Predict(predict_flags);
+    if (!lines.ok()) return Fail(lines.status(), true);
+    std::cout << *lines << std::flush;
+    return kExitOk;
+  }
   if (theory->parsed()) {
     bool passed = false;
     const crpsgd::Status status = RunTheoryCheck(theory_flags, &passed);

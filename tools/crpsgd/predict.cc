@@ -1,0 +1,96 @@
+#include "predict.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "crpsgd/liblinear_model.h"
+#include "crpsgd/metrics.h"
+#include "job.h"
+
+namespace crpsgd::cli {
+namespace {
+
+std::string Printf(const char* format, double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, format, value);
+  return text;
+}
+
+// w·a over the features both the model and the data have (LIBLINEAR's
+// predict ignores the data's features beyond the model's), plus the bias
+// weight times the bias feature's value.
+double Margin(const LiblinearModel& model, const Dataset& data, std::size_t row) {
+  double margin = 0.0;
+  if (data.is_sparse) {
+    for (SparseMatrix::InnerIterator it(data.sparse, static_cast<Eigen::Index>(row)); it; ++it) {
+      if (static_cast<std::size_t>(it.col()) < model.nr_feature) margin += model.weights[it.col()] * it.value();
+    }
+  } else {
+    const std::size_t features = std::min(model.nr_feature, data.num_features());
+    for (std::size_t j = 0; j < features; ++j) margin += model.weights[j] * data.dense(row, j);
+  }
+  if (model.bias >= 0) margin += model.weights.back() * model.bias;
+  return margin;
+}
+
+}  // namespace
+
+Result<std::string> Predict(const PredictFlags& flags) {
+  if (flags.model.empty()) return Status::InvalidArgument("--model is required (a LIBLINEAR model file)");
+  if (flags.model.ends_with(".pt")) {
+    return Status::InvalidArgument("--model " + flags.model + ": network models (model.pt) are not scored by "
+                                   "predict yet; train with --test-data to get a network's test accuracy");
+  }
+  CRPSGD_ASSIGN_OR_RETURN(const LiblinearModel model, ReadLiblinearModel(flags.model));
+  DataFlags data_flags = flags.data;
+  if (data_flags.format == "synthetic") return Status::InvalidArgument("predict reads a data file: give --data");
+  if (IsNetwork(data_flags.problem)) {
+    return Status::InvalidArgument("--problem " + data_flags.problem + ": predict scores linear models");
+  }
+  // The model says what it is; the data are read the way train read them.
+  const bool regression = model.is_regression();
+  data_flags.problem = regression ? "leastsq" : "logreg";
+  if (data_flags.bias != 0.0 && data_flags.bias != model.bias) {
+    return Status::InvalidArgument("--bias " + Printf("%g", data_flags.bias) + ": " + flags.model +
+                                   (model.bias >= 0 ? " was trained with a bias feature of " + Printf("%g", model.bias)
+                                                    : " has no bias feature") +
+                                   " (predict takes it from the model: drop --bias)");
+  }
+  data_flags.bias = 0.0;  // added from the model's own value in Margin
+  if (!data_flags.test_data.empty()) {
+    return Status::InvalidArgument("--test-data: predict scores the file given as --data");
+  }
+  CRPSGD_ASSIGN_OR_RETURN(LoadedData loaded, LoadData(data_flags, /*seed=*/1));
+  const Dataset& data = loaded.train;
+
+  std::ostringstream predictions;
+  std::size_t correct = 0;
+  double squared_error = 0.0, sum_p = 0.0, sum_y = 0.0, sum_pp = 0.0, sum_yy = 0.0, sum_py = 0.0;
+  const std::size_t n = data.num_samples();
+  for (std::size_t i = 0; i < n; ++i) {
+    const double margin = Margin(model, data, i), y = data.labels[i];
+    if (regression) {
+      predictions << Printf("%.17g", margin) << "\n";  // LIBLINEAR's format
+      squared_error += (margin - y) * (margin - y);
+      sum_p += margin, sum_y += y, sum_pp += margin * margin, sum_yy += y * y, sum_py += margin * y;
+    } else {
+      const double label = margin > 0 ? 1.0 : -1.0;  // LIBLINEAR: the first label ("1") when w·a > 0
+      predictions << Printf("%.17g", label) << "\n";
+      correct += label == y ? 1 : 0;
+    }
+  }
+  if (!flags.out.empty()) CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(flags.out, predictions.str()));
+  // The lines LIBLINEAR's predict prints, in its format.
+  const double count = static_cast<double>(n);
+  if (!regression) {
+    return Printf("Accuracy = %g%% ", static_cast<double>(correct) / count * 100.0) + "(" + std::to_string(correct) +
+           "/" + std::to_string(n) + ")\n";
+  }
+  const double r = count * sum_py - sum_p * sum_y;
+  const double r2 = r * r / ((count * sum_pp - sum_p * sum_p) * (count * sum_yy - sum_y * sum_y));
+  return Printf("Mean squared error = %g (regression)\n", squared_error / count) +
+         Printf("Squared correlation coefficient = %g (regression)\n", r2);
+}
+
+}  // namespace crpsgd::cli
