@@ -25,7 +25,7 @@ def run(out_dir, budget, flags):
     mpirun = ["mpirun", "-np", "2"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
     cmd = mpirun + ["build/crpsgd", "train", "--problem", "logreg", "--data", DATA, "--positive-class", "0",
                     "--normalize", "--lambda", "1e-4", "--no-f-star", "--seed", "1", "--budget", str(budget),
-                    "--out", out_dir, "-q"] + flags
+                    "--out", out_dir, "--overwrite", "-q"] + flags
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     with open(os.path.join(out_dir, "summary.json")) as f:
         return json.load(f)

@@ -8,7 +8,7 @@ name=${1:?usage: experiments/run.sh NAME [flags]}
 shift
 [ -f "experiments/$name.json" ] || { echo "experiments/$name.json: no such experiment" >&2; exit 2; }
 [ -x build/crpsgd ] || { echo "build/crpsgd is missing: run scripts/build.sh" >&2; exit 2; }
-./build/crpsgd compare --config "experiments/$name.json" --out "out/$name" "$@"
+./build/crpsgd compare --config "experiments/$name.json" --out "out/$name" --overwrite "$@"  # a rerun replaces the last one
 mkdir -p "docs/figures/$name"
 cp "out/$name"/figures/*.png "docs/figures/$name/"
 echo "figures: out/$name/figures/ (PNG and SVG), copied to docs/figures/$name/" >&2

@@ -11,7 +11,8 @@
 # mean final loss over the seeds). Outputs: out/main-job/{table.md,results.csv}
 # and each run's metrics.jsonl and summary.json.
 #
-# Usage: [SEEDS=1] scripts/main-job.sh [extra crpsgd sweep flags, e.g. --quiet]
+# Usage: [SEEDS=1] [BUDGET=600] scripts/main-job.sh [extra crpsgd sweep flags, e.g. --quiet]
+# (SEEDS and BUDGET make a quick look; the README's table is of the defaults.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
@@ -20,9 +21,9 @@ data=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 # One thread per worker; 10 workers share this machine's cores.
 ./build/crpsgd sweep \
   --problem logreg --data "$data" --positive-class 0 --normalize --lambda 1e-4 \
-  --workers 10 --backend inproc --budget 6000 --lr-grid 0.5,1,2,4,8 --seeds "${SEEDS:-1,2,3}" \
+  --workers 10 --backend inproc --budget "${BUDGET:-6000}" --lr-grid 0.5,1,2,4,8 --seeds "${SEEDS:-1,2,3}" \
   --run psgd:batch=1 \
   --run local-sgd:batch=1,sync-period=10 \
   --run cr-psgd:b1=4,rho=1.04 \
-  --out out/main-job "$@"
+  --out out/main-job --overwrite "$@"   # a rerun replaces the last one
 echo "main-job: table in out/main-job/table.md, every run in out/main-job/seed-*/" >&2
