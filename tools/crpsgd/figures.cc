@@ -145,7 +145,8 @@ Status DrawFigures(const Job& job, const JobReport& report, const std::filesyste
   gp << GnuplotPreamble("crpsgd compare")
      << "set datafile missing 'NaN'\n"
      << "set key outside right top vertical reverse Left samplen 2 spacing 1.2\n"  // beside the plot, sample first
-     << "set grid\nset autoscale xfix\nset offsets 0, 0, graph 0.04, graph 0.04\n"  // axes fit the data
+     << "set grid\nset autoscale fix\nset offsets 0, 0, graph 0.04, graph 0.04\n"  // axes fit the data
+     << "set format x '%g'\nset format y '%g'\n"
      << "set style fill transparent solid 0.12 noborder\n";
   auto plot = [&](const std::string& name, const Axis& axis, bool accuracy) {
     for (const char* term : {"pngcairo size 1200,600", "svg size 1200,600"}) {
@@ -161,7 +162,9 @@ Status DrawFigures(const Job& job, const JobReport& report, const std::filesyste
          << "\nplot ";
       bool first = true;
       int color = 1;
-      const std::string x = "($" + std::to_string(axis.column) + " > 0 ? $" + std::to_string(axis.column) + " : NaN)";
+      // Round 0 (the start) is left out on every axis: its x is 0, or on the
+      // wall-time axis a few nanoseconds, decades left of the run.
+      const std::string x = "($2 > 0 ? $" + std::to_string(axis.column) + " : NaN)";
       for (const Series& s : series) {
         if (accuracy && !s.has_test) continue;
         const std::string file = GnuplotString(s.file);
