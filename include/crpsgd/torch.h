@@ -63,6 +63,13 @@ class TorchObjective : public Objective {
   // Writes parameters x and buffers as a dictionary of named tensors that
   // Python reads with torch.load(path) (torch::pickle_save), atomically.
   Status Save(const std::filesystem::path& path, std::span<const double> x) const;
+  // Reads a file that Save wrote for the same network: returns the parameters
+  // as x, and puts the buffers (batch-norm statistics) in the model. A name or
+  // shape that does not fit this network is an error naming both.
+  Result<std::vector<double>> Load(const std::filesystem::path& path) const;
+  // The class each sample is predicted to be (the largest logit), in eval mode.
+  Result<std::vector<std::int64_t>> PredictClasses(std::span<const double> x,
+                                                   std::span<const std::size_t> samples) const;
   std::size_t num_parameter_tensors() const;
 
   struct Impl;

@@ -1,3 +1,5 @@
+#include <fstream>
+#include <iterator>
 #include <mutex>
 
 #include <torch/torch.h>
@@ -233,6 +235,74 @@ Status TorchObjective::Save(const std::filesystem::path& path, std::span<const d
     return WriteFileAtomic(path, std::string(bytes.begin(), bytes.end()));
   } catch (const c10::Error& e) {
     return Status::Internal(path.string() + ": LibTorch could not serialise the model: " + e.what_without_backtrace());
+  }
+}
+
+Result<std::vector<double>> TorchObjective::Load(const std::filesystem::path& path) const {
+  const std::string name = path.string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound(name + ": no such file");
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto shape = [](const torch::Tensor& t) {
+    std::string text = "[";
+    for (std::int64_t i = 0; i < t.dim(); ++i) text += (i ? ", " : "") + std::to_string(t.size(i));
+    return text + "]";
+  };
+  try {
+    const c10::IValue value = torch::pickle_load(bytes);
+    if (!value.isGenericDict()) return Status::Corruption(name + ": not a dictionary of named tensors (--save-model's model.pt)");
+    const c10::impl::GenericDict dict = value.toGenericDict();
+    torch::NoGradGuard no_grad;
+    std::vector<double> x;
+    x.reserve(dim());
+    std::size_t used = 0;
+    auto take = [&](const std::string& key, const torch::Tensor& into) -> Status {
+      const auto found = dict.find(key);
+      if (found == dict.end()) return Status::Corruption(name + ": has no tensor '" + key + "': it was not saved from this network");
+      const torch::Tensor saved = found->value().toTensor();
+      if (!saved.sizes().equals(into.sizes())) {
+        return Status::InvalidArgument(name + ": '" + key + "' has shape " + shape(saved) + ", this network's " +
+                                       shape(into) + " (another --problem, --hidden or number of classes?)");
+      }
+      into.copy_(saved);
+      ++used;
+      return Status::OK();
+    };
+    for (const auto& item : impl_->net().named_parameters()) {
+      CRPSGD_RETURN_IF_ERROR(take(item.key(), item.value()));
+      const torch::Tensor flat = item.value().detach().to(torch::kFloat64).contiguous().view(-1);
+      x.insert(x.end(), flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
+    }
+    for (const auto& item : impl_->net().named_buffers()) CRPSGD_RETURN_IF_ERROR(take(item.key(), item.value()));
+    if (used != dict.size()) {
+      return Status::InvalidArgument(name + ": holds " + std::to_string(dict.size()) + " tensors, this network " +
+                                     std::to_string(used) + " (another --problem?)");
+    }
+    return x;
+  } catch (const c10::Error& e) {
+    return Status::Corruption(name + ": LibTorch cannot read it as a model file: " + e.what_without_backtrace());
+  }
+}
+
+Result<std::vector<std::int64_t>> TorchObjective::PredictClasses(std::span<const double> x,
+                                                                 std::span<const std::size_t> samples) const {
+  Impl& m = *impl_;
+  try {
+    m.LoadParameters(x);
+    m.net().eval();
+    torch::NoGradGuard no_grad;
+    std::vector<std::int64_t> classes;
+    classes.reserve(samples.size());
+    for (std::size_t begin = 0; begin < samples.size(); begin += m.options.eval_chunk) {
+      const std::size_t end = std::min(samples.size(), begin + m.options.eval_chunk);
+      const torch::Tensor predicted =
+          m.Forward(m.inputs.index_select(0, m.Indices(samples, begin, end))).argmax(1).contiguous();
+      classes.insert(classes.end(), predicted.data_ptr<std::int64_t>(),
+                     predicted.data_ptr<std::int64_t>() + predicted.numel());
+    }
+    return classes;
+  } catch (const c10::Error& e) {
+    return Status::Internal(std::string("LibTorch failed while predicting: ") + e.what_without_backtrace());
   }
 }
 

@@ -2,6 +2,7 @@
 // message that helps, outputs are never mixed or lost, and `predict` scores
 // a model as liblinear-predict does.
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -202,6 +203,16 @@ TEST(CliFirstHourTest, ASweepWhoseRunDivergedAtEveryStepExitsThree) {
   EXPECT_NE(table.find("| diverged at every step |"), std::string::npos) << table;
 }
 
+TEST(CliFirstHourTest, ACompareWhoseRunDivergedExitsThree) {
+  TempDir dir;
+  const auto config = dir.Write("c.json", R"({"problem": "leastsq", "format": "synthetic", "workers": 2,
+      "budget": 200, "runs": [{"algo": "psgd", "lr": "auto*0.5"}, {"algo": "psgd", "lr": 1000}]})");
+  const CommandResult run = Execute("compare -q --config " + config.string() + " --out " + (dir / "c").string());
+  EXPECT_EQ(run.exit_code, 3) << run.output;
+  EXPECT_TRUE(Has(run, "psgd B=1: diverged")) << run.output;
+  EXPECT_TRUE(std::filesystem::exists(dir / "c" / "table.md"));  // the table is written all the same
+}
+
 // `crpsgd predict` prints what liblinear-predict prints for the same model
 // and data, and writes the same predictions.
 TEST(CliFirstHourTest, PredictScoresAsLiblinearPredictDoes) {
@@ -224,6 +235,31 @@ TEST(CliFirstHourTest, PredictScoresAsLiblinearPredictDoes) {
   }
   const CommandResult bad = Execute("predict --model " + (dir / "none").string() + " --data " + kHeartScale);
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
+}
+
+// A network's model.pt scores on the data it was trained on as the run
+// scored it (train_accuracy), one class per line; a network of another
+// shape is refused naming the tensor and both shapes.
+TEST(CliFirstHourTest, PredictScoresANetworksModelFile) {
+  const std::string images = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
+  if (!CRPSGD_HAVE_TORCH || !std::filesystem::exists(images)) GTEST_SKIP() << "needs LibTorch and Fashion-MNIST";
+  TempDir dir;
+  const std::string data = " --problem mlp --hidden 16 --data " + images;
+  CommandResult run = Execute("train -q" + data + " --algo psgd --batch 16 --budget 320 --lr 0.1 --workers 2 "
+                              "--save-model --out " + (dir / "run").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const double accuracy = ReadJson(dir / "run" / "summary.json")["train_accuracy"].get<double>();
+  run = Execute("predict --model " + (dir / "run" / "model.pt").string() + data + " --out " +
+                (dir / "predictions").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto correct = static_cast<long>(std::lround(accuracy * 10000));
+  EXPECT_NE(run.output.find("(" + std::to_string(correct) + "/10000)"), std::string::npos) << run.output;
+  const std::string predictions = ReadText(dir / "predictions");
+  EXPECT_EQ(std::count(predictions.begin(), predictions.end(), '\n'), 10000);
+  run = Execute("predict --model " + (dir / "run" / "model.pt").string() + " --problem mlp --hidden 32 --data " + images);
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("'fc1.weight' has shape [16, 784], this network's [32, 784]"), std::string::npos)
+      << run.output;
 }
 
 }  // namespace

@@ -43,7 +43,7 @@ grep -q '"backend": "mpi"' "$work/hosts/summary.json" || fail "the 2-host run di
 "$cluster" mpirun 3 "$crpsgd" train --data "$data" --algo psgd --batch 1 --budget 200000 --mpi-timeout 3 -q \
   --out "$work/cut" > "$work/cut.log" 2>&1 &
 job=$!
-for _ in $(seq 1 600); do
+for _ in $(seq 1 6000); do  # waits for the event; the bound (5 min) is for a machine that is very busy
   [ "$(wc -l < "$work/cut/metrics.jsonl" 2>/dev/null || echo 0)" -gt 500 ] && break
   sleep 0.05
 done

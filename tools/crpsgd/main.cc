@@ -329,9 +329,11 @@ int main(int argc, char** argv) {
 
   PredictFlags predict_flags;
   CLI::App* predict = app.add_subcommand(
-      "predict", "Score a linear model (model.liblinear from --save-model, or liblinear-train's) on a data file as "
-                 "liblinear-predict does: prints the accuracy, writes one prediction per line to --out");
-  predict->add_option("--model", predict_flags.model, "The LIBLINEAR model file")->required();
+      "predict", "Score a saved model on a data file: a linear model (model.liblinear from --save-model, or "
+                 "liblinear-train's) as liblinear-predict does, or a network's model.pt (give its --problem); prints "
+                 "the accuracy, writes one prediction per line to --out");
+  predict->add_option("--model", predict_flags.model, "The model file: LIBLINEAR's format, or a network's model.pt")
+      ->required();
   predict->add_option("--out", predict_flags.out, "File for the predictions, one per line (replaced if it exists)");
   AddDataFlags(*predict, predict_flags.data);
 

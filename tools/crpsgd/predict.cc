@@ -4,9 +4,13 @@
 #include <cstdio>
 #include <sstream>
 
+#include "crpsgd/config.h"
 #include "crpsgd/liblinear_model.h"
 #include "crpsgd/metrics.h"
 #include "job.h"
+#if CRPSGD_WITH_TORCH
+#include "crpsgd/torch.h"
+#endif
 
 namespace crpsgd::cli {
 namespace {
@@ -34,20 +38,57 @@ double Margin(const LiblinearModel& model, const Dataset& data, std::size_t row)
   return margin;
 }
 
+std::string AccuracyLine(std::size_t correct, std::size_t n) {
+  return Printf("Accuracy = %g%% ", static_cast<double>(correct) / static_cast<double>(n) * 100.0) + "(" +
+         std::to_string(correct) + "/" + std::to_string(n) + ")\n";
+}
+
+// A network's model.pt (--save-model): the network --problem names, built for
+// the data's classes, with the file's parameters and batch-norm statistics.
+Result<std::string> PredictWithNetwork(const PredictFlags& flags) {
+#if CRPSGD_WITH_TORCH
+  if (!IsNetwork(flags.data.problem)) {
+    return Status::InvalidArgument("--model " + flags.model + " is a network's model.pt: give the --problem it was "
+                                   "trained as (softmax, mlp or resnet20; and --hidden for mlp)");
+  }
+  CRPSGD_ASSIGN_OR_RETURN(LoadedData loaded, LoadData(flags.data, /*seed=*/1));
+  TorchObjectiveOptions options;
+  CRPSGD_ASSIGN_OR_RETURN(options.model, ParseTorchModel(flags.data.problem));
+  options.num_classes = loaded.num_classes;
+  options.hidden = flags.data.hidden;
+  CRPSGD_ASSIGN_OR_RETURN(std::unique_ptr<TorchObjective> network, MakeTorchObjective(loaded.train, options));
+  CRPSGD_ASSIGN_OR_RETURN(const std::vector<double> x, network->Load(flags.model));
+  std::vector<std::size_t> all(loaded.train.num_samples());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  CRPSGD_ASSIGN_OR_RETURN(const std::vector<std::int64_t> classes, network->PredictClasses(x, all));
+  std::ostringstream predictions;
+  std::size_t correct = 0;
+  for (std::size_t i = 0; i < classes.size(); ++i) {
+    predictions << classes[i] << "\n";
+    correct += static_cast<double>(classes[i]) == loaded.train.labels[i] ? 1 : 0;
+  }
+  if (!flags.out.empty()) CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(flags.out, predictions.str()));
+  return AccuracyLine(correct, classes.size());
+#else
+  return Status::InvalidArgument("--model " + flags.model + ": a network's model; this build has no LibTorch");
+#endif
+}
+
 }  // namespace
 
 Result<std::string> Predict(const PredictFlags& flags) {
-  if (flags.model.empty()) return Status::InvalidArgument("--model is required (a LIBLINEAR model file)");
-  if (flags.model.ends_with(".pt")) {
-    return Status::InvalidArgument("--model " + flags.model + ": network models (model.pt) are not scored by "
-                                   "predict yet; train with --test-data to get a network's test accuracy");
+  if (flags.model.empty()) return Status::InvalidArgument("--model is required (a LIBLINEAR model or a model.pt)");
+  if (flags.data.format == "synthetic") return Status::InvalidArgument("predict reads a data file: give --data");
+  if (!flags.data.test_data.empty()) {
+    return Status::InvalidArgument("--test-data: predict scores the file given as --data");
+  }
+  if (flags.model.ends_with(".pt")) return PredictWithNetwork(flags);
+  DataFlags data_flags = flags.data;
+  if (IsNetwork(data_flags.problem)) {
+    return Status::InvalidArgument("--problem " + data_flags.problem + ": " + flags.model + " is a LIBLINEAR model "
+                                   "(a network's model is a .pt file)");
   }
   CRPSGD_ASSIGN_OR_RETURN(const LiblinearModel model, ReadLiblinearModel(flags.model));
-  DataFlags data_flags = flags.data;
-  if (data_flags.format == "synthetic") return Status::InvalidArgument("predict reads a data file: give --data");
-  if (IsNetwork(data_flags.problem)) {
-    return Status::InvalidArgument("--problem " + data_flags.problem + ": predict scores linear models");
-  }
   // The model says what it is; the data are read the way train read them.
   const bool regression = model.is_regression();
   data_flags.problem = regression ? "leastsq" : "logreg";
@@ -58,9 +99,6 @@ Result<std::string> Predict(const PredictFlags& flags) {
                                    " (predict takes it from the model: drop --bias)");
   }
   data_flags.bias = 0.0;  // added from the model's own value in Margin
-  if (!data_flags.test_data.empty()) {
-    return Status::InvalidArgument("--test-data: predict scores the file given as --data");
-  }
   CRPSGD_ASSIGN_OR_RETURN(LoadedData loaded, LoadData(data_flags, /*seed=*/1));
   const Dataset& data = loaded.train;
 
@@ -83,10 +121,7 @@ Result<std::string> Predict(const PredictFlags& flags) {
   if (!flags.out.empty()) CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(flags.out, predictions.str()));
   // The lines LIBLINEAR's predict prints, in its format.
   const double count = static_cast<double>(n);
-  if (!regression) {
-    return Printf("Accuracy = %g%% ", static_cast<double>(correct) / count * 100.0) + "(" + std::to_string(correct) +
-           "/" + std::to_string(n) + ")\n";
-  }
+  if (!regression) return AccuracyLine(correct, n);
   const double r = count * sum_py - sum_p * sum_y;
   const double r2 = r * r / ((count * sum_pp - sum_p * sum_p) * (count * sum_yy - sum_y * sum_y));
   return Printf("Mean squared error = %g (regression)\n", squared_error / count) +
