@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -36,6 +37,21 @@ Result<std::vector<Point>> ReadCurve(const std::filesystem::path& metrics, bool 
     curve.push_back(p);
   }
   return curve;
+}
+
+// A legend entry in lines of at most about 24 characters, so that a long
+// run description does not squeeze the plot beside it. gnuplot's key does
+// not space multi-line titles, so each further line is a keyentry of its own.
+std::vector<std::string> WrapForKey(const std::string& title) {
+  constexpr std::size_t kWidth = 24;
+  std::istringstream words(title);
+  std::vector<std::string> lines(1);
+  std::string word;
+  while (words >> word) {
+    if (!lines.back().empty() && lines.back().size() + 1 + word.size() > kWidth) lines.emplace_back("  ");
+    lines.back() += (lines.back().empty() || lines.back() == "  " ? "" : " ") + word;
+  }
+  return lines;
 }
 
 }  // namespace
@@ -77,7 +93,8 @@ Status DrawFigures(const Job& job, const JobReport& report, const std::filesyste
   std::map<int, std::vector<const RunOutcome*>> groups;
   for (const RunOutcome& o : report.runs) groups[o.request.group].push_back(&o);
   struct Series {
-    std::string file, title;
+    std::string file;
+    std::vector<std::string> title;  // the legend entry's lines
     bool has_test = false;
   };
   std::vector<Series> series;
@@ -97,7 +114,8 @@ Status DrawFigures(const Job& job, const JobReport& report, const std::filesyste
     Series s;
     s.file = "run" + std::to_string(group + 1) + ".dat";
     const RunOutcome& first = *outcomes.front();
-    s.title = std::string(AlgorithmName(first.request.options.kind)) + " " + first.request.options.Describe();
+    s.title = WrapForKey(std::string(AlgorithmName(first.request.options.kind)) + " " +
+                         first.request.options.Describe());
     std::ostringstream dat;
     dat << "# sfo_per_worker round wall_s mean min max test_mean test_min test_max (" << curves.size() << " seeds)\n";
     for (std::size_t i = 0; i < length; ++i) {
@@ -176,7 +194,8 @@ Status DrawFigures(const Job& job, const JobReport& report, const std::filesyste
              << " notitle, \\\n     ";
         }
         gp << file << " using " << x << ":" << mean << " with linespoints lc " << color << " lw 2 pt 7 ps 0.5 title "
-           << GnuplotString(s.title);
+           << GnuplotString(s.title.front());
+        for (std::size_t k = 1; k < s.title.size(); ++k) gp << ", keyentry title " << GnuplotString(s.title[k]);
         ++color;
       }
       gp << "\n";
