@@ -57,6 +57,11 @@ struct AlgorithmOptions {
   std::uint64_t batch = 1;            // B (psgd) or b (local-sgd). Default: 1.
   std::uint64_t first_batch = 1;      // B₁ (cr-psgd, cr-psgd-catalyst). Default: 1.
   double growth = 1.1;                // ρ > 1 (cr-psgd, cr-psgd-catalyst). Default: 1.1.
+  // --rho auto: instead of ⌊ρ^t B₁⌋ the batch grows when the workers' own
+  // gradients say so (the norm test, below). cr-psgd and each inner cr-psgd
+  // of the catalyst. Default: off.
+  bool adaptive_batch = false;
+  double norm_test_theta2 = 1.0;      // θ² of the norm test: grow until N·B reaches tr Σ/(θ²‖∇f‖²). Default: 1.
   double theta = 1.0;                 // θ > 0: weight of the proximal term (cr-psgd-catalyst). Default: 1.
   std::uint64_t outer_iterations = 0;  // K (cr-psgd-catalyst); 0 = ⌊√(NT)⌋. Default: 0.
   std::uint64_t inner_budget = 0;      // per-worker budget of each inner CR-PSGD; 0 = ⌊√(T/N)⌋. Default: 0.
@@ -78,6 +83,8 @@ struct AlgorithmOptions {
   Status Validate(int workers = 1) const;
   // "B=1", "B1=1 rho=1.1", "b=1 I=10", "B1=1 rho=1.1 theta=1": the parameters that define the run.
   std::string Describe() const;
+  // ρ as the tool prints it: "1.1", or "auto" (with θ² when it is not 1).
+  std::string rho() const;
   // Catalyst's K and inner budget for N workers: the overrides, or ⌊√(NT)⌋ and ⌊√(T/N)⌋.
   std::uint64_t OuterIterationsFor(int workers) const;
   std::uint64_t InnerBudgetFor(int workers) const;
@@ -98,6 +105,9 @@ struct RoundRecord {
   double wall_s = 0, comm_s = 0;     // cumulative training time (evaluation excluded)
   std::uint64_t bytes = 0;           // cumulative training payload bytes per worker
   std::optional<double> net_model_s;  // cumulative modelled network time (--net-model)
+  // --rho auto: the norm test's smoothed noise V (tr Σ per sample) and G²
+  // (the estimate of ‖∇f‖²) after this round.
+  std::optional<double> noise_trace, grad_norm2;
 };
 
 class RoundObserver {
@@ -118,6 +128,29 @@ struct AlgorithmResult {
   std::uint64_t budget_left = 0;
 };
 
+// The norm test of --rho auto (Byrd, Chin, Nocedal & Wu 2012; McCandlish et
+// al. 2018), on the N workers' batch means g_i of the round, mean ḡ, batch B
+// per worker. One extra scalar rides in the round's all-reduce,
+// S = (1/N) Σ‖g_i‖² (with one worker, two halves of its batch stand in for
+// the workers), and then
+//   v̂ = B·N/(N−1)·(S − ‖ḡ‖²)      estimates tr Σ, the per-sample noise
+//   V ← βV + (1−β)v̂, Q ← βQ + (1−β)‖ḡ‖²  (β = ½; the first round sets them)
+//   G² = Q − V/(N·B)                estimates ‖∇f‖²
+//   B⁺ = min(2B, max(B, ⌈V/(N·θ²·G²)⌉)), or 2B when G² ≤ 0,
+// the last batch cut to what is left of the budget.
+struct NormTestState {
+  bool started = false;
+  double noise = 0.0;          // V: tr Σ per sample, smoothed
+  double mean_norm2 = 0.0;     // Q: ‖ḡ‖², smoothed
+  std::uint64_t next_batch = 0;  // B⁺ (0 before the first round: B₁)
+};
+
+// One round of the norm test: smooths the round's estimate `noise` (v̂) and
+// ‖ḡ‖² into `state` and sets state.next_batch from them, for N = `workers`
+// workers of `batch` samples each. Returns G².
+double UpdateNormTest(NormTestState& state, double noise, double mean_norm2, std::uint64_t batch, int workers,
+                      double theta2);
+
 // Where a run stands at the end of a round: what it needs, besides x and the
 // sampler, to go on exactly as if it had never stopped (checkpoints). A fresh
 // run starts from the default. Algorithms keep it up to date before each
@@ -131,6 +164,9 @@ struct AlgorithmState {
   std::vector<double> center;
   std::uint64_t inner_rounds = 0, inner_sfo = 0;
   std::vector<double> velocity;      // the momentum buffer (local-sgd: this worker's)
+  // --rho auto: the norm test's smoothed statistics and the batch they chose
+  // for the next round (of the inner run, for the catalyst).
+  NormTestState norm_test;
 };
 
 class Algorithm {
@@ -145,8 +181,11 @@ class Algorithm {
 std::unique_ptr<Algorithm> MakeAlgorithm(const AlgorithmOptions& options);
 
 // Rounds, SFO and remainder the options will produce on N workers, without running.
+// With --rho auto the rounds depend on the gradients: the plan is then that
+// of doubling batches (the fewest rounds the norm test can take), and not exact.
 struct AlgorithmPlan {
   std::uint64_t rounds = 0, sfo_per_worker = 0, budget_left = 0;
+  bool exact = true;
 };
 AlgorithmPlan PlanAlgorithm(const AlgorithmOptions& options, int workers = 1);
 

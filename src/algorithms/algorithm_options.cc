@@ -130,6 +130,10 @@ Status AlgorithmOptions::Validate(int workers) const {
   switch (kind) {
     case AlgorithmKind::kPsgd:
     case AlgorithmKind::kLocalSgd:
+      if (adaptive_batch) {
+        return Status::InvalidArgument(std::string("--rho auto grows the batch of cr-psgd and cr-psgd-catalyst; ") +
+                                       AlgorithmName(kind) + " has a fixed batch (--batch)");
+      }
       if (batch < 1) return Status::InvalidArgument("--batch must be >= 1");
       if (batch > budget) {
         return Status::InvalidArgument("--budget (" + std::to_string(budget) + ") is below --batch (" +
@@ -142,7 +146,13 @@ Status AlgorithmOptions::Validate(int workers) const {
     case AlgorithmKind::kCrPsgd:
     case AlgorithmKind::kCrPsgdCatalyst: {
       if (first_batch < 1) return Status::InvalidArgument("--b1 must be >= 1 (got " + std::to_string(first_batch) + ")");
-      if (!(growth > 1.0) || !std::isfinite(growth)) {
+      if (adaptive_batch && (!(norm_test_theta2 > 0.0) || !std::isfinite(norm_test_theta2))) {
+        std::ostringstream os;
+        os << "--norm-test-theta2 must be > 0 (got " << norm_test_theta2 << "): the norm test grows the batch "
+           << "until N·B reaches tr Σ/(θ²‖∇f‖²)";
+        return Status::InvalidArgument(os.str());
+      }
+      if (!adaptive_batch && (!(growth > 1.0) || !std::isfinite(growth))) {
         std::ostringstream os;
         os << "--rho must be > 1 (got " << growth << ")";
         return Status::InvalidArgument(os.str());
@@ -162,10 +172,10 @@ std::string AlgorithmOptions::Describe() const {
   std::ostringstream os;
   switch (kind) {
     case AlgorithmKind::kPsgd: os << "B=" << batch; break;
-    case AlgorithmKind::kCrPsgd: os << "B1=" << first_batch << " rho=" << growth; break;
+    case AlgorithmKind::kCrPsgd: os << "B1=" << first_batch << " rho=" << rho(); break;
     case AlgorithmKind::kLocalSgd: os << "b=" << batch << " I=" << sync_period; break;
     case AlgorithmKind::kCrPsgdCatalyst:
-      os << "B1=" << first_batch << " rho=" << growth << " theta=" << theta;
+      os << "B1=" << first_batch << " rho=" << rho() << " theta=" << theta;
       if (outer_iterations != 0) os << " K=" << outer_iterations;
       if (inner_budget != 0) os << " Tin=" << inner_budget;
       break;
@@ -175,6 +185,18 @@ std::string AlgorithmOptions::Describe() const {
   if (lr_schedule != LrSchedule::kConstant) os << " lr=" << LrScheduleName(lr_schedule);
   if (lr_batch_scaling != LrBatchScaling::kNone) os << " lr~" << LrBatchScalingName(lr_batch_scaling) << "(B)";
   if (lr_max > 0.0) os << " lr<=" << lr_max;
+  return os.str();
+}
+
+std::string AlgorithmOptions::rho() const {
+  if (!adaptive_batch) {
+    std::ostringstream os;
+    os << growth;
+    return os.str();
+  }
+  std::ostringstream os;
+  os << "auto";
+  if (norm_test_theta2 != 1.0) os << "(theta2=" << norm_test_theta2 << ")";
   return os.str();
 }
 

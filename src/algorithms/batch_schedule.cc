@@ -1,6 +1,9 @@
 #include "crpsgd/batch_schedule.h"
 
+#include <algorithm>
 #include <cmath>
+
+#include "crpsgd/algorithm.h"
 
 namespace crpsgd {
 
@@ -22,6 +25,31 @@ BudgetPlan PlanBudget(const BatchSchedule& schedule, std::uint64_t budget) {
   }
   plan.left = budget - plan.spent;
   return plan;
+}
+
+double UpdateNormTest(NormTestState& state, double noise, double mean_norm2, std::uint64_t batch, int workers,
+                      double theta2) {
+  constexpr double kSmoothing = 0.5;  // β
+  if (!state.started) {
+    state.noise = noise;
+    state.mean_norm2 = mean_norm2;
+    state.started = true;
+  } else {
+    state.noise = kSmoothing * state.noise + (1.0 - kSmoothing) * noise;
+    state.mean_norm2 = kSmoothing * state.mean_norm2 + (1.0 - kSmoothing) * mean_norm2;
+  }
+  const double n = static_cast<double>(workers);
+  // Ĝ², not the raw ‖ḡ‖²: the raw norm holds the noise too, and the test would
+  // pass on noise alone and never grow the batch.
+  const double grad_norm2 = state.mean_norm2 - state.noise / (n * static_cast<double>(batch));
+  if (!(grad_norm2 > 0.0)) {
+    state.next_batch = 2 * batch;  // the noise hides the gradient: more samples
+    return grad_norm2;
+  }
+  const double wanted = std::ceil(state.noise / (n * theta2 * grad_norm2));
+  const double capped = std::min(2.0 * static_cast<double>(batch), std::max(static_cast<double>(batch), wanted));
+  state.next_batch = static_cast<std::uint64_t>(capped);
+  return grad_norm2;
 }
 
 }  // namespace crpsgd

@@ -12,7 +12,8 @@
 namespace crpsgd::internal {
 namespace {
 
-constexpr char kMagic[8] = {'C', 'R', 'P', 'S', 'G', 'D', 'C', '1'};
+// "CRPSGDC" and the format's version: 2 added the norm test's state (--rho auto).
+constexpr char kMagic[8] = {'C', 'R', 'P', 'S', 'G', 'D', 'C', '2'};
 
 std::uint64_t Fnv1a(std::string_view bytes) {
   std::uint64_t h = 14695981039346656037ull;
@@ -104,6 +105,8 @@ Status WriteWorkerCheckpoint(const std::filesystem::path& path, const WorkerChec
   const AlgorithmState& a = c.algorithm;
   w.U64(a.rounds), w.U64(a.sfo_per_worker), w.U64(a.outer_iteration), w.U64(a.inner_rounds), w.U64(a.inner_sfo);
   w.Doubles(a.center), w.Doubles(a.velocity);
+  w.U64(a.norm_test.started ? 1 : 0), w.F64(a.norm_test.noise), w.F64(a.norm_test.mean_norm2);
+  w.U64(a.norm_test.next_batch);
   w.Str(c.sampler);
   const MonitorState& m = c.monitor;
   w.U64(m.next_auto_eval), w.U64(m.bytes), w.U64(m.eval_bytes);
@@ -119,6 +122,12 @@ Result<WorkerCheckpoint> ReadWorkerCheckpoint(const std::filesystem::path& path)
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound(name + ": checkpoint file missing");
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() >= sizeof kMagic && std::memcmp(bytes.data(), kMagic, sizeof kMagic - 1) == 0 &&
+      bytes[sizeof kMagic - 1] != kMagic[sizeof kMagic - 1]) {
+    return Status::InvalidArgument(name + ": checkpoint format " + std::string(1, bytes[sizeof kMagic - 1]) +
+                                   ", this crpsgd reads format " + std::string(1, kMagic[sizeof kMagic - 1]) +
+                                   " (written by another version: start the run again)");
+  }
   if (bytes.size() < sizeof kMagic + 8 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
     return Status::Corruption(name + ": not a crpsgd checkpoint (or truncated)");
   }
@@ -141,6 +150,9 @@ Result<WorkerCheckpoint> ReadWorkerCheckpoint(const std::filesystem::path& path)
   a.rounds = b.U64(), a.sfo_per_worker = b.U64(), a.outer_iteration = b.U64(), a.inner_rounds = b.U64();
   a.inner_sfo = b.U64();
   a.center = b.Doubles(), a.velocity = b.Doubles();
+  a.norm_test.started = b.U64() != 0;
+  a.norm_test.noise = b.F64(), a.norm_test.mean_norm2 = b.F64();
+  a.norm_test.next_batch = b.U64();
   c.sampler = b.Str();
   MonitorState& m = c.monitor;
   m.next_auto_eval = b.U64(), m.bytes = b.U64(), m.eval_bytes = b.U64();

@@ -56,7 +56,8 @@ Result<AlgorithmResult> CrPsgdCatalyst::Run(Communicator& comm, const Objective&
     OuterIterationObserver renumber(observer, k, k == outer, rounds_before, sfo_before);
     CRPSGD_ASSIGN_OR_RETURN(AlgorithmResult step,
                             cr_psgd.RunFrom(comm, h, sampler, x, renumber, state.inner_rounds, state.inner_sfo,
-                                            state.velocity, [&](std::uint64_t rounds, std::uint64_t sfo) {
+                                            state.velocity, state.norm_test,
+                                            [&](std::uint64_t rounds, std::uint64_t sfo) {
                                               state.inner_rounds = rounds;
                                               state.inner_sfo = sfo;
                                               state.rounds = rounds_before + rounds;
@@ -69,6 +70,7 @@ Result<AlgorithmResult> CrPsgdCatalyst::Run(Communicator& comm, const Objective&
     state.outer_iteration = k + 1;
     state.inner_rounds = state.inner_sfo = 0;
     state.velocity.clear();
+    state.norm_test = {};  // --rho auto: each proximal problem starts at B₁ with fresh statistics
   }
   result.budget_left = options_.budget - result.sfo_per_worker;
   return result;

@@ -8,8 +8,13 @@
 //     ḡ_t = (1/N) Σ_i ḡ_{t,i}                                 (one all-reduce)
 //     x_{t+1} = x_t − γ ḡ_t
 //     B_{t+1} = ⌊ρ^t B₁⌋                                      (CR-PSGD)
+//
+// With --rho auto, B_{t+1} comes from the norm test instead (NormTestState in
+// crpsgd/algorithm.h), and the last batch is cut to the budget.
 #include <algorithm>
 #include <memory>
+#include <optional>
+#include <span>
 #include <vector>
 
 #include "algorithms/batch_gradient.h"
@@ -19,37 +24,94 @@ namespace crpsgd::internal {
 
 Result<AlgorithmResult> MinibatchSgd::Run(Communicator& comm, const Objective& f, Sampler& sampler,
                                           std::span<double> x, RoundObserver& observer, AlgorithmState& state) {
-  return RunFrom(comm, f, sampler, x, observer, state.rounds, state.sfo_per_worker, state.velocity,
+  return RunFrom(comm, f, sampler, x, observer, state.rounds, state.sfo_per_worker, state.velocity, state.norm_test,
                  [&](std::uint64_t rounds, std::uint64_t sfo) {
                    state.rounds = rounds;
                    state.sfo_per_worker = sfo;
                  });
 }
 
+namespace {
+
+double Norm2(std::span<const double> v) {
+  double sum = 0.0;
+  for (double e : v) sum += e * e;
+  return sum;
+}
+
+}  // namespace
+
 Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objective& f, Sampler& sampler,
                                               std::span<double> x, RoundObserver& observer, std::uint64_t rounds,
                                               std::uint64_t sfo, std::vector<double>& velocity,
+                                              NormTestState& norm_test,
                                               const std::function<void(std::uint64_t, std::uint64_t)>& sync) {
+  const bool adaptive = options_.adaptive_batch;
   const BudgetPlan plan = PlanBudget(*schedule_, options_.budget);
   BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
-  std::vector<double> grad(x.size());
+  // --rho auto: one more entry rides in the round's all-reduce, ‖g_i‖².
+  std::vector<double> grad(x.size() + (adaptive && comm.size() > 1 ? 1 : 0));
+  const std::span<double> mean_grad(grad.data(), x.size());
+  std::vector<double> half;  // --rho auto on one worker: the second half's mean
   SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), velocity);
   const std::uint64_t first_batch = schedule_->BatchAt(1);  // B₁, for --lr-batch-scaling
   AlgorithmResult result;
   result.rounds = rounds;
   result.sfo_per_worker = sfo;
-  for (std::uint64_t t = rounds + 1; t <= plan.rounds; ++t) {
-    const std::uint64_t batch = schedule_->BatchAt(t);
-    batch_gradient.Compute(x, batch, grad);
-    CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(grad, Traffic::kTraining));  // the round
+  for (std::uint64_t t = rounds + 1;; ++t) {
+    // B_t: the schedule's (Algorithm 1's loop condition), or the norm test's
+    // choice cut to what is left of the budget.
+    std::uint64_t batch = 0;
+    if (adaptive) {
+      const std::uint64_t wanted = norm_test.next_batch != 0 ? norm_test.next_batch : first_batch;
+      batch = std::min(wanted, options_.budget - result.sfo_per_worker);
+    } else if (t <= plan.rounds) {
+      batch = schedule_->BatchAt(t);
+    }
+    if (batch == 0) break;
+    std::optional<double> grad_norm2;
+    if (adaptive && comm.size() == 1) {
+      // One worker: the two halves of its batch stand in for two workers.
+      const std::uint64_t first_half = batch / 2, second_half = batch - first_half;
+      if (first_half == 0) {
+        batch_gradient.Compute(x, batch, mean_grad);
+        norm_test.next_batch = 2 * batch;  // one sample: nothing to compare yet
+      } else {
+        half.resize(x.size());
+        batch_gradient.Compute(x, first_half, mean_grad);
+        batch_gradient.Compute(x, second_half, half);
+        double difference2 = 0.0;
+        for (std::size_t j = 0; j < x.size(); ++j) {
+          const double d = mean_grad[j] - half[j];
+          difference2 += d * d;
+          mean_grad[j] = (static_cast<double>(first_half) * mean_grad[j] + static_cast<double>(second_half) * half[j]) /
+                         static_cast<double>(batch);
+        }
+        // E‖g_a − g_b‖² = tr Σ·(1/b_a + 1/b_b): unbiased for halves of any sizes.
+        const double noise = difference2 / (1.0 / static_cast<double>(first_half) +
+                                            1.0 / static_cast<double>(second_half));
+        grad_norm2 = UpdateNormTest(norm_test, noise, Norm2(mean_grad), batch, 1, options_.norm_test_theta2);
+      }
+      CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(mean_grad, Traffic::kTraining));  // the round (a copy with N = 1)
+    } else {
+      batch_gradient.Compute(x, batch, mean_grad);
+      if (adaptive) grad.back() = Norm2(mean_grad);
+      CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(grad, Traffic::kTraining));  // the round
+    }
     // Checked after the all-reduce, where a NaN has reached every worker, so
     // that all of them stop together instead of one leaving the others waiting.
     CRPSGD_RETURN_IF_ERROR(CheckFinite(grad, "averaged gradient", t));
+    if (adaptive && comm.size() > 1) {
+      // The spread of the N batch means: v̂ = B·N/(N−1)·(S − ‖ḡ‖²), unbiased for tr Σ.
+      const double mean_norm2 = Norm2(mean_grad), n = comm.size();
+      const double noise = static_cast<double>(batch) * n / (n - 1.0) * (grad.back() - mean_norm2);
+      grad_norm2 = UpdateNormTest(norm_test, noise, mean_norm2, batch, comm.size(), options_.norm_test_theta2);
+    }
     const double progress = static_cast<double>(schedule_offset_ + result.sfo_per_worker) / schedule_total_;
     const double batch_ratio = static_cast<double>(batch) / static_cast<double>(first_batch);
     double scale = LrScale(options_.lr_schedule, progress) * LrBatchFactor(options_.lr_batch_scaling, batch_ratio);
     if (options_.lr_max > 0.0) scale = std::min(scale, options_.lr_max / options_.lr);
-    step.Apply(grad, x, scale);
+    step.Apply(mean_grad, x, scale);
     CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "iterate", t));
     result.rounds = t;
     result.sfo_per_worker += batch;
@@ -59,7 +121,11 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
     record.batch = batch;
     record.local_steps = 1;
     record.sfo_per_worker = result.sfo_per_worker;
-    record.last = t == plan.rounds;
+    record.last = adaptive ? result.sfo_per_worker == options_.budget : t == plan.rounds;
+    if (adaptive) {
+      record.noise_trace = norm_test.noise;
+      record.grad_norm2 = grad_norm2;
+    }
     CRPSGD_RETURN_IF_ERROR(observer.OnRound(record, x));
   }
   result.budget_left = options_.budget - result.sfo_per_worker;

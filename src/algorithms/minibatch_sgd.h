@@ -23,11 +23,12 @@ class MinibatchSgd final : public Algorithm {
                               RoundObserver& observer, AlgorithmState& state) override;
 
   // The loop itself, from `rounds` rounds and `sfo` SFO done, with the momentum
-  // buffer `velocity`; calls sync() before each observer call so that the
-  // caller's state is current. The catalyst runs its inner CR-PSGD through it.
+  // buffer `velocity` and (--rho auto) the norm test's state; calls sync()
+  // before each observer call so that the caller's state is current. The
+  // catalyst runs its inner CR-PSGD through it.
   Result<AlgorithmResult> RunFrom(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
                                   RoundObserver& observer, std::uint64_t rounds, std::uint64_t sfo,
-                                  std::vector<double>& velocity,
+                                  std::vector<double>& velocity, NormTestState& norm_test,
                                   const std::function<void(std::uint64_t, std::uint64_t)>& sync);
 
  private:

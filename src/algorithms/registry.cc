@@ -1,4 +1,6 @@
 // The one place that maps algorithm kinds to implementations.
+#include <algorithm>
+
 #include "algorithms/cr_psgd_catalyst.h"
 #include "algorithms/local_sgd.h"
 #include "algorithms/minibatch_sgd.h"
@@ -23,11 +25,32 @@ std::unique_ptr<Algorithm> MakeAlgorithm(const AlgorithmOptions& options) {
   return nullptr;
 }
 
+namespace {
+
+// --rho auto: the fewest rounds the norm test can take, doubling from B₁,
+// the last batch cut to the budget (which is then spent to the last sample).
+BudgetPlan PlanDoubling(std::uint64_t first_batch, std::uint64_t budget) {
+  BudgetPlan plan;
+  for (std::uint64_t batch = first_batch; plan.spent < budget; batch *= 2) {
+    plan.last_batch = std::min(batch, budget - plan.spent);
+    plan.spent += plan.last_batch;
+    ++plan.rounds;
+  }
+  return plan;
+}
+
+BudgetPlan PlanGrowing(const AlgorithmOptions& options, std::uint64_t budget) {
+  return options.adaptive_batch ? PlanDoubling(options.first_batch, budget)
+                                : PlanBudget(GeometricBatch(options.first_batch, options.growth), budget);
+}
+
+}  // namespace
+
 AlgorithmPlan PlanAlgorithm(const AlgorithmOptions& options, int workers) {
   AlgorithmPlan plan;
+  plan.exact = !options.adaptive_batch;
   if (options.kind == AlgorithmKind::kCrPsgdCatalyst) {
-    const BudgetPlan inner = PlanBudget(GeometricBatch(options.first_batch, options.growth),
-                                        options.InnerBudgetFor(workers));
+    const BudgetPlan inner = PlanGrowing(options, options.InnerBudgetFor(workers));
     const std::uint64_t outer = options.OuterIterationsFor(workers);
     plan.rounds = outer * inner.rounds;
     plan.sfo_per_worker = outer * inner.spent;
@@ -39,7 +62,7 @@ AlgorithmPlan PlanAlgorithm(const AlgorithmOptions& options, int workers) {
     const BudgetPlan budget =
         options.kind == AlgorithmKind::kPsgd
             ? PlanBudget(ConstantBatch(options.batch), options.budget)
-            : PlanBudget(GeometricBatch(options.first_batch, options.growth), options.budget);
+            : PlanGrowing(options, options.budget);
     plan.rounds = budget.rounds;
     plan.sfo_per_worker = budget.spent;
   }

@@ -94,6 +94,15 @@ nlohmann::json OrNull(const std::optional<T>& v) {
 }
 }  // namespace
 
+namespace {
+
+// ρ: a number, or "auto" with the norm test's θ² beside it (norm_test_theta2).
+nlohmann::json RhoJson(const AlgorithmOptions& a) {
+  return a.adaptive_batch ? nlohmann::json("auto") : nlohmann::json(a.growth);
+}
+
+}  // namespace
+
 nlohmann::json RoundRecordToJson(const RoundRecord& r, std::optional<double> f_star) {
   nlohmann::json j;
   j["round"] = r.round;
@@ -109,6 +118,8 @@ nlohmann::json RoundRecordToJson(const RoundRecord& r, std::optional<double> f_s
   j["bytes"] = r.bytes;
   if (r.net_model_s) j["net_model_s"] = *r.net_model_s;
   if (r.test_accuracy) j["test_accuracy"] = *r.test_accuracy;
+  if (r.noise_trace) j["noise_trace"] = *r.noise_trace;  // --rho auto: the norm test's V and G²
+  if (r.noise_trace) j["grad_norm2"] = OrNull(r.grad_norm2);
   return j;
 }
 
@@ -119,10 +130,10 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   j["params"] = a.Describe();
   switch (a.kind) {
     case AlgorithmKind::kPsgd: j["batch"] = a.batch; break;
-    case AlgorithmKind::kCrPsgd: j["b1"] = a.first_batch, j["rho"] = a.growth; break;
+    case AlgorithmKind::kCrPsgd: j["b1"] = a.first_batch, j["rho"] = RhoJson(a); break;
     case AlgorithmKind::kLocalSgd: j["batch"] = a.batch, j["sync_period"] = a.sync_period; break;
     case AlgorithmKind::kCrPsgdCatalyst:
-      j["b1"] = a.first_batch, j["rho"] = a.growth, j["theta"] = a.theta;
+      j["b1"] = a.first_batch, j["rho"] = RhoJson(a), j["theta"] = a.theta;
       j["outer_iterations"] = OrNull(s.outer_iterations);
       j["inner_budget"] = OrNull(s.inner_budget);
       j["gradient_norm"] = OrNull(s.gradient_norm);
@@ -135,6 +146,7 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   j["lr_batch_scaling"] = LrBatchScalingName(a.lr_batch_scaling);
   j["lr_max"] = a.lr_max;
   j["max_micro_batch"] = a.max_micro_batch;
+  if (a.adaptive_batch) j["norm_test_theta2"] = a.norm_test_theta2;
   j["workers"] = s.workers;
   j["backend"] = s.backend;
   j["seed"] = s.seed;

@@ -541,7 +541,8 @@ const std::vector<CheckpointCase> kCheckpointCases = {
     {"psgd", "--algo psgd --batch 8 --budget 400 --sampling reshuffle", 50},
     {"cr-psgd", "--algo cr-psgd --budget 1500", 52},
     {"local-sgd", "--algo local-sgd --batch 2 --sync-period 5 --budget 400 --momentum 0.5 --lr 0.5", 40},
-    {"catalyst", "--algo cr-psgd-catalyst --budget 400 --outer-iters 6 --inner-budget 30 --theta 1", 96}};
+    {"catalyst", "--algo cr-psgd-catalyst --budget 400 --outer-iters 6 --inner-budget 30 --theta 1", 96},
+    {"cr-psgd-auto", "--algo cr-psgd --rho auto --b1 2 --budget 1500", 19}};  // the norm test's state
 
 // Kill -9 at seeded random rounds, resume, and compare with the run that was
 // never stopped: every metrics line and the summary, times aside, are equal.
@@ -592,10 +593,12 @@ INSTANTIATE_TEST_SUITE_P(EveryAlgorithmAndBackend, CliCheckpointTest,
                                            CheckpointParam{kCheckpointCases[1], false},
                                            CheckpointParam{kCheckpointCases[2], false},
                                            CheckpointParam{kCheckpointCases[3], false},
+                                           CheckpointParam{kCheckpointCases[4], false},
                                            CheckpointParam{kCheckpointCases[0], true},
                                            CheckpointParam{kCheckpointCases[1], true},
                                            CheckpointParam{kCheckpointCases[2], true},
-                                           CheckpointParam{kCheckpointCases[3], true}),
+                                           CheckpointParam{kCheckpointCases[3], true},
+                                           CheckpointParam{kCheckpointCases[4], true}),
                          [](const auto& p) {
                            std::string name = std::string(p.param.algorithm.name) + (p.param.mpi ? "_mpi" : "_inproc");
                            for (char& ch : name) ch = ch == '-' ? '_' : ch;
@@ -824,6 +827,14 @@ INSTANTIATE_TEST_SUITE_P(
                  "--eval-batch-norm recomputed is for networks"},
         BadInput{"bad_eval_batch_norm", "--data DIR/ok.libsvm --budget 10 --eval-batch-norm precise", 2,
                  "--eval-batch-norm must be running or recomputed, got 'precise'"},
+        BadInput{"rho_word", "--data DIR/ok.libsvm --budget 10 --rho fast", 2,
+                 "--rho must be a number > 1 or auto, got 'fast'"},
+        BadInput{"rho_auto_psgd", "--data DIR/ok.libsvm --budget 10 --algo psgd --rho auto", 2,
+                 "--rho auto grows the batch of cr-psgd and cr-psgd-catalyst; psgd has a fixed batch"},
+        BadInput{"norm_test_theta2_zero", "--data DIR/ok.libsvm --budget 10 --rho auto --norm-test-theta2 0", 2,
+                 "--norm-test-theta2 must be > 0 (got 0)"},
+        BadInput{"norm_test_theta2_negative", "--data DIR/ok.libsvm --budget 10 --rho auto --norm-test-theta2 -1", 2,
+                 "--norm-test-theta2 must be > 0 (got -1)"},
         BadInput{"diverges", "--format synthetic --problem leastsq --budget 200 --lr 1000 --algo psgd", 3,
                  "is not finite"}),
     [](const auto& p) { return std::string(p.param.name); });

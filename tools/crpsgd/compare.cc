@@ -133,7 +133,10 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
     CRPSGD_RETURN_IF_ERROR(run.Read("algo", a.algo));
     CRPSGD_RETURN_IF_ERROR(run.Read("batch", a.batch));
     CRPSGD_RETURN_IF_ERROR(run.Read("b1", a.b1));
-    CRPSGD_RETURN_IF_ERROR(run.Read("rho", a.rho));
+    if (const json* rho = run.Take("rho")) {  // a number or "auto", like --rho
+      a.rho = rho->is_number() ? rho->dump() : rho->is_string() ? rho->get<std::string>() : "";
+    }
+    CRPSGD_RETURN_IF_ERROR(run.Read("norm_test_theta2", a.norm_test_theta2));
     CRPSGD_RETURN_IF_ERROR(run.Read("sync_period", a.sync_period));
     CRPSGD_RETURN_IF_ERROR(run.Read("theta", a.theta));
     CRPSGD_RETURN_IF_ERROR(run.Read("outer_iters", a.outer_iters));

@@ -154,7 +154,9 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
     app.add_option("--b1", f.b1, "B1: first batch of cr-psgd (and of each inner cr-psgd of the catalyst)")
         ->transform(kCount)
         ->capture_default_str();
-    app.add_option("--rho", f.rho, "rho > 1: batch growth factor of cr-psgd, B_{t+1} = floor(rho^t B1)")
+    app.add_option("--rho", f.rho, "rho > 1: batch growth factor of cr-psgd, B_{t+1} = floor(rho^t B1); or auto: "
+                                   "the batch grows when the workers' gradients say so (the norm test: B at most "
+                                   "doubles per round, the last batch is cut to the budget)")
         ->capture_default_str();
     app.add_option("--sync-period", f.sync_period, "I: local steps between averagings (local-sgd)")
         ->transform(kCount)
@@ -173,6 +175,10 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
                                  "or 'auto*K' (K/L)")
         ->capture_default_str();
   }
+  app.add_option("--norm-test-theta2", f.norm_test_theta2,
+                 "--rho auto: theta^2 > 0 of the norm test; the batch grows until N*B reaches "
+                 "tr(Sigma)/(theta^2 |grad f|^2) (1: the critical batch; smaller grows faster)")
+      ->capture_default_str();
   app.add_option("--momentum", f.momentum, "Heavy-ball momentum in [0, 1), for networks (the paper's theory and "
                                            "its guarantees are for plain SGD, momentum 0)")
       ->capture_default_str();
@@ -230,11 +236,22 @@ Result<std::uint64_t> ParseCount(const std::string& text, const std::string& wha
   return value;
 }
 
+// --rho: a number, or "auto" for the norm test.
+Status SetRho(const std::string& text, const std::string& what, AlgorithmOptions& o) {
+  o.adaptive_batch = text == "auto";
+  if (o.adaptive_batch) return Status::OK();
+  auto rho = ParseNumber(text, what);
+  if (!rho.ok()) return Status::InvalidArgument(what + " must be a number > 1 or auto, got '" + text + "'");
+  o.growth = *rho;
+  return Status::OK();
+}
+
 Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   o.budget = f.budget;
   o.batch = f.batch;
   o.first_batch = f.b1;
-  o.growth = f.rho;
+  CRPSGD_RETURN_IF_ERROR(SetRho(f.rho, "--rho", o));
+  o.norm_test_theta2 = f.norm_test_theta2;
   o.sync_period = f.sync_period;
   o.theta = f.theta;
   o.outer_iterations = f.outer_iters;
@@ -304,7 +321,7 @@ Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const
         } else if (key == "b1") {
           CRPSGD_ASSIGN_OR_RETURN(o.first_batch, ParseCount(value, what));
         } else if (key == "rho") {
-          CRPSGD_ASSIGN_OR_RETURN(o.growth, ParseNumber(value, what));
+          CRPSGD_RETURN_IF_ERROR(SetRho(value, what, o));
         } else if (key == "sync-period") {
           CRPSGD_ASSIGN_OR_RETURN(o.sync_period, ParseCount(value, what));
         } else if (key == "theta") {

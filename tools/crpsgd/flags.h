@@ -64,7 +64,8 @@ struct AlgoFlags {
   std::uint64_t budget = 0;
   std::uint64_t batch = 1;
   std::uint64_t b1 = 1;
-  double rho = 1.1;
+  std::string rho = "1.1";       // a number > 1, or "auto" (the norm test)
+  double norm_test_theta2 = 1.0;
   std::uint64_t sync_period = 10;
   double theta = 1.0;
   std::uint64_t outer_iters = 0;

@@ -537,12 +537,12 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
       const AlgorithmPlan plan = PlanAlgorithm(options.algorithm, comm.size());
       if (options.checkpoint.resume) {
         if (const auto round = CheckpointRound(options.checkpoint.dir)) {
-          log("resuming " + (dir.has_filename() ? dir : dir.parent_path()).string() + " from its checkpoint at round " + std::to_string(*round) + " of " +
-              std::to_string(plan.rounds));
+          log("resuming " + (dir.has_filename() ? dir : dir.parent_path()).string() + " from its checkpoint at round " +
+              std::to_string(*round) + (plan.exact ? " of " + std::to_string(plan.rounds) : ""));
         }
       }
       progress.emplace(std::string(AlgorithmName(r.options.kind)) + " " + r.options.Describe(), plan.sfo_per_worker,
-                       plan.rounds, ::isatty(STDERR_FILENO) == 1, job.run.verbose);
+                       plan.exact ? plan.rounds : 0, ::isatty(STDERR_FILENO) == 1, job.run.verbose);
       options.observers.push_back(&*progress);
     }
     Result<RunSummary> summary = Train(options, f, comm);

@@ -4,6 +4,11 @@
 
 namespace crpsgd::cli {
 
+// "12/79", or "12" when the rounds are not known in advance (--rho auto).
+std::string ProgressReporter::RoundOf(std::uint64_t round) const {
+  return rounds_ == 0 ? std::to_string(round) : std::to_string(round) + "/" + std::to_string(rounds_);
+}
+
 ProgressReporter::ProgressReporter(std::string label, std::uint64_t budget, std::uint64_t rounds, bool terminal,
                                    bool verbose)
     : label_(std::move(label)), budget_(budget == 0 ? 1 : budget), rounds_(rounds), terminal_(terminal && !verbose),
@@ -23,9 +28,8 @@ Status ProgressReporter::OnRound(const RoundRecord& record, std::span<const doub
   char line[256];
   if (verbose_) {
     if (!record.loss) return Status::OK();
-    std::snprintf(line, sizeof line, "crpsgd: %s: round %llu/%llu, batch %llu, SFO %llu/%llu, loss %s, %.3fs\n",
-                  label_.c_str(), static_cast<unsigned long long>(record.round),
-                  static_cast<unsigned long long>(rounds_), static_cast<unsigned long long>(record.batch),
+    std::snprintf(line, sizeof line, "crpsgd: %s: round %s, batch %llu, SFO %llu/%llu, loss %s, %.3fs\n",
+                  label_.c_str(), RoundOf(record.round).c_str(), static_cast<unsigned long long>(record.batch),
                   static_cast<unsigned long long>(record.sfo_per_worker), static_cast<unsigned long long>(budget_),
                   last_loss_.c_str(), elapsed);
     std::fputs(line, stderr);
@@ -38,9 +42,9 @@ Status ProgressReporter::OnRound(const RoundRecord& record, std::span<const doub
     const int filled = static_cast<int>(fraction * kWidth + 0.5);
     std::string bar(static_cast<std::size_t>(std::max(0, std::min(kWidth, filled))), '#');
     bar.resize(kWidth, '.');
-    std::snprintf(line, sizeof line, "\r%s [%s] %3.0f%%  round %llu/%llu  SFO %llu/%llu  loss %s  ETA %.0fs\033[K",
-                  label_.c_str(), bar.c_str(), 100 * fraction, static_cast<unsigned long long>(record.round),
-                  static_cast<unsigned long long>(rounds_), static_cast<unsigned long long>(record.sfo_per_worker),
+    std::snprintf(line, sizeof line, "\r%s [%s] %3.0f%%  round %s  SFO %llu/%llu  loss %s  ETA %.0fs\033[K",
+                  label_.c_str(), bar.c_str(), 100 * fraction, RoundOf(record.round).c_str(),
+                  static_cast<unsigned long long>(record.sfo_per_worker),
                   static_cast<unsigned long long>(budget_), last_loss_.c_str(), eta);
     std::fputs(line, stderr);
     if (record.last) std::fputc('\n', stderr);
@@ -49,9 +53,9 @@ Status ProgressReporter::OnRound(const RoundRecord& record, std::span<const doub
   }
   if (!record.last && fraction * 10 < next_decile_) return Status::OK();
   while (next_decile_ <= fraction * 10) ++next_decile_;
-  std::snprintf(line, sizeof line, "crpsgd: %s: %3.0f%% round %llu/%llu, SFO %llu/%llu, loss %s, %.1fs elapsed\n",
-                label_.c_str(), 100 * fraction, static_cast<unsigned long long>(record.round),
-                static_cast<unsigned long long>(rounds_), static_cast<unsigned long long>(record.sfo_per_worker),
+  std::snprintf(line, sizeof line, "crpsgd: %s: %3.0f%% round %s, SFO %llu/%llu, loss %s, %.1fs elapsed\n",
+                label_.c_str(), 100 * fraction, RoundOf(record.round).c_str(),
+                static_cast<unsigned long long>(record.sfo_per_worker),
                 static_cast<unsigned long long>(budget_), last_loss_.c_str(), elapsed);
   std::fputs(line, stderr);
   return Status::OK();

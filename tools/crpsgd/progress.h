@@ -19,8 +19,10 @@ class ProgressReporter final : public RoundObserver {
   Status OnRound(const RoundRecord& record, std::span<const double> x) override;
 
  private:
+  std::string RoundOf(std::uint64_t round) const;
+
   std::string label_;
-  std::uint64_t budget_, rounds_;
+  std::uint64_t budget_, rounds_;  // rounds_: 0 when not known in advance
   bool terminal_, verbose_;
   std::chrono::steady_clock::time_point start_, last_draw_;
   int next_decile_ = 1;

@@ -1,0 +1,180 @@
+// --rho auto: the norm test's rule on written-out statistics, its estimators
+// unbiased on a problem whose gradient noise is known exactly, and the runs
+// it drives (budget spent to the last sample, batches that only grow).
+#include <cmath>
+#include <numeric>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "crpsgd/crpsgd.h"
+#include "testing/problems.h"
+
+namespace crpsgd {
+namespace {
+
+TEST(NormTestRuleTest, TheNextBatchFollowsTheFormula) {
+  NormTestState state;
+  // First round: V = v̂ = 8, Q = ‖ḡ‖² = 1.5; N = 4, B = 2: G² = 1.5 − 8/8 = 0.5;
+  // B⁺ = min(2B, max(B, ⌈V/(N·θ²·G²)⌉)) = min(4, max(2, ⌈8/2⌉ = 4)) = 4.
+  double g2 = UpdateNormTest(state, 8.0, 1.5, 2, 4, 1.0);
+  EXPECT_DOUBLE_EQ(g2, 0.5);
+  EXPECT_EQ(state.next_batch, 4u);
+  // Smoothed with β = ½: V = (8 + 4)/2 = 6, Q = (1.5 + 0.5)/2 = 1; B = 4:
+  // G² = 1 − 6/16 = 0.625; ⌈6/(4·0.625)⌉ = ⌈2.4⌉ = 3 < B: the batch stays 4.
+  g2 = UpdateNormTest(state, 4.0, 0.5, 4, 4, 1.0);
+  EXPECT_DOUBLE_EQ(state.noise, 6.0);
+  EXPECT_DOUBLE_EQ(state.mean_norm2, 1.0);
+  EXPECT_DOUBLE_EQ(g2, 0.625);
+  EXPECT_EQ(state.next_batch, 4u);
+  // θ² = 0.1 asks for ⌈6/(4·0.1·0.625)⌉ = 24 samples: capped at 2B = 8.
+  NormTestState copy = state;
+  UpdateNormTest(copy, 6.0, 1.0, 4, 4, 0.1);
+  EXPECT_EQ(copy.next_batch, 8u);
+  // θ² = 0.5: ⌈6/(4·0.5·0.625)⌉ = ⌈4.8⌉ = 5, between B and 2B.
+  copy = state;
+  UpdateNormTest(copy, 6.0, 1.0, 4, 4, 0.5);
+  EXPECT_EQ(copy.next_batch, 5u);
+  // The noise hides the gradient (G² ≤ 0): double.
+  NormTestState noisy;
+  g2 = UpdateNormTest(noisy, 100.0, 1.0, 3, 2, 1.0);
+  EXPECT_LE(g2, 0.0);
+  EXPECT_EQ(noisy.next_batch, 6u);
+}
+
+// Least squares at x = 0 on data that every worker holds whole: the per-sample
+// gradients are g_i = −y_i a_i, so tr Σ = mean‖g_i − ḡ‖² and ‖∇f‖² = ‖ḡ‖²
+// exactly. One round of --rho auto reports v̂ and Ĝ² (the first round sets
+// V = v̂); over many seeds their means must be these numbers.
+struct EstimatorCase {
+  int workers;
+  std::uint64_t batch;
+};
+
+void PrintTo(const EstimatorCase& c, std::ostream* os) { *os << "N=" << c.workers << " B=" << c.batch; }
+
+class NormTestEstimatorTest : public ::testing::TestWithParam<EstimatorCase> {};
+
+TEST_P(NormTestEstimatorTest, NoiseAndGradientEstimatesAreUnbiased) {
+  const auto [workers, batch] = GetParam();
+  const Dataset data = testing::SmallDense(60, 5, SyntheticTask::kRegression, 3);
+  const std::size_t n = data.num_samples(), d = data.num_features();
+  std::vector<double> mean(d, 0.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < d; ++j) mean[j] -= data.labels[i] * data.dense(i, j) / static_cast<double>(n);
+  }
+  double trace = 0.0, grad2 = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < d; ++j) {
+      const double e = -data.labels[i] * data.dense(i, j) - mean[j];
+      trace += e * e / static_cast<double>(n);
+    }
+  }
+  for (double m : mean) grad2 += m * m;
+
+  constexpr int kDraws = 600;
+  std::vector<double> noise, g2;
+  for (int seed = 1; seed <= kDraws; ++seed) {
+    TrainOptions options;
+    options.algorithm.kind = AlgorithmKind::kCrPsgd;
+    options.algorithm.adaptive_batch = true;
+    options.algorithm.first_batch = batch;
+    options.algorithm.budget = batch;  // one round
+    options.algorithm.lr = 1e-3;
+    options.seed = static_cast<std::uint64_t>(seed);
+    std::vector<double> v(static_cast<std::size_t>(workers)), g(static_cast<std::size_t>(workers));
+    const Status status = RunInProcess(workers, [&](Communicator& comm) -> Status {
+      const LinearModelObjective f(Problem::kLeastSquares, data, 0.0);
+      struct Last final : RoundObserver {
+        RoundRecord record;
+        Status OnRound(const RoundRecord& r, std::span<const double>) override {
+          record = r;
+          return Status::OK();
+        }
+      } last;
+      TrainOptions mine = options;
+      mine.observers.push_back(&last);
+      CRPSGD_RETURN_IF_ERROR(Train(mine, f, comm).status());
+      if (!last.record.noise_trace || !last.record.grad_norm2) return Status::Internal("no norm-test record");
+      v[static_cast<std::size_t>(comm.rank())] = *last.record.noise_trace;
+      g[static_cast<std::size_t>(comm.rank())] = *last.record.grad_norm2;
+      return Status::OK();
+    });
+    ASSERT_TRUE(status.ok()) << status.ToString();
+    for (int r = 1; r < workers; ++r) ASSERT_EQ(v[static_cast<std::size_t>(r)], v[0]);  // every worker agrees
+    noise.push_back(v[0]);
+    g2.push_back(g[0]);
+  }
+  auto check = [](const std::vector<double>& draws, double truth, const char* what) {
+    const double m = std::accumulate(draws.begin(), draws.end(), 0.0) / static_cast<double>(draws.size());
+    double var = 0.0;
+    for (double x : draws) var += (x - m) * (x - m) / static_cast<double>(draws.size() - 1);
+    const double standard_error = std::sqrt(var / static_cast<double>(draws.size()));
+    EXPECT_LT(std::abs(m - truth), 4.0 * standard_error) << what << ": mean " << m << ", truth " << truth;
+  };
+  check(noise, trace, "v̂ (tr Σ)");
+  check(g2, grad2, "Ĝ² (‖∇f‖²)");
+  // The means must also be near enough to tell a wrong estimator: dividing
+  // by N instead of N − 1 is off by a factor (N − 1)/N, at most 3/4 here.
+  const double m = std::accumulate(noise.begin(), noise.end(), 0.0) / kDraws;
+  EXPECT_NEAR(m / trace, 1.0, 0.12);
+}
+
+INSTANTIATE_TEST_SUITE_P(WorkersAndHalves, NormTestEstimatorTest,
+                         ::testing::Values(EstimatorCase{4, 8}, EstimatorCase{2, 5}, EstimatorCase{1, 9}),
+                         [](const auto& p) {
+                           std::ostringstream name;
+                           name << "N" << p.param.workers << "_B" << p.param.batch;
+                           return name.str();
+                         });
+
+// A run with --rho auto spends its budget to the last sample, its batches
+// never shrink and at most double, and two runs with the same seed agree.
+TEST(NormTestRunTest, SpendsTheBudgetWithGrowingBatchesDeterministically) {
+  const Dataset data = testing::SmallDense(400, 8, SyntheticTask::kBinary);
+  auto run = [&](int workers) {
+    std::vector<RoundRecord> records;
+    std::vector<double> x;
+    const Status status = RunInProcess(workers, [&](Communicator& comm) -> Status {
+      const LinearModelObjective f(Problem::kLogistic, data, 1e-3);
+      struct Keep final : RoundObserver {
+        std::vector<RoundRecord>* out;
+        Status OnRound(const RoundRecord& r, std::span<const double>) override {
+          out->push_back(r);
+          return Status::OK();
+        }
+      } keep;
+      std::vector<RoundRecord> mine_records;
+      keep.out = &mine_records;
+      TrainOptions options;
+      options.algorithm.kind = AlgorithmKind::kCrPsgd;
+      options.algorithm.adaptive_batch = true;
+      options.algorithm.first_batch = 2;
+      options.algorithm.budget = 3001;
+      options.algorithm.lr = 0.5;
+      options.seed = 5;
+      options.observers.push_back(&keep);
+      CRPSGD_ASSIGN_OR_RETURN(RunSummary summary, Train(options, f, comm));
+      if (comm.rank() == 0) records = mine_records, x = summary.x;
+      return Status::OK();
+    });
+    EXPECT_TRUE(status.ok()) << status.ToString();
+    return std::make_pair(records, x);
+  };
+  for (int workers : {1, 3}) {
+    const auto [records, x] = run(workers);
+    ASSERT_FALSE(records.empty());
+    EXPECT_EQ(records.back().sfo_per_worker, 3001u);
+    EXPECT_TRUE(records.back().last);
+    for (std::size_t t = 2; t + 1 < records.size(); ++t) {  // [0] is the start; the last batch is cut
+      EXPECT_GE(records[t].batch, records[t - 1].batch);
+      EXPECT_LE(records[t].batch, 2 * records[t - 1].batch);
+    }
+    EXPECT_GT(records[records.size() - 2].batch, 2u) << "the batch never grew";
+    EXPECT_LT(records.size(), 3001u / 2) << "as many rounds as a fixed batch of 2";
+    EXPECT_EQ(run(workers).second, x);  // bit for bit
+  }
+}
+
+}  // namespace
+}  // namespace crpsgd
