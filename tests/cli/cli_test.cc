@@ -350,7 +350,8 @@ TEST(CliCompareTest, BadConfigsNameTheProblem) {
                         Case{"8888888e8888888888888888888888888877)", "not valid JSON"},  // found by fuzz/
                         Case{R"({"budget": 1e999, "runs": [{"algo": "psgd"}]})", "not valid JSON"},
                         Case{R"({"budget": 10, "runs": [{"algo": "psgd"}], "workerz": 2})", "unknown key \"workerz\""},
-                        Case{R"({"budget": 10, "runs": [{"algo": "psgd", "rho": "x"}]})", "runs[0]: \"rho\" has the wrong type"},
+                        Case{R"({"budget": 10, "runs": [{"algo": "psgd", "rho": "x"}]})", "runs[0]: --rho must be a number > 1 or auto, got 'x'"},
+                        Case{R"({"budget": 10, "runs": [{"algo": "psgd", "batch": "x"}]})", "runs[0]: \"batch\" has the wrong type"},
                         Case{R"({"budget": 10, "runs": []})", "\"runs\" must be a non-empty list"},
                         Case{R"({"runs": [{"algo": "psgd"}]})", "\"budget\""},
                         Case{R"({"budget": 10, "runs": [{"algo": "cr-psgd", "rho": 1}]})", "runs[0]: --rho must be > 1"}}) {
@@ -828,7 +829,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"bad_eval_batch_norm", "--data DIR/ok.libsvm --budget 10 --eval-batch-norm precise", 2,
                  "--eval-batch-norm must be running or recomputed, got 'precise'"},
         BadInput{"rho_word", "--data DIR/ok.libsvm --budget 10 --rho fast", 2,
-                 "--rho must be a number > 1 or auto, got 'fast'"},
+                 "--rho: must be a number > 1 or auto, got 'fast'"},
         BadInput{"rho_auto_psgd", "--data DIR/ok.libsvm --budget 10 --algo psgd --rho auto", 2,
                  "--rho auto grows the batch of cr-psgd and cr-psgd-catalyst; psgd has a fixed batch"},
         BadInput{"norm_test_theta2_zero", "--data DIR/ok.libsvm --budget 10 --rho auto --norm-test-theta2 0", 2,
