@@ -4,6 +4,7 @@
 // created; every MPI rank validates the same inputs, so all ranks fail
 // together and mpirun never hangs on bad input. Logs go to stderr, the result
 // table to stdout. Exit codes: see exit_codes.h and docs/errors.md.
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -11,7 +12,6 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <cctype>
 
 #include <CLI/CLI.hpp>
 
