@@ -162,7 +162,7 @@ Status DrawFigures(const Job& job, const JobReport& report, const std::filesyste
   std::ostringstream gp;
   gp << GnuplotPreamble("crpsgd compare")
      << "set datafile missing 'NaN'\n"
-     << "set key outside right top vertical reverse Left samplen 2 spacing 1.2\n"  // beside the plot, sample first
+     << kGnuplotKeyBeside
      << "set grid\nset autoscale fix\nset offsets 0, 0, graph 0.04, graph 0.04\n"  // axes fit the data
      << "set format x '%g'\nset format y '%g'\n"
      << "set style fill transparent solid 0.12 noborder\n";

@@ -24,6 +24,9 @@ std::string GnuplotString(std::string s);
 // image paths in it are relative and the script runs from anywhere.
 std::string GnuplotPreamble(const std::string& generator);
 
+// The legend beside the plot, each entry's sample before its name.
+inline constexpr const char* kGnuplotKeyBeside = "set key outside right top vertical reverse Left samplen 2 spacing 1.2\n";
+
 Status RunGnuplot(const std::filesystem::path& path, const std::string& script);
 
 }  // namespace crpsgd::cli

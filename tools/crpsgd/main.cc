@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -339,12 +340,20 @@ int main(int argc, char** argv) {
 
   compare->add_flag("--overwrite", compare_job.run.overwrite,
                     "Replace the files of an earlier compare in --out (its runs, figures and tables)");
-  for (CLI::App* sub : {train, sweep, compare, theory, predict}) sub->set_version_flag("--version", version);
+  // The subcommands, once: their names in messages and suggestions come from here.
+  const std::vector<CLI::App*> commands = {train, sweep, compare, theory, predict};
+  std::vector<std::string> command_names;
+  std::string command_list;  // "train, sweep, ..."
+  for (CLI::App* sub : commands) {
+    sub->set_version_flag("--version", version);
+    command_names.push_back(sub->get_name());
+    command_list += (command_list.empty() ? "" : ", ") + sub->get_name();
+  }
 
   const bool leader = EnvironmentRank() == 0;
   std::vector<std::string> args(argv, argv + argc);
   const auto find_command = [&](const std::string& name) -> CLI::App* {
-    for (CLI::App* sub : {train, sweep, compare, theory, predict}) {
+    for (CLI::App* sub : commands) {
       if (sub->get_name() == name) return sub;
     }
     return nullptr;
@@ -353,8 +362,7 @@ int main(int argc, char** argv) {
   if (args.size() == 1 || args[1] == "help") {
     CLI::App* about = args.size() > 2 ? find_command(args[2]) : nullptr;
     if (args.size() > 2 && about == nullptr) {
-      return Fail(crpsgd::Status::InvalidArgument("help: no command '" + args[2] +
-                                                  "' (commands: train, sweep, compare, theory-check, predict)"),
+      return Fail(crpsgd::Status::InvalidArgument("help: no command '" + args[2] + "' (commands: " + command_list + ")"),
                   leader);
     }
     std::cout << (about != nullptr ? about->help() : app.help());
@@ -362,10 +370,11 @@ int main(int argc, char** argv) {
   }
   CLI::App* command = find_command(args[1]);
   if (command == nullptr && args[1].rfind("-", 0) != 0) {
-    const std::string nearest = NearestName(args[1], {"train", "sweep", "compare", "theory-check", "predict", "help"});
+    command_names.push_back("help");
+    const std::string nearest = NearestName(args[1], command_names);
     return Fail(crpsgd::Status::InvalidArgument("unknown command '" + args[1] + "'" +
                                                 (nearest.empty() ? "" : " (did you mean " + nearest + "?)") +
-                                                "; commands: train, sweep, compare, theory-check, predict (crpsgd help)"),
+                                                "; commands: " + command_list + " (crpsgd help)"),
                 leader);
   }
   std::map<std::string, std::string> from_config;  // flag -> "FILE:LINE" of its value

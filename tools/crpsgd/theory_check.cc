@@ -479,7 +479,7 @@ class TheoryCheck {
     const std::string cr_dat = q(dir / "cr_psgd.dat");
     std::ostringstream gp;
     gp << GnuplotPreamble("crpsgd theory-check")
-       << "set key outside right top vertical reverse Left samplen 2 spacing 1.2\nset grid\nset autoscale xfix\n"
+       << kGnuplotKeyBeside << "set grid\nset autoscale xfix\n"
        << "set format x '10^{%T}'\nset format y '%g'\n"
        << "set style fill transparent solid 0.1 noborder\n";
     auto output = [&](const std::string& name, const char* term, const char* ext) {
@@ -523,7 +523,7 @@ class TheoryCheck {
            << " using 1:" << mean << " with linespoints lc " << i + 1 << " lw 2 pt 7 title 'mean'\n";
       }
       gp << "unset multiplot\nset yrange [*:*]\nset title\n"
-         << "set key outside right top vertical reverse Left samplen 2 spacing 1.2\n";
+         << kGnuplotKeyBeside;
       const double gap1 = MeanGap("cr-psgd", 1, budgets_.back());
       output("speedup", term, ext);
       gp << "set title 'CR-PSGD error against workers at T = " << budgets_.back()
