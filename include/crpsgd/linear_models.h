@@ -75,6 +75,8 @@ class LinearModelObjective final : public Objective {
   // Bounds on φ''(z) and R''(x) (per coordinate).
   double loss_curvature() const;
   double regularizer_curvature() const;
+  // Σ_{local i} ‖a_i‖² (a mean of it bounds the per-sample curvature: tr H).
+  double SumSquaredRowNorms() const;
   // out += Σ_{local i} a_i (a_i · v): the Gram product behind the power iteration.
   void AccumulateGramProduct(std::span<const double> v, std::span<double> out) const;
   // AtA += Σ a_i a_iᵀ, Atb += Σ a_i y_i over the local shard (least squares' normal equations).
@@ -132,5 +134,11 @@ class LinearModelObjective final : public Objective {
 // Estimates L of the global f by a power iteration on (1/n) Σ_i a_i a_iᵀ over
 // all shards (evaluation traffic, deterministic): L ≈ c·λ_max + r. Collective.
 Result<double> EstimateSmoothness(const LinearModelObjective& f, Communicator& comm, std::size_t total_samples);
+
+// The mean per-sample smoothness L̄ = c·(1/n) Σ_i ‖a_i‖² + r over all shards
+// (an upper bound on tr H for the data term): what limits the step of SGD on
+// small batches. Collective (one evaluation all-reduce).
+Result<double> EstimateMeanSampleSmoothness(const LinearModelObjective& f, Communicator& comm,
+                                            std::size_t total_samples);
 
 }  // namespace crpsgd

@@ -53,6 +53,11 @@ struct TrainOptions {
   // averages of training (Objective::RecalibrateState: "precise batch norm").
   // Training itself is unchanged. Default: off (PyTorch's eval()).
   bool recalibrate_state = false;
+  // A run that makes f worse fails with kDiverged, as a non-finite loss does:
+  // its loss grows past divergence_factor × its start, or (unless warm-started
+  // from initial_x, or end_below_start is off) it ends above its start.
+  double divergence_factor = 100.0;
+  bool end_below_start = true;
   std::optional<double> f_star;                 // when known, summaries report f − f*
   std::optional<double> lipschitz;              // recorded in the summary when given
   std::vector<RoundObserver*> observers;        // called on this worker after every round
@@ -95,11 +100,25 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
 struct SmoothnessEstimate {
   double value = 0.0;   // L̂
   std::string method;   // "power-iteration" or "bound"
+  // L̄, the mean per-sample smoothness (built-in linear models only).
+  std::optional<double> mean_sample;
 };
 
 // Estimates the smoothness constant L of the global f. Collective. Built-in
-// linear models use a power iteration on the data; other objectives the
-// largest SmoothnessBound() over workers. Fails when neither is available.
+// linear models use a power iteration on the data (and give L̄ too); other
+// objectives the largest SmoothnessBound() over workers. Fails when neither
+// is available.
 Result<SmoothnessEstimate> EstimateLipschitz(const Objective& f, Communicator& comm);
+
+// Samples averaged into one step of `options` on `workers` workers: N·B for
+// psgd, N·B₁ (the first, smallest batch) for cr-psgd and the catalyst's inner
+// runs, b for local SGD's local steps.
+double SamplesPerStep(const AlgorithmOptions& options, int workers);
+
+// The step of --lr auto: 1/(L̂ + L̄/b) with b = SamplesPerStep. A batch of b
+// samples has gradient noise of order L̄/b beside L (Gower et al. 2019's
+// expected smoothness, with the mean per-sample constant): single samples get
+// 1/(L + L̄) (theory-check's 1/(L + tr H)), large batches 1/L. Without L̄, 1/L̂.
+double SafeStep(const SmoothnessEstimate& smoothness, const AlgorithmOptions& options, int workers);
 
 }  // namespace crpsgd

@@ -12,8 +12,9 @@
 namespace crpsgd::internal {
 namespace {
 
-// "CRPSGDC" and the format's version: 2 added the norm test's state (--rho auto).
-constexpr char kMagic[8] = {'C', 'R', 'P', 'S', 'G', 'D', 'C', '2'};
+// "CRPSGDC" and the format's version: 2 added the norm test's state (--rho auto),
+// 3 the run's first loss (a run ending above it is reported as diverged).
+constexpr char kMagic[8] = {'C', 'R', 'P', 'S', 'G', 'D', 'C', '3'};
 
 std::uint64_t Fnv1a(std::string_view bytes) {
   std::uint64_t h = 14695981039346656037ull;
@@ -111,6 +112,7 @@ Status WriteWorkerCheckpoint(const std::filesystem::path& path, const WorkerChec
   const MonitorState& m = c.monitor;
   w.U64(m.next_auto_eval), w.U64(m.bytes), w.U64(m.eval_bytes);
   w.F64(m.wall_s), w.F64(m.comm_s), w.F64(m.eval_s), w.F64(m.net_model_s), w.F64(m.last_loss);
+  w.F64(m.first_loss);
   w.U64(c.observers.size());
   for (const std::string& o : c.observers) w.Str(o);
   w.U64(Fnv1a(w.bytes()));
@@ -157,6 +159,7 @@ Result<WorkerCheckpoint> ReadWorkerCheckpoint(const std::filesystem::path& path)
   MonitorState& m = c.monitor;
   m.next_auto_eval = b.U64(), m.bytes = b.U64(), m.eval_bytes = b.U64();
   m.wall_s = b.F64(), m.comm_s = b.F64(), m.eval_s = b.F64(), m.net_model_s = b.F64(), m.last_loss = b.F64();
+  m.first_loss = b.F64();
   const std::uint64_t observers = b.U64();
   for (std::uint64_t i = 0; b.ok() && i < observers && i < 1000; ++i) c.observers.push_back(b.Str());
   if (!b.ok()) return Status::Corruption(name + ": truncated record inside the checkpoint");

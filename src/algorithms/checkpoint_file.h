@@ -17,7 +17,7 @@ namespace crpsgd::internal {
 struct MonitorState {
   std::uint64_t next_auto_eval = 0;
   std::uint64_t bytes = 0, eval_bytes = 0;
-  double wall_s = 0, comm_s = 0, eval_s = 0, net_model_s = 0, last_loss = 0;
+  double wall_s = 0, comm_s = 0, eval_s = 0, net_model_s = 0, last_loss = 0, first_loss = 0;
 };
 
 struct WorkerCheckpoint {

@@ -54,6 +54,8 @@ class TrainMonitor final : public RoundObserver {
         return Status::Diverged("round " + std::to_string(record.round) +
                                 ": the loss is not finite (the step size is probably too large)");
       }
+      if (record.round == 0) first_loss_ = loss;
+      CRPSGD_RETURN_IF_ERROR(CheckAgainstStart(record, loss));
       record.loss = loss;
       last_loss_ = loss;
     }
@@ -82,6 +84,7 @@ class TrainMonitor final : public RoundObserver {
     m.eval_s = eval_s_;
     m.net_model_s = net_model_s_;
     m.last_loss = last_loss_;
+    m.first_loss = first_loss_;
     return m;
   }
   void Restore(const internal::MonitorState& m) {
@@ -93,7 +96,30 @@ class TrainMonitor final : public RoundObserver {
     eval_s_ = m.eval_s;
     net_model_s_ = m.net_model_s;
     last_loss_ = m.last_loss;
+    first_loss_ = m.first_loss;
     last_.bytes = m.bytes;
+  }
+
+  // A run that makes f worse is reported as diverged, not as a result
+  // (TrainOptions::divergence_factor, end_below_start).
+  Status CheckAgainstStart(const RoundRecord& record, double loss) const {
+    if (!(first_loss_ > 0.0)) return Status::OK();  // f(x₀) = 0: nothing to compare with
+    char message[256];
+    if (loss > options_.divergence_factor * first_loss_) {
+      std::snprintf(message, sizeof message,
+                    "round %llu: the loss %.6g grew past %g times its start %.6g (the step size is probably too large)",
+                    static_cast<unsigned long long>(record.round), loss, options_.divergence_factor, first_loss_);
+      return Status::Diverged(message);
+    }
+    // A warm start may begin at the optimum, where sampling noise alone ends above it.
+    if (record.last && loss > first_loss_ && options_.end_below_start && options_.initial_x.empty()) {
+      std::snprintf(message, sizeof message,
+                    "the loss ended at %.6g, above its start %.6g, after %llu rounds (the step size is probably too "
+                    "large for this batch; --lr auto picks a stable one)",
+                    loss, first_loss_, static_cast<unsigned long long>(record.round));
+      return Status::Diverged(message);
+    }
+    return Status::OK();
   }
 
   const RoundRecord& last() const { return last_; }
@@ -121,6 +147,7 @@ class TrainMonitor final : public RoundObserver {
   double eval_s_ = 0.0;
   double net_model_s_ = 0.0;
   double last_loss_ = 0.0;
+  double first_loss_ = 0.0;  // round 0's
   std::uint64_t next_auto_ = 0;
   RoundRecord last_;
   internal::MonitorState resumed_;  // zero unless resumed
@@ -321,7 +348,8 @@ Result<SmoothnessEstimate> EstimateLipschitz(const Objective& f, Communicator& c
   if (const auto* linear = dynamic_cast<const LinearModelObjective*>(&f)) {
     CRPSGD_ASSIGN_OR_RETURN(FullEvaluator eval, FullEvaluator::Create(f, comm));
     CRPSGD_ASSIGN_OR_RETURN(double value, EstimateSmoothness(*linear, comm, eval.total_samples()));
-    return SmoothnessEstimate{value, "power-iteration"};
+    CRPSGD_ASSIGN_OR_RETURN(double mean_sample, EstimateMeanSampleSmoothness(*linear, comm, eval.total_samples()));
+    return SmoothnessEstimate{value, "power-iteration", mean_sample};
   }
   // The largest bound over workers: each writes its own slot, the sum gathers them.
   std::vector<double> bounds(comm.size(), 0.0);
@@ -335,7 +363,26 @@ Result<SmoothnessEstimate> EstimateLipschitz(const Objective& f, Communicator& c
     }
     largest = std::max(largest, b);
   }
-  return SmoothnessEstimate{largest, "bound"};
+  return SmoothnessEstimate{largest, "bound", std::nullopt};
+}
+
+double SamplesPerStep(const AlgorithmOptions& options, int workers) {
+  const double n = static_cast<double>(workers);
+  switch (options.kind) {
+    case AlgorithmKind::kPsgd:
+      return n * static_cast<double>(options.batch);
+    case AlgorithmKind::kLocalSgd:
+      return static_cast<double>(options.batch);
+    case AlgorithmKind::kCrPsgd:
+    case AlgorithmKind::kCrPsgdCatalyst:
+      return n * static_cast<double>(options.first_batch);
+  }
+  return 1.0;
+}
+
+double SafeStep(const SmoothnessEstimate& smoothness, const AlgorithmOptions& options, int workers) {
+  if (!smoothness.mean_sample) return 1.0 / smoothness.value;
+  return 1.0 / (smoothness.value + *smoothness.mean_sample / SamplesPerStep(options, workers));
 }
 
 }  // namespace crpsgd

@@ -238,6 +238,14 @@ std::optional<std::size_t> LinearModelObjective::CountCorrect(std::span<const do
   return correct;
 }
 
+double LinearModelObjective::SumSquaredRowNorms() const {
+  double sum = 0.0;
+  WithRows([&](const auto& rows) {
+    for (std::size_t i = 0; i < num_samples(); ++i) sum += rows.SquaredNorm(i);
+  });
+  return sum;
+}
+
 void LinearModelObjective::AccumulateGramProduct(std::span<const double> v, std::span<double> out) const {
   WithRows([&](const auto& rows) {
     for (std::size_t i = 0; i < num_samples(); ++i) rows.AddScaled(i, rows.Dot(i, v.data()), out.data());
@@ -287,6 +295,13 @@ Result<double> EstimateSmoothness(const LinearModelObjective& f, Communicator& c
     if (std::abs(eigenvalue - previous) <= kRelativeTolerance * eigenvalue) break;
   }
   return f.loss_curvature() * eigenvalue + f.regularizer_curvature();
+}
+
+Result<double> EstimateMeanSampleSmoothness(const LinearModelObjective& f, Communicator& comm,
+                                            std::size_t total_samples) {
+  std::vector<double> sum{f.SumSquaredRowNorms()};
+  CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(sum, Traffic::kEvaluation));
+  return f.loss_curvature() * sum[0] / static_cast<double>(total_samples) + f.regularizer_curvature();
 }
 
 }  // namespace crpsgd

@@ -145,7 +145,7 @@ TEST(CliFirstHourTest, AFolderWithAnotherRunIsRefusedUnlessOverwriteOrResume) {
   EXPECT_EQ(ReadText(out / "summary.json"), summary);  // nothing lost
 
   // A sweep's folder holds its runs one level down: refused too.
-  const std::string sweep = "sweep" + kTiny + "--budget 200 --run psgd --lr-grid 1 --out " + (dir / "sweep").string();
+  const std::string sweep = "sweep" + kTiny + "--budget 200 --run psgd --lr-grid 0.3 --out " + (dir / "sweep").string();
   ASSERT_EQ(Execute(sweep).exit_code, 0);
   run = Execute(sweep);
   EXPECT_EQ(run.exit_code, 2) << run.output;
@@ -186,10 +186,12 @@ TEST(CliFirstHourTest, ResumeSaysWhereAndAFinishedRunIsNotRedone) {
 TEST(CliFirstHourTest, ASweepWhoseRunDivergedAtEveryStepExitsThree) {
   TempDir dir;
   const CommandResult run = Execute("sweep --format synthetic --problem leastsq --budget 200 --workers 2 "
-                                    "--run psgd:batch=1 --run cr-psgd --lr-grid 1000,2000 --out " +
+                                    "--run psgd:batch=1 --run cr-psgd:b1=50 --lr-grid 0.5,0.8 --out " +
                                     (dir / "sweep").string());
   EXPECT_EQ(run.exit_code, 3) << run.output;
-  EXPECT_TRUE(Has(run, "psgd B=1: diverged at every step of the grid")) << run.output;
+  // Single samples at ≥ 0.5/L on isotropic data (L̄ ≈ 50 L) diverge; batches of 100 do not.
+  EXPECT_TRUE(Has(run, "error: psgd B=1: diverged at every step of the grid")) << run.output;
+  EXPECT_TRUE(Has(run, "| cr-psgd | B1=50 rho=1.1 | 0.5 |")) << run.output;
   const std::string table = ReadText(dir / "sweep" / "table.md");
   std::istringstream lines(table);
   std::size_t columns = 0;
@@ -235,6 +237,55 @@ TEST(CliFirstHourTest, PredictScoresAsLiblinearPredictDoes) {
   }
   const CommandResult bad = Execute("predict --model " + (dir / "none").string() + " --data " + kHeartScale);
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
+}
+
+// The case: on heart_scale with every default but the method, 1/L
+// took single samples to a loss above the start (0.945 > 0.693), exit 0.
+// --lr auto now takes a step for the batch, and a run that ends above its
+// start is reported as diverged, with its config.toml kept to repeat it.
+TEST(CliFirstHourTest, DefaultStepsImproveOnTheStartAndAWorseEndIsDiverged) {
+  if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP() << "liblinear-tools is not installed";
+  TempDir dir;
+  for (const char* algo : {"psgd", "local-sgd", "cr-psgd", "cr-psgd-catalyst"}) {
+    const auto out = dir / algo;
+    const CommandResult run =
+        Execute("train -q --data " + kHeartScale + " --algo " + algo + " --budget 2000 --out " + out.string());
+    ASSERT_EQ(run.exit_code, 0) << algo << "\n" << run.output;
+    const auto lines = ReadJsonLines(out / "metrics.jsonl");
+    EXPECT_LT(lines.back()["loss"].get<double>(), 0.9 * lines.front()["loss"].get<double>()) << algo;
+  }
+  const auto worse = dir / "worse";
+  CommandResult run = Execute("train -q --data " + kHeartScale + " --algo psgd --budget 2000 --lr auto*1 --out " +
+                              worse.string());
+  EXPECT_EQ(run.exit_code, 3) << run.output;
+  EXPECT_TRUE(Has(run, "the loss ended at 0.944563, above its start 0.693147, after 2000 rounds")) << run.output;
+  EXPECT_FALSE(std::filesystem::exists(worse / "summary.json"));
+  ASSERT_TRUE(std::filesystem::exists(worse / "config.toml"));
+  run = Execute("train -q --config " + (worse / "config.toml").string() + " --lr auto --out " +
+                (dir / "again").string());
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+}
+
+// A checkpoint of another format is refused, naming both formats, and the
+// run's folder keeps what it had.
+TEST(CliFirstHourTest, ACheckpointOfAnotherFormatIsRefused) {
+  if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP() << "liblinear-tools is not installed";
+  TempDir dir;
+  const auto out = dir / "run";
+  const std::string train = "train -q --data " + kHeartScale + " --budget 400 --checkpoint-every 20 --out " +
+                            out.string();
+  ASSERT_NE(Execute(train + " --inject-fault kill:rank=0,round=30").exit_code, 0);
+  const auto latest = ReadJson(out / "checkpoint" / "LATEST")["round"].get<std::uint64_t>();
+  const auto file = out / "checkpoint" / ("round-" + std::to_string(latest) + ".rank-0");
+  std::string bytes = ReadText(file);
+  ASSERT_EQ(bytes.substr(0, 8), "CRPSGDC3");
+  bytes[7] = '2';
+  std::ofstream(file, std::ios::binary) << bytes;
+  const std::string metrics = ReadText(out / "metrics.jsonl");
+  const CommandResult run = Execute(train + " --resume");
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_TRUE(Has(run, "checkpoint format 2, this crpsgd reads format 3")) << run.output;
+  EXPECT_EQ(ReadText(out / "metrics.jsonl"), metrics);
 }
 
 // A network's model.pt scores on the data it was trained on as the run

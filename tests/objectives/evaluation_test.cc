@@ -9,6 +9,7 @@
 #include "crpsgd/evaluation.h"
 #include "crpsgd/inproc.h"
 #include "crpsgd/linear_models.h"
+#include "crpsgd/train.h"
 #include "testing/problems.h"
 #include "testing/temp_dir.h"
 
@@ -68,6 +69,38 @@ TEST(EvaluationTest, PowerIterationFindsTheLargestEigenvalue) {
     if (std::abs(l - (0.25 * lambda_max + 0.01)) > 1e-5 * l) return Status::Internal("L = " + std::to_string(l));
     // The cheap per-sample bound is an upper bound on it.
     if (*f.SmoothnessBound() < l) return Status::Internal("bound below the estimate");
+    return Status::OK();
+  });
+}
+
+// L̄ = c·mean ‖a_i‖² + r over every shard, and the step --lr auto takes from it.
+TEST(EvaluationTest, MeanSampleSmoothnessAndTheSafeStep) {
+  const Dataset data = testing::SmallDense(200, 8, SyntheticTask::kBinary);
+  const double mean_norm2 = data.dense.rowwise().squaredNorm().mean();
+  OnShards(data, Problem::kLogistic, 0.01, 3, [&](const LinearModelObjective& f, Communicator& comm) -> Status {
+    CRPSGD_ASSIGN_OR_RETURN(double mean_sample, EstimateMeanSampleSmoothness(f, comm, 200));
+    if (std::abs(mean_sample - (0.25 * mean_norm2 + 0.01)) > 1e-12 * mean_sample) {
+      return Status::Internal("L̄ = " + std::to_string(mean_sample));
+    }
+    CRPSGD_ASSIGN_OR_RETURN(SmoothnessEstimate estimate, EstimateLipschitz(f, comm));
+    if (estimate.mean_sample != mean_sample) return Status::Internal("EstimateLipschitz gives another L̄");
+    AlgorithmOptions psgd;
+    psgd.kind = AlgorithmKind::kPsgd;
+    psgd.batch = 5;
+    const double l = estimate.value;
+    // 3 workers x 5 samples are averaged into each step.
+    if (SafeStep(estimate, psgd, comm.size()) != 1.0 / (l + mean_sample / 15.0)) return Status::Internal("psgd");
+    AlgorithmOptions local = psgd;
+    local.kind = AlgorithmKind::kLocalSgd;  // local steps average one worker's batch
+    if (SafeStep(estimate, local, comm.size()) != 1.0 / (l + mean_sample / 5.0)) return Status::Internal("local");
+    AlgorithmOptions cr = psgd;
+    cr.kind = AlgorithmKind::kCrPsgd;
+    cr.first_batch = 2;  // the first, smallest batch
+    if (SafeStep(estimate, cr, comm.size()) != 1.0 / (l + mean_sample / 6.0)) return Status::Internal("cr-psgd");
+    // A huge batch: the step tends to 1/L; without L̄ it is 1/L.
+    psgd.batch = 1'000'000'000;
+    if (std::abs(SafeStep(estimate, psgd, comm.size()) * l - 1.0) > 1e-6) return Status::Internal("large batch");
+    if (SafeStep({l, "bound", std::nullopt}, cr, comm.size()) != 1.0 / l) return Status::Internal("no L̄");
     return Status::OK();
   });
 }

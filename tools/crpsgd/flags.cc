@@ -180,8 +180,9 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
                                                      "0 = floor(sqrt(T / N))")
         ->transform(kCount)
         ->capture_default_str();
-    app.add_option("--lr", f.lr, "Step size gamma, or 'auto' (1/L with L estimated from the data), "
-                                 "or 'auto*K' (K/L)")
+    app.add_option("--lr", f.lr, "Step size gamma; 'auto': 1/(L + Lbar/b), a stable step for the batch, with L "
+                                 "estimated from the data, Lbar the mean per-sample smoothness and b the samples "
+                                 "averaged per step (1/L for networks); 'auto*K': K/L")
         ->capture_default_str();
   }
   app.add_option("--norm-test-theta2", f.norm_test_theta2,
@@ -283,7 +284,7 @@ Result<RunRequest> MakeTrainRequest(const AlgoFlags& f) {
   CRPSGD_ASSIGN_OR_RETURN(request.options.kind, ParseAlgorithm(f.algo));
   CRPSGD_RETURN_IF_ERROR(FillShared(f, request.options));
   if (f.lr == "auto") {
-    request.lr_multiple = 1.0;
+    request.safe_step = true;
   } else if (f.lr.rfind("auto*", 0) == 0) {
     CRPSGD_ASSIGN_OR_RETURN(double k, ParseNumber(f.lr.substr(5), "--lr auto*K"));
     if (!(k > 0)) return Status::InvalidArgument("--lr auto*K needs K > 0, got '" + f.lr + "'");
@@ -368,7 +369,7 @@ std::string RunFolderName(std::string description) {
 
 Status ValidateRequest(const RunRequest& r, int workers) {
   AlgorithmOptions probe = r.options;
-  if (r.lr_multiple) probe.lr = 1.0;  // a placeholder: the step comes from L̂ later
+  if (r.lr_multiple || r.safe_step) probe.lr = 1.0;  // a placeholder: the step comes from L̂ later
   return probe.Validate(workers);
 }
 

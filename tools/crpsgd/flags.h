@@ -94,8 +94,9 @@ void AddSweepFlags(CLI::App& app, SweepFlags& flags);
 
 // One run to execute: the options plus how its step was chosen.
 struct RunRequest {
-  AlgorithmOptions options;  // lr filled in later when lr_multiple is set
-  std::optional<double> lr_multiple;  // γ = lr_multiple / L̂ (--lr auto, sweeps)
+  AlgorithmOptions options;  // lr filled in later when lr_multiple or safe_step is set
+  std::optional<double> lr_multiple;  // γ = lr_multiple / L̂ (--lr auto*K, sweeps)
+  bool safe_step = false;             // --lr auto: γ = SafeStep(L̂, L̄, batch)
   std::string name;                   // output subfolder in a sweep ("" for train)
   int group = 0;                      // sweep: index of the --run this request came from
 };

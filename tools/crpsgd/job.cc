@@ -462,10 +462,11 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
     local.lipschitz = cache.lipschitz;
   }
   for (const RunRequest& r : job.requests) {
-    if (r.lr_multiple && !local.lipschitz) {
+    if ((r.lr_multiple || r.safe_step) && !local.lipschitz) {
       CRPSGD_ASSIGN_OR_RETURN(local.lipschitz, EstimateLipschitz(f, comm));
       std::ostringstream os;
       os << "L estimate (" << local.lipschitz->method << "): " << local.lipschitz->value;
+      if (local.lipschitz->mean_sample) os << ", mean per-sample smoothness " << *local.lipschitz->mean_sample;
       log(os.str());
     }
   }
@@ -484,6 +485,7 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
     TrainOptions options;
     options.algorithm = r.options;
     if (r.lr_multiple) options.algorithm.lr = *r.lr_multiple / local.lipschitz->value;
+    if (r.safe_step) options.algorithm.lr = SafeStep(*local.lipschitz, options.algorithm, comm.size());
     if (local.lipschitz) options.lipschitz = local.lipschitz->value;
     options.seed = seed;
     options.eval_every = job.run.eval_every;
@@ -566,7 +568,13 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
         j["lambda"] = job.data.lambda;
         j["eval_batch_norm"] = job.network.empty() ? nlohmann::json(nullptr) : nlohmann::json(job.run.eval_batch_norm);
         j["data"] = job.data.format == "synthetic" ? std::string("synthetic") : job.data.data;
-        j["lr_multiple_of_inverse_L"] = r.lr_multiple ? nlohmann::json(*r.lr_multiple) : nlohmann::json(nullptr);
+        j["lr_multiple_of_inverse_L"] = r.lr_multiple ? nlohmann::json(*r.lr_multiple)
+                                        : r.safe_step ? nlohmann::json(options.algorithm.lr * local.lipschitz->value)
+                                                      : nlohmann::json(nullptr);
+        j["lr_rule"] = r.safe_step ? "auto: 1/(L + Lbar/b)" : r.lr_multiple ? "auto*K: K/L" : "given";
+        j["mean_sample_smoothness"] = local.lipschitz && local.lipschitz->mean_sample
+                                          ? nlohmann::json(*local.lipschitz->mean_sample)
+                                          : nlohmann::json(nullptr);
         j["lipschitz_method"] = local.lipschitz ? nlohmann::json(local.lipschitz->method) : nlohmann::json(nullptr);
         j["f_star_method"] = local.f_star ? nlohmann::json(local.f_star_method) : nlohmann::json(nullptr);
         if (job.run.save_model && job.network.empty()) {

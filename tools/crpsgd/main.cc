@@ -96,6 +96,15 @@ Status WriteReport(const Job& job, const JobReport& report) {
   return Status::OK();
 }
 
+// A train run that diverged ends with its metrics so far and config.toml, so
+// that it can be repeated with another step. Returns `status`, or the error
+// of writing the file.
+Status KeepConfigOfDivergedRun(const Job& job, Status status) {
+  if (status.code() != StatusCode::kDiverged || job.run.out.empty() || job.effective_config.empty()) return status;
+  const Status written = WriteFileAtomic(std::filesystem::path(job.run.out) / "config.toml", job.effective_config);
+  return written.ok() ? status : written;
+}
+
 // A sweep or compare whose run diverged at every step it tried has no result
 // for that run: the table says so, and the exit code too (3).
 Status EveryStepDiverged(const Job& job, const JobReport& report) {
@@ -193,7 +202,7 @@ int RunCommand(Job& job, int argc, char** argv) {
         return RunJob(comm, job, *data, seed, caches[static_cast<std::size_t>(comm.rank())],
                       comm.rank() == 0 ? &one : nullptr);
       });
-      if (!status.ok()) return Fail(status, true);
+      if (!status.ok()) return Fail(KeepConfigOfDivergedRun(job, status), true);
       Merge(report, std::move(one));
     }
     Status status = WriteReport(job, report);
@@ -243,6 +252,7 @@ int RunCommand(Job& job, int argc, char** argv) {
     if (!status.ok()) break;
     Merge(report, std::move(one));
   }
+  if (!status.ok() && leader) status = KeepConfigOfDivergedRun(job, status);
   if (status.ok() && leader) status = WriteReport(job, report);
   if (status.ok()) status = EveryStepDiverged(job, report);  // report is rank 0's; the others have none
   if (!status.ok()) {

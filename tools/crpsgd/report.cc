@@ -14,6 +14,13 @@ std::string Num(double v, int precision = 4) {
   return os.str();
 }
 
+// The step as a multiple of 1/L̂: the grid's or auto*K's K, or γ·L̂ of --lr auto.
+std::optional<double> StepMultiple(const RunOutcome& o) {
+  if (o.request.lr_multiple) return o.request.lr_multiple;
+  if (o.request.safe_step && o.summary.lipschitz) return o.summary.algorithm.lr * *o.summary.lipschitz;
+  return std::nullopt;
+}
+
 TableRow Aggregate(std::vector<const RunOutcome*> outcomes) {
   TableRow row;
   row.seeds = std::move(outcomes);
@@ -97,7 +104,8 @@ std::string FormatTable(const Job& job, const JobReport& report) {
       continue;
     }
     const RunSummary& s = o.summary;  // rounds and SFO are the same for every seed
-    os << (o.request.lr_multiple ? Num(*o.request.lr_multiple) : std::string("—")) << " | " << Num(s.algorithm.lr)
+    const std::optional<double> multiple = StepMultiple(o);
+    os << (multiple ? Num(*multiple) : std::string("—")) << " | " << Num(s.algorithm.lr)
        << " | " << s.rounds << " | " << s.sfo_per_worker << " | " << s.budget_left << " | " << Num(row.mean_loss, 8)
        << " | " << (row.has_gap ? Num(row.mean_gap) : "—") << " | ";
     if (several_seeds) os << (row.has_gap ? Num(row.min_gap, 3) + "–" + Num(row.max_gap, 3) : "—") << " | ";
@@ -126,7 +134,7 @@ std::string FormatCsv(const JobReport& report) {
   for (const RunOutcome& o : report.runs) {
     const RunSummary& s = o.summary;
     os << AlgorithmName(o.request.options.kind) << ",\"" << o.request.options.Describe() << "\"," << o.seed << ","
-       << (o.request.lr_multiple ? Num(*o.request.lr_multiple, 6) : "") << ",";
+       << (StepMultiple(o) ? Num(*StepMultiple(o), 6) : "") << ",";
     if (!o.status.ok()) {
       os << ",diverged,,,,,,,,,,,,\n";
       continue;

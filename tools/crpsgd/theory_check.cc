@@ -87,6 +87,7 @@ Result<Sample> RunOnce(const Dataset& data, Problem problem, double lambda, cons
     options.seed = seed;
     options.eval_every = std::numeric_limits<std::uint64_t>::max();  // the start and the end only
     options.f_star = f_star;
+    options.end_below_start = false;  // at small T the noise floor may lie above f(x₀): a measurement
     CRPSGD_ASSIGN_OR_RETURN(RunSummary mine, Train(options, f, comm));
     if (comm.rank() == 0) summary = std::move(mine);
     return Status::OK();
