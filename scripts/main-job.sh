@@ -8,7 +8,9 @@
 # every method gets the same per-worker budget T = 6000 samples (one pass over
 # the 60000 training images) and runs at each step of the grid {1/2,1,2,4,8}/L,
 # for seeds 1, 2 and 3. The table shows each method at its best step (lowest
-# mean final loss over the seeds). Outputs: out/main-job/{table.md,results.csv}
+# mean final loss over the seeds). Beside the paper's three runs: PSGD with
+# B = 57 and local SGD with I = 57, the rounds of CR-PSGD (T/57 = 106 against
+# 105: matched rounds), and CR-PSGD with --rho auto (no rho to tune). Outputs: out/main-job/{table.md,results.csv}
 # and each run's metrics.jsonl and summary.json.
 #
 # Usage: [SEEDS=1] [BUDGET=600] scripts/main-job.sh [extra crpsgd sweep flags, e.g. --quiet]
@@ -25,5 +27,8 @@ data=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
   --run psgd:batch=1 \
   --run local-sgd:batch=1,sync-period=10 \
   --run cr-psgd:b1=4,rho=1.04 \
+  --run psgd:batch=57 \
+  --run local-sgd:batch=1,sync-period=57 \
+  --run cr-psgd:rho=auto \
   --out out/main-job --overwrite "$@"   # a rerun replaces the last one
 echo "main-job: table in out/main-job/table.md, every run in out/main-job/seed-*/" >&2

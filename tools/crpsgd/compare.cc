@@ -99,6 +99,7 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
   CRPSGD_RETURN_IF_ERROR(top.Read("synthetic_samples", d.synthetic_samples));
   CRPSGD_RETURN_IF_ERROR(top.Read("synthetic_features", d.synthetic_features));
   CRPSGD_RETURN_IF_ERROR(top.Read("synthetic_noise", d.synthetic_noise));
+  CRPSGD_RETURN_IF_ERROR(top.Read("synthetic_condition", d.synthetic_condition));
   RunFlags& r = job.run;
   CRPSGD_RETURN_IF_ERROR(top.Read("workers", r.workers));
   CRPSGD_RETURN_IF_ERROR(top.Read("backend", r.backend));

@@ -13,7 +13,7 @@
 // eval_every, eval_samples, eval_batch_norm, threads, net_model, seeds.
 // Data keys are the data flags' names with '_' for '-' (problem, data, format,
 // test_data, positive_class, negative_class, lambda, normalize, augment,
-// hidden, bias, synthetic_samples, synthetic_features, synthetic_noise); run
+// hidden, bias, synthetic_samples, synthetic_features, synthetic_noise, synthetic_condition); run
 // keys are the algorithm flags' (algo, batch, b1, rho, sync_period, theta,
 // outer_iters, inner_budget, lr, momentum, weight_decay, lr_schedule,
 // lr_batch_scaling, lr_max). An

@@ -56,6 +56,10 @@ void AddDataFlags(CLI::App& app, DataFlags& f) {
   app.add_option("--synthetic-features", f.synthetic_features, "Synthetic data: features")
       ->transform(kCount)->capture_default_str();
   app.add_option("--synthetic-noise", f.synthetic_noise, "Synthetic data: label noise std. dev.")->capture_default_str();
+  app.add_option("--synthetic-condition", f.synthetic_condition,
+                 "Synthetic data: kappa >= 1, feature variances from 1 down to 1/kappa (least squares: the "
+                 "condition number of its Hessian, close to kappa; 1 = isotropic)")
+      ->capture_default_str();
   app.add_option("--lambda", f.lambda, "Regularisation strength λ (>= 0; linear models)")->capture_default_str();
   app.add_flag("--normalize", f.normalize, "Images: shift and scale each channel to mean 0, std 1 "
                                            "(statistics of the training data, applied to the test data too)");

@@ -26,6 +26,7 @@ struct DataFlags {
   std::uint64_t synthetic_samples = 10000;
   std::uint64_t synthetic_features = 50;
   double synthetic_noise = 0.5;
+  double synthetic_condition = 1.0;
   double lambda = 1e-4;
   bool normalize = false;      // images: per-channel mean 0, std 1 (statistics of the training data)
   bool augment = false;        // images: padded random crop + flip (networks)

@@ -243,6 +243,12 @@ Result<LoadedData> LoadData(const DataFlags& f, std::uint64_t seed, const PartsT
     options.samples = f.synthetic_samples;
     options.features = f.synthetic_features;
     options.noise = f.synthetic_noise;
+    if (!(f.synthetic_condition >= 1.0)) {
+      std::ostringstream os;
+      os << "--synthetic-condition must be >= 1, got " << f.synthetic_condition;
+      return Status::InvalidArgument(os.str());
+    }
+    options.condition_number = f.synthetic_condition;
     options.seed = seed;
     CRPSGD_ASSIGN_OR_RETURN(loaded.train, MakeSynthetic(options));
     if (!f.test_data.empty()) return Status::InvalidArgument("--test-data is not used with --format synthetic");

@@ -70,7 +70,8 @@ void Merge(JobReport& all, JobReport one) {
 
 Status WriteReport(const Job& job, const JobReport& report) {
   const std::string table = FormatTable(job, report);
-  std::cout << table << std::flush;
+  const std::string condition = ConditionLine(job, report);
+  std::cout << condition << table << std::flush;
   if (job.run.out.empty()) return Status::OK();
   const std::filesystem::path out(job.run.out);
   if (!job.effective_config.empty()) {
@@ -88,6 +89,7 @@ Status WriteReport(const Job& job, const JobReport& report) {
       std::snprintf(line, sizeof line, "L = %.6g (%s)\n", report.lipschitz->value, report.lipschitz->method.c_str());
       md += line;
     }
+    md += condition;
     md += job.compare ? "\nEach run (mean over the seeds):\n\n" + table
                       : "\nEach algorithm at its best step of the grid:\n\n" + table;
     CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(out / "table.md", md));

@@ -1,6 +1,7 @@
 #include "report.h"
 
 #include <algorithm>
+#include <cmath>
 #include <iomanip>
 #include <map>
 #include <sstream>
@@ -11,6 +12,17 @@ namespace {
 std::string Num(double v, int precision = 4) {
   std::ostringstream os;
   os << std::setprecision(precision) << v;
+  return os.str();
+}
+
+// Whole rounds as they are; a mean over seeds (--rho auto) to one decimal.
+std::string Rounds(double rounds) {
+  std::ostringstream os;
+  if (rounds == std::round(rounds)) {
+    os << static_cast<std::uint64_t>(rounds);
+  } else {
+    os << std::fixed << std::setprecision(1) << rounds;
+  }
   return os.str();
 }
 
@@ -37,6 +49,7 @@ TableRow Aggregate(std::vector<const RunOutcome*> outcomes) {
     row.mean_loss += s.final_loss / n;
     row.mean_wall_s += s.wall_s / n;
     row.mean_comm_s += s.comm_s / n;
+    row.mean_rounds += static_cast<double>(s.rounds) / n;
     if (!s.f_star) {
       row.has_gap = false;
       continue;
@@ -87,10 +100,11 @@ std::string FormatTable(const Job& job, const JobReport& report) {
   bool has_test = false;
   for (const TableRow& row : rows) has_test = has_test || (!row.diverged && row.seeds.front()->summary.test_accuracy);
   std::ostringstream os;
-  os << "| algorithm | parameters | step (×1/L) | γ | rounds | SFO/worker | budget left | final loss | f − f* |";
+  os << "| algorithm | parameters | step (×1/L) | γ | rounds | planned rounds | SFO/worker | budget left | final loss | "
+        "f − f* |";
   if (several_seeds) os << " f − f* range |";
   os << " f − f* vs first | rounds vs first | wall s | comm s |" << (has_test ? " test accuracy |" : "") << "\n|";
-  const int columns = (several_seeds ? 14 : 13) + (has_test ? 1 : 0);
+  const int columns = (several_seeds ? 15 : 14) + (has_test ? 1 : 0);
   for (int i = 0; i < columns; ++i) os << "---|";
   os << "\n";
   const TableRow* first = rows.empty() || rows.front().diverged ? nullptr : &rows.front();
@@ -103,10 +117,14 @@ std::string FormatTable(const Job& job, const JobReport& report) {
       os << "\n";
       continue;
     }
-    const RunSummary& s = o.summary;  // rounds and SFO are the same for every seed
+    const RunSummary& s = o.summary;  // SFO is the same for every seed, and so are rounds but with --rho auto
     const std::optional<double> multiple = StepMultiple(o);
-    os << (multiple ? Num(*multiple) : std::string("—")) << " | " << Num(s.algorithm.lr)
-       << " | " << s.rounds << " | " << s.sfo_per_worker << " | " << s.budget_left << " | " << Num(row.mean_loss, 8)
+    // Algorithm 1's plan (every fixed schedule's); --rho auto's fewest rounds, at
+    // a doubling batch, as a lower bound.
+    const AlgorithmPlan plan = PlanAlgorithm(s.algorithm, s.workers);
+    os << (multiple ? Num(*multiple) : std::string("—")) << " | " << Num(s.algorithm.lr) << " | "
+       << Rounds(row.mean_rounds) << " | " << (plan.exact ? "" : "≥ ") << plan.rounds << " | " << s.sfo_per_worker
+       << " | " << s.budget_left << " | " << Num(row.mean_loss, 8)
        << " | " << (row.has_gap ? Num(row.mean_gap) : "—") << " | ";
     if (several_seeds) os << (row.has_gap ? Num(row.min_gap, 3) + "–" + Num(row.max_gap, 3) : "—") << " | ";
     if (first != nullptr && row.has_gap && first->has_gap && first->mean_gap > 0) {
@@ -114,8 +132,8 @@ std::string FormatTable(const Job& job, const JobReport& report) {
     } else {
       os << "— | ";
     }
-    const std::uint64_t first_rounds = first != nullptr ? first->seeds.front()->summary.rounds : 0;
-    os << (first_rounds > 0 && s.rounds > 0 ? "1/" + Num(static_cast<double>(first_rounds) / s.rounds, 4) : "—")
+    const double first_rounds = first != nullptr ? first->mean_rounds : 0.0;
+    os << (first_rounds > 0 && row.mean_rounds > 0 ? "1/" + Num(first_rounds / row.mean_rounds, 4) : "—")
        << " | " << Num(row.mean_wall_s, 3) << " | " << Num(row.mean_comm_s, 3) << " |";
     if (has_test) {
       double mean = 0.0;  // over the seeds
@@ -125,6 +143,14 @@ std::string FormatTable(const Job& job, const JobReport& report) {
     os << "\n";
   }
   return os.str();
+}
+
+std::string ConditionLine(const Job& job, const JobReport& report) {
+  if (!report.lipschitz || !job.network.empty() || !(job.data.lambda > 0)) return "";
+  char line[256];
+  std::snprintf(line, sizeof line, "κ̂ = L̂/λ = %.4g (L̂ = %.6g, λ = %g): the condition number the step and ρ face\n",
+                report.lipschitz->value / job.data.lambda, report.lipschitz->value, job.data.lambda);
+  return line;
 }
 
 std::string FormatCsv(const JobReport& report) {

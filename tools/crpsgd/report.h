@@ -17,12 +17,15 @@ struct TableRow {
   std::vector<const RunOutcome*> seeds;  // the same request, one outcome per seed
   bool diverged = false;                 // some seed diverged
   double mean_loss = 0.0, mean_gap = 0.0, min_gap = 0.0, max_gap = 0.0, mean_wall_s = 0.0, mean_comm_s = 0.0;
+  double mean_rounds = 0.0;  // the same for every seed but with --rho auto
   bool has_gap = false;
 };
 
 // Rows in the order the runs were given; for a sweep, each --run at its best step.
 std::vector<TableRow> TableRows(const Job& job, const JobReport& report);
 std::string FormatTable(const Job& job, const JobReport& report);
+// "κ̂ = L̂/λ = ..." for a linear model with λ > 0 and an L̂ estimate; "" otherwise.
+std::string ConditionLine(const Job& job, const JobReport& report);
 // Every run of every seed, one CSV line each.
 std::string FormatCsv(const JobReport& report);
 
