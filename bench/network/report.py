@@ -77,7 +77,8 @@ def main():
     print("## Time to a target loss")
     print()
     print("The target is the highest final loss among a problem's methods, so every method reaches it; "
-          "time is training wall time (loss evaluations excluded) at the first evaluated round at or below it. "
+          "time is training wall time (loss evaluations excluded) at the first evaluated round at or below it, "
+          "and rounds and bytes (training payload per worker) are counted up to that round. "
           "`comm` is the time inside training all-reduces up to then, waiting included; `model` is the same "
           "rounds costed as ring all-reduces on the nominal link (α = 50 µs per message). "
           "The criterion: the communication-reduced method reaches the target at least 5× sooner than psgd "
@@ -93,8 +94,9 @@ def main():
         print()
         print(f"### {hosts_note}: target loss {target:.6g}")
         print()
-        print("| link | method | rounds | SFO/worker | final loss | time to target | comm share | modelled net time | whole run | psgd ÷ this |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("| link | method | rounds | SFO/worker | final loss | rounds to target | bytes to target | "
+              "time to target | comm share | modelled net time | whole run | psgd ÷ this |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for rate in dict.fromkeys(r["rate"] for r in part):
             rows = [r for r in part if r["rate"] == rate]
             hits = {r["method"]: first_at_or_below(metrics(r["dir"]), target) for r in rows}
@@ -114,8 +116,9 @@ def main():
                                     f"{base / t:.1f}× sooner than psgd (target ≥ 5×): "
                                     f"{'met' if met else 'MISSED'}" if t and base else
                                     f"{problem} at 100 Mbit/s: {r['method']} did not reach the target: MISSED")
+                to_target = (f"{hit['round']} | {hit['bytes'] / 1e6:.3g} MB" if hit else "— | —")
                 print(f"| {rate} | {r['method']} | {s['rounds']} | {s['sfo_per_worker']} | {last_loss(m):.6g} | "
-                      f"{f'{t:.2f} s' if t is not None else 'not reached'} | {share} | {model} | "
+                      f"{to_target} | {f'{t:.2f} s' if t is not None else 'not reached'} | {share} | {model} | "
                       f"{s['wall_s']:.2f} s ({100 * s['comm_s'] / s['wall_s']:.0f}% comm) | {ratio} |")
     print()
 

@@ -3,9 +3,9 @@
 # machine (scripts/testcluster/cluster.sh: network namespaces, veth, tc tbf):
 #   1. the same job on 2 and 4 hosts against single-host mpirun: same final loss;
 #   2. time to a target loss at 1 Gbit/s and 100 Mbit/s per host link:
-#      psgd, local-sgd and cr-psgd on logistic regression, psgd and
-#      cr-psgd-catalyst on ResNet-20 (at B1 = 8 and 4), each pair at one
-#      per-worker budget, on 2
+#      psgd, local-sgd and cr-psgd on logistic regression; psgd,
+#      cr-psgd-catalyst, local SGD and cr-psgd on ResNet-20 (at B1 = 8 and
+#      4), each group at one per-worker budget, on 2
 #      hosts: one rank per core, since timings of more ranks than cores
 #      measure the scheduler (4-host runs are parts 1 and 3);
 #   3. a host's link cut mid-run: the job ends, naming the unreachable rank,
@@ -13,7 +13,7 @@
 # Everything is torn down at the end, also on failure or Ctrl-C, and the
 # script checks that no namespace, link or process is left.
 #
-# Usage (root): bash bench/network/run.sh     (about 10 minutes on 2 cores)
+# Usage (root): bash bench/network/run.sh     (about 15 minutes on 2 cores)
 # Writes bench/network/results.md; every run's outputs stay in out/network/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -91,11 +91,15 @@ resnet_budget=1920  # 240 rounds of psgd B=8; 3 inner runs of 640 for the cataly
 methods_resnet=(
   "psgd B=8|--algo psgd --batch 8 --lr 0.05 --eval-every 10"
   "cr-psgd-catalyst B1=8 rho=1.5 K=3|--algo cr-psgd-catalyst --b1 8 --rho 1.5 --theta 0.1 --outer-iters 3 --inner-budget 640 --lr 0.05 --eval-every 1"
+  "local-sgd b=8 I=8|--algo local-sgd --batch 8 --sync-period 8 --lr 0.05 --eval-every 1"
+  "cr-psgd B1=8 rho=1.1|--algo cr-psgd --b1 8 --rho 1.1 --lr 0.05 --eval-every 1"
 )
 resnet_b4_budget=2050  # 512 rounds of psgd B=4; 2 inner runs of 4+6+...+345 = 1025
 methods_resnet_b4=(
   "psgd B=4|--algo psgd --batch 4 --lr 0.025 --eval-every 10"
   "cr-psgd-catalyst B1=4 rho=1.5 K=2 lr~B|--algo cr-psgd-catalyst --b1 4 --rho 1.5 --theta 0.1 --outer-iters 2 --inner-budget 1025 --lr 0.0125 --lr-batch-scaling linear --lr-max 0.05 --eval-every 1"
+  "local-sgd b=4 I=8|--algo local-sgd --batch 4 --sync-period 8 --lr 0.025 --eval-every 1"
+  "cr-psgd B1=4 rho=1.1 lr~B|--algo cr-psgd --b1 4 --rho 1.1 --lr 0.0125 --lr-batch-scaling linear --lr-max 0.05 --eval-every 1"
 )
 time_run() {  # time_run PART RATE BUDGET "NAME|FLAGS" COMMON_FLAGS...: one method on 2 hosts
   local part=$1 rate=$2 budget=$3 entry=$4

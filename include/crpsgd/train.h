@@ -121,4 +121,16 @@ double SamplesPerStep(const AlgorithmOptions& options, int workers);
 // 1/(L + L̄) (theory-check's 1/(L + tr H)), large batches 1/L. Without L̄, 1/L̂.
 double SafeStep(const SmoothnessEstimate& smoothness, const AlgorithmOptions& options, int workers);
 
+// γ·(L̂ + L̄/(N·B)) at most this: SGD on a quadratic is stable in mean square
+// below 2, and this keeps a margin.
+inline constexpr double kStableStepMargin = 1.5;
+
+// The smallest first batch B₁ ≥ `first_batch` whose rounds are stable at step
+// `lr` on `workers` workers: lr·(L̂ + L̄/(N·B₁)) ≤ kStableStepMargin. --rho auto
+// starts there: from a smaller batch its first rounds blow the loss up and
+// the budget goes into recovering. `first_batch` itself when L̄ is unknown or
+// lr·L̂ ≥ kStableStepMargin (no batch is stable by this bound).
+std::uint64_t StableFirstBatch(const SmoothnessEstimate& smoothness, double lr, int workers,
+                               std::uint64_t first_batch);
+
 }  // namespace crpsgd

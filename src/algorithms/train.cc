@@ -380,6 +380,15 @@ double SamplesPerStep(const AlgorithmOptions& options, int workers) {
   return 1.0;
 }
 
+std::uint64_t StableFirstBatch(const SmoothnessEstimate& smoothness, double lr, int workers,
+                               std::uint64_t first_batch) {
+  const double room = kStableStepMargin / lr - smoothness.value;  // what L̄/(N·B₁) may add to L̂
+  if (!smoothness.mean_sample || !(room > 0.0)) return first_batch;
+  const double samples = *smoothness.mean_sample / room;          // N·B₁ at least
+  const auto batch = static_cast<std::uint64_t>(std::ceil(samples / static_cast<double>(workers)));
+  return std::max(first_batch, batch);
+}
+
 double SafeStep(const SmoothnessEstimate& smoothness, const AlgorithmOptions& options, int workers) {
   if (!smoothness.mean_sample) return 1.0 / smoothness.value;
   return 1.0 / (smoothness.value + *smoothness.mean_sample / SamplesPerStep(options, workers));

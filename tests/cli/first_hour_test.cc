@@ -266,6 +266,24 @@ TEST(CliFirstHourTest, DefaultStepsImproveOnTheStartAndAWorseEndIsDiverged) {
   EXPECT_EQ(run.exit_code, 0) << run.output;
 }
 
+// --rho auto from one sample at γ = 1/L on least squares with L̄ ≈ 10 L: the
+// first rounds would be unstable (the loss rose to 2.8× its start, seed 1),
+// so B₁ is raised to the smallest stable one, said in the log and the table.
+TEST(CliFirstHourTest, RhoAutoStartsFromAStableFirstBatch) {
+  TempDir dir;
+  const CommandResult run = Execute(
+      "train --format synthetic --problem leastsq --synthetic-samples 16384 --synthetic-features 20 "
+      "--synthetic-noise 1 --synthetic-condition 5 --lambda 0 --workers 4 --budget 6000 --lr auto*1 --eval-every 1 "
+      "--algo cr-psgd --rho auto --out " + (dir / "run").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(Has(run, "--rho auto: B1 1 -> 6, the smallest first batch whose rounds are stable")) << run.output;
+  EXPECT_TRUE(Has(run, "| cr-psgd | B1=6 rho=auto |")) << run.output;
+  EXPECT_EQ(ReadJson(dir / "run" / "summary.json")["b1"], 6);
+  const auto lines = ReadJsonLines(dir / "run" / "metrics.jsonl");
+  EXPECT_EQ(lines[1]["batch"], 6);
+  for (const auto& line : lines) EXPECT_LE(line["loss"].get<double>(), 1.05 * lines[0]["loss"].get<double>());
+}
+
 // A checkpoint of another format is refused, naming both formats, and the
 // run's folder keeps what it had.
 TEST(CliFirstHourTest, ACheckpointOfAnotherFormatIsRefused) {

@@ -101,6 +101,19 @@ TEST(EvaluationTest, MeanSampleSmoothnessAndTheSafeStep) {
     psgd.batch = 1'000'000'000;
     if (std::abs(SafeStep(estimate, psgd, comm.size()) * l - 1.0) > 1e-6) return Status::Internal("large batch");
     if (SafeStep({l, "bound", std::nullopt}, cr, comm.size()) != 1.0 / l) return Status::Internal("no L̄");
+    // --rho auto's first batch: the smallest B₁ with γ(L + L̄/(N·B₁)) ≤ 1.5.
+    const double lr = 1.0 / l;
+    const std::uint64_t b1 = StableFirstBatch(estimate, lr, comm.size(), 1);
+    if (b1 < 2) return Status::Internal("this data (L̄ ≈ 5 L) needs a first batch above 1");
+    auto factor = [&](std::uint64_t b) { return lr * (l + mean_sample / (3.0 * static_cast<double>(b))); };
+    if (factor(b1) > kStableStepMargin || (b1 > 1 && factor(b1 - 1) <= kStableStepMargin)) {
+      return Status::Internal("stable first batch " + std::to_string(b1));
+    }
+    if (StableFirstBatch(estimate, lr, comm.size(), b1 + 7) != b1 + 7) return Status::Internal("a larger B₁ stays");
+    // No batch is stable by the bound at γ ≥ 1.5/L, and none is needed at a small step.
+    if (StableFirstBatch(estimate, 2.0 / l, comm.size(), 1) != 1) return Status::Internal("γ above the margin");
+    if (StableFirstBatch(estimate, 1.0 / (l + mean_sample), comm.size(), 1) != 1) return Status::Internal("small γ");
+    if (StableFirstBatch({l, "bound", std::nullopt}, lr, comm.size(), 1) != 1) return Status::Internal("no L̄ (b1)");
     return Status::OK();
   });
 }

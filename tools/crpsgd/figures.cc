@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crpsgd/metrics.h"
+#include "report.h"
 
 namespace crpsgd::cli {
 namespace {
@@ -114,8 +115,7 @@ Status DrawFigures(const Job& job, const JobReport& report, const std::filesyste
     Series s;
     s.file = "run" + std::to_string(group + 1) + ".dat";
     const RunOutcome& first = *outcomes.front();
-    s.title = WrapForKey(std::string(AlgorithmName(first.request.options.kind)) + " " +
-                         first.request.options.Describe());
+    s.title = WrapForKey(std::string(AlgorithmName(first.request.options.kind)) + " " + RunParameters(first));
     std::ostringstream dat;
     dat << "# sfo_per_worker round wall_s mean min max test_mean test_min test_max (" << curves.size() << " seeds)\n";
     for (std::size_t i = 0; i < length; ++i) {

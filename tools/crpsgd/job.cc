@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -492,6 +493,20 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
     options.algorithm = r.options;
     if (r.lr_multiple) options.algorithm.lr = *r.lr_multiple / local.lipschitz->value;
     if (r.safe_step) options.algorithm.lr = SafeStep(*local.lipschitz, options.algorithm, comm.size());
+    if (options.algorithm.kind == AlgorithmKind::kCrPsgd && options.algorithm.adaptive_batch && local.lipschitz) {
+      const std::uint64_t stable =
+          std::min(StableFirstBatch(*local.lipschitz, options.algorithm.lr, comm.size(), options.algorithm.first_batch),
+                   options.algorithm.budget);
+      if (stable > options.algorithm.first_batch) {
+        std::ostringstream os;
+        os << "--rho auto: B1 " << options.algorithm.first_batch << " -> " << stable
+           << ", the smallest first batch whose rounds are stable at step " << options.algorithm.lr << " ("
+           << options.algorithm.lr << " * (L " << local.lipschitz->value << " + Lbar " << *local.lipschitz->mean_sample
+           << " / (N B1)) <= " << kStableStepMargin << ")";
+        log(os.str());
+        options.algorithm.first_batch = stable;
+      }
+    }
     if (local.lipschitz) options.lipschitz = local.lipschitz->value;
     options.seed = seed;
     options.eval_every = job.run.eval_every;
@@ -549,7 +564,7 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
               std::to_string(*round) + (plan.exact ? " of " + std::to_string(plan.rounds) : ""));
         }
       }
-      progress.emplace(std::string(AlgorithmName(r.options.kind)) + " " + r.options.Describe(), plan.sfo_per_worker,
+      progress.emplace(std::string(AlgorithmName(r.options.kind)) + " " + options.algorithm.Describe(), plan.sfo_per_worker,
                        plan.exact ? plan.rounds : 0, ::isatty(STDERR_FILENO) == 1, job.run.verbose);
       options.observers.push_back(&*progress);
     }
@@ -558,12 +573,12 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
     if (!summary.ok()) {
       // Every worker sees a divergence at the same round, so a sweep can go on.
       if (summary.status().code() != StatusCode::kDiverged || !job.sweep) return summary.status();
-      log(std::string(AlgorithmName(r.options.kind)) + " " + r.options.Describe() + " step " +
+      log(std::string(AlgorithmName(r.options.kind)) + " " + options.algorithm.Describe() + " step " +
           std::to_string(options.algorithm.lr) + ": diverged (" + summary.status().message() + ")");
     } else {
       outcome.summary = std::move(summary).value();
       std::ostringstream os;
-      os << "seed " << seed << ": " << AlgorithmName(r.options.kind) << " " << r.options.Describe() << " lr "
+      os << "seed " << seed << ": " << AlgorithmName(r.options.kind) << " " << options.algorithm.Describe() << " lr "
          << options.algorithm.lr << ": "
          << outcome.summary.rounds << " rounds, loss " << std::setprecision(8) << outcome.summary.final_loss;
       log(os.str());

@@ -110,7 +110,7 @@ std::string FormatTable(const Job& job, const JobReport& report) {
   const TableRow* first = rows.empty() || rows.front().diverged ? nullptr : &rows.front();
   for (const TableRow& row : rows) {
     const RunOutcome& o = *row.seeds.front();
-    os << "| " << AlgorithmName(o.request.options.kind) << " | " << o.request.options.Describe() << " | ";
+    os << "| " << AlgorithmName(o.request.options.kind) << " | " << RunParameters(o) << " | ";
     if (row.diverged) {
       os << (job.sweep ? "diverged at every step |" : "diverged |");
       for (int i = 3; i < columns; ++i) os << " — |";
@@ -145,6 +145,10 @@ std::string FormatTable(const Job& job, const JobReport& report) {
   return os.str();
 }
 
+std::string RunParameters(const RunOutcome& o) {
+  return o.status.ok() ? o.summary.algorithm.Describe() : o.request.options.Describe();
+}
+
 std::string ConditionLine(const Job& job, const JobReport& report) {
   if (!report.lipschitz || !job.network.empty() || !(job.data.lambda > 0)) return "";
   char line[256];
@@ -159,7 +163,7 @@ std::string FormatCsv(const JobReport& report) {
         "wall_s,comm_s,net_model_s,bytes,test_accuracy\n";
   for (const RunOutcome& o : report.runs) {
     const RunSummary& s = o.summary;
-    os << AlgorithmName(o.request.options.kind) << ",\"" << o.request.options.Describe() << "\"," << o.seed << ","
+    os << AlgorithmName(o.request.options.kind) << ",\"" << RunParameters(o) << "\"," << o.seed << ","
        << (StepMultiple(o) ? Num(*StepMultiple(o), 6) : "") << ",";
     if (!o.status.ok()) {
       os << ",diverged,,,,,,,,,,,,\n";
