@@ -10,7 +10,8 @@
 //     B_{t+1} = ⌊ρ^t B₁⌋                                      (CR-PSGD)
 //
 // With --rho auto, B_{t+1} comes from the norm test instead (NormTestState in
-// crpsgd/algorithm.h), and the last batch is cut to the budget.
+// crpsgd/algorithm.h); the budget is spent to the last sample, a remainder
+// smaller than the batch joining the last batch.
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -64,7 +65,12 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
     std::uint64_t batch = 0;
     if (adaptive) {
       const std::uint64_t wanted = norm_test.next_batch != 0 ? norm_test.next_batch : first_batch;
-      batch = std::min(wanted, options_.budget - result.sfo_per_worker);
+      const std::uint64_t left = options_.budget - result.sfo_per_worker;
+      batch = std::min(wanted, left);
+      // A remainder smaller than this batch would be a last step noisier than
+      // the ones before it (on one seed it took f − f* from 1.3e-4 to 3.9e-3):
+      // it joins this batch instead.
+      if (left - batch < batch) batch = left;
     } else if (t <= plan.rounds) {
       batch = schedule_->BatchAt(t);
     }

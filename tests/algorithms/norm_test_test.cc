@@ -130,7 +130,8 @@ INSTANTIATE_TEST_SUITE_P(WorkersAndHalves, NormTestEstimatorTest,
                          });
 
 // A run with --rho auto spends its budget to the last sample, its batches
-// never shrink and at most double, and two runs with the same seed agree.
+// never shrink and at most double (but the last, which takes the remainder),
+// and two runs with the same seed agree.
 TEST(NormTestRunTest, SpendsTheBudgetWithGrowingBatchesDeterministically) {
   const Dataset data = testing::SmallDense(400, 8, SyntheticTask::kBinary);
   auto run = [&](int workers) {
@@ -172,6 +173,8 @@ TEST(NormTestRunTest, SpendsTheBudgetWithGrowingBatchesDeterministically) {
       EXPECT_LE(records[t].batch, 2 * records[t - 1].batch);
     }
     EXPECT_GT(records[records.size() - 2].batch, 2u) << "the batch never grew";
+    // The remainder joins the last batch: no last step on fewer samples than the one before.
+    EXPECT_GE(records.back().batch, records[records.size() - 2].batch);
     EXPECT_LT(records.size(), 3001u / 2) << "as many rounds as a fixed batch of 2";
     EXPECT_EQ(run(workers).second, x);  // bit for bit
   }

@@ -548,7 +548,7 @@ const std::vector<CheckpointCase> kCheckpointCases = {
     {"cr-psgd", "--algo cr-psgd --budget 1500", 52},
     {"local-sgd", "--algo local-sgd --batch 2 --sync-period 5 --budget 400 --momentum 0.5 --lr 0.5", 40},
     {"catalyst", "--algo cr-psgd-catalyst --budget 400 --outer-iters 6 --inner-budget 30 --theta 1", 96},
-    {"cr-psgd-auto", "--algo cr-psgd --rho auto --b1 2 --budget 1500", 21}};  // the norm test's state
+    {"cr-psgd-auto", "--algo cr-psgd --rho auto --b1 2 --budget 1500", 20}};  // the norm test's state
 
 // Kill -9 at seeded random rounds, resume, and compare with the run that was
 // never stopped: every metrics line and the summary, times aside, are equal.
