@@ -27,8 +27,11 @@ def best_points(path):
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
             ok = row["status"] == "ok" and row["f_gap"] != ""
-            runs[(row["algo"], row["params"], row["lr_multiple"])].append(
+            # --rho auto may start from a larger B1 at the larger step: one configuration.
+            params = "rho=auto" if row["params"].endswith("rho=auto") else row["params"]
+            runs[(row["algo"], params, row["lr_multiple"])].append(
                 (float(row["f_gap"]), int(row["rounds"])) if ok else None)
+    tried = {algo for algo, _, _ in runs}
     best = {}
     for (algo, params, lr), seeds in runs.items():
         if any(s is None for s in seeds):
@@ -48,21 +51,26 @@ def best_points(path):
         else:
             name = "local SGD, b = 1, period I"
         series[name].append((rounds, gap, params))
-    return {k: sorted(v) for k, v in series.items()}
+    missing = sorted(algo for algo in tried if not any(a == algo for a, _ in best))
+    return {k: sorted(v) for k, v in series.items()}, missing
 
 
 def draw(out, figures, cell):
     m = re.fullmatch(r"(\w+)-N(\d+)-T(\d+)", cell)
-    series = best_points(os.path.join(out, cell, "results.csv"))
+    series, missing = best_points(os.path.join(out, cell, "results.csv"))
+    def order(name):  # auto first, then the grid by B1, then the baselines
+        b1 = re.search(r"B₁=(\d+)", name)
+        return (0 if "auto" in name else 1 if b1 else 2, int(b1[1]) if b1 else 0, name)
+    names = sorted(series, key=order)
     os.makedirs(figures, exist_ok=True)
     data = os.path.join(figures, cell + ".dat")
     with open(data, "w") as f:
-        for name, points in sorted(series.items()):
+        for name in names:
+            points = series[name]
             f.write(f"# {name}\n")
             for rounds, gap, params in points:
                 f.write(f"{rounds:.6g} {gap:.6g} \"{params}\"\n")
             f.write("\n\n")
-    names = sorted(series)
     styles = []
     for i, name in enumerate(names):
         style = "linespoints pt 7 ps 0.9 lw 1.5"
@@ -73,13 +81,18 @@ def draw(out, figures, cell):
         elif "local" in name:
             style = "linespoints pt 11 ps 1.2 lw 2 dt 3 lc rgb '#2ca02c'"
         styles.append(f"'{cell}.dat' index {i} using 1:2 with {style} title \"{name}\"")
-    title = (f"{TITLES.get(m[1], m[1])}: N = {m[2]}, T = {m[3]} per worker; "
-             f"f − f* at the end against rounds (equal SFO, mean over seeds, each at its better step)")
+    title = (f"{TITLES.get(m[1], m[1])}: N = {m[2]}, T = {m[3]} per worker\\n"
+             f"f − f* at the end against rounds (equal SFO, mean over the seeds, each at its better step)")
+    names_of = {"local-sgd": "local SGD (b = 1, every I)", "psgd": "PSGD (every B)"}
+    if missing:
+        title += "\\n" + ", ".join(names_of.get(a, a) for a in missing) + ": diverged at both steps"
     script = f"""cd '{os.path.abspath(figures)}'
 set terminal pngcairo size 1200,600
 set output '{cell}.png'
 set key outside right top vertical reverse Left samplen 2 spacing 1.2
 set grid
+set autoscale fix
+set offsets graph 0.05, graph 0.05, graph 0.08, graph 0.08
 set logscale xy
 set format x '%g'
 set format y '%g'
