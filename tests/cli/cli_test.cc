@@ -653,6 +653,26 @@ TEST(CliCheckpointFailureTest, DivergenceKeepsTheLastCheckpoint) {
   EXPECT_TRUE(std::filesystem::exists(out / "config.toml"));  // to repeat it with another step
 }
 
+// An exception inside a worker (as LibTorch throws) is an error with a
+// message and an exit code, under mpirun as in process: not std::terminate,
+// and no rank is left waiting.
+TEST(CliCheckpointFailureTest, AnExceptionInAWorkerEndsTheJobWithItsMessage) {
+  if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP();
+  TempDir dir;
+  const std::string common = "train -q --data " + kHeartScale + " --budget 400 --inject-fault throw:rank=1,round=5";
+  const std::string message = "worker 1 threw: --inject-fault: an exception in worker 1 at round 5";
+  const CommandResult inproc = Execute(common + " --workers 3 --out " + (dir / "inproc").string());
+  EXPECT_EQ(inproc.exit_code, 1) << inproc.output;
+  EXPECT_NE(inproc.output.find("crpsgd: error: " + message), std::string::npos) << inproc.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "inproc" / "summary.json"));
+  if (!CRPSGD_HAVE_MPI) return;
+  const CommandResult mpi = Execute(common + " --out " + (dir / "mpi").string(), MpiPrefix(3));
+  EXPECT_NE(mpi.exit_code, 0) << mpi.output;
+  EXPECT_NE(mpi.output.find("crpsgd: error: " + message), std::string::npos) << mpi.output;
+  EXPECT_EQ(mpi.output.find("terminate called"), std::string::npos) << mpi.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "mpi" / "summary.json"));
+}
+
 // A rank that stops answering (SIGSTOP) must not hang the others: their
 // collectives give up after --mpi-timeout, name the silent rank and end the job.
 TEST(CliCheckpointFailureTest, AHungMpiRankEndsTheJobAfterTheTimeout) {

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iomanip>
 #include <sstream>
+#include <stdexcept>
 
 #include "crpsgd/config.h"
 #include "crpsgd/evaluation.h"
@@ -370,16 +371,23 @@ namespace {
 
 // --inject-fault: kills (or stops: a hung worker) this process at the end of
 // round T on worker R (after the metrics line of round T, before its
-// checkpoint), as kill -9 (kill -STOP) would.
+// checkpoint), as kill -9 (kill -STOP) would, or throws there as a library
+// call inside the worker might.
 class FaultInjector final : public RoundObserver {
  public:
   FaultInjector(Job::Fault fault, int rank) : fault_(fault), rank_(rank) {}
   Status OnRound(const RoundRecord& record, std::span<const double>) override {
     if (rank_ == fault_.rank && record.round == fault_.round) {
-      std::fprintf(stderr, "crpsgd: --inject-fault: %s worker %d at round %llu\n", fault_.stop ? "stopping" : "killing",
-                   rank_, static_cast<unsigned long long>(record.round));
+      const auto round = static_cast<unsigned long long>(record.round);
+      if (fault_.kind == Job::Fault::Kind::kThrow) {
+        throw std::runtime_error("--inject-fault: an exception in worker " + std::to_string(rank_) + " at round " +
+                                 std::to_string(round));
+      }
+      const bool stop = fault_.kind == Job::Fault::Kind::kStop;
+      std::fprintf(stderr, "crpsgd: --inject-fault: %s worker %d at round %llu\n", stop ? "stopping" : "killing", rank_,
+                   round);
       std::fflush(stderr);
-      std::raise(fault_.stop ? SIGSTOP : SIGKILL);
+      std::raise(stop ? SIGSTOP : SIGKILL);
     }
     return Status::OK();
   }
@@ -406,12 +414,14 @@ Status ValidateReliabilityFlags(Job& job) {
   Job::Fault fault;
   unsigned long long round = 0;
   int consumed = 0;
-  fault.stop = text.rfind("stop:", 0) == 0;
-  const char* format = fault.stop ? "stop:rank=%d,round=%llu%n" : "kill:rank=%d,round=%llu%n";
-  if (std::sscanf(text.c_str(), format, &fault.rank, &round, &consumed) != 2 ||
+  const std::string kind = text.substr(0, text.find(':'));
+  fault.kind = kind == "stop" ? Job::Fault::Kind::kStop : kind == "throw" ? Job::Fault::Kind::kThrow
+                                                                          : Job::Fault::Kind::kKill;
+  const std::string format = (kind == "stop" || kind == "throw" ? kind : std::string("kill")) + ":rank=%d,round=%llu%n";
+  if (std::sscanf(text.c_str(), format.c_str(), &fault.rank, &round, &consumed) != 2 ||
       consumed != static_cast<int>(text.size()) || fault.rank < 0 || round < 1) {
-    return Status::InvalidArgument("--inject-fault must be kill:rank=R,round=T or stop:rank=R,round=T (R >= 0, "
-                                   "T >= 1), got '" + text + "'");
+    return Status::InvalidArgument("--inject-fault must be kill:rank=R,round=T, stop:rank=R,round=T or "
+                                   "throw:rank=R,round=T (R >= 0, T >= 1), got '" + text + "'");
   }
   fault.round = round;
   job.fault = fault;

@@ -78,7 +78,10 @@ struct Job {
   std::string effective_config;
   std::vector<double> initial_x;  // --init-model; empty = zeros
   struct Fault {
-    bool stop = false;  // stop (SIGSTOP: the worker hangs) instead of kill
+    enum class Kind { kKill, kStop, kThrow };
+    // kill -9 (a dead worker), SIGSTOP (a hung one) or a C++ exception (a
+    // library error inside a worker, e.g. LibTorch's)
+    Kind kind = Kind::kKill;
     int rank = 0;
     std::uint64_t round = 0;
   };

@@ -98,6 +98,21 @@ Status WriteReport(const Job& job, const JobReport& report) {
   return Status::OK();
 }
 
+// An exception out of a worker (a library's: LibTorch throws) becomes this
+// rank's error, so that the job ends with its message and an exit code (the
+// other ranks are aborted) instead of std::terminate. In-process workers get
+// the same from RunInProcess.
+template <class Body>
+Status CatchExceptions(int rank, Body body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return Status::Internal("worker " + std::to_string(rank) + " threw: " + e.what());
+  } catch (...) {
+    return Status::Internal("worker " + std::to_string(rank) + " threw an unknown exception");
+  }
+}
+
 // A train run that diverged ends with its metrics so far and config.toml, so
 // that it can be repeated with another step. Returns `status`, or the error
 // of writing the file.
@@ -250,7 +265,8 @@ int RunCommand(Job& job, int argc, char** argv) {
   SeedIndependent cache;
   for (std::uint64_t seed : job.seeds) {
     JobReport one;
-    status = RunJob(**comm, job, *data, seed, cache, leader ? &one : nullptr);
+    status = CatchExceptions(comm.value()->rank(),
+                             [&] { return RunJob(**comm, job, *data, seed, cache, leader ? &one : nullptr); });
     if (!status.ok()) break;
     Merge(report, std::move(one));
   }
@@ -304,7 +320,8 @@ int main(int argc, char** argv) {
                   "the result is bit-identical to an uninterrupted run");
   train->add_option("--inject-fault", train_job.run.inject_fault,
                     "For tests: kill:rank=R,round=T kills worker R (under mpirun, its process; in-process, the "
-                    "whole process) at round T; stop:rank=R,round=T stops it (a hung worker)");
+                    "whole process) at round T; stop:rank=R,round=T stops it (a hung worker); throw:rank=R,round=T "
+                    "throws a C++ exception in it (a library error)");
   std::string config_file;  // read by ExpandConfigFile before parsing
   const char* config_help = "TOML file of flags (keys: the long names above); flags given here override it";
   train->add_option("--config", config_file, config_help);
