@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "crpsgd/status.h"
 
@@ -52,6 +53,10 @@ class Communicator {
   Status AllreduceMean(std::span<float> data, Traffic traffic = Traffic::kTraining);
   // In place: data <- Σ_ranks data, summed in rank order.
   Status AllreduceSum(std::span<double> data, Traffic traffic = Traffic::kEvaluation);
+  // Every rank's `mine` (the same length on every rank), in rank order, on
+  // every rank: [rank 0's ..., rank 1's ..., ...]. Built on one all-reduce of
+  // a zero-padded buffer (adding zeros is exact), counted as such.
+  Result<std::vector<double>> Allgather(std::span<const double> mine, Traffic traffic = Traffic::kEvaluation);
   // Copies root's data into every rank's buffer. Counted as evaluation traffic.
   Status Broadcast(std::span<double> data, int root);
   Status Barrier();

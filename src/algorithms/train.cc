@@ -333,10 +333,9 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
   }
   // Peak memory of each worker's process (threads of one process share one);
   // the largest, gathered as evaluation traffic.
-  std::vector<double> rss(static_cast<std::size_t>(comm.size()), 0.0);
   rusage usage{};
-  if (::getrusage(RUSAGE_SELF, &usage) == 0) rss[comm.rank()] = static_cast<double>(usage.ru_maxrss) * 1024.0;
-  CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(rss, Traffic::kEvaluation));
+  const double mine = ::getrusage(RUSAGE_SELF, &usage) == 0 ? static_cast<double>(usage.ru_maxrss) * 1024.0 : 0.0;
+  CRPSGD_ASSIGN_OR_RETURN(const std::vector<double> rss, comm.Allgather(std::span(&mine, 1), Traffic::kEvaluation));
   summary.peak_rss_bytes = static_cast<std::uint64_t>(*std::max_element(rss.begin(), rss.end()));
   summary.peak_rss_bytes_per_worker.assign(rss.begin(), rss.end());
   summary.eval_bytes = eval_bytes_before + comm.stats().evaluation.bytes - eval_base;
@@ -351,11 +350,10 @@ Result<SmoothnessEstimate> EstimateLipschitz(const Objective& f, Communicator& c
     CRPSGD_ASSIGN_OR_RETURN(double mean_sample, EstimateMeanSampleSmoothness(*linear, comm, eval.total_samples()));
     return SmoothnessEstimate{value, "power-iteration", mean_sample};
   }
-  // The largest bound over workers: each writes its own slot, the sum gathers them.
-  std::vector<double> bounds(comm.size(), 0.0);
-  const std::optional<double> mine = f.SmoothnessBound();
-  bounds[comm.rank()] = mine ? *mine : std::nan("");
-  CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(bounds, Traffic::kEvaluation));
+  // The largest bound over workers.
+  const std::optional<double> bound = f.SmoothnessBound();
+  const double mine = bound ? *bound : std::nan("");
+  CRPSGD_ASSIGN_OR_RETURN(const std::vector<double> bounds, comm.Allgather(std::span(&mine, 1), Traffic::kEvaluation));
   double largest = 0.0;
   for (double b : bounds) {
     if (!std::isfinite(b)) {

@@ -1,5 +1,6 @@
 #include "crpsgd/communicator.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <vector>
@@ -65,6 +66,13 @@ Status Communicator::AllreduceSum(std::span<double> data, Traffic traffic) {
   const auto start = std::chrono::steady_clock::now();
   Status status = DoAllreduceSum(std::as_writable_bytes(data), DataType::kFloat64);
   return Account(traffic, data.size_bytes(), SecondsSince(start), std::move(status));
+}
+
+Result<std::vector<double>> Communicator::Allgather(std::span<const double> mine, Traffic traffic) {
+  std::vector<double> all(mine.size() * static_cast<std::size_t>(size_), 0.0);
+  std::copy(mine.begin(), mine.end(), all.begin() + static_cast<std::ptrdiff_t>(mine.size() * rank_));
+  CRPSGD_RETURN_IF_ERROR(AllreduceSum(all, traffic));
+  return all;
 }
 
 Status Communicator::Broadcast(std::span<double> data, int root) {

@@ -61,6 +61,30 @@ TEST_P(InprocTest, FloatSumBroadcastAndCounters) {
   EXPECT_TRUE(status.ok()) << status.ToString();
 }
 
+// Every rank's values, bit for bit (a NaN too), in rank order, on every
+// rank: one evaluation all-reduce of N times the length.
+TEST_P(InprocTest, AllgatherGivesEveryRanksValuesInRankOrder) {
+  const int n = GetParam();
+  const Status status = RunInProcess(n, [&](Communicator& comm) -> Status {
+    const std::vector<double> mine = {Contribution(comm.rank(), 0), -Contribution(comm.rank(), 5),
+                                      comm.rank() == 1 ? std::nan("") : 1e300};
+    CRPSGD_ASSIGN_OR_RETURN(const std::vector<double> all, comm.Allgather(mine));
+    if (all.size() != 3 * static_cast<std::size_t>(n)) return Status::Internal("length");
+    for (int r = 0; r < n; ++r) {
+      const double* slot = all.data() + 3 * r;
+      const std::string who = "rank " + std::to_string(r) + "'s ";
+      if (slot[0] != Contribution(r, 0) || slot[1] != -Contribution(r, 5)) return Status::Internal(who + "values");
+      if (r == 1 ? !std::isnan(slot[2]) : slot[2] != 1e300) return Status::Internal(who + "third value");
+    }
+    const CommStats& st = comm.stats();
+    if (st.training.calls != 0 || st.evaluation.calls != 1 || st.evaluation.bytes != 3 * n * sizeof(double)) {
+      return Status::Internal("stats");
+    }
+    return Status::OK();
+  });
+  EXPECT_TRUE(status.ok()) << status.ToString();
+}
+
 INSTANTIATE_TEST_SUITE_P(WorldSizes, InprocTest, ::testing::Values(1, 2, 3, 8, 16));
 
 TEST(InprocFailureTest, AFailingWorkerAbortsTheOthersInsteadOfHangingThem) {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -302,10 +303,9 @@ Result<LoadedData> LoadData(const DataFlags& f, std::uint64_t seed, const PartsT
 
 Status AgreeOnParts(Communicator& comm, const DataFlags& flags, Result<LoadedData>& data, bool* print_here) {
   *print_here = false;
-  // Each rank's facts in its own slots; the sum gathers them on every rank.
+  // Each rank's facts, gathered on every rank.
   constexpr std::size_t kSlots = 6;  // failed, status code, and PartFacts
-  std::vector<double> all(kSlots * static_cast<std::size_t>(comm.size()), 0.0);
-  double* mine = all.data() + kSlots * static_cast<std::size_t>(comm.rank());
+  std::array<double, kSlots> mine{};
   if (!data.ok()) {
     mine[0] = 1.0;
     mine[1] = static_cast<double>(data.status().code());
@@ -316,7 +316,7 @@ Status AgreeOnParts(Communicator& comm, const DataFlags& flags, Result<LoadedDat
     mine[4] = static_cast<double>(facts.test_features);
     mine[5] = static_cast<double>(facts.test_samples);
   }
-  CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(all, Traffic::kEvaluation));
+  CRPSGD_ASSIGN_OR_RETURN(const std::vector<double> all, comm.Allgather(mine, Traffic::kEvaluation));
   std::vector<PartFacts> facts(static_cast<std::size_t>(comm.size()));
   for (int r = 0; r < comm.size(); ++r) {
     const double* slot = all.data() + kSlots * static_cast<std::size_t>(r);
