@@ -1,7 +1,9 @@
 #include "crpsgd/sampler.h"
 
 #include <numeric>
+#include <random>
 #include <sstream>
+#include <vector>
 
 #include "util/check.h"
 #include "util/rng.h"
@@ -23,8 +25,11 @@ class WithReplacementSampler final : public Sampler {
   }
   Status LoadState(const std::string& state) override {
     std::istringstream is(state);
-    is >> rng_.engine();
-    return is ? Status::OK() : Status::Corruption("the sampler's state does not parse");
+    std::mt19937_64 engine;  // parsed aside: a refused state changes nothing
+    is >> engine;
+    if (!is) return Status::Corruption("the sampler's state does not parse");
+    rng_.engine() = engine;
+    return Status::OK();
   }
 
  private:
@@ -56,9 +61,23 @@ class ReshuffleSampler final : public Sampler {
   }
   Status LoadState(const std::string& state) override {
     std::istringstream is(state);
-    is >> rng_.engine() >> position_;
-    for (std::size_t& i : order_) is >> i;
-    if (!is || position_ > order_.size()) return Status::Corruption("the sampler's state does not parse");
+    std::mt19937_64 engine;  // parsed aside: a refused state changes nothing
+    std::vector<std::size_t> order(order_.size());
+    std::size_t position = 0;
+    is >> engine >> position;
+    for (std::size_t& i : order) is >> i;
+    if (!is || position > order.size()) return Status::Corruption("the sampler's state does not parse");
+    // A permutation of 0..n-1, or the samples it names would be read out of bounds.
+    std::vector<bool> seen(order.size(), false);
+    for (std::size_t i : order) {
+      if (i >= order.size() || seen[i]) {
+        return Status::Corruption("the sampler's state is not a permutation of the samples");
+      }
+      seen[i] = true;
+    }
+    rng_.engine() = engine;
+    order_ = std::move(order);
+    position_ = position;
     return Status::OK();
   }
 

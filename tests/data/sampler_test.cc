@@ -43,6 +43,43 @@ TEST(SamplerTest, SeededByRunSeedAndRank) {
   EXPECT_NE(a, d);
 }
 
+// A saved state resumes the same draws, mid-pass and across passes, in a
+// sampler made with another seed (as a resumed run's is before it loads).
+TEST(SamplerTest, SavedStateResumesTheSameDraws) {
+  for (Sampling sampling : {Sampling::kWithReplacement, Sampling::kReshuffle}) {
+    auto original = MakeSampler(sampling, 10, 3, 1);
+    std::vector<std::size_t> draws, expected, resumed;
+    original->Next(7, &draws);  // mid-pass
+    const std::string state = original->SaveState();
+    original->Next(25, &expected);  // across two pass boundaries
+    auto other = MakeSampler(sampling, 10, 99, 4);
+    ASSERT_TRUE(other->LoadState(state).ok()) << SamplingName(sampling);
+    other->Next(25, &resumed);
+    EXPECT_EQ(resumed, expected) << SamplingName(sampling);
+  }
+}
+
+// A state that is not one is refused, and the sampler keeps its own.
+TEST(SamplerTest, ABadStateIsRefused) {
+  for (Sampling sampling : {Sampling::kWithReplacement, Sampling::kReshuffle}) {
+    auto sampler = MakeSampler(sampling, 4, 3, 0);
+    for (const char* bad : {"", "not a state", "12 34"}) {
+      EXPECT_EQ(sampler->LoadState(bad).code(), StatusCode::kCorruption) << SamplingName(sampling) << ": " << bad;
+    }
+  }
+  auto reshuffle = MakeSampler(Sampling::kReshuffle, 4, 3, 0);
+  const std::string good = reshuffle->SaveState();
+  std::vector<std::size_t> before, after;
+  MakeSampler(Sampling::kReshuffle, 4, 3, 0)->Next(6, &before);
+  // The same engine and position with an index past the 4 samples, or one named twice.
+  const std::string engine_and_position = good.substr(0, good.size() - std::string(" 0 1 2 3").size());
+  for (const char* order : {" 0 1 2 9", " 0 1 1 3"}) {
+    EXPECT_EQ(reshuffle->LoadState(engine_and_position + order).code(), StatusCode::kCorruption) << order;
+  }
+  reshuffle->Next(6, &after);
+  EXPECT_EQ(after, before);  // the refused states changed nothing
+}
+
 TEST(SamplerTest, ParseNames) {
   EXPECT_EQ(*ParseSampling("with-replacement"), Sampling::kWithReplacement);
   EXPECT_EQ(*ParseSampling("reshuffle"), Sampling::kReshuffle);
