@@ -137,7 +137,7 @@ struct AlgorithmResult {
 //   V ← βV + (1−β)v̂, Q ← βQ + (1−β)‖ḡ‖²  (β = ½; the first round sets them)
 //   G² = Q − V/(N·B)                estimates ‖∇f‖²
 //   B⁺ = min(2B, max(B, ⌈V/(N·θ²·G²)⌉)), or 2B when G² ≤ 0,
-// the last batch cut to what is left of the budget.
+// the budget spent to the last sample (NextAdaptiveBatch).
 struct NormTestState {
   bool started = false;
   double noise = 0.0;          // V: tr Σ per sample, smoothed
@@ -150,6 +150,12 @@ struct NormTestState {
 // workers of `batch` samples each. Returns G².
 double UpdateNormTest(NormTestState& state, double noise, double mean_norm2, std::uint64_t batch, int workers,
                       double theta2);
+
+// The batch a --rho auto round takes when it wants `wanted` and `left` of the
+// budget is unspent: `wanted` cut to `left`, and all of `left` when the
+// remainder would be smaller than this batch (a last step on a few samples
+// would be noisier than the ones before it). The run and its plan both use it.
+std::uint64_t NextAdaptiveBatch(std::uint64_t wanted, std::uint64_t left);
 
 // Where a run stands at the end of a round: what it needs, besides x and the
 // sampler, to go on exactly as if it had never stopped (checkpoints). A fresh

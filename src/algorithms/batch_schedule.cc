@@ -27,6 +27,11 @@ BudgetPlan PlanBudget(const BatchSchedule& schedule, std::uint64_t budget) {
   return plan;
 }
 
+std::uint64_t NextAdaptiveBatch(std::uint64_t wanted, std::uint64_t left) {
+  const std::uint64_t batch = std::min(wanted, left);
+  return left - batch < batch ? left : batch;
+}
+
 double UpdateNormTest(NormTestState& state, double noise, double mean_norm2, std::uint64_t batch, int workers,
                       double theta2) {
   constexpr double kSmoothing = 0.5;  // β

@@ -64,13 +64,10 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
     // choice cut to what is left of the budget.
     std::uint64_t batch = 0;
     if (adaptive) {
+      // (A remainder joins the last batch: on one seed a last step on 70
+      // samples after 1458 took f − f* from 1.3e-4 to 3.9e-3.)
       const std::uint64_t wanted = norm_test.next_batch != 0 ? norm_test.next_batch : first_batch;
-      const std::uint64_t left = options_.budget - result.sfo_per_worker;
-      batch = std::min(wanted, left);
-      // A remainder smaller than this batch would be a last step noisier than
-      // the ones before it (on one seed it took f − f* from 1.3e-4 to 3.9e-3):
-      // it joins this batch instead.
-      if (left - batch < batch) batch = left;
+      batch = NextAdaptiveBatch(wanted, options_.budget - result.sfo_per_worker);
     } else if (t <= plan.rounds) {
       batch = schedule_->BatchAt(t);
     }

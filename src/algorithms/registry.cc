@@ -1,6 +1,4 @@
 // The one place that maps algorithm kinds to implementations.
-#include <algorithm>
-
 #include "algorithms/cr_psgd_catalyst.h"
 #include "algorithms/local_sgd.h"
 #include "algorithms/minibatch_sgd.h"
@@ -28,11 +26,11 @@ std::unique_ptr<Algorithm> MakeAlgorithm(const AlgorithmOptions& options) {
 namespace {
 
 // --rho auto: the fewest rounds the norm test can take, doubling from B₁,
-// the last batch cut to the budget (which is then spent to the last sample).
+// the budget spent as the run spends it (NextAdaptiveBatch).
 BudgetPlan PlanDoubling(std::uint64_t first_batch, std::uint64_t budget) {
   BudgetPlan plan;
   for (std::uint64_t batch = first_batch; plan.spent < budget; batch *= 2) {
-    plan.last_batch = std::min(batch, budget - plan.spent);
+    plan.last_batch = NextAdaptiveBatch(batch, budget - plan.spent);
     plan.spent += plan.last_batch;
     ++plan.rounds;
   }

@@ -42,6 +42,27 @@ TEST(NormTestRuleTest, TheNextBatchFollowsTheFormula) {
   EXPECT_EQ(noisy.next_batch, 6u);
 }
 
+// The budget is spent to the last sample, a remainder smaller than the batch
+// joining it; the plan of --rho auto (its fewest rounds) spends it the same way.
+TEST(NormTestRuleTest, TheLastBatchTakesASmallRemainderAndThePlanAgrees) {
+  EXPECT_EQ(NextAdaptiveBatch(8, 100), 8u);   // 92 left after it: no remainder yet
+  EXPECT_EQ(NextAdaptiveBatch(8, 16), 8u);    // 8 left: a batch as large as this one
+  EXPECT_EQ(NextAdaptiveBatch(8, 15), 15u);   // 7 left would be a smaller last batch
+  EXPECT_EQ(NextAdaptiveBatch(64, 40), 40u);  // cut to the budget
+  // Doubling from 1 with T = 6000: 1 + 2 + ... + 1024 = 2047 in 11 rounds, then
+  // 2048 would leave 1905 < 2048, so the 12th round takes all 3953.
+  AlgorithmOptions options;
+  options.kind = AlgorithmKind::kCrPsgd;
+  options.adaptive_batch = true;
+  options.first_batch = 1;
+  options.budget = 6000;
+  const AlgorithmPlan plan = PlanAlgorithm(options, 10);
+  EXPECT_FALSE(plan.exact);
+  EXPECT_EQ(plan.rounds, 12u);
+  EXPECT_EQ(plan.sfo_per_worker, 6000u);
+  EXPECT_EQ(plan.budget_left, 0u);
+}
+
 // Least squares at x = 0 on data that every worker holds whole: the per-sample
 // gradients are g_i = −y_i a_i, so tr Σ = mean‖g_i − ḡ‖² and ‖∇f‖² = ‖ḡ‖²
 // exactly. One round of --rho auto reports v̂ and Ĝ² (the first round sets

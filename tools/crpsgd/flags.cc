@@ -160,7 +160,7 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
         ->capture_default_str();
     app.add_option("--rho", f.rho, "rho > 1: batch growth factor of cr-psgd, B_{t+1} = floor(rho^t B1); or auto: "
                                    "the batch grows when the workers' gradients say so (the norm test: B at most "
-                                   "doubles per round, the last batch is cut to the budget)")
+                                   "doubles per round; the budget is spent to the last sample)")
         ->check(CLI::Validator(
             [](std::string& value) {  // checked while parsing, so a config file's line is named
               double number = 0;
