@@ -9,12 +9,13 @@ SGD a line over I. Points further down and left win; a baseline's line below
 CR-PSGD's at the same rounds means the baseline wins there.
 Usage: auto_batch_figure.py OUT_DIR FIGURE_DIR CELL... (CELL: e.g. raw-N10-T6000)
 """
-import csv
 import os
 import re
 import subprocess
 import sys
 from collections import defaultdict
+
+from auto_batch_report import AUTO, read_runs, summarise  # beside this script
 
 TITLES = {"raw": "logistic regression, raw Fashion-MNIST pixels",
           "standardised": "logistic regression, standardised Fashion-MNIST pixels",
@@ -23,26 +24,19 @@ TITLES = {"raw": "logistic regression, raw Fashion-MNIST pixels",
 
 def best_points(path):
     """{series: [(rounds, gap, label)]}, each configuration at its better step."""
-    runs = defaultdict(list)  # (algo, params, lr) -> [(gap, rounds) or None]
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            ok = row["status"] == "ok" and row["f_gap"] != ""
-            # --rho auto may start from a larger B1 at the larger step: one configuration.
-            params = "rho=auto" if row["params"].endswith("rho=auto") else row["params"]
-            runs[(row["algo"], params, row["lr_multiple"])].append(
-                (float(row["f_gap"]), int(row["rounds"])) if ok else None)
+    runs = read_runs(path)
     tried = {algo for algo, _, _ in runs}
     best = {}
     for (algo, params, lr), seeds in runs.items():
-        if any(s is None for s in seeds):
+        stats = summarise(seeds)
+        if stats is None:
             continue
-        gap = sum(s[0] for s in seeds) / len(seeds)
-        rounds = sum(s[1] for s in seeds) / len(seeds)
+        gap, rounds = stats
         if (algo, params) not in best or gap < best[(algo, params)][1]:
             best[(algo, params)] = (rounds, gap, lr)
     series = defaultdict(list)
     for (algo, params), (rounds, gap, lr) in best.items():
-        if algo == "cr-psgd" and "rho=auto" in params:
+        if algo == "cr-psgd" and params == AUTO:
             name = "CR-PSGD --rho auto"
         elif algo == "cr-psgd":
             name = "CR-PSGD, ρ grid, " + params.split()[0].replace("B1", "B₁")

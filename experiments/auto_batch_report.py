@@ -22,18 +22,29 @@ AUTO = "rho=auto"  # B1 = 1, or the stable first batch it is raised to
 PROBLEM_ORDER = {"raw": 0, "standardised": 1, "leastsq": 2}
 
 
-def read_cell(path):
-    """{lr_multiple: {params: [(gap, rounds) or None per seed]}}"""
-    runs = defaultdict(lambda: defaultdict(list))
+def read_runs(path):
+    """{(algo, params, lr_multiple): [(gap, rounds) or None per seed]} of a sweep's results.csv.
+
+    --rho auto may start from a larger B1 at the larger step: its runs are one
+    configuration, AUTO, whatever B1 they ran with.
+    """
+    runs = defaultdict(list)
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
             ok = row["status"] == "ok" and row["f_gap"] != ""
-            if row["algo"] != "cr-psgd":
-                continue  # the baselines are for the figures
             params = AUTO if row["params"].endswith(AUTO) else row["params"]
-            runs[float(row["lr_multiple"])][params].append(
+            runs[(row["algo"], params, float(row["lr_multiple"]))].append(
                 (float(row["f_gap"]), int(row["rounds"])) if ok else None)
     return runs
+
+
+def read_cell(path):
+    """{lr_multiple: {params: seeds}} of CR-PSGD's runs (the baselines are for the figures)."""
+    cell = defaultdict(dict)
+    for (algo, params, lr), seeds in read_runs(path).items():
+        if algo == "cr-psgd":
+            cell[lr][params] = seeds
+    return cell
 
 
 def mean(values):

@@ -189,14 +189,13 @@ std::string AlgorithmOptions::Describe() const {
 }
 
 std::string AlgorithmOptions::rho() const {
-  if (!adaptive_batch) {
-    std::ostringstream os;
-    os << growth;
-    return os.str();
-  }
   std::ostringstream os;
-  os << "auto";
-  if (norm_test_theta2 != 1.0) os << "(theta2=" << norm_test_theta2 << ")";
+  if (!adaptive_batch) {
+    os << growth;
+  } else {
+    os << "auto";
+    if (norm_test_theta2 != 1.0) os << "(theta2=" << norm_test_theta2 << ")";
+  }
   return os.str();
 }
 

@@ -92,9 +92,6 @@ template <class T>
 nlohmann::json OrNull(const std::optional<T>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
-}  // namespace
-
-namespace {
 
 // ρ: a number, or "auto" with the norm test's θ² beside it (norm_test_theta2).
 nlohmann::json RhoJson(const AlgorithmOptions& a) {

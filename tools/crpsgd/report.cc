@@ -163,8 +163,9 @@ std::string FormatCsv(const JobReport& report) {
         "wall_s,comm_s,net_model_s,bytes,test_accuracy\n";
   for (const RunOutcome& o : report.runs) {
     const RunSummary& s = o.summary;
+    const std::optional<double> multiple = StepMultiple(o);
     os << AlgorithmName(o.request.options.kind) << ",\"" << RunParameters(o) << "\"," << o.seed << ","
-       << (StepMultiple(o) ? Num(*StepMultiple(o), 6) : "") << ",";
+       << (multiple ? Num(*multiple, 6) : "") << ",";
     if (!o.status.ok()) {
       os << ",diverged,,,,,,,,,,,,\n";
       continue;
