@@ -57,6 +57,11 @@ class LinearModelObjective final : public Objective {
   std::optional<double> SmoothnessBound() const override;
   std::optional<std::size_t> CountCorrect(std::span<const double> x,
                                           std::span<const std::size_t> samples) const override;
+  // L̂ by a power iteration on the data, and L̄ (EstimateSmoothness and
+  // EstimateMeanSampleSmoothness below). Collective.
+  Result<std::optional<SmoothnessConstants>> GlobalSmoothness(Communicator& comm) const override;
+  // Least squares of up to 4096 features: the normal equations, solved. Collective.
+  Result<std::optional<ExactMinimizer>> SolveExactly(Communicator& comm, std::size_t total_samples) const override;
 
   // Threads that split each batch gradient and loss (default 1). The batch is
   // cut into `threads` contiguous chunks, each summed on its own thread, and

@@ -6,16 +6,16 @@
 #include <fstream>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "crpsgd/algorithm.h"
 #include "crpsgd/train.h"
 
 namespace crpsgd {
 
-// Writes `content` to `path` via a temporary file in the same folder, fsync
-// and rename: readers see the old file or the new one, never half of one.
+// Writes `content` to `path` via a temporary file in the same folder, fsync,
+// rename, and fsync of the folder (so the rename itself survives a crash):
+// readers see the old file or the new one, never half of one.
 Status WriteFileAtomic(const std::filesystem::path& path, const std::string& content);
 
 // `v` as text that reads back as the same double ("%.17g"), for files and
@@ -42,9 +42,11 @@ class MetricsWriter final : public RoundObserver {
   std::optional<double> f_star_;
 };
 
-nlohmann::json RoundRecordToJson(const RoundRecord& record, std::optional<double> f_star);
-// Everything of summary.json but the model. `extra` fields (problem, data, …)
-// are merged in by the caller.
-nlohmann::json RunSummaryToJson(const RunSummary& summary);
+// One line of metrics.jsonl (no newline).
+std::string FormatRoundRecord(const RoundRecord& record, std::optional<double> f_star);
+// summary.json: everything of the summary but the model, pretty-printed, with
+// a final newline. `extra_fields`, a JSON object, adds fields (the tool's
+// problem, data, ...); a malformed one is ignored.
+std::string FormatRunSummary(const RunSummary& summary, std::string_view extra_fields = "{}");
 
 }  // namespace crpsgd

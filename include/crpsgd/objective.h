@@ -5,9 +5,12 @@
 // costs exactly one communication round. Every index in `samples` is one SFO
 // call (one stochastic gradient evaluation ∇F(x; ζ_i)).
 //
-// Implementations must be safe to call concurrently from several threads on
-// one const object (workers of the inproc backend each own their own object,
-// but evaluation may share one).
+// An Objective is the math: losses and gradients, const. State a model keeps
+// outside x (a network's batch-norm statistics) is not part of it but of an
+// optional ModelState it hands out. Objectives without one must be safe to
+// call concurrently from several threads on one const object; with one, each
+// worker owns its object (the inproc backend's workers are threads, and each
+// builds its own objectives).
 #pragma once
 
 #include <cstddef>
@@ -19,6 +22,37 @@
 #include "crpsgd/status.h"
 
 namespace crpsgd {
+
+// State outside x that training changes (a network's batch-norm running
+// statistics): workers must agree on it before evaluations, and each run
+// starts from the state the objective was made with.
+class ModelState {
+ public:
+  virtual ~ModelState() = default;
+  // Back to the state the objective was made with. Train calls it first.
+  virtual void RestoreInitial() = 0;
+  // Averaged over workers as evaluation traffic (before evaluations, and when
+  // local SGD averages the models). Collective.
+  virtual Status Synchronize(Communicator& comm) = 0;
+  // Before an evaluation at x: recomputed from `samples` of this shard
+  // (batch-norm statistics of x itself, where the running averages lag behind
+  // a moving x), then synchronised. Not counted as SFO or rounds: it is part
+  // of the measurement. Collective.
+  virtual Status Recalibrate(std::span<const double> x, std::span<const std::size_t> samples, Communicator& comm) = 0;
+};
+
+// L̂ of the global f and L̄, its mean per-sample smoothness (Objective::GlobalSmoothness).
+struct SmoothnessConstants {
+  double smoothness = 0.0;
+  std::optional<double> mean_sample;
+  const char* method = "";  // how L̂ was found, e.g. "power-iteration"
+};
+
+// The minimiser of the global f in closed form (Objective::SolveExactly).
+struct ExactMinimizer {
+  std::vector<double> x;
+  const char* method = "";  // e.g. "normal-equations"
+};
 
 class Objective {
  public:
@@ -57,27 +91,26 @@ class Objective {
   // broadcasts it, so every worker starts from the same point.
   virtual std::vector<double> InitialPoint() const { return {}; }
 
-  // Puts state outside x (batch-norm statistics) back as it was when the
-  // objective was made, so that each Train() call starts afresh. Train calls it first.
-  virtual void RestoreInitialState() const {}
+  // State outside x that training changes, or null (the default: most
+  // objectives have none). An objective with state cannot be checkpointed yet.
+  virtual ModelState* model_state() const { return nullptr; }
 
-  // State outside x that workers must agree on before evaluations (batch-norm
-  // running statistics): averaged over workers as evaluation traffic. Collective.
-  virtual Status SynchronizeState(Communicator& /*comm*/) const { return Status::OK(); }
-
-  // Before an evaluation at x: recomputes state outside x from `samples` of
-  // this shard (batch-norm statistics of x itself, where the running averages
-  // lag behind a moving x), then agrees on it like SynchronizeState. Not
-  // counted as SFO or rounds: it is part of the measurement. Collective.
-  virtual Status RecalibrateState(std::span<const double> /*x*/, std::span<const std::size_t> /*samples*/,
-                                  Communicator& comm) const {
-    return SynchronizeState(comm);
+  // Hooks for the generic code, which knows nothing of the objective's kind;
+  // an objective that knows better overrides them. Collectives: every worker
+  // calls them and gets the same answer.
+  //
+  // L̂ (and L̄) of the global f over all workers' shards, computed from the
+  // data (the linear models' power iteration). Default: unknown, and
+  // EstimateLipschitz takes the largest SmoothnessBound() instead.
+  virtual Result<std::optional<SmoothnessConstants>> GlobalSmoothness(Communicator& /*comm*/) const {
+    return std::optional<SmoothnessConstants>();
   }
-
-  // True when the objective keeps state outside x that a checkpoint would have
-  // to save (batch-norm statistics, augmentation streams): such objectives
-  // cannot be checkpointed yet.
-  virtual bool has_external_state() const { return false; }
+  // The minimiser of the global f when it has a closed form (least squares);
+  // `total_samples` over all shards. Default: none, and ComputeOptimum runs L-BFGS.
+  virtual Result<std::optional<ExactMinimizer>> SolveExactly(Communicator& /*comm*/,
+                                                             std::size_t /*total_samples*/) const {
+    return std::optional<ExactMinimizer>();
+  }
 
   // For classifiers: how many of `samples` x classifies correctly.
   virtual std::optional<std::size_t> CountCorrect(std::span<const double> /*x*/,
@@ -101,6 +134,7 @@ class ProximalObjective final : public Objective {
                    std::span<double> grad_sum) const override;
   bool convex() const override { return base_.convex(); }
   std::optional<double> SmoothnessBound() const override;
+  ModelState* model_state() const override { return base_.model_state(); }  // the model is f's
 
  private:
   // grad_sum += Σ_i θ(x − y) over `count` samples; returns Σ_i θ/2 ‖x − y‖².

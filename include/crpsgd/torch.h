@@ -4,10 +4,8 @@
 // A TorchObjective owns one model and this worker's shard as tensors. All
 // parameters travel as one flat vector x (the order of model->parameters()),
 // so a round is one all-reduce whatever the number of tensors. F(x; i) is the
-// cross-entropy of sample i. Batch-norm running statistics live outside x:
-// SynchronizeState averages them over workers before every evaluation and
-// whenever local SGD averages the models.
-// Not thread safe: one object per worker.
+// cross-entropy of sample i. Batch-norm running statistics live outside x, in
+// its model_state(). Not thread safe: one object per worker.
 #pragma once
 
 #include <filesystem>
@@ -16,6 +14,7 @@
 
 #include "crpsgd/dataset.h"
 #include "crpsgd/objective.h"
+#include "crpsgd/objective_registry.h"
 
 namespace crpsgd {
 
@@ -51,14 +50,10 @@ class TorchObjective : public Objective {
                                           std::span<const std::size_t> samples) const override;
   // The seeded initialisation, whatever runs happened since.
   std::vector<double> InitialPoint() const override;
-  void RestoreInitialState() const override;
-  bool has_external_state() const override { return true; }
-  Status SynchronizeState(Communicator& comm) const override;
-  // Precise batch norm: every batch-norm layer's statistics become those of
-  // x on `samples` (all of them at once, as one population), then are averaged
-  // over workers.
-  Status RecalibrateState(std::span<const double> x, std::span<const std::size_t> samples,
-                          Communicator& comm) const override;
+  // Batch-norm running statistics and the augmentation stream: averaged over
+  // workers before every evaluation and whenever local SGD averages the
+  // models; Recalibrate is precise batch norm (--eval-batch-norm recomputed).
+  ModelState* model_state() const override;
 
   // Writes parameters x and buffers as a dictionary of named tensors that
   // Python reads with torch.load(path) (torch::pickle_save), atomically.
@@ -73,12 +68,14 @@ class TorchObjective : public Objective {
   std::size_t num_parameter_tensors() const;
 
   struct Impl;
+  class State;
 
  private:
   friend Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset&, const TorchObjectiveOptions&,
                                                                      const TorchObjective*);
   explicit TorchObjective(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<State> state_;
 };
 
 // LibTorch's intra-op threads for this process (a process-wide setting).
@@ -91,5 +88,10 @@ void SetTorchThreads(int threads);
 // exceptions) come back as a Status.
 Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset& shard, const TorchObjectiveOptions& options,
                                                            const TorchObjective* share_model_with = nullptr);
+
+// Adds softmax, mlp and resnet20 to `registry` (--problem NAME). Each worker's
+// test objective shares its training objective's model, so it evaluates with
+// the training batch-norm statistics; the saved model is model.pt (Save).
+Status RegisterTorchObjectives(ObjectiveRegistry& registry);
 
 }  // namespace crpsgd

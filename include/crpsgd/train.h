@@ -50,7 +50,7 @@ struct TrainOptions {
   std::size_t eval_samples_per_worker = 0;
   // Before each evaluation, recompute state outside x (a network's batch-norm
   // statistics) on the evaluation samples instead of using the running
-  // averages of training (Objective::RecalibrateState: "precise batch norm").
+  // averages of training (ModelState::Recalibrate: "precise batch norm").
   // Training itself is unchanged. Default: off (PyTorch's eval()).
   bool recalibrate_state = false;
   // A run that makes f worse fails with kDiverged, as a non-finite loss does:

@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "crpsgd/algorithm.h"
+#include "crpsgd/enum_table.h"
 
 namespace crpsgd {
 namespace {
@@ -30,30 +31,22 @@ Status ValidateCatalyst(const AlgorithmOptions& o, int workers) {
 
 }  // namespace
 
-const char* AlgorithmName(AlgorithmKind kind) {
-  switch (kind) {
-    case AlgorithmKind::kPsgd: return "psgd";
-    case AlgorithmKind::kCrPsgd: return "cr-psgd";
-    case AlgorithmKind::kLocalSgd: return "local-sgd";
-    case AlgorithmKind::kCrPsgdCatalyst: return "cr-psgd-catalyst";
-  }
-  return "?";
-}
+constexpr EnumTable<AlgorithmKind, 4> kAlgorithms{{{{AlgorithmKind::kPsgd, "psgd"},
+                                                   {AlgorithmKind::kCrPsgd, "cr-psgd"},
+                                                   {AlgorithmKind::kLocalSgd, "local-sgd"},
+                                                   {AlgorithmKind::kCrPsgdCatalyst, "cr-psgd-catalyst"}}}};
+constexpr EnumTable<LrSchedule, 3> kLrSchedules{
+    {{{LrSchedule::kConstant, "constant"}, {LrSchedule::kCosine, "cosine"}, {LrSchedule::kStep, "step"}}}};
+constexpr EnumTable<LrBatchScaling, 3> kLrBatchScalings{
+    {{{LrBatchScaling::kNone, "none"}, {LrBatchScaling::kSqrt, "sqrt"}, {LrBatchScaling::kLinear, "linear"}}}};
 
-const char* LrScheduleName(LrSchedule schedule) {
-  switch (schedule) {
-    case LrSchedule::kConstant: return "constant";
-    case LrSchedule::kCosine: return "cosine";
-    case LrSchedule::kStep: return "step";
-  }
-  return "?";
-}
-
-Result<LrSchedule> ParseLrSchedule(std::string_view name) {
-  if (name == "constant") return LrSchedule::kConstant;
-  if (name == "cosine") return LrSchedule::kCosine;
-  if (name == "step") return LrSchedule::kStep;
-  return Status::InvalidArgument("--lr-schedule must be constant, cosine or step, got '" + std::string(name) + "'");
+const char* AlgorithmName(AlgorithmKind kind) { return kAlgorithms.Name(kind); }
+Result<AlgorithmKind> ParseAlgorithm(std::string_view name) { return kAlgorithms.Parse(name, "--algo"); }
+const char* LrScheduleName(LrSchedule schedule) { return kLrSchedules.Name(schedule); }
+Result<LrSchedule> ParseLrSchedule(std::string_view name) { return kLrSchedules.Parse(name, "--lr-schedule"); }
+const char* LrBatchScalingName(LrBatchScaling scaling) { return kLrBatchScalings.Name(scaling); }
+Result<LrBatchScaling> ParseLrBatchScaling(std::string_view name) {
+  return kLrBatchScalings.Parse(name, "--lr-batch-scaling");
 }
 
 double LrScale(LrSchedule schedule, double progress) {
@@ -65,22 +58,6 @@ double LrScale(LrSchedule schedule, double progress) {
   return 1.0;
 }
 
-const char* LrBatchScalingName(LrBatchScaling scaling) {
-  switch (scaling) {
-    case LrBatchScaling::kNone: return "none";
-    case LrBatchScaling::kSqrt: return "sqrt";
-    case LrBatchScaling::kLinear: return "linear";
-  }
-  return "?";
-}
-
-Result<LrBatchScaling> ParseLrBatchScaling(std::string_view name) {
-  if (name == "none") return LrBatchScaling::kNone;
-  if (name == "sqrt") return LrBatchScaling::kSqrt;
-  if (name == "linear") return LrBatchScaling::kLinear;
-  return Status::InvalidArgument("--lr-batch-scaling must be none, sqrt or linear, got '" + std::string(name) + "'");
-}
-
 double LrBatchFactor(LrBatchScaling scaling, double batch_ratio) {
   switch (scaling) {
     case LrBatchScaling::kNone: return 1.0;
@@ -88,15 +65,6 @@ double LrBatchFactor(LrBatchScaling scaling, double batch_ratio) {
     case LrBatchScaling::kLinear: return batch_ratio;
   }
   return 1.0;
-}
-
-Result<AlgorithmKind> ParseAlgorithm(std::string_view name) {
-  if (name == "psgd") return AlgorithmKind::kPsgd;
-  if (name == "cr-psgd") return AlgorithmKind::kCrPsgd;
-  if (name == "local-sgd") return AlgorithmKind::kLocalSgd;
-  if (name == "cr-psgd-catalyst") return AlgorithmKind::kCrPsgdCatalyst;
-  return Status::InvalidArgument("--algo must be psgd, cr-psgd, local-sgd or cr-psgd-catalyst, got '" +
-                                 std::string(name) + "'");
 }
 
 std::uint64_t AlgorithmOptions::OuterIterationsFor(int workers) const {

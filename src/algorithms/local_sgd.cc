@@ -29,8 +29,8 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
     steps_done += steps;
     CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(x, Traffic::kTraining));  // model averaging: the round
     // The models' state outside x (batch-norm statistics) is averaged with
-    // them; evaluation traffic, not a round (a no-op for linear models).
-    CRPSGD_RETURN_IF_ERROR(f.SynchronizeState(comm));
+    // them; evaluation traffic, not a round (linear models have none).
+    if (ModelState* model_state = f.model_state()) CRPSGD_RETURN_IF_ERROR(model_state->Synchronize(comm));
     CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "averaged model", t));  // after the round: all workers agree
     result.rounds = t;
     result.sfo_per_worker += steps * b;

@@ -10,7 +10,6 @@
 
 #include "algorithms/checkpoint_file.h"
 #include "crpsgd/evaluation.h"
-#include "crpsgd/linear_models.h"
 #include "crpsgd/metrics.h"
 
 namespace crpsgd {
@@ -40,10 +39,9 @@ class TrainMonitor final : public RoundObserver {
     }
     if (ShouldEvaluate(record)) {
       const auto t0 = Clock::now();
-      if (options_.recalibrate_state) {
-        CRPSGD_RETURN_IF_ERROR(f_.RecalibrateState(x, eval_.local_samples(), comm_));
-      } else {
-        CRPSGD_RETURN_IF_ERROR(f_.SynchronizeState(comm_));  // e.g. batch-norm statistics
+      if (ModelState* state = f_.model_state()) {  // e.g. batch-norm statistics: agreed on, or recomputed
+        CRPSGD_RETURN_IF_ERROR(options_.recalibrate_state ? state->Recalibrate(x, eval_.local_samples(), comm_)
+                                                          : state->Synchronize(comm_));
       }
       CRPSGD_ASSIGN_OR_RETURN(double loss, eval_.Loss(x));
       if (test_eval_ != nullptr) {
@@ -220,7 +218,8 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
     return Status::InvalidArgument("initial x has " + std::to_string(options.initial_x.size()) +
                                    " entries, the objective has dimension " + std::to_string(f.dim()));
   }
-  f.RestoreInitialState();  // a second run on the same objective starts where the first did
+  // A second run on the same objective starts where the first did.
+  if (ModelState* state = f.model_state()) state->RestoreInitial();
   CRPSGD_ASSIGN_OR_RETURN(FullEvaluator eval, FullEvaluator::Create(f, comm, options.eval_samples_per_worker));
   const CommStats base = comm.stats();
   std::vector<double> x = options.initial_x;
@@ -251,7 +250,7 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
   std::uint64_t previous_checkpoint = 0;
   if (checkpointing) {
     if (checkpoint.dir.empty()) return Status::InvalidArgument("checkpoints need a folder (--out)");
-    if (f.has_external_state()) {
+    if (f.model_state() != nullptr) {
       return Status::InvalidArgument("checkpoints: this objective keeps state outside x (a network's batch-norm "
                                      "statistics), which checkpoints do not save yet; they support the linear "
                                      "models and objectives without such state");
@@ -344,12 +343,8 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
 }
 
 Result<SmoothnessEstimate> EstimateLipschitz(const Objective& f, Communicator& comm) {
-  if (const auto* linear = dynamic_cast<const LinearModelObjective*>(&f)) {
-    CRPSGD_ASSIGN_OR_RETURN(FullEvaluator eval, FullEvaluator::Create(f, comm));
-    CRPSGD_ASSIGN_OR_RETURN(double value, EstimateSmoothness(*linear, comm, eval.total_samples()));
-    CRPSGD_ASSIGN_OR_RETURN(double mean_sample, EstimateMeanSampleSmoothness(*linear, comm, eval.total_samples()));
-    return SmoothnessEstimate{value, "power-iteration", mean_sample};
-  }
+  CRPSGD_ASSIGN_OR_RETURN(const std::optional<SmoothnessConstants> computed, f.GlobalSmoothness(comm));
+  if (computed) return SmoothnessEstimate{computed->smoothness, computed->method, computed->mean_sample};
   // The largest bound over workers.
   const std::optional<double> bound = f.SmoothnessBound();
   const double mine = bound ? *bound : std::nan("");

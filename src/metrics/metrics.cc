@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+
 namespace crpsgd {
 
 Status WriteFileAtomic(const std::filesystem::path& path, const std::string& content) {
@@ -34,6 +36,16 @@ Status WriteFileAtomic(const std::filesystem::path& path, const std::string& con
     ::unlink(tmp.c_str());
     return Status::IOError(path.string() + ": rename failed: " + why);
   }
+  // The rename is an entry of the folder: without this a crash could leave the old file.
+  const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0 || ::fsync(dir) != 0) {
+    const std::string why = std::strerror(errno);
+    if (dir >= 0) ::close(dir);
+    return Status::IOError(folder.string() + ": the rename of " + path.filename().string() +
+                           " could not be flushed to disk: " + why);
+  }
+  ::close(dir);
   return Status::OK();
 }
 
@@ -54,7 +66,7 @@ Result<std::unique_ptr<MetricsWriter>> MetricsWriter::Open(const std::filesystem
 }
 
 Status MetricsWriter::OnRound(const RoundRecord& record, std::span<const double>) {
-  out_ << RoundRecordToJson(record, f_star_).dump() << '\n';
+  out_ << FormatRoundRecord(record, f_star_) << '\n';
   out_.flush();
   if (!out_) return Status::IOError(path_.string() + ": write failed");
   return Status::OK();
@@ -97,8 +109,6 @@ nlohmann::json OrNull(const std::optional<T>& v) {
 nlohmann::json RhoJson(const AlgorithmOptions& a) {
   return a.adaptive_batch ? nlohmann::json("auto") : nlohmann::json(a.growth);
 }
-
-}  // namespace
 
 nlohmann::json RoundRecordToJson(const RoundRecord& r, std::optional<double> f_star) {
   nlohmann::json j;
@@ -169,6 +179,19 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   j["test_loss"] = OrNull(s.test_loss);
   j["test_accuracy"] = OrNull(s.test_accuracy);
   return j;
+}
+
+}  // namespace
+
+std::string FormatRoundRecord(const RoundRecord& record, std::optional<double> f_star) {
+  return RoundRecordToJson(record, f_star).dump();
+}
+
+std::string FormatRunSummary(const RunSummary& summary, std::string_view extra_fields) {
+  nlohmann::json j = RunSummaryToJson(summary);
+  const nlohmann::json extra = nlohmann::json::parse(extra_fields, nullptr, /*allow_exceptions=*/false);
+  if (extra.is_object()) j.update(extra);
+  return j.dump(2) + "\n";
 }
 
 }  // namespace crpsgd

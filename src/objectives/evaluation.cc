@@ -4,9 +4,7 @@
 #include <deque>
 #include <numeric>
 
-#include <Eigen/Cholesky>
-
-#include "crpsgd/linear_models.h"
+#include <Eigen/Core>
 
 namespace crpsgd {
 
@@ -49,26 +47,6 @@ Result<std::optional<double>> FullEvaluator::Accuracy(std::span<const double> x)
 }
 
 namespace {
-
-Result<Optimum> SolveNormalEquations(const LinearModelObjective& f, Communicator& comm, FullEvaluator& eval) {
-  const auto d = static_cast<Eigen::Index>(f.dim());
-  Eigen::MatrixXd AtA = Eigen::MatrixXd::Zero(d, d);
-  Eigen::VectorXd Atb = Eigen::VectorXd::Zero(d);
-  f.AccumulateNormalEquations(AtA, Atb);
-  CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(std::span<double>(AtA.data(), AtA.size()), Traffic::kEvaluation));
-  CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(std::span<double>(Atb.data(), Atb.size()), Traffic::kEvaluation));
-  const double n = static_cast<double>(eval.total_samples());
-  // ∇f = (AᵀA x − Aᵀb)/n + λx = 0
-  Eigen::MatrixXd H = AtA / n;
-  H.diagonal().array() += f.lambda();
-  const Eigen::VectorXd x = H.ldlt().solve(Atb / n);
-  std::vector<double> xs(x.data(), x.data() + d), grad(d);
-  Optimum optimum;
-  CRPSGD_ASSIGN_OR_RETURN(optimum.value, eval.LossAndGradient(xs, grad));
-  optimum.gradient_norm = Eigen::Map<Eigen::VectorXd>(grad.data(), d).norm();
-  optimum.method = "normal-equations";
-  return optimum;
-}
 
 // Limited-memory BFGS with a backtracking (Armijo) line search. Every worker
 // runs it in lockstep on all-reduced values, so all find the same f*.
@@ -139,11 +117,14 @@ Result<Optimum> SolveLbfgs(const Objective& f, FullEvaluator& eval, const Optimu
 Result<Optimum> ComputeOptimum(const Objective& f, Communicator& comm, const OptimumOptions& options) {
   if (!f.convex()) return Status::InvalidArgument("ComputeOptimum(): f is not convex, so f* is not computable");
   CRPSGD_ASSIGN_OR_RETURN(FullEvaluator eval, FullEvaluator::Create(f, comm));
-  const auto* linear = dynamic_cast<const LinearModelObjective*>(&f);
-  if (linear != nullptr && linear->problem() == Problem::kLeastSquares && linear->dim() <= 4096) {
-    return SolveNormalEquations(*linear, comm, eval);
-  }
-  return SolveLbfgs(f, eval, options);
+  CRPSGD_ASSIGN_OR_RETURN(const std::optional<ExactMinimizer> exact, f.SolveExactly(comm, eval.total_samples()));
+  if (!exact) return SolveLbfgs(f, eval, options);
+  std::vector<double> grad(f.dim());
+  Optimum optimum;
+  CRPSGD_ASSIGN_OR_RETURN(optimum.value, eval.LossAndGradient(exact->x, grad));
+  optimum.gradient_norm = Eigen::Map<const Eigen::VectorXd>(grad.data(), static_cast<Eigen::Index>(grad.size())).norm();
+  optimum.method = exact->method;
+  return optimum;
 }
 
 }  // namespace crpsgd

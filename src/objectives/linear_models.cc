@@ -1,5 +1,10 @@
 #include "crpsgd/linear_models.h"
 
+#include "crpsgd/enum_table.h"
+#include "crpsgd/evaluation.h"
+
+#include <Eigen/Cholesky>
+
 #include "objectives/row_kernels.h"
 #include "util/huge_pages.h"
 
@@ -11,29 +16,16 @@
 
 namespace crpsgd {
 
-const char* ProblemName(Problem problem) {
-  switch (problem) {
-    case Problem::kLogistic: return "logreg";
-    case Problem::kLeastSquares: return "leastsq";
-    case Problem::kNonconvexLogistic: return "ncvx-logreg";
-  }
-  return "?";
-}
+namespace {
+constexpr EnumTable<Problem, 3> kProblems{
+    {{{Problem::kLogistic, "logreg"}, {Problem::kLeastSquares, "leastsq"}, {Problem::kNonconvexLogistic, "ncvx-logreg"}}}};
+constexpr EnumTable<Precision, 2> kPrecisions{{{{Precision::kFloat64, "float64"}, {Precision::kFloat32, "float32"}}}};
+}  // namespace
 
-Result<Problem> ParseProblem(std::string_view name) {
-  if (name == "logreg") return Problem::kLogistic;
-  if (name == "leastsq") return Problem::kLeastSquares;
-  if (name == "ncvx-logreg") return Problem::kNonconvexLogistic;
-  return Status::InvalidArgument("--problem must be logreg, leastsq or ncvx-logreg, got '" + std::string(name) + "'");
-}
-
-const char* PrecisionName(Precision precision) { return precision == Precision::kFloat32 ? "float32" : "float64"; }
-
-Result<Precision> ParsePrecision(std::string_view name) {
-  if (name == "float64") return Precision::kFloat64;
-  if (name == "float32") return Precision::kFloat32;
-  return Status::InvalidArgument("--precision must be float64 or float32, got '" + std::string(name) + "'");
-}
+const char* ProblemName(Problem problem) { return kProblems.Name(problem); }
+Result<Problem> ParseProblem(std::string_view name) { return kProblems.Parse(name, "--problem"); }
+const char* PrecisionName(Precision precision) { return kPrecisions.Name(precision); }
+Result<Precision> ParsePrecision(std::string_view name) { return kPrecisions.Parse(name, "--precision"); }
 
 LinearModelObjective::LinearModelObjective(Problem problem, Dataset shard, double lambda, Precision precision)
     : LinearModelObjective(problem, std::make_shared<const Dataset>(std::move(shard)), lambda, precision) {}
@@ -302,6 +294,31 @@ Result<double> EstimateMeanSampleSmoothness(const LinearModelObjective& f, Commu
   std::vector<double> sum{f.SumSquaredRowNorms()};
   CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(sum, Traffic::kEvaluation));
   return f.loss_curvature() * sum[0] / static_cast<double>(total_samples) + f.regularizer_curvature();
+}
+
+Result<std::optional<SmoothnessConstants>> LinearModelObjective::GlobalSmoothness(Communicator& comm) const {
+  CRPSGD_ASSIGN_OR_RETURN(FullEvaluator eval, FullEvaluator::Create(*this, comm));
+  CRPSGD_ASSIGN_OR_RETURN(const double value, EstimateSmoothness(*this, comm, eval.total_samples()));
+  CRPSGD_ASSIGN_OR_RETURN(const double mean_sample, EstimateMeanSampleSmoothness(*this, comm, eval.total_samples()));
+  return std::optional<SmoothnessConstants>(SmoothnessConstants{value, mean_sample, "power-iteration"});
+}
+
+Result<std::optional<ExactMinimizer>> LinearModelObjective::SolveExactly(Communicator& comm,
+                                                                         std::size_t total_samples) const {
+  constexpr std::size_t kMaxFeatures = 4096;  // a d×d solve; beyond it L-BFGS is cheaper
+  if (problem_ != Problem::kLeastSquares || dim_ > kMaxFeatures) return std::optional<ExactMinimizer>();
+  const auto d = static_cast<Eigen::Index>(dim_);
+  Eigen::MatrixXd AtA = Eigen::MatrixXd::Zero(d, d);
+  Eigen::VectorXd Atb = Eigen::VectorXd::Zero(d);
+  AccumulateNormalEquations(AtA, Atb);
+  CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(std::span<double>(AtA.data(), AtA.size()), Traffic::kEvaluation));
+  CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(std::span<double>(Atb.data(), Atb.size()), Traffic::kEvaluation));
+  const double n = static_cast<double>(total_samples);
+  // ∇f = (AᵀA x − Aᵀb)/n + λx = 0
+  Eigen::MatrixXd H = AtA / n;
+  H.diagonal().array() += lambda_;
+  const Eigen::VectorXd x = H.ldlt().solve(Atb / n);
+  return std::optional<ExactMinimizer>(ExactMinimizer{std::vector<double>(x.data(), x.data() + d), "normal-equations"});
 }
 
 }  // namespace crpsgd

@@ -1,3 +1,4 @@
+#include <cmath>
 #include <fstream>
 #include <iterator>
 #include <mutex>
@@ -89,7 +90,26 @@ struct TorchObjective::Impl {
   torch::Tensor Forward(const torch::Tensor& batch) const { return model->module.forward(batch); }
 };
 
-TorchObjective::TorchObjective(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+// The network's batch-norm statistics (and augmentation stream): the state
+// outside x that Train and local SGD keep in step across workers.
+class TorchObjective::State final : public ModelState {
+ public:
+  explicit State(Impl* impl) : impl_(impl) {}
+  void RestoreInitial() override;
+  Status Synchronize(Communicator& comm) override;
+  // Precise batch norm: every batch-norm layer's statistics become those of x
+  // on `samples` (all of them at once, as one population), then are averaged
+  // over workers.
+  Status Recalibrate(std::span<const double> x, std::span<const std::size_t> samples, Communicator& comm) override;
+
+ private:
+  Impl* impl_;
+};
+
+TorchObjective::TorchObjective(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)), state_(std::make_unique<State>(impl_.get())) {}
+
+ModelState* TorchObjective::model_state() const { return state_.get(); }
 TorchObjective::~TorchObjective() = default;
 
 std::size_t TorchObjective::dim() const { return impl_->model->dim; }
@@ -164,13 +184,13 @@ std::optional<std::size_t> TorchObjective::CountCorrect(std::span<const double> 
 
 std::vector<double> TorchObjective::InitialPoint() const { return impl_->model->initial_x; }
 
-void TorchObjective::RestoreInitialState() const {
+void TorchObjective::State::RestoreInitial() {
   torch::NoGradGuard no_grad;
   auto& model = *impl_->model;
   for (std::size_t k = 0; k < model.state.size(); ++k) model.state[k].second.copy_(model.initial_state[k]);
 }
 
-Status TorchObjective::SynchronizeState(Communicator& comm) const {
+Status TorchObjective::State::Synchronize(Communicator& comm) {
   auto& state = impl_->model->state;
   if (state.empty()) return Status::OK();
   std::vector<double> flat;
@@ -188,8 +208,8 @@ Status TorchObjective::SynchronizeState(Communicator& comm) const {
   return Status::OK();
 }
 
-Status TorchObjective::RecalibrateState(std::span<const double> x, std::span<const std::size_t> samples,
-                                        Communicator& comm) const {
+Status TorchObjective::State::Recalibrate(std::span<const double> x, std::span<const std::size_t> samples,
+                                          Communicator& comm) {
   Impl& m = *impl_;
   if (!samples.empty()) {
     m.LoadParameters(x);
@@ -222,7 +242,7 @@ Status TorchObjective::RecalibrateState(std::span<const double> x, std::span<con
       norms[k]->num_batches_tracked.copy_(tracked[k]);  // it counts training batches
     }
   }
-  return SynchronizeState(comm);
+  return Synchronize(comm);
 }
 
 Status TorchObjective::Save(const std::filesystem::path& path, std::span<const double> x) const {
@@ -380,6 +400,65 @@ Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset& shard,
   } catch (const c10::Error& e) {
     return Status::InvalidArgument(shard.source + ": LibTorch refused the model: " + e.what_without_backtrace());
   }
+}
+
+}  // namespace crpsgd
+
+namespace crpsgd {
+namespace {
+
+Status CheckNetwork(const ObjectiveSettings& s) {
+  if (!(s.lambda >= 0.0) || !std::isfinite(s.lambda)) {
+    return Status::InvalidArgument("--lambda must be >= 0 (got " + std::to_string(s.lambda) + ")");
+  }
+  if (s.precision != Precision::kFloat64) {
+    return Status::InvalidArgument("--precision is for linear models; networks train in LibTorch's float32");
+  }
+  return Status::OK();
+}
+
+ObjectiveFactory Network(TorchModel model, std::string description) {
+  ObjectiveFactory factory;
+  factory.name = TorchModelName(model);
+  factory.description = std::move(description);
+  factory.labels = LabelTask::kClasses;
+  factory.check = CheckNetwork;
+  factory.make = [model](const ObjectiveSettings& s, const ObjectiveInputs& in) -> Result<WorkerObjectives> {
+    if (s.augment && in.train->image_shape.empty()) {
+      return Status::InvalidArgument("--augment needs a network (--problem softmax, mlp, resnet20) and image data");
+    }
+    TorchObjectiveOptions options;
+    options.model = model;
+    options.num_classes = in.num_classes;
+    options.hidden = s.hidden;
+    options.augment = s.augment;
+    options.seed = in.seed;
+    options.rank = in.rank;
+    CRPSGD_ASSIGN_OR_RETURN(std::unique_ptr<TorchObjective> network, MakeTorchObjective(*in.train, options));
+    WorkerObjectives out;
+    if (in.test) {
+      options.augment = false;
+      CRPSGD_ASSIGN_OR_RETURN(out.test, MakeTorchObjective(*in.test, options, network.get()));
+    }
+    const TorchObjective* saver = network.get();  // owned by out.train, which outlives save_model's calls
+    out.save_model = [saver](const std::filesystem::path& folder,
+                             std::span<const double> x) -> Result<std::filesystem::path> {
+      const std::filesystem::path file = folder / "model.pt";
+      CRPSGD_RETURN_IF_ERROR(saver->Save(file, x));
+      return file;
+    };
+    out.train = std::move(network);
+    return out;
+  };
+  return factory;
+}
+
+}  // namespace
+
+Status RegisterTorchObjectives(ObjectiveRegistry& registry) {
+  CRPSGD_RETURN_IF_ERROR(registry.Add(Network(TorchModel::kSoftmax, "softmax regression (one linear layer)")));
+  CRPSGD_RETURN_IF_ERROR(registry.Add(Network(TorchModel::kMlp, "one hidden ReLU layer of --hidden units")));
+  return registry.Add(Network(TorchModel::kResNet20, "ResNet-20 (He et al. 2016), for 32x32 or 28x28 images"));
 }
 
 }  // namespace crpsgd

@@ -47,12 +47,18 @@ inline std::vector<std::size_t> AllIndices(std::size_t n) {
   return v;
 }
 
-// Central differences of x ↦ f.Loss(x, samples): the largest absolute
-// difference to the analytic gradient, relative to max(1, ‖g‖_∞).
+// Central differences of x ↦ f.Loss(x, samples) against the gradients of
+// AccumulateGradient and of AddGradient: the largest absolute difference,
+// relative to max(1, ‖g‖_∞); and AccumulateGradient's value against Loss.
 inline double GradientError(const Objective& f, std::vector<double> x, std::span<const std::size_t> samples,
                             double h = 1e-6) {
   std::vector<double> analytic(f.dim(), 0.0);
   const double value = f.AccumulateGradient(x, samples, analytic);
+  // AddGradient is the call training makes (linear models skip the loss
+  // there): it must give the same gradient, checked below against the same
+  // finite differences.
+  std::vector<double> added(f.dim(), 0.0);
+  f.AddGradient(x, samples, added);
   const double loss = f.Loss(x, samples);
   double worst = std::abs(value - loss) / std::max(1.0, std::abs(loss));
   double scale = 1.0;
@@ -64,7 +70,9 @@ inline double GradientError(const Objective& f, std::vector<double> x, std::span
     x[j] = saved - h;
     const double minus = f.Loss(x, samples);
     x[j] = saved;
-    worst = std::max(worst, std::abs((plus - minus) / (2 * h) - analytic[j]) / scale);
+    const double numeric = (plus - minus) / (2 * h);
+    worst = std::max(worst, std::abs(numeric - analytic[j]) / scale);
+    worst = std::max(worst, std::abs(numeric - added[j]) / scale);
   }
   return worst;
 }

@@ -135,7 +135,7 @@ c10::Dict<c10::IValue, c10::IValue> LoadModelFile(const std::filesystem::path& p
   return torch::pickle_load(bytes).toGenericDict();
 }
 
-// Precise batch norm: after RecalibrateState the first batch norm holds the
+// Precise batch norm: after Recalibrate the first batch norm holds the
 // per-channel mean of the first convolution's output over exactly the given
 // samples, computed in pieces of unequal size, and nothing of what training
 // left in the running averages.
@@ -157,8 +157,8 @@ TEST(TorchObjectiveTest, RecalibratedBatchNormHasTheStatisticsOfTheEvaluatedMode
     }
     std::vector<std::size_t> samples(45);
     std::iota(samples.begin(), samples.end(), 10);
-    CRPSGD_RETURN_IF_ERROR(trained->RecalibrateState(x, samples, comm));
-    CRPSGD_RETURN_IF_ERROR(fresh->RecalibrateState(x, samples, comm));
+    CRPSGD_RETURN_IF_ERROR(trained->model_state()->Recalibrate(x, samples, comm));
+    CRPSGD_RETURN_IF_ERROR(fresh->model_state()->Recalibrate(x, samples, comm));
     // The same statistics whatever the history: the same loss, bit for bit.
     const std::vector<std::size_t> all = testing::AllIndices(60);
     EXPECT_EQ(trained->Loss(x, all), fresh->Loss(x, all));

@@ -377,6 +377,37 @@ Status ValidateRequest(const RunRequest& r, int workers) {
   return probe.Validate(workers);
 }
 
+Result<DataOptions> MakeDataOptions(const DataFlags& f, LabelTask labels) {
+  DataOptions o;
+  o.train = f.data;
+  o.test = f.test_data;
+  o.train_labels = f.labels;
+  o.test_labels = f.test_labels;
+  CRPSGD_ASSIGN_OR_RETURN(o.format, ParseDataFormat(f.format));
+  CRPSGD_ASSIGN_OR_RETURN(o.sharding, ParseSharding(f.sharding));
+  o.labels = labels;
+  o.positive_class = f.positive_class;
+  o.negative_class = f.negative_class;
+  o.bias = f.bias;
+  o.normalize = f.normalize;
+  o.synthetic.samples = f.synthetic_samples;
+  o.synthetic.features = f.synthetic_features;
+  o.synthetic.noise = f.synthetic_noise;
+  o.synthetic.condition_number = f.synthetic_condition;
+  return o;
+}
+
+Result<ObjectiveSettings> MakeObjectiveSettings(const DataFlags& data, const RunFlags& run) {
+  ObjectiveSettings s;
+  s.lambda = data.lambda;
+  CRPSGD_ASSIGN_OR_RETURN(s.precision, ParsePrecision(data.precision));
+  s.bias = data.bias;
+  s.threads = run.threads;
+  s.hidden = data.hidden;
+  s.augment = data.augment;
+  return s;
+}
+
 Result<std::vector<std::uint64_t>> ParseSeeds(const std::string& seeds, std::uint64_t seed) {
   if (seeds.empty()) return std::vector<std::uint64_t>{seed};
   std::vector<std::uint64_t> out;

@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "crpsgd/algorithm.h"
+#include "crpsgd/data_loader.h"
 #include "crpsgd/dataset.h"
 #include "crpsgd/linear_models.h"
+#include "crpsgd/objective_registry.h"
 
 namespace crpsgd::cli {
 
@@ -92,6 +94,11 @@ void AddRunFlags(CLI::App& app, RunFlags& flags);
 // With `algorithm_flags` false only the flags a sweep shares are added.
 void AddAlgoFlags(CLI::App& app, AlgoFlags& flags, bool algorithm_flags);
 void AddSweepFlags(CLI::App& app, SweepFlags& flags);
+
+// The flags as the library's options: the one translation train, sweep,
+// compare and predict share. `labels`: how the objective reads labels.
+Result<DataOptions> MakeDataOptions(const DataFlags& flags, LabelTask labels);
+Result<ObjectiveSettings> MakeObjectiveSettings(const DataFlags& data, const RunFlags& run);
 
 // One run to execute: the options plus how its step was chosen.
 struct RunRequest {

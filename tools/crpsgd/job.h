@@ -1,4 +1,4 @@
-// A job of the crpsgd tool: load data, shard it, and execute one or more runs
+// A job of the crpsgd tool: the flags as library options, and how to execute one or more runs
 // on every worker; rank 0 writes the outputs and reports.
 #pragma once
 
@@ -9,55 +9,15 @@
 #include <vector>
 
 #include "crpsgd/communicator.h"
+#include "crpsgd/data_loader.h"
 #include "crpsgd/dataset.h"
+#include "crpsgd/objective_registry.h"
 #include "crpsgd/train.h"
 #include "flags.h"
 
 namespace crpsgd::cli {
 
 struct Job;
-
-struct LoadedData {
-  // --sharding random: the whole training (and test) set, which every worker
-  // shards by seed. --sharding byte-range: empty; `parts` has the data instead.
-  Dataset train;
-  std::optional<Dataset> test;
-  // --sharding byte-range: worker r's own part of the training file (and of
-  // the test file), by r, for the workers of this process: every worker
-  // in-process, this rank's alone under mpirun. Shared with the objectives,
-  // never copied.
-  struct Part {
-    std::shared_ptr<Dataset> train, test;  // test: null without --test-data
-  };
-  std::map<int, Part> parts;
-  std::size_t num_features = 0;       // of the model: every worker's data has this width
-  std::size_t num_train_samples = 0;  // all workers' together
-  std::size_t num_classes = 2;        // networks: the largest training label + 1
-
-  bool byte_range() const { return !parts.empty(); }
-};
-
-// Which byte-range parts a process reads: those of `ranks`, out of `workers`.
-struct PartsToRead {
-  std::vector<int> ranks;
-  int workers = 1;
-};
-
-// True for --problem softmax, mlp and resnet20 (LibTorch networks).
-bool IsNetwork(const std::string& problem);
-
-// Reads (or generates) the training and test data the flags name. Every MPI
-// rank calls it and gets the same result, so all fail together on bad input.
-// With --sharding byte-range only the parts in `parts` are read; when they
-// are not all the workers' (under mpirun), AgreeOnParts must follow.
-Result<LoadedData> LoadData(const DataFlags& flags, std::uint64_t seed, const PartsToRead& parts = {});
-
-// --sharding byte-range under mpirun, after LoadData read this rank's part:
-// the ranks agree on the model's width (the largest feature index of any
-// part) and check every part (collective; also when this rank's read failed).
-// A part that failed ends every rank with the error of the lowest such rank;
-// *print_here is true on that rank alone, so the message appears once.
-Status AgreeOnParts(Communicator& comm, const DataFlags& flags, Result<LoadedData>& data, bool* print_here);
 
 // The starting point --init-model names, checked against the problem, the
 // data's features and --bias; empty without --init-model.
@@ -66,8 +26,9 @@ Result<std::vector<double>> LoadInitialPoint(const Job& job, const LoadedData& d
 struct Job {
   DataFlags data;
   RunFlags run;
-  Problem problem = Problem::kLogistic;  // linear models
-  std::string network;                   // "softmax", "mlp" or "resnet20"; empty for linear models
+  const ObjectiveFactory* objective = nullptr;  // --problem's
+  DataOptions data_options;                     // `data` as the library's options
+  ObjectiveSettings objective_settings;         // likewise
   std::vector<RunRequest> requests;
   bool sweep = false;
   bool compare = false;  // `crpsgd compare`: also draws figures
@@ -86,6 +47,8 @@ struct Job {
     std::uint64_t round = 0;
   };
   std::optional<Fault> fault;  // --inject-fault
+
+  bool network() const { return objective != nullptr && objective->network(); }
 };
 
 // Parses --inject-fault "kill|stop:rank=R,round=T" and checks the checkpoint flags

@@ -19,9 +19,6 @@
 #include "crpsgd/config.h"
 #include "crpsgd/inproc.h"
 #include "crpsgd/metrics.h"
-#if CRPSGD_WITH_TORCH
-#include "crpsgd/torch.h"
-#endif
 #if CRPSGD_WITH_MPI
 #include "crpsgd/mpi.h"
 #endif
@@ -32,6 +29,7 @@
 #include "figures.h"
 #include "flags.h"
 #include "job.h"
+#include "objectives.h"
 #include "output_folder.h"
 #include "predict.h"
 #include "report.h"
@@ -175,30 +173,24 @@ int RunCommand(Job& job, int argc, char** argv) {
     if (!model.ok()) return Fail(model.status(), leader_env);
     job.net_model = *model;
   }
-  if (IsNetwork(job.data.problem)) {
-#if CRPSGD_WITH_TORCH
-    job.network = job.data.problem;
-    if (job.run.threads > 0) SetTorchThreads(job.run.threads);
-#else
-    return Fail(Status::InvalidArgument("--problem " + job.data.problem +
-                                        ": this build has no LibTorch (install libtorch-dev and rebuild)"),
-                leader_env);
-#endif
-  } else {
-    auto problem = ParseProblem(job.data.problem);
-    if (!problem.ok()) {
-      return Fail(Status::InvalidArgument("--problem must be logreg, leastsq, ncvx-logreg, softmax, mlp or resnet20, "
-                                          "got '" + job.data.problem + "'"),
-                  leader_env);
-    }
-    job.problem = *problem;
+  // The flags as the library's options, checked before any data is read.
+  auto objective = ObjectiveFor(job.data.problem);
+  if (!objective.ok()) return Fail(objective.status(), leader_env);
+  job.objective = *objective;
+  auto data_options = MakeDataOptions(job.data, job.objective->labels);
+  if (!data_options.ok()) return Fail(data_options.status(), leader_env);
+  job.data_options = std::move(data_options).value();
+  auto settings = MakeObjectiveSettings(job.data, job.run);
+  if (!settings.ok()) return Fail(settings.status(), leader_env);
+  if (job.objective->check) {
+    if (Status checked = job.objective->check(*settings); !checked.ok()) return Fail(checked, leader_env);
   }
+  job.objective_settings = *settings;
+  ConfigureProcess(*job.objective, job.run.threads);
 
   if (backend == "inproc") {
     const int workers = job.run.workers == 0 ? 1 : job.run.workers;
-    PartsToRead parts{{}, workers};
-    for (int r = 0; r < workers; ++r) parts.ranks.push_back(r);
-    auto data = LoadData(job.data, job.run.seed, parts);
+    auto data = LoadData(job.data_options, job.run.seed, PartsToRead::All(workers));
     if (!data.ok()) return Fail(data.status(), true);
     if (data->num_train_samples < static_cast<std::size_t>(workers)) {
       return Fail(Status::InvalidArgument("--workers (" + std::to_string(workers) + ") exceeds the " +
@@ -240,10 +232,10 @@ int RunCommand(Job& job, int argc, char** argv) {
   if (!comm.ok()) return Fail(comm.status(), leader);
   // Same input on every rank: all fail together. Byte-range parts differ by
   // rank, so the ranks then agree on the result before going on.
-  auto data = LoadData(job.data, job.run.seed, PartsToRead{{session.world_rank()}, session.world_size()});
-  if (job.data.sharding == "byte-range") {
+  auto data = LoadData(job.data_options, job.run.seed, PartsToRead{{session.world_rank()}, session.world_size()});
+  if (job.data_options.sharding == Sharding::kByteRange) {
     bool print_here = false;
-    const Status agreed = AgreeOnParts(**comm, job.data, data, &print_here);
+    const Status agreed = AgreeOnParts(**comm, job.data_options, data, &print_here);
     if (!agreed.ok()) return Fail(agreed, print_here);
   }
   if (!data.ok()) return Fail(data.status(), leader);

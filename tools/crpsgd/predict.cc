@@ -8,6 +8,7 @@
 #include "crpsgd/liblinear_model.h"
 #include "crpsgd/metrics.h"
 #include "job.h"
+#include "objectives.h"
 #if CRPSGD_WITH_TORCH
 #include "crpsgd/torch.h"
 #endif
@@ -47,11 +48,13 @@ std::string AccuracyLine(std::size_t correct, std::size_t n) {
 // the data's classes, with the file's parameters and batch-norm statistics.
 Result<std::string> PredictWithNetwork(const PredictFlags& flags) {
 #if CRPSGD_WITH_TORCH
-  if (!IsNetwork(flags.data.problem)) {
+  const ObjectiveFactory* objective = Objectives().Find(flags.data.problem);
+  if (objective == nullptr || !objective->network()) {
     return Status::InvalidArgument("--model " + flags.model + " is a network's model.pt: give the --problem it was "
                                    "trained as (softmax, mlp or resnet20; and --hidden for mlp)");
   }
-  CRPSGD_ASSIGN_OR_RETURN(LoadedData loaded, LoadData(flags.data, /*seed=*/1));
+  CRPSGD_ASSIGN_OR_RETURN(const DataOptions data_options, MakeDataOptions(flags.data, LabelTask::kClasses));
+  CRPSGD_ASSIGN_OR_RETURN(LoadedData loaded, LoadData(data_options, /*seed=*/1));
   TorchObjectiveOptions options;
   CRPSGD_ASSIGN_OR_RETURN(options.model, ParseTorchModel(flags.data.problem));
   options.num_classes = loaded.num_classes;
@@ -84,14 +87,13 @@ Result<std::string> Predict(const PredictFlags& flags) {
   }
   if (flags.model.ends_with(".pt")) return PredictWithNetwork(flags);
   DataFlags data_flags = flags.data;
-  if (IsNetwork(data_flags.problem)) {
+  if (const ObjectiveFactory* objective = Objectives().Find(data_flags.problem); objective && objective->network()) {
     return Status::InvalidArgument("--problem " + data_flags.problem + ": " + flags.model + " is a LIBLINEAR model "
                                    "(a network's model is a .pt file)");
   }
   CRPSGD_ASSIGN_OR_RETURN(const LiblinearModel model, ReadLiblinearModel(flags.model));
   // The model says what it is; the data are read the way train read them.
   const bool regression = model.is_regression();
-  data_flags.problem = regression ? "leastsq" : "logreg";
   if (data_flags.bias != 0.0 && data_flags.bias != model.bias) {
     return Status::InvalidArgument("--bias " + Printf("%g", data_flags.bias) + ": " + flags.model +
                                    (model.bias >= 0 ? " was trained with a bias feature of " + Printf("%g", model.bias)
@@ -99,7 +101,9 @@ Result<std::string> Predict(const PredictFlags& flags) {
                                    " (predict takes it from the model: drop --bias)");
   }
   data_flags.bias = 0.0;  // added from the model's own value in Margin
-  CRPSGD_ASSIGN_OR_RETURN(LoadedData loaded, LoadData(data_flags, /*seed=*/1));
+  CRPSGD_ASSIGN_OR_RETURN(const DataOptions data_options,
+                          MakeDataOptions(data_flags, regression ? LabelTask::kRegression : LabelTask::kBinary));
+  CRPSGD_ASSIGN_OR_RETURN(LoadedData loaded, LoadData(data_options, /*seed=*/1));
   const Dataset& data = loaded.train;
 
   std::ostringstream predictions;

@@ -150,7 +150,7 @@ std::string RunParameters(const RunOutcome& o) {
 }
 
 std::string ConditionLine(const Job& job, const JobReport& report) {
-  if (!report.lipschitz || !job.network.empty() || !(job.data.lambda > 0)) return "";
+  if (!report.lipschitz || job.network() || !(job.data.lambda > 0)) return "";
   char line[256];
   std::snprintf(line, sizeof line, "κ̂ = L̂/λ = %.4g (L̂ = %.6g, λ = %g): the condition number the step and ρ face\n",
                 report.lipschitz->value / job.data.lambda, report.lipschitz->value, job.data.lambda);

@@ -1,0 +1,124 @@
+// The data of a training job: read (or generated) once, then each worker's shard.
+//
+//   crpsgd::DataOptions options;
+//   options.train = "train.svm";
+//   auto data = crpsgd::LoadData(options, seed, crpsgd::PartsToRead::All(workers));
+//   ...
+//   auto shard = crpsgd::ShardOf(*data, options, comm.rank(), comm.size(), seed);
+//
+// Two ways to shard. kRandom reads the whole file on every process and gives
+// each worker a seeded random partition of it (ShardIndices). kByteRange
+// (LIBSVM only) reads worker k's byte range of the file and nothing else, so
+// no process ever holds the whole file; under MPI the ranks then agree on the
+// model's width and on whether every part was read (AgreeOnParts).
+//
+// Errors name the file and, where a setting is at fault, the crpsgd flag of
+// that setting (--data, --labels, --format, ...), as the tool prints them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crpsgd/communicator.h"
+#include "crpsgd/dataset.h"
+#include "crpsgd/status.h"
+
+namespace crpsgd {
+
+enum class DataFormat {
+  kAuto,       // from the name: "idx" in it -> IDX, a folder or *.bin -> CIFAR-10, else LIBSVM
+  kLibsvm,
+  kIdx,
+  kCifar10,
+  kSynthetic,  // generated (SyntheticOptions); no file
+};
+const char* DataFormatName(DataFormat format);  // "auto", "libsvm", "idx", "cifar10", "synthetic"
+Result<DataFormat> ParseDataFormat(std::string_view name);
+
+enum class Sharding {
+  kRandom,     // every process reads all; worker k keeps its seeded share
+  kByteRange,  // worker k reads the k-th byte range of a LIBSVM file only
+};
+const char* ShardingName(Sharding sharding);  // "random", "byte-range"
+Result<Sharding> ParseSharding(std::string_view name);
+
+// What a label is to the objective that will read it.
+enum class LabelTask {
+  kBinary,      // ±1: LIBSVM's ±1/1/0; images: positive_class against negative_class (or all others)
+  kRegression,  // any real number (LIBSVM)
+  kClasses,     // class numbers 0..C−1 (networks): images keep theirs, LIBSVM's ±1 becomes 1/0
+};
+
+struct DataOptions {
+  std::filesystem::path train;          // --data; empty with kSynthetic
+  std::filesystem::path test;           // --test-data; empty = no test set
+  std::filesystem::path train_labels;   // --labels (IDX); empty = derived from the images file's name
+  std::filesystem::path test_labels;    // --test-labels (IDX); likewise
+  DataFormat format = DataFormat::kAuto;
+  LabelTask labels = LabelTask::kBinary;
+  int positive_class = 0;               // kBinary from images: this class is +1
+  int negative_class = -1;              // and this one −1 (the others dropped); < 0: every other class
+  double bias = 0.0;                    // a constant feature appended to every sample (0: none)
+  bool normalize = false;               // images: channels to mean 0, std 1 (training set statistics)
+  Sharding sharding = Sharding::kRandom;
+  SyntheticOptions synthetic;           // kSynthetic; its seed is LoadData's (task from `labels`)
+};
+
+// Which byte-range parts a process reads (kByteRange): those of `ranks`, out
+// of `workers`. In process: all of them; under mpirun: the rank's own.
+struct PartsToRead {
+  std::vector<int> ranks;
+  int workers = 1;
+  static PartsToRead All(int workers);
+};
+
+struct LoadedData {
+  // kRandom: the whole training (and test) set, which every worker shards by
+  // seed. kByteRange: empty; `parts` has the data instead.
+  Dataset train;
+  std::optional<Dataset> test;
+  // kByteRange: worker r's own part of the training file (and of the test
+  // file), by r, for the workers of this process. Shared with the
+  // objectives, never copied.
+  struct Part {
+    std::shared_ptr<Dataset> train, test;  // test: null without a test file
+  };
+  std::map<int, Part> parts;
+  std::size_t num_features = 0;       // of the model: every worker's data has this width
+  std::size_t num_train_samples = 0;  // all workers' together
+  std::size_t num_classes = 2;        // kClasses: the largest training label + 1 (at least 2)
+
+  bool byte_range() const { return !parts.empty(); }
+};
+
+// Reads (or generates, seeded by `seed`) the training and test data. Every MPI
+// rank calls it and gets the same result, so all fail together on bad input.
+// With kByteRange only the parts in `parts` are read; when they are not all
+// the workers' (under mpirun), AgreeOnParts must follow.
+Result<LoadedData> LoadData(const DataOptions& options, std::uint64_t seed, const PartsToRead& parts = {});
+
+// kByteRange under mpirun, after LoadData read this rank's part: the ranks
+// agree on the model's width (the largest feature index of any part) and
+// check every part (collective; also when this rank's read failed). A part
+// that failed ends every rank with the error of the lowest such rank;
+// *print_here is true on that rank alone, so the message appears once.
+Status AgreeOnParts(Communicator& comm, const DataOptions& options, Result<LoadedData>& data, bool* print_here);
+
+// One worker's training and test samples (test: null without a test set).
+struct WorkerShard {
+  std::shared_ptr<const Dataset> train, test;
+};
+
+// Worker `rank` of `workers`: its byte-range part, or its seeded share of the
+// whole set (the same partition for the same seed on every machine).
+Result<WorkerShard> ShardOf(const LoadedData& data, const DataOptions& options, int rank, int workers,
+                            std::uint64_t seed);
+
+}  // namespace crpsgd

@@ -1,0 +1,296 @@
+#include "crpsgd/data_loader.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <sstream>
+
+#include "crpsgd/enum_table.h"
+
+namespace crpsgd {
+namespace {
+
+constexpr EnumTable<DataFormat, 5> kDataFormats{{{{DataFormat::kAuto, "auto"},
+                                                  {DataFormat::kLibsvm, "libsvm"},
+                                                  {DataFormat::kIdx, "idx"},
+                                                  {DataFormat::kCifar10, "cifar10"},
+                                                  {DataFormat::kSynthetic, "synthetic"}}}};
+constexpr EnumTable<Sharding, 2> kShardings{{{{Sharding::kRandom, "random"}, {Sharding::kByteRange, "byte-range"}}}};
+
+DataFormat ResolveFormat(DataFormat format, const std::filesystem::path& path) {
+  if (format != DataFormat::kAuto) return format;
+  const std::string name = path.string();
+  if (name.find("idx") != std::string::npos) return DataFormat::kIdx;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec) || name.ends_with(".bin")) return DataFormat::kCifar10;
+  return DataFormat::kLibsvm;
+}
+
+// How the task reads LIBSVM labels: real numbers for regression, else ±1/0.
+LibsvmOptions LibsvmOptionsFor(const DataOptions& o, std::size_t num_features) {
+  LibsvmOptions options;
+  options.labels = o.labels == LabelTask::kRegression ? LabelKind::kRegression : LabelKind::kBinary;
+  options.num_features = num_features;
+  return options;
+}
+
+// Images: every class for networks, else the binary task of the two class flags.
+template <class ImageOptions>
+ImageOptions ClassesFor(const DataOptions& o) {
+  ImageOptions options;
+  options.positive_class = o.labels == LabelTask::kClasses ? -1 : o.positive_class;
+  options.negative_class = o.labels == LabelTask::kClasses ? -1 : o.negative_class;
+  return options;
+}
+
+Result<Dataset> LoadOne(const DataOptions& o, const std::filesystem::path& path,
+                        const std::filesystem::path& labels_file, const std::string& labels_flag,
+                        std::size_t num_features) {
+  switch (ResolveFormat(o.format, path)) {
+    case DataFormat::kLibsvm:
+      return ReadLibsvm(path, LibsvmOptionsFor(o, num_features));
+    case DataFormat::kIdx: {
+      const std::filesystem::path labels = labels_file.empty() ? IdxLabelsPathFor(path) : labels_file;
+      if (labels.empty()) {
+        return Status::InvalidArgument(path.string() + ": cannot derive the IDX labels file from this name; pass " +
+                                       labels_flag);
+      }
+      return ReadIdx(path, labels, ClassesFor<IdxOptions>(o));
+    }
+    case DataFormat::kCifar10: {
+      std::vector<std::filesystem::path> files = {path};
+      std::error_code ec;
+      if (std::filesystem::is_directory(path, ec)) {
+        auto batches = Cifar10TrainingFiles(path);
+        if (!batches.ok()) {
+          return Status(batches.status().code(),
+                        path.string() + ": is a folder, so it was read as CIFAR-10 (a folder of data_batch_1..5.bin), "
+                                        "and it has no data_batch_1.bin ... data_batch_5.bin; for LIBSVM or IDX data "
+                                        "give the file");
+        }
+        files = std::move(batches).value();
+      }
+      return ReadCifar10(files, ClassesFor<Cifar10Options>(o));
+    }
+    case DataFormat::kAuto:
+    case DataFormat::kSynthetic:
+      break;
+  }
+  return Status::Internal(path.string() + ": no reader for format " + DataFormatName(o.format));
+}
+
+// What the other workers need to know of one byte-range part.
+struct PartFacts {
+  std::size_t features = 0, samples = 0, test_features = 0, test_samples = 0;
+};
+
+PartFacts FactsOf(const LoadedData::Part& part) {
+  PartFacts facts{part.train->num_features(), part.train->num_samples(), 0, 0};
+  if (part.test) facts.test_features = part.test->num_features(), facts.test_samples = part.test->num_samples();
+  return facts;
+}
+
+// Every part read, and the facts of all the workers' parts: checks that each
+// worker has samples and that the test data is no wider than the training
+// data, gives every local part the model's width, and appends the bias.
+Status FinishParts(const DataOptions& o, const std::vector<PartFacts>& all, LoadedData& data) {
+  const auto workers = std::to_string(all.size());
+  std::size_t width = 0, test_width = 0, samples = 0;
+  for (std::size_t r = 0; r < all.size(); ++r) {
+    if (all[r].samples == 0) {
+      return Status::InvalidArgument(o.train.string() + ": worker " + std::to_string(r) + "'s byte range (part " +
+                                     std::to_string(r + 1) + " of " + workers + ") holds no sample: the file is "
+                                     "too small for " + workers + " workers");
+    }
+    if (!o.test.empty() && all[r].test_samples == 0) {
+      return Status::InvalidArgument(o.test.string() + ": worker " + std::to_string(r) + "'s byte range holds no "
+                                     "sample: the file is too small for " + workers + " workers");
+    }
+    width = std::max(width, all[r].features);
+    test_width = std::max(test_width, all[r].test_features);
+    samples += all[r].samples;
+  }
+  if (test_width > width) {
+    return Status::InvalidArgument(o.test.string() + ": has " + std::to_string(test_width) +
+                                   " features, the training data " + std::to_string(width));
+  }
+  for (auto& [rank, part] : data.parts) {
+    for (Dataset* d : {part.train.get(), part.test.get()}) {
+      if (d == nullptr) continue;
+      d->sparse.conservativeResize(d->sparse.rows(), static_cast<Eigen::Index>(width));  // wider: no copy
+      AppendBiasFeature(*d, o.bias);
+    }
+  }
+  data.num_features = width + (o.bias != 0.0 ? 1 : 0);
+  data.num_train_samples = samples;
+  return Status::OK();
+}
+
+// kByteRange: the parts of `parts.ranks`, finished at once when they are all
+// the workers' (in-process), else by AgreeOnParts.
+Result<LoadedData> LoadParts(const DataOptions& o, const PartsToRead& parts) {
+  if (o.labels == LabelTask::kClasses) {
+    return Status::InvalidArgument("--sharding byte-range is for linear models (logreg, leastsq, ncvx-logreg)");
+  }
+  if (o.format == DataFormat::kSynthetic) {
+    return Status::InvalidArgument("--sharding byte-range reads LIBSVM files; --format synthetic has none "
+                                   "(use --sharding random)");
+  }
+  for (const std::filesystem::path* file : {&o.train, &o.test}) {
+    const DataFormat format = ResolveFormat(o.format, *file);
+    if (!file->empty() && format != DataFormat::kLibsvm) {
+      return Status::InvalidArgument("--sharding byte-range reads LIBSVM files; " + file->string() + " is read as " +
+                                     DataFormatName(format) + " (use --sharding random)");
+    }
+  }
+  if (o.train.empty()) return Status::InvalidArgument("--data is required (or --format synthetic)");
+  const LibsvmOptions options = LibsvmOptionsFor(o, 0);  // each part's width: its largest index
+  LoadedData loaded;
+  for (const int rank : parts.ranks) {
+    LoadedData::Part part;
+    CRPSGD_ASSIGN_OR_RETURN(Dataset train, ReadLibsvm(o.train, options, {rank, parts.workers}));
+    part.train = std::make_shared<Dataset>(std::move(train));
+    if (!o.test.empty()) {
+      CRPSGD_ASSIGN_OR_RETURN(Dataset test, ReadLibsvm(o.test, options, {rank, parts.workers}));
+      part.test = std::make_shared<Dataset>(std::move(test));
+    }
+    loaded.parts.emplace(rank, std::move(part));
+  }
+  if (parts.ranks.size() == static_cast<std::size_t>(parts.workers)) {
+    std::vector<PartFacts> facts;
+    for (const auto& [rank, part] : loaded.parts) facts.push_back(FactsOf(part));
+    CRPSGD_RETURN_IF_ERROR(FinishParts(o, facts, loaded));
+  }
+  return loaded;
+}
+
+}  // namespace
+
+const char* DataFormatName(DataFormat format) { return kDataFormats.Name(format); }
+Result<DataFormat> ParseDataFormat(std::string_view name) { return kDataFormats.Parse(name, "--format"); }
+const char* ShardingName(Sharding sharding) { return kShardings.Name(sharding); }
+Result<Sharding> ParseSharding(std::string_view name) { return kShardings.Parse(name, "--sharding"); }
+
+PartsToRead PartsToRead::All(int workers) {
+  PartsToRead parts{{}, workers};
+  for (int r = 0; r < workers; ++r) parts.ranks.push_back(r);
+  return parts;
+}
+
+Result<LoadedData> LoadData(const DataOptions& o, std::uint64_t seed, const PartsToRead& parts) {
+  if (!std::isfinite(o.bias)) return Status::InvalidArgument("--bias must be a finite number");
+  if (o.sharding == Sharding::kByteRange) return LoadParts(o, parts);
+  LoadedData loaded;
+  if (o.format == DataFormat::kSynthetic) {
+    if (!o.train.empty()) return Status::InvalidArgument("--data is not used with --format synthetic");
+    SyntheticOptions options = o.synthetic;
+    options.task = o.labels == LabelTask::kRegression ? SyntheticTask::kRegression : SyntheticTask::kBinary;
+    if (!(options.condition_number >= 1.0)) {
+      std::ostringstream os;
+      os << "--synthetic-condition must be >= 1, got " << options.condition_number;
+      return Status::InvalidArgument(os.str());
+    }
+    options.seed = seed;
+    CRPSGD_ASSIGN_OR_RETURN(loaded.train, MakeSynthetic(options));
+    if (!o.test.empty()) return Status::InvalidArgument("--test-data is not used with --format synthetic");
+  } else {
+    if (o.train.empty()) return Status::InvalidArgument("--data is required (or --format synthetic)");
+    CRPSGD_ASSIGN_OR_RETURN(loaded.train, LoadOne(o, o.train, o.train_labels, "--labels", 0));
+    if (!o.test.empty()) {
+      CRPSGD_ASSIGN_OR_RETURN(Dataset test,
+                              LoadOne(o, o.test, o.test_labels, "--test-labels", loaded.train.num_features()));
+      if (test.num_features() > loaded.train.num_features()) {
+        return Status::InvalidArgument(o.test.string() + ": has " + std::to_string(test.num_features()) +
+                                       " features, the training data " + std::to_string(loaded.train.num_features()));
+      }
+      if (test.is_sparse && test.num_features() < loaded.train.num_features()) {
+        test.sparse.conservativeResize(test.sparse.rows(), static_cast<Eigen::Index>(loaded.train.num_features()));
+      }
+      loaded.test = std::move(test);
+    }
+  }
+  if (o.normalize) {
+    if (loaded.train.image_shape.empty()) return Status::InvalidArgument("--normalize needs image data (IDX or CIFAR-10)");
+    std::vector<double> mean, stddev;
+    ChannelStatistics(loaded.train, &mean, &stddev);
+    CRPSGD_RETURN_IF_ERROR(NormalizeChannels(loaded.train, mean, stddev));
+    if (loaded.test) CRPSGD_RETURN_IF_ERROR(NormalizeChannels(*loaded.test, mean, stddev));
+  }
+  if (o.labels == LabelTask::kClasses) {
+    // A binary task read as ±1 (LIBSVM, synthetic) becomes classes 0 and 1.
+    for (Dataset* d : {&loaded.train, loaded.test ? &*loaded.test : nullptr}) {
+      if (d != nullptr) {
+        for (double& y : d->labels) y = y == -1.0 ? 0.0 : y;
+      }
+    }
+    if (o.bias != 0.0) return Status::InvalidArgument("--bias is for linear models; networks have their own");
+    double largest = 0.0;
+    for (double y : loaded.train.labels) largest = std::max(largest, y);
+    loaded.num_classes = std::max<std::size_t>(2, static_cast<std::size_t>(largest) + 1);
+  } else {
+    AppendBiasFeature(loaded.train, o.bias);
+    if (loaded.test) AppendBiasFeature(*loaded.test, o.bias);
+  }
+  loaded.num_features = loaded.train.num_features();
+  loaded.num_train_samples = loaded.train.num_samples();
+  return loaded;
+}
+
+Status AgreeOnParts(Communicator& comm, const DataOptions& options, Result<LoadedData>& data, bool* print_here) {
+  *print_here = false;
+  // Each rank's facts, gathered on every rank.
+  constexpr std::size_t kSlots = 6;  // failed, status code, and PartFacts
+  std::array<double, kSlots> mine{};
+  if (!data.ok()) {
+    mine[0] = 1.0;
+    mine[1] = static_cast<double>(data.status().code());
+  } else {
+    const PartFacts facts = FactsOf(data->parts.at(comm.rank()));
+    mine[2] = static_cast<double>(facts.features);
+    mine[3] = static_cast<double>(facts.samples);
+    mine[4] = static_cast<double>(facts.test_features);
+    mine[5] = static_cast<double>(facts.test_samples);
+  }
+  CRPSGD_ASSIGN_OR_RETURN(const std::vector<double> all, comm.Allgather(mine, Traffic::kEvaluation));
+  std::vector<PartFacts> facts(static_cast<std::size_t>(comm.size()));
+  for (int r = 0; r < comm.size(); ++r) {
+    const double* slot = all.data() + kSlots * static_cast<std::size_t>(r);
+    if (slot[0] != 0.0) {  // the lowest failing rank reports; the others end with its code, silently
+      if (r == comm.rank()) {
+        *print_here = true;
+        return data.status();
+      }
+      return Status(static_cast<StatusCode>(static_cast<int>(slot[1])),
+                    "rank " + std::to_string(r) + " could not read its part of the data");
+    }
+    facts[static_cast<std::size_t>(r)] = {static_cast<std::size_t>(slot[2]), static_cast<std::size_t>(slot[3]),
+                                          static_cast<std::size_t>(slot[4]), static_cast<std::size_t>(slot[5])};
+  }
+  const Status finished = FinishParts(options, facts, *data);
+  *print_here = !finished.ok() && comm.rank() == 0;  // the same verdict on every rank: rank 0 says it
+  return finished;
+}
+
+Result<WorkerShard> ShardOf(const LoadedData& data, const DataOptions& options, int rank, int workers,
+                            std::uint64_t seed) {
+  if (data.byte_range()) {
+    const auto part = data.parts.find(rank);
+    if (part == data.parts.end()) {
+      return Status::InvalidArgument("worker " + std::to_string(rank) + "'s byte-range part was not read here");
+    }
+    return WorkerShard{part->second.train, part->second.test};
+  }
+  WorkerShard shard;
+  shard.train = std::make_shared<const Dataset>(
+      SelectRows(data.train, ShardIndices(data.train.num_samples(), rank, workers, seed)));
+  if (data.test) {
+    if (data.test->num_samples() < static_cast<std::size_t>(workers)) {
+      return Status::InvalidArgument(options.test.string() + ": has fewer samples than there are workers");
+    }
+    shard.test = std::make_shared<const Dataset>(
+        SelectRows(*data.test, ShardIndices(data.test->num_samples(), rank, workers, seed)));
+  }
+  return shard;
+}
+
+}  // namespace crpsgd

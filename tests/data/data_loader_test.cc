@@ -1,0 +1,144 @@
+// The data loader: formats, labels per task, and each worker's shard.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "crpsgd/data_loader.h"
+#include "crpsgd/inproc.h"
+#include "testing/temp_dir.h"
+
+namespace crpsgd {
+namespace {
+
+// 10 samples, labels alternating +1/−1, feature j+1 of sample i = i + j/10
+// (sample 9 also has feature 5, the widest).
+std::string TenSamples() {
+  std::string text;
+  for (int i = 0; i < 10; ++i) {
+    text += (i % 2 == 0 ? "+1" : "-1");
+    text += " 1:" + std::to_string(i) + " 2:" + std::to_string(i + 0.1);
+    if (i == 9) text += " 5:1";
+    text += "\n";
+  }
+  return text;
+}
+
+TEST(DataLoaderTest, RandomShardsPartitionTheWholeSet) {
+  testing::TempDir dir;
+  DataOptions options;
+  options.train = dir.Write("train.svm", TenSamples());
+  options.bias = 1.0;
+  auto data = LoadData(options, /*seed=*/3);
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  EXPECT_EQ(data->num_train_samples, 10u);
+  EXPECT_EQ(data->num_features, 6u);  // 5 features and the bias
+  std::multiset<double> firsts;
+  for (int rank = 0; rank < 3; ++rank) {
+    auto shard = ShardOf(*data, options, rank, 3, /*seed=*/3);
+    ASSERT_TRUE(shard.ok());
+    EXPECT_GE(shard->train->num_samples(), 3u);
+    EXPECT_EQ(shard->test, nullptr);
+    for (std::size_t i = 0; i < shard->train->num_samples(); ++i) {
+      firsts.insert(shard->train->sparse.coeff(static_cast<Eigen::Index>(i), 0));
+      EXPECT_EQ(shard->train->sparse.coeff(static_cast<Eigen::Index>(i), 5), 1.0);  // the bias
+    }
+  }
+  EXPECT_EQ(firsts, (std::multiset<double>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+}
+
+TEST(DataLoaderTest, ByteRangePartsHoldEveryLineOnceAndAgreeOnTheWidth) {
+  testing::TempDir dir;
+  DataOptions options;
+  options.train = dir.Write("train.svm", TenSamples());
+  options.sharding = Sharding::kByteRange;
+  auto data = LoadData(options, 1, PartsToRead::All(3));
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  EXPECT_TRUE(data->byte_range());
+  EXPECT_EQ(data->num_train_samples, 10u);
+  std::size_t samples = 0;
+  for (int rank = 0; rank < 3; ++rank) {
+    auto shard = ShardOf(*data, options, rank, 3, 1);
+    ASSERT_TRUE(shard.ok());
+    EXPECT_EQ(shard->train->num_features(), 5u) << "every part has the widest part's width";
+    samples += shard->train->num_samples();
+  }
+  EXPECT_EQ(samples, 10u);
+  // Under MPI each rank reads its own part, and they agree collectively.
+  const Status agreed = RunInProcess(3, [&](Communicator& comm) {
+    Result<LoadedData> mine = LoadData(options, 1, PartsToRead{{comm.rank()}, 3});
+    bool print_here = false;
+    CRPSGD_RETURN_IF_ERROR(AgreeOnParts(comm, options, mine, &print_here));
+    if (mine->num_features != 5 || mine->num_train_samples != 10) return Status::Internal("disagree");
+    return Status::OK();
+  });
+  EXPECT_TRUE(agreed.ok()) << agreed.ToString();
+}
+
+TEST(DataLoaderTest, LabelsFollowTheTask) {
+  testing::TempDir dir;
+  DataOptions options;
+  options.train = dir.Write("train.svm", TenSamples());
+  options.labels = LabelTask::kClasses;  // networks: ±1 becomes classes 1 and 0
+  auto classes = LoadData(options, 1);
+  ASSERT_TRUE(classes.ok());
+  EXPECT_EQ(classes->num_classes, 2u);
+  EXPECT_EQ(classes->train.labels[0], 1.0);
+  EXPECT_EQ(classes->train.labels[1], 0.0);
+  options.bias = 1.0;
+  auto with_bias = LoadData(options, 1);
+  ASSERT_FALSE(with_bias.ok());
+  EXPECT_NE(with_bias.status().message().find("--bias is for linear models"), std::string::npos);
+}
+
+TEST(DataLoaderTest, SyntheticDataComesFromTheSeed) {
+  DataOptions options;
+  options.format = DataFormat::kSynthetic;
+  options.labels = LabelTask::kRegression;
+  options.synthetic.samples = 50;
+  options.synthetic.features = 4;
+  auto a = LoadData(options, 5), b = LoadData(options, 5), c = LoadData(options, 6);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(a->train.labels, b->train.labels);
+  EXPECT_NE(a->train.labels, c->train.labels);
+  options.synthetic.condition_number = 0.5;
+  EXPECT_NE(LoadData(options, 5).status().message().find("--synthetic-condition must be >= 1"), std::string::npos);
+}
+
+TEST(DataLoaderTest, BadOptionsNameTheFlagOrTheFile) {
+  testing::TempDir dir;
+  DataOptions options;
+  EXPECT_NE(LoadData(options, 1).status().message().find("--data is required"), std::string::npos);
+  options.train = dir / "missing.svm";
+  const Status missing = LoadData(options, 1).status();
+  EXPECT_NE(missing.message().find("missing.svm"), std::string::npos) << missing.ToString();
+  options.train = dir.Write("train.svm", TenSamples());
+  options.normalize = true;
+  EXPECT_NE(LoadData(options, 1).status().message().find("--normalize needs image data"), std::string::npos);
+  options.normalize = false;
+  options.sharding = Sharding::kByteRange;
+  options.labels = LabelTask::kClasses;
+  EXPECT_NE(LoadData(options, 1, PartsToRead::All(2)).status().message().find("is for linear models"),
+            std::string::npos);
+  // A test set smaller than the number of workers cannot be sharded.
+  options = {};
+  options.train = dir / "train.svm";
+  options.test = dir.Write("test.svm", "+1 1:1\n");
+  auto data = LoadData(options, 1);
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  EXPECT_NE(ShardOf(*data, options, 0, 2, 1).status().message().find("fewer samples than there are workers"),
+            std::string::npos);
+}
+
+TEST(DataLoaderTest, FormatAndShardingNamesRoundTrip) {
+  for (DataFormat f : {DataFormat::kAuto, DataFormat::kLibsvm, DataFormat::kIdx, DataFormat::kCifar10,
+                       DataFormat::kSynthetic}) {
+    EXPECT_EQ(ParseDataFormat(DataFormatName(f)).value(), f);
+  }
+  EXPECT_EQ(ParseSharding("byte-range").value(), Sharding::kByteRange);
+  EXPECT_EQ(ParseDataFormat("csv").status().message(),
+            "--format must be auto, libsvm, idx, cifar10 or synthetic, got 'csv'");
+}
+
+}  // namespace
+}  // namespace crpsgd

@@ -1,0 +1,44 @@
+#include "objectives.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "crpsgd/config.h"
+#if CRPSGD_WITH_TORCH
+#include "crpsgd/torch.h"
+#endif
+
+namespace crpsgd::cli {
+
+const ObjectiveRegistry& Objectives() {
+  static const ObjectiveRegistry registry = [] {
+    ObjectiveRegistry r = ObjectiveRegistry::WithLinearModels();
+#if CRPSGD_WITH_TORCH
+    if (const Status added = RegisterTorchObjectives(r); !added.ok()) {
+      std::fprintf(stderr, "crpsgd: internal error: %s\n", added.message().c_str());
+      std::abort();
+    }
+#endif
+    return r;
+  }();
+  return registry;
+}
+
+Result<const ObjectiveFactory*> ObjectiveFor(const std::string& problem) {
+  if (Objectives().Find(problem) == nullptr && (problem == "softmax" || problem == "mlp" || problem == "resnet20")) {
+    return Status::InvalidArgument("--problem " + problem + ": this build has no LibTorch (install libtorch-dev and "
+                                   "rebuild)");
+  }
+  return Objectives().Get(problem);
+}
+
+void ConfigureProcess(const ObjectiveFactory& objective, int threads) {
+#if CRPSGD_WITH_TORCH
+  if (objective.network() && threads > 0) SetTorchThreads(threads);
+#else
+  (void)objective;
+  (void)threads;
+#endif
+}
+
+}  // namespace crpsgd::cli

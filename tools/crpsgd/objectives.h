@@ -1,0 +1,20 @@
+// The objectives --problem can name in this build of the tool: the library's
+// linear models, and its networks when it was built with LibTorch.
+#pragma once
+
+#include <string>
+
+#include "crpsgd/objective_registry.h"
+
+namespace crpsgd::cli {
+
+const ObjectiveRegistry& Objectives();
+
+// The factory --problem names; a network in a build without LibTorch says so.
+Result<const ObjectiveFactory*> ObjectiveFor(const std::string& problem);
+
+// Process-wide settings an objective needs before any worker starts
+// (LibTorch's intra-op threads for --threads).
+void ConfigureProcess(const ObjectiveFactory& objective, int threads);
+
+}  // namespace crpsgd::cli
