@@ -41,7 +41,10 @@ class MpiSession {
 // Status::Unavailable naming the ranks, and their hosts, whose data never came;
 // the caller then ends the job (MpiSession::AbortJob): never a hang.
 // Zero = wait forever.
+// How long a collective may wait for the other ranks before the job ends.
+inline constexpr std::chrono::seconds kDefaultMpiTimeout{600};
+
 Result<std::unique_ptr<Communicator>> MakeMpiCommunicator(MpiReduction reduction = MpiReduction::kOrdered,
-                                                          std::chrono::seconds timeout = std::chrono::minutes(10));
+                                                          std::chrono::seconds timeout = kDefaultMpiTimeout);
 
 }  // namespace crpsgd

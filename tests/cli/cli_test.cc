@@ -345,6 +345,51 @@ lr = 0.5
   EXPECT_NE(run.output.find("bad.toml:1: not valid TOML"), std::string::npos) << run.output;
 }
 
+// One table of per-run settings: a compare config and --run take the same
+// keys, in both spellings, and the run-level settings of train (seed,
+// save_model, ...) are keys of a compare config too.
+TEST(CliCompareTest, ConfigsAndRunSpecsTakeTheSameKeysInBothSpellings) {
+  TempDir dir;
+  const auto config = dir.Write("c.json", R"({
+    "problem": "logreg", "format": "synthetic", "synthetic-samples": 600, "synthetic_features": 6,
+    "workers": 2, "budget": 200, "seed": 4, "save-model": true,
+    "runs": [{"algo": "local-sgd", "batch": 2, "sync-period": 5, "momentum": 0.5, "lr": 0.25}]
+  })");
+  CommandResult run = Execute("compare -q --config " + config.string() + " --out " + (dir / "compare").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto folder = dir / "compare" / "1_local-sgd_b-2_I-5_mu-0.5";
+  const nlohmann::json from_config = ReadJson(folder / "summary.json");
+  EXPECT_EQ(from_config["seed"], 4);
+  EXPECT_EQ(from_config["sync_period"], 5);
+  EXPECT_EQ(from_config["momentum"], 0.5);
+  EXPECT_TRUE(std::filesystem::exists(folder / "model.liblinear"));
+  // The same run as a sweep: --run with underscores, the step as a multiple of 1/L.
+  run = Execute("sweep" + kSynthetic + "--budget 200 --workers 2 --seed 4 --lr-grid 0.05 "
+                "--run local-sgd:batch=2,sync_period=5,momentum=0.5 --out " + (dir / "sweep").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const nlohmann::json from_run = ReadJson(dir / "sweep" / "local-sgd_b-2_I-5_mu-0.5_lr0.05overL" / "summary.json");
+  EXPECT_EQ(from_run["sync_period"], 5);
+  EXPECT_EQ(from_run["momentum"], 0.5);
+  // Unknown keys name the nearest known one, in a config and in --run.
+  const auto typo = dir.Write("typo.json", R"({"budget": 10, "runs": [{"algo": "psgd", "bach": 2}]})");
+  run = Execute("compare --config " + typo.string() + " --out " + (dir / "typo").string());
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("runs[0]: unknown key \"bach\" (did you mean \"batch\"?)"), std::string::npos)
+      << run.output;
+  run = Execute("sweep" + kSynthetic + "--budget 200 --run psgd:bacth=2 --out " + (dir / "typo2").string());
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("unknown key 'bacth' (did you mean batch?)"), std::string::npos) << run.output;
+  run = Execute("sweep" + kSynthetic + "--budget 200 --run psgd:lr=0.1 --out " + (dir / "typo3").string());
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("the step comes from --lr-grid"), std::string::npos) << run.output;
+  // One key written both ways is refused, not silently chosen.
+  const auto twice = dir.Write("twice.json", R"({"budget": 10, "runs": [{"algo": "local-sgd", "sync_period": 2,
+                                                 "sync-period": 3}]})");
+  run = Execute("compare --config " + twice.string() + " --out " + (dir / "twice").string());
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("is given twice"), std::string::npos) << run.output;
+}
+
 TEST(CliCompareTest, BadConfigsNameTheProblem) {
   TempDir dir;
   struct Case {

@@ -1,23 +1,42 @@
 #include "compare.h"
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
+#include "arguments.h"
+
 namespace crpsgd::cli {
 namespace {
 
 using nlohmann::json;
 
-// One JSON object of the config. Every key the loader reads is recorded, so
-// that the keys left over are exactly the unknown ones: the list of valid keys
-// is the code that reads them, never a second list kept beside it.
+// One JSON object of the config, its keys in one spelling ("sync-period" is
+// read as "sync_period", as the flags take both). Every key the loader reads
+// is recorded, so that the keys left over are exactly the unknown ones: the
+// list of valid keys is the code that reads them, never a second list kept
+// beside it.
 class ConfigObject {
  public:
-  ConfigObject(const json& object, std::string where) : object_(object), where_(std::move(where)) {}
+  static Result<ConfigObject> Make(const json& object, std::string where) {
+    ConfigObject config(std::move(where));
+    if (!object.is_object()) return config;
+    for (const auto& [key, value] : object.items()) {
+      std::string canonical = key;
+      for (char& c : canonical) c = c == '-' ? '_' : c;
+      if (config.object_.contains(canonical)) {
+        return Status::InvalidArgument(config.where_ + ": \"" + key + "\" is given twice (as \"" +
+                                       config.written_[canonical] + "\" too)");
+      }
+      config.object_[canonical] = value;
+      config.written_[canonical] = key;
+    }
+    return config;
+  }
 
   // Reads `name` into `out` when present; a value of the wrong type is an
   // error naming the file and the key.
@@ -40,17 +59,42 @@ class ConfigObject {
   }
   Status CheckNoUnknownKeys() const {
     for (const auto& [key, value] : object_.items()) {
-      if (!known_.count(key)) return Status::InvalidArgument(where_ + ": unknown key \"" + key + "\"");
+      if (known_.count(key)) continue;
+      const std::string nearest = NearestName(key, {known_.begin(), known_.end()});
+      return Status::InvalidArgument(where_ + ": unknown key \"" + written_.at(key) + "\"" +
+                                     (nearest.empty() ? "" : " (did you mean \"" + nearest + "\"?)") +
+                                     " (see docs/compare.md)");
     }
     return Status::OK();
   }
   const std::string& where() const { return where_; }
 
  private:
-  const json& object_;
+  explicit ConfigObject(std::string where) : object_(json::object()), where_(std::move(where)) {}
+  json object_;
+  std::map<std::string, std::string> written_;  // canonical key -> as the file wrote it
   std::string where_;
   std::set<std::string> known_;
 };
+
+// One run's keys from the table shared with --run (flags.h's RunKeys).
+Status ReadRunKeys(ConfigObject& run, AlgoFlags& a) {
+  for (const RunKey& key : RunKeys()) {
+    const json* value = run.Take(key.name);
+    if (value == nullptr) continue;
+    std::string text;
+    if (value->is_number()) {
+      text = value->dump();
+    } else if (value->is_string() && !key.numeric) {
+      text = value->get<std::string>();
+    } else {
+      return Status::InvalidArgument(run.where() + ": \"" + key.name + "\" has the wrong type (" + value->dump() +
+                                     ")");
+    }
+    CRPSGD_RETURN_IF_ERROR(key.apply(a, text, run.where() + ": \"" + key.name + "\""));
+  }
+  return Status::OK();
+}
 
 }  // namespace
 
@@ -81,7 +125,7 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
     }
   }
   if (!config.is_object()) return Status::Corruption(file + ": expected a JSON object");
-  ConfigObject top(config, file);
+  CRPSGD_ASSIGN_OR_RETURN(ConfigObject top, ConfigObject::Make(config, file));
   DataFlags& d = job.data;
   for (const auto& [key, field] : std::initializer_list<std::pair<const char*, std::string*>>{
            {"problem", &d.problem}, {"data", &d.data}, {"labels", &d.labels}, {"format", &d.format},
@@ -108,6 +152,13 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
   CRPSGD_RETURN_IF_ERROR(top.Read("eval_batch_norm", r.eval_batch_norm));
   CRPSGD_RETURN_IF_ERROR(top.Read("threads", r.threads));
   CRPSGD_RETURN_IF_ERROR(top.Read("net_model", r.net_model));
+  CRPSGD_RETURN_IF_ERROR(top.Read("seed", r.seed));
+  CRPSGD_RETURN_IF_ERROR(top.Read("mpi_reduction", r.mpi_reduction));
+  CRPSGD_RETURN_IF_ERROR(top.Read("mpi_timeout", r.mpi_timeout_s));
+  CRPSGD_RETURN_IF_ERROR(top.Read("init_model", r.init_model));
+  CRPSGD_RETURN_IF_ERROR(top.Read("save_model", r.save_model));
+  CRPSGD_RETURN_IF_ERROR(top.Read("no_f_star", r.no_f_star));
+  CRPSGD_RETURN_IF_ERROR(top.Read("barrier_before_rounds", r.barrier_before_rounds));
   if (top.Take("seeds") != nullptr) {
     CRPSGD_RETURN_IF_ERROR(top.Read("seeds", job.seeds));
     if (job.seeds.empty()) return Status::InvalidArgument(file + ": \"seeds\" is empty");
@@ -127,29 +178,12 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
   job.requests.clear();
   for (std::size_t i = 0; i < runs->size(); ++i) {
     const json& run_json = (*runs)[i];
-    ConfigObject run(run_json, file + ": runs[" + std::to_string(i) + "]");
+    CRPSGD_ASSIGN_OR_RETURN(ConfigObject run, ConfigObject::Make(run_json, file + ": runs[" + std::to_string(i) + "]"));
     if (!run_json.is_object()) return Status::InvalidArgument(run.where() + ": expected an object");
     AlgoFlags a = shared;
     if (!run_json.contains("algo")) return Status::InvalidArgument(run.where() + ": \"algo\" is required");
     CRPSGD_RETURN_IF_ERROR(run.Read("algo", a.algo));
-    CRPSGD_RETURN_IF_ERROR(run.Read("batch", a.batch));
-    CRPSGD_RETURN_IF_ERROR(run.Read("b1", a.b1));
-    if (const json* rho = run.Take("rho")) {  // a number or "auto", like --rho
-      a.rho = rho->is_number() ? rho->dump() : rho->is_string() ? rho->get<std::string>() : "";
-    }
-    CRPSGD_RETURN_IF_ERROR(run.Read("norm_test_theta2", a.norm_test_theta2));
-    CRPSGD_RETURN_IF_ERROR(run.Read("sync_period", a.sync_period));
-    CRPSGD_RETURN_IF_ERROR(run.Read("theta", a.theta));
-    CRPSGD_RETURN_IF_ERROR(run.Read("outer_iters", a.outer_iters));
-    CRPSGD_RETURN_IF_ERROR(run.Read("inner_budget", a.inner_budget));
-    CRPSGD_RETURN_IF_ERROR(run.Read("momentum", a.momentum));
-    CRPSGD_RETURN_IF_ERROR(run.Read("weight_decay", a.weight_decay));
-    CRPSGD_RETURN_IF_ERROR(run.Read("lr_schedule", a.lr_schedule));
-    CRPSGD_RETURN_IF_ERROR(run.Read("lr_batch_scaling", a.lr_batch_scaling));
-    CRPSGD_RETURN_IF_ERROR(run.Read("lr_max", a.lr_max));
-    if (const json* lr = run.Take("lr")) {  // a number or "auto", "auto*K", like --lr
-      a.lr = lr->is_number() ? lr->dump() : lr->is_string() ? lr->get<std::string>() : "";
-    }
+    CRPSGD_RETURN_IF_ERROR(ReadRunKeys(run, a));
     CRPSGD_RETURN_IF_ERROR(run.CheckNoUnknownKeys());
     auto request = MakeTrainRequest(a);
     if (!request.ok()) return request.status().WithContext(run.where());

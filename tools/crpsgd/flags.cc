@@ -5,6 +5,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "arguments.h"
+
 namespace crpsgd::cli {
 namespace {
 
@@ -219,8 +221,10 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
 }
 
 void AddSweepFlags(CLI::App& app, SweepFlags& f) {
-  app.add_option("--run", f.runs, "A run: ALGO[:key=value,...], keys batch, b1, rho, sync-period, theta, "
-                                  "outer-iters, inner-budget. "
+  app.add_option("--run", f.runs, "A run: ALGO[:key=value,...], keys batch, b1, rho, norm-test-theta2, "
+                                  "sync-period, theta, outer-iters, inner-budget, momentum, weight-decay, "
+                                  "lr-schedule, lr-batch-scaling, lr-max (the flags of the same names; '_' may "
+                                  "stand for '-'). "
                                   "Repeat for several, e.g. --run psgd:batch=1 --run cr-psgd:b1=1,rho=1.1")
       ->required();
   app.add_option("--lr-grid", f.lr_grid, "Step sizes to try, as multiples of 1/L (comma separated); "
@@ -281,7 +285,74 @@ Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
 }
 
 
+template <std::uint64_t AlgoFlags::*kField>
+Status SetCount(AlgoFlags& f, const std::string& text, const std::string& what) {
+  CRPSGD_ASSIGN_OR_RETURN(f.*kField, ParseCount(text, what));
+  return Status::OK();
+}
+template <double AlgoFlags::*kField>
+Status SetNumber(AlgoFlags& f, const std::string& text, const std::string& what) {
+  CRPSGD_ASSIGN_OR_RETURN(f.*kField, ParseNumber(text, what));
+  return Status::OK();
+}
+template <std::string AlgoFlags::*kField>
+Status SetText(AlgoFlags& f, const std::string& text, const std::string&) {
+  f.*kField = text;
+  return Status::OK();
+}
+
+// Underscores, the spelling of the table.
+std::string Canonical(std::string key) {
+  for (char& c : key) c = c == '-' ? '_' : c;
+  return key;
+}
+
+constexpr RunKey kRunKeys[] = {
+    {"batch", true, true, SetCount<&AlgoFlags::batch>},
+    {"b1", true, true, SetCount<&AlgoFlags::b1>},
+    {"rho", false, true, SetText<&AlgoFlags::rho>},
+    {"norm_test_theta2", true, true, SetNumber<&AlgoFlags::norm_test_theta2>},
+    {"sync_period", true, true, SetCount<&AlgoFlags::sync_period>},
+    {"theta", true, true, SetNumber<&AlgoFlags::theta>},
+    {"outer_iters", true, true, SetCount<&AlgoFlags::outer_iters>},
+    {"inner_budget", true, true, SetCount<&AlgoFlags::inner_budget>},
+    {"momentum", true, true, SetNumber<&AlgoFlags::momentum>},
+    {"weight_decay", true, true, SetNumber<&AlgoFlags::weight_decay>},
+    {"lr_schedule", false, true, SetText<&AlgoFlags::lr_schedule>},
+    {"lr_batch_scaling", false, true, SetText<&AlgoFlags::lr_batch_scaling>},
+    {"lr_max", true, true, SetNumber<&AlgoFlags::lr_max>},
+    {"lr", false, false, SetText<&AlgoFlags::lr>},
+};
+
 }  // namespace
+
+std::span<const RunKey> RunKeys() { return kRunKeys; }
+
+const RunKey* FindRunKey(std::string key) {
+  key = Canonical(std::move(key));
+  for (const RunKey& k : kRunKeys) {
+    if (key == k.name) return &k;
+  }
+  return nullptr;
+}
+
+Status UnknownRunKey(const std::string& where, const std::string& key, bool sweep) {
+  std::vector<std::string> names;
+  std::string list;
+  for (const RunKey& k : kRunKeys) {
+    if (sweep && !k.in_sweep) continue;
+    std::string name = k.name;
+    if (sweep) {
+      for (char& c : name) c = c == '_' ? '-' : c;  // --run's own spelling, like the flags'
+    }
+    list += (list.empty() ? "" : ", ") + name;
+    names.push_back(std::move(name));
+  }
+  const std::string nearest = NearestName(key, names);
+  return Status::InvalidArgument(where + ": unknown key '" + key + "'" +
+                                 (nearest.empty() ? "" : " (did you mean " + nearest + "?)") + "; the keys are " +
+                                 list + (sweep ? " (the step comes from --lr-grid)" : ""));
+}
 
 Result<RunRequest> MakeTrainRequest(const AlgoFlags& f) {
   RunRequest request;
@@ -320,7 +391,7 @@ Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const
     auto kind = ParseAlgorithm(spec.substr(0, colon));
     if (!kind.ok()) return kind.status().WithContext("--run '" + spec + "'");
     base.options.kind = *kind;
-    CRPSGD_RETURN_IF_ERROR(FillShared(shared, base.options));
+    AlgoFlags run_flags = shared;  // the shared flags, then this run's keys
     if (colon != std::string::npos) {
       std::stringstream ss(spec.substr(colon + 1));
       std::string pair;
@@ -328,27 +399,17 @@ Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const
         const auto eq = pair.find('=');
         const std::string key = pair.substr(0, eq);
         const std::string value = eq == std::string::npos ? "" : pair.substr(eq + 1);
-        const std::string what = "--run '" + spec + "': " + key;
-        AlgorithmOptions& o = base.options;
-        if (key == "batch") {
-          CRPSGD_ASSIGN_OR_RETURN(o.batch, ParseCount(value, what));
-        } else if (key == "b1") {
-          CRPSGD_ASSIGN_OR_RETURN(o.first_batch, ParseCount(value, what));
-        } else if (key == "rho") {
-          CRPSGD_RETURN_IF_ERROR(SetRho(value, what, o));
-        } else if (key == "sync-period") {
-          CRPSGD_ASSIGN_OR_RETURN(o.sync_period, ParseCount(value, what));
-        } else if (key == "theta") {
-          CRPSGD_ASSIGN_OR_RETURN(o.theta, ParseNumber(value, what));
-        } else if (key == "outer-iters") {
-          CRPSGD_ASSIGN_OR_RETURN(o.outer_iterations, ParseCount(value, what));
-        } else if (key == "inner-budget") {
-          CRPSGD_ASSIGN_OR_RETURN(o.inner_budget, ParseCount(value, what));
-        } else {
-          return Status::InvalidArgument("--run '" + spec + "': unknown key '" + key +
-                                         "' (expected batch, b1, rho, sync-period, theta, outer-iters or inner-budget)");
+        if (value.empty()) {
+          return Status::InvalidArgument("--run '" + spec + "': " + key + " needs a value (key=value)");
         }
+        const std::string what = "--run '" + spec + "': " + key;
+        const RunKey* setting = FindRunKey(key);
+        if (setting == nullptr || !setting->in_sweep) return UnknownRunKey("--run '" + spec + "'", key, true);
+        CRPSGD_RETURN_IF_ERROR(setting->apply(run_flags, value, what));
       }
+    }
+    if (Status filled = FillShared(run_flags, base.options); !filled.ok()) {
+      return filled.WithContext("--run '" + spec + "'");
     }
     for (double k : grid) {
       RunRequest request = base;

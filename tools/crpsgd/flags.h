@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "crpsgd/data_loader.h"
 #include "crpsgd/dataset.h"
 #include "crpsgd/linear_models.h"
+#include "crpsgd/mpi.h"
 #include "crpsgd/objective_registry.h"
 
 namespace crpsgd::cli {
@@ -41,7 +43,7 @@ struct RunFlags {
   int workers = 0;  // 0: 1 for inproc, the world size under mpirun
   std::string backend = "auto";
   std::string mpi_reduction = "ordered";
-  std::uint64_t mpi_timeout_s = 600;  // a collective waiting longer ends the job
+  std::uint64_t mpi_timeout_s = kDefaultMpiTimeout.count();  // a collective waiting longer ends the job
   std::uint64_t seed = 1;
   std::string out;
   std::uint64_t eval_every = 0;
@@ -63,24 +65,25 @@ struct RunFlags {
 
 // Flags shared by every algorithm in a run.
 struct AlgoFlags {
-  std::string algo = "cr-psgd";
+  // The library's defaults (AlgorithmOptions), as text where the flag takes more than a number.
+  std::string algo = AlgorithmName(AlgorithmOptions{}.kind);
   std::uint64_t budget = 0;
-  std::uint64_t batch = 1;
-  std::uint64_t b1 = 1;
-  std::string rho = "1.1";       // a number > 1, or "auto" (the norm test)
-  double norm_test_theta2 = 1.0;
-  std::uint64_t sync_period = 10;
-  double theta = 1.0;
-  std::uint64_t outer_iters = 0;
-  std::uint64_t inner_budget = 0;
+  std::uint64_t batch = AlgorithmOptions{}.batch;
+  std::uint64_t b1 = AlgorithmOptions{}.first_batch;
+  std::string rho = AlgorithmOptions{}.rho();  // a number > 1, or "auto" (the norm test)
+  double norm_test_theta2 = AlgorithmOptions{}.norm_test_theta2;
+  std::uint64_t sync_period = AlgorithmOptions{}.sync_period;
+  double theta = AlgorithmOptions{}.theta;
+  std::uint64_t outer_iters = AlgorithmOptions{}.outer_iterations;
+  std::uint64_t inner_budget = AlgorithmOptions{}.inner_budget;
   std::string lr = "auto";
-  std::string sampling = "with-replacement";
-  std::uint64_t max_micro_batch = 4096;
-  double momentum = 0.0;
-  double weight_decay = 0.0;
-  std::string lr_schedule = "constant";
-  std::string lr_batch_scaling = "none";
-  double lr_max = 0.0;
+  std::string sampling = SamplingName(AlgorithmOptions{}.sampling);
+  std::uint64_t max_micro_batch = AlgorithmOptions{}.max_micro_batch;
+  double momentum = AlgorithmOptions{}.momentum;
+  double weight_decay = AlgorithmOptions{}.weight_decay;
+  std::string lr_schedule = LrScheduleName(AlgorithmOptions{}.lr_schedule);
+  std::string lr_batch_scaling = LrBatchScalingName(AlgorithmOptions{}.lr_batch_scaling);
+  double lr_max = AlgorithmOptions{}.lr_max;
 };
 
 struct SweepFlags {
@@ -99,6 +102,21 @@ void AddSweepFlags(CLI::App& app, SweepFlags& flags);
 // compare and predict share. `labels`: how the objective reads labels.
 Result<DataOptions> MakeDataOptions(const DataFlags& flags, LabelTask labels);
 Result<ObjectiveSettings> MakeObjectiveSettings(const DataFlags& data, const RunFlags& run);
+
+// A setting one run may set, in a sweep (--run ALGO:key=value,...) and in a
+// compare config ("runs": [{"algo": ..., key: value}]): one table for both,
+// and every key in both spellings (sync_period and sync-period).
+struct RunKey {
+  const char* name;  // "sync_period"
+  bool numeric;      // the value is a number; else text (rho, lr, the schedules)
+  bool in_sweep;     // --run may set it (a sweep's lr comes from --lr-grid)
+  Status (*apply)(AlgoFlags& flags, const std::string& text, const std::string& what);
+};
+std::span<const RunKey> RunKeys();
+// The table's entry for `key` in either spelling, or null.
+const RunKey* FindRunKey(std::string key);
+// An unknown key's message: `where`, the key, and the nearest known one.
+Status UnknownRunKey(const std::string& where, const std::string& key, bool sweep);
 
 // One run to execute: the options plus how its step was chosen.
 struct RunRequest {
