@@ -44,8 +44,9 @@ int main(int argc, char** argv) {
   auto ordered = crpsgd::MakeMpiCommunicator(crpsgd::MpiReduction::kOrdered).value();
   auto native = crpsgd::MakeMpiCommunicator(crpsgd::MpiReduction::kNative).value();
   if (rank == 0) {
-    std::printf("| bytes | MPI_Allreduce | crpsgd native | overhead | crpsgd ordered | vs MPI_Allreduce |\n"
-                "|---|---|---|---|---|---|\n");
+    std::printf(
+        "| bytes | MPI_Allreduce | crpsgd native | overhead | crpsgd ordered | vs MPI_Allreduce |\n"
+        "|---|---|---|---|---|---|\n");
   }
   for (std::size_t bytes = 1024; bytes <= (std::size_t{64} << 20); bytes *= 4) {
     std::vector<double> buffer(bytes / sizeof(double));

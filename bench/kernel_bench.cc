@@ -20,8 +20,8 @@
 
 namespace {
 
-constexpr Eigen::Index kFeatures = 785;       // Fashion-MNIST pixels and a bias
-constexpr Eigen::Index kDenseRows = 1 << 16;  // 65536 x 785 doubles = 411 MB
+constexpr Eigen::Index kFeatures = 785;                       // Fashion-MNIST pixels and a bias
+constexpr Eigen::Index kDenseRows = 1 << 16;                  // 65536 x 785 doubles = 411 MB
 constexpr std::size_t kStreamDoubles = std::size_t{1} << 26;  // 512 MB
 
 using crpsgd::bench::NextSplitMix;
@@ -102,9 +102,7 @@ void BM_LogregGradientDense(benchmark::State& state) {
   // sequence, so rows come from memory, not from a cache warmed by the last round.
   const auto draws = RandomBatch(std::max<std::size_t>(size, 1 << 18), kDenseRows, 3);
   std::size_t round = 0;
-  TimeGradients(state, f, [&] {
-    return std::span(draws).subspan((round++ * size) % (draws.size() - size + 1), size);
-  });
+  TimeGradients(state, f, [&] { return std::span(draws).subspan((round++ * size) % (draws.size() - size + 1), size); });
   state.SetBytesProcessed(
       static_cast<std::int64_t>(state.iterations() * size * kFeatures * BytesPerValue(state.range(2))));
 }
@@ -159,13 +157,25 @@ BENCHMARK(BM_StreamRead)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_StreamRead)->Unit(benchmark::kMillisecond)->UseRealTime()->Threads(2);  // against --threads 2
 // Arguments: batch, threads, bits of a feature.
 BENCHMARK(BM_LogregGradientDense)
-    ->Args({256, 1, 64})->Args({4096, 1, 64})->Args({16384, 1, 64})->Args({65536, 1, 64})
-    ->Args({16384, 2, 64})->Args({65536, 2, 64})
-    ->Args({4096, 1, 32})->Args({65536, 1, 32})->Args({65536, 2, 32})
-    ->Unit(benchmark::kMicrosecond)->UseRealTime();
+    ->Args({256, 1, 64})
+    ->Args({4096, 1, 64})
+    ->Args({16384, 1, 64})
+    ->Args({65536, 1, 64})
+    ->Args({16384, 2, 64})
+    ->Args({65536, 2, 64})
+    ->Args({4096, 1, 32})
+    ->Args({65536, 1, 32})
+    ->Args({65536, 2, 32})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 BENCHMARK(BM_LogregGradientDenseInOrder)->Arg(64)->Arg(32)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(BM_LogregGradientSparse)->Args({4096, 64})->Args({65536, 64})->Args({4096, 32})->Args({65536, 32})
-    ->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_LogregGradientSparse)
+    ->Args({4096, 64})
+    ->Args({65536, 64})
+    ->Args({4096, 32})
+    ->Args({65536, 32})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   benchmark::AddCustomContext("row_kernels", crpsgd::kernels::IsaName(crpsgd::kernels::BestIsa()));

@@ -25,9 +25,12 @@ int main(int argc, char** argv) {
   double gigabytes = 2.0;
   std::uint64_t features = 100000, nnz = 100;
   for (int i = 2; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--gigabytes")) gigabytes = std::atof(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--features")) features = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (!std::strcmp(argv[i], "--nnz")) nnz = std::strtoull(argv[i + 1], nullptr, 10);
+    if (!std::strcmp(argv[i], "--gigabytes"))
+      gigabytes = std::atof(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--features"))
+      features = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (!std::strcmp(argv[i], "--nnz"))
+      nnz = std::strtoull(argv[i + 1], nullptr, 10);
     else {
       std::fprintf(stderr, "make_libsvm: unknown flag %s\n", argv[i]);
       return 2;

@@ -32,9 +32,9 @@ crpsgd::Status TrainOnThisRank(crpsgd::Communicator& comm, const crpsgd::DataOpt
   const crpsgd::ObjectiveRegistry registry = crpsgd::ObjectiveRegistry::WithLinearModels();
   crpsgd::ObjectiveSettings settings;
   settings.lambda = 1e-3;
-  CRPSGD_ASSIGN_OR_RETURN(crpsgd::WorkerObjectives objectives,
-                          registry.Make("logreg", settings, {shard.train, shard.test, loaded->num_classes, kSeed,
-                                                             comm.rank()}));
+  CRPSGD_ASSIGN_OR_RETURN(
+      crpsgd::WorkerObjectives objectives,
+      registry.Make("logreg", settings, {shard.train, shard.test, loaded->num_classes, kSeed, comm.rank()}));
 
   crpsgd::TrainOptions options;
   options.algorithm.kind = crpsgd::AlgorithmKind::kCrPsgd;

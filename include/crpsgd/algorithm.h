@@ -1,10 +1,12 @@
 // Algorithms: PSGD, CR-PSGD (Algorithm 1), CR-PSGD-Catalyst (Algorithm 2) and local SGD.
 //
-// An Algorithm runs on one worker with that worker's Communicator, Objective
-// (its shard) and Sampler, and updates x in place; all workers run it in
-// lockstep. After every communication round it calls the RoundObserver with
-// the shared iterate. Costs: every sample index drawn is one SFO call; every
-// Traffic::kTraining all-reduce is one round.
+// Train() (train.h) runs an algorithm on one worker with that worker's
+// Communicator, Objective (its shard) and Sampler, updating x in place; all
+// workers run it in lockstep. After every communication round it calls the
+// RoundObservers with the shared iterate. The algorithms themselves and their
+// resumable state are internal (src/algorithms/algorithm_internal.h).
+// Costs: every sample index drawn is one SFO call; every Traffic::kTraining
+// all-reduce is one round.
 //
 // H. Yu and R. Jin, "On the Computation and Communication Complexity of
 // Parallel SGD with Dynamic Batch Sizes for Stochastic Non-Convex
@@ -53,28 +55,28 @@ Result<AlgorithmKind> ParseAlgorithm(std::string_view name);
 
 struct AlgorithmOptions {
   AlgorithmKind kind = AlgorithmKind::kCrPsgd;
-  std::uint64_t budget = 0;           // T: SFO budget per worker. Required.
-  std::uint64_t batch = 1;            // B (psgd) or b (local-sgd). Default: 1.
-  std::uint64_t first_batch = 1;      // B₁ (cr-psgd, cr-psgd-catalyst). Default: 1.
-  double growth = 1.1;                // ρ > 1 (cr-psgd, cr-psgd-catalyst). Default: 1.1.
+  std::uint64_t budget = 0;       // T: SFO budget per worker. Required.
+  std::uint64_t batch = 1;        // B (psgd) or b (local-sgd). Default: 1.
+  std::uint64_t first_batch = 1;  // B₁ (cr-psgd, cr-psgd-catalyst). Default: 1.
+  double growth = 1.1;            // ρ > 1 (cr-psgd, cr-psgd-catalyst). Default: 1.1.
   // --rho auto: instead of ⌊ρ^t B₁⌋ the batch grows when the workers' own
   // gradients say so (the norm test, below). cr-psgd and each inner cr-psgd
   // of the catalyst. Default: off.
   bool adaptive_batch = false;
-  double norm_test_theta2 = 1.0;      // θ² of the norm test: grow until N·B reaches tr Σ/(θ²‖∇f‖²). Default: 1.
-  double theta = 1.0;                 // θ > 0: weight of the proximal term (cr-psgd-catalyst). Default: 1.
+  double norm_test_theta2 = 1.0;  // θ² of the norm test: grow until N·B reaches tr Σ/(θ²‖∇f‖²). Default: 1.
+  double theta = 1.0;             // θ > 0: weight of the proximal term (cr-psgd-catalyst). Default: 1.
   std::uint64_t outer_iterations = 0;  // K (cr-psgd-catalyst); 0 = ⌊√(NT)⌋. Default: 0.
   std::uint64_t inner_budget = 0;      // per-worker budget of each inner CR-PSGD; 0 = ⌊√(T/N)⌋. Default: 0.
-  std::uint64_t sync_period = 10;     // I: local steps per round (local-sgd). Default: 10.
-  double lr = 0.0;                    // γ > 0. Required (Train resolves --lr auto).
+  std::uint64_t sync_period = 10;      // I: local steps per round (local-sgd). Default: 10.
+  double lr = 0.0;                     // γ > 0. Required (Train resolves --lr auto).
   // Heavy-ball momentum μ in [0, 1) and weight decay (adds wd·x to every
   // gradient). Practical options for networks; the paper's theory is for plain
   // SGD (both 0). Default: 0.
   double momentum = 0.0;
   double weight_decay = 0.0;
-  LrSchedule lr_schedule = LrSchedule::kConstant;  // Default: constant (the theory's).
+  LrSchedule lr_schedule = LrSchedule::kConstant;           // Default: constant (the theory's).
   LrBatchScaling lr_batch_scaling = LrBatchScaling::kNone;  // Default: none (the theory's).
-  double lr_max = 0.0;  // cap on the scaled step; 0 = none. Default: 0.
+  double lr_max = 0.0;                                      // cap on the scaled step; 0 = none. Default: 0.
   Sampling sampling = Sampling::kWithReplacement;
   std::uint64_t max_micro_batch = 4096;  // larger batches are accumulated in pieces. Default: 4096.
 
@@ -92,19 +94,19 @@ struct AlgorithmOptions {
 
 // What an algorithm reports after each round; Train fills in the measurements.
 struct RoundRecord {
-  std::uint64_t round = 0;           // 1, 2, ...; 0 is the starting point
-  std::uint64_t batch = 0;           // B_t: per-worker samples in this round's gradient
-  std::uint64_t local_steps = 0;     // SGD steps in this round (1 except local-sgd)
+  std::uint64_t round = 0;            // 1, 2, ...; 0 is the starting point
+  std::uint64_t batch = 0;            // B_t: per-worker samples in this round's gradient
+  std::uint64_t local_steps = 0;      // SGD steps in this round (1 except local-sgd)
   std::uint64_t outer_iteration = 0;  // k of cr-psgd-catalyst (0 for the other algorithms)
-  std::uint64_t sfo_per_worker = 0;  // cumulative
-  bool last = false;                 // the final round of the run
+  std::uint64_t sfo_per_worker = 0;   // cumulative
+  bool last = false;                  // the final round of the run
   // Filled in by Train:
   std::uint64_t sfo_total = 0;
-  std::optional<double> loss;        // f(x) on all training data, when evaluated
+  std::optional<double> loss;           // f(x) on all training data, when evaluated
   std::optional<double> test_accuracy;  // on the test data, when evaluated and given
-  double wall_s = 0, comm_s = 0;     // cumulative training time (evaluation excluded)
-  std::uint64_t bytes = 0;           // cumulative training payload bytes per worker
-  std::optional<double> net_model_s;  // cumulative modelled network time (--net-model)
+  double wall_s = 0, comm_s = 0;        // cumulative training time (evaluation excluded)
+  std::uint64_t bytes = 0;              // cumulative training payload bytes per worker
+  std::optional<double> net_model_s;    // cumulative modelled network time (--net-model)
   // --rho auto: the norm test's smoothed noise V (tr Σ per sample) and G²
   // (the estimate of ‖∇f‖²) after this round.
   std::optional<double> noise_trace, grad_norm2;
@@ -122,12 +124,6 @@ class RoundObserver {
   virtual Status RestoreCheckpointState(const std::string& /*state*/) { return Status::OK(); }
 };
 
-struct AlgorithmResult {
-  std::uint64_t rounds = 0;
-  std::uint64_t sfo_per_worker = 0;
-  std::uint64_t budget_left = 0;
-};
-
 // The norm test of --rho auto (Byrd, Chin, Nocedal & Wu 2012; McCandlish et
 // al. 2018), on the N workers' batch means g_i of the round, mean ḡ, batch B
 // per worker. One extra scalar rides in the round's all-reduce,
@@ -140,8 +136,8 @@ struct AlgorithmResult {
 // the budget spent to the last sample (NextAdaptiveBatch).
 struct NormTestState {
   bool started = false;
-  double noise = 0.0;          // V: tr Σ per sample, smoothed
-  double mean_norm2 = 0.0;     // Q: ‖ḡ‖², smoothed
+  double noise = 0.0;            // V: tr Σ per sample, smoothed
+  double mean_norm2 = 0.0;       // Q: ‖ḡ‖², smoothed
   std::uint64_t next_batch = 0;  // B⁺ (0 before the first round: B₁)
 };
 
@@ -156,35 +152,6 @@ double UpdateNormTest(NormTestState& state, double noise, double mean_norm2, std
 // remainder would be smaller than this batch (a last step on a few samples
 // would be noisier than the ones before it). The run and its plan both use it.
 std::uint64_t NextAdaptiveBatch(std::uint64_t wanted, std::uint64_t left);
-
-// Where a run stands at the end of a round: what it needs, besides x and the
-// sampler, to go on exactly as if it had never stopped (checkpoints). A fresh
-// run starts from the default. Algorithms keep it up to date before each
-// observer call and start from the one they are given.
-struct AlgorithmState {
-  std::uint64_t rounds = 0;          // rounds done (the whole run)
-  std::uint64_t sfo_per_worker = 0;  // SFO spent per worker (the whole run)
-  // cr-psgd-catalyst: the outer iteration in progress (1-based; 0 = not
-  // started), its center y⁽ᵏ⁻¹⁾ and its inner run's rounds and SFO so far.
-  std::uint64_t outer_iteration = 0;
-  std::vector<double> center;
-  std::uint64_t inner_rounds = 0, inner_sfo = 0;
-  std::vector<double> velocity;      // the momentum buffer (local-sgd: this worker's)
-  // --rho auto: the norm test's smoothed statistics and the batch they chose
-  // for the next round (of the inner run, for the catalyst).
-  NormTestState norm_test;
-};
-
-class Algorithm {
- public:
-  virtual ~Algorithm() = default;
-  // Runs from `state` (default: the start) to the end of the budget.
-  virtual Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler,
-                                      std::span<double> x, RoundObserver& observer, AlgorithmState& state) = 0;
-};
-
-// options must be valid.
-std::unique_ptr<Algorithm> MakeAlgorithm(const AlgorithmOptions& options);
 
 // Rounds, SFO and remainder the options will produce on N workers, without running.
 // With --rho auto the rounds depend on the gradients: the plan is then that

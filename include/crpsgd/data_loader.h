@@ -33,7 +33,7 @@
 namespace crpsgd {
 
 enum class DataFormat {
-  kAuto,       // from the name: "idx" in it -> IDX, a folder or *.bin -> CIFAR-10, else LIBSVM
+  kAuto,  // from the name: "idx" in it -> IDX, a folder or *.bin -> CIFAR-10, else LIBSVM
   kLibsvm,
   kIdx,
   kCifar10,
@@ -57,18 +57,18 @@ enum class LabelTask {
 };
 
 struct DataOptions {
-  std::filesystem::path train;          // --data; empty with kSynthetic
-  std::filesystem::path test;           // --test-data; empty = no test set
-  std::filesystem::path train_labels;   // --labels (IDX); empty = derived from the images file's name
-  std::filesystem::path test_labels;    // --test-labels (IDX); likewise
+  std::filesystem::path train;         // --data; empty with kSynthetic
+  std::filesystem::path test;          // --test-data; empty = no test set
+  std::filesystem::path train_labels;  // --labels (IDX); empty = derived from the images file's name
+  std::filesystem::path test_labels;   // --test-labels (IDX); likewise
   DataFormat format = DataFormat::kAuto;
   LabelTask labels = LabelTask::kBinary;
-  int positive_class = 0;               // kBinary from images: this class is +1
-  int negative_class = -1;              // and this one −1 (the others dropped); < 0: every other class
-  double bias = 0.0;                    // a constant feature appended to every sample (0: none)
-  bool normalize = false;               // images: channels to mean 0, std 1 (training set statistics)
+  int positive_class = 0;   // kBinary from images: this class is +1
+  int negative_class = -1;  // and this one −1 (the others dropped); < 0: every other class
+  double bias = 0.0;        // a constant feature appended to every sample (0: none)
+  bool normalize = false;   // images: channels to mean 0, std 1 (training set statistics)
   Sharding sharding = Sharding::kRandom;
-  SyntheticOptions synthetic;           // kSynthetic; its seed is LoadData's (task from `labels`)
+  SyntheticOptions synthetic;  // kSynthetic; its seed is LoadData's (task from `labels`)
 };
 
 // Which byte-range parts a process reads (kByteRange): those of `ranks`, out

@@ -34,10 +34,10 @@ struct Dataset {
   Dataset& operator=(Dataset&& other) noexcept;
 
   bool is_sparse = false;
-  DenseMatrix dense;            // [samples x features], when !is_sparse
-  SparseMatrix sparse;          // [samples x features], when is_sparse
-  std::vector<double> labels;   // [samples]; ±1 for binary tasks, class numbers, or any real for regression
-  std::string source;           // where it came from, for messages
+  DenseMatrix dense;           // [samples x features], when !is_sparse
+  SparseMatrix sparse;         // [samples x features], when is_sparse
+  std::vector<double> labels;  // [samples]; ±1 for binary tasks, class numbers, or any real for regression
+  std::string source;          // where it came from, for messages
   // Images: the shape of one sample, [channels, height, width], with each row
   // of `dense` stored channel by channel, row by row. Empty for other data.
   std::vector<std::size_t> image_shape;
@@ -84,8 +84,7 @@ struct FilePart {
 // part may hold no sample, the whole file may not. Without num_features the
 // width is the largest index in what was read. Errors name the line's number
 // in the whole file.
-Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOptions& options = {},
-                           FilePart part = {});
+Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOptions& options = {}, FilePart part = {});
 
 // ---- IDX (MNIST / Fashion-MNIST), plain or gzip ----------------------------
 struct IdxOptions {

@@ -50,7 +50,7 @@ struct Optimum {
   double value = 0.0;          // f*
   double gradient_norm = 0.0;  // ‖∇f‖ at the solution found
   int iterations = 0;
-  const char* method = "";     // "normal-equations" or "l-bfgs"
+  const char* method = "";  // "normal-equations" or "l-bfgs"
 };
 
 // f* of a convex objective: the closed form for least squares, a deterministic

@@ -4,8 +4,9 @@
 // runs `worker` on each. It is the backend for more workers than cores and the
 // test harness for many ranks in one process. A worker that returns an error
 // (or throws) aborts the group: the others' collectives return Unavailable
-// instead of waiting forever. The returned Status is the first root-cause error
-// (lowest rank), or OK when every worker returned OK.
+// instead of waiting forever. The returned Status is the error of the worker
+// that failed first in time (the root cause: the others then fail with
+// Unavailable, naming it), whatever its rank; OK when every worker returned OK.
 #pragma once
 
 #include <chrono>
@@ -21,7 +22,6 @@ struct InprocOptions {
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};
 };
 
-Status RunInProcess(int workers, const std::function<Status(Communicator&)>& worker,
-                    const InprocOptions& options = {});
+Status RunInProcess(int workers, const std::function<Status(Communicator&)>& worker, const InprocOptions& options = {});
 
 }  // namespace crpsgd

@@ -35,8 +35,7 @@ struct LiblinearModel {
 
 // Writes x of `problem` (its last coordinate is the bias weight when
 // bias != 0, crpsgd's --bias) atomically. Binary labels are +1 and −1.
-Status WriteLiblinearModel(const std::filesystem::path& path, Problem problem, std::span<const double> x,
-                           double bias);
+Status WriteLiblinearModel(const std::filesystem::path& path, Problem problem, std::span<const double> x, double bias);
 
 // Reads a binary classification or regression model. Errors name the file and line.
 Result<LiblinearModel> ReadLiblinearModel(const std::filesystem::path& path);

@@ -22,6 +22,8 @@
 
 namespace crpsgd {
 
+class ForkJoinPool;  // util: the helper threads of set_threads
+
 enum class Problem { kLogistic, kLeastSquares, kNonconvexLogistic };
 
 const char* ProblemName(Problem problem);  // "logreg", "leastsq", "ncvx-logreg"
@@ -43,6 +45,7 @@ class LinearModelObjective final : public Objective {
   // at float64. At float32 the objective keeps its own float copy and labels.
   LinearModelObjective(Problem problem, std::shared_ptr<const Dataset> shard, double lambda,
                        Precision precision = Precision::kFloat64);
+  ~LinearModelObjective() override;
 
   std::size_t dim() const override { return dim_; }
   std::size_t num_samples() const override { return labels_.size(); }
@@ -68,7 +71,8 @@ class LinearModelObjective final : public Objective {
   // the partial sums are added in chunk order: results are bit-identical run
   // to run for a given thread count (not across counts). Batches too small to
   // be worth the threads (under 1024 samples a thread) run on one.
-  void set_threads(int threads) { threads_ = threads < 1 ? 1 : threads; }
+  // The helper threads start here, once, and serve every batch after.
+  void set_threads(int threads);
   int threads() const { return threads_; }
 
   Problem problem() const { return problem_; }
@@ -115,8 +119,8 @@ class LinearModelObjective final : public Objective {
   double SumLosses(const Rows<Scalar>& rows, std::span<const double> x, std::span<const std::size_t> samples,
                    std::span<double> grad_sum, bool with_loss) const;
   // The same, split over threads_ threads as set_threads() describes.
-  double SumLossesParallel(std::span<const double> x, std::span<const std::size_t> samples,
-                           std::span<double> grad_sum, bool with_loss = true) const;
+  double SumLossesParallel(std::span<const double> x, std::span<const std::size_t> samples, std::span<double> grad_sum,
+                           bool with_loss = true) const;
   // R(x), and grad += weight·∇R(x) when grad is not empty.
   double Regularizer(std::span<const double> x, double weight, std::span<double> grad) const;
 
@@ -124,6 +128,7 @@ class LinearModelObjective final : public Objective {
   double lambda_;
   Precision precision_;
   int threads_ = 1;
+  std::unique_ptr<ForkJoinPool> pool_;  // threads_ − 1 helpers; null for one thread
   bool sparse_ = false;
   std::size_t dim_ = 0;
   std::shared_ptr<const Dataset> shard_;  // float64: the features; float32: null (released after the copy)

@@ -31,27 +31,27 @@ namespace crpsgd {
 
 // The model settings every objective is built from (each takes what it uses).
 struct ObjectiveSettings {
-  double lambda = 1e-4;                         // linear models: regularisation λ
-  Precision precision = Precision::kFloat64;    // linear models: how features are stored
-  double bias = 0.0;                            // linear models: the bias feature the data carries
-  int threads = 0;                              // threads per process (0: the objective's default)
-  std::size_t hidden = 128;                     // MLP hidden units
-  bool augment = false;                         // networks on images: random crop + flip
+  double lambda = 1e-4;                       // linear models: regularisation λ
+  Precision precision = Precision::kFloat64;  // linear models: how features are stored
+  double bias = 0.0;                          // linear models: the bias feature the data carries
+  int threads = 0;                            // threads per process (0: the objective's default)
+  std::size_t hidden = 128;                   // MLP hidden units
+  bool augment = false;                       // networks on images: random crop + flip
 };
 
 // One worker's inputs: its shards and what is known of the whole data.
 struct ObjectiveInputs {
-  std::shared_ptr<const Dataset> train;         // this worker's shard
-  std::shared_ptr<const Dataset> test;          // its test shard; null = none
-  std::size_t num_classes = 2;                  // over all workers' data (LabelTask::kClasses)
-  std::uint64_t seed = 1;                       // initialisation and augmentation streams
+  std::shared_ptr<const Dataset> train;  // this worker's shard
+  std::shared_ptr<const Dataset> test;   // its test shard; null = none
+  std::size_t num_classes = 2;           // over all workers' data (LabelTask::kClasses)
+  std::uint64_t seed = 1;                // initialisation and augmentation streams
   int rank = 0;
 };
 
 // What a factory gives one worker.
 struct WorkerObjectives {
   std::unique_ptr<Objective> train;
-  std::unique_ptr<Objective> test;              // null without a test shard
+  std::unique_ptr<Objective> test;  // null without a test shard
   // Writes the model at x into `folder` in the objective's own format
   // (model.liblinear, model.pt) and returns the file; null: cannot be saved.
   std::function<Result<std::filesystem::path>(const std::filesystem::path& folder, std::span<const double> x)>
@@ -59,8 +59,8 @@ struct WorkerObjectives {
 };
 
 struct ObjectiveFactory {
-  std::string name;           // --problem NAME
-  std::string description;    // one line for --help
+  std::string name;                       // --problem NAME
+  std::string description;                // one line for --help
   LabelTask labels = LabelTask::kBinary;  // how the data loader reads labels for it
   // Builds one worker's objectives. Errors name the setting at fault.
   std::function<Result<WorkerObjectives>(const ObjectiveSettings&, const ObjectiveInputs&)> make;

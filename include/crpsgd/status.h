@@ -56,7 +56,7 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : data_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : data_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(data_); }
@@ -79,10 +79,10 @@ class [[nodiscard]] Result {
 #define CRPSGD_CONCAT(a, b) CRPSGD_CONCAT_INNER(a, b)
 
 // Returns the Status of `expr` from the enclosing function if it is not OK.
-#define CRPSGD_RETURN_IF_ERROR(expr)                  \
-  do {                                                \
-    ::crpsgd::Status crpsgd_status_ = (expr);         \
-    if (!crpsgd_status_.ok()) return crpsgd_status_;  \
+#define CRPSGD_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::crpsgd::Status crpsgd_status_ = (expr);        \
+    if (!crpsgd_status_.ok()) return crpsgd_status_; \
   } while (0)
 
 // `lhs = value of expr`, or returns its Status from the enclosing function.

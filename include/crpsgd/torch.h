@@ -30,12 +30,12 @@ Result<TorchModel> ParseTorchModel(std::string_view name);
 struct TorchObjectiveOptions {
   TorchModel model = TorchModel::kSoftmax;
   std::size_t num_classes = 10;
-  std::size_t hidden = 128;       // MLP hidden units. Default: 128.
-  bool augment = false;           // 4-pixel padded random crop + horizontal flip (images). Default: off.
-  bool float64 = false;           // compute in double (gradient checks); default float32
-  std::size_t eval_chunk = 512;   // samples per forward pass when evaluating. Default: 512.
-  std::uint64_t seed = 1;         // initialisation and augmentation
-  int rank = 0;                   // augmentation stream of this worker
+  std::size_t hidden = 128;      // MLP hidden units. Default: 128.
+  bool augment = false;          // 4-pixel padded random crop + horizontal flip (images). Default: off.
+  bool float64 = false;          // compute in double (gradient checks); default float32
+  std::size_t eval_chunk = 512;  // samples per forward pass when evaluating. Default: 512.
+  std::uint64_t seed = 1;        // initialisation and augmentation
+  int rank = 0;                  // augmentation stream of this worker
 };
 
 class TorchObjective : public Objective {
@@ -72,7 +72,7 @@ class TorchObjective : public Objective {
 
  private:
   friend Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset&, const TorchObjectiveOptions&,
-                                                                     const TorchObjective*);
+                                                                    const TorchObjective*);
   explicit TorchObjective(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
   std::unique_ptr<State> state_;

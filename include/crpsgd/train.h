@@ -29,7 +29,7 @@ namespace crpsgd {
 // each taking alpha + (m/N)/bandwidth seconds. Reported beside the measured
 // times (net_model_s), never added to them.
 struct NetworkModel {
-  double alpha_s = 0.0;          // per-message latency, seconds
+  double alpha_s = 0.0;                // per-message latency, seconds
   double bandwidth_bytes_per_s = 0.0;  // link bandwidth, bytes per second (> 0)
 
   double AllreduceSeconds(std::uint64_t bytes, int workers) const;
@@ -58,13 +58,13 @@ struct TrainOptions {
   // from initial_x, or end_below_start is off) it ends above its start.
   double divergence_factor = 100.0;
   bool end_below_start = true;
-  std::optional<double> f_star;                 // when known, summaries report f − f*
-  std::optional<double> lipschitz;              // recorded in the summary when given
-  std::vector<RoundObserver*> observers;        // called on this worker after every round
-  const Objective* test_objective = nullptr;    // this worker's test shard, for test metrics
-  std::vector<double> initial_x;                // x₁; empty = zeros
-  std::optional<NetworkModel> net_model;        // when set, records report net_model_s
-  CheckpointOptions checkpoint;                 // periodic checkpoints and resuming (checkpoint.h)
+  std::optional<double> f_star;               // when known, summaries report f − f*
+  std::optional<double> lipschitz;            // recorded in the summary when given
+  std::vector<RoundObserver*> observers;      // called on this worker after every round
+  const Objective* test_objective = nullptr;  // this worker's test shard, for test metrics
+  std::vector<double> initial_x;              // x₁; empty = zeros
+  std::optional<NetworkModel> net_model;      // when set, records report net_model_s
+  CheckpointOptions checkpoint;               // periodic checkpoints and resuming (checkpoint.h)
 };
 
 struct RunSummary {
@@ -75,16 +75,16 @@ struct RunSummary {
   std::uint64_t rounds = 0;
   std::uint64_t sfo_per_worker = 0;
   std::uint64_t sfo_total = 0;
-  std::uint64_t budget_left = 0;   // unspent per-worker budget (Algorithm 1's remainder)
-  double final_loss = 0.0;         // f(x) at the returned x, all training data
+  std::uint64_t budget_left = 0;  // unspent per-worker budget (Algorithm 1's remainder)
+  double final_loss = 0.0;        // f(x) at the returned x, all training data
   std::optional<double> f_star;
   std::optional<double> lipschitz;
-  double wall_s = 0.0;             // training time, loss evaluations excluded
-  double comm_s = 0.0;             // time inside training all-reduces
+  double wall_s = 0.0;                // training time, loss evaluations excluded
+  double comm_s = 0.0;                // time inside training all-reduces
   std::optional<double> net_model_s;  // the rounds' time on TrainOptions::net_model
-  double eval_s = 0.0;             // time spent evaluating f for the metrics
-  std::uint64_t bytes = 0;         // training payload bytes per worker
-  std::uint64_t eval_bytes = 0;    // evaluation payload bytes per worker
+  double eval_s = 0.0;                // time spent evaluating f for the metrics
+  std::uint64_t bytes = 0;            // training payload bytes per worker
+  std::uint64_t eval_bytes = 0;       // evaluation payload bytes per worker
   std::optional<double> train_accuracy, test_loss, test_accuracy;
   // cr-psgd-catalyst: K, the inner budget, and ‖∇f‖ at the returned y (Algorithm 2's
   // convergence measure for non-convex f), computed on all training data.
@@ -92,14 +92,14 @@ struct RunSummary {
   std::optional<double> gradient_norm;
   std::uint64_t peak_rss_bytes = 0;  // peak resident memory, the largest over the workers' processes
   std::vector<std::uint64_t> peak_rss_bytes_per_worker;  // each worker's process, by rank
-  std::vector<double> x;           // the final model
+  std::vector<double> x;                                 // the final model
 };
 
 Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Communicator& comm);
 
 struct SmoothnessEstimate {
-  double value = 0.0;   // L̂
-  std::string method;   // "power-iteration" or "bound"
+  double value = 0.0;  // L̂
+  std::string method;  // "power-iteration" or "bound"
   // L̄, the mean per-sample smoothness (built-in linear models only).
   std::optional<double> mean_sample;
 };
@@ -130,7 +130,6 @@ inline constexpr double kStableStepMargin = 1.5;
 // starts there: from a smaller batch its first rounds blow the loss up and
 // the budget goes into recovering. `first_batch` itself when L̄ is unknown or
 // lr·L̂ ≥ kStableStepMargin (no batch is stable by this bound).
-std::uint64_t StableFirstBatch(const SmoothnessEstimate& smoothness, double lr, int workers,
-                               std::uint64_t first_batch);
+std::uint64_t StableFirstBatch(const SmoothnessEstimate& smoothness, double lr, int workers, std::uint64_t first_batch);
 
 }  // namespace crpsgd

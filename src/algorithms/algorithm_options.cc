@@ -18,13 +18,13 @@ Status ValidateCatalyst(const AlgorithmOptions& o, int workers) {
   if (outer < 1) return Status::InvalidArgument("--outer-iters: no outer iteration fits the budget");
   if (inner < o.first_batch) {
     return Status::InvalidArgument("cr-psgd-catalyst: the inner budget " + std::to_string(inner) +
-                                   (o.inner_budget ? " (--inner-budget)" : " (floor(sqrt(T/N)))") +
-                                   " is below --b1 (" + std::to_string(o.first_batch) +
-                                   "): raise --budget or set --inner-budget");
+                                   (o.inner_budget ? " (--inner-budget)" : " (floor(sqrt(T/N)))") + " is below --b1 (" +
+                                   std::to_string(o.first_batch) + "): raise --budget or set --inner-budget");
   }
   if (inner > o.budget / outer) {
-    return Status::InvalidArgument("cr-psgd-catalyst: --outer-iters (" + std::to_string(outer) + ") x --inner-budget (" +
-                                   std::to_string(inner) + ") exceeds --budget (" + std::to_string(o.budget) + ")");
+    return Status::InvalidArgument("cr-psgd-catalyst: --outer-iters (" + std::to_string(outer) +
+                                   ") x --inner-budget (" + std::to_string(inner) + ") exceeds --budget (" +
+                                   std::to_string(o.budget) + ")");
   }
   return Status::OK();
 }
@@ -32,9 +32,9 @@ Status ValidateCatalyst(const AlgorithmOptions& o, int workers) {
 }  // namespace
 
 constexpr EnumTable<AlgorithmKind, 4> kAlgorithms{{{{AlgorithmKind::kPsgd, "psgd"},
-                                                   {AlgorithmKind::kCrPsgd, "cr-psgd"},
-                                                   {AlgorithmKind::kLocalSgd, "local-sgd"},
-                                                   {AlgorithmKind::kCrPsgdCatalyst, "cr-psgd-catalyst"}}}};
+                                                    {AlgorithmKind::kCrPsgd, "cr-psgd"},
+                                                    {AlgorithmKind::kLocalSgd, "local-sgd"},
+                                                    {AlgorithmKind::kCrPsgdCatalyst, "cr-psgd-catalyst"}}}};
 constexpr EnumTable<LrSchedule, 3> kLrSchedules{
     {{{LrSchedule::kConstant, "constant"}, {LrSchedule::kCosine, "cosine"}, {LrSchedule::kStep, "step"}}}};
 constexpr EnumTable<LrBatchScaling, 3> kLrBatchScalings{
@@ -113,7 +113,8 @@ Status AlgorithmOptions::Validate(int workers) const {
       break;
     case AlgorithmKind::kCrPsgd:
     case AlgorithmKind::kCrPsgdCatalyst: {
-      if (first_batch < 1) return Status::InvalidArgument("--b1 must be >= 1 (got " + std::to_string(first_batch) + ")");
+      if (first_batch < 1)
+        return Status::InvalidArgument("--b1 must be >= 1 (got " + std::to_string(first_batch) + ")");
       if (adaptive_batch && (!(norm_test_theta2 > 0.0) || !std::isfinite(norm_test_theta2))) {
         std::ostringstream os;
         os << "--norm-test-theta2 must be > 0 (got " << norm_test_theta2 << "): the norm test grows the batch "

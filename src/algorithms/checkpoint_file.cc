@@ -104,10 +104,11 @@ Status WriteWorkerCheckpoint(const std::filesystem::path& path, const WorkerChec
   w.U64(c.rank), w.U64(c.workers);
   w.Doubles(c.x);
   const AlgorithmState& a = c.algorithm;
-  w.U64(a.rounds), w.U64(a.sfo_per_worker), w.U64(a.outer_iteration), w.U64(a.inner_rounds), w.U64(a.inner_sfo);
-  w.Doubles(a.center), w.Doubles(a.velocity);
-  w.U64(a.norm_test.started ? 1 : 0), w.F64(a.norm_test.noise), w.F64(a.norm_test.mean_norm2);
-  w.U64(a.norm_test.next_batch);
+  w.U64(a.rounds), w.U64(a.sfo_per_worker), w.U64(a.outer_iteration), w.U64(a.sgd.rounds), w.U64(a.sgd.sfo);
+  w.Doubles(a.center), w.Doubles(a.sgd.velocity);
+  const NormTestState& norm_test = a.sgd.norm_test;
+  w.U64(norm_test.started ? 1 : 0), w.F64(norm_test.noise), w.F64(norm_test.mean_norm2);
+  w.U64(norm_test.next_batch);
   w.Str(c.sampler);
   const MonitorState& m = c.monitor;
   w.U64(m.next_auto_eval), w.U64(m.bytes), w.U64(m.eval_bytes);
@@ -149,12 +150,13 @@ Result<WorkerCheckpoint> ReadWorkerCheckpoint(const std::filesystem::path& path)
   c.rank = b.U64(), c.workers = b.U64();
   c.x = b.Doubles();
   AlgorithmState& a = c.algorithm;
-  a.rounds = b.U64(), a.sfo_per_worker = b.U64(), a.outer_iteration = b.U64(), a.inner_rounds = b.U64();
-  a.inner_sfo = b.U64();
-  a.center = b.Doubles(), a.velocity = b.Doubles();
-  a.norm_test.started = b.U64() != 0;
-  a.norm_test.noise = b.F64(), a.norm_test.mean_norm2 = b.F64();
-  a.norm_test.next_batch = b.U64();
+  a.rounds = b.U64(), a.sfo_per_worker = b.U64(), a.outer_iteration = b.U64(), a.sgd.rounds = b.U64();
+  a.sgd.sfo = b.U64();
+  a.center = b.Doubles(), a.sgd.velocity = b.Doubles();
+  NormTestState& norm_test = a.sgd.norm_test;
+  norm_test.started = b.U64() != 0;
+  norm_test.noise = b.F64(), norm_test.mean_norm2 = b.F64();
+  norm_test.next_batch = b.U64();
   c.sampler = b.Str();
   MonitorState& m = c.monitor;
   m.next_auto_eval = b.U64(), m.bytes = b.U64(), m.eval_bytes = b.U64();
@@ -191,7 +193,8 @@ Result<WorkerCheckpoint> ReadLatestCheckpoint(const std::filesystem::path& dir, 
   const std::filesystem::path latest_path = dir / "LATEST";
   std::ifstream in(latest_path);
   if (!in) {
-    return Status::NotFound(dir.string() + ": no checkpoint to resume from (no LATEST; was the run started with "
+    return Status::NotFound(dir.string() +
+                            ": no checkpoint to resume from (no LATEST; was the run started with "
                             "--checkpoint-every?)");
   }
   nlohmann::json latest;
@@ -217,8 +220,8 @@ Result<WorkerCheckpoint> ReadLatestCheckpoint(const std::filesystem::path& dir, 
       if (k == key) theirs = v;
     }
     if (theirs != value) {
-      return Status::InvalidArgument(file.string() + ": belongs to another run: " + key + " is " + theirs +
-                                     " there, " + value + " here");
+      return Status::InvalidArgument(file.string() + ": belongs to another run: " + key + " is " + theirs + " there, " +
+                                     value + " here");
     }
   }
   if (c.algorithm.rounds != *round) return Status::Corruption(file.string() + ": its round does not match LATEST");

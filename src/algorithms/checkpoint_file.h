@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "algorithms/algorithm_internal.h"
 #include "crpsgd/algorithm.h"
 #include "crpsgd/communicator.h"
 #include "crpsgd/status.h"

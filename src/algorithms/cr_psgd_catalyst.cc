@@ -7,14 +7,22 @@
 namespace crpsgd::internal {
 namespace {
 
-// Renumbers an inner CR-PSGD run's rounds and SFO into the whole run's.
+// Renumbers an inner CR-PSGD run's rounds and SFO into the whole run's, in
+// the record and in the run's state.
 class OuterIterationObserver final : public RoundObserver {
  public:
-  OuterIterationObserver(RoundObserver& outer, std::uint64_t k, bool final_iteration, std::uint64_t rounds_before,
-                         std::uint64_t sfo_before)
-      : outer_(outer), k_(k), final_(final_iteration), rounds_before_(rounds_before), sfo_before_(sfo_before) {}
+  OuterIterationObserver(RoundObserver& outer, AlgorithmState& state, std::uint64_t k, bool final_iteration,
+                         std::uint64_t rounds_before, std::uint64_t sfo_before)
+      : outer_(outer),
+        state_(state),
+        k_(k),
+        final_(final_iteration),
+        rounds_before_(rounds_before),
+        sfo_before_(sfo_before) {}
 
   Status OnRound(const RoundRecord& inner, std::span<const double> x) override {
+    state_.rounds = rounds_before_ + state_.sgd.rounds;
+    state_.sfo_per_worker = sfo_before_ + state_.sgd.sfo;
     RoundRecord record = inner;
     record.round += rounds_before_;
     record.sfo_per_worker += sfo_before_;
@@ -25,6 +33,7 @@ class OuterIterationObserver final : public RoundObserver {
 
  private:
   RoundObserver& outer_;
+  AlgorithmState& state_;
   std::uint64_t k_;
   bool final_;
   std::uint64_t rounds_before_, sfo_before_;
@@ -50,27 +59,20 @@ Result<AlgorithmResult> CrPsgdCatalyst::Run(Communicator& comm, const Objective&
   for (std::uint64_t k = state.outer_iteration; k <= outer; ++k) {
     const ProximalObjective h(f, options_.theta, state.center);  // y⁽ᵏ⁻¹⁾: fixed during one inner run
     MinibatchSgd cr_psgd(inner, std::make_unique<GeometricBatch>(inner.first_batch, inner.growth),
-                         result.sfo_per_worker - state.inner_sfo, options_.budget);  // one step schedule for the run
-    const std::uint64_t rounds_before = result.rounds - state.inner_rounds;
-    const std::uint64_t sfo_before = result.sfo_per_worker - state.inner_sfo;
-    OuterIterationObserver renumber(observer, k, k == outer, rounds_before, sfo_before);
+                         result.sfo_per_worker - state.sgd.sfo, options_.budget);  // one step schedule for the run
+    const std::uint64_t rounds_before = result.rounds - state.sgd.rounds;
+    const std::uint64_t sfo_before = result.sfo_per_worker - state.sgd.sfo;
+    OuterIterationObserver renumber(observer, state, k, k == outer, rounds_before, sfo_before);
     CRPSGD_ASSIGN_OR_RETURN(AlgorithmResult step,
-                            cr_psgd.RunFrom(comm, h, sampler, x, renumber, state.inner_rounds, state.inner_sfo,
-                                            state.velocity, state.norm_test,
-                                            [&](std::uint64_t rounds, std::uint64_t sfo) {
-                                              state.inner_rounds = rounds;
-                                              state.inner_sfo = sfo;
-                                              state.rounds = rounds_before + rounds;
-                                              state.sfo_per_worker = sfo_before + sfo;
-                                            }));  // x₁ = y⁽ᵏ⁻¹⁾
+                            cr_psgd.RunFrom(comm, h, sampler, x, renumber, state.sgd));  // x₁ = y⁽ᵏ⁻¹⁾
     result.rounds = rounds_before + step.rounds;
     result.sfo_per_worker = sfo_before + step.sfo_per_worker;
     // The next outer iteration: y⁽ᵏ⁾ = x, a fresh inner run (momentum restarts).
     std::copy(x.begin(), x.end(), state.center.begin());
     state.outer_iteration = k + 1;
-    state.inner_rounds = state.inner_sfo = 0;
-    state.velocity.clear();
-    state.norm_test = {};  // --rho auto: each proximal problem starts at B₁ with fresh statistics
+    // A fresh inner run: momentum restarts, and (--rho auto) each proximal
+    // problem starts at B₁ with fresh statistics.
+    state.sgd = {};
   }
   result.budget_left = options_.budget - result.sfo_per_worker;
   return result;

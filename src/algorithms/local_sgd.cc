@@ -6,15 +6,15 @@
 
 namespace crpsgd::internal {
 
-Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sampler& sampler,
-                                      std::span<double> x, RoundObserver& observer, AlgorithmState& state) {
+Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
+                                      RoundObserver& observer, AlgorithmState& state) {
   const std::uint64_t b = options_.batch, period = options_.sync_period;
   const std::uint64_t total_steps = options_.budget / b;
   const std::uint64_t rounds = (total_steps + period - 1) / period;
   BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
   std::vector<double> grad(x.size());
   // This worker's own momentum buffer (local steps).
-  SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), state.velocity);
+  SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), state.sgd.velocity);
   AlgorithmResult result;
   result.rounds = state.rounds;
   result.sfo_per_worker = state.sfo_per_worker;

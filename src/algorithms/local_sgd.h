@@ -1,5 +1,6 @@
 #pragma once
 
+#include "algorithms/algorithm_internal.h"
 #include "crpsgd/algorithm.h"
 
 namespace crpsgd::internal {

@@ -23,16 +23,22 @@
 
 namespace crpsgd::internal {
 
-Result<AlgorithmResult> MinibatchSgd::Run(Communicator& comm, const Objective& f, Sampler& sampler,
-                                          std::span<double> x, RoundObserver& observer, AlgorithmState& state) {
-  return RunFrom(comm, f, sampler, x, observer, state.rounds, state.sfo_per_worker, state.velocity, state.norm_test,
-                 [&](std::uint64_t rounds, std::uint64_t sfo) {
-                   state.rounds = rounds;
-                   state.sfo_per_worker = sfo;
-                 });
-}
-
 namespace {
+
+// psgd and cr-psgd: the loop is the whole run, so its counters are the run's.
+class WholeRunObserver final : public RoundObserver {
+ public:
+  WholeRunObserver(RoundObserver& outer, AlgorithmState& state) : outer_(outer), state_(state) {}
+  Status OnRound(const RoundRecord& record, std::span<const double> x) override {
+    state_.rounds = state_.sgd.rounds;
+    state_.sfo_per_worker = state_.sgd.sfo;
+    return outer_.OnRound(record, x);
+  }
+
+ private:
+  RoundObserver& outer_;
+  AlgorithmState& state_;
+};
 
 double Norm2(std::span<const double> v) {
   double sum = 0.0;
@@ -42,11 +48,17 @@ double Norm2(std::span<const double> v) {
 
 }  // namespace
 
+Result<AlgorithmResult> MinibatchSgd::Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
+                                          RoundObserver& observer, AlgorithmState& state) {
+  state.sgd.rounds = state.rounds;  // the same counters (a checkpoint of format 3 kept only these)
+  state.sgd.sfo = state.sfo_per_worker;
+  WholeRunObserver whole_run(observer, state);
+  return RunFrom(comm, f, sampler, x, whole_run, state.sgd);
+}
+
 Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objective& f, Sampler& sampler,
-                                              std::span<double> x, RoundObserver& observer, std::uint64_t rounds,
-                                              std::uint64_t sfo, std::vector<double>& velocity,
-                                              NormTestState& norm_test,
-                                              const std::function<void(std::uint64_t, std::uint64_t)>& sync) {
+                                              std::span<double> x, RoundObserver& observer, SgdState& sgd) {
+  NormTestState& norm_test = sgd.norm_test;
   const bool adaptive = options_.adaptive_batch;
   const BudgetPlan plan = PlanBudget(*schedule_, options_.budget);
   BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
@@ -54,12 +66,12 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
   std::vector<double> grad(x.size() + (adaptive && comm.size() > 1 ? 1 : 0));
   const std::span<double> mean_grad(grad.data(), x.size());
   std::vector<double> half;  // --rho auto on one worker: the second half's mean
-  SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), velocity);
+  SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), sgd.velocity);
   const std::uint64_t first_batch = schedule_->BatchAt(1);  // B₁, for --lr-batch-scaling
   AlgorithmResult result;
-  result.rounds = rounds;
-  result.sfo_per_worker = sfo;
-  for (std::uint64_t t = rounds + 1;; ++t) {
+  result.rounds = sgd.rounds;
+  result.sfo_per_worker = sgd.sfo;
+  for (std::uint64_t t = sgd.rounds + 1;; ++t) {
     // B_t: the schedule's (Algorithm 1's loop condition), or the norm test's
     // choice cut to what is left of the budget.
     std::uint64_t batch = 0;
@@ -91,8 +103,8 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
                          static_cast<double>(batch);
         }
         // E‖g_a − g_b‖² = tr Σ·(1/b_a + 1/b_b): unbiased for halves of any sizes.
-        const double noise = difference2 / (1.0 / static_cast<double>(first_half) +
-                                            1.0 / static_cast<double>(second_half));
+        const double noise =
+            difference2 / (1.0 / static_cast<double>(first_half) + 1.0 / static_cast<double>(second_half));
         grad_norm2 = UpdateNormTest(norm_test, noise, Norm2(mean_grad), batch, 1, options_.norm_test_theta2);
       }
       CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(mean_grad, Traffic::kTraining));  // the round (a copy with N = 1)
@@ -118,7 +130,8 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
     CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "iterate", t));
     result.rounds = t;
     result.sfo_per_worker += batch;
-    sync(result.rounds, result.sfo_per_worker);
+    sgd.rounds = result.rounds;
+    sgd.sfo = result.sfo_per_worker;
     RoundRecord record;
     record.round = t;
     record.batch = batch;

@@ -1,9 +1,9 @@
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <vector>
 
+#include "algorithms/algorithm_internal.h"
 #include "crpsgd/algorithm.h"
 #include "crpsgd/batch_schedule.h"
 
@@ -17,19 +17,17 @@ class MinibatchSgd final : public Algorithm {
   // schedule_total; an outer algorithm (catalyst) passes its own totals.
   MinibatchSgd(const AlgorithmOptions& options, std::unique_ptr<BatchSchedule> schedule,
                std::uint64_t schedule_offset = 0, std::uint64_t schedule_total = 0)
-      : options_(options), schedule_(std::move(schedule)), schedule_offset_(schedule_offset),
+      : options_(options),
+        schedule_(std::move(schedule)),
+        schedule_offset_(schedule_offset),
         schedule_total_(schedule_total != 0 ? schedule_total : options.budget) {}
   Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
                               RoundObserver& observer, AlgorithmState& state) override;
 
-  // The loop itself, from `rounds` rounds and `sfo` SFO done, with the momentum
-  // buffer `velocity` and (--rho auto) the norm test's state; calls sync()
-  // before each observer call so that the caller's state is current. The
-  // catalyst runs its inner CR-PSGD through it.
+  // The loop itself, from where `sgd` stands, which it keeps current before
+  // each observer call. The catalyst runs its inner CR-PSGD through it.
   Result<AlgorithmResult> RunFrom(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
-                                  RoundObserver& observer, std::uint64_t rounds, std::uint64_t sfo,
-                                  std::vector<double>& velocity, NormTestState& norm_test,
-                                  const std::function<void(std::uint64_t, std::uint64_t)>& sync);
+                                  RoundObserver& observer, SgdState& sgd);
 
  private:
   AlgorithmOptions options_;

@@ -15,10 +15,8 @@ std::unique_ptr<Algorithm> MakeAlgorithm(const AlgorithmOptions& options) {
     case AlgorithmKind::kCrPsgd:
       return std::make_unique<internal::MinibatchSgd>(
           options, std::make_unique<GeometricBatch>(options.first_batch, options.growth));
-    case AlgorithmKind::kLocalSgd:
-      return std::make_unique<internal::LocalSgd>(options);
-    case AlgorithmKind::kCrPsgdCatalyst:
-      return std::make_unique<internal::CrPsgdCatalyst>(options);
+    case AlgorithmKind::kLocalSgd: return std::make_unique<internal::LocalSgd>(options);
+    case AlgorithmKind::kCrPsgdCatalyst: return std::make_unique<internal::CrPsgdCatalyst>(options);
   }
   return nullptr;
 }
@@ -57,10 +55,9 @@ AlgorithmPlan PlanAlgorithm(const AlgorithmOptions& options, int workers) {
     plan.rounds = (steps + options.sync_period - 1) / options.sync_period;
     plan.sfo_per_worker = steps * options.batch;
   } else {
-    const BudgetPlan budget =
-        options.kind == AlgorithmKind::kPsgd
-            ? PlanBudget(ConstantBatch(options.batch), options.budget)
-            : PlanGrowing(options, options.budget);
+    const BudgetPlan budget = options.kind == AlgorithmKind::kPsgd
+                                  ? PlanBudget(ConstantBatch(options.batch), options.budget)
+                                  : PlanGrowing(options, options.budget);
     plan.rounds = budget.rounds;
     plan.sfo_per_worker = budget.spent;
   }

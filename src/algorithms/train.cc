@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <functional>
 
+#include "algorithms/algorithm_internal.h"
 #include "algorithms/checkpoint_file.h"
 #include "crpsgd/evaluation.h"
 #include "crpsgd/metrics.h"
@@ -24,7 +25,12 @@ class TrainMonitor final : public RoundObserver {
  public:
   TrainMonitor(const TrainOptions& options, const Objective& f, Communicator& comm, FullEvaluator& eval,
                FullEvaluator* test_eval)
-      : options_(options), f_(f), comm_(comm), eval_(eval), test_eval_(test_eval), start_(Clock::now()),
+      : options_(options),
+        f_(f),
+        comm_(comm),
+        eval_(eval),
+        test_eval_(test_eval),
+        start_(Clock::now()),
         base_(comm.stats()) {}
 
   Status OnRound(const RoundRecord& in, std::span<const double> x) override {
@@ -129,7 +135,8 @@ class TrainMonitor final : public RoundObserver {
     if (record.round == 0 || record.last) return true;
     if (options_.eval_every > 0) return record.round % options_.eval_every == 0;
     if (record.round <= 20 || record.round >= next_auto_) {
-      next_auto_ = std::max(record.round + 1, static_cast<std::uint64_t>(std::ceil(1.1 * static_cast<double>(record.round))));
+      next_auto_ =
+          std::max(record.round + 1, static_cast<std::uint64_t>(std::ceil(1.1 * static_cast<double>(record.round))));
       return true;
     }
     return false;
@@ -157,18 +164,17 @@ std::vector<std::pair<std::string, std::string>> RunIdentity(const TrainOptions&
                                                              int workers) {
   auto identity = options.checkpoint.run_identity;
   const AlgorithmOptions& a = options.algorithm;
-  identity.insert(identity.end(),
-                  {{"seed", std::to_string(options.seed)},
-                   {"workers", std::to_string(workers)},
-                   {"algorithm", std::string(AlgorithmName(a.kind)) + " " + a.Describe()},
-                   {"budget", std::to_string(a.budget)},
-                   {"lr", ExactNumber(a.lr)},
-                   {"lr_schedule", LrScheduleName(a.lr_schedule)},
-                   {"sampling", SamplingName(a.sampling)},
-                   {"max_micro_batch", std::to_string(a.max_micro_batch)},
-                   {"dim", std::to_string(f.dim())},
-                   {"eval_every", std::to_string(options.eval_every)},
-                   {"eval_samples_per_worker", std::to_string(options.eval_samples_per_worker)}});
+  identity.insert(identity.end(), {{"seed", std::to_string(options.seed)},
+                                   {"workers", std::to_string(workers)},
+                                   {"algorithm", std::string(AlgorithmName(a.kind)) + " " + a.Describe()},
+                                   {"budget", std::to_string(a.budget)},
+                                   {"lr", ExactNumber(a.lr)},
+                                   {"lr_schedule", LrScheduleName(a.lr_schedule)},
+                                   {"sampling", SamplingName(a.sampling)},
+                                   {"max_micro_batch", std::to_string(a.max_micro_batch)},
+                                   {"dim", std::to_string(f.dim())},
+                                   {"eval_every", std::to_string(options.eval_every)},
+                                   {"eval_samples_per_worker", std::to_string(options.eval_samples_per_worker)}});
   return identity;
 }
 
@@ -192,7 +198,8 @@ Result<NetworkModel> ParseNetworkModel(const std::string& text) {
     char* parse_end = nullptr;
     const double value = eq == std::string::npos ? NAN : std::strtod(item.c_str() + eq + 1, &parse_end);
     if (eq == std::string::npos || parse_end == item.c_str() + eq + 1 || *parse_end != '\0' || !std::isfinite(value)) {
-      return Status::InvalidArgument("--net-model: '" + item + "' is not KEY=NUMBER (expected alpha=SECONDS,bandwidth=BYTES_PER_S)");
+      return Status::InvalidArgument("--net-model: '" + item +
+                                     "' is not KEY=NUMBER (expected alpha=SECONDS,bandwidth=BYTES_PER_S)");
     }
     if (key == "alpha" && value >= 0) {
       model.alpha_s = value, has_alpha = true;
@@ -233,7 +240,8 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
       CRPSGD_RETURN_IF_ERROR(comm.Broadcast(x, 0));  // one starting point for all workers
     }
   }
-  std::unique_ptr<Sampler> sampler = MakeSampler(options.algorithm.sampling, f.num_samples(), options.seed, comm.rank());
+  std::unique_ptr<Sampler> sampler =
+      MakeSampler(options.algorithm.sampling, f.num_samples(), options.seed, comm.rank());
   std::unique_ptr<Algorithm> algorithm = MakeAlgorithm(options.algorithm);
 
   std::optional<FullEvaluator> test_eval;
@@ -251,23 +259,25 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
   if (checkpointing) {
     if (checkpoint.dir.empty()) return Status::InvalidArgument("checkpoints need a folder (--out)");
     if (f.model_state() != nullptr) {
-      return Status::InvalidArgument("checkpoints: this objective keeps state outside x (a network's batch-norm "
-                                     "statistics), which checkpoints do not save yet; they support the linear "
-                                     "models and objectives without such state");
+      return Status::InvalidArgument(
+          "checkpoints: this objective keeps state outside x (a network's batch-norm "
+          "statistics), which checkpoints do not save yet; they support the linear "
+          "models and objectives without such state");
     }
     const auto identity = RunIdentity(options, f, comm.size());
     if (checkpoint.resume) {
-      CRPSGD_ASSIGN_OR_RETURN(internal::WorkerCheckpoint saved,
-                              internal::ReadLatestCheckpoint(checkpoint.dir, comm.rank(), comm.size(), identity,
-                                                             &previous_checkpoint));
+      CRPSGD_ASSIGN_OR_RETURN(
+          internal::WorkerCheckpoint saved,
+          internal::ReadLatestCheckpoint(checkpoint.dir, comm.rank(), comm.size(), identity, &previous_checkpoint));
       // Observers without state (progress output) may come and go; the others must match.
       bool fits = saved.x.size() == x.size();
       for (std::size_t i = options.observers.size(); i < saved.observers.size(); ++i) {
         fits = fits && saved.observers[i].empty();
       }
       if (!fits) {
-        return Status::InvalidArgument(internal::CheckpointFile(checkpoint.dir, previous_checkpoint, comm.rank())
-                                           .string() + ": does not fit this run (model size or outputs differ)");
+        return Status::InvalidArgument(
+            internal::CheckpointFile(checkpoint.dir, previous_checkpoint, comm.rank()).string() +
+            ": does not fit this run (model size or outputs differ)");
       }
       saved.observers.resize(options.observers.size());
       eval_bytes_before = saved.monitor.eval_bytes;
@@ -362,13 +372,10 @@ Result<SmoothnessEstimate> EstimateLipschitz(const Objective& f, Communicator& c
 double SamplesPerStep(const AlgorithmOptions& options, int workers) {
   const double n = static_cast<double>(workers);
   switch (options.kind) {
-    case AlgorithmKind::kPsgd:
-      return n * static_cast<double>(options.batch);
-    case AlgorithmKind::kLocalSgd:
-      return static_cast<double>(options.batch);
+    case AlgorithmKind::kPsgd: return n * static_cast<double>(options.batch);
+    case AlgorithmKind::kLocalSgd: return static_cast<double>(options.batch);
     case AlgorithmKind::kCrPsgd:
-    case AlgorithmKind::kCrPsgdCatalyst:
-      return n * static_cast<double>(options.first_batch);
+    case AlgorithmKind::kCrPsgdCatalyst: return n * static_cast<double>(options.first_batch);
   }
   return 1.0;
 }
@@ -377,7 +384,7 @@ std::uint64_t StableFirstBatch(const SmoothnessEstimate& smoothness, double lr, 
                                std::uint64_t first_batch) {
   const double room = kStableStepMargin / lr - smoothness.value;  // what L̄/(N·B₁) may add to L̂
   if (!smoothness.mean_sample || !(room > 0.0)) return first_batch;
-  const double samples = *smoothness.mean_sample / room;          // N·B₁ at least
+  const double samples = *smoothness.mean_sample / room;  // N·B₁ at least
   const auto batch = static_cast<std::uint64_t>(std::ceil(samples / static_cast<double>(workers)));
   return std::max(first_batch, batch);
 }

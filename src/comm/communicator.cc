@@ -7,9 +7,7 @@
 
 namespace crpsgd {
 
-std::size_t DataTypeSize(DataType type) {
-  return type == DataType::kFloat32 ? sizeof(float) : sizeof(double);
-}
+std::size_t DataTypeSize(DataType type) { return type == DataType::kFloat32 ? sizeof(float) : sizeof(double); }
 
 void AddInto(std::byte* acc, const std::byte* src, std::size_t count, DataType type) {
   if (type == DataType::kFloat64) {

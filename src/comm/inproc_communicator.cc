@@ -45,10 +45,9 @@ class InprocGroup {
     const bool released = cv_.wait_for(lock, timeout_, [&] { return generation_ != generation || aborted_; });
     if (aborted_) return AbortedStatus();
     if (!released) {
-      Status status = Status::Unavailable(
-          "worker " + std::to_string(rank) + " waited " +
-          std::to_string(std::chrono::duration<double>(timeout_).count()) +
-          " s for its peers at a collective; a worker stopped answering");
+      Status status = Status::Unavailable("worker " + std::to_string(rank) + " waited " +
+                                          std::to_string(std::chrono::duration<double>(timeout_).count()) +
+                                          " s for its peers at a collective; a worker stopped answering");
       AbortLocked(rank, status);
       return status;
     }
@@ -82,8 +81,8 @@ class InprocGroup {
     cv_.notify_all();
   }
   Status AbortedStatus() const {
-    return Status::Unavailable("worker " + std::to_string(*first_failed_rank_) +
-                               " failed, so the group was aborted (" + abort_reason_ + ")");
+    return Status::Unavailable("worker " + std::to_string(*first_failed_rank_) + " failed, so the group was aborted (" +
+                               abort_reason_ + ")");
   }
 
   const int size_;
@@ -154,9 +153,9 @@ class InprocCommunicator final : public Communicator {
 
 }  // namespace
 
-Status RunInProcess(int workers, const std::function<Status(Communicator&)>& worker,
-                    const InprocOptions& options) {
-  if (workers < 1) return Status::InvalidArgument("RunInProcess(): workers must be >= 1, got " + std::to_string(workers));
+Status RunInProcess(int workers, const std::function<Status(Communicator&)>& worker, const InprocOptions& options) {
+  if (workers < 1)
+    return Status::InvalidArgument("RunInProcess(): workers must be >= 1, got " + std::to_string(workers));
   InprocGroup group(workers, options.timeout);
   std::vector<Status> statuses(workers);
   std::vector<std::thread> threads;

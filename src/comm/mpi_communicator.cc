@@ -37,9 +37,9 @@ Status MpiError(const char* what, int code) {
   return Status::Unavailable(std::string(what) + " failed: " + std::string(text, length));
 }
 
-#define CRPSGD_MPI_CALL(call)                              \
-  do {                                                     \
-    const int crpsgd_mpi_rc_ = (call);                     \
+#define CRPSGD_MPI_CALL(call)                                                  \
+  do {                                                                         \
+    const int crpsgd_mpi_rc_ = (call);                                         \
     if (crpsgd_mpi_rc_ != MPI_SUCCESS) return MpiError(#call, crpsgd_mpi_rc_); \
   } while (0)
 
@@ -105,8 +105,12 @@ class MpiCommunicator final : public Communicator {
  public:
   MpiCommunicator(MPI_Comm comm, int rank, int size, MpiReduction reduction, std::chrono::seconds timeout,
                   std::vector<std::string> host_of_rank)
-      : Communicator(rank, size), comm_(comm), reduction_(reduction), timeout_(timeout),
-        host_of_rank_(std::move(host_of_rank)), chunk_begin_(size + 1),
+      : Communicator(rank, size),
+        comm_(comm),
+        reduction_(reduction),
+        timeout_(timeout),
+        host_of_rank_(std::move(host_of_rank)),
+        chunk_begin_(size + 1),
         watchdog_(rank, /*enabled=*/timeout.count() > 0) {
     requests_.reserve(2 * size);
     request_peer_.reserve(2 * size);
@@ -165,8 +169,8 @@ class MpiCommunicator final : public Communicator {
     }
     for (int k = 0; k < n; ++k) {
       if (k == me) continue;
-      CRPSGD_MPI_CALL(MPI_Isend(base + chunk_begin_[k], chunk_bytes(k), MPI_BYTE, k, kReduceScatterTag, comm_,
-                                AddRequest(-1)));
+      CRPSGD_MPI_CALL(
+          MPI_Isend(base + chunk_begin_[k], chunk_bytes(k), MPI_BYTE, k, kReduceScatterTag, comm_, AddRequest(-1)));
     }
     if (const Status s = WaitAll("an all-reduce"); !s.ok()) return s;
     // Sum in rank order 0..N-1 with the kernel every backend uses, into rank
@@ -181,8 +185,8 @@ class MpiCommunicator final : public Communicator {
     StartRequests();
     for (int k = 0; k < n; ++k) {
       if (k == me) continue;
-      CRPSGD_MPI_CALL(MPI_Irecv(base + chunk_begin_[k], chunk_bytes(k), MPI_BYTE, k, kAllgatherTag, comm_,
-                                AddRequest(k)));
+      CRPSGD_MPI_CALL(
+          MPI_Irecv(base + chunk_begin_[k], chunk_bytes(k), MPI_BYTE, k, kAllgatherTag, comm_, AddRequest(k)));
     }
     for (int k = 0; k < n; ++k) {
       if (k == me) continue;
@@ -249,8 +253,8 @@ class MpiCommunicator final : public Communicator {
                                  " s for the other ranks: one of them died, stopped answering or is unreachable "
                                  "(--mpi-timeout)");
     }
-    return Status::Unavailable("rank " + std::to_string(rank()) + " (host " + host_of_rank_[rank()] + "): no data from rank " +
-                               silent + " for " + seconds + " s in " + what +
+    return Status::Unavailable("rank " + std::to_string(rank()) + " (host " + host_of_rank_[rank()] +
+                               "): no data from rank " + silent + " for " + seconds + " s in " + what +
                                ": it died, stopped answering or is unreachable (--mpi-timeout)");
   }
 
@@ -306,7 +310,8 @@ void MpiSession::AbortJob(int exit_code) {
 Result<std::unique_ptr<Communicator>> MakeMpiCommunicator(MpiReduction reduction, std::chrono::seconds timeout) {
   int initialized = 0;
   MPI_Initialized(&initialized);
-  if (!initialized) return Status::Internal("MakeMpiCommunicator(): MPI is not initialised (create an MpiSession first)");
+  if (!initialized)
+    return Status::Internal("MakeMpiCommunicator(): MPI is not initialised (create an MpiSession first)");
   MPI_Comm comm;
   CRPSGD_MPI_CALL(MPI_Comm_dup(MPI_COMM_WORLD, &comm));
   CRPSGD_MPI_CALL(MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN));
@@ -318,8 +323,8 @@ Result<std::unique_ptr<Communicator>> MakeMpiCommunicator(MpiReduction reduction
   char own[MPI_MAX_PROCESSOR_NAME] = {};
   int length = 0;
   CRPSGD_MPI_CALL(MPI_Get_processor_name(own, &length));
-  CRPSGD_MPI_CALL(MPI_Allgather(own, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, names.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR,
-                                comm));
+  CRPSGD_MPI_CALL(
+      MPI_Allgather(own, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, names.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR, comm));
   std::vector<std::string> hosts;
   for (int r = 0; r < size; ++r) {
     const char* name = names.data() + static_cast<std::size_t>(r) * MPI_MAX_PROCESSOR_NAME;

@@ -59,14 +59,14 @@ Result<Dataset> ReadCifar10(const std::vector<std::filesystem::path>& files, con
       const int c = record[0];
       if (c > 9) {
         return Status::Corruption(file.string() + ": record " + std::to_string(k) + " (byte offset " +
-                                  std::to_string(k * kRecord) + ") has label " + std::to_string(c) +
-                                  ", expected 0..9");
+                                  std::to_string(k * kRecord) + ") has label " + std::to_string(c) + ", expected 0..9");
       }
       if (options.positive_class >= 0 && options.negative_class >= 0 && c != options.positive_class &&
           c != options.negative_class) {
         continue;
       }
-      for (std::size_t p = 0; p < kPixels; ++p) data.dense(row, static_cast<Eigen::Index>(p)) = record[1 + p] * options.scale;
+      for (std::size_t p = 0; p < kPixels; ++p)
+        data.dense(row, static_cast<Eigen::Index>(p)) = record[1 + p] * options.scale;
       data.labels.push_back(options.positive_class < 0 ? c : (c == options.positive_class ? 1.0 : -1.0));
       ++row;
     }
@@ -78,10 +78,12 @@ Result<Dataset> ReadCifar10(const std::vector<std::filesystem::path>& files, con
 }
 
 Status NormalizeChannels(Dataset& data, std::span<const double> mean, std::span<const double> stddev) {
-  if (data.image_shape.empty() || data.is_sparse) return Status::InvalidArgument("per-channel normalisation needs image data");
+  if (data.image_shape.empty() || data.is_sparse)
+    return Status::InvalidArgument("per-channel normalisation needs image data");
   const std::size_t channels = data.image_shape[0];
   if (mean.size() != channels || stddev.size() != channels) {
-    return Status::InvalidArgument("per-channel normalisation needs " + std::to_string(channels) + " means and deviations");
+    return Status::InvalidArgument("per-channel normalisation needs " + std::to_string(channels) +
+                                   " means and deviations");
   }
   const std::size_t plane = data.image_shape[1] * data.image_shape[2];
   for (std::size_t c = 0; c < channels; ++c) {  // all checked before anything changes

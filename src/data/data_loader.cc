@@ -47,8 +47,7 @@ Result<Dataset> LoadOne(const DataOptions& o, const std::filesystem::path& path,
                         const std::filesystem::path& labels_file, const std::string& labels_flag,
                         std::size_t num_features) {
   switch (ResolveFormat(o.format, path)) {
-    case DataFormat::kLibsvm:
-      return ReadLibsvm(path, LibsvmOptionsFor(o, num_features));
+    case DataFormat::kLibsvm: return ReadLibsvm(path, LibsvmOptionsFor(o, num_features));
     case DataFormat::kIdx: {
       const std::filesystem::path labels = labels_file.empty() ? IdxLabelsPathFor(path) : labels_file;
       if (labels.empty()) {
@@ -64,17 +63,17 @@ Result<Dataset> LoadOne(const DataOptions& o, const std::filesystem::path& path,
         auto batches = Cifar10TrainingFiles(path);
         if (!batches.ok()) {
           return Status(batches.status().code(),
-                        path.string() + ": is a folder, so it was read as CIFAR-10 (a folder of data_batch_1..5.bin), "
-                                        "and it has no data_batch_1.bin ... data_batch_5.bin; for LIBSVM or IDX data "
-                                        "give the file");
+                        path.string() +
+                            ": is a folder, so it was read as CIFAR-10 (a folder of data_batch_1..5.bin), "
+                            "and it has no data_batch_1.bin ... data_batch_5.bin; for LIBSVM or IDX data "
+                            "give the file");
         }
         files = std::move(batches).value();
       }
       return ReadCifar10(files, ClassesFor<Cifar10Options>(o));
     }
     case DataFormat::kAuto:
-    case DataFormat::kSynthetic:
-      break;
+    case DataFormat::kSynthetic: break;
   }
   return Status::Internal(path.string() + ": no reader for format " + DataFormatName(o.format));
 }
@@ -99,12 +98,16 @@ Status FinishParts(const DataOptions& o, const std::vector<PartFacts>& all, Load
   for (std::size_t r = 0; r < all.size(); ++r) {
     if (all[r].samples == 0) {
       return Status::InvalidArgument(o.train.string() + ": worker " + std::to_string(r) + "'s byte range (part " +
-                                     std::to_string(r + 1) + " of " + workers + ") holds no sample: the file is "
-                                     "too small for " + workers + " workers");
+                                     std::to_string(r + 1) + " of " + workers +
+                                     ") holds no sample: the file is "
+                                     "too small for " +
+                                     workers + " workers");
     }
     if (!o.test.empty() && all[r].test_samples == 0) {
-      return Status::InvalidArgument(o.test.string() + ": worker " + std::to_string(r) + "'s byte range holds no "
-                                     "sample: the file is too small for " + workers + " workers");
+      return Status::InvalidArgument(o.test.string() + ": worker " + std::to_string(r) +
+                                     "'s byte range holds no "
+                                     "sample: the file is too small for " +
+                                     workers + " workers");
     }
     width = std::max(width, all[r].features);
     test_width = std::max(test_width, all[r].test_features);
@@ -133,8 +136,9 @@ Result<LoadedData> LoadParts(const DataOptions& o, const PartsToRead& parts) {
     return Status::InvalidArgument("--sharding byte-range is for linear models (logreg, leastsq, ncvx-logreg)");
   }
   if (o.format == DataFormat::kSynthetic) {
-    return Status::InvalidArgument("--sharding byte-range reads LIBSVM files; --format synthetic has none "
-                                   "(use --sharding random)");
+    return Status::InvalidArgument(
+        "--sharding byte-range reads LIBSVM files; --format synthetic has none "
+        "(use --sharding random)");
   }
   for (const std::filesystem::path* file : {&o.train, &o.test}) {
     const DataFormat format = ResolveFormat(o.format, *file);
@@ -210,7 +214,8 @@ Result<LoadedData> LoadData(const DataOptions& o, std::uint64_t seed, const Part
     }
   }
   if (o.normalize) {
-    if (loaded.train.image_shape.empty()) return Status::InvalidArgument("--normalize needs image data (IDX or CIFAR-10)");
+    if (loaded.train.image_shape.empty())
+      return Status::InvalidArgument("--normalize needs image data (IDX or CIFAR-10)");
     std::vector<double> mean, stddev;
     ChannelStatistics(loaded.train, &mean, &stddev);
     CRPSGD_RETURN_IF_ERROR(NormalizeChannels(loaded.train, mean, stddev));

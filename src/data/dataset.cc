@@ -52,8 +52,8 @@ Dataset SelectRows(const Dataset& data, std::span<const std::size_t> rows) {
     std::copy_n(data.sparse.innerIndexPtr() + from, len, inner.begin() + outer[i]);
     std::copy_n(data.sparse.valuePtr() + from, len, values.begin() + outer[i]);
   }
-  out.sparse = Eigen::Map<const SparseMatrix>(static_cast<Eigen::Index>(rows.size()), data.sparse.cols(),
-                                              outer.back(), outer.data(), inner.data(), values.data());
+  out.sparse = Eigen::Map<const SparseMatrix>(static_cast<Eigen::Index>(rows.size()), data.sparse.cols(), outer.back(),
+                                              outer.data(), inner.data(), values.data());
   return out;
 }
 

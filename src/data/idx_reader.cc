@@ -43,7 +43,8 @@ Result<IdxArray> ReadIdxArray(const std::filesystem::path& path, std::size_t exp
   const std::string name = path.string();
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return Status::NotFound(name + ": no such file");
-  if (std::filesystem::is_directory(path, ec)) return Status::InvalidArgument(name + ": is a directory, expected an IDX file");
+  if (std::filesystem::is_directory(path, ec))
+    return Status::InvalidArgument(name + ": is a directory, expected an IDX file");
   GzFile f(gzopen(name.c_str(), "rb"));  // zlib reads plain files transparently
   if (!f) return Status::IOError(name + ": cannot open for reading");
   std::array<unsigned char, 4> magic{};
@@ -79,8 +80,7 @@ Result<IdxArray> ReadIdxArray(const std::filesystem::path& path, std::size_t exp
     const std::uint64_t take = std::min(kChunk, total - before);
     array.bytes.resize(before + take);
     if (!ReadExactly(f.get(), array.bytes.data() + before, take)) {
-      return Status::Corruption(name + ": data is truncated (the header promises " + std::to_string(total) +
-                                " bytes)");
+      return Status::Corruption(name + ": data is truncated (the header promises " + std::to_string(total) + " bytes)");
     }
   }
   unsigned char extra = 0;

@@ -96,7 +96,8 @@ Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOption
   }
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return Status::NotFound(name + ": no such file");
-  if (std::filesystem::is_directory(path, ec)) return Status::InvalidArgument(name + ": is a directory, expected a LIBSVM file");
+  if (std::filesystem::is_directory(path, ec))
+    return Status::InvalidArgument(name + ": is a directory, expected a LIBSVM file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::IOError(name + ": cannot open for reading");
   in.seekg(0, std::ios::end);
@@ -104,8 +105,7 @@ Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOption
   const std::uint64_t count = static_cast<std::uint64_t>(part.count), index = static_cast<std::uint64_t>(part.index);
   // Part k holds the lines that start in [k·S/count, (k+1)·S/count).
   const std::uint64_t begin = AlignToLineStart(in, size / count * index + size % count * index / count, size);
-  const std::uint64_t end =
-      AlignToLineStart(in, size / count * (index + 1) + size % count * (index + 1) / count, size);
+  const std::uint64_t end = AlignToLineStart(in, size / count * (index + 1) + size % count * (index + 1) / count, size);
 
   // Pass 1: bounds on samples (lines) and non-zeros (colons, and at most one
   // per 4 bytes: " i:v" is the shortest feature).
@@ -185,8 +185,8 @@ Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOption
                     std::to_string(previous) + ")");
       }
       if (options.num_features != 0 && static_cast<std::size_t>(feature) > options.num_features) {
-        return fail("feature index " + std::to_string(feature) + " exceeds the " + std::to_string(options.num_features) +
-                    " features expected");
+        return fail("feature index " + std::to_string(feature) + " exceeds the " +
+                    std::to_string(options.num_features) + " features expected");
       }
       double value = 0;
       if (!ParseDouble(token.substr(colon + 1), value)) {

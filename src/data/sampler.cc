@@ -96,7 +96,8 @@ const char* SamplingName(Sampling sampling) {
 Result<Sampling> ParseSampling(std::string_view name) {
   if (name == "with-replacement") return Sampling::kWithReplacement;
   if (name == "reshuffle" || name == "without-replacement") return Sampling::kReshuffle;
-  return Status::InvalidArgument("--sampling must be 'with-replacement' or 'reshuffle', got '" + std::string(name) + "'");
+  return Status::InvalidArgument("--sampling must be 'with-replacement' or 'reshuffle', got '" + std::string(name) +
+                                 "'");
 }
 
 std::unique_ptr<Sampler> MakeSampler(Sampling sampling, std::size_t n, std::uint64_t seed, int rank) {

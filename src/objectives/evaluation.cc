@@ -14,8 +14,7 @@ FullEvaluator::FullEvaluator(const Objective& f, Communicator& comm, std::size_t
 }
 
 Result<FullEvaluator> FullEvaluator::Create(const Objective& f, Communicator& comm, std::size_t max_local_samples) {
-  const std::size_t local =
-      max_local_samples == 0 ? f.num_samples() : std::min(f.num_samples(), max_local_samples);
+  const std::size_t local = max_local_samples == 0 ? f.num_samples() : std::min(f.num_samples(), max_local_samples);
   std::vector<double> count{static_cast<double>(local)};
   CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(count, Traffic::kEvaluation));
   return FullEvaluator(f, comm, local, static_cast<std::size_t>(count[0]));

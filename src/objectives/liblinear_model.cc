@@ -8,8 +8,7 @@
 
 namespace crpsgd {
 
-Status WriteLiblinearModel(const std::filesystem::path& path, Problem problem, std::span<const double> x,
-                           double bias) {
+Status WriteLiblinearModel(const std::filesystem::path& path, Problem problem, std::span<const double> x, double bias) {
   const bool has_bias = bias != 0.0;
   if (has_bias && (bias < 0.0 || x.empty())) {
     return Status::InvalidArgument(path.string() + ": LIBLINEAR's bias feature must be >= 0, got " +

@@ -6,19 +6,20 @@
 #include <Eigen/Cholesky>
 
 #include "objectives/row_kernels.h"
+#include "util/fork_join_pool.h"
 #include "util/huge_pages.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <thread>
 #include <vector>
 
 namespace crpsgd {
 
 namespace {
-constexpr EnumTable<Problem, 3> kProblems{
-    {{{Problem::kLogistic, "logreg"}, {Problem::kLeastSquares, "leastsq"}, {Problem::kNonconvexLogistic, "ncvx-logreg"}}}};
+constexpr EnumTable<Problem, 3> kProblems{{{{Problem::kLogistic, "logreg"},
+                                            {Problem::kLeastSquares, "leastsq"},
+                                            {Problem::kNonconvexLogistic, "ncvx-logreg"}}}};
 constexpr EnumTable<Precision, 2> kPrecisions{{{{Precision::kFloat64, "float64"}, {Precision::kFloat32, "float32"}}}};
 }  // namespace
 
@@ -111,7 +112,7 @@ double LinearModelObjective::Phi(double z, double y, double* slope, bool with_lo
     *slope = z - y;
     return 0.5 * (z - y) * (z - y);
   }
-  const double m = -y * z;  // log(1 + e^m), computed without overflow
+  const double m = -y * z;                  // log(1 + e^m), computed without overflow
   const double e = std::exp(-std::abs(m));  // one exp serves the loss and its slope
   const double sigma = m >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
   *slope = -y * sigma;
@@ -155,9 +156,16 @@ double LinearModelObjective::SumLosses(const Rows<Scalar>& rows, std::span<const
   return loss;
 }
 
+LinearModelObjective::~LinearModelObjective() = default;
+
+void LinearModelObjective::set_threads(int threads) {
+  threads_ = threads < 1 ? 1 : threads;
+  pool_ = threads_ > 1 ? std::make_unique<ForkJoinPool>(threads_ - 1) : nullptr;
+}
+
 double LinearModelObjective::SumLossesParallel(std::span<const double> x, std::span<const std::size_t> samples,
                                                std::span<double> grad_sum, bool with_loss) const {
-  constexpr std::size_t kMinSamplesPerThread = 1024;  // below this, starting a thread costs more than it saves
+  constexpr std::size_t kMinSamplesPerThread = 1024;  // below this, a helper costs more than it saves
   const std::size_t chunks =
       std::min<std::size_t>(static_cast<std::size_t>(threads_), samples.size() / kMinSamplesPerThread);
   const auto sum = [&](std::span<const std::size_t> part, std::span<double> grad) {
@@ -165,21 +173,15 @@ double LinearModelObjective::SumLossesParallel(std::span<const double> x, std::s
   };
   if (chunks <= 1) return sum(samples, grad_sum);
   const auto chunk = [&](std::size_t k) {
-    return samples.subspan(samples.size() * k / chunks, samples.size() * (k + 1) / chunks - samples.size() * k / chunks);
+    return samples.subspan(samples.size() * k / chunks,
+                           samples.size() * (k + 1) / chunks - samples.size() * k / chunks);
   };
   std::vector<double> losses(chunks);
   std::vector<std::vector<double>> grads(chunks);
-  std::vector<std::thread> helpers;
-  helpers.reserve(chunks - 1);
-  for (std::size_t k = 1; k < chunks; ++k) {
-    helpers.emplace_back([&, k] {
-      if (!grad_sum.empty()) grads[k].assign(grad_sum.size(), 0.0);
-      losses[k] = sum(chunk(k), grads[k]);
-    });
-  }
-  if (!grad_sum.empty()) grads[0].assign(grad_sum.size(), 0.0);
-  losses[0] = sum(chunk(0), grads[0]);
-  for (std::thread& t : helpers) t.join();
+  pool_->Run(chunks, [&](std::size_t k) {
+    if (!grad_sum.empty()) grads[k].assign(grad_sum.size(), 0.0);
+    losses[k] = sum(chunk(k), grads[k]);
+  });
   // Partial sums added in chunk order: the same bits whatever the timing.
   double loss = 0.0;
   for (std::size_t k = 0; k < chunks; ++k) {
@@ -245,7 +247,8 @@ void LinearModelObjective::AccumulateGramProduct(std::span<const double> v, std:
 }
 
 void LinearModelObjective::AccumulateNormalEquations(Eigen::MatrixXd& AtA, Eigen::VectorXd& Atb) const {
-  const Eigen::VectorXd y = Eigen::Map<const Eigen::VectorXd>(labels_.data(), static_cast<Eigen::Index>(labels_.size()));
+  const Eigen::VectorXd y =
+      Eigen::Map<const Eigen::VectorXd>(labels_.data(), static_cast<Eigen::Index>(labels_.size()));
   const auto accumulate = [&](const auto& dense, const auto& sparse) {
     if (!sparse_) {
       AtA.selfadjointView<Eigen::Lower>().rankUpdate(dense.transpose());

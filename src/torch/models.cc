@@ -6,7 +6,8 @@ namespace {
 namespace F = torch::nn::functional;
 
 struct FlattenLinearImpl : torch::nn::Module {
-  FlattenLinearImpl(std::int64_t in, std::int64_t classes) : fc(register_module("fc", torch::nn::Linear(in, classes))) {}
+  FlattenLinearImpl(std::int64_t in, std::int64_t classes)
+      : fc(register_module("fc", torch::nn::Linear(in, classes))) {}
   torch::Tensor forward(torch::Tensor x) { return fc(x.flatten(1)); }
   torch::nn::Linear fc;
 };
@@ -101,7 +102,8 @@ torch::nn::AnyModule MakeModel(const TorchObjectiveOptions& options, const std::
   const auto classes = static_cast<std::int64_t>(options.num_classes);
   switch (options.model) {
     case TorchModel::kSoftmax: return torch::nn::AnyModule(FlattenLinear(features, classes));
-    case TorchModel::kMlp: return torch::nn::AnyModule(Mlp(features, static_cast<std::int64_t>(options.hidden), classes));
+    case TorchModel::kMlp:
+      return torch::nn::AnyModule(Mlp(features, static_cast<std::int64_t>(options.hidden), classes));
     case TorchModel::kResNet20: return torch::nn::AnyModule(ResNet20(input_shape.at(0), classes));
   }
   return {};

@@ -35,10 +35,10 @@ namespace {
 // One model, possibly shared by a training and a test objective.
 struct SharedModel {
   torch::nn::AnyModule module;
-  std::vector<torch::Tensor> parameters;          // in the order of x
+  std::vector<torch::Tensor> parameters;                     // in the order of x
   std::vector<std::pair<std::string, torch::Tensor>> state;  // floating-point buffers (batch-norm statistics)
-  std::vector<double> initial_x;                  // the seeded initialisation
-  std::vector<torch::Tensor> initial_state;       // copies of `state` as initialised
+  std::vector<double> initial_x;                             // the seeded initialisation
+  std::vector<torch::Tensor> initial_state;                  // copies of `state` as initialised
   std::size_t dim = 0;
 };
 
@@ -132,16 +132,16 @@ double TorchObjective::AccumulateGradient(std::span<const double> x, std::span<c
     const torch::Tensor idx = m.Indices(samples, begin, end);
     torch::Tensor batch = m.inputs.index_select(0, idx);
     if (m.options.augment && batch.dim() == 4) batch = m.Augment(batch);
-    const torch::Tensor sum = torch::nn::functional::cross_entropy(
-        m.Forward(batch), m.labels.index_select(0, idx),
-        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    const torch::Tensor sum =
+        torch::nn::functional::cross_entropy(m.Forward(batch), m.labels.index_select(0, idx),
+                                             torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
     sum.backward();
     loss += sum.item<double>();
   }
   std::size_t offset = 0;
   for (const torch::Tensor& p : m.model->parameters) {
-    const torch::Tensor g = p.grad().defined() ? p.grad().to(torch::kFloat64).contiguous()
-                                               : torch::zeros(p.sizes(), torch::kFloat64);
+    const torch::Tensor g =
+        p.grad().defined() ? p.grad().to(torch::kFloat64).contiguous() : torch::zeros(p.sizes(), torch::kFloat64);
     const double* data = g.data_ptr<double>();
     for (std::int64_t k = 0; k < g.numel(); ++k) grad_sum[offset + static_cast<std::size_t>(k)] += data[k];
     offset += static_cast<std::size_t>(p.numel());
@@ -158,10 +158,10 @@ double TorchObjective::Loss(std::span<const double> x, std::span<const std::size
   for (std::size_t begin = 0; begin < samples.size(); begin += m.options.eval_chunk) {
     const std::size_t end = std::min(samples.size(), begin + m.options.eval_chunk);
     const torch::Tensor idx = m.Indices(samples, begin, end);
-    loss += torch::nn::functional::cross_entropy(m.Forward(m.inputs.index_select(0, idx)),
-                                                 m.labels.index_select(0, idx),
-                                                 torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                .item<double>();
+    loss +=
+        torch::nn::functional::cross_entropy(m.Forward(m.inputs.index_select(0, idx)), m.labels.index_select(0, idx),
+                                             torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+            .item<double>();
   }
   return loss;
 }
@@ -270,7 +270,8 @@ Result<std::vector<double>> TorchObjective::Load(const std::filesystem::path& pa
   };
   try {
     const c10::IValue value = torch::pickle_load(bytes);
-    if (!value.isGenericDict()) return Status::Corruption(name + ": not a dictionary of named tensors (--save-model's model.pt)");
+    if (!value.isGenericDict())
+      return Status::Corruption(name + ": not a dictionary of named tensors (--save-model's model.pt)");
     const c10::impl::GenericDict dict = value.toGenericDict();
     torch::NoGradGuard no_grad;
     std::vector<double> x;
@@ -278,7 +279,8 @@ Result<std::vector<double>> TorchObjective::Load(const std::filesystem::path& pa
     std::size_t used = 0;
     auto take = [&](const std::string& key, const torch::Tensor& into) -> Status {
       const auto found = dict.find(key);
-      if (found == dict.end()) return Status::Corruption(name + ": has no tensor '" + key + "': it was not saved from this network");
+      if (found == dict.end())
+        return Status::Corruption(name + ": has no tensor '" + key + "': it was not saved from this network");
       const torch::Tensor saved = found->value().toTensor();
       if (!saved.sizes().equals(into.sizes())) {
         return Status::InvalidArgument(name + ": '" + key + "' has shape " + shape(saved) + ", this network's " +
@@ -358,7 +360,8 @@ Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset& shard,
     std::vector<std::int64_t> data_shape = {static_cast<std::int64_t>(shard.num_samples())};
     data_shape.insert(data_shape.end(), sample_shape.begin(), sample_shape.end());
     // Eigen's row-major matrix is [n, features] with features channel-major: the NCHW layout.
-    impl->inputs = torch::from_blob(const_cast<double*>(shard.dense.data()), data_shape, torch::kFloat64).to(dtype).clone();
+    impl->inputs =
+        torch::from_blob(const_cast<double*>(shard.dense.data()), data_shape, torch::kFloat64).to(dtype).clone();
     impl->labels = torch::tensor(labels, torch::kInt64);
     if (share_model_with != nullptr) {
       impl->model = share_model_with->impl_->model;
@@ -385,7 +388,8 @@ Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset& shard,
       }
       for (const torch::Tensor& p : model->parameters) {
         const torch::Tensor flat = p.detach().to(torch::kFloat64).contiguous().flatten();
-        model->initial_x.insert(model->initial_x.end(), flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
+        model->initial_x.insert(model->initial_x.end(), flat.data_ptr<double>(),
+                                flat.data_ptr<double>() + flat.numel());
       }
       impl->model = std::move(model);
     }

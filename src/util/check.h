@@ -5,11 +5,10 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define CRPSGD_CHECK(cond)                                                          \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "crpsgd: internal check failed at %s:%d: %s\n", __FILE__, \
-                   __LINE__, #cond);                                                \
-      std::abort();                                                                 \
-    }                                                                               \
+#define CRPSGD_CHECK(cond)                                                                             \
+  do {                                                                                                 \
+    if (!(cond)) {                                                                                     \
+      std::fprintf(stderr, "crpsgd: internal check failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                                                    \
+    }                                                                                                  \
   } while (0)

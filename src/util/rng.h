@@ -38,7 +38,8 @@ class Rng {
   std::uint64_t UniformIndex(std::uint64_t n) {
     const std::uint64_t limit = (~std::uint64_t{0}) - ((~std::uint64_t{0}) % n);
     std::uint64_t v;
-    do v = engine_(); while (v >= limit);
+    do v = engine_();
+    while (v >= limit);
     return v % n;
   }
 

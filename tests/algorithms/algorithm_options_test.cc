@@ -38,7 +38,8 @@ TEST_P(InvalidOptionsTest, NamesTheFlag) {
 INSTANTIATE_TEST_SUITE_P(
     Table, InvalidOptionsTest,
     ::testing::Values(
-        Bad{"rho_one", AlgorithmKind::kCrPsgd, [](AlgorithmOptions& o) { o.growth = 1.0; }, "--rho must be > 1 (got 1)"},
+        Bad{"rho_one", AlgorithmKind::kCrPsgd, [](AlgorithmOptions& o) { o.growth = 1.0; },
+            "--rho must be > 1 (got 1)"},
         Bad{"rho_below_one", AlgorithmKind::kCrPsgd, [](AlgorithmOptions& o) { o.growth = 0.5; }, "--rho must be > 1"},
         Bad{"rho_nan", AlgorithmKind::kCrPsgd, [](AlgorithmOptions& o) { o.growth = std::nan(""); }, "--rho"},
         Bad{"b1_zero", AlgorithmKind::kCrPsgd, [](AlgorithmOptions& o) { o.first_batch = 0; }, "--b1 must be >= 1"},

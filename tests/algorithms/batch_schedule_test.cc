@@ -18,7 +18,7 @@ TEST(BatchScheduleTest, GeometricIsFloorOfRhoPowerTimesB1) {
   EXPECT_EQ(s.BatchAt(4), 10u);
   const GeometricBatch slow(1, 1.1);  // stays 1 until 1.1^t reaches 2
   for (std::uint64_t t = 1; t <= 8; ++t) EXPECT_EQ(slow.BatchAt(t), 1u) << t;
-  EXPECT_EQ(slow.BatchAt(9), 2u);  // 1.1^8 = 2.14
+  EXPECT_EQ(slow.BatchAt(9), 2u);                       // 1.1^8 = 2.14
   EXPECT_GT(GeometricBatch(1, 2.0).BatchAt(5000), 0u);  // huge powers saturate, no overflow
 }
 
@@ -34,8 +34,8 @@ class PlanBudgetTest : public ::testing::TestWithParam<PlanRow> {};
 
 TEST_P(PlanBudgetTest, HandComputedTable) {
   const PlanRow& r = GetParam();
-  const BudgetPlan plan = r.rho == 0 ? PlanBudget(ConstantBatch(r.b1), r.budget)
-                                     : PlanBudget(GeometricBatch(r.b1, r.rho), r.budget);
+  const BudgetPlan plan =
+      r.rho == 0 ? PlanBudget(ConstantBatch(r.b1), r.budget) : PlanBudget(GeometricBatch(r.b1, r.rho), r.budget);
   EXPECT_EQ(plan.rounds, r.rounds);
   EXPECT_EQ(plan.spent, r.spent);
   EXPECT_EQ(plan.left, r.left);
@@ -50,9 +50,8 @@ INSTANTIATE_TEST_SUITE_P(Table, PlanBudgetTest,
                              // 3 + 4 + 6 = 13; 10 more would make 23 > 20.
                              PlanRow{3, 1.5, 20, 3, 13, 7, 6},
                              // Exactly spent: 1 + 2 + 4 + 8 = 15.
-                             PlanRow{1, 2.0, 15, 4, 15, 0, 8},
-                             PlanRow{5, 2.0, 4, 0, 0, 4, 0},  // not even B_1 fits
-                             PlanRow{3, 0, 10, 3, 9, 1, 3},   // constant batch
+                             PlanRow{1, 2.0, 15, 4, 15, 0, 8}, PlanRow{5, 2.0, 4, 0, 0, 4, 0},  // not even B_1 fits
+                             PlanRow{3, 0, 10, 3, 9, 1, 3},                                     // constant batch
                              PlanRow{1, 0, 6000, 6000, 6000, 0, 1}));
 
 TEST(PlanBudgetTest, RoundsGrowLikeLogOfBudget) {

@@ -33,9 +33,9 @@ WorkerCheckpoint Example() {
   c.rank = 2, c.workers = 5;
   c.x = {0.1, -0.0, 1e-310, std::numeric_limits<double>::max(), -3.5};
   c.algorithm.rounds = 17, c.algorithm.sfo_per_worker = 1234;
-  c.algorithm.outer_iteration = 3, c.algorithm.center = {1.0 / 3.0, 2.0}, c.algorithm.inner_rounds = 4;
-  c.algorithm.inner_sfo = 99, c.algorithm.velocity = {0.25, -1e-20};
-  c.algorithm.norm_test = {true, 12.5, 0.0078125, 64};
+  c.algorithm.outer_iteration = 3, c.algorithm.center = {1.0 / 3.0, 2.0}, c.algorithm.sgd.rounds = 4;
+  c.algorithm.sgd.sfo = 99, c.algorithm.sgd.velocity = {0.25, -1e-20};
+  c.algorithm.sgd.norm_test = {true, 12.5, 0.0078125, 64};
   c.sampler = std::string("sampler\0state\xff", 14);
   c.monitor = {21, 4096, 512, 1.5, 0.25, 0.125, 0.0625, 0.6931471805599453, 0.7178};
   c.observers = {"metrics:17", ""};
@@ -66,20 +66,23 @@ TEST(CheckpointFileTest, EveryFieldSurvivesAWriteAndARead) {
   EXPECT_EQ(r.algorithm.sfo_per_worker, c.algorithm.sfo_per_worker);
   EXPECT_EQ(r.algorithm.outer_iteration, c.algorithm.outer_iteration);
   EXPECT_TRUE(SameBits(r.algorithm.center, c.algorithm.center));
-  EXPECT_EQ(r.algorithm.inner_rounds, c.algorithm.inner_rounds);
-  EXPECT_EQ(r.algorithm.inner_sfo, c.algorithm.inner_sfo);
-  EXPECT_TRUE(SameBits(r.algorithm.velocity, c.algorithm.velocity));
-  EXPECT_EQ(r.algorithm.norm_test.started, c.algorithm.norm_test.started);
-  EXPECT_TRUE(SameBits(r.algorithm.norm_test.noise, c.algorithm.norm_test.noise));
-  EXPECT_TRUE(SameBits(r.algorithm.norm_test.mean_norm2, c.algorithm.norm_test.mean_norm2));
-  EXPECT_EQ(r.algorithm.norm_test.next_batch, c.algorithm.norm_test.next_batch);
+  EXPECT_EQ(r.algorithm.sgd.rounds, c.algorithm.sgd.rounds);
+  EXPECT_EQ(r.algorithm.sgd.sfo, c.algorithm.sgd.sfo);
+  EXPECT_TRUE(SameBits(r.algorithm.sgd.velocity, c.algorithm.sgd.velocity));
+  EXPECT_EQ(r.algorithm.sgd.norm_test.started, c.algorithm.sgd.norm_test.started);
+  EXPECT_TRUE(SameBits(r.algorithm.sgd.norm_test.noise, c.algorithm.sgd.norm_test.noise));
+  EXPECT_TRUE(SameBits(r.algorithm.sgd.norm_test.mean_norm2, c.algorithm.sgd.norm_test.mean_norm2));
+  EXPECT_EQ(r.algorithm.sgd.norm_test.next_batch, c.algorithm.sgd.norm_test.next_batch);
   EXPECT_EQ(r.sampler, c.sampler);
   EXPECT_EQ(r.monitor.next_auto_eval, c.monitor.next_auto_eval);
   EXPECT_EQ(r.monitor.bytes, c.monitor.bytes);
   EXPECT_EQ(r.monitor.eval_bytes, c.monitor.eval_bytes);
-  for (auto [a, b] : {std::pair{r.monitor.wall_s, c.monitor.wall_s}, {r.monitor.comm_s, c.monitor.comm_s},
-                      {r.monitor.eval_s, c.monitor.eval_s}, {r.monitor.net_model_s, c.monitor.net_model_s},
-                      {r.monitor.last_loss, c.monitor.last_loss}, {r.monitor.first_loss, c.monitor.first_loss}}) {
+  for (auto [a, b] : {std::pair{r.monitor.wall_s, c.monitor.wall_s},
+                      {r.monitor.comm_s, c.monitor.comm_s},
+                      {r.monitor.eval_s, c.monitor.eval_s},
+                      {r.monitor.net_model_s, c.monitor.net_model_s},
+                      {r.monitor.last_loss, c.monitor.last_loss},
+                      {r.monitor.first_loss, c.monitor.first_loss}}) {
     EXPECT_TRUE(SameBits(a, b)) << a << " " << b;
   }
   EXPECT_EQ(r.observers, c.observers);

@@ -363,10 +363,10 @@ TEST(LrBatchScalingTest, StepGrowsWithTheBatchUpToTheCap) {
     double lr_max;
     std::vector<double> factors;  // of rounds 1, 2, 3
   };
-  for (const ScalingCase& c : {ScalingCase{LrBatchScaling::kNone, 0.0, {1, 1, 1}},
-                              ScalingCase{LrBatchScaling::kSqrt, 0.0, {1, std::sqrt(2.0), 2}},
-                              ScalingCase{LrBatchScaling::kLinear, 0.0, {1, 2, 4}},
-                              ScalingCase{LrBatchScaling::kLinear, 0.03, {1, 2, 3}}}) {
+  for (const ScalingCase& c :
+       {ScalingCase{LrBatchScaling::kNone, 0.0, {1, 1, 1}},
+        ScalingCase{LrBatchScaling::kSqrt, 0.0, {1, std::sqrt(2.0), 2}},
+        ScalingCase{LrBatchScaling::kLinear, 0.0, {1, 2, 4}}, ScalingCase{LrBatchScaling::kLinear, 0.03, {1, 2, 3}}}) {
     TrainOptions options = Options(AlgorithmKind::kCrPsgd, 210, 0.01);
     options.algorithm.first_batch = 30;
     options.algorithm.growth = 2.0;
@@ -393,8 +393,8 @@ TEST(NetworkModelTest, RingAllreduceCostAndParsing) {
   // N = 4, 400 bytes: 2·3 messages of 100 bytes, each 1 ms + 100 µs.
   EXPECT_NEAR(model.AllreduceSeconds(400, 4), 6 * 1.1e-3, 1e-15);
   EXPECT_EQ(model.AllreduceSeconds(400, 1), 0.0);  // one worker sends nothing
-  for (const char* bad : {"alpha=1", "bandwidth=5", "alpha=x,bandwidth=1", "alpha=1,bandwidth=0", "alpha=-1,bandwidth=2",
-                          "latency=1,bandwidth=2", ""}) {
+  for (const char* bad : {"alpha=1", "bandwidth=5", "alpha=x,bandwidth=1", "alpha=1,bandwidth=0",
+                          "alpha=-1,bandwidth=2", "latency=1,bandwidth=2", ""}) {
     EXPECT_EQ(ParseNetworkModel(bad).status().code(), StatusCode::kInvalidArgument) << bad;
   }
 }

@@ -30,8 +30,8 @@ const std::string kSynthetic =
 TEST(CliTest, TrainWritesMetricsAndSummary) {
   TempDir dir;
   const CommandResult run = Execute("train" + kSynthetic +
-                          "--algo cr-psgd --b1 2 --rho 1.2 --budget 500 --workers 4 --backend inproc --out " +
-                          (dir / "out").string());
+                                    "--algo cr-psgd --b1 2 --rho 1.2 --budget 500 --workers 4 --backend inproc --out " +
+                                    (dir / "out").string());
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const nlohmann::json s = ReadJson(dir / "out" / "summary.json");
   for (const char* key : {"algo", "workers", "backend", "rounds", "sfo_per_worker", "sfo_total", "budget_left",
@@ -63,8 +63,8 @@ TEST(CliTest, TrainWritesMetricsAndSummary) {
 TEST(CliTest, SameSeedSameBackendIsBitIdentical) {
   TempDir dir;
   for (const char* name : {"a", "b"}) {
-    const CommandResult run = Execute("train" + kSynthetic + "--algo local-sgd --batch 2 --budget 300 --workers 3 --out " +
-                            (dir / name).string());
+    const CommandResult run = Execute(
+        "train" + kSynthetic + "--algo local-sgd --batch 2 --budget 300 --workers 3 --out " + (dir / name).string());
     ASSERT_EQ(run.exit_code, 0) << run.output;
   }
   const auto a = ReadJsonLines(dir / "a" / "metrics.jsonl"), b = ReadJsonLines(dir / "b" / "metrics.jsonl");
@@ -143,8 +143,8 @@ TEST(CliShardingTest, ByteRangePartsAgreeAcrossBackendsAndABadPartEndsEveryRank)
   EXPECT_NE(model_text.find("nr_feature 9\n"), std::string::npos) << model_text;
   EXPECT_EQ(si["rounds"], sm["rounds"]);
   // Random sharding of the same file is a different split, hence other bits.
-  const CommandResult random = Execute("train --data " + data.string() + " --budget 300 --b1 2 --workers 3 --out " +
-                                       (dir / "random").string());
+  const CommandResult random =
+      Execute("train --data " + data.string() + " --budget 300 --b1 2 --workers 3 --out " + (dir / "random").string());
   ASSERT_EQ(random.exit_code, 0) << random.output;
   EXPECT_NE(ReadJson(dir / "random" / "summary.json")["final_loss"], si["final_loss"]);
 
@@ -159,8 +159,9 @@ TEST(CliShardingTest, ByteRangePartsAgreeAcrossBackendsAndABadPartEndsEveryRank)
   ASSERT_NE(failed.output.find(message), std::string::npos) << failed.output;
   EXPECT_EQ(failed.output.find(message), failed.output.rfind(message)) << "one message: " << failed.output;
   EXPECT_FALSE(std::filesystem::exists(dir / "bad" / "summary.json"));
-  const CommandResult too_many = Execute("train --data " + dir.Write("two.libsvm", "1 1:1\n-1 2:1\n").string() +
-                                         " --sharding byte-range --budget 30", MpiPrefix(3));
+  const CommandResult too_many = Execute(
+      "train --data " + dir.Write("two.libsvm", "1 1:1\n-1 2:1\n").string() + " --sharding byte-range --budget 30",
+      MpiPrefix(3));
   EXPECT_EQ(too_many.exit_code, 2) << too_many.output;
   EXPECT_NE(too_many.output.find("holds no sample: the file is too small for 3 workers"), std::string::npos)
       << too_many.output;
@@ -204,7 +205,8 @@ TEST(CliTest, SweepPicksEachRunsBestMeanStepOverSeeds) {
   }
   // The table shows each run at the step with the lower mean loss.
   for (const char* algo : {"psgd", "cr-psgd"}) {
-    const std::string best = loss_sum[std::string(algo) + " 0.1"] < loss_sum[std::string(algo) + " 0.25"] ? "0.1" : "0.25";
+    const std::string best =
+        loss_sum[std::string(algo) + " 0.1"] < loss_sum[std::string(algo) + " 0.25"] ? "0.1" : "0.25";
     const std::string row_start = "| " + std::string(algo) + " | ";
     const auto pos = run.output.find(row_start);
     ASSERT_NE(pos, std::string::npos) << run.output;
@@ -238,12 +240,13 @@ TEST(CliTorchTest, NetworksTrainOnCifar10FilesAndSaveAModel) {
   const CommandResult run = Execute("train --problem softmax --data " + dir.path().string() + " --test-data " +
                                     (dir / "test_batch.bin").string() +
                                     " --normalize --algo cr-psgd --b1 4 --budget 200 --workers 2 --lr 0.05 "
-                                    "--save-model --out " + (dir / "out").string());
+                                    "--save-model --out " +
+                                    (dir / "out").string());
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const auto s = ReadJson(dir / "out" / "summary.json");
   EXPECT_EQ(s["problem"], "softmax");
   EXPECT_GT(s["test_accuracy"].get<double>(), 0.9);  // the bands are easy
-  EXPECT_TRUE(s["f_star"].is_null());                 // non-convex: no f*
+  EXPECT_TRUE(s["f_star"].is_null());                // non-convex: no f*
   EXPECT_TRUE(std::filesystem::exists(dir / "out" / "model.pt"));
   const auto lines = ReadJsonLines(dir / "out" / "metrics.jsonl");
   EXPECT_TRUE(lines.back().contains("test_accuracy"));
@@ -364,8 +367,10 @@ TEST(CliCompareTest, ConfigsAndRunSpecsTakeTheSameKeysInBothSpellings) {
   EXPECT_EQ(from_config["momentum"], 0.5);
   EXPECT_TRUE(std::filesystem::exists(folder / "model.liblinear"));
   // The same run as a sweep: --run with underscores, the step as a multiple of 1/L.
-  run = Execute("sweep" + kSynthetic + "--budget 200 --workers 2 --seed 4 --lr-grid 0.05 "
-                "--run local-sgd:batch=2,sync_period=5,momentum=0.5 --out " + (dir / "sweep").string());
+  run = Execute("sweep" + kSynthetic +
+                "--budget 200 --workers 2 --seed 4 --lr-grid 0.05 "
+                "--run local-sgd:batch=2,sync_period=5,momentum=0.5 --out " +
+                (dir / "sweep").string());
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const nlohmann::json from_run = ReadJson(dir / "sweep" / "local-sgd_b-2_I-5_mu-0.5_lr0.05overL" / "summary.json");
   EXPECT_EQ(from_run["sync_period"], 5);
@@ -396,15 +401,17 @@ TEST(CliCompareTest, BadConfigsNameTheProblem) {
     const char* content;
     const char* fragment;
   };
-  for (const Case& c : {Case{"{not json", "not valid JSON"},
-                        Case{"8888888e8888888888888888888888888877)", "not valid JSON"},  // found by fuzz/
-                        Case{R"({"budget": 1e999, "runs": [{"algo": "psgd"}]})", "not valid JSON"},
-                        Case{R"({"budget": 10, "runs": [{"algo": "psgd"}], "workerz": 2})", "unknown key \"workerz\""},
-                        Case{R"({"budget": 10, "runs": [{"algo": "psgd", "rho": "x"}]})", "runs[0]: --rho must be a number > 1 or auto, got 'x'"},
-                        Case{R"({"budget": 10, "runs": [{"algo": "psgd", "batch": "x"}]})", "runs[0]: \"batch\" has the wrong type"},
-                        Case{R"({"budget": 10, "runs": []})", "\"runs\" must be a non-empty list"},
-                        Case{R"({"runs": [{"algo": "psgd"}]})", "\"budget\""},
-                        Case{R"({"budget": 10, "runs": [{"algo": "cr-psgd", "rho": 1}]})", "runs[0]: --rho must be > 1"}}) {
+  for (const Case& c :
+       {Case{"{not json", "not valid JSON"},
+        Case{"8888888e8888888888888888888888888877)", "not valid JSON"},  // found by fuzz/
+        Case{R"({"budget": 1e999, "runs": [{"algo": "psgd"}]})", "not valid JSON"},
+        Case{R"({"budget": 10, "runs": [{"algo": "psgd"}], "workerz": 2})", "unknown key \"workerz\""},
+        Case{R"({"budget": 10, "runs": [{"algo": "psgd", "rho": "x"}]})",
+             "runs[0]: --rho must be a number > 1 or auto, got 'x'"},
+        Case{R"({"budget": 10, "runs": [{"algo": "psgd", "batch": "x"}]})", "runs[0]: \"batch\" has the wrong type"},
+        Case{R"({"budget": 10, "runs": []})", "\"runs\" must be a non-empty list"},
+        Case{R"({"runs": [{"algo": "psgd"}]})", "\"budget\""},
+        Case{R"({"budget": 10, "runs": [{"algo": "cr-psgd", "rho": 1}]})", "runs[0]: --rho must be > 1"}}) {
     const auto config = dir.Write("bad.json", c.content);
     const CommandResult run = Execute("compare --config " + config.string() + " --out " + (dir / "out").string());
     EXPECT_EQ(run.exit_code, 2) << c.content << "\n" << run.output;
@@ -442,8 +449,10 @@ quiet = true
   EXPECT_EQ(again["final_loss"], summary["final_loss"]);
   EXPECT_EQ(again["rounds"], summary["rounds"]);
   // And equals the same flags given by hand.
-  run = Execute("train --format synthetic --synthetic-samples 500 --synthetic-features 8 --lambda 1e-3 --budget 400 "
-                "--rho 1.3 --workers 2 -q --out " + out3.string());
+  run = Execute(
+      "train --format synthetic --synthetic-samples 500 --synthetic-features 8 --lambda 1e-3 --budget 400 "
+      "--rho 1.3 --workers 2 -q --out " +
+      out3.string());
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_EQ(ReadJson(out3 / "summary.json")["final_loss"], summary["final_loss"]);
 }
@@ -458,7 +467,8 @@ TEST(CliTest, VerboseLogsEveryEvaluatedRoundAndQuietLogsNothing) {
   int evaluated = 0;
   for (const auto& line : ReadJsonLines(dir / "v" / "metrics.jsonl")) evaluated += line["loss"].is_null() ? 0 : 1;
   int logged = 0;
-  for (std::size_t at = run.output.find(": round "); at != std::string::npos; at = run.output.find(": round ", at + 1)) {
+  for (std::size_t at = run.output.find(": round "); at != std::string::npos;
+       at = run.output.find(": round ", at + 1)) {
     ++logged;
   }
   EXPECT_EQ(logged, evaluated) << run.output;
@@ -511,8 +521,10 @@ TEST(CliLiblinearTest, SavedModelsScoreTheSameWithLiblinearPredict) {
   TempDir dir;
   for (const char* bias : {"0", "1"}) {
     const auto out = dir / (std::string("logreg-bias") + bias);
-    CommandResult run = Execute("train -q --problem logreg --data " + kHeartScale + " --budget 3000 --workers 3 "
-                                "--save-model --bias " + std::string(bias) + " --out " + out.string());
+    CommandResult run = Execute("train -q --problem logreg --data " + kHeartScale +
+                                " --budget 3000 --workers 3 "
+                                "--save-model --bias " +
+                                std::string(bias) + " --out " + out.string());
     ASSERT_EQ(run.exit_code, 0) << run.output;
     const double accuracy = ReadJson(out / "summary.json")["train_accuracy"].get<double>();
     run = Execute("", "liblinear-predict " + kHeartScale + " " + (out / "model.liblinear").string() + " " +
@@ -540,7 +552,8 @@ TEST(CliLiblinearTest, WarmStartsFromLiblinearModels) {
   const double lambda = 0.01, c = 1.0 / (270 * lambda);  // LIBLINEAR's C for our λ
   const auto model = dir / "liblinear.model";
   ASSERT_EQ(std::system(("liblinear-train -q -s 0 -e 1e-8 -c " + std::to_string(c) + " " + kHeartScale + " " +
-                         model.string() + " > /dev/null").c_str()),
+                         model.string() + " > /dev/null")
+                            .c_str()),
             0);
   const std::string common = "train -q --lambda 0.01 --data " + kHeartScale + " --budget 500 ";
   CommandResult run = Execute(common + "--init-model " + model.string() + " --out " + (dir / "warm").string());
@@ -559,12 +572,10 @@ TEST(CliLiblinearTest, WarmStartsFromLiblinearModels) {
             ReadJson(dir / "first" / "summary.json")["final_loss"]);
 
   // Models that do not fit the run are refused before anything is written.
-  for (const auto& [flags, fragment] :
-       std::vector<std::pair<std::string, std::string>>{{"--bias 1", "has no bias feature: drop --bias"},
-                                                        {"--problem leastsq", "does not fit --problem leastsq"},
-                                                        {"--problem mlp", CRPSGD_HAVE_TORCH
-                                                                              ? "linear models only"
-                                                                              : "this build has no LibTorch"}}) {
+  for (const auto& [flags, fragment] : std::vector<std::pair<std::string, std::string>>{
+           {"--bias 1", "has no bias feature: drop --bias"},
+           {"--problem leastsq", "does not fit --problem leastsq"},
+           {"--problem mlp", CRPSGD_HAVE_TORCH ? "linear models only" : "this build has no LibTorch"}}) {
     run = Execute(common + "--init-model " + model.string() + " " + flags + " --out " + (dir / "bad").string());
     EXPECT_EQ(run.exit_code, 2) << run.output;
     EXPECT_NE(run.output.find(fragment), std::string::npos) << run.output;
@@ -575,14 +586,14 @@ TEST(CliLiblinearTest, WarmStartsFromLiblinearModels) {
 // The fields of metrics.jsonl and summary.json that measure time or memory:
 // they differ between any two runs; everything else must not.
 std::string WithoutTimes(std::string text) {
-  static const std::regex times(R"re("([a-z_]*_s|peak_rss_bytes)": ?[^,}\n]*,?|"peak_rss_bytes_per_worker": ?\[[^\]]*\],?)re");
+  static const std::regex times(
+      R"re("([a-z_]*_s|peak_rss_bytes)": ?[^,}\n]*,?|"peak_rss_bytes_per_worker": ?\[[^\]]*\],?)re");
   return std::regex_replace(text, times, "");
 }
 
-
 struct CheckpointCase {
   const char* name;
-  std::string args;     // algorithm flags
+  std::string args;      // algorithm flags
   std::uint64_t rounds;  // of the whole run
 };
 
@@ -639,22 +650,18 @@ TEST_P(CliCheckpointTest, KilledRunsResumeBitIdentical) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryAlgorithmAndBackend, CliCheckpointTest,
-                         ::testing::Values(CheckpointParam{kCheckpointCases[0], false},
-                                           CheckpointParam{kCheckpointCases[1], false},
-                                           CheckpointParam{kCheckpointCases[2], false},
-                                           CheckpointParam{kCheckpointCases[3], false},
-                                           CheckpointParam{kCheckpointCases[4], false},
-                                           CheckpointParam{kCheckpointCases[0], true},
-                                           CheckpointParam{kCheckpointCases[1], true},
-                                           CheckpointParam{kCheckpointCases[2], true},
-                                           CheckpointParam{kCheckpointCases[3], true},
-                                           CheckpointParam{kCheckpointCases[4], true}),
-                         [](const auto& p) {
-                           std::string name = std::string(p.param.algorithm.name) + (p.param.mpi ? "_mpi" : "_inproc");
-                           for (char& ch : name) ch = ch == '-' ? '_' : ch;
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    EveryAlgorithmAndBackend, CliCheckpointTest,
+    ::testing::Values(CheckpointParam{kCheckpointCases[0], false}, CheckpointParam{kCheckpointCases[1], false},
+                      CheckpointParam{kCheckpointCases[2], false}, CheckpointParam{kCheckpointCases[3], false},
+                      CheckpointParam{kCheckpointCases[4], false}, CheckpointParam{kCheckpointCases[0], true},
+                      CheckpointParam{kCheckpointCases[1], true}, CheckpointParam{kCheckpointCases[2], true},
+                      CheckpointParam{kCheckpointCases[3], true}, CheckpointParam{kCheckpointCases[4], true}),
+    [](const auto& p) {
+      std::string name = std::string(p.param.algorithm.name) + (p.param.mpi ? "_mpi" : "_inproc");
+      for (char& ch : name) ch = ch == '-' ? '_' : ch;
+      return name;
+    });
 
 // One of four MPI ranks dies: the job ends quickly with a message naming the
 // rank, the checkpoint and the metrics written before it survive, and a resume
@@ -663,8 +670,10 @@ TEST(CliCheckpointFailureTest, AKilledMpiRankEndsTheJobAndTheRunResumes) {
   if (!CRPSGD_HAVE_MPI || !std::filesystem::exists(kHeartScale)) GTEST_SKIP();
   TempDir dir;
   const auto out = dir / "run";
-  const std::string common = "train -q --data " + kHeartScale + " --algo cr-psgd --budget 1500 --eval-every 1 "
-                             "--checkpoint-every 5 --out " + out.string();
+  const std::string common = "train -q --data " + kHeartScale +
+                             " --algo cr-psgd --budget 1500 --eval-every 1 "
+                             "--checkpoint-every 5 --out " +
+                             out.string();
   const auto start = std::chrono::steady_clock::now();
   CommandResult run = Execute(common + " --inject-fault kill:rank=2,round=33", MpiPrefix(4));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -775,8 +784,7 @@ TEST(CliCheckpointFailureTest, CorruptOrForeignCheckpointsAreRefused) {
 // rates (rounds ~ log T, error ~ 1/(NT), speedup in N) or the accounting breaks.
 TEST(CliTheoryCheckTest, ShortSweepMeetsTheCriteria) {
   TempDir dir;
-  const CommandResult run =
-      Execute("theory-check -q --max-budget 100000 --seeds 4 --out " + (dir / "out").string());
+  const CommandResult run = Execute("theory-check -q --max-budget 100000 --seeds 4 --out " + (dir / "out").string());
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("every criterion holds"), std::string::npos) << run.output;
   for (const char* name : {"cr_psgd_rounds", "rounds_vs_budget", "scaled_error", "speedup", "catalyst_rounds"}) {
@@ -914,24 +922,27 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& p) { return std::string(p.param.name); });
 
 #if CRPSGD_HAVE_TORCH
-INSTANTIATE_TEST_SUITE_P(
-    Torch, CliBadInputTest,
-    ::testing::Values(BadInput{"resnet_on_flat_features", "--data DIR/ok.libsvm --budget 10 --problem resnet20 --lr 0.1",
-                               2, "networks need dense data"},
-                      BadInput{"network_lr_auto", "--format synthetic --budget 10 --problem mlp", 2, "pass --lr"},
-                      BadInput{"augment_linear", "--format synthetic --budget 10 --augment", 2,
-                               "--augment needs a network"},
-                      BadInput{"float32_network", "--format synthetic --budget 10 --problem mlp --lr 0.1 "
-                               "--precision float32", 2, "--precision is for linear models"}),
-    [](const auto& p) { return std::string(p.param.name); });
+INSTANTIATE_TEST_SUITE_P(Torch, CliBadInputTest,
+                         ::testing::Values(BadInput{"resnet_on_flat_features",
+                                                    "--data DIR/ok.libsvm --budget 10 --problem resnet20 --lr 0.1", 2,
+                                                    "networks need dense data"},
+                                           BadInput{"network_lr_auto", "--format synthetic --budget 10 --problem mlp",
+                                                    2, "pass --lr"},
+                                           BadInput{"augment_linear", "--format synthetic --budget 10 --augment", 2,
+                                                    "--augment needs a network"},
+                                           BadInput{"float32_network",
+                                                    "--format synthetic --budget 10 --problem mlp --lr 0.1 "
+                                                    "--precision float32",
+                                                    2, "--precision is for linear models"}),
+                         [](const auto& p) { return std::string(p.param.name); });
 #endif
 
 TEST(CliTest, HelpNamesEveryContractFlagWithItsDefault) {
   const CommandResult run = Execute("train --help");
   EXPECT_EQ(run.exit_code, 0);
-  for (const char* flag : {"--problem", "--data", "--format", "--test-data", "--algo", "--workers", "--backend",
-                           "--budget", "--batch", "--b1", "--rho", "--sync-period", "--lr", "--lambda", "--seed",
-                           "--out", "--sampling", "--max-micro-batch"}) {
+  for (const char* flag :
+       {"--problem", "--data", "--format", "--test-data", "--algo", "--workers", "--backend", "--budget", "--batch",
+        "--b1", "--rho", "--sync-period", "--lr", "--lambda", "--seed", "--out", "--sampling", "--max-micro-batch"}) {
     EXPECT_NE(run.output.find(flag), std::string::npos) << flag;
   }
   EXPECT_NE(run.output.find("1.1"), std::string::npos);  // the default of --rho

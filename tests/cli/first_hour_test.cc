@@ -164,8 +164,10 @@ TEST(CliFirstHourTest, AFolderWithAnotherRunIsRefusedUnlessOverwriteOrResume) {
 TEST(CliFirstHourTest, ResumeSaysWhereAndAFinishedRunIsNotRedone) {
   TempDir dir;
   const auto out = dir / "run";
-  const std::string train = "train --format synthetic --synthetic-samples 400 --synthetic-features 5 --budget 1500 "
-                            "--checkpoint-every 10 --out " + out.string();
+  const std::string train =
+      "train --format synthetic --synthetic-samples 400 --synthetic-features 5 --budget 1500 "
+      "--checkpoint-every 10 --out " +
+      out.string();
   CommandResult run = Execute(train + " -q --inject-fault kill:rank=0,round=25");
   ASSERT_NE(run.exit_code, 0);
   run = Execute(train + " --resume");
@@ -185,9 +187,10 @@ TEST(CliFirstHourTest, ResumeSaysWhereAndAFinishedRunIsNotRedone) {
 // well-formed table, and the exit code is 3.
 TEST(CliFirstHourTest, ASweepWhoseRunDivergedAtEveryStepExitsThree) {
   TempDir dir;
-  const CommandResult run = Execute("sweep --format synthetic --problem leastsq --budget 200 --workers 2 "
-                                    "--run psgd:batch=1 --run cr-psgd:b1=50 --lr-grid 0.5,0.8 --out " +
-                                    (dir / "sweep").string());
+  const CommandResult run = Execute(
+      "sweep --format synthetic --problem leastsq --budget 200 --workers 2 "
+      "--run psgd:batch=1 --run cr-psgd:b1=50 --lr-grid 0.5,0.8 --out " +
+      (dir / "sweep").string());
   EXPECT_EQ(run.exit_code, 3) << run.output;
   // Single samples at ≥ 0.5/L on isotropic data (L̄ ≈ 50 L) diverge; batches of 100 do not.
   EXPECT_TRUE(Has(run, "error: psgd B=1: diverged at every step of the grid")) << run.output;
@@ -220,7 +223,8 @@ TEST(CliFirstHourTest, ACompareWhoseRunDivergedExitsThree) {
 TEST(CliFirstHourTest, PredictScoresAsLiblinearPredictDoes) {
   if (!HaveLiblinear()) GTEST_SKIP() << "liblinear-tools is not installed";
   TempDir dir;
-  for (const std::string& flags : {std::string("--bias 1"), std::string("--problem leastsq --lambda 0 --lr auto*0.5")}) {
+  for (const std::string& flags :
+       {std::string("--bias 1"), std::string("--problem leastsq --lambda 0 --lr auto*0.5")}) {
     const auto out = dir / (flags.size() < 10 ? "logreg" : "leastsq");
     CommandResult run = Execute("train -q --data " + kHeartScale + " --budget 3000 --workers 3 --save-model " + flags +
                                 " --out " + out.string());
@@ -255,14 +259,14 @@ TEST(CliFirstHourTest, DefaultStepsImproveOnTheStartAndAWorseEndIsDiverged) {
     EXPECT_LT(lines.back()["loss"].get<double>(), 0.9 * lines.front()["loss"].get<double>()) << algo;
   }
   const auto worse = dir / "worse";
-  CommandResult run = Execute("train -q --data " + kHeartScale + " --algo psgd --budget 2000 --lr auto*1 --out " +
-                              worse.string());
+  CommandResult run =
+      Execute("train -q --data " + kHeartScale + " --algo psgd --budget 2000 --lr auto*1 --out " + worse.string());
   EXPECT_EQ(run.exit_code, 3) << run.output;
   EXPECT_TRUE(Has(run, "the loss ended at 0.944563, above its start 0.693147, after 2000 rounds")) << run.output;
   EXPECT_FALSE(std::filesystem::exists(worse / "summary.json"));
   ASSERT_TRUE(std::filesystem::exists(worse / "config.toml"));
-  run = Execute("train -q --config " + (worse / "config.toml").string() + " --lr auto --out " +
-                (dir / "again").string());
+  run =
+      Execute("train -q --config " + (worse / "config.toml").string() + " --lr auto --out " + (dir / "again").string());
   EXPECT_EQ(run.exit_code, 0) << run.output;
 }
 
@@ -274,7 +278,8 @@ TEST(CliFirstHourTest, RhoAutoStartsFromAStableFirstBatch) {
   const CommandResult run = Execute(
       "train --format synthetic --problem leastsq --synthetic-samples 16384 --synthetic-features 20 "
       "--synthetic-noise 1 --synthetic-condition 5 --lambda 0 --workers 4 --budget 6000 --lr auto*1 --eval-every 1 "
-      "--algo cr-psgd --rho auto --out " + (dir / "run").string());
+      "--algo cr-psgd --rho auto --out " +
+      (dir / "run").string());
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_TRUE(Has(run, "--rho auto: B1 1 -> 6, the smallest first batch whose rounds are stable")) << run.output;
   EXPECT_TRUE(Has(run, "| cr-psgd | B1=6 rho=auto |")) << run.output;
@@ -290,8 +295,8 @@ TEST(CliFirstHourTest, ACheckpointOfAnotherFormatIsRefused) {
   if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP() << "liblinear-tools is not installed";
   TempDir dir;
   const auto out = dir / "run";
-  const std::string train = "train -q --data " + kHeartScale + " --budget 400 --checkpoint-every 20 --out " +
-                            out.string();
+  const std::string train =
+      "train -q --data " + kHeartScale + " --budget 400 --checkpoint-every 20 --out " + out.string();
   ASSERT_NE(Execute(train + " --inject-fault kill:rank=0,round=30").exit_code, 0);
   const auto latest = ReadJson(out / "checkpoint" / "LATEST")["round"].get<std::uint64_t>();
   const auto file = out / "checkpoint" / ("round-" + std::to_string(latest) + ".rank-0");
@@ -314,8 +319,10 @@ TEST(CliFirstHourTest, PredictScoresANetworksModelFile) {
   if (!CRPSGD_HAVE_TORCH || !std::filesystem::exists(images)) GTEST_SKIP() << "needs LibTorch and Fashion-MNIST";
   TempDir dir;
   const std::string data = " --problem mlp --hidden 16 --data " + images;
-  CommandResult run = Execute("train -q" + data + " --algo psgd --batch 16 --budget 320 --lr 0.1 --workers 2 "
-                              "--save-model --out " + (dir / "run").string());
+  CommandResult run = Execute("train -q" + data +
+                              " --algo psgd --batch 16 --budget 320 --lr 0.1 --workers 2 "
+                              "--save-model --out " +
+                              (dir / "run").string());
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const double accuracy = ReadJson(dir / "run" / "summary.json")["train_accuracy"].get<double>();
   run = Execute("predict --model " + (dir / "run" / "model.pt").string() + data + " --out " +
@@ -325,7 +332,8 @@ TEST(CliFirstHourTest, PredictScoresANetworksModelFile) {
   EXPECT_NE(run.output.find("(" + std::to_string(correct) + "/10000)"), std::string::npos) << run.output;
   const std::string predictions = ReadText(dir / "predictions");
   EXPECT_EQ(std::count(predictions.begin(), predictions.end(), '\n'), 10000);
-  run = Execute("predict --model " + (dir / "run" / "model.pt").string() + " --problem mlp --hidden 32 --data " + images);
+  run =
+      Execute("predict --model " + (dir / "run" / "model.pt").string() + " --problem mlp --hidden 32 --data " + images);
   EXPECT_EQ(run.exit_code, 2) << run.output;
   EXPECT_NE(run.output.find("'fc1.weight' has shape [16, 784], this network's [32, 784]"), std::string::npos)
       << run.output;

@@ -32,9 +32,9 @@ TEST(Cifar10ReaderTest, ReadsRecordsAcrossFilesChannelByChannel) {
   EXPECT_EQ(data->num_features(), 3072u);
   EXPECT_EQ(data->image_shape, (std::vector<std::size_t>{3, 32, 32}));
   EXPECT_EQ(data->labels, (std::vector<double>{3, 9, 0}));
-  EXPECT_DOUBLE_EQ(data->dense(0, 0), 0.0);                // red plane
-  EXPECT_DOUBLE_EQ(data->dense(0, 1024), 128.0 / 255.0);   // green plane
-  EXPECT_DOUBLE_EQ(data->dense(0, 3071), 1.0);             // blue plane
+  EXPECT_DOUBLE_EQ(data->dense(0, 0), 0.0);               // red plane
+  EXPECT_DOUBLE_EQ(data->dense(0, 1024), 128.0 / 255.0);  // green plane
+  EXPECT_DOUBLE_EQ(data->dense(0, 3071), 1.0);            // blue plane
   EXPECT_DOUBLE_EQ(data->dense(1, 2048), 30.0 / 255.0);
 }
 

@@ -131,8 +131,8 @@ TEST(DataLoaderTest, BadOptionsNameTheFlagOrTheFile) {
 }
 
 TEST(DataLoaderTest, FormatAndShardingNamesRoundTrip) {
-  for (DataFormat f : {DataFormat::kAuto, DataFormat::kLibsvm, DataFormat::kIdx, DataFormat::kCifar10,
-                       DataFormat::kSynthetic}) {
+  for (DataFormat f :
+       {DataFormat::kAuto, DataFormat::kLibsvm, DataFormat::kIdx, DataFormat::kCifar10, DataFormat::kSynthetic}) {
     EXPECT_EQ(ParseDataFormat(DataFormatName(f)).value(), f);
   }
   EXPECT_EQ(ParseSharding("byte-range").value(), Sharding::kByteRange);

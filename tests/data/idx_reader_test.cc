@@ -17,9 +17,9 @@ using testing::TempDir;
 
 // 4 images of 2x3 pixels, classes 0, 1, 2, 0.
 struct TinyIdx {
-  std::vector<std::uint8_t> pixels = {0,  255, 10, 20, 30, 40,   //
-                                      1,  2,   3,  4,  5,  6,    //
-                                      7,  8,   9,  10, 11, 12,   //
+  std::vector<std::uint8_t> pixels = {0,  255, 10, 20, 30, 40,  //
+                                      1,  2,   3,  4,  5,  6,   //
+                                      7,  8,   9,  10, 11, 12,  //
                                       13, 14,  15, 16, 17, 255};
   std::vector<std::uint8_t> labels = {0, 1, 2, 0};
 };

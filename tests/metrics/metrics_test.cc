@@ -57,7 +57,7 @@ TEST(MetricsWriterTest, ARestoredStateCutsTheFileBackToTheCheckpoint) {
     auto writer = MetricsWriter::Open(path, std::nullopt);
     ASSERT_TRUE(writer.ok());
     ASSERT_TRUE((*writer)->OnRound(Record(1, 0.5), {}).ok());
-    state = (*writer)->CheckpointState();  // the checkpoint after round 1
+    state = (*writer)->CheckpointState();                      // the checkpoint after round 1
     ASSERT_TRUE((*writer)->OnRound(Record(2, 0.4), {}).ok());  // written, then the run died
   }
   const std::string at_checkpoint = FormatRoundRecord(Record(1, 0.5), std::nullopt) + "\n";

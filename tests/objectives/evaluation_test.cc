@@ -145,7 +145,7 @@ TEST(EvaluationTest, NonConvexObjectiveHasNoOptimum) {
   const Dataset data = testing::SmallDense(20, 3, SyntheticTask::kBinary);
   OnShards(data, Problem::kNonconvexLogistic, 0.1, 2, [&](const Objective& f, Communicator& comm) -> Status {
     return ComputeOptimum(f, comm).status().code() == StatusCode::kInvalidArgument ? Status::OK()
-                                                                                    : Status::Internal("accepted");
+                                                                                   : Status::Internal("accepted");
   });
 }
 
@@ -161,8 +161,8 @@ TEST(EvaluationTest, LogisticOptimumMatchesLiblinearOnHeartScale) {
   const double lambda = 0.01, n = 270;
   const double c = 1.0 / (n * lambda);
   const std::string model = (dir / "model").string();
-  const std::string command = "liblinear-train -q -s 0 -e 1e-8 -c " + std::to_string(c) + " " + data_path + " " +
-                              model + " > /dev/null";
+  const std::string command =
+      "liblinear-train -q -s 0 -e 1e-8 -c " + std::to_string(c) + " " + data_path + " " + model + " > /dev/null";
   ASSERT_EQ(std::system(command.c_str()), 0);
   std::ifstream in(model);
   std::string line;

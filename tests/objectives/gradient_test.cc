@@ -1,6 +1,8 @@
 // Every objective's gradient against central finite differences.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "crpsgd/linear_models.h"
 #include "testing/problems.h"
 
@@ -50,8 +52,8 @@ INSTANTIATE_TEST_SUITE_P(Objectives, LinearGradientTest,
                                            Case{Problem::kNonconvexLogistic, false},
                                            Case{Problem::kNonconvexLogistic, true}),
                          [](const auto& p) {
-                           std::string name = std::string(ProblemName(p.param.problem)) +
-                                              (p.param.sparse ? "_sparse" : "_dense");
+                           std::string name =
+                               std::string(ProblemName(p.param.problem)) + (p.param.sparse ? "_sparse" : "_dense");
                            for (char& ch : name) ch = ch == '-' ? '_' : ch;
                            return name;
                          });
@@ -109,6 +111,17 @@ TEST(LinearModelTest, ThreadsSplitLargeBatchesReproduciblyAndLeaveSmallOnesAlone
     for (std::size_t j = 0; j < 30; ++j) EXPECT_NEAR(g3[j], g1[j], 1e-12 * (1.0 + std::abs(g1[j]))) << j;
     EXPECT_EQ(l3, l3_again);
     EXPECT_EQ(g3, g3_again);
+    // Two callers at once on one objective (the helpers serve one; the other
+    // runs the same chunks itself): both get those bits.
+    std::vector<double> ga(30, 0.0), gb(30, 0.0);
+    double la = 0, lb = 0;
+    std::thread other([&] { la = three.AccumulateGradient(x, batch, ga); });
+    lb = three.AccumulateGradient(x, batch, gb);
+    other.join();
+    EXPECT_EQ(la, l3);
+    EXPECT_EQ(lb, l3);
+    EXPECT_EQ(ga, g3);
+    EXPECT_EQ(gb, g3);
     EXPECT_NEAR(three.Loss(x, batch), one.Loss(x, batch), 1e-12 * std::abs(l1));
 
     // 1500 samples: fewer than 1024 a thread for two threads, so one thread, the same bits.
@@ -126,8 +139,8 @@ TEST(LinearModelTest, ThreadsSplitLargeBatchesReproduciblyAndLeaveSmallOnesAlone
 TEST(LinearModelTest, Float32FeaturesChangeNothingButTheRoundingOfTheData) {
   for (const bool sparse : {false, true}) {
     for (const Problem problem : {Problem::kLogistic, Problem::kLeastSquares}) {
-      Dataset data = testing::SmallDense(3000, 20, problem == Problem::kLeastSquares ? SyntheticTask::kRegression
-                                                                                     : SyntheticTask::kBinary);
+      Dataset data = testing::SmallDense(
+          3000, 20, problem == Problem::kLeastSquares ? SyntheticTask::kRegression : SyntheticTask::kBinary);
       Dataset exact = data;
       exact.dense = (data.dense * 64.0).array().round() / 64.0;
       if (sparse) data = testing::ToSparse(data), exact = testing::ToSparse(exact);
@@ -170,11 +183,12 @@ TEST(LinearModelTest, UncompressedSparseShardsAreRead) {
   Dataset compressed = testing::ToSparse(testing::SmallDense(50, 7, SyntheticTask::kBinary));
   Dataset loose = compressed;
   loose.sparse.reserve(Eigen::VectorXi::Constant(50, 2));  // leaves room: uncompressed
-  loose.sparse.insert(0, 0) = 0.0;  // an explicit zero changes no sum
+  loose.sparse.insert(0, 0) = 0.0;                         // an explicit zero changes no sum
   ASSERT_FALSE(loose.sparse.isCompressed());
   const LinearModelObjective a(Problem::kLogistic, compressed, 0.01), b(Problem::kLogistic, loose, 0.01);
   std::vector<double> ga(7, 0.0), gb(7, 0.0);
-  EXPECT_EQ(b.AccumulateGradient(SomePoint(7), AllIndices(50), gb), a.AccumulateGradient(SomePoint(7), AllIndices(50), ga));
+  EXPECT_EQ(b.AccumulateGradient(SomePoint(7), AllIndices(50), gb),
+            a.AccumulateGradient(SomePoint(7), AllIndices(50), ga));
   EXPECT_EQ(gb, ga);
 }
 

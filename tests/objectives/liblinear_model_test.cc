@@ -33,7 +33,8 @@ TEST(LiblinearModelTest, WriteThenReadIsExact) {
 
 TEST(LiblinearModelTest, FirstLabelMinusOneIsNegated) {
   TempDir dir;
-  const auto path = dir.Write("m", "solver_type L2R_LR\nnr_class 2\nlabel -1 1\nnr_feature 2\nbias -1\nw\n0.5 \n-1.5 \n");
+  const auto path =
+      dir.Write("m", "solver_type L2R_LR\nnr_class 2\nlabel -1 1\nnr_feature 2\nbias -1\nw\n0.5 \n-1.5 \n");
   auto m = ReadLiblinearModel(path);
   ASSERT_TRUE(m.ok()) << m.status().message();
   EXPECT_EQ(m->weights, (std::vector<double>{-0.5, 1.5}));  // crpsgd's x scores +1
@@ -46,18 +47,18 @@ TEST(LiblinearModelTest, MalformedFilesNameFileAndLine) {
     std::string content;
     std::string fragment;
   };
-  for (const Case& c : {Case{head + "nr_feature 2\nbias -1\nw\n0.5\nx1\n", "m:8: weight 'x1' is not a finite number"},
-                        Case{head + "nr_feature 2\nbias -1\nw\n0.5\n", "1 weights, expected 2 (nr_feature)"},
-                        Case{head + "nr_feature 1\nbias 1\nw\n0.5\n", "1 weights, expected 2 (nr_feature + bias)"},
-                        Case{head + "nr_feature 2\nbias -1\nw\n0.5 1\n0 0\n", "m:7: expected one weight per line"},
-                        Case{head + "nr_feature -3\n", "m:4: nr_feature needs a number >= 0"},
-                        Case{head + "colour red\n", "m:4: unknown header line 'colour'"},
-                        Case{head + "nr_feature 1\nbias -1\n", "no 'w' line"},
-                        Case{"solver_type L2R_LR\nnr_class 3\nlabel 1 2 3\nnr_feature 1\nbias -1\nw\n1 2 3\n",
-                             "crpsgd's linear models are binary"},
-                        Case{"solver_type L2R_LR\nnr_class 2\nlabel 0 1\nnr_feature 1\nbias -1\nw\n1\n",
-                             "labels must be 1 and -1"},
-                        Case{"nr_feature 1\nbias -1\nw\n1\n", "lacks solver_type"}}) {
+  for (const Case& c :
+       {Case{head + "nr_feature 2\nbias -1\nw\n0.5\nx1\n", "m:8: weight 'x1' is not a finite number"},
+        Case{head + "nr_feature 2\nbias -1\nw\n0.5\n", "1 weights, expected 2 (nr_feature)"},
+        Case{head + "nr_feature 1\nbias 1\nw\n0.5\n", "1 weights, expected 2 (nr_feature + bias)"},
+        Case{head + "nr_feature 2\nbias -1\nw\n0.5 1\n0 0\n", "m:7: expected one weight per line"},
+        Case{head + "nr_feature -3\n", "m:4: nr_feature needs a number >= 0"},
+        Case{head + "colour red\n", "m:4: unknown header line 'colour'"},
+        Case{head + "nr_feature 1\nbias -1\n", "no 'w' line"},
+        Case{"solver_type L2R_LR\nnr_class 3\nlabel 1 2 3\nnr_feature 1\nbias -1\nw\n1 2 3\n",
+             "crpsgd's linear models are binary"},
+        Case{"solver_type L2R_LR\nnr_class 2\nlabel 0 1\nnr_feature 1\nbias -1\nw\n1\n", "labels must be 1 and -1"},
+        Case{"nr_feature 1\nbias -1\nw\n1\n", "lacks solver_type"}}) {
     const auto path = dir.Write("m", c.content);
     auto m = ReadLiblinearModel(path);
     ASSERT_FALSE(m.ok()) << c.content;

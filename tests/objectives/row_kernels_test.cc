@@ -35,8 +35,8 @@ std::vector<double> Point(std::size_t n) {
 
 template <class Scalar>
 void ExpectSameBitsOnEveryIsa() {
-  const std::vector<Isa> isas = BestIsa() == Isa::kAvx2 ? std::vector<Isa>{Isa::kSse2, Isa::kAvx2}
-                                                        : std::vector<Isa>{Isa::kSse2};
+  const std::vector<Isa> isas =
+      BestIsa() == Isa::kAvx2 ? std::vector<Isa>{Isa::kSse2, Isa::kAvx2} : std::vector<Isa>{Isa::kSse2};
   for (const std::size_t n : {0, 1, 7, 8, 9, 16, 63, 785}) {
     const std::vector<Scalar> row = Row<Scalar>(n), next = Row<Scalar>(n + 3);
     const std::vector<double> x = Point(n);

@@ -185,17 +185,17 @@ struct Trained {
 };
 
 // `adjust` changes the run's options after the defaults below.
-Trained TrainOn(const Dataset& data, TorchModel model, AlgorithmKind kind, int workers, std::uint64_t seed,
-                const std::filesystem::path& save = {},
-                const std::function<void(TrainOptions&)>& adjust = [](TrainOptions&) {}) {
+Trained TrainOn(
+    const Dataset& data, TorchModel model, AlgorithmKind kind, int workers, std::uint64_t seed,
+    const std::filesystem::path& save = {}, const std::function<void(TrainOptions&)>& adjust = [](TrainOptions&) {}) {
   Trained out;
   const Status status = RunInProcess(workers, [&](Communicator& comm) -> Status {
     TorchObjectiveOptions options = Options(model);
     options.seed = seed;
     options.rank = comm.rank();
-    CRPSGD_ASSIGN_OR_RETURN(auto f, MakeTorchObjective(
-                                        SelectRows(data, ShardIndices(data.num_samples(), comm.rank(), workers, seed)),
-                                        options));
+    CRPSGD_ASSIGN_OR_RETURN(
+        auto f,
+        MakeTorchObjective(SelectRows(data, ShardIndices(data.num_samples(), comm.rank(), workers, seed)), options));
     TrainOptions train;
     train.algorithm.kind = kind;
     train.algorithm.budget = 300;
@@ -260,18 +260,17 @@ TEST(TorchTrainTest, RecalibratingBatchNormBeforeEvaluationsLeavesTrainingAlone)
   const Dataset data = BandImages(120);
   std::vector<RunSummary> runs;
   for (bool recalibrate : {false, true}) {
-    runs.push_back(TrainOn(data, TorchModel::kResNet20, AlgorithmKind::kCrPsgdCatalyst, 2, 1, {},
-                           [&](TrainOptions& train) {
-                             train.algorithm.budget = 120;
-                             train.algorithm.growth = 1.5;
-                             train.algorithm.theta = 0.1;
-                             train.algorithm.outer_iterations = 2;
-                             train.algorithm.inner_budget = 60;
-                             train.eval_every = 3;
-                             train.eval_samples_per_worker = 20;
-                             train.recalibrate_state = recalibrate;
-                           })
-                       .summary);
+    runs.push_back(
+        TrainOn(data, TorchModel::kResNet20, AlgorithmKind::kCrPsgdCatalyst, 2, 1, {}, [&](TrainOptions& train) {
+          train.algorithm.budget = 120;
+          train.algorithm.growth = 1.5;
+          train.algorithm.theta = 0.1;
+          train.algorithm.outer_iterations = 2;
+          train.algorithm.inner_budget = 60;
+          train.eval_every = 3;
+          train.eval_samples_per_worker = 20;
+          train.recalibrate_state = recalibrate;
+        }).summary);
   }
   EXPECT_EQ(runs[0].x, runs[1].x);
   EXPECT_EQ(runs[0].rounds, runs[1].rounds);

@@ -17,7 +17,8 @@ std::size_t EditDistance(const std::string& a, const std::string& b) {
     for (std::size_t j = 1; j <= b.size(); ++j) {
       const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
       d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.size()][b.size()];
@@ -56,9 +57,9 @@ Status CheckArguments(const CLI::App& subcommand, const std::vector<std::string>
       const CLI::Option* option = subcommand.get_option_no_throw(name);
       if (option == nullptr) {
         const std::string nearest = NearestName(name, flags);
-        return Status::InvalidArgument(
-            "unknown flag " + name + (nearest.empty() ? "" : " (did you mean " + nearest + "?)") + "; " + command +
-            " --help lists every flag");
+        return Status::InvalidArgument("unknown flag " + name +
+                                       (nearest.empty() ? "" : " (did you mean " + nearest + "?)") + "; " + command +
+                                       " --help lists every flag");
       }
       // A flag that takes a value consumes the next word, unless written
       // --flag=value; a list (--run) every word up to the next flag.

@@ -88,8 +88,7 @@ Status ReadRunKeys(ConfigObject& run, AlgoFlags& a) {
     } else if (value->is_string() && !key.numeric) {
       text = value->get<std::string>();
     } else {
-      return Status::InvalidArgument(run.where() + ": \"" + key.name + "\" has the wrong type (" + value->dump() +
-                                     ")");
+      return Status::InvalidArgument(run.where() + ": \"" + key.name + "\" has the wrong type (" + value->dump() + ")");
     }
     CRPSGD_RETURN_IF_ERROR(key.apply(a, text, run.where() + ": \"" + key.name + "\""));
   }
@@ -127,10 +126,15 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
   if (!config.is_object()) return Status::Corruption(file + ": expected a JSON object");
   CRPSGD_ASSIGN_OR_RETURN(ConfigObject top, ConfigObject::Make(config, file));
   DataFlags& d = job.data;
-  for (const auto& [key, field] : std::initializer_list<std::pair<const char*, std::string*>>{
-           {"problem", &d.problem}, {"data", &d.data}, {"labels", &d.labels}, {"format", &d.format},
-           {"test_data", &d.test_data}, {"test_labels", &d.test_labels}, {"precision", &d.precision},
-           {"sharding", &d.sharding}}) {
+  for (const auto& [key, field] :
+       std::initializer_list<std::pair<const char*, std::string*>>{{"problem", &d.problem},
+                                                                   {"data", &d.data},
+                                                                   {"labels", &d.labels},
+                                                                   {"format", &d.format},
+                                                                   {"test_data", &d.test_data},
+                                                                   {"test_labels", &d.test_labels},
+                                                                   {"precision", &d.precision},
+                                                                   {"sharding", &d.sharding}}) {
     CRPSGD_RETURN_IF_ERROR(top.Read(key, *field));
   }
   CRPSGD_RETURN_IF_ERROR(top.Read("positive_class", d.positive_class));

@@ -82,7 +82,8 @@ Result<std::vector<std::string>> ExpandConfigFile(const CLI::App& subcommand, co
     const std::string where = Where(file, toml_key.source());
     std::string key(toml_key.str());
     if (node.is_table()) {
-      return Status::InvalidArgument(where + ": [" + key + "]: sections are not used; write the flags as key = value "
+      return Status::InvalidArgument(where + ": [" + key +
+                                     "]: sections are not used; write the flags as key = value "
                                      "at the top of the file");
     }
     for (char& c : key) c = c == '_' ? '-' : c;

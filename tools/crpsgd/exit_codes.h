@@ -7,9 +7,9 @@ namespace crpsgd::cli {
 
 enum ExitCode : int {
   kExitOk = 0,
-  kExitRuntime = 1,   // I/O failure, lost worker, internal error
-  kExitBadInput = 2,  // bad flag, bad file, impossible configuration
-  kExitDiverged = 3,  // non-finite loss, gradient or iterate
+  kExitRuntime = 1,      // I/O failure, lost worker, internal error
+  kExitBadInput = 2,     // bad flag, bad file, impossible configuration
+  kExitDiverged = 3,     // non-finite loss, gradient or iterate
   kExitCheckFailed = 4,  // theory-check ran, and a criterion did not hold
 };
 

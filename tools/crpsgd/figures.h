@@ -25,7 +25,8 @@ std::string GnuplotString(std::string s);
 std::string GnuplotPreamble(const std::string& generator);
 
 // The legend beside the plot, each entry's sample before its name.
-inline constexpr const char* kGnuplotKeyBeside = "set key outside right top vertical reverse Left samplen 2 spacing 1.2\n";
+inline constexpr const char* kGnuplotKeyBeside =
+    "set key outside right top vertical reverse Left samplen 2 spacing 1.2\n";
 
 Status RunGnuplot(const std::filesystem::path& path, const std::string& script);
 

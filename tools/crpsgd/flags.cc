@@ -33,15 +33,17 @@ const CLI::Validator kCount(
 }  // namespace
 
 void AddDataFlags(CLI::App& app, DataFlags& f) {
-  app.add_option("--problem", f.problem, "Objective: logreg (l2-regularised logistic regression), leastsq "
-                                         "(ridge least squares), ncvx-logreg (logistic + non-convex regulariser); "
-                                         "networks (LibTorch, multi-class cross-entropy): softmax, mlp, resnet20")
+  app.add_option("--problem", f.problem,
+                 "Objective: logreg (l2-regularised logistic regression), leastsq "
+                 "(ridge least squares), ncvx-logreg (logistic + non-convex regulariser); "
+                 "networks (LibTorch, multi-class cross-entropy): softmax, mlp, resnet20")
       ->capture_default_str();
   app.add_option("--data", f.data, "Training data file (LIBSVM text, or an IDX images file)");
   app.add_option("--labels", f.labels, "IDX labels file (default: derived from --data's name)");
-  app.add_option("--format", f.format, "Data format: auto (IDX if the name contains 'idx', CIFAR-10 if it ends "
-                                       "in .bin or is a folder, else LIBSVM), libsvm, idx, cifar10 (a .bin file, or "
-                                       "a folder with data_batch_1..5.bin), synthetic")
+  app.add_option("--format", f.format,
+                 "Data format: auto (IDX if the name contains 'idx', CIFAR-10 if it ends "
+                 "in .bin or is a folder, else LIBSVM), libsvm, idx, cifar10 (a .bin file, or "
+                 "a folder with data_batch_1..5.bin), synthetic")
       ->capture_default_str();
   app.add_option("--test-data", f.test_data, "Test data file, same format as --data (reports test loss/accuracy)");
   app.add_option("--test-labels", f.test_labels, "IDX labels file of --test-data (default: derived from its name)");
@@ -54,34 +56,41 @@ void AddDataFlags(CLI::App& app, DataFlags& f) {
   app.add_option("--bias", f.bias, "Append a constant feature of this value (an intercept); 0 = none")
       ->capture_default_str();
   app.add_option("--synthetic-samples", f.synthetic_samples, "Synthetic data: samples")
-      ->transform(kCount)->capture_default_str();
+      ->transform(kCount)
+      ->capture_default_str();
   app.add_option("--synthetic-features", f.synthetic_features, "Synthetic data: features")
-      ->transform(kCount)->capture_default_str();
-  app.add_option("--synthetic-noise", f.synthetic_noise, "Synthetic data: label noise std. dev.")->capture_default_str();
+      ->transform(kCount)
+      ->capture_default_str();
+  app.add_option("--synthetic-noise", f.synthetic_noise, "Synthetic data: label noise std. dev.")
+      ->capture_default_str();
   app.add_option("--synthetic-condition", f.synthetic_condition,
                  "Synthetic data: kappa >= 1, feature variances from 1 down to 1/kappa (least squares: the "
                  "condition number of its Hessian, close to kappa; 1 = isotropic)")
       ->capture_default_str();
   app.add_option("--lambda", f.lambda, "Regularisation strength λ (>= 0; linear models)")->capture_default_str();
-  app.add_flag("--normalize", f.normalize, "Images: shift and scale each channel to mean 0, std 1 "
-                                           "(statistics of the training data, applied to the test data too)");
+  app.add_flag("--normalize", f.normalize,
+               "Images: shift and scale each channel to mean 0, std 1 "
+               "(statistics of the training data, applied to the test data too)");
   app.add_flag("--augment", f.augment, "Images, networks: 4-pixel padded random crop and horizontal flip");
   app.add_option("--hidden", f.hidden, "Hidden units of --problem mlp")->transform(kCount)->capture_default_str();
-  app.add_option("--precision", f.precision, "Linear models: float64, or float32 (features rounded to float once: "
-                                             "half the memory and memory traffic of the gradients; sums and the "
-                                             "model stay float64)")
+  app.add_option("--precision", f.precision,
+                 "Linear models: float64, or float32 (features rounded to float once: "
+                 "half the memory and memory traffic of the gradients; sums and the "
+                 "model stay float64)")
       ->capture_default_str();
-  app.add_option("--sharding", f.sharding, "How workers get their samples: random (every worker reads the whole "
-                                           "file and keeps a seeded random 1/N of it), byte-range (LIBSVM: worker "
-                                           "k of N reads only the lines that start in bytes [k·S/N, (k+1)·S/N) of "
-                                           "the S-byte file, and of --test-data: 1/N of the memory; the file "
-                                           "should be in random order)")
+  app.add_option("--sharding", f.sharding,
+                 "How workers get their samples: random (every worker reads the whole "
+                 "file and keeps a seeded random 1/N of it), byte-range (LIBSVM: worker "
+                 "k of N reads only the lines that start in bytes [k·S/N, (k+1)·S/N) of "
+                 "the S-byte file, and of --test-data: 1/N of the memory; the file "
+                 "should be in random order)")
       ->capture_default_str();
 }
 
 void AddRunFlags(CLI::App& app, RunFlags& f) {
-  app.add_option("--workers", f.workers, "Workers N >= 1 (inproc: threads; mpi: must equal the number of ranks). "
-                                         "Default: 1 for inproc, the number of ranks under mpirun")
+  app.add_option("--workers", f.workers,
+                 "Workers N >= 1 (inproc: threads; mpi: must equal the number of ranks). "
+                 "Default: 1 for inproc, the number of ranks under mpirun")
       ->check(CLI::Validator(
           [](std::string& value) {
             int n = 0;
@@ -101,18 +110,22 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
   app.add_option("--seed", f.seed, "Seed of every random choice (shards, sampling, synthetic data)")
       ->transform(kCount)
       ->capture_default_str();
-  app.add_option("--out", f.out, "Output folder for metrics.jsonl and summary.json (created if missing; a folder "
-                                 "holding another run's files is refused unless --overwrite)");
-  app.add_flag("--overwrite", f.overwrite, "Replace the files of an earlier run in --out (its summary, metrics, "
-                                           "models, predictions and checkpoint are removed before this run writes)");
-  app.add_option("--eval-every", f.eval_every, "Evaluate the full loss (and test accuracy) every K rounds; 0 = the first "
-                                               "20 rounds, then log-spaced (networks: about 10 times per run); the "
-                                               "last round always")
+  app.add_option("--out", f.out,
+                 "Output folder for metrics.jsonl and summary.json (created if missing; a folder "
+                 "holding another run's files is refused unless --overwrite)");
+  app.add_flag("--overwrite", f.overwrite,
+               "Replace the files of an earlier run in --out (its summary, metrics, "
+               "models, predictions and checkpoint are removed before this run writes)");
+  app.add_option("--eval-every", f.eval_every,
+                 "Evaluate the full loss (and test accuracy) every K rounds; 0 = the first "
+                 "20 rounds, then log-spaced (networks: about 10 times per run); the "
+                 "last round always")
       ->transform(kCount)
       ->capture_default_str();
-  app.add_option("--eval-samples", f.eval_samples, "Evaluate loss and accuracies on this many samples in all "
-                                                   "(a fixed subset, spread over the workers' shards); 0 = all. "
-                                                   "f - f* is reported only with all")
+  app.add_option("--eval-samples", f.eval_samples,
+                 "Evaluate loss and accuracies on this many samples in all "
+                 "(a fixed subset, spread over the workers' shards); 0 = all. "
+                 "f - f* is reported only with all")
       ->transform(kCount)
       ->capture_default_str();
   app.add_option("--eval-batch-norm", f.eval_batch_norm,
@@ -121,9 +134,10 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
                  "\"precise BN\"; training is unchanged)")
       ->capture_default_str();
   app.add_flag("--no-f-star", f.no_f_star, "Skip computing f* (no f - f* in the outputs)");
-  app.add_option("--net-model", f.net_model, "alpha=SECONDS,bandwidth=BYTES_PER_S: also report each run's rounds "
-                                             "costed as ring all-reduces on such a network (net_model_s), beside "
-                                             "the measured times");
+  app.add_option("--net-model", f.net_model,
+                 "alpha=SECONDS,bandwidth=BYTES_PER_S: also report each run's rounds "
+                 "costed as ring all-reduces on such a network (net_model_s), beside "
+                 "the measured times");
   app.add_flag("--barrier-before-rounds", f.barrier_before_rounds,
                "Measuring: a barrier (not counted) before every round's all-reduce, so that comm_s is the "
                "transfer alone, without the wait for the slowest worker it otherwise includes");
@@ -136,18 +150,21 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
                  "threads that split each batch of 2048 or more (0 or 1 = one); results are bit-identical for a "
                  "given count, not across counts")
       ->capture_default_str();
-  app.add_flag("--save-model", f.save_model, "Write the model next to summary.json: networks model.pt (parameters "
-                                             "and batch-norm statistics, for torch.load), linear models "
-                                             "model.liblinear (LIBLINEAR's format, for liblinear-predict)");
-  app.add_option("--init-model", f.init_model, "Linear models: start from this LIBLINEAR model file (written by "
-                                               "liblinear-train or by --save-model) instead of x = 0");
+  app.add_flag("--save-model", f.save_model,
+               "Write the model next to summary.json: networks model.pt (parameters "
+               "and batch-norm statistics, for torch.load), linear models "
+               "model.liblinear (LIBLINEAR's format, for liblinear-predict)");
+  app.add_option("--init-model", f.init_model,
+                 "Linear models: start from this LIBLINEAR model file (written by "
+                 "liblinear-train or by --save-model) instead of x = 0");
 }
 
 void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
   if (algorithm_flags) {
-    app.add_option("--algo", f.algo, "psgd (fixed batch), cr-psgd (Algorithm 1, growing batch), "
-                                     "local-sgd (periodic model averaging), cr-psgd-catalyst (Algorithm 2: "
-                                     "cr-psgd on proximal problems, for non-convex f)")
+    app.add_option("--algo", f.algo,
+                   "psgd (fixed batch), cr-psgd (Algorithm 1, growing batch), "
+                   "local-sgd (periodic model averaging), cr-psgd-catalyst (Algorithm 2: "
+                   "cr-psgd on proximal problems, for non-convex f)")
         ->capture_default_str();
   }
   app.add_option("--budget", f.budget, "T: SFO budget per worker (stochastic gradients each worker may compute)")
@@ -160,50 +177,56 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
     app.add_option("--b1", f.b1, "B1: first batch of cr-psgd (and of each inner cr-psgd of the catalyst)")
         ->transform(kCount)
         ->capture_default_str();
-    app.add_option("--rho", f.rho, "rho > 1: batch growth factor of cr-psgd, B_{t+1} = floor(rho^t B1); or auto: "
-                                   "the batch grows when the workers' gradients say so (the norm test: B at most "
-                                   "doubles per round; the budget is spent to the last sample)")
+    app.add_option("--rho", f.rho,
+                   "rho > 1: batch growth factor of cr-psgd, B_{t+1} = floor(rho^t B1); or auto: "
+                   "the batch grows when the workers' gradients say so (the norm test: B at most "
+                   "doubles per round; the budget is spent to the last sample)")
         ->check(CLI::Validator(
             [](std::string& value) {  // checked while parsing, so a config file's line is named
               double number = 0;
               const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
               const bool is_number = ec == std::errc() && end == value.data() + value.size();
-              return value == "auto" || is_number ? std::string()
-                                                  : "must be a number > 1 or auto, got '" + value + "'";
+              return value == "auto" || is_number ? std::string() : "must be a number > 1 or auto, got '" + value + "'";
             },
             "", "rho"))
         ->capture_default_str();
     app.add_option("--sync-period", f.sync_period, "I: local steps between averagings (local-sgd)")
         ->transform(kCount)
         ->capture_default_str();
-    app.add_option("--theta", f.theta, "theta > 0: proximal weight of cr-psgd-catalyst, "
-                                       "h(x) = f(x) + theta/2 |x - y|^2 (theory: theta > L)")
+    app.add_option("--theta", f.theta,
+                   "theta > 0: proximal weight of cr-psgd-catalyst, "
+                   "h(x) = f(x) + theta/2 |x - y|^2 (theory: theta > L)")
         ->capture_default_str();
     app.add_option("--outer-iters", f.outer_iters, "K: outer iterations of cr-psgd-catalyst; 0 = floor(sqrt(N T))")
         ->transform(kCount)
         ->capture_default_str();
-    app.add_option("--inner-budget", f.inner_budget, "Per-worker budget of each inner cr-psgd of the catalyst; "
-                                                     "0 = floor(sqrt(T / N))")
+    app.add_option("--inner-budget", f.inner_budget,
+                   "Per-worker budget of each inner cr-psgd of the catalyst; "
+                   "0 = floor(sqrt(T / N))")
         ->transform(kCount)
         ->capture_default_str();
-    app.add_option("--lr", f.lr, "Step size gamma; 'auto': 1/(L + Lbar/b), a stable step for the batch, with L "
-                                 "estimated from the data, Lbar the mean per-sample smoothness and b the samples "
-                                 "averaged per step (1/L for networks); 'auto*K': K/L")
+    app.add_option("--lr", f.lr,
+                   "Step size gamma; 'auto': 1/(L + Lbar/b), a stable step for the batch, with L "
+                   "estimated from the data, Lbar the mean per-sample smoothness and b the samples "
+                   "averaged per step (1/L for networks); 'auto*K': K/L")
         ->capture_default_str();
   }
   app.add_option("--norm-test-theta2", f.norm_test_theta2,
                  "--rho auto: theta^2 > 0 of the norm test; the batch grows until N*B reaches "
                  "tr(Sigma)/(theta^2 |grad f|^2) (1: the critical batch; smaller grows faster)")
       ->capture_default_str();
-  app.add_option("--momentum", f.momentum, "Heavy-ball momentum in [0, 1), for networks (the paper's theory and "
-                                           "its guarantees are for plain SGD, momentum 0)")
+  app.add_option("--momentum", f.momentum,
+                 "Heavy-ball momentum in [0, 1), for networks (the paper's theory and "
+                 "its guarantees are for plain SGD, momentum 0)")
       ->capture_default_str();
-  app.add_option("--weight-decay", f.weight_decay, "Adds weight-decay * x to every gradient (the theory assumes 0; "
-                                                   "use --lambda for a regulariser that is part of f)")
+  app.add_option("--weight-decay", f.weight_decay,
+                 "Adds weight-decay * x to every gradient (the theory assumes 0; "
+                 "use --lambda for a regulariser that is part of f)")
       ->capture_default_str();
-  app.add_option("--lr-schedule", f.lr_schedule, "constant, cosine (gamma (1 + cos(pi p))/2) or step (gamma/10 "
-                                                 "from p = 1/2, gamma/100 from p = 3/4), p = share of the SFO "
-                                                 "budget spent")
+  app.add_option("--lr-schedule", f.lr_schedule,
+                 "constant, cosine (gamma (1 + cos(pi p))/2) or step (gamma/10 "
+                 "from p = 1/2, gamma/100 from p = 3/4), p = share of the SFO "
+                 "budget spent")
       ->capture_default_str();
   app.add_option("--lr-batch-scaling", f.lr_batch_scaling,
                  "Growing batches: step gamma (B_t/B1)^p with p = 0 (none: the paper's constant step), 1/2 (sqrt) "
@@ -211,8 +234,9 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
       ->capture_default_str();
   app.add_option("--lr-max", f.lr_max, "Cap on the step that --lr-batch-scaling gives larger batches; 0 = none")
       ->capture_default_str();
-  app.add_option("--sampling", f.sampling, "with-replacement (i.i.d.) or reshuffle (passes over the shard, "
-                                           "without replacement)")
+  app.add_option("--sampling", f.sampling,
+                 "with-replacement (i.i.d.) or reshuffle (passes over the shard, "
+                 "without replacement)")
       ->capture_default_str();
   app.add_option("--max-micro-batch", f.max_micro_batch,
                  "Larger batches are computed as accumulated micro-batches of this size (still one round)")
@@ -221,17 +245,20 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
 }
 
 void AddSweepFlags(CLI::App& app, SweepFlags& f) {
-  app.add_option("--run", f.runs, "A run: ALGO[:key=value,...], keys batch, b1, rho, norm-test-theta2, "
-                                  "sync-period, theta, outer-iters, inner-budget, momentum, weight-decay, "
-                                  "lr-schedule, lr-batch-scaling, lr-max (the flags of the same names; '_' may "
-                                  "stand for '-'). "
-                                  "Repeat for several, e.g. --run psgd:batch=1 --run cr-psgd:b1=1,rho=1.1")
+  app.add_option("--run", f.runs,
+                 "A run: ALGO[:key=value,...], keys batch, b1, rho, norm-test-theta2, "
+                 "sync-period, theta, outer-iters, inner-budget, momentum, weight-decay, "
+                 "lr-schedule, lr-batch-scaling, lr-max (the flags of the same names; '_' may "
+                 "stand for '-'). "
+                 "Repeat for several, e.g. --run psgd:batch=1 --run cr-psgd:b1=1,rho=1.1")
       ->required();
-  app.add_option("--lr-grid", f.lr_grid, "Step sizes to try, as multiples of 1/L (comma separated); "
-                                         "each run keeps its best")
+  app.add_option("--lr-grid", f.lr_grid,
+                 "Step sizes to try, as multiples of 1/L (comma separated); "
+                 "each run keeps its best")
       ->capture_default_str();
-  app.add_option("--seeds", f.seeds, "Repeat every run with each of these seeds (comma separated) and choose "
-                                     "steps by the mean final loss; default: --seed only");
+  app.add_option("--seeds", f.seeds,
+                 "Repeat every run with each of these seeds (comma separated) and choose "
+                 "steps by the mean final loss; default: --seed only");
 }
 
 namespace {
@@ -283,7 +310,6 @@ Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   CRPSGD_ASSIGN_OR_RETURN(o.sampling, ParseSampling(f.sampling));
   return Status::OK();
 }
-
 
 template <std::uint64_t AlgoFlags::*kField>
 Status SetCount(AlgoFlags& f, const std::string& text, const std::string& what) {

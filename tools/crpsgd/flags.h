@@ -32,9 +32,9 @@ struct DataFlags {
   double synthetic_noise = 0.5;
   double synthetic_condition = 1.0;
   double lambda = 1e-4;
-  bool normalize = false;      // images: per-channel mean 0, std 1 (statistics of the training data)
-  bool augment = false;        // images: padded random crop + flip (networks)
-  std::uint64_t hidden = 128;  // MLP hidden units
+  bool normalize = false;             // images: per-channel mean 0, std 1 (statistics of the training data)
+  bool augment = false;               // images: padded random crop + flip (networks)
+  std::uint64_t hidden = 128;         // MLP hidden units
   std::string precision = "float64";  // linear models: how the features are stored (float64 / float32)
   std::string sharding = "random";    // random (seeded partition of the whole file) / byte-range (LIBSVM)
 };
@@ -47,7 +47,7 @@ struct RunFlags {
   std::uint64_t seed = 1;
   std::string out;
   std::uint64_t eval_every = 0;
-  std::uint64_t eval_samples = 0;  // 0 = all
+  std::uint64_t eval_samples = 0;           // 0 = all
   std::string eval_batch_norm = "running";  // or "recomputed" (precise batch norm)
   bool no_f_star = false;
   std::string net_model;  // "alpha=S,bandwidth=B/s"; "" = none
@@ -57,7 +57,8 @@ struct RunFlags {
   std::uint64_t checkpoint_every = 0;  // train: a checkpoint every K rounds in --out/checkpoint
   bool resume = false;                 // train: continue from --out/checkpoint
   bool overwrite = false;              // replace the files of an earlier run in --out
-  std::string inject_fault;            // tests: kill:rank=R,round=T  // a LIBLINEAR model file: the starting point of linear models
+  std::string
+      inject_fault;  // tests: kill:rank=R,round=T  // a LIBLINEAR model file: the starting point of linear models
   bool barrier_before_rounds = false;  // comm_s without the wait for the slowest worker
   bool quiet = false;
   bool verbose = false;  // a log line per evaluated round
@@ -120,7 +121,7 @@ Status UnknownRunKey(const std::string& where, const std::string& key, bool swee
 
 // One run to execute: the options plus how its step was chosen.
 struct RunRequest {
-  AlgorithmOptions options;  // lr filled in later when lr_multiple or safe_step is set
+  AlgorithmOptions options;           // lr filled in later when lr_multiple or safe_step is set
   std::optional<double> lr_multiple;  // γ = lr_multiple / L̂ (--lr auto*K, sweeps)
   bool safe_step = false;             // --lr auto: γ = SafeStep(L̂, L̄, batch)
   std::string name;                   // output subfolder in a sweep ("" for train)

@@ -40,15 +40,16 @@ Result<std::vector<double>> LoadInitialPoint(const Job& job, const LoadedData& d
   const std::string& file = job.run.init_model;
   if (file.empty()) return std::vector<double>{};
   if (job.network()) {
-    return Status::InvalidArgument("--init-model reads LIBLINEAR models: linear models only (--problem logreg, "
-                                   "leastsq or ncvx-logreg)");
+    return Status::InvalidArgument(
+        "--init-model reads LIBLINEAR models: linear models only (--problem logreg, "
+        "leastsq or ncvx-logreg)");
   }
   CRPSGD_ASSIGN_OR_RETURN(LiblinearModel model, ReadLiblinearModel(file));
   const bool regression = model.is_regression();
   if (regression != (job.objective->labels == LabelTask::kRegression)) {
-    return Status::InvalidArgument(file + ": a " + model.solver_type + " model does not fit --problem " +
-                                   job.data.problem + (regression ? " (regression models fit leastsq)"
-                                                                          : " (classifiers fit logreg, ncvx-logreg)"));
+    return Status::InvalidArgument(
+        file + ": a " + model.solver_type + " model does not fit --problem " + job.data.problem +
+        (regression ? " (regression models fit leastsq)" : " (classifiers fit logreg, ncvx-logreg)"));
   }
   const double bias = job.data.bias;
   if (model.bias >= 0 && model.bias != bias) {
@@ -115,13 +116,16 @@ Status ValidateReliabilityFlags(Job& job) {
   unsigned long long round = 0;
   int consumed = 0;
   const std::string kind = text.substr(0, text.find(':'));
-  fault.kind = kind == "stop" ? Job::Fault::Kind::kStop : kind == "throw" ? Job::Fault::Kind::kThrow
-                                                                          : Job::Fault::Kind::kKill;
+  fault.kind = kind == "stop"    ? Job::Fault::Kind::kStop
+               : kind == "throw" ? Job::Fault::Kind::kThrow
+                                 : Job::Fault::Kind::kKill;
   const std::string format = (kind == "stop" || kind == "throw" ? kind : std::string("kill")) + ":rank=%d,round=%llu%n";
   if (std::sscanf(text.c_str(), format.c_str(), &fault.rank, &round, &consumed) != 2 ||
       consumed != static_cast<int>(text.size()) || fault.rank < 0 || round < 1) {
-    return Status::InvalidArgument("--inject-fault must be kill:rank=R,round=T, stop:rank=R,round=T or "
-                                   "throw:rank=R,round=T (R >= 0, T >= 1), got '" + text + "'");
+    return Status::InvalidArgument(
+        "--inject-fault must be kill:rank=R,round=T, stop:rank=R,round=T or "
+        "throw:rank=R,round=T (R >= 0, T >= 1), got '" +
+        text + "'");
   }
   fault.round = round;
   job.fault = fault;
@@ -152,8 +156,8 @@ std::optional<std::uint64_t> CheckpointRound(const std::filesystem::path& dir) {
   }
 }
 
-Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::uint64_t seed,
-              SeedIndependent& cache, JobReport* report) {
+Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::uint64_t seed, SeedIndependent& cache,
+              JobReport* report) {
   const bool leader = comm.rank() == 0;
   comm.set_barrier_before_rounds(job.run.barrier_before_rounds);
   auto log = [&](const std::string& line) {
@@ -169,8 +173,9 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
     return Status::InvalidArgument("--eval-batch-norm must be running or recomputed, got '" + eval_batch_norm + "'");
   }
   if (eval_batch_norm == "recomputed" && !job.network()) {
-    return Status::InvalidArgument("--eval-batch-norm recomputed is for networks (--problem softmax, mlp, resnet20): "
-                                   "linear models have no batch norm");
+    return Status::InvalidArgument(
+        "--eval-batch-norm recomputed is for networks (--problem softmax, mlp, resnet20): "
+        "linear models have no batch norm");
   }
   JobReport local;
   if (cache.computed) {
@@ -274,8 +279,9 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
               std::to_string(*round) + (plan.exact ? " of " + std::to_string(plan.rounds) : ""));
         }
       }
-      progress.emplace(std::string(AlgorithmName(r.options.kind)) + " " + options.algorithm.Describe(), plan.sfo_per_worker,
-                       plan.exact ? plan.rounds : 0, ::isatty(STDERR_FILENO) == 1, job.run.verbose);
+      progress.emplace(std::string(AlgorithmName(r.options.kind)) + " " + options.algorithm.Describe(),
+                       plan.sfo_per_worker, plan.exact ? plan.rounds : 0, ::isatty(STDERR_FILENO) == 1,
+                       job.run.verbose);
       options.observers.push_back(&*progress);
     }
     Result<RunSummary> summary = Train(options, f, comm);
@@ -289,8 +295,8 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
       outcome.summary = std::move(summary).value();
       std::ostringstream os;
       os << "seed " << seed << ": " << AlgorithmName(r.options.kind) << " " << options.algorithm.Describe() << " lr "
-         << options.algorithm.lr << ": "
-         << outcome.summary.rounds << " rounds, loss " << std::setprecision(8) << outcome.summary.final_loss;
+         << options.algorithm.lr << ": " << outcome.summary.rounds << " rounds, loss " << std::setprecision(8)
+         << outcome.summary.final_loss;
       log(os.str());
       if (!dir.empty()) {
         nlohmann::json j;  // the tool's fields beside the library's

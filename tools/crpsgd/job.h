@@ -87,7 +87,7 @@ struct SeedIndependent {
 // derive from it). Rank 0 fills *report (others may pass nullptr) and, when
 // --out is set, writes each run's metrics.jsonl and summary.json. Progress
 // goes to stderr on rank 0 unless --quiet.
-Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::uint64_t seed,
-              SeedIndependent& cache, JobReport* report);
+Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::uint64_t seed, SeedIndependent& cache,
+              JobReport* report);
 
 }  // namespace crpsgd::cli

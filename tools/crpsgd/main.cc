@@ -132,7 +132,7 @@ Status EveryStepDiverged(const Job& job, const JobReport& report) {
   }
   if (failed.empty()) return Status::OK();
   return Status::Diverged(failed + (job.compare ? ": diverged (see the table); try a smaller \"lr\" in the config"
-                                                 : ": diverged at every step of the grid; try smaller --lr-grid steps"));
+                                                : ": diverged at every step of the grid; try smaller --lr-grid steps"));
 }
 
 int RunCommand(Job& job, int argc, char** argv) {
@@ -147,7 +147,8 @@ int RunCommand(Job& job, int argc, char** argv) {
 #endif
   }
   if (backend != "inproc" && backend != "mpi") {
-    return Fail(Status::InvalidArgument("--backend must be auto, inproc or mpi, got '" + job.run.backend + "'"), leader_env);
+    return Fail(Status::InvalidArgument("--backend must be auto, inproc or mpi, got '" + job.run.backend + "'"),
+                leader_env);
   }
   if (backend == "inproc" && EnvironmentWorldSize() > 1) {
     return Fail(Status::InvalidArgument("--backend inproc under mpirun -np " + std::to_string(EnvironmentWorldSize()) +
@@ -161,8 +162,9 @@ int RunCommand(Job& job, int argc, char** argv) {
     return Fail(out, leader_env);
   }
   if (job.run.mpi_reduction != "ordered" && job.run.mpi_reduction != "native") {
-    return Fail(Status::InvalidArgument("--mpi-reduction must be ordered or native, got '" + job.run.mpi_reduction + "'"),
-                leader_env);
+    return Fail(
+        Status::InvalidArgument("--mpi-reduction must be ordered or native, got '" + job.run.mpi_reduction + "'"),
+        leader_env);
   }
   if (job.run.workers < 0 || (job.compare && job.run.workers == 0)) {
     return Fail(Status::InvalidArgument("--workers must be >= 1, got " + std::to_string(job.run.workers)), leader_env);
@@ -286,11 +288,12 @@ int RunCommand(Job& job, int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace crpsgd::cli;
-  CLI::App app{"crpsgd: communication-efficient distributed SGD with dynamically growing batches:\n"
-               "CR-PSGD (Algorithm 1 of Yu & Jin, ICML 2019) and CR-PSGD-Catalyst (Algorithm 2, for non-convex f),\n"
-               "with PSGD (fixed batch) and local SGD (periodic averaging) as baselines, in-process or under mpirun.\n"
-               "Start with: crpsgd train --help",
-               "crpsgd"};
+  CLI::App app{
+      "crpsgd: communication-efficient distributed SGD with dynamically growing batches:\n"
+      "CR-PSGD (Algorithm 1 of Yu & Jin, ICML 2019) and CR-PSGD-Catalyst (Algorithm 2, for non-convex f),\n"
+      "with PSGD (fixed batch) and local SGD (periodic averaging) as baselines, in-process or under mpirun.\n"
+      "Start with: crpsgd train --help",
+      "crpsgd"};
   const std::string version = std::string("crpsgd ") + CRPSGD_VERSION;
   app.set_version_flag("--version", version);
   app.require_subcommand(1);
@@ -299,13 +302,15 @@ int main(int argc, char** argv) {
   AlgoFlags train_algo, sweep_algo;
   SweepFlags sweep_flags;
 
-  CLI::App* train = app.add_subcommand("train", "Train one model with one algorithm; "
-                                                "writes metrics.jsonl, summary.json and config.toml to --out");
+  CLI::App* train = app.add_subcommand("train",
+                                       "Train one model with one algorithm; "
+                                       "writes metrics.jsonl, summary.json and config.toml to --out");
   AddDataFlags(*train, train_job.data);
   AddAlgoFlags(*train, train_algo, /*algorithm_flags=*/true);
   AddRunFlags(*train, train_job.run);
-  train->add_option("--checkpoint-every", train_job.run.checkpoint_every,
-                    "Write a checkpoint to --out/checkpoint every K rounds (0 = none); see --resume")
+  train
+      ->add_option("--checkpoint-every", train_job.run.checkpoint_every,
+                   "Write a checkpoint to --out/checkpoint every K rounds (0 = none); see --resume")
       ->capture_default_str();
   train->add_flag("--resume", train_job.run.resume,
                   "Continue the run in --out from its last checkpoint (give the same flags as the first time); "
@@ -318,8 +323,9 @@ int main(int argc, char** argv) {
   const char* config_help = "TOML file of flags (keys: the long names above); flags given here override it";
   train->add_option("--config", config_file, config_help);
 
-  CLI::App* sweep = app.add_subcommand("sweep", "Run several algorithms on the same data and budget, each over a "
-                                                "grid of step sizes (multiples of 1/L), and print a comparison table");
+  CLI::App* sweep = app.add_subcommand("sweep",
+                                       "Run several algorithms on the same data and budget, each over a "
+                                       "grid of step sizes (multiples of 1/L), and print a comparison table");
   AddDataFlags(*sweep, sweep_job.data);
   AddAlgoFlags(*sweep, sweep_algo, /*algorithm_flags=*/false);
   AddSweepFlags(*sweep, sweep_flags);
@@ -329,9 +335,10 @@ int main(int argc, char** argv) {
   Job compare_job;
   compare_job.run.out = "out/compare";
   std::string compare_config;
-  CLI::App* compare = app.add_subcommand("compare", "Run the runs a JSON or TOML config describes (one problem, one "
-                                                    "budget, several algorithms and seeds), then draw figures with "
-                                                    "gnuplot and write a table (see docs/compare.md)");
+  CLI::App* compare = app.add_subcommand("compare",
+                                         "Run the runs a JSON or TOML config describes (one problem, one "
+                                         "budget, several algorithms and seeds), then draw figures with "
+                                         "gnuplot and write a table (see docs/compare.md)");
   compare->add_option("--config", compare_config, "The config: JSON, or TOML when the name ends in .toml")->required();
   compare->add_option("--out", compare_job.run.out, "Output folder: runs, figures/, table.md, results.csv")
       ->capture_default_str();
@@ -339,11 +346,13 @@ int main(int argc, char** argv) {
   compare->add_flag("-v,--verbose", compare_job.run.verbose, "Log every evaluated round to stderr");
 
   TheoryCheckFlags theory_flags;
-  CLI::App* theory = app.add_subcommand(
-      "theory-check", "Measure the paper's rates on problems with known constants: CR-PSGD's rounds against log T, "
-                      "N·T·(f − f*) across T, the speedup in N, the baselines' rounds, and the catalyst's rounds "
-                      "against sqrt(NT)·log(T/N). Exits 4 when a criterion fails");
-  theory->add_option("--out", theory_flags.out, "Output folder: table.md, results.csv, figures/")->capture_default_str();
+  CLI::App* theory =
+      app.add_subcommand("theory-check",
+                         "Measure the paper's rates on problems with known constants: CR-PSGD's rounds against log T, "
+                         "N·T·(f − f*) across T, the speedup in N, the baselines' rounds, and the catalyst's rounds "
+                         "against sqrt(NT)·log(T/N). Exits 4 when a criterion fails");
+  theory->add_option("--out", theory_flags.out, "Output folder: table.md, results.csv, figures/")
+      ->capture_default_str();
   theory->add_option("--max-budget", theory_flags.max_budget, "Largest per-worker budget T of the sweep (>= 100000)")
       ->capture_default_str();
   theory->add_option("--seeds", theory_flags.seeds, "Seeds 1..K of each CR-PSGD point")->capture_default_str();
@@ -351,9 +360,10 @@ int main(int argc, char** argv) {
 
   PredictFlags predict_flags;
   CLI::App* predict = app.add_subcommand(
-      "predict", "Score a saved model on a data file: a linear model (model.liblinear from --save-model, or "
-                 "liblinear-train's) as liblinear-predict does, or a network's model.pt (give its --problem); prints "
-                 "the accuracy, writes one prediction per line to --out");
+      "predict",
+      "Score a saved model on a data file: a linear model (model.liblinear from --save-model, or "
+      "liblinear-train's) as liblinear-predict does, or a network's model.pt (give its --problem); prints "
+      "the accuracy, writes one prediction per line to --out");
   predict->add_option("--model", predict_flags.model, "The model file: LIBLINEAR's format, or a network's model.pt")
       ->required();
   predict->add_option("--out", predict_flags.out, "File for the predictions, one per line (replaced if it exists)");
@@ -383,8 +393,9 @@ int main(int argc, char** argv) {
   if (args.size() == 1 || args[1] == "help") {
     CLI::App* about = args.size() > 2 ? find_command(args[2]) : nullptr;
     if (args.size() > 2 && about == nullptr) {
-      return Fail(crpsgd::Status::InvalidArgument("help: no command '" + args[2] + "' (commands: " + command_list + ")"),
-                  leader);
+      return Fail(
+          crpsgd::Status::InvalidArgument("help: no command '" + args[2] + "' (commands: " + command_list + ")"),
+          leader);
     }
     std::cout << (about != nullptr ? about->help() : app.help());
     return kExitOk;
@@ -441,7 +452,8 @@ int main(int argc, char** argv) {
     bool passed = false;
     const crpsgd::Status status = RunTheoryCheck(theory_flags, &passed);
     if (!status.ok()) return Fail(status, true);
-    if (!passed) std::fprintf(stderr, "crpsgd: theory-check: a criterion failed (see %s/table.md)\n", theory_flags.out.c_str());
+    if (!passed)
+      std::fprintf(stderr, "crpsgd: theory-check: a criterion failed (see %s/table.md)\n", theory_flags.out.c_str());
     return passed ? kExitOk : kExitCheckFailed;
   }
   Job& job = train->parsed() ? train_job : sweep->parsed() ? sweep_job : compare_job;

@@ -26,7 +26,8 @@ const ObjectiveRegistry& Objectives() {
 
 Result<const ObjectiveFactory*> ObjectiveFor(const std::string& problem) {
   if (Objectives().Find(problem) == nullptr && (problem == "softmax" || problem == "mlp" || problem == "resnet20")) {
-    return Status::InvalidArgument("--problem " + problem + ": this build has no LibTorch (install libtorch-dev and "
+    return Status::InvalidArgument("--problem " + problem +
+                                   ": this build has no LibTorch (install libtorch-dev and "
                                    "rebuild)");
   }
   return Objectives().Get(problem);

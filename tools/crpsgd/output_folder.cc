@@ -14,9 +14,9 @@ namespace {
 
 // What crpsgd writes into a run's folder (docs/output-formats.md), and what
 // the README's liblinear-predict example writes beside it.
-constexpr std::array<const char*, 9> kRunFiles = {"summary.json", "metrics.jsonl", "config.toml",  "model.liblinear",
-                                                  "model.pt",     "results.csv",   "table.md",     "checkpoint",
-                                                  "predictions"};
+constexpr std::array<const char*, 9> kRunFiles = {"summary.json",    "metrics.jsonl", "config.toml",
+                                                  "model.liblinear", "model.pt",      "results.csv",
+                                                  "table.md",        "checkpoint",    "predictions"};
 // Files that on their own show that a folder holds a run ("predictions"
 // alone could be anyone's).
 bool MarksARun(const std::string& name) { return name != "predictions"; }
@@ -88,7 +88,8 @@ Status PrepareOutputFolder(const std::filesystem::path& out, Reuse reuse, bool s
   if (problem.empty()) {
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
-    const std::filesystem::path probe = out / (".crpsgd-write-test-" + std::string(host) + "-" + std::to_string(::getpid()));
+    const std::filesystem::path probe =
+        out / (".crpsgd-write-test-" + std::string(host) + "-" + std::to_string(::getpid()));
     const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0) {
       problem = std::string("cannot be written: ") + std::strerror(errno);
@@ -113,7 +114,8 @@ Status PrepareOutputFolder(const std::filesystem::path& out, Reuse reuse, bool s
     if (earlier.size() > 4) list += ", ...";
     return Status::InvalidArgument(flag + " " + name + " holds another run's files (" + list +
                                    "): give --overwrite to replace them, --resume to continue that run (train), "
-                                   "or another " + flag);
+                                   "or another " +
+                                   flag);
   }
   return Status::OK();  // kOverwrite: RemoveEarlierRun, once the inputs are known to be good
 }

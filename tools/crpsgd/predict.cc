@@ -50,7 +50,8 @@ Result<std::string> PredictWithNetwork(const PredictFlags& flags) {
 #if CRPSGD_WITH_TORCH
   const ObjectiveFactory* objective = Objectives().Find(flags.data.problem);
   if (objective == nullptr || !objective->network()) {
-    return Status::InvalidArgument("--model " + flags.model + " is a network's model.pt: give the --problem it was "
+    return Status::InvalidArgument("--model " + flags.model +
+                                   " is a network's model.pt: give the --problem it was "
                                    "trained as (softmax, mlp or resnet20; and --hidden for mlp)");
   }
   CRPSGD_ASSIGN_OR_RETURN(const DataOptions data_options, MakeDataOptions(flags.data, LabelTask::kClasses));
@@ -88,17 +89,18 @@ Result<std::string> Predict(const PredictFlags& flags) {
   if (flags.model.ends_with(".pt")) return PredictWithNetwork(flags);
   DataFlags data_flags = flags.data;
   if (const ObjectiveFactory* objective = Objectives().Find(data_flags.problem); objective && objective->network()) {
-    return Status::InvalidArgument("--problem " + data_flags.problem + ": " + flags.model + " is a LIBLINEAR model "
+    return Status::InvalidArgument("--problem " + data_flags.problem + ": " + flags.model +
+                                   " is a LIBLINEAR model "
                                    "(a network's model is a .pt file)");
   }
   CRPSGD_ASSIGN_OR_RETURN(const LiblinearModel model, ReadLiblinearModel(flags.model));
   // The model says what it is; the data are read the way train read them.
   const bool regression = model.is_regression();
   if (data_flags.bias != 0.0 && data_flags.bias != model.bias) {
-    return Status::InvalidArgument("--bias " + Printf("%g", data_flags.bias) + ": " + flags.model +
-                                   (model.bias >= 0 ? " was trained with a bias feature of " + Printf("%g", model.bias)
-                                                    : " has no bias feature") +
-                                   " (predict takes it from the model: drop --bias)");
+    return Status::InvalidArgument(
+        "--bias " + Printf("%g", data_flags.bias) + ": " + flags.model +
+        (model.bias >= 0 ? " was trained with a bias feature of " + Printf("%g", model.bias) : " has no bias feature") +
+        " (predict takes it from the model: drop --bias)");
   }
   data_flags.bias = 0.0;  // added from the model's own value in Margin
   CRPSGD_ASSIGN_OR_RETURN(const DataOptions data_options,

@@ -11,9 +11,13 @@ std::string ProgressReporter::RoundOf(std::uint64_t round) const {
 
 ProgressReporter::ProgressReporter(std::string label, std::uint64_t budget, std::uint64_t rounds, bool terminal,
                                    bool verbose)
-    : label_(std::move(label)), budget_(budget == 0 ? 1 : budget), rounds_(rounds), terminal_(terminal && !verbose),
+    : label_(std::move(label)),
+      budget_(budget == 0 ? 1 : budget),
+      rounds_(rounds),
+      terminal_(terminal && !verbose),
       verbose_(verbose),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
 
 Status ProgressReporter::OnRound(const RoundRecord& record, std::span<const double>) {
   if (record.loss) {
@@ -44,8 +48,8 @@ Status ProgressReporter::OnRound(const RoundRecord& record, std::span<const doub
     bar.resize(kWidth, '.');
     std::snprintf(line, sizeof line, "\r%s [%s] %3.0f%%  round %s  SFO %llu/%llu  loss %s  ETA %.0fs\033[K",
                   label_.c_str(), bar.c_str(), 100 * fraction, RoundOf(record.round).c_str(),
-                  static_cast<unsigned long long>(record.sfo_per_worker),
-                  static_cast<unsigned long long>(budget_), last_loss_.c_str(), eta);
+                  static_cast<unsigned long long>(record.sfo_per_worker), static_cast<unsigned long long>(budget_),
+                  last_loss_.c_str(), eta);
     std::fputs(line, stderr);
     if (record.last) std::fputc('\n', stderr);
     std::fflush(stderr);
@@ -55,8 +59,8 @@ Status ProgressReporter::OnRound(const RoundRecord& record, std::span<const doub
   while (next_decile_ <= fraction * 10) ++next_decile_;
   std::snprintf(line, sizeof line, "crpsgd: %s: %3.0f%% round %s, SFO %llu/%llu, loss %s, %.1fs elapsed\n",
                 label_.c_str(), 100 * fraction, RoundOf(record.round).c_str(),
-                static_cast<unsigned long long>(record.sfo_per_worker),
-                static_cast<unsigned long long>(budget_), last_loss_.c_str(), elapsed);
+                static_cast<unsigned long long>(record.sfo_per_worker), static_cast<unsigned long long>(budget_),
+                last_loss_.c_str(), elapsed);
   std::fputs(line, stderr);
   return Status::OK();
 }

@@ -100,7 +100,8 @@ std::string FormatTable(const Job& job, const JobReport& report) {
   bool has_test = false;
   for (const TableRow& row : rows) has_test = has_test || (!row.diverged && row.seeds.front()->summary.test_accuracy);
   std::ostringstream os;
-  os << "| algorithm | parameters | step (×1/L) | γ | rounds | planned rounds | SFO/worker | budget left | final loss | "
+  os << "| algorithm | parameters | step (×1/L) | γ | rounds | planned rounds | SFO/worker | budget left | final loss "
+        "| "
         "f − f* |";
   if (several_seeds) os << " f − f* range |";
   os << " f − f* vs first | rounds vs first | wall s | comm s |" << (has_test ? " test accuracy |" : "") << "\n|";
@@ -124,8 +125,8 @@ std::string FormatTable(const Job& job, const JobReport& report) {
     const AlgorithmPlan plan = PlanAlgorithm(s.algorithm, s.workers);
     os << (multiple ? Num(*multiple) : std::string("—")) << " | " << Num(s.algorithm.lr) << " | "
        << Rounds(row.mean_rounds) << " | " << (plan.exact ? "" : "≥ ") << plan.rounds << " | " << s.sfo_per_worker
-       << " | " << s.budget_left << " | " << Num(row.mean_loss, 8)
-       << " | " << (row.has_gap ? Num(row.mean_gap) : "—") << " | ";
+       << " | " << s.budget_left << " | " << Num(row.mean_loss, 8) << " | " << (row.has_gap ? Num(row.mean_gap) : "—")
+       << " | ";
     if (several_seeds) os << (row.has_gap ? Num(row.min_gap, 3) + "–" + Num(row.max_gap, 3) : "—") << " | ";
     if (first != nullptr && row.has_gap && first->has_gap && first->mean_gap > 0) {
       os << Num(row.mean_gap / first->mean_gap, 3) << "× | ";
@@ -133,8 +134,8 @@ std::string FormatTable(const Job& job, const JobReport& report) {
       os << "— | ";
     }
     const double first_rounds = first != nullptr ? first->mean_rounds : 0.0;
-    os << (first_rounds > 0 && row.mean_rounds > 0 ? "1/" + Num(first_rounds / row.mean_rounds, 4) : "—")
-       << " | " << Num(row.mean_wall_s, 3) << " | " << Num(row.mean_comm_s, 3) << " |";
+    os << (first_rounds > 0 && row.mean_rounds > 0 ? "1/" + Num(first_rounds / row.mean_rounds, 4) : "—") << " | "
+       << Num(row.mean_wall_s, 3) << " | " << Num(row.mean_comm_s, 3) << " |";
     if (has_test) {
       double mean = 0.0;  // over the seeds
       for (const RunOutcome* seed : row.seeds) mean += seed->summary.test_accuracy.value_or(0.0) / row.seeds.size();
@@ -173,7 +174,8 @@ std::string FormatCsv(const JobReport& report) {
     os << Num(s.algorithm.lr, 10) << ",ok," << s.rounds << "," << s.sfo_per_worker << "," << s.sfo_total << ","
        << s.budget_left << "," << Num(s.final_loss, 12) << "," << (s.f_star ? Num(*s.f_star, 12) : "") << ","
        << (s.f_star ? Num(s.final_loss - *s.f_star, 8) : "") << "," << Num(s.wall_s, 6) << "," << Num(s.comm_s, 6)
-       << "," << (s.net_model_s ? Num(*s.net_model_s, 6) : "") << "," << s.bytes << "," << (s.test_accuracy ? Num(*s.test_accuracy, 6) : "") << "\n";
+       << "," << (s.net_model_s ? Num(*s.net_model_s, 6) : "") << "," << s.bytes << ","
+       << (s.test_accuracy ? Num(*s.test_accuracy, 6) : "") << "\n";
   }
   return os.str();
 }

@@ -83,7 +83,8 @@ class Measurer {
 
   Result<Measurements> Run() {
     CRPSGD_RETURN_IF_ERROR(MakeData());
-    for (std::uint64_t t : Budgets(kMinBudget, flags_.max_budget)) m_.points.push_back(BudgetPoint{t, 0, {}, {}, {}, {}});
+    for (std::uint64_t t : Budgets(kMinBudget, flags_.max_budget))
+      m_.points.push_back(BudgetPoint{t, 0, {}, {}, {}, {}});
     std::size_t large = 0;
     for (const BudgetPoint& p : m_.points) large += p.budget >= 10000 ? 1 : 0;
     if (large < 2) return Status::InvalidArgument("--max-budget: the sweep needs two budgets >= 10000");
@@ -130,8 +131,8 @@ class Measurer {
       for (BudgetPoint& point : m_.points) {
         algorithm.budget = point.budget;
         for (std::uint64_t seed = 1; seed <= flags_.seeds; ++seed) {
-          CRPSGD_ASSIGN_OR_RETURN(Sample s, RunOnce(regression_, Problem::kLeastSquares, 0.0, algorithm, n, seed,
-                                                    m_.constants.f_star));
+          CRPSGD_ASSIGN_OR_RETURN(
+              Sample s, RunOnce(regression_, Problem::kLeastSquares, 0.0, algorithm, n, seed, m_.constants.f_star));
           if (i == 0 && seed == 1) point.cr_psgd_rounds = s.rounds;
           point.cr_psgd_gaps[i].push_back(s.gap);
           m_.samples.push_back(std::move(s));
@@ -155,8 +156,8 @@ class Measurer {
         for (BudgetPoint& point : m_.points) {
           if (point.budget > kBaselineMaxBudget) break;
           algorithm.budget = point.budget;
-          CRPSGD_ASSIGN_OR_RETURN(Sample s, RunOnce(regression_, Problem::kLeastSquares, 0.0, algorithm, kWorkers[i],
-                                                    1, m_.constants.f_star));
+          CRPSGD_ASSIGN_OR_RETURN(Sample s, RunOnce(regression_, Problem::kLeastSquares, 0.0, algorithm, kWorkers[i], 1,
+                                                    m_.constants.f_star));
           auto& runs = kind == AlgorithmKind::kPsgd ? point.psgd : point.local_sgd;
           if (!runs) runs.emplace();
           (*runs)[i] = s;
@@ -199,9 +200,10 @@ class Measurer {
 
 Status Validate(const TheoryCheckFlags& flags) {
   if (flags.max_budget < 100000) {
-    return Status::InvalidArgument("--max-budget must be >= 100000 (the sweep covers T = 1000..max, and the "
-                                   "N·T·(f − f*) criterion needs two budgets >= 10000), got " +
-                                   std::to_string(flags.max_budget));
+    return Status::InvalidArgument(
+        "--max-budget must be >= 100000 (the sweep covers T = 1000..max, and the "
+        "N·T·(f − f*) criterion needs two budgets >= 10000), got " +
+        std::to_string(flags.max_budget));
   }
   if (flags.seeds < 1) return Status::InvalidArgument("--seeds must be >= 1");
   if (flags.out.empty()) return Status::InvalidArgument("--out must not be empty");

@@ -80,8 +80,8 @@ Judgement Judge(const Measurements& m, const TheoryCriteria& criteria) {
       y.push_back(static_cast<double>(p.cr_psgd_rounds));
     }
     const Fit& f = j.round_fits[i] = FitLine(x, y);
-    j.claims.push_back({"rounds = a + b·ln T, N = " + std::to_string(kWorkers[i]) + " (a = " +
-                            Format("%.3g", f.intercept) + ", b = " + Format("%.3g", f.slope) + ")",
+    j.claims.push_back({"rounds = a + b·ln T, N = " + std::to_string(kWorkers[i]) +
+                            " (a = " + Format("%.3g", f.intercept) + ", b = " + Format("%.3g", f.slope) + ")",
                         "R² = " + Format("%.4f", f.r_squared), "R² ≥ " + Plain(criteria.min_r_squared),
                         f.r_squared >= criteria.min_r_squared});
   }

@@ -48,7 +48,7 @@ struct Sample {
   std::string method;
   int workers = 0;
   std::uint64_t budget = 0, seed = 0, rounds = 0, sfo_per_worker = 0;
-  double gap = 0;                        // f − f* (least squares)
+  double gap = 0;                       // f − f* (least squares)
   std::optional<double> gradient_norm;  // catalyst
   double wall_s = 0;
 };
@@ -59,7 +59,7 @@ using PerWorkers = std::array<T, kWorkers.size()>;  // by the index of N in kWor
 // Everything measured at one budget T.
 struct BudgetPoint {
   std::uint64_t budget = 0;
-  std::uint64_t cr_psgd_rounds = 0;            // B_t is per worker: the same for every N and seed
+  std::uint64_t cr_psgd_rounds = 0;              // B_t is per worker: the same for every N and seed
   PerWorkers<std::vector<double>> cr_psgd_gaps;  // f − f* of each seed, by N
   // T ≤ kBaselineMaxBudget: seed 1 of each, by N.
   std::optional<PerWorkers<Sample>> psgd, local_sgd, catalyst;
@@ -90,10 +90,10 @@ struct Claim {
 };
 
 struct Judgement {
-  PerWorkers<Fit> round_fits;      // cr-psgd rounds = a + b·ln T
-  PerWorkers<double> flat_ratio;   // max/min of N·T·(f − f*) over T ≥ 10⁴
-  double speedup = 0;              // (f − f*)(N = 1) / (f − f*)(N = 8) at the largest T
-  Fit catalyst_fit;                // catalyst rounds against √(NT)·ln(T/N)
+  PerWorkers<Fit> round_fits;     // cr-psgd rounds = a + b·ln T
+  PerWorkers<double> flat_ratio;  // max/min of N·T·(f − f*) over T ≥ 10⁴
+  double speedup = 0;             // (f − f*)(N = 1) / (f − f*)(N = 8) at the largest T
+  Fit catalyst_fit;               // catalyst rounds against √(NT)·ln(T/N)
   std::vector<Claim> claims;
   bool passed = false;
 };

@@ -20,8 +20,8 @@ std::string RenderCsv(const Measurements& m) {
   os << "method,workers,budget,seed,rounds,sfo_per_worker,f_minus_f_star,gradient_norm,wall_s\n";
   os.precision(10);
   for (const Sample& s : m.samples) {
-    os << s.method << "," << s.workers << "," << s.budget << "," << s.seed << "," << s.rounds << ","
-       << s.sfo_per_worker << ",";
+    os << s.method << "," << s.workers << "," << s.budget << "," << s.seed << "," << s.rounds << "," << s.sfo_per_worker
+       << ",";
     if (!s.gradient_norm) os << s.gap;
     os << ",";
     if (s.gradient_norm) os << *s.gradient_norm;
@@ -30,19 +30,17 @@ std::string RenderCsv(const Measurements& m) {
   return os.str();
 }
 
-
 std::string RenderTable(const Measurements& m, const Judgement& j) {
   const Constants& c = m.constants;
   const BudgetPoint& largest = m.points.back();
   std::ostringstream md;
   md << "# crpsgd theory-check\n\n"
      << "Least squares f(x) = (1/2n)‖Ax − y‖² on generated data: n = " << kSamples << ", d = " << kFeatures
-     << ", feature variances from 1 to 1/" << kCondition << ", label noise " << kNoise << ", data seed "
-     << kDataSeed << ".\nConstants, exact from the data: L = " << Format("%.5g", c.lipschitz)
-     << ", μ = " << Format("%.5g", c.mu) << " (L/μ = " << Format("%.3g", c.lipschitz / c.mu)
-     << "), σ² = E‖∇F(x*; i)‖² = " << Format("%.5g", c.sigma2) << ", f* = " << Format("%.10g", c.f_star)
-     << ".\nCR-PSGD: γ = 1/L, B₁ = " << kFirstBatch << ", ρ = " << kGrowth << "; N·T·(f − f*) is the mean over seeds 1.."
-     << m.seeds << " (min–max in the figure).\n\n";
+     << ", feature variances from 1 to 1/" << kCondition << ", label noise " << kNoise << ", data seed " << kDataSeed
+     << ".\nConstants, exact from the data: L = " << Format("%.5g", c.lipschitz) << ", μ = " << Format("%.5g", c.mu)
+     << " (L/μ = " << Format("%.3g", c.lipschitz / c.mu) << "), σ² = E‖∇F(x*; i)‖² = " << Format("%.5g", c.sigma2)
+     << ", f* = " << Format("%.10g", c.f_star) << ".\nCR-PSGD: γ = 1/L, B₁ = " << kFirstBatch << ", ρ = " << kGrowth
+     << "; N·T·(f − f*) is the mean over seeds 1.." << m.seeds << " (min–max in the figure).\n\n";
 
   md << "## CR-PSGD: rounds and N·T·(f − f*) against T\n\n| T | rounds |";
   for (int n : kWorkers) md << " N·T·(f − f*), N = " << n << " |";
@@ -73,7 +71,8 @@ std::string RenderTable(const Measurements& m, const Judgement& j) {
   md << "\n## Rounds of the baselines (N = 8)\n\nPSGD (B = 1) and local SGD (b = 1, I = " << kSyncPeriod
      << ") at γ = 1/(L + tr H) = " << Format("%.4g", 1.0 / (c.lipschitz + c.trace))
      << ", the step that is stable for single samples; seed 1; T ≤ " << kBaselineMaxBudget
-     << " (PSGD needs T rounds).\n\n| T | cr-psgd rounds | psgd rounds | local-sgd rounds | cr-psgd f − f* | psgd f − f* | "
+     << " (PSGD needs T rounds).\n\n| T | cr-psgd rounds | psgd rounds | local-sgd rounds | cr-psgd f − f* | psgd f − "
+        "f* | "
         "local-sgd f − f* |\n|---|---|---|---|---|---|---|\n";
   constexpr std::size_t kEight = kWorkers.size() - 1;  // N = 8
   for (const BudgetPoint& p : m.points) {
@@ -90,7 +89,8 @@ std::string RenderTable(const Measurements& m, const Judgement& j) {
      << ", K = ⌊√(NT)⌋, inner budget ⌊√(T/N)⌋; seed 1.\nFit over all N and T: rounds = "
      << Format("%.3g", j.catalyst_fit.intercept) << " + " << Format("%.3g", j.catalyst_fit.slope)
      << "·√(NT)·ln(T/N), R² = " << Format("%.4f", j.catalyst_fit.r_squared)
-     << ".\n\n| N | T | rounds | √(NT)·ln(T/N) | rounds / (√(NT)·ln(T/N)) | ‖∇f‖ at the end |\n|---|---|---|---|---|---|\n";
+     << ".\n\n| N | T | rounds | √(NT)·ln(T/N) | rounds / (√(NT)·ln(T/N)) | ‖∇f‖ at the end "
+        "|\n|---|---|---|---|---|---|\n";
   for (const Sample& s : m.samples) {
     if (s.method != "cr-psgd-catalyst") continue;
     const double x = CatalystX(s.workers, s.budget);
@@ -101,7 +101,6 @@ std::string RenderTable(const Measurements& m, const Judgement& j) {
   md << "\nVerdict: " << (j.passed ? "every criterion holds." : "at least one criterion FAILED.") << "\n";
   return md.str();
 }
-
 
 Status DrawFigures(const Measurements& m, const Judgement& j, const std::filesystem::path& dir) {
   const BudgetPoint& largest = m.points.back();
@@ -149,32 +148,32 @@ Status DrawFigures(const Measurements& m, const Judgement& j, const std::filesys
   auto q = [](const std::filesystem::path& p) { return GnuplotString(p.filename().string()); };
   const std::string cr_dat = q(dir / "cr_psgd.dat");
   std::ostringstream gp;
-  gp << GnuplotPreamble("crpsgd theory-check")
-     << kGnuplotKeyBeside << "set grid\nset autoscale xfix\n"
+  gp << GnuplotPreamble("crpsgd theory-check") << kGnuplotKeyBeside << "set grid\nset autoscale xfix\n"
      << "set format x '10^{%T}'\nset format y '%g'\n"
      << "set style fill transparent solid 0.1 noborder\n";
   auto output = [&](const std::string& name, const char* term, const char* ext) {
     gp << "set terminal " << term << "\nset output " << q(dir / (name + ext)) << "\n";
   };
-  for (const auto& [term, ext] : {std::pair{"pngcairo size 1200,600", ".png"}, std::pair{"svg size 1200,600", ".svg"}}) {
+  for (const auto& [term, ext] :
+       {std::pair{"pngcairo size 1200,600", ".png"}, std::pair{"svg size 1200,600", ".svg"}}) {
     const Fit& fit = j.round_fits.front();
     output("cr_psgd_rounds", term, ext);
-    gp << "set title " << GnuplotString("CR-PSGD rounds against T: a straight line on a log T axis is O(log T) (fit R² = " +
-                                        Format("%.4f", fit.r_squared) + ")")
+    gp << "set title "
+       << GnuplotString("CR-PSGD rounds against T: a straight line on a log T axis is O(log T) (fit R² = " +
+                        Format("%.4f", fit.r_squared) + ")")
        << "\nset xlabel 'per-worker SFO budget T (log scale)'\nset ylabel 'communication rounds'\n"
        << "set logscale x\nunset logscale y\n"
        << "plot " << cr_dat << " using 1:2 with points pt 7 ps 1.2 title 'cr-psgd (B1 = " << kFirstBatch
        << ", rho = " << kGrowth << "; every N)', " << fit.intercept << " + " << fit.slope
-       << "*log(x) with lines lc rgb 'black' lw 2 title " << GnuplotString("fit " + Format("%.3g", fit.intercept) + " + " +
-                                                            Format("%.3g", fit.slope) + "·ln T")
-       << "\n";
+       << "*log(x) with lines lc rgb 'black' lw 2 title "
+       << GnuplotString("fit " + Format("%.3g", fit.intercept) + " + " + Format("%.3g", fit.slope) + "·ln T") << "\n";
     output("rounds_vs_budget", term, ext);
     gp << "set title 'Communication rounds against T, N = 8'\nset xlabel 'per-worker SFO budget T (log scale)'\n"
        << "set ylabel 'communication rounds (log scale)'\nset logscale xy\n"
        << "plot " << q(dir / "baselines.dat") << " using 1:2 with linespoints lw 2 pt 7 title 'psgd B = 1', "
-       << q(dir / "baselines.dat") << " using 1:3 with linespoints lw 2 pt 7 title 'local-sgd b = 1, I = " << kSyncPeriod
-       << "', " << cr_dat << " using 1:2 with linespoints lw 2 pt 7 title 'cr-psgd B1 = " << kFirstBatch
-       << ", rho = " << kGrowth << "'\n";
+       << q(dir / "baselines.dat")
+       << " using 1:3 with linespoints lw 2 pt 7 title 'local-sgd b = 1, I = " << kSyncPeriod << "', " << cr_dat
+       << " using 1:2 with linespoints lw 2 pt 7 title 'cr-psgd B1 = " << kFirstBatch << ", rho = " << kGrowth << "'\n";
     // One panel per N on a shared y range: four min–max bands drawn over
     // each other would hide one another.
     double highest = 0.0;
@@ -193,8 +192,7 @@ Status DrawFigures(const Measurements& m, const Judgement& j, const std::filesys
          << " with filledcurves lc " << i + 1 << " fs transparent solid 0.25 title 'min–max', " << cr_dat
          << " using 1:" << mean << " with linespoints lc " << i + 1 << " lw 2 pt 7 title 'mean'\n";
     }
-    gp << "unset multiplot\nset yrange [*:*]\nset title\n"
-       << kGnuplotKeyBeside;
+    gp << "unset multiplot\nset yrange [*:*]\nset title\n" << kGnuplotKeyBeside;
     const double gap1 = Summarize(largest.cr_psgd_gaps.front()).mean;
     output("speedup", term, ext);
     gp << "set title 'CR-PSGD error against workers at T = " << largest.budget
@@ -203,17 +201,19 @@ Status DrawFigures(const Measurements& m, const Judgement& j, const std::filesys
        << "plot " << q(dir / "speedup.dat") << " using 1:2:3:4 with yerrorlines lw 2 pt 7 title 'cr-psgd', " << gap1
        << "/x with lines lc rgb 'black' dt 2 lw 2 title 'linear speedup: (f − f*)(N = 1)/N'\nset xtics autofreq\n";
     output("catalyst_rounds", term, ext);
-    gp << "set title " << GnuplotString("CR-PSGD-Catalyst rounds against √(NT)·ln(T/N) (non-convex; fit R² = " +
-                                        Format("%.4f", j.catalyst_fit.r_squared) + ")")
-       << "\nset xlabel '√(NT)·ln(T/N) (log scale)'\nset ylabel 'communication rounds (log scale)'\nset logscale xy\nplot ";
+    gp << "set title "
+       << GnuplotString("CR-PSGD-Catalyst rounds against √(NT)·ln(T/N) (non-convex; fit R² = " +
+                        Format("%.4f", j.catalyst_fit.r_squared) + ")")
+       << "\nset xlabel '√(NT)·ln(T/N) (log scale)'\nset ylabel 'communication rounds (log scale)'\nset logscale "
+          "xy\nplot ";
     for (std::size_t i = 0; i < kWorkers.size(); ++i) {
       gp << q(dir / "catalyst.dat") << " index " << i << " using 1:2 with points pt 7 ps 1.2 title 'N = " << kWorkers[i]
          << "', ";
     }
-    gp << j.catalyst_fit.intercept << " + " << j.catalyst_fit.slope << "*x with lines lc rgb 'black' lw 2 title 'fit'\n";
+    gp << j.catalyst_fit.intercept << " + " << j.catalyst_fit.slope
+       << "*x with lines lc rgb 'black' lw 2 title 'fit'\n";
   }
   return RunGnuplot(dir / "figures.gp", gp.str());
 }
-
 
 }  // namespace crpsgd::cli::theory
