@@ -70,6 +70,9 @@ struct ObjectiveFactory {
   bool network() const { return labels == LabelTask::kClasses; }
 };
 
+// The settings every objective shares (λ ≥ 0, finite), then the factory's own check.
+Status CheckObjectiveSettings(const ObjectiveFactory& factory, const ObjectiveSettings& settings);
+
 class ObjectiveRegistry {
  public:
   // logreg, leastsq and ncvx-logreg (crpsgd/linear_models.h).
@@ -83,7 +86,7 @@ class ObjectiveRegistry {
   Result<const ObjectiveFactory*> Get(std::string_view name) const;
   std::vector<std::string> Names() const;
 
-  // Get(name)->check, then make.
+  // CheckObjectiveSettings, then the factory's make.
   Result<WorkerObjectives> Make(std::string_view name, const ObjectiveSettings& settings,
                                 const ObjectiveInputs& inputs) const;
 

@@ -8,9 +8,6 @@ namespace crpsgd {
 namespace {
 
 Status CheckLinearModel(const ObjectiveSettings& s) {
-  if (!(s.lambda >= 0.0) || !std::isfinite(s.lambda)) {
-    return Status::InvalidArgument("--lambda must be >= 0 (got " + std::to_string(s.lambda) + ")");
-  }
   if (s.augment) {
     return Status::InvalidArgument("--augment needs a network (--problem softmax, mlp, resnet20) and image data");
   }
@@ -45,6 +42,13 @@ ObjectiveFactory LinearModel(Problem problem, std::string description) {
 }
 
 }  // namespace
+
+Status CheckObjectiveSettings(const ObjectiveFactory& factory, const ObjectiveSettings& settings) {
+  if (!(settings.lambda >= 0.0) || !std::isfinite(settings.lambda)) {
+    return Status::InvalidArgument("--lambda must be >= 0 (got " + std::to_string(settings.lambda) + ")");
+  }
+  return factory.check ? factory.check(settings) : Status::OK();
+}
 
 ObjectiveRegistry ObjectiveRegistry::WithLinearModels() {
   ObjectiveRegistry registry;
@@ -93,7 +97,7 @@ std::vector<std::string> ObjectiveRegistry::Names() const {
 Result<WorkerObjectives> ObjectiveRegistry::Make(std::string_view name, const ObjectiveSettings& settings,
                                                  const ObjectiveInputs& inputs) const {
   CRPSGD_ASSIGN_OR_RETURN(const ObjectiveFactory* factory, Get(name));
-  if (factory->check) CRPSGD_RETURN_IF_ERROR(factory->check(settings));
+  CRPSGD_RETURN_IF_ERROR(CheckObjectiveSettings(*factory, settings));
   if (inputs.train == nullptr) return Status::InvalidArgument("objective '" + factory->name + "': no training shard");
   return factory->make(settings, inputs);
 }

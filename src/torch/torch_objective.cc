@@ -412,9 +412,6 @@ namespace crpsgd {
 namespace {
 
 Status CheckNetwork(const ObjectiveSettings& s) {
-  if (!(s.lambda >= 0.0) || !std::isfinite(s.lambda)) {
-    return Status::InvalidArgument("--lambda must be >= 0 (got " + std::to_string(s.lambda) + ")");
-  }
   if (s.precision != Precision::kFloat64) {
     return Status::InvalidArgument("--precision is for linear models; networks train in LibTorch's float32");
   }

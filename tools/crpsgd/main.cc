@@ -184,8 +184,8 @@ int RunCommand(Job& job, int argc, char** argv) {
   job.data_options = std::move(data_options).value();
   auto settings = MakeObjectiveSettings(job.data, job.run);
   if (!settings.ok()) return Fail(settings.status(), leader_env);
-  if (job.objective->check) {
-    if (Status checked = job.objective->check(*settings); !checked.ok()) return Fail(checked, leader_env);
+  if (Status checked = CheckObjectiveSettings(*job.objective, *settings); !checked.ok()) {
+    return Fail(checked, leader_env);
   }
   job.objective_settings = *settings;
   ConfigureProcess(*job.objective, job.run.threads);
