@@ -18,6 +18,11 @@ namespace crpsgd::cli {
 // at most 3, differ).
 std::string NearestName(const std::string& name, const std::vector<std::string>& candidates);
 
+// A setting's name in the spelling of config keys ("sync_period") or of flags
+// ("sync-period"): every reader takes both and compares them in one of these.
+std::string WithUnderscores(std::string name);
+std::string WithHyphens(std::string name);
+
 // The long flags of `subcommand` ("--budget", ...), --help and --version included.
 std::vector<std::string> LongFlags(const CLI::App& subcommand);
 

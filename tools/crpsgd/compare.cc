@@ -26,8 +26,7 @@ class ConfigObject {
     ConfigObject config(std::move(where));
     if (!object.is_object()) return config;
     for (const auto& [key, value] : object.items()) {
-      std::string canonical = key;
-      for (char& c : canonical) c = c == '-' ? '_' : c;
+      const std::string canonical = WithUnderscores(key);
       if (config.object_.contains(canonical)) {
         return Status::InvalidArgument(config.where_ + ": \"" + key + "\" is given twice (as \"" +
                                        config.written_[canonical] + "\" too)");

@@ -86,7 +86,7 @@ Result<std::vector<std::string>> ExpandConfigFile(const CLI::App& subcommand, co
                                      "]: sections are not used; write the flags as key = value "
                                      "at the top of the file");
     }
-    for (char& c : key) c = c == '_' ? '-' : c;
+    key = WithHyphens(std::move(key));
     const CLI::Option* option = subcommand.get_option_no_throw("--" + key);
     if (option == nullptr || key == "config" || key == "help" || key == "version") {
       std::vector<std::string> keys;

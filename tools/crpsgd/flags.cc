@@ -327,12 +327,6 @@ Status SetText(AlgoFlags& f, const std::string& text, const std::string&) {
   return Status::OK();
 }
 
-// Underscores, the spelling of the table.
-std::string Canonical(std::string key) {
-  for (char& c : key) c = c == '-' ? '_' : c;
-  return key;
-}
-
 constexpr RunKey kRunKeys[] = {
     {"batch", true, true, SetCount<&AlgoFlags::batch>},
     {"b1", true, true, SetCount<&AlgoFlags::b1>},
@@ -355,7 +349,7 @@ constexpr RunKey kRunKeys[] = {
 std::span<const RunKey> RunKeys() { return kRunKeys; }
 
 const RunKey* FindRunKey(std::string key) {
-  key = Canonical(std::move(key));
+  key = WithUnderscores(std::move(key));  // the table's spelling
   for (const RunKey& k : kRunKeys) {
     if (key == k.name) return &k;
   }
@@ -367,10 +361,7 @@ Status UnknownRunKey(const std::string& where, const std::string& key, bool swee
   std::string list;
   for (const RunKey& k : kRunKeys) {
     if (sweep && !k.in_sweep) continue;
-    std::string name = k.name;
-    if (sweep) {
-      for (char& c : name) c = c == '_' ? '-' : c;  // --run's own spelling, like the flags'
-    }
+    std::string name = sweep ? WithHyphens(k.name) : k.name;  // --run's own spelling, like the flags'
     list += (list.empty() ? "" : ", ") + name;
     names.push_back(std::move(name));
   }

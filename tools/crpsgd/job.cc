@@ -20,7 +20,6 @@
 #include "crpsgd/liblinear_model.h"
 #include "crpsgd/linear_models.h"
 #include "crpsgd/metrics.h"
-#include "objectives.h"
 #include "progress.h"
 
 namespace crpsgd::cli {
@@ -31,7 +30,7 @@ Result<WorkerObjectives> MakeObjectives(const Job& job, const LoadedData& data, 
                                         std::uint64_t seed) {
   CRPSGD_ASSIGN_OR_RETURN(WorkerShard shard, ShardOf(data, job.data_options, comm.rank(), comm.size(), seed));
   const ObjectiveInputs inputs{shard.train, shard.test, data.num_classes, seed, comm.rank()};
-  return Objectives().Make(job.data.problem, job.objective_settings, inputs);
+  return job.objective->make(job.objective_settings, inputs);  // settings checked once, in main
 }
 
 }  // namespace
