@@ -16,6 +16,8 @@
 #include <cstddef>
 #include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "crpsgd/communicator.h"
@@ -39,6 +41,12 @@ class ModelState {
   // a moving x), then synchronised. Not counted as SFO or rounds: it is part
   // of the measurement. Collective.
   virtual Status Recalibrate(std::span<const double> x, std::span<const std::size_t> samples, Communicator& comm) = 0;
+  // This worker's state as bytes for a checkpoint, and the return to it on
+  // --resume (bit-identical continuation). Every part that a later round
+  // reads must be in it: statistics, random streams. LoadState of bytes that
+  // do not fit (another network) refuses with kCorruption and changes nothing.
+  virtual std::string SaveState() const = 0;
+  virtual Status LoadState(std::string_view saved) = 0;
 };
 
 // L̂ of the global f and L̄, its mean per-sample smoothness (Objective::GlobalSmoothness).

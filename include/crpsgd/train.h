@@ -45,6 +45,10 @@ struct TrainOptions {
   // first 20 rounds, then rounds spaced by 10% (a log-spaced curve). The
   // starting point and the last round are always evaluated.
   std::uint64_t eval_every = 0;
+  // Instead, when > 0: evaluate at the first round at or past each multiple
+  // of this many samples per worker (evaluations evenly spaced in SFO, so
+  // that methods with different batches are compared at the same cost).
+  std::uint64_t eval_every_sfo = 0;
   // Evaluate the loss (and accuracies) on at most this many samples per
   // worker, the first of each shard; 0 = all. f* and f − f* need all.
   std::size_t eval_samples_per_worker = 0;

@@ -13,8 +13,11 @@ namespace crpsgd::internal {
 namespace {
 
 // "CRPSGDC" and the format's version: 2 added the norm test's state (--rho auto),
-// 3 the run's first loss (a run ending above it is reported as diverged).
-constexpr char kMagic[8] = {'C', 'R', 'P', 'S', 'G', 'D', 'C', '3'};
+// 3 the run's first loss (a run ending above it is reported as diverged), 4
+// the model's state outside x (a network's batch-norm statistics and its
+// augmentation stream). Format 3 files are still read: they have no model state.
+constexpr char kMagic[8] = {'C', 'R', 'P', 'S', 'G', 'D', 'C', '4'};
+constexpr char kOldestReadable = '3';
 
 std::uint64_t Fnv1a(std::string_view bytes) {
   std::uint64_t h = 14695981039346656037ull;
@@ -116,6 +119,7 @@ Status WriteWorkerCheckpoint(const std::filesystem::path& path, const WorkerChec
   w.F64(m.first_loss);
   w.U64(c.observers.size());
   for (const std::string& o : c.observers) w.Str(o);
+  w.Str(c.model_state);
   w.U64(Fnv1a(w.bytes()));
   return WriteFileAtomic(path, w.bytes());
 }
@@ -125,13 +129,15 @@ Result<WorkerCheckpoint> ReadWorkerCheckpoint(const std::filesystem::path& path)
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound(name + ": checkpoint file missing");
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (bytes.size() >= sizeof kMagic && std::memcmp(bytes.data(), kMagic, sizeof kMagic - 1) == 0 &&
-      bytes[sizeof kMagic - 1] != kMagic[sizeof kMagic - 1]) {
-    return Status::InvalidArgument(name + ": checkpoint format " + std::string(1, bytes[sizeof kMagic - 1]) +
-                                   ", this crpsgd reads format " + std::string(1, kMagic[sizeof kMagic - 1]) +
-                                   " (written by another version: start the run again)");
+  const char newest = kMagic[sizeof kMagic - 1];
+  const bool ours = bytes.size() >= sizeof kMagic && std::memcmp(bytes.data(), kMagic, sizeof kMagic - 1) == 0;
+  const char version = ours ? bytes[sizeof kMagic - 1] : '\0';
+  if (ours && (version < kOldestReadable || version > newest)) {
+    return Status::InvalidArgument(name + ": checkpoint format " + std::string(1, version) +
+                                   ", this crpsgd reads formats " + std::string(1, kOldestReadable) + " to " +
+                                   std::string(1, newest) + " (written by another version: start the run again)");
   }
-  if (bytes.size() < sizeof kMagic + 8 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
+  if (!ours || bytes.size() < sizeof kMagic + 8) {
     return Status::Corruption(name + ": not a crpsgd checkpoint (or truncated)");
   }
   std::uint64_t stored = 0;
@@ -164,6 +170,7 @@ Result<WorkerCheckpoint> ReadWorkerCheckpoint(const std::filesystem::path& path)
   m.first_loss = b.F64();
   const std::uint64_t observers = b.U64();
   for (std::uint64_t i = 0; b.ok() && i < observers && i < 1000; ++i) c.observers.push_back(b.Str());
+  if (version >= '4') c.model_state = b.Str();
   if (!b.ok()) return Status::Corruption(name + ": truncated record inside the checkpoint");
   return c;
 }

@@ -29,6 +29,7 @@ struct WorkerCheckpoint {
   std::string sampler;
   MonitorState monitor;
   std::vector<std::string> observers;  // RoundObserver::CheckpointState(), in order
+  std::string model_state;             // ModelState::SaveState() (format 4; empty without one)
 };
 
 // DIR/round-<t>.rank-<r>

@@ -133,6 +133,12 @@ class TrainMonitor final : public RoundObserver {
  private:
   bool ShouldEvaluate(const RoundRecord& record) {
     if (record.round == 0 || record.last) return true;
+    if (options_.eval_every_sfo > 0) {
+      // Stateless (a resumed run decides alike): did this round's samples cross a multiple?
+      const std::uint64_t before =
+          record.sfo_per_worker - std::min(record.sfo_per_worker, record.batch * record.local_steps);
+      return record.sfo_per_worker / options_.eval_every_sfo > before / options_.eval_every_sfo;
+    }
     if (options_.eval_every > 0) return record.round % options_.eval_every == 0;
     if (record.round <= 20 || record.round >= next_auto_) {
       next_auto_ =
@@ -175,6 +181,8 @@ std::vector<std::pair<std::string, std::string>> RunIdentity(const TrainOptions&
                                    {"dim", std::to_string(f.dim())},
                                    {"eval_every", std::to_string(options.eval_every)},
                                    {"eval_samples_per_worker", std::to_string(options.eval_samples_per_worker)}});
+  // Only when set, so that checkpoints written before the option existed still match.
+  if (options.eval_every_sfo > 0) identity.emplace_back("eval_every_sfo", std::to_string(options.eval_every_sfo));
   return identity;
 }
 
@@ -258,12 +266,6 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
   std::uint64_t previous_checkpoint = 0;
   if (checkpointing) {
     if (checkpoint.dir.empty()) return Status::InvalidArgument("checkpoints need a folder (--out)");
-    if (f.model_state() != nullptr) {
-      return Status::InvalidArgument(
-          "checkpoints: this objective keeps state outside x (a network's batch-norm "
-          "statistics), which checkpoints do not save yet; they support the linear "
-          "models and objectives without such state");
-    }
     const auto identity = RunIdentity(options, f, comm.size());
     if (checkpoint.resume) {
       CRPSGD_ASSIGN_OR_RETURN(
@@ -282,6 +284,20 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
       saved.observers.resize(options.observers.size());
       eval_bytes_before = saved.monitor.eval_bytes;
       eval_base = comm.stats().evaluation.bytes;  // this process's evaluation traffic counts from here
+      ModelState* model_state = f.model_state();
+      if (model_state == nullptr && !saved.model_state.empty()) {
+        return Status::InvalidArgument(
+            internal::CheckpointFile(checkpoint.dir, previous_checkpoint, comm.rank()).string() +
+            ": holds model state (batch-norm statistics) that this objective does not have");
+      }
+      if (model_state != nullptr) {
+        const Status loaded = model_state->LoadState(saved.model_state);
+        if (!loaded.ok()) {
+          return Status(loaded.code(),
+                        internal::CheckpointFile(checkpoint.dir, previous_checkpoint, comm.rank()).string() + ": " +
+                            loaded.message());
+        }
+      }
       x = std::move(saved.x);
       state = std::move(saved.algorithm);
       CRPSGD_RETURN_IF_ERROR(sampler->LoadState(saved.sampler));
@@ -301,6 +317,7 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
       mine.monitor = monitor.Save();
       mine.monitor.eval_bytes = eval_bytes_before + comm.stats().evaluation.bytes - eval_base;
       for (const RoundObserver* o : options.observers) mine.observers.push_back(o->CheckpointState());
+      if (const ModelState* model_state = f.model_state()) mine.model_state = model_state->SaveState();
       CRPSGD_RETURN_IF_ERROR(internal::WriteCheckpoint(comm, checkpoint.dir, round, previous_checkpoint, mine));
       previous_checkpoint = round;
       return Status::OK();

@@ -1,7 +1,11 @@
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <optional>
+#include <sstream>
+#include <string_view>
 
 #include <torch/torch.h>
 
@@ -101,6 +105,10 @@ class TorchObjective::State final : public ModelState {
   // on `samples` (all of them at once, as one population), then are averaged
   // over workers.
   Status Recalibrate(std::span<const double> x, std::span<const std::size_t> samples, Communicator& comm) override;
+  // Every buffer of the network (name, then its bytes) and the augmentation
+  // stream: what the next rounds read besides x.
+  std::string SaveState() const override;
+  Status LoadState(std::string_view saved) override;
 
  private:
   Impl* impl_;
@@ -243,6 +251,76 @@ Status TorchObjective::State::Recalibrate(std::span<const double> x, std::span<c
     }
   }
   return Synchronize(comm);
+}
+
+namespace {
+
+constexpr std::string_view kStateHeader = "crpsgd-torch-state-1\n";
+
+void AppendBytes(std::string& out, std::string_view bytes) {
+  const std::uint64_t n = bytes.size();
+  out.append(reinterpret_cast<const char*>(&n), sizeof n);
+  out.append(bytes);
+}
+
+// The next length-prefixed piece of `in` at `at`, or nullopt past its end.
+std::optional<std::string_view> TakeBytes(std::string_view in, std::size_t& at) {
+  std::uint64_t n = 0;
+  if (in.size() - at < sizeof n) return std::nullopt;
+  std::memcpy(&n, in.data() + at, sizeof n);
+  at += sizeof n;
+  if (n > in.size() - at) return std::nullopt;
+  const std::string_view piece = in.substr(at, n);
+  at += n;
+  return piece;
+}
+
+}  // namespace
+
+std::string TorchObjective::State::SaveState() const {
+  std::string out(kStateHeader);
+  std::ostringstream engine;
+  engine << impl_->augment_rng.engine();
+  AppendBytes(out, engine.str());
+  for (const auto& item : impl_->net().named_buffers()) {
+    const torch::Tensor t = item.value().detach().contiguous();
+    AppendBytes(out, item.key());
+    AppendBytes(out, std::string_view(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size()));
+  }
+  return out;
+}
+
+Status TorchObjective::State::LoadState(std::string_view saved) {
+  // Parsed and checked aside; the network changes only once all of it fits.
+  if (!saved.starts_with(kStateHeader)) return Status::Corruption("not the state of a LibTorch network");
+  std::size_t at = kStateHeader.size();
+  const auto engine_text = TakeBytes(saved, at);
+  std::mt19937_64 engine;
+  if (engine_text) {
+    std::istringstream is{std::string(*engine_text)};
+    is >> engine;
+    if (!is) return Status::Corruption("the network's augmentation stream does not parse");
+  }
+  std::vector<std::pair<torch::Tensor, std::string_view>> copies;
+  for (const auto& item : impl_->net().named_buffers()) {
+    const auto name = TakeBytes(saved, at);
+    const auto bytes = name ? TakeBytes(saved, at) : std::nullopt;
+    const torch::Tensor& t = item.value();
+    if (!bytes || *name != item.key() || bytes->size() != static_cast<std::size_t>(t.numel() * t.element_size())) {
+      return Status::Corruption("the saved network state does not fit this network (buffer '" + item.key() + "')");
+    }
+    copies.emplace_back(t, *bytes);
+  }
+  if (!engine_text || at != saved.size()) {
+    return Status::Corruption("the saved network state does not fit this network");
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& [t, bytes] : copies) {
+    torch::Tensor target = t;
+    target.copy_(torch::from_blob(const_cast<char*>(bytes.data()), t.sizes(), t.options()));
+  }
+  impl_->augment_rng.engine() = engine;
+  return Status::OK();
 }
 
 Status TorchObjective::Save(const std::filesystem::path& path, std::span<const double> x) const {

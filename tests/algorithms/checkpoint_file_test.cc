@@ -39,6 +39,7 @@ WorkerCheckpoint Example() {
   c.sampler = std::string("sampler\0state\xff", 14);
   c.monitor = {21, 4096, 512, 1.5, 0.25, 0.125, 0.0625, 0.6931471805599453, 0.7178};
   c.observers = {"metrics:17", ""};
+  c.model_state = std::string("bn\0stats\x80", 9);
   return c;
 }
 
@@ -86,6 +87,7 @@ TEST(CheckpointFileTest, EveryFieldSurvivesAWriteAndARead) {
     EXPECT_TRUE(SameBits(a, b)) << a << " " << b;
   }
   EXPECT_EQ(r.observers, c.observers);
+  EXPECT_EQ(r.model_state, c.model_state);
 }
 
 // One flipped bit anywhere (magic, fields, checksum) and any cut is refused,
@@ -112,19 +114,43 @@ TEST(CheckpointFileTest, AFlippedBitOrACutAnywhereIsRefused) {
   EXPECT_TRUE(ReadWorkerCheckpoint(path).ok());
 }
 
+// Format 3 (before model state) is format 4 without its last field: still read.
+TEST(CheckpointFileTest, AFormat3FileIsReadWithoutModelState) {
+  testing::TempDir dir;
+  WorkerCheckpoint c = Example();
+  c.model_state.clear();
+  ASSERT_TRUE(WriteWorkerCheckpoint(dir / "c", c).ok());
+  std::string bytes = ReadBytes(dir / "c");
+  // Drop the empty model-state string (8 bytes of length) and re-checksum as format 3.
+  std::string body = bytes.substr(0, bytes.size() - 16);
+  body[7] = '3';
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char ch : body) h = (h ^ ch) * 1099511628211ull;
+  body.append(reinterpret_cast<const char*>(&h), sizeof h);
+  WriteBytes(dir / "c", body);
+  const Result<WorkerCheckpoint> read = ReadWorkerCheckpoint(dir / "c");
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->observers, c.observers);
+  EXPECT_TRUE(read->model_state.empty());
+}
+
 TEST(CheckpointFileTest, AnotherFormatIsRefusedNamingBothAndAMissingFileIsNotFound) {
   testing::TempDir dir;
   const auto path = dir / "c";
   ASSERT_TRUE(WriteWorkerCheckpoint(path, Example()).ok());
   std::string bytes = ReadBytes(path);
-  ASSERT_EQ(bytes.substr(0, 8), "CRPSGDC3");
-  bytes[7] = '2';
-  WriteBytes(path, bytes);
-  const Result<WorkerCheckpoint> old = ReadWorkerCheckpoint(path);
-  ASSERT_FALSE(old.ok());
-  EXPECT_EQ(old.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(old.status().message().find("checkpoint format 2, this crpsgd reads format 3"), std::string::npos)
-      << old.status().message();
+  ASSERT_EQ(bytes.substr(0, 8), "CRPSGDC4");
+  for (char version : {'2', '5'}) {
+    bytes[7] = version;
+    WriteBytes(path, bytes);
+    const Result<WorkerCheckpoint> other = ReadWorkerCheckpoint(path);
+    ASSERT_FALSE(other.ok());
+    EXPECT_EQ(other.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(other.status().message().find(std::string("checkpoint format ") + version +
+                                            ", this crpsgd reads formats 3 to 4"),
+              std::string::npos)
+        << other.status().message();
+  }
   const Result<WorkerCheckpoint> missing = ReadWorkerCheckpoint(dir / "none");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);

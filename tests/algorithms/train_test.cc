@@ -210,6 +210,27 @@ TEST(TrainTest, SameSeedIsBitIdenticalAndAnotherSeedIsNot) {
   }
 }
 
+TEST(TrainTest, EvalEverySfoEvaluatesOnceAtEachMultipleOfTheSamples) {
+  const Dataset data = testing::SmallDense(200, 5, SyntheticTask::kBinary);
+  // Growing batches (cr-psgd) and rounds of many steps (local-sgd): evaluations
+  // follow the samples spent, not the rounds.
+  for (AlgorithmKind kind : {AlgorithmKind::kPsgd, AlgorithmKind::kCrPsgd, AlgorithmKind::kLocalSgd}) {
+    TrainOptions options = Options(kind, 300, 0.3);
+    options.eval_every_sfo = 50;
+    const Outcome out = RunOn(data, Problem::kLogistic, 2, options);
+    ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+    std::uint64_t previous_sfo = 0, evaluated = 0;
+    for (const RoundRecord& r : out.records[0]) {
+      const bool crossed = r.round > 0 && r.sfo_per_worker / 50 > previous_sfo / 50;
+      EXPECT_EQ(r.loss.has_value(), r.round == 0 || r.last || crossed) << AlgorithmName(kind) << " round " << r.round;
+      evaluated += r.loss.has_value();
+      previous_sfo = r.sfo_per_worker;
+    }
+    // The start, the end and rounds between (a large round may cross two multiples at once).
+    EXPECT_GE(evaluated, 4u) << AlgorithmName(kind);
+  }
+}
+
 TEST(TrainTest, MicroBatchesGiveTheSameStepAndTheSameRounds) {
   const Dataset data = testing::SmallDense(400, 5, SyntheticTask::kBinary);
   TrainOptions whole = Options(AlgorithmKind::kCrPsgd, 1000, 0.5);

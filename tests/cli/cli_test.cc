@@ -272,6 +272,7 @@ TEST(CliTorchTest, ResNet20AgreesAcrossBackends) {
   }
 }
 #endif
+
 #endif
 
 TEST(CliCompareTest, RunsTheConfigAndDrawsFigures) {
@@ -662,6 +663,41 @@ INSTANTIATE_TEST_SUITE_P(
       for (char& ch : name) ch = ch == '-' ? '_' : ch;
       return name;
     });
+
+#if CRPSGD_HAVE_TORCH
+// A network's state outside x (batch-norm statistics, the augmentation
+// stream) is in its checkpoints: a killed ResNet-20 run with momentum,
+// augmentation and recomputed batch norm resumes to the same bits.
+TEST(CliTorchTest, KilledResNet20RunsResumeBitIdentical) {
+  TempDir dir;
+  WriteCifarFolder(dir, 24);
+  for (const bool mpi : {false, true}) {
+    if (mpi && !CRPSGD_HAVE_MPI) continue;
+    const std::string prefix = mpi ? MpiPrefix(2) : "";
+    // The running statistics of training (evaluated with them), and statistics recomputed before evaluations.
+    for (const char* algo : {"local-sgd --batch 2 --sync-period 2 --eval-batch-norm running",
+                             "cr-psgd-catalyst --b1 2 --outer-iters 3 --inner-budget 6 --eval-batch-norm recomputed"}) {
+      const std::string common =
+          std::string("train -q --problem resnet20 --data ") + dir.path().string() + (mpi ? "" : " --workers 2") +
+          " --budget 24 --lr 0.01 --momentum 0.5 --augment --threads 1 --eval-every 2 --algo " + algo + " --out ";
+      const auto reference = dir / "reference", killed = dir / "killed";
+      std::filesystem::remove_all(reference);
+      std::filesystem::remove_all(killed);
+      CommandResult run = Execute(common + reference.string(), prefix);
+      ASSERT_EQ(run.exit_code, 0) << run.output;
+      const std::string every = " --checkpoint-every 2";
+      run = Execute(common + killed.string() + every + " --inject-fault kill:rank=1,round=5", prefix);
+      ASSERT_NE(run.exit_code, 0) << algo << ": " << run.output;
+      run = Execute(common + killed.string() + every + " --resume", prefix);
+      ASSERT_EQ(run.exit_code, 0) << algo << ": " << run.output;
+      EXPECT_EQ(WithoutTimes(ReadText(killed / "metrics.jsonl")), WithoutTimes(ReadText(reference / "metrics.jsonl")))
+          << algo << (mpi ? " (mpi)" : " (inproc)");
+      EXPECT_EQ(WithoutTimes(ReadText(killed / "summary.json")), WithoutTimes(ReadText(reference / "summary.json")))
+          << algo << (mpi ? " (mpi)" : " (inproc)");
+    }
+  }
+}
+#endif
 
 // One of four MPI ranks dies: the job ends quickly with a message naming the
 // rank, the checkpoint and the metrics written before it survive, and a resume

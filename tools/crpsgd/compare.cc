@@ -151,6 +151,7 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
   CRPSGD_RETURN_IF_ERROR(top.Read("workers", r.workers));
   CRPSGD_RETURN_IF_ERROR(top.Read("backend", r.backend));
   CRPSGD_RETURN_IF_ERROR(top.Read("eval_every", r.eval_every));
+  CRPSGD_RETURN_IF_ERROR(top.Read("eval_every_sfo", r.eval_every_sfo));
   CRPSGD_RETURN_IF_ERROR(top.Read("eval_samples", r.eval_samples));
   CRPSGD_RETURN_IF_ERROR(top.Read("eval_batch_norm", r.eval_batch_norm));
   CRPSGD_RETURN_IF_ERROR(top.Read("threads", r.threads));

@@ -10,7 +10,7 @@
 //   }
 //
 // Top-level keys: the data and run settings below, workers, backend,
-// eval_every, eval_samples, eval_batch_norm, threads, net_model, seeds.
+// eval_every, eval_every_sfo, eval_samples, eval_batch_norm, threads, net_model, seeds.
 // Data keys are the data flags' names with '_' for '-' (problem, data, format,
 // test_data, positive_class, negative_class, lambda, normalize, augment,
 // hidden, bias, synthetic_samples, synthetic_features, synthetic_noise, synthetic_condition); run

@@ -122,6 +122,11 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
                  "last round always")
       ->transform(kCount)
       ->capture_default_str();
+  app.add_option("--eval-every-sfo", f.eval_every_sfo,
+                 "Instead of --eval-every: evaluate at the first round at or past every multiple of S samples "
+                 "per worker (evenly spaced in SFO, to compare methods with different batches); 0 = off")
+      ->transform(kCount)
+      ->capture_default_str();
   app.add_option("--eval-samples", f.eval_samples,
                  "Evaluate loss and accuracies on this many samples in all "
                  "(a fixed subset, spread over the workers' shards); 0 = all. "

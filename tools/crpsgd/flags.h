@@ -47,6 +47,7 @@ struct RunFlags {
   std::uint64_t seed = 1;
   std::string out;
   std::uint64_t eval_every = 0;
+  std::uint64_t eval_every_sfo = 0;
   std::uint64_t eval_samples = 0;           // 0 = all
   std::string eval_batch_norm = "running";  // or "recomputed" (precise batch norm)
   bool no_f_star = false;

@@ -176,6 +176,9 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
         "--eval-batch-norm recomputed is for networks (--problem softmax, mlp, resnet20): "
         "linear models have no batch norm");
   }
+  if (job.run.eval_every > 0 && job.run.eval_every_sfo > 0) {
+    return Status::InvalidArgument("--eval-every (rounds) and --eval-every-sfo (samples) are two schedules: give one");
+  }
   JobReport local;
   if (cache.computed) {
     local.f_star = cache.f_star;
@@ -224,11 +227,12 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
     if (local.lipschitz) options.lipschitz = local.lipschitz->value;
     options.seed = seed;
     options.eval_every = job.run.eval_every;
+    options.eval_every_sfo = job.run.eval_every_sfo;
     if (job.run.eval_samples > 0) {
       options.eval_samples_per_worker = std::max<std::size_t>(1, job.run.eval_samples / comm.size());
     }
     options.recalibrate_state = job.run.eval_batch_norm == "recomputed";
-    if (options.eval_every == 0 && job.network()) {
+    if (options.eval_every == 0 && options.eval_every_sfo == 0 && job.network()) {
       // A full pass over the data costs as much as training on it: evaluate a
       // network about 10 times per run instead of on a log scale.
       options.eval_every = std::max<std::uint64_t>(1, PlanAlgorithm(options.algorithm, comm.size()).rounds / 10);
