@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -38,8 +39,9 @@ enum class DataFormat {
   kIdx,
   kCifar10,
   kSynthetic,  // generated (SyntheticOptions); no file
+  kTensors,    // torch.save({'x': X, 'y': y}): read by DataOptions::read_tensors (auto: *.pt, *.pth)
 };
-const char* DataFormatName(DataFormat format);  // "auto", "libsvm", "idx", "cifar10", "synthetic"
+const char* DataFormatName(DataFormat format);  // "auto", "libsvm", "idx", "cifar10", "synthetic", "tensors"
 Result<DataFormat> ParseDataFormat(std::string_view name);
 
 enum class Sharding {
@@ -69,6 +71,9 @@ struct DataOptions {
   bool normalize = false;   // images: channels to mean 0, std 1 (training set statistics)
   Sharding sharding = Sharding::kRandom;
   SyntheticOptions synthetic;  // kSynthetic; its seed is LoadData's (task from `labels`)
+  // kTensors: the reader of tensor files, crpsgd::ReadTensorFile of the torch
+  // target (crpsgd/torch.h); null in a program without LibTorch.
+  std::function<Result<Dataset>(const std::filesystem::path&)> read_tensors;
 };
 
 // Which byte-range parts a process reads (kByteRange): those of `ranks`, out

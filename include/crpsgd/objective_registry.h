@@ -37,6 +37,8 @@ struct ObjectiveSettings {
   int threads = 0;                            // threads per process (0: the objective's default)
   std::size_t hidden = 128;                   // MLP hidden units
   bool augment = false;                       // networks on images: random crop + flip
+  std::filesystem::path model_file;           // torchscript: the module to train (--model)
+  std::string loss = "cross-entropy";         // torchscript: cross-entropy, mse or model (--loss)
 };
 
 // One worker's inputs: its shards and what is known of the whole data.

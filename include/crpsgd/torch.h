@@ -27,6 +27,15 @@ enum class TorchModel {
 const char* TorchModelName(TorchModel model);  // "softmax", "mlp", "resnet20"
 Result<TorchModel> ParseTorchModel(std::string_view name);
 
+// F(x; i), the loss of one sample (--loss).
+enum class TorchLoss {
+  kCrossEntropy,  // logits [batch, classes] against class numbers
+  kMse,           // squared error of outputs [batch] or [batch, 1] against real targets
+  kModel,         // the module's own exported loss(output, target): the mean over the batch
+};
+const char* TorchLossName(TorchLoss loss);  // "cross-entropy", "mse", "model"
+Result<TorchLoss> ParseTorchLoss(std::string_view name);
+
 struct TorchObjectiveOptions {
   TorchModel model = TorchModel::kSoftmax;
   std::size_t num_classes = 10;
@@ -36,6 +45,12 @@ struct TorchObjectiveOptions {
   std::size_t eval_chunk = 512;  // samples per forward pass when evaluating. Default: 512.
   std::uint64_t seed = 1;        // initialisation and augmentation
   int rank = 0;                  // augmentation stream of this worker
+  // Your own network instead of `model`: a TorchScript module file
+  // (torch.jit.script(net).save(FILE)) whose forward maps a float32 batch in
+  // the data's shape to outputs [batch, classes] (or [batch] / [batch, 1] for
+  // kMse). Its own initialisation is the starting point (not `seed`).
+  std::filesystem::path script_module;
+  TorchLoss loss = TorchLoss::kCrossEntropy;
 };
 
 class TorchObjective : public Objective {
@@ -55,12 +70,15 @@ class TorchObjective : public Objective {
   // models; Recalibrate is precise batch norm (--eval-batch-norm recomputed).
   ModelState* model_state() const override;
 
-  // Writes parameters x and buffers as a dictionary of named tensors that
-  // Python reads with torch.load(path) (torch::pickle_save), atomically.
+  // Writes parameters x and buffers atomically: a built-in network as a
+  // dictionary of named tensors that Python reads with torch.load(path)
+  // (torch::pickle_save); a TorchScript module as TorchScript, in eval mode,
+  // for torch.jit.load(path).
   Status Save(const std::filesystem::path& path, std::span<const double> x) const;
-  // Reads a file that Save wrote for the same network: returns the parameters
-  // as x, and puts the buffers (batch-norm statistics) in the model. A name or
-  // shape that does not fit this network is an error naming both.
+  // Reads a file that Save wrote for the same built-in network: returns the
+  // parameters as x, and puts the buffers (batch-norm statistics) in the
+  // model. A name or shape that does not fit this network is an error naming
+  // both. (A TorchScript module's file is read by torch.jit.load instead.)
   Result<std::vector<double>> Load(const std::filesystem::path& path) const;
   // The class each sample is predicted to be (the largest logit), in eval mode.
   Result<std::vector<std::int64_t>> PredictClasses(std::span<const double> x,
@@ -89,9 +107,17 @@ void SetTorchThreads(int threads);
 Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset& shard, const TorchObjectiveOptions& options,
                                                            const TorchObjective* share_model_with = nullptr);
 
-// Adds softmax, mlp and resnet20 to `registry` (--problem NAME). Each worker's
-// test objective shares its training objective's model, so it evaluates with
-// the training batch-norm statistics; the saved model is model.pt (Save).
+// Adds softmax, mlp and resnet20 to `registry` (--problem NAME), and
+// torchscript: the module of ObjectiveSettings::model_file (--model FILE.pt)
+// with the loss ObjectiveSettings::loss names. Each worker's test objective
+// shares its training objective's model, so it evaluates with the training
+// batch-norm statistics; the saved model is model.pt (Save).
 Status RegisterTorchObjectives(ObjectiveRegistry& registry);
+
+// --format tensors: a torch.save file of {'x': X, 'y': y} (PyTorch 1.6's zip
+// format or later), X float32 or uint8 of shape [n, features], [n, H, W] or
+// [n, C, H, W], y [n] of int64 class numbers or float targets. Errors name the
+// file and what it lacks. DataOptions::read_tensors takes this function.
+Result<Dataset> ReadTensorFile(const std::filesystem::path& path);
 
 }  // namespace crpsgd

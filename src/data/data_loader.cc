@@ -10,17 +10,19 @@
 namespace crpsgd {
 namespace {
 
-constexpr EnumTable<DataFormat, 5> kDataFormats{{{{DataFormat::kAuto, "auto"},
+constexpr EnumTable<DataFormat, 6> kDataFormats{{{{DataFormat::kAuto, "auto"},
                                                   {DataFormat::kLibsvm, "libsvm"},
                                                   {DataFormat::kIdx, "idx"},
                                                   {DataFormat::kCifar10, "cifar10"},
-                                                  {DataFormat::kSynthetic, "synthetic"}}}};
+                                                  {DataFormat::kSynthetic, "synthetic"},
+                                                  {DataFormat::kTensors, "tensors"}}}};
 constexpr EnumTable<Sharding, 2> kShardings{{{{Sharding::kRandom, "random"}, {Sharding::kByteRange, "byte-range"}}}};
 
 DataFormat ResolveFormat(DataFormat format, const std::filesystem::path& path) {
   if (format != DataFormat::kAuto) return format;
   const std::string name = path.string();
   if (name.find("idx") != std::string::npos) return DataFormat::kIdx;
+  if (name.ends_with(".pt") || name.ends_with(".pth")) return DataFormat::kTensors;
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec) || name.ends_with(".bin")) return DataFormat::kCifar10;
   return DataFormat::kLibsvm;
@@ -71,6 +73,24 @@ Result<Dataset> LoadOne(const DataOptions& o, const std::filesystem::path& path,
         files = std::move(batches).value();
       }
       return ReadCifar10(files, ClassesFor<Cifar10Options>(o));
+    }
+    case DataFormat::kTensors: {
+      if (!o.read_tensors) {
+        return Status::InvalidArgument(path.string() +
+                                       ": is read as a tensors file (--format tensors), which needs LibTorch: "
+                                       "this program has no reader for it");
+      }
+      CRPSGD_ASSIGN_OR_RETURN(Dataset data, o.read_tensors(path));
+      if (o.labels == LabelTask::kBinary) {  // linear models: 1 is +1, 0 and -1 are -1
+        for (double& y : data.labels) {
+          if (y != 1.0 && y != 0.0 && y != -1.0) {
+            return Status::InvalidArgument(path.string() + ": label " + std::to_string(y) +
+                                           " in a binary task (expected 1, 0 or -1)");
+          }
+          y = y == 1.0 ? 1.0 : -1.0;
+        }
+      }
+      return data;
     }
     case DataFormat::kAuto:
     case DataFormat::kSynthetic: break;

@@ -7,11 +7,13 @@
 #include <sstream>
 #include <string_view>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include "crpsgd/metrics.h"
 #include "crpsgd/torch.h"
 #include "torch/models.h"
+#include "torch/script_module.h"
 #include "util/rng.h"
 
 namespace crpsgd {
@@ -32,18 +34,50 @@ Result<TorchModel> ParseTorchModel(std::string_view name) {
   return Status::InvalidArgument("unknown network '" + std::string(name) + "' (expected softmax, mlp or resnet20)");
 }
 
+const char* TorchLossName(TorchLoss loss) {
+  switch (loss) {
+    case TorchLoss::kCrossEntropy: return "cross-entropy";
+    case TorchLoss::kMse: return "mse";
+    case TorchLoss::kModel: return "model";
+  }
+  return "?";
+}
+
+Result<TorchLoss> ParseTorchLoss(std::string_view name) {
+  if (name == "cross-entropy") return TorchLoss::kCrossEntropy;
+  if (name == "mse") return TorchLoss::kMse;
+  if (name == "model") return TorchLoss::kModel;
+  return Status::InvalidArgument("--loss must be cross-entropy, mse or model, got '" + std::string(name) + "'");
+}
+
 void SetTorchThreads(int threads) { torch::set_num_threads(threads); }
 
 namespace {
 
-// One model, possibly shared by a training and a test objective.
+// One model, possibly shared by a training and a test objective: a built-in
+// network or a TorchScript module, behind the calls the objective makes.
 struct SharedModel {
-  torch::nn::AnyModule module;
-  std::vector<torch::Tensor> parameters;                     // in the order of x
-  std::vector<std::pair<std::string, torch::Tensor>> state;  // floating-point buffers (batch-norm statistics)
-  std::vector<double> initial_x;                             // the seeded initialisation
-  std::vector<torch::Tensor> initial_state;                  // copies of `state` as initialised
+  torch::nn::AnyModule module;               // a built-in network, or
+  std::optional<torch::jit::Module> script;  // a TorchScript module (--model)
+  std::vector<torch::Tensor> parameters;     // in the order of x
+  std::vector<std::pair<std::string, torch::Tensor>> buffers;  // every buffer, named (checkpoints)
+  std::vector<std::pair<std::string, torch::Tensor>> state;    // the floating-point ones (batch-norm statistics)
+  std::vector<double> initial_x;                               // the seeded initialisation
+  std::vector<torch::Tensor> initial_state;                    // copies of `state` as initialised
   std::size_t dim = 0;
+  bool draws_random = false;  // forward in training draws random numbers (dropout)
+
+  torch::Tensor Forward(const torch::Tensor& batch) {
+    if (script) return script->forward({batch}).toTensor();
+    return module.forward(batch);
+  }
+  void SetTraining(bool on) {
+    if (script) {
+      script->train(on);
+    } else {
+      module.ptr()->train(on);
+    }
+  }
 };
 
 }  // namespace
@@ -52,10 +86,48 @@ struct TorchObjective::Impl {
   TorchObjectiveOptions options;
   std::shared_ptr<SharedModel> model;
   torch::Tensor inputs;  // [n, C, H, W] or [n, features]
-  torch::Tensor labels;  // [n], int64
+  torch::Tensor labels;  // [n]: int64 class numbers, or float targets (mse; model's loss on real targets)
   mutable Rng augment_rng{0};
+  // This worker's stream for a module's own random numbers (dropout), swapped
+  // into LibTorch's global generator around each training forward pass, so
+  // that in-process workers draw as separate processes do.
+  mutable std::optional<at::Generator> generator;
 
-  torch::nn::Module& net() const { return *model->module.ptr(); }
+  torch::Tensor TrainingForward(const torch::Tensor& batch) const {
+    if (!generator) return Forward(batch);
+    static std::mutex mutex;  // one worker at a time holds the global generator
+    std::lock_guard lock(mutex);
+    at::Generator global = at::detail::getDefaultCPUGenerator();
+    const torch::Tensor saved = global.get_state();
+    global.set_state(generator->get_state());
+    torch::Tensor out;
+    try {
+      out = Forward(batch);
+    } catch (...) {
+      global.set_state(saved);
+      throw;
+    }
+    generator->set_state(global.get_state());
+    global.set_state(saved);
+    return out;
+  }
+
+  // The loss of a batch's outputs, summed over its samples.
+  torch::Tensor LossSum(const torch::Tensor& output, const torch::Tensor& target) const {
+    namespace F = torch::nn::functional;
+    switch (options.loss) {
+      case TorchLoss::kCrossEntropy:
+        return F::cross_entropy(output, target, F::CrossEntropyFuncOptions().reduction(torch::kSum));
+      case TorchLoss::kMse:
+        return F::mse_loss(output.reshape({-1}), target, F::MSELossFuncOptions().reduction(torch::kSum));
+      case TorchLoss::kModel:
+        return model->script->get_method("loss")({output, target}).toTensor().reshape({}) *
+               static_cast<double>(output.size(0));
+    }
+    return {};
+  }
+  // Whether outputs are scored as classes (the largest output).
+  bool Classifies() const { return labels.scalar_type() == torch::kInt64 && options.loss != TorchLoss::kMse; }
 
   void LoadParameters(std::span<const double> x) const {
     torch::NoGradGuard no_grad;
@@ -91,7 +163,7 @@ struct TorchObjective::Impl {
     return torch::stack(images);
   }
 
-  torch::Tensor Forward(const torch::Tensor& batch) const { return model->module.forward(batch); }
+  torch::Tensor Forward(const torch::Tensor& batch) const { return model->Forward(batch); }
 };
 
 // The network's batch-norm statistics (and augmentation stream): the state
@@ -128,7 +200,7 @@ double TorchObjective::AccumulateGradient(std::span<const double> x, std::span<c
                                           std::span<double> grad_sum) const {
   Impl& m = *impl_;
   m.LoadParameters(x);
-  m.net().train();
+  m.model->SetTraining(true);
   for (torch::Tensor& p : m.model->parameters) {
     if (p.grad().defined()) p.mutable_grad().zero_();
   }
@@ -140,9 +212,7 @@ double TorchObjective::AccumulateGradient(std::span<const double> x, std::span<c
     const torch::Tensor idx = m.Indices(samples, begin, end);
     torch::Tensor batch = m.inputs.index_select(0, idx);
     if (m.options.augment && batch.dim() == 4) batch = m.Augment(batch);
-    const torch::Tensor sum =
-        torch::nn::functional::cross_entropy(m.Forward(batch), m.labels.index_select(0, idx),
-                                             torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    const torch::Tensor sum = m.LossSum(m.TrainingForward(batch), m.labels.index_select(0, idx));
     sum.backward();
     loss += sum.item<double>();
   }
@@ -160,16 +230,13 @@ double TorchObjective::AccumulateGradient(std::span<const double> x, std::span<c
 double TorchObjective::Loss(std::span<const double> x, std::span<const std::size_t> samples) const {
   Impl& m = *impl_;
   m.LoadParameters(x);
-  m.net().eval();
+  m.model->SetTraining(false);
   torch::NoGradGuard no_grad;
   double loss = 0.0;
   for (std::size_t begin = 0; begin < samples.size(); begin += m.options.eval_chunk) {
     const std::size_t end = std::min(samples.size(), begin + m.options.eval_chunk);
     const torch::Tensor idx = m.Indices(samples, begin, end);
-    loss +=
-        torch::nn::functional::cross_entropy(m.Forward(m.inputs.index_select(0, idx)), m.labels.index_select(0, idx),
-                                             torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-            .item<double>();
+    loss += m.LossSum(m.Forward(m.inputs.index_select(0, idx)), m.labels.index_select(0, idx)).item<double>();
   }
   return loss;
 }
@@ -177,8 +244,9 @@ double TorchObjective::Loss(std::span<const double> x, std::span<const std::size
 std::optional<std::size_t> TorchObjective::CountCorrect(std::span<const double> x,
                                                         std::span<const std::size_t> samples) const {
   Impl& m = *impl_;
+  if (!m.Classifies()) return std::nullopt;
   m.LoadParameters(x);
-  m.net().eval();
+  m.model->SetTraining(false);
   torch::NoGradGuard no_grad;
   std::int64_t correct = 0;
   for (std::size_t begin = 0; begin < samples.size(); begin += m.options.eval_chunk) {
@@ -219,10 +287,22 @@ Status TorchObjective::State::Synchronize(Communicator& comm) {
 Status TorchObjective::State::Recalibrate(std::span<const double> x, std::span<const std::size_t> samples,
                                           Communicator& comm) {
   Impl& m = *impl_;
-  if (!samples.empty()) {
+  if (!samples.empty() && m.model->script) {
+    m.LoadParameters(x);
+    std::vector<std::size_t> sizes;
+    for (std::size_t begin = 0; begin < samples.size(); begin += m.options.eval_chunk) {
+      sizes.push_back(std::min(samples.size(), begin + m.options.eval_chunk) - begin);
+    }
+    torch::NoGradGuard no_grad;
+    CRPSGD_RETURN_IF_ERROR(
+        internal::RecalibrateScriptBatchNorm(*m.model->script, sizes, [&](std::size_t piece) {
+          const std::size_t begin = piece * m.options.eval_chunk;
+          m.Forward(m.inputs.index_select(0, m.Indices(samples, begin, begin + sizes[piece])));
+        }));
+  } else if (!samples.empty()) {
     m.LoadParameters(x);
     std::vector<torch::nn::BatchNorm2dImpl*> norms;
-    for (const auto& module : m.net().modules(/*include_self=*/false)) {
+    for (const auto& module : m.model->module.ptr()->modules(/*include_self=*/false)) {
       if (auto* norm = module->as<torch::nn::BatchNorm2d>()) norms.push_back(norm);
     }
     std::vector<c10::optional<double>> momenta;
@@ -232,7 +312,7 @@ Status TorchObjective::State::Recalibrate(std::span<const double> x, std::span<c
       tracked.push_back(norm->num_batches_tracked.clone());
     }
     torch::NoGradGuard no_grad;
-    m.net().train();
+    m.model->SetTraining(true);
     // Piece k of n_k samples, after s samples, enters with weight n_k / (s + n_k):
     // the running mean becomes the mean over all samples (the variance, the
     // size-weighted mean of the pieces' variances). The first piece replaces
@@ -282,10 +362,14 @@ std::string TorchObjective::State::SaveState() const {
   std::ostringstream engine;
   engine << impl_->augment_rng.engine();
   AppendBytes(out, engine.str());
-  for (const auto& item : impl_->net().named_buffers()) {
-    const torch::Tensor t = item.value().detach().contiguous();
-    AppendBytes(out, item.key());
+  for (const auto& [name, buffer] : impl_->model->buffers) {
+    const torch::Tensor t = buffer.detach().contiguous();
+    AppendBytes(out, name);
     AppendBytes(out, std::string_view(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size()));
+  }
+  if (impl_->generator) {  // last, so that the state of a network without one reads as before
+    const torch::Tensor g = impl_->generator->get_state().contiguous();
+    AppendBytes(out, std::string_view(static_cast<const char*>(g.data_ptr()), g.numel() * g.element_size()));
   }
   return out;
 }
@@ -302,14 +386,22 @@ Status TorchObjective::State::LoadState(std::string_view saved) {
     if (!is) return Status::Corruption("the network's augmentation stream does not parse");
   }
   std::vector<std::pair<torch::Tensor, std::string_view>> copies;
-  for (const auto& item : impl_->net().named_buffers()) {
+  for (const auto& [key, t] : impl_->model->buffers) {
     const auto name = TakeBytes(saved, at);
     const auto bytes = name ? TakeBytes(saved, at) : std::nullopt;
-    const torch::Tensor& t = item.value();
-    if (!bytes || *name != item.key() || bytes->size() != static_cast<std::size_t>(t.numel() * t.element_size())) {
-      return Status::Corruption("the saved network state does not fit this network (buffer '" + item.key() + "')");
+    if (!bytes || *name != key || bytes->size() != static_cast<std::size_t>(t.numel() * t.element_size())) {
+      return Status::Corruption("the saved network state does not fit this network (buffer '" + key + "')");
     }
     copies.emplace_back(t, *bytes);
+  }
+  std::optional<torch::Tensor> generator_state;
+  if (impl_->generator) {
+    const auto bytes = TakeBytes(saved, at);
+    const torch::Tensor now = impl_->generator->get_state();
+    if (!bytes || bytes->size() != static_cast<std::size_t>(now.numel())) {
+      return Status::Corruption("the saved network state has no random stream for this network's dropout");
+    }
+    generator_state = torch::from_blob(const_cast<char*>(bytes->data()), now.sizes(), now.options()).clone();
   }
   if (!engine_text || at != saved.size()) {
     return Status::Corruption("the saved network state does not fit this network");
@@ -320,15 +412,24 @@ Status TorchObjective::State::LoadState(std::string_view saved) {
     target.copy_(torch::from_blob(const_cast<char*>(bytes.data()), t.sizes(), t.options()));
   }
   impl_->augment_rng.engine() = engine;
+  if (generator_state) impl_->generator->set_state(*generator_state);
   return Status::OK();
 }
 
 Status TorchObjective::Save(const std::filesystem::path& path, std::span<const double> x) const {
   try {
     impl_->LoadParameters(x);
+    if (impl_->model->script) {
+      // TorchScript for torch.jit.load, in eval mode (inference) with the current batch-norm statistics.
+      impl_->model->SetTraining(false);
+      std::ostringstream out;
+      impl_->model->script->save(out);
+      return WriteFileAtomic(path, out.str());
+    }
+    torch::nn::Module& net = *impl_->model->module.ptr();
     c10::Dict<std::string, torch::Tensor> dict;
-    for (const auto& item : impl_->net().named_parameters()) dict.insert(item.key(), item.value().detach().clone());
-    for (const auto& item : impl_->net().named_buffers()) dict.insert(item.key(), item.value().detach().clone());
+    for (const auto& item : net.named_parameters()) dict.insert(item.key(), item.value().detach().clone());
+    for (const auto& item : net.named_buffers()) dict.insert(item.key(), item.value().detach().clone());
     const std::vector<char> bytes = torch::pickle_save(dict);
     return WriteFileAtomic(path, std::string(bytes.begin(), bytes.end()));
   } catch (const c10::Error& e) {
@@ -338,14 +439,14 @@ Status TorchObjective::Save(const std::filesystem::path& path, std::span<const d
 
 Result<std::vector<double>> TorchObjective::Load(const std::filesystem::path& path) const {
   const std::string name = path.string();
+  if (impl_->model->script) {
+    return Status::InvalidArgument(name + ": a TorchScript module's saved model is read by torch.jit.load in PyTorch");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound(name + ": no such file");
   const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto shape = [](const torch::Tensor& t) {
-    std::string text = "[";
-    for (std::int64_t i = 0; i < t.dim(); ++i) text += (i ? ", " : "") + std::to_string(t.size(i));
-    return text + "]";
-  };
+  const auto shape = internal::ShapeText;
+  torch::nn::Module& net = *impl_->model->module.ptr();
   try {
     const c10::IValue value = torch::pickle_load(bytes);
     if (!value.isGenericDict())
@@ -368,12 +469,12 @@ Result<std::vector<double>> TorchObjective::Load(const std::filesystem::path& pa
       ++used;
       return Status::OK();
     };
-    for (const auto& item : impl_->net().named_parameters()) {
+    for (const auto& item : net.named_parameters()) {
       CRPSGD_RETURN_IF_ERROR(take(item.key(), item.value()));
       const torch::Tensor flat = item.value().detach().to(torch::kFloat64).contiguous().view(-1);
       x.insert(x.end(), flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
     }
-    for (const auto& item : impl_->net().named_buffers()) CRPSGD_RETURN_IF_ERROR(take(item.key(), item.value()));
+    for (const auto& item : net.named_buffers()) CRPSGD_RETURN_IF_ERROR(take(item.key(), item.value()));
     if (used != dict.size()) {
       return Status::InvalidArgument(name + ": holds " + std::to_string(dict.size()) + " tensors, this network " +
                                      std::to_string(used) + " (another --problem?)");
@@ -389,7 +490,7 @@ Result<std::vector<std::int64_t>> TorchObjective::PredictClasses(std::span<const
   Impl& m = *impl_;
   try {
     m.LoadParameters(x);
-    m.net().eval();
+    m.model->SetTraining(false);
     torch::NoGradGuard no_grad;
     std::vector<std::int64_t> classes;
     classes.reserve(samples.size());
@@ -406,23 +507,95 @@ Result<std::vector<std::int64_t>> TorchObjective::PredictClasses(std::span<const
   }
 }
 
-Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset& shard, const TorchObjectiveOptions& options,
-                                                           const TorchObjective* share_model_with) {
-  if (shard.is_sparse) return Status::InvalidArgument(shard.source + ": networks need dense data (IDX or CIFAR-10)");
-  if (options.num_classes < 2) return Status::InvalidArgument("a classifier needs at least 2 classes");
-  if (options.eval_chunk < 1) return Status::InvalidArgument("eval_chunk must be >= 1");
-  if (options.model == TorchModel::kResNet20 && shard.image_shape.size() != 3) {
-    return Status::InvalidArgument(shard.source + ": resnet20 needs images (IDX or CIFAR-10), not flat features");
+namespace {
+
+// The labels as the loss reads them: class numbers in 0..num_classes−1 for
+// cross-entropy, real targets for mse, and for the module's own loss class
+// numbers when every label is a whole number ≥ 0, else real targets.
+Result<torch::Tensor> LabelTensor(const Dataset& shard, const TorchObjectiveOptions& options,
+                                  torch::ScalarType real) {
+  bool whole = true;
+  for (double y : shard.labels) whole = whole && y >= 0 && y == std::floor(y);
+  if (options.loss == TorchLoss::kMse || (options.loss == TorchLoss::kModel && !whole)) {
+    return torch::tensor(shard.labels, torch::kFloat64).to(real);
   }
   std::vector<std::int64_t> labels(shard.labels.size());
   for (std::size_t i = 0; i < labels.size(); ++i) {
     const double y = shard.labels[i];
-    if (!(y >= 0 && y < static_cast<double>(options.num_classes)) || y != std::floor(y)) {
+    if (options.loss == TorchLoss::kCrossEntropy &&
+        (!(y >= 0 && y < static_cast<double>(options.num_classes)) || y != std::floor(y))) {
       return Status::InvalidArgument(shard.source + ": label " + std::to_string(y) + " is not a class in 0.." +
                                      std::to_string(options.num_classes - 1) +
                                      " (networks need class numbers: pass --positive-class -1 for IDX)");
     }
     labels[i] = static_cast<std::int64_t>(y);
+  }
+  return torch::tensor(labels, torch::kInt64);
+}
+
+// A TorchScript module's contract, on one sample before any training: forward
+// takes the data's shape and gives outputs the loss can read.
+Status CheckScriptOutputs(TorchObjective::Impl& m, const std::string& source) {
+  const std::string name = m.options.script_module.string();
+  const torch::Tensor one = m.inputs.narrow(0, 0, 1);
+  const std::string input = internal::ShapeText(one) + " " + std::string(c10::toString(one.scalar_type()));
+  torch::NoGradGuard no_grad;
+  m.model->SetTraining(false);
+  c10::IValue value;
+  try {
+    value = m.model->script->forward({one});
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(name + ": forward fails on one sample of " + source + " (input " + input +
+                                   "): " + internal::ErrorSummary(e));
+  }
+  if (!value.isTensor()) return Status::InvalidArgument(name + ": forward must return one Tensor");
+  const torch::Tensor out = value.toTensor();
+  const std::string got = name + ": forward gives " + internal::ShapeText(out) + " for one sample (input " + input + ")";
+  switch (m.options.loss) {
+    case TorchLoss::kCrossEntropy:
+      if (out.dim() != 2 || out.size(0) != 1 || out.size(1) < static_cast<std::int64_t>(m.options.num_classes)) {
+        return Status::InvalidArgument(got + "; the labels of " + source + " have " +
+                                       std::to_string(m.options.num_classes) + " classes, so --loss cross-entropy needs [1, " +
+                                       std::to_string(m.options.num_classes) + "]");
+      }
+      break;
+    case TorchLoss::kMse:
+      if (out.numel() != 1 || out.size(0) != 1) {
+        return Status::InvalidArgument(got + "; --loss mse needs one output per sample: [1] or [1, 1]");
+      }
+      break;
+    case TorchLoss::kModel: {
+      try {
+        const c10::IValue loss = m.model->script->get_method("loss")({out, m.labels.narrow(0, 0, 1)});
+        if (!loss.isTensor() || loss.toTensor().numel() != 1) {
+          return Status::InvalidArgument(name + ": loss(output, target) must return one number (a scalar tensor)");
+        }
+      } catch (const std::exception& e) {
+        return Status::InvalidArgument(name + ": loss(output, target) fails on one sample (output " +
+                                       internal::ShapeText(out) + ", target " + internal::ShapeText(m.labels.narrow(0, 0, 1)) +
+                                       " " + std::string(c10::toString(m.labels.scalar_type())) + "): " + internal::ErrorSummary(e));
+      }
+      break;
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset& shard, const TorchObjectiveOptions& options,
+                                                           const TorchObjective* share_model_with) {
+  const bool script = !options.script_module.empty();
+  if (shard.is_sparse) return Status::InvalidArgument(shard.source + ": networks need dense data (IDX or CIFAR-10)");
+  if (options.loss == TorchLoss::kCrossEntropy && options.num_classes < 2) {
+    return Status::InvalidArgument("a classifier needs at least 2 classes");
+  }
+  if (!script && options.loss != TorchLoss::kCrossEntropy) {
+    return Status::InvalidArgument("--loss is for TorchScript modules (--model); the built-in networks use cross-entropy");
+  }
+  if (options.eval_chunk < 1) return Status::InvalidArgument("eval_chunk must be >= 1");
+  if (!script && options.model == TorchModel::kResNet20 && shard.image_shape.size() != 3) {
+    return Status::InvalidArgument(shard.source + ": resnet20 needs images (IDX or CIFAR-10), not flat features");
   }
   std::vector<std::int64_t> sample_shape;
   if (shard.image_shape.size() == 3) {
@@ -435,35 +608,57 @@ Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset& shard,
     impl->options = options;
     impl->augment_rng = Rng(DeriveSeed(options.seed, RngStream::kAugment, static_cast<std::uint64_t>(options.rank)));
     const auto dtype = options.float64 ? torch::kFloat64 : torch::kFloat32;
+    CRPSGD_ASSIGN_OR_RETURN(impl->labels, LabelTensor(shard, options, dtype));
     std::vector<std::int64_t> data_shape = {static_cast<std::int64_t>(shard.num_samples())};
     data_shape.insert(data_shape.end(), sample_shape.begin(), sample_shape.end());
     // Eigen's row-major matrix is [n, features] with features channel-major: the NCHW layout.
     impl->inputs =
         torch::from_blob(const_cast<double*>(shard.dense.data()), data_shape, torch::kFloat64).to(dtype).clone();
-    impl->labels = torch::tensor(labels, torch::kInt64);
     if (share_model_with != nullptr) {
       impl->model = share_model_with->impl_->model;
     } else {
       auto model = std::make_shared<SharedModel>();
-      {
-        // LibTorch's generator is global: construct under a lock with the run's
-        // seed, so that the initialisation depends on the seed only.
-        static std::mutex init_mutex;
-        std::lock_guard lock(init_mutex);
-        torch::manual_seed(options.seed);
-        model->module = internal::MakeModel(options, sample_shape);
+      std::vector<torch::Tensor> parameters;
+      std::vector<std::pair<std::string, torch::Tensor>> buffers;
+      if (script) {
+        // Loaded once per worker (Module::clone gives parameters that are not leaves).
+        CRPSGD_ASSIGN_OR_RETURN(torch::jit::Module module, internal::LoadScriptModule(options.script_module));
+        if (options.loss == TorchLoss::kModel && !module.find_method("loss")) {
+          return Status::InvalidArgument(options.script_module.string() +
+                                         ": --loss model needs a method loss(output, target) exported with "
+                                         "@torch.jit.export; the module has none");
+        }
+        module.to(dtype);
+        for (const torch::Tensor& p : module.parameters()) {
+          if (p.requires_grad()) parameters.push_back(p);  // frozen ones stay as the file has them
+        }
+        for (const auto& item : module.named_buffers()) buffers.emplace_back(item.name, item.value);
+        model->draws_random = internal::DrawsRandomNumbers(module);
+        model->script = std::move(module);
+      } else {
+        {
+          // LibTorch's generator is global: construct under a lock with the run's
+          // seed, so that the initialisation depends on the seed only.
+          static std::mutex init_mutex;
+          std::lock_guard lock(init_mutex);
+          torch::manual_seed(options.seed);
+          model->module = internal::MakeModel(options, sample_shape);
+        }
+        model->module.ptr()->to(dtype);
+        parameters = model->module.ptr()->parameters();
+        for (const auto& item : model->module.ptr()->named_buffers()) buffers.emplace_back(item.key(), item.value());
       }
-      model->module.ptr()->to(dtype);
-      for (const torch::Tensor& p : model->module.ptr()->parameters()) {
+      for (const torch::Tensor& p : parameters) {
         model->parameters.push_back(p);
         model->dim += static_cast<std::size_t>(p.numel());
       }
-      for (const auto& item : model->module.ptr()->named_buffers()) {
-        if (item.value().is_floating_point()) {
-          model->state.emplace_back(item.key(), item.value());
-          model->initial_state.push_back(item.value().detach().clone());
+      for (const auto& [name, buffer] : buffers) {
+        if (buffer.is_floating_point()) {
+          model->state.emplace_back(name, buffer);
+          model->initial_state.push_back(buffer.detach().clone());
         }
       }
+      model->buffers = std::move(buffers);
       for (const torch::Tensor& p : model->parameters) {
         const torch::Tensor flat = p.detach().to(torch::kFloat64).contiguous().flatten();
         model->initial_x.insert(model->initial_x.end(), flat.data_ptr<double>(),
@@ -471,12 +666,20 @@ Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset& shard,
       }
       impl->model = std::move(model);
     }
+    if (impl->model->draws_random) {
+      impl->generator = at::detail::createCPUGenerator(
+          DeriveSeed(options.seed, RngStream::kDropout, static_cast<std::uint64_t>(options.rank)));
+    }
     std::unique_ptr<TorchObjective> objective(new TorchObjective(std::move(impl)));
     // One forward pass on a sample: a shape mismatch shows up here, as a Status.
     if (objective->num_samples() > 0) {
-      torch::NoGradGuard no_grad;
-      objective->impl_->net().eval();
-      objective->impl_->Forward(objective->impl_->inputs.narrow(0, 0, 1));
+      if (script) {
+        CRPSGD_RETURN_IF_ERROR(CheckScriptOutputs(*objective->impl_, shard.source));
+      } else {
+        torch::NoGradGuard no_grad;
+        objective->impl_->model->SetTraining(false);
+        objective->impl_->Forward(objective->impl_->inputs.narrow(0, 0, 1));
+      }
     }
     return objective;
   } catch (const c10::Error& e) {
@@ -496,18 +699,30 @@ Status CheckNetwork(const ObjectiveSettings& s) {
   return Status::OK();
 }
 
-ObjectiveFactory Network(TorchModel model, std::string description) {
+Status CheckScript(const ObjectiveSettings& s) {
+  CRPSGD_RETURN_IF_ERROR(CheckNetwork(s));
+  if (s.model_file.empty()) return Status::InvalidArgument("--problem torchscript needs --model FILE.pt");
+  return ParseTorchLoss(s.loss).status();
+}
+
+// A built-in network (`model`), or with `script` the module of --model.
+ObjectiveFactory Network(TorchModel model, std::string description, bool script = false) {
   ObjectiveFactory factory;
-  factory.name = TorchModelName(model);
+  factory.name = script ? "torchscript" : TorchModelName(model);
   factory.description = std::move(description);
   factory.labels = LabelTask::kClasses;
-  factory.check = CheckNetwork;
-  factory.make = [model](const ObjectiveSettings& s, const ObjectiveInputs& in) -> Result<WorkerObjectives> {
+  factory.check = script ? CheckScript : CheckNetwork;
+  factory.make = [model, script](const ObjectiveSettings& s,
+                                 const ObjectiveInputs& in) -> Result<WorkerObjectives> {
     if (s.augment && in.train->image_shape.empty()) {
       return Status::InvalidArgument("--augment needs a network (--problem softmax, mlp, resnet20) and image data");
     }
     TorchObjectiveOptions options;
     options.model = model;
+    if (script) {
+      options.script_module = s.model_file;
+      CRPSGD_ASSIGN_OR_RETURN(options.loss, ParseTorchLoss(s.loss));
+    }
     options.num_classes = in.num_classes;
     options.hidden = s.hidden;
     options.augment = s.augment;
@@ -537,7 +752,9 @@ ObjectiveFactory Network(TorchModel model, std::string description) {
 Status RegisterTorchObjectives(ObjectiveRegistry& registry) {
   CRPSGD_RETURN_IF_ERROR(registry.Add(Network(TorchModel::kSoftmax, "softmax regression (one linear layer)")));
   CRPSGD_RETURN_IF_ERROR(registry.Add(Network(TorchModel::kMlp, "one hidden ReLU layer of --hidden units")));
-  return registry.Add(Network(TorchModel::kResNet20, "ResNet-20 (He et al. 2016), for 32x32 or 28x28 images"));
+  CRPSGD_RETURN_IF_ERROR(
+      registry.Add(Network(TorchModel::kResNet20, "ResNet-20 (He et al. 2016), for 32x32 or 28x28 images")));
+  return registry.Add(Network(TorchModel::kSoftmax, "your own network: the TorchScript module of --model", true));
 }
 
 }  // namespace crpsgd

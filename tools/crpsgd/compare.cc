@@ -133,7 +133,9 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
                                                                    {"test_data", &d.test_data},
                                                                    {"test_labels", &d.test_labels},
                                                                    {"precision", &d.precision},
-                                                                   {"sharding", &d.sharding}}) {
+                                                                   {"sharding", &d.sharding},
+                                                                   {"model", &d.model},
+                                                                   {"loss", &d.loss}}) {
     CRPSGD_RETURN_IF_ERROR(top.Read(key, *field));
   }
   CRPSGD_RETURN_IF_ERROR(top.Read("positive_class", d.positive_class));

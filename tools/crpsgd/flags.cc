@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "arguments.h"
+#include "objectives.h"
 
 namespace crpsgd::cli {
 namespace {
@@ -30,20 +31,33 @@ const CLI::Validator kCount(
     },
     "", "count");
 
+void AddOwnNetworkFlags(CLI::App& app, DataFlags& f) {
+  app.add_option("--model", f.model,
+                 "Train your own network: a TorchScript module file (torch.jit.script(net).save(FILE)) whose forward "
+                 "maps a float32 batch in the data's shape to [batch, classes] (or [batch, 1] for --loss mse); "
+                 "implies --problem torchscript");
+  app.add_option("--loss", f.loss,
+                 "--model's loss: cross-entropy (logits against class numbers), mse (squared error against real "
+                 "targets) or model (the module's exported loss(output, target) method, the mean over the batch)")
+      ->capture_default_str();
+}
+
 }  // namespace
 
-void AddDataFlags(CLI::App& app, DataFlags& f) {
+void AddDataFlags(CLI::App& app, DataFlags& f, bool own_network_flags) {
   app.add_option("--problem", f.problem,
                  "Objective: logreg (l2-regularised logistic regression), leastsq "
                  "(ridge least squares), ncvx-logreg (logistic + non-convex regulariser); "
-                 "networks (LibTorch, multi-class cross-entropy): softmax, mlp, resnet20")
+                 "networks (LibTorch, multi-class cross-entropy): softmax, mlp, resnet20; torchscript: your own "
+                 "network (--model)")
       ->capture_default_str();
-  app.add_option("--data", f.data, "Training data file (LIBSVM text, or an IDX images file)");
+  if (own_network_flags) AddOwnNetworkFlags(app, f);
+  app.add_option("--data", f.data, "Training data file (LIBSVM text, IDX images, CIFAR-10 or tensors)");
   app.add_option("--labels", f.labels, "IDX labels file (default: derived from --data's name)");
   app.add_option("--format", f.format,
-                 "Data format: auto (IDX if the name contains 'idx', CIFAR-10 if it ends "
-                 "in .bin or is a folder, else LIBSVM), libsvm, idx, cifar10 (a .bin file, or "
-                 "a folder with data_batch_1..5.bin), synthetic")
+                 "Data format: auto (IDX if the name contains 'idx', tensors if it ends in .pt or .pth, CIFAR-10 if "
+                 "it ends in .bin or is a folder, else LIBSVM), libsvm, idx, cifar10 (a .bin file, or "
+                 "a folder with data_batch_1..5.bin), tensors (torch.save({'x': X, 'y': y}, FILE)), synthetic")
       ->capture_default_str();
   app.add_option("--test-data", f.test_data, "Test data file, same format as --data (reports test loss/accuracy)");
   app.add_option("--test-labels", f.test_labels, "IDX labels file of --test-data (default: derived from its name)");
@@ -460,6 +474,20 @@ Status ValidateRequest(const RunRequest& r, int workers) {
   return probe.Validate(workers);
 }
 
+Status ResolveModelFlags(DataFlags& d) {
+  if (!d.model.empty()) {
+    if (d.problem != "logreg" && d.problem != "torchscript") {
+      return Status::InvalidArgument("--model " + d.model + " trains your TorchScript module and --problem " +
+                                     d.problem + " a built-in one: give one of them");
+    }
+    d.problem = "torchscript";
+  } else if (d.loss != "cross-entropy") {
+    return Status::InvalidArgument("--loss is for your own network (--model FILE.pt); the built-in problems have "
+                                   "their own loss");
+  }
+  return Status::OK();
+}
+
 Result<DataOptions> MakeDataOptions(const DataFlags& f, LabelTask labels) {
   DataOptions o;
   o.train = f.data;
@@ -473,6 +501,7 @@ Result<DataOptions> MakeDataOptions(const DataFlags& f, LabelTask labels) {
   o.negative_class = f.negative_class;
   o.bias = f.bias;
   o.normalize = f.normalize;
+  o.read_tensors = TensorFileReader();
   o.synthetic.samples = f.synthetic_samples;
   o.synthetic.features = f.synthetic_features;
   o.synthetic.noise = f.synthetic_noise;
@@ -488,6 +517,8 @@ Result<ObjectiveSettings> MakeObjectiveSettings(const DataFlags& data, const Run
   s.threads = run.threads;
   s.hidden = data.hidden;
   s.augment = data.augment;
+  s.model_file = data.model;
+  s.loss = data.loss;
   return s;
 }
 

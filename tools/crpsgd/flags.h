@@ -37,6 +37,8 @@ struct DataFlags {
   std::uint64_t hidden = 128;         // MLP hidden units
   std::string precision = "float64";  // linear models: how the features are stored (float64 / float32)
   std::string sharding = "random";    // random (seeded partition of the whole file) / byte-range (LIBSVM)
+  std::string model;                  // a TorchScript module to train (--model; implies --problem torchscript)
+  std::string loss = "cross-entropy";  // --model: cross-entropy, mse or model (its exported loss method)
 };
 
 struct RunFlags {
@@ -94,7 +96,8 @@ struct SweepFlags {
   std::string seeds;  // "1,2,3": repeat every run with each seed; "" = --seed
 };
 
-void AddDataFlags(CLI::App& app, DataFlags& flags);
+// own_network_flags: --model and --loss (train and sweep; predict's --model is its input).
+void AddDataFlags(CLI::App& app, DataFlags& flags, bool own_network_flags = true);
 void AddRunFlags(CLI::App& app, RunFlags& flags);
 // With `algorithm_flags` false only the flags a sweep shares are added.
 void AddAlgoFlags(CLI::App& app, AlgoFlags& flags, bool algorithm_flags);
@@ -102,6 +105,9 @@ void AddSweepFlags(CLI::App& app, SweepFlags& flags);
 
 // The flags as the library's options: the one translation train, sweep,
 // compare and predict share. `labels`: how the objective reads labels.
+// --model FILE makes --problem torchscript (another --problem with it is an
+// error); --loss belongs to --model.
+Status ResolveModelFlags(DataFlags& data);
 Result<DataOptions> MakeDataOptions(const DataFlags& flags, LabelTask labels);
 Result<ObjectiveSettings> MakeObjectiveSettings(const DataFlags& data, const RunFlags& run);
 

@@ -259,6 +259,10 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
                                          {"threads", std::to_string(job.run.threads)},
                                          {"precision", job.data.precision},
                                          {"sharding", job.data.sharding}};
+      if (!job.data.model.empty()) {  // your own network: which module, trained on which loss
+        options.checkpoint.run_identity.insert(options.checkpoint.run_identity.end(),
+                                               {{"model", job.data.model}, {"loss", job.data.loss}});
+      }
       if (leader) {
         dir = run_dir;
         std::error_code ec;
@@ -305,6 +309,10 @@ Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::u
         nlohmann::json j;  // the tool's fields beside the library's
         j["version"] = CRPSGD_VERSION;
         j["problem"] = job.data.problem;
+        if (!job.data.model.empty()) {
+          j["model"] = job.data.model;
+          j["loss"] = job.data.loss;
+        }
         j["lambda"] = job.data.lambda;
         j["eval_batch_norm"] = job.network() ? nlohmann::json(job.run.eval_batch_norm) : nlohmann::json(nullptr);
         j["data"] = job.data.format == "synthetic" ? std::string("synthetic") : job.data.data;

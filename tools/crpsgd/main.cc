@@ -176,6 +176,7 @@ int RunCommand(Job& job, int argc, char** argv) {
     job.net_model = *model;
   }
   // The flags as the library's options, checked before any data is read.
+  if (Status resolved = ResolveModelFlags(job.data); !resolved.ok()) return Fail(resolved, leader_env);
   auto objective = ObjectiveFor(job.data.problem);
   if (!objective.ok()) return Fail(objective.status(), leader_env);
   job.objective = *objective;
@@ -367,7 +368,7 @@ int main(int argc, char** argv) {
   predict->add_option("--model", predict_flags.model, "The model file: LIBLINEAR's format, or a network's model.pt")
       ->required();
   predict->add_option("--out", predict_flags.out, "File for the predictions, one per line (replaced if it exists)");
-  AddDataFlags(*predict, predict_flags.data);
+  AddDataFlags(*predict, predict_flags.data, /*own_network_flags=*/false);
 
   compare->add_flag("--overwrite", compare_job.run.overwrite,
                     "Replace the files of an earlier compare in --out (its runs, figures and tables)");

@@ -25,12 +25,21 @@ const ObjectiveRegistry& Objectives() {
 }
 
 Result<const ObjectiveFactory*> ObjectiveFor(const std::string& problem) {
-  if (Objectives().Find(problem) == nullptr && (problem == "softmax" || problem == "mlp" || problem == "resnet20")) {
+  if (Objectives().Find(problem) == nullptr &&
+      (problem == "softmax" || problem == "mlp" || problem == "resnet20" || problem == "torchscript")) {
     return Status::InvalidArgument("--problem " + problem +
                                    ": this build has no LibTorch (install libtorch-dev and "
                                    "rebuild)");
   }
   return Objectives().Get(problem);
+}
+
+std::function<Result<Dataset>(const std::filesystem::path&)> TensorFileReader() {
+#if CRPSGD_WITH_TORCH
+  return ReadTensorFile;
+#else
+  return nullptr;
+#endif
 }
 
 void ConfigureProcess(const ObjectiveFactory& objective, int threads) {

@@ -2,6 +2,8 @@
 // linear models, and its networks when it was built with LibTorch.
 #pragma once
 
+#include <filesystem>
+#include <functional>
 #include <string>
 
 #include "crpsgd/objective_registry.h"
@@ -12,6 +14,10 @@ const ObjectiveRegistry& Objectives();
 
 // The factory --problem names; a network in a build without LibTorch says so.
 Result<const ObjectiveFactory*> ObjectiveFor(const std::string& problem);
+
+// The reader of --format tensors files (crpsgd::ReadTensorFile), or null in a
+// build without LibTorch (the loader then says so).
+std::function<Result<Dataset>(const std::filesystem::path&)> TensorFileReader();
 
 // Process-wide settings an objective needs before any worker starts
 // (LibTorch's intra-op threads for --threads).
