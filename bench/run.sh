@@ -74,9 +74,12 @@ REPORT
     echo "## ResNet-20 step: crpsgd against bare LibTorch and PyTorch (target: crpsgd at least as fast as PyTorch)"
     echo
     echo "One training step on a batch of 64 images (1×28×28), same architecture everywhere;"
-    echo "PyTorch is Debian's python3-torch running bench/peers/resnet20_step.py."
+    echo "PyTorch is Debian's python3-torch running bench/peers/resnet20_step.py; \"TorchScript\" is that"
+    echo "model scripted (--script) and trained through crpsgd as --model does (target: at most 1.25× the built-in step time)."
     echo
-    build/bench/torch_step_bench --benchmark_min_time=3 --benchmark_format=json 2>/dev/null > "$tmp/step.json"
+    /usr/bin/python3 bench/peers/resnet20_step.py --script "$tmp/resnet20.pt"
+    CRPSGD_SCRIPTED_RESNET20="$tmp/resnet20.pt" build/bench/torch_step_bench --benchmark_min_time=3 \
+      --benchmark_format=json 2>/dev/null > "$tmp/step.json"
     # Debian's python3, the one with python3-torch (a python3 earlier on PATH may lack it).
     /usr/bin/python3 bench/peers/resnet20_step.py --threads 1,2 --seconds 6 > "$tmp/peer.jsonl"
     python3 - "$tmp/step.json" "$tmp/peer.jsonl" <<'REPORT'
@@ -87,11 +90,13 @@ rate = {}
 for b in bench:
     name, threads = b["name"].split("/")[0], int(b["name"].split("/")[1])
     rate[(name, threads)] = b["items_per_second"]
-print("| threads | crpsgd | bare LibTorch (C++) | PyTorch %s | crpsgd ÷ PyTorch |" % next(iter(peer.values()))["torch"])
-print("|---|---|---|---|---|")
+print("| threads | crpsgd | bare LibTorch (C++) | PyTorch %s | crpsgd ÷ PyTorch | crpsgd, TorchScript module | its step time ÷ built-in's |"
+      % next(iter(peer.values()))["torch"])
+print("|---|---|---|---|---|---|---|")
 for t in sorted(peer):
     c, l, p = rate[("BM_CrpsgdResNet20Step", t)], rate[("BM_BareLibTorchResNet20Step", t)], peer[t]["images_per_s"]
-    print(f"| {t} | {c:.0f} images/s | {l:.0f} images/s | {p:.0f} images/s | {c / p:.2f}× |")
+    s = rate[("BM_CrpsgdScriptedResNet20Step", t)]
+    print(f"| {t} | {c:.0f} images/s | {l:.0f} images/s | {p:.0f} images/s | {c / p:.2f}× | {s:.0f} images/s | {c / s:.2f}× |")
 REPORT
   fi
 } > "$out.tmp"

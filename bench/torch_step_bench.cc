@@ -4,7 +4,13 @@
 // model and thread count. The ratio of the two is crpsgd's overhead.
 //
 //   ./build/bench/torch_step_bench --benchmark_min_time=3
+//
+// With CRPSGD_SCRIPTED_RESNET20=FILE.pt (bench/peers/resnet20_step.py
+// --script FILE.pt: the same architecture as a TorchScript module) it also
+// times the crpsgd step of that module (--model), beside the built-in one.
 #include <benchmark/benchmark.h>
+
+#include <cstdlib>
 #include <torch/torch.h>
 
 #include "crpsgd/dataset.h"
@@ -46,6 +52,32 @@ void BM_CrpsgdResNet20Step(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
 
+// The same step through crpsgd with the TorchScript module of --model.
+void BM_CrpsgdScriptedResNet20Step(benchmark::State& state, std::string module) {
+  torch::set_num_threads(static_cast<int>(state.range(0)));
+  crpsgd::TorchObjectiveOptions options;
+  options.script_module = module;
+  options.eval_chunk = kBatch;
+  auto made = crpsgd::MakeTorchObjective(Images(kBatch), options);
+  if (!made.ok()) {
+    state.SkipWithError(made.status().message().c_str());
+    return;
+  }
+  auto f = std::move(made).value();
+  std::vector<double> x = f->InitialPoint(), grad(x.size());
+  std::vector<std::size_t> batch(kBatch);
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i] = i;
+  const auto step = [&] {
+    std::fill(grad.begin(), grad.end(), 0.0);
+    f->AddGradient(x, batch, grad);
+    for (std::size_t j = 0; j < x.size(); ++j) x[j] -= 0.01 / kBatch * grad[j];
+    benchmark::DoNotOptimize(x.data());
+  };
+  for (int i = 0; i < kWarmUpSteps; ++i) step();
+  for (auto _ : state) step();
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+
 void BM_BareLibTorchResNet20Step(benchmark::State& state) {
   torch::set_num_threads(static_cast<int>(state.range(0)));
   crpsgd::TorchObjectiveOptions options;
@@ -73,4 +105,17 @@ BENCHMARK(BM_BareLibTorchResNet20Step)->Arg(1)->Arg(2)->Unit(benchmark::kMillise
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  if (const char* module = std::getenv("CRPSGD_SCRIPTED_RESNET20")) {
+    benchmark::RegisterBenchmark("BM_CrpsgdScriptedResNet20Step", BM_CrpsgdScriptedResNet20Step, std::string(module))
+        ->Arg(1)
+        ->Arg(2)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

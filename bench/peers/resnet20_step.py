@@ -6,6 +6,8 @@ batch norm, option-A shortcuts, 16/32/64 channels, 3 blocks per stage).
 
 Prints one JSON object per thread count: {"threads": t, "ms_per_step": ..., "images_per_s": ...}.
 Usage: resnet20_step.py [--threads 1,2] [--seconds 3]
+       resnet20_step.py --script FILE.pt   (writes the model as a TorchScript
+       module for torch_step_bench's --model step, and exits)
 """
 import argparse
 import json
@@ -90,7 +92,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--script", help="write torch.jit.script(ResNet20()) to this file and exit")
     args = parser.parse_args()
+    if args.script:
+        torch.manual_seed(1)
+        torch.jit.script(ResNet20()).save(args.script)
+        return
     for t in (int(v) for v in args.threads.split(",")):
         print(json.dumps(time_steps(t, args.seconds)), flush=True)
 

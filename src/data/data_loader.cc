@@ -235,7 +235,8 @@ Result<LoadedData> LoadData(const DataOptions& o, std::uint64_t seed, const Part
   }
   if (o.normalize) {
     if (loaded.train.image_shape.empty())
-      return Status::InvalidArgument("--normalize needs image data (IDX or CIFAR-10)");
+      return Status::InvalidArgument(
+          "--normalize needs image data (IDX, CIFAR-10, or tensors of shape [n, H, W] or [n, C, H, W])");
     std::vector<double> mean, stddev;
     ChannelStatistics(loaded.train, &mean, &stddev);
     CRPSGD_RETURN_IF_ERROR(NormalizeChannels(loaded.train, mean, stddev));

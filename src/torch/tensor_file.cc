@@ -47,8 +47,8 @@ Result<Dataset> ReadTensorFile(const std::filesystem::path& path) {
                                    "; expected float32 or uint8");
   }
   if (y.dim() != 1 || y.size(0) != x.size(0)) {
-    return Status::InvalidArgument(name + ": y has shape " + internal::ShapeText(y) + ", x " +
-                                   internal::ShapeText(x) + ": y must be [n], one label or target per sample of x");
+    return Status::InvalidArgument(name + ": y has shape " + internal::ShapeText(y) + ", x " + internal::ShapeText(x) +
+                                   ": y must be [n], one label or target per sample of x");
   }
   if (y.is_floating_point() ? false : (y.scalar_type() != torch::kInt64 && y.scalar_type() != torch::kInt32)) {
     return Status::InvalidArgument(name + ": y is " + std::string(c10::toString(y.scalar_type())) +

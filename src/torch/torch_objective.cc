@@ -57,9 +57,9 @@ namespace {
 // One model, possibly shared by a training and a test objective: a built-in
 // network or a TorchScript module, behind the calls the objective makes.
 struct SharedModel {
-  torch::nn::AnyModule module;               // a built-in network, or
-  std::optional<torch::jit::Module> script;  // a TorchScript module (--model)
-  std::vector<torch::Tensor> parameters;     // in the order of x
+  torch::nn::AnyModule module;                                 // a built-in network, or
+  std::optional<torch::jit::Module> script;                    // a TorchScript module (--model)
+  std::vector<torch::Tensor> parameters;                       // in the order of x
   std::vector<std::pair<std::string, torch::Tensor>> buffers;  // every buffer, named (checkpoints)
   std::vector<std::pair<std::string, torch::Tensor>> state;    // the floating-point ones (batch-norm statistics)
   std::vector<double> initial_x;                               // the seeded initialisation
@@ -294,11 +294,10 @@ Status TorchObjective::State::Recalibrate(std::span<const double> x, std::span<c
       sizes.push_back(std::min(samples.size(), begin + m.options.eval_chunk) - begin);
     }
     torch::NoGradGuard no_grad;
-    CRPSGD_RETURN_IF_ERROR(
-        internal::RecalibrateScriptBatchNorm(*m.model->script, sizes, [&](std::size_t piece) {
-          const std::size_t begin = piece * m.options.eval_chunk;
-          m.Forward(m.inputs.index_select(0, m.Indices(samples, begin, begin + sizes[piece])));
-        }));
+    CRPSGD_RETURN_IF_ERROR(internal::RecalibrateScriptBatchNorm(*m.model->script, sizes, [&](std::size_t piece) {
+      const std::size_t begin = piece * m.options.eval_chunk;
+      m.Forward(m.inputs.index_select(0, m.Indices(samples, begin, begin + sizes[piece])));
+    }));
   } else if (!samples.empty()) {
     m.LoadParameters(x);
     std::vector<torch::nn::BatchNorm2dImpl*> norms;
@@ -512,8 +511,7 @@ namespace {
 // The labels as the loss reads them: class numbers in 0..num_classes−1 for
 // cross-entropy, real targets for mse, and for the module's own loss class
 // numbers when every label is a whole number ≥ 0, else real targets.
-Result<torch::Tensor> LabelTensor(const Dataset& shard, const TorchObjectiveOptions& options,
-                                  torch::ScalarType real) {
+Result<torch::Tensor> LabelTensor(const Dataset& shard, const TorchObjectiveOptions& options, torch::ScalarType real) {
   bool whole = true;
   for (double y : shard.labels) whole = whole && y >= 0 && y == std::floor(y);
   if (options.loss == TorchLoss::kMse || (options.loss == TorchLoss::kModel && !whole)) {
@@ -550,13 +548,14 @@ Status CheckScriptOutputs(TorchObjective::Impl& m, const std::string& source) {
   }
   if (!value.isTensor()) return Status::InvalidArgument(name + ": forward must return one Tensor");
   const torch::Tensor out = value.toTensor();
-  const std::string got = name + ": forward gives " + internal::ShapeText(out) + " for one sample (input " + input + ")";
+  const std::string got =
+      name + ": forward gives " + internal::ShapeText(out) + " for one sample (input " + input + ")";
   switch (m.options.loss) {
     case TorchLoss::kCrossEntropy:
       if (out.dim() != 2 || out.size(0) != 1 || out.size(1) < static_cast<std::int64_t>(m.options.num_classes)) {
-        return Status::InvalidArgument(got + "; the labels of " + source + " have " +
-                                       std::to_string(m.options.num_classes) + " classes, so --loss cross-entropy needs [1, " +
-                                       std::to_string(m.options.num_classes) + "]");
+        return Status::InvalidArgument(
+            got + "; the labels of " + source + " have " + std::to_string(m.options.num_classes) +
+            " classes, so --loss cross-entropy needs [1, " + std::to_string(m.options.num_classes) + "]");
       }
       break;
     case TorchLoss::kMse:
@@ -571,9 +570,10 @@ Status CheckScriptOutputs(TorchObjective::Impl& m, const std::string& source) {
           return Status::InvalidArgument(name + ": loss(output, target) must return one number (a scalar tensor)");
         }
       } catch (const std::exception& e) {
-        return Status::InvalidArgument(name + ": loss(output, target) fails on one sample (output " +
-                                       internal::ShapeText(out) + ", target " + internal::ShapeText(m.labels.narrow(0, 0, 1)) +
-                                       " " + std::string(c10::toString(m.labels.scalar_type())) + "): " + internal::ErrorSummary(e));
+        return Status::InvalidArgument(
+            name + ": loss(output, target) fails on one sample (output " + internal::ShapeText(out) + ", target " +
+            internal::ShapeText(m.labels.narrow(0, 0, 1)) + " " + std::string(c10::toString(m.labels.scalar_type())) +
+            "): " + internal::ErrorSummary(e));
       }
       break;
     }
@@ -591,7 +591,8 @@ Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset& shard,
     return Status::InvalidArgument("a classifier needs at least 2 classes");
   }
   if (!script && options.loss != TorchLoss::kCrossEntropy) {
-    return Status::InvalidArgument("--loss is for TorchScript modules (--model); the built-in networks use cross-entropy");
+    return Status::InvalidArgument(
+        "--loss is for TorchScript modules (--model); the built-in networks use cross-entropy");
   }
   if (options.eval_chunk < 1) return Status::InvalidArgument("eval_chunk must be >= 1");
   if (!script && options.model == TorchModel::kResNet20 && shard.image_shape.size() != 3) {
@@ -712,8 +713,7 @@ ObjectiveFactory Network(TorchModel model, std::string description, bool script 
   factory.description = std::move(description);
   factory.labels = LabelTask::kClasses;
   factory.check = script ? CheckScript : CheckNetwork;
-  factory.make = [model, script](const ObjectiveSettings& s,
-                                 const ObjectiveInputs& in) -> Result<WorkerObjectives> {
+  factory.make = [model, script](const ObjectiveSettings& s, const ObjectiveInputs& in) -> Result<WorkerObjectives> {
     if (s.augment && in.train->image_shape.empty()) {
       return Status::InvalidArgument("--augment needs a network (--problem softmax, mlp, resnet20) and image data");
     }

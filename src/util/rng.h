@@ -22,7 +22,15 @@ inline std::uint64_t SplitMix64(std::uint64_t x) {
 }
 
 // Named random streams, so that adding a consumer never shifts another's numbers.
-enum class RngStream : std::uint64_t { kShard = 1, kSampler = 2, kSynthetic = 3, kInit = 4, kSolver = 5, kAugment = 6, kDropout = 7 };
+enum class RngStream : std::uint64_t {
+  kShard = 1,
+  kSampler = 2,
+  kSynthetic = 3,
+  kInit = 4,
+  kSolver = 5,
+  kAugment = 6,
+  kDropout = 7
+};
 
 inline std::uint64_t DeriveSeed(std::uint64_t seed, RngStream stream, std::uint64_t rank = 0) {
   return SplitMix64(SplitMix64(SplitMix64(seed) ^ static_cast<std::uint64_t>(stream)) ^ rank);

@@ -130,14 +130,49 @@ TEST(DataLoaderTest, BadOptionsNameTheFlagOrTheFile) {
             std::string::npos);
 }
 
+// --format tensors goes through DataOptions::read_tensors (LibTorch's reader
+// in the tool): chosen for *.pt, said to be missing without one, and its
+// labels read per task.
+TEST(DataLoaderTest, TensorFilesUseTheGivenReader) {
+  testing::TempDir dir;
+  DataOptions options;
+  options.train = dir.Write("train.pt", "not read by the loader itself");
+  auto missing = LoadData(options, 1);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("train.pt: is read as a tensors file (--format tensors), which needs "
+                                            "LibTorch"),
+            std::string::npos)
+      << missing.status().message();
+  std::vector<std::filesystem::path> asked;
+  options.read_tensors = [&](const std::filesystem::path& path) -> Result<Dataset> {
+    asked.push_back(path);
+    Dataset d;
+    d.source = path.string();
+    ResizeDense(d, 4, 2);
+    d.dense.setOnes();
+    d.labels = {1, 0, 1, 0};
+    return d;
+  };
+  auto binary = LoadData(options, 1);  // linear models: 1 is +1, 0 is -1
+  ASSERT_TRUE(binary.ok()) << binary.status().ToString();
+  EXPECT_EQ(binary->train.labels, (std::vector<double>{1, -1, 1, -1}));
+  options.labels = LabelTask::kClasses;
+  auto classes = LoadData(options, 1);
+  ASSERT_TRUE(classes.ok());
+  EXPECT_EQ(classes->train.labels, (std::vector<double>{1, 0, 1, 0}));
+  EXPECT_EQ(classes->num_classes, 2u);
+  EXPECT_EQ(asked.size(), 2u);
+  EXPECT_EQ(asked.front(), options.train);
+}
+
 TEST(DataLoaderTest, FormatAndShardingNamesRoundTrip) {
-  for (DataFormat f :
-       {DataFormat::kAuto, DataFormat::kLibsvm, DataFormat::kIdx, DataFormat::kCifar10, DataFormat::kSynthetic}) {
+  for (DataFormat f : {DataFormat::kAuto, DataFormat::kLibsvm, DataFormat::kIdx, DataFormat::kCifar10,
+                       DataFormat::kSynthetic, DataFormat::kTensors}) {
     EXPECT_EQ(ParseDataFormat(DataFormatName(f)).value(), f);
   }
   EXPECT_EQ(ParseSharding("byte-range").value(), Sharding::kByteRange);
   EXPECT_EQ(ParseDataFormat("csv").status().message(),
-            "--format must be auto, libsvm, idx, cifar10 or synthetic, got 'csv'");
+            "--format must be auto, libsvm, idx, cifar10, synthetic or tensors, got 'csv'");
 }
 
 }  // namespace

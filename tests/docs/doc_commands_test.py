@@ -50,6 +50,9 @@ REDUCE = {
         (r"--outer-iters 10 --inner-budget 750", "--outer-iters 2 --inner-budget 128"),
         (r"--eval-samples 8000", "--eval-samples 256"),
     ],
+    "bash examples/your-own-model/run.sh": [  # one epoch of three runs: a tenth of one
+        (r"bash examples/your-own-model/run.sh", "BUDGET=600 bash examples/your-own-model/run.sh"),
+    ],
     "theory-check --out out/theory-check": [  # the short sweep the CLI test runs too
         (r"theory-check --out out/theory-check", "theory-check --max-budget 100000 --seeds 2 --out out/theory-check"),
     ],
@@ -72,7 +75,7 @@ def blocks(root):
 def prepare(root, build, scratch):
     """A folder that looks like the repository, with its own out/ and docs/."""
     os.symlink(os.path.abspath(build), os.path.join(scratch, "build"))
-    for name in ("scripts", "bench", "tools", "include", "src"):
+    for name in ("scripts", "bench", "tools", "include", "src", "examples"):
         os.symlink(os.path.join(root, name), os.path.join(scratch, name))
     # Copied, not linked: the scripts write into docs/figures, and the
     # experiments' budgets are cut here.

@@ -7,7 +7,7 @@ Usage: torchscript_test.py CRPSGD MPIEXEC CASE, CASE one of:
             batch-norm averaging; CR-PSGD with augmentation, weight decay, a
             cosine schedule and recomputed batch norm), and its saved module,
             loaded with torch.jit.load, gives the test accuracy and loss of
-            summary.json
+            summary.json (and crpsgd predict the same accuracy)
   resume    a killed --model run resumes to the same bits (dropout's stream,
             batch-norm statistics and momentum are in the checkpoint)
   losses    --loss mse on real targets and --loss model (the module's own
@@ -95,6 +95,11 @@ def case_backends():
         check(abs(loss - s["test_loss"]) <= 1e-6 * max(1.0, abs(loss)),
               f"{name}: PyTorch's test loss {loss}, summary.json's {s['test_loss']}")
         check(s["test_accuracy"] > 0.5, f"{name}: test accuracy {s['test_accuracy']}: it did not learn")
+        # And in crpsgd predict, which reads the saved module as it is.
+        done = run(["predict", "--model", os.path.join("inproc-" + name, "model.pt"), "--problem", "torchscript",
+                    "--data", "test.pt"])
+        correct = int(round(accuracy * len(test["y"])))
+        check(f"({correct}/{len(test['y'])})" in done.stdout, f"{name}: predict says {done.stdout!r}, PyTorch {correct}")
 
 
 def case_resume():

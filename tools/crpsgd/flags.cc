@@ -482,8 +482,9 @@ Status ResolveModelFlags(DataFlags& d) {
     }
     d.problem = "torchscript";
   } else if (d.loss != "cross-entropy") {
-    return Status::InvalidArgument("--loss is for your own network (--model FILE.pt); the built-in problems have "
-                                   "their own loss");
+    return Status::InvalidArgument(
+        "--loss is for your own network (--model FILE.pt); the built-in problems have "
+        "their own loss");
   }
   return Status::OK();
 }

@@ -32,12 +32,12 @@ struct DataFlags {
   double synthetic_noise = 0.5;
   double synthetic_condition = 1.0;
   double lambda = 1e-4;
-  bool normalize = false;             // images: per-channel mean 0, std 1 (statistics of the training data)
-  bool augment = false;               // images: padded random crop + flip (networks)
-  std::uint64_t hidden = 128;         // MLP hidden units
-  std::string precision = "float64";  // linear models: how the features are stored (float64 / float32)
-  std::string sharding = "random";    // random (seeded partition of the whole file) / byte-range (LIBSVM)
-  std::string model;                  // a TorchScript module to train (--model; implies --problem torchscript)
+  bool normalize = false;              // images: per-channel mean 0, std 1 (statistics of the training data)
+  bool augment = false;                // images: padded random crop + flip (networks)
+  std::uint64_t hidden = 128;          // MLP hidden units
+  std::string precision = "float64";   // linear models: how the features are stored (float64 / float32)
+  std::string sharding = "random";     // random (seeded partition of the whole file) / byte-range (LIBSVM)
+  std::string model;                   // a TorchScript module to train (--model; implies --problem torchscript)
   std::string loss = "cross-entropy";  // --model: cross-entropy, mse or model (its exported loss method)
 };
 

@@ -155,14 +155,18 @@ std::optional<std::uint64_t> CheckpointRound(const std::filesystem::path& dir) {
   }
 }
 
-Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::uint64_t seed, SeedIndependent& cache,
-              JobReport* report) {
+Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_t seed, SeedIndependent& cache,
+              JobReport* report, bool release_data) {
   const bool leader = comm.rank() == 0;
   comm.set_barrier_before_rounds(job.run.barrier_before_rounds);
   auto log = [&](const std::string& line) {
     if (leader && !job.run.quiet) std::fprintf(stderr, "crpsgd: %s\n", line.c_str());
   };
   CRPSGD_ASSIGN_OR_RETURN(WorkerObjectives objectives, MakeObjectives(job, data, comm, seed));
+  if (release_data) {  // this process's worker has its shard: the whole set can go
+    data.train = Dataset();
+    data.test.reset();
+  }
   const Objective& f = *objectives.train;
 
   // Checks that depend on N (catalyst's budget split), before any output exists.

@@ -86,8 +86,10 @@ struct SeedIndependent {
 // Collective: every worker calls it, for one seed (shards and sampling
 // derive from it). Rank 0 fills *report (others may pass nullptr) and, when
 // --out is set, writes each run's metrics.jsonl and summary.json. Progress
-// goes to stderr on rank 0 unless --quiet.
-Status RunJob(Communicator& comm, const Job& job, const LoadedData& data, std::uint64_t seed, SeedIndependent& cache,
-              JobReport* report);
+// goes to stderr on rank 0 unless --quiet. With release_data (a process of
+// one worker, at its last seed), `data` is emptied once the worker has its
+// shard, so that each worker keeps only its own samples while it trains.
+Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_t seed, SeedIndependent& cache,
+              JobReport* report, bool release_data = false);
 
 }  // namespace crpsgd::cli

@@ -260,8 +260,10 @@ int RunCommand(Job& job, int argc, char** argv) {
   SeedIndependent cache;
   for (std::uint64_t seed : job.seeds) {
     JobReport one;
+    // One worker per process: after the last seed's sharding it keeps only its shard.
+    const bool last = seed == job.seeds.back();
     status = CatchExceptions(comm.value()->rank(),
-                             [&] { return RunJob(**comm, job, *data, seed, cache, leader ? &one : nullptr); });
+                             [&] { return RunJob(**comm, job, *data, seed, cache, leader ? &one : nullptr, last); });
     if (!status.ok()) break;
     Merge(report, std::move(one));
   }

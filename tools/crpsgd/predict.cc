@@ -45,23 +45,33 @@ std::string AccuracyLine(std::size_t correct, std::size_t n) {
 }
 
 // A network's model.pt (--save-model): the network --problem names, built for
-// the data's classes, with the file's parameters and batch-norm statistics.
+// the data's classes, with the file's parameters and batch-norm statistics; or
+// with --problem torchscript, the TorchScript module a --model run saved.
 Result<std::string> PredictWithNetwork(const PredictFlags& flags) {
 #if CRPSGD_WITH_TORCH
   const ObjectiveFactory* objective = Objectives().Find(flags.data.problem);
   if (objective == nullptr || !objective->network()) {
     return Status::InvalidArgument("--model " + flags.model +
                                    " is a network's model.pt: give the --problem it was "
-                                   "trained as (softmax, mlp or resnet20; and --hidden for mlp)");
+                                   "trained as (softmax, mlp or resnet20, and --hidden for mlp; torchscript for the "
+                                   "model.pt of a --model run)");
   }
   CRPSGD_ASSIGN_OR_RETURN(const DataOptions data_options, MakeDataOptions(flags.data, LabelTask::kClasses));
   CRPSGD_ASSIGN_OR_RETURN(LoadedData loaded, LoadData(data_options, /*seed=*/1));
   TorchObjectiveOptions options;
-  CRPSGD_ASSIGN_OR_RETURN(options.model, ParseTorchModel(flags.data.problem));
+  const bool script = flags.data.problem == "torchscript";
+  if (script) {
+    options.script_module = flags.model;  // its parameters and buffers are the trained ones
+  } else {
+    CRPSGD_ASSIGN_OR_RETURN(options.model, ParseTorchModel(flags.data.problem));
+  }
   options.num_classes = loaded.num_classes;
   options.hidden = flags.data.hidden;
   CRPSGD_ASSIGN_OR_RETURN(std::unique_ptr<TorchObjective> network, MakeTorchObjective(loaded.train, options));
-  CRPSGD_ASSIGN_OR_RETURN(const std::vector<double> x, network->Load(flags.model));
+  std::vector<double> x = network->InitialPoint();
+  if (!script) {
+    CRPSGD_ASSIGN_OR_RETURN(x, network->Load(flags.model));
+  }
   std::vector<std::size_t> all(loaded.train.num_samples());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
   CRPSGD_ASSIGN_OR_RETURN(const std::vector<std::int64_t> classes, network->PredictClasses(x, all));
