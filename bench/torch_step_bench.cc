@@ -32,31 +32,9 @@ crpsgd::Dataset Images(std::size_t n) {
   return data;
 }
 
-void BM_CrpsgdResNet20Step(benchmark::State& state) {
+// Training steps through crpsgd's Objective interface on the network `options` describes.
+void TimeCrpsgdSteps(benchmark::State& state, crpsgd::TorchObjectiveOptions options) {
   torch::set_num_threads(static_cast<int>(state.range(0)));
-  crpsgd::TorchObjectiveOptions options;
-  options.model = crpsgd::TorchModel::kResNet20;
-  options.eval_chunk = kBatch;
-  auto f = crpsgd::MakeTorchObjective(Images(kBatch), options).value();
-  std::vector<double> x = f->InitialPoint(), grad(x.size());
-  std::vector<std::size_t> batch(kBatch);
-  for (std::size_t i = 0; i < batch.size(); ++i) batch[i] = i;
-  const auto step = [&] {
-    std::fill(grad.begin(), grad.end(), 0.0);
-    f->AddGradient(x, batch, grad);
-    for (std::size_t j = 0; j < x.size(); ++j) x[j] -= 0.01 / kBatch * grad[j];
-    benchmark::DoNotOptimize(x.data());
-  };
-  for (int i = 0; i < kWarmUpSteps; ++i) step();
-  for (auto _ : state) step();
-  state.SetItemsProcessed(state.iterations() * kBatch);
-}
-
-// The same step through crpsgd with the TorchScript module of --model.
-void BM_CrpsgdScriptedResNet20Step(benchmark::State& state, std::string module) {
-  torch::set_num_threads(static_cast<int>(state.range(0)));
-  crpsgd::TorchObjectiveOptions options;
-  options.script_module = module;
   options.eval_chunk = kBatch;
   auto made = crpsgd::MakeTorchObjective(Images(kBatch), options);
   if (!made.ok()) {
@@ -76,6 +54,19 @@ void BM_CrpsgdScriptedResNet20Step(benchmark::State& state, std::string module) 
   for (int i = 0; i < kWarmUpSteps; ++i) step();
   for (auto _ : state) step();
   state.SetItemsProcessed(state.iterations() * kBatch);
+}
+
+void BM_CrpsgdResNet20Step(benchmark::State& state) {
+  crpsgd::TorchObjectiveOptions options;
+  options.model = crpsgd::TorchModel::kResNet20;
+  TimeCrpsgdSteps(state, options);
+}
+
+// The same step through crpsgd with the TorchScript module of --model.
+void BM_CrpsgdScriptedResNet20Step(benchmark::State& state, std::string module) {
+  crpsgd::TorchObjectiveOptions options;
+  options.script_module = module;
+  TimeCrpsgdSteps(state, options);
 }
 
 void BM_BareLibTorchResNet20Step(benchmark::State& state) {
