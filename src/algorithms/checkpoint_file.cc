@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crpsgd/metrics.h"
+#include "util/byte_record.h"
 
 namespace crpsgd::internal {
 namespace {
@@ -25,68 +26,6 @@ std::uint64_t Fnv1a(std::string_view bytes) {
   return h;
 }
 
-class Writer {
- public:
-  void U64(std::uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof v); }
-  void F64(double v) { out_.append(reinterpret_cast<const char*>(&v), sizeof v); }
-  void Str(const std::string& s) {
-    U64(s.size());
-    out_ += s;
-  }
-  void Doubles(const std::vector<double>& v) {
-    U64(v.size());
-    if (!v.empty()) out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double));
-  }
-  std::string& bytes() { return out_; }
-
- private:
-  std::string out_;
-};
-
-class Reader {
- public:
-  explicit Reader(std::string_view bytes) : in_(bytes) {}
-  bool ok() const { return ok_; }
-  std::uint64_t U64() {
-    std::uint64_t v = 0;
-    Take(&v, sizeof v);
-    return v;
-  }
-  double F64() {
-    double v = 0;
-    Take(&v, sizeof v);
-    return v;
-  }
-  std::string Str() {
-    const std::uint64_t n = U64();
-    if (!ok_ || n > in_.size() - at_) return ok_ = false, std::string();
-    std::string s(in_.substr(at_, n));
-    at_ += n;
-    return s;
-  }
-  std::vector<double> Doubles() {
-    const std::uint64_t n = U64();
-    if (!ok_ || n > (in_.size() - at_) / sizeof(double)) return ok_ = false, std::vector<double>();
-    std::vector<double> v(n);
-    Take(v.data(), n * sizeof(double));
-    return v;
-  }
-
- private:
-  void Take(void* out, std::size_t n) {
-    if (n == 0) return;  // an empty vector's data() may be null
-    if (!ok_ || n > in_.size() - at_) {
-      ok_ = false;
-      return;
-    }
-    std::memcpy(out, in_.data() + at_, n);
-    at_ += n;
-  }
-  std::string_view in_;
-  std::size_t at_ = 0;
-  bool ok_ = true;
-};
-
 std::string IdentityText(const std::vector<std::pair<std::string, std::string>>& identity) {
   std::string text;
   for (const auto& [key, value] : identity) text += key + "=" + value + "\n";
@@ -100,7 +39,7 @@ std::filesystem::path CheckpointFile(const std::filesystem::path& dir, std::uint
 }
 
 Status WriteWorkerCheckpoint(const std::filesystem::path& path, const WorkerCheckpoint& c) {
-  Writer w;
+  ByteWriter w;
   w.bytes().append(kMagic, sizeof kMagic);
   w.U64(c.identity.size());
   for (const auto& [key, value] : c.identity) w.Str(key), w.Str(value);
@@ -146,7 +85,7 @@ Result<WorkerCheckpoint> ReadWorkerCheckpoint(const std::filesystem::path& path)
   const std::string_view body = std::string_view(bytes).substr(0, bytes.size() - 8);
   if (Fnv1a(body) != stored) return Status::Corruption(name + ": checksum mismatch: the checkpoint is corrupt");
   WorkerCheckpoint c;
-  Reader b(body.substr(sizeof kMagic));
+  ByteReader b(body.substr(sizeof kMagic));
   const std::uint64_t pairs = b.U64();
   for (std::uint64_t i = 0; b.ok() && i < pairs && i < 1000; ++i) {
     std::string key = b.Str();

@@ -31,9 +31,12 @@ std::optional<std::string> BakedTrainingFlag(const torch::jit::Block& block) {
   return std::nullopt;
 }
 
+// One batch-norm submodule during a recalibration.
 struct ScriptBatchNorm {
-  torch::Tensor mean, var, tracked;
-  double factor = 1.0;  // the share of a batch's statistics one training step puts into the running ones
+  torch::jit::Module module;
+  torch::Tensor mean, var, tracked;  // its buffers (tracked: undefined when it has none)
+  double factor = 1.0;               // the share of a batch's statistics one training step puts into the running ones
+  torch::Tensor sum_mean, sum_var, tracked_before;  // the pieces' weighted statistics; tracked as it was
 };
 
 std::optional<torch::Tensor> TensorAttribute(const torch::jit::Module& m, const char* name) {
@@ -120,12 +123,15 @@ Result<torch::jit::Module> LoadScriptModule(const std::filesystem::path& path) {
 Status RecalibrateScriptBatchNorm(torch::jit::Module& module, std::span<const std::size_t> piece_sizes,
                                   const std::function<void(std::size_t)>& forward_piece) {
   std::vector<ScriptBatchNorm> norms;
-  std::vector<torch::jit::Module> norm_modules;
   for (const torch::jit::NameModule& item : module.named_modules()) {
     const torch::jit::Module& m = item.value;
     const auto mean = TensorAttribute(m, "running_mean"), var = TensorAttribute(m, "running_var");
     if (!mean || !var) continue;
-    ScriptBatchNorm norm{*mean, *var, TensorAttribute(m, "num_batches_tracked").value_or(torch::Tensor()), 1.0};
+    ScriptBatchNorm norm;
+    norm.module = m;
+    norm.mean = *mean;
+    norm.var = *var;
+    norm.tracked = TensorAttribute(m, "num_batches_tracked").value_or(torch::Tensor());
     c10::IValue momentum;  // a constant of nn.BatchNorm's script class, or an attribute
     if (m.hasattr("momentum")) {
       momentum = m.attr("momentum");
@@ -141,21 +147,19 @@ Status RecalibrateScriptBatchNorm(torch::jit::Module& module, std::span<const st
                                      "(use --eval-batch-norm running)");
     }
     norms.push_back(std::move(norm));
-    norm_modules.push_back(m);
   }
   if (norms.empty()) return Status::OK();
   std::size_t total = 0;
   for (std::size_t n : piece_sizes) total += n;
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> sum_mean, sum_var, tracked;
-  for (const ScriptBatchNorm& n : norms) {
-    sum_mean.push_back(torch::zeros_like(n.mean, torch::kFloat64));
-    sum_var.push_back(torch::zeros_like(n.var, torch::kFloat64));
-    tracked.push_back(n.tracked.defined() ? n.tracked.clone() : torch::Tensor());
+  for (ScriptBatchNorm& n : norms) {
+    n.sum_mean = torch::zeros_like(n.mean, torch::kFloat64);
+    n.sum_var = torch::zeros_like(n.var, torch::kFloat64);
+    if (n.tracked.defined()) n.tracked_before = n.tracked.clone();
   }
   // Batch norms measure; dropout stays off, so that no random number is drawn.
   module.train(false);
-  for (torch::jit::Module& m : norm_modules) m.train(true);
+  for (ScriptBatchNorm& n : norms) n.module.train(true);
   for (std::size_t k = 0; k < piece_sizes.size(); ++k) {
     // From zero, one training step leaves factor × the piece's statistics.
     for (ScriptBatchNorm& n : norms) {
@@ -165,15 +169,15 @@ Status RecalibrateScriptBatchNorm(torch::jit::Module& module, std::span<const st
     }
     forward_piece(k);
     const double weight = static_cast<double>(piece_sizes[k]) / static_cast<double>(total);
-    for (std::size_t i = 0; i < norms.size(); ++i) {
-      sum_mean[i].add_(norms[i].mean.to(torch::kFloat64), weight / norms[i].factor);
-      sum_var[i].add_(norms[i].var.to(torch::kFloat64), weight / norms[i].factor);
+    for (ScriptBatchNorm& n : norms) {
+      n.sum_mean.add_(n.mean.to(torch::kFloat64), weight / n.factor);
+      n.sum_var.add_(n.var.to(torch::kFloat64), weight / n.factor);
     }
   }
-  for (std::size_t i = 0; i < norms.size(); ++i) {
-    norms[i].mean.copy_(sum_mean[i]);
-    norms[i].var.copy_(sum_var[i]);
-    if (tracked[i].defined()) norms[i].tracked.copy_(tracked[i]);  // it counts training batches
+  for (ScriptBatchNorm& n : norms) {
+    n.mean.copy_(n.sum_mean);
+    n.var.copy_(n.sum_var);
+    if (n.tracked.defined()) n.tracked.copy_(n.tracked_before);  // it counts training batches
   }
   return Status::OK();
 }

@@ -50,7 +50,7 @@ Result<Dataset> ReadTensorFile(const std::filesystem::path& path) {
     return Status::InvalidArgument(name + ": y has shape " + internal::ShapeText(y) + ", x " + internal::ShapeText(x) +
                                    ": y must be [n], one label or target per sample of x");
   }
-  if (y.is_floating_point() ? false : (y.scalar_type() != torch::kInt64 && y.scalar_type() != torch::kInt32)) {
+  if (!y.is_floating_point() && y.scalar_type() != torch::kInt64 && y.scalar_type() != torch::kInt32) {
     return Status::InvalidArgument(name + ": y is " + std::string(c10::toString(y.scalar_type())) +
                                    "; expected int64 class numbers or float targets");
   }

@@ -1,5 +1,4 @@
 #include <cmath>
-#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <mutex>
@@ -10,10 +9,12 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include "crpsgd/enum_table.h"
 #include "crpsgd/metrics.h"
 #include "crpsgd/torch.h"
 #include "torch/models.h"
 #include "torch/script_module.h"
+#include "util/byte_record.h"
 #include "util/rng.h"
 
 namespace crpsgd {
@@ -34,21 +35,13 @@ Result<TorchModel> ParseTorchModel(std::string_view name) {
   return Status::InvalidArgument("unknown network '" + std::string(name) + "' (expected softmax, mlp or resnet20)");
 }
 
-const char* TorchLossName(TorchLoss loss) {
-  switch (loss) {
-    case TorchLoss::kCrossEntropy: return "cross-entropy";
-    case TorchLoss::kMse: return "mse";
-    case TorchLoss::kModel: return "model";
-  }
-  return "?";
-}
+namespace {
+constexpr EnumTable<TorchLoss, 3> kTorchLosses{
+    {{{TorchLoss::kCrossEntropy, "cross-entropy"}, {TorchLoss::kMse, "mse"}, {TorchLoss::kModel, "model"}}}};
+}  // namespace
 
-Result<TorchLoss> ParseTorchLoss(std::string_view name) {
-  if (name == "cross-entropy") return TorchLoss::kCrossEntropy;
-  if (name == "mse") return TorchLoss::kMse;
-  if (name == "model") return TorchLoss::kModel;
-  return Status::InvalidArgument("--loss must be cross-entropy, mse or model, got '" + std::string(name) + "'");
-}
+const char* TorchLossName(TorchLoss loss) { return kTorchLosses.Name(loss); }
+Result<TorchLoss> ParseTorchLoss(std::string_view name) { return kTorchLosses.Parse(name, "--loss"); }
 
 void SetTorchThreads(int threads) { torch::set_num_threads(threads); }
 
@@ -336,82 +329,64 @@ namespace {
 
 constexpr std::string_view kStateHeader = "crpsgd-torch-state-1\n";
 
-void AppendBytes(std::string& out, std::string_view bytes) {
-  const std::uint64_t n = bytes.size();
-  out.append(reinterpret_cast<const char*>(&n), sizeof n);
-  out.append(bytes);
-}
-
-// The next length-prefixed piece of `in` at `at`, or nullopt past its end.
-std::optional<std::string_view> TakeBytes(std::string_view in, std::size_t& at) {
-  std::uint64_t n = 0;
-  if (in.size() - at < sizeof n) return std::nullopt;
-  std::memcpy(&n, in.data() + at, sizeof n);
-  at += sizeof n;
-  if (n > in.size() - at) return std::nullopt;
-  const std::string_view piece = in.substr(at, n);
-  at += n;
-  return piece;
+std::string_view Bytes(const torch::Tensor& contiguous) {
+  return {static_cast<const char*>(contiguous.data_ptr()),
+          static_cast<std::size_t>(contiguous.numel() * contiguous.element_size())};
 }
 
 }  // namespace
 
 std::string TorchObjective::State::SaveState() const {
-  std::string out(kStateHeader);
+  ByteWriter out;
+  out.bytes() += kStateHeader;
   std::ostringstream engine;
   engine << impl_->augment_rng.engine();
-  AppendBytes(out, engine.str());
+  out.Str(engine.str());
   for (const auto& [name, buffer] : impl_->model->buffers) {
-    const torch::Tensor t = buffer.detach().contiguous();
-    AppendBytes(out, name);
-    AppendBytes(out, std::string_view(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size()));
+    out.Str(name);
+    out.Str(Bytes(buffer.detach().contiguous()));
   }
   if (impl_->generator) {  // last, so that the state of a network without one reads as before
-    const torch::Tensor g = impl_->generator->get_state().contiguous();
-    AppendBytes(out, std::string_view(static_cast<const char*>(g.data_ptr()), g.numel() * g.element_size()));
+    out.Str(Bytes(impl_->generator->get_state().contiguous()));
   }
-  return out;
+  return std::move(out.bytes());
 }
 
 Status TorchObjective::State::LoadState(std::string_view saved) {
   // Parsed and checked aside; the network changes only once all of it fits.
   if (!saved.starts_with(kStateHeader)) return Status::Corruption("not the state of a LibTorch network");
-  std::size_t at = kStateHeader.size();
-  const auto engine_text = TakeBytes(saved, at);
+  ByteReader in(saved.substr(kStateHeader.size()));
   std::mt19937_64 engine;
-  if (engine_text) {
-    std::istringstream is{std::string(*engine_text)};
-    is >> engine;
-    if (!is) return Status::Corruption("the network's augmentation stream does not parse");
-  }
-  std::vector<std::pair<torch::Tensor, std::string_view>> copies;
+  std::istringstream engine_text(in.Str());
+  engine_text >> engine;
+  if (in.ok() && !engine_text) return Status::Corruption("the network's augmentation stream does not parse");
+  std::vector<std::pair<torch::Tensor, std::string>> copies;
   for (const auto& [key, t] : impl_->model->buffers) {
-    const auto name = TakeBytes(saved, at);
-    const auto bytes = name ? TakeBytes(saved, at) : std::nullopt;
-    if (!bytes || *name != key || bytes->size() != static_cast<std::size_t>(t.numel() * t.element_size())) {
+    const std::string name = in.Str();
+    std::string bytes = in.Str();
+    if (!in.ok() || name != key || bytes.size() != static_cast<std::size_t>(t.numel() * t.element_size())) {
       return Status::Corruption("the saved network state does not fit this network (buffer '" + key + "')");
     }
-    copies.emplace_back(t, *bytes);
+    copies.emplace_back(t, std::move(bytes));
   }
-  std::optional<torch::Tensor> generator_state;
+  std::string generator_state;
   if (impl_->generator) {
-    const auto bytes = TakeBytes(saved, at);
-    const torch::Tensor now = impl_->generator->get_state();
-    if (!bytes || bytes->size() != static_cast<std::size_t>(now.numel())) {
+    generator_state = in.Str();
+    if (!in.ok() || generator_state.size() != static_cast<std::size_t>(impl_->generator->get_state().numel())) {
       return Status::Corruption("the saved network state has no random stream for this network's dropout");
     }
-    generator_state = torch::from_blob(const_cast<char*>(bytes->data()), now.sizes(), now.options()).clone();
   }
-  if (!engine_text || at != saved.size()) {
-    return Status::Corruption("the saved network state does not fit this network");
-  }
+  if (!in.ok() || !in.AtEnd()) return Status::Corruption("the saved network state does not fit this network");
   torch::NoGradGuard no_grad;
   for (auto& [t, bytes] : copies) {
     torch::Tensor target = t;
-    target.copy_(torch::from_blob(const_cast<char*>(bytes.data()), t.sizes(), t.options()));
+    target.copy_(torch::from_blob(bytes.data(), t.sizes(), t.options()));
   }
   impl_->augment_rng.engine() = engine;
-  if (generator_state) impl_->generator->set_state(*generator_state);
+  if (impl_->generator) {
+    const torch::Tensor now = impl_->generator->get_state();
+    impl_->generator->set_state(torch::from_blob(generator_state.data(), now.sizes(), now.options()).clone());
+  }
   return Status::OK();
 }
 

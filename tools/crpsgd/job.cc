@@ -180,9 +180,6 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
         "--eval-batch-norm recomputed is for networks (--problem softmax, mlp, resnet20): "
         "linear models have no batch norm");
   }
-  if (job.run.eval_every > 0 && job.run.eval_every_sfo > 0) {
-    return Status::InvalidArgument("--eval-every (rounds) and --eval-every-sfo (samples) are two schedules: give one");
-  }
   JobReport local;
   if (cache.computed) {
     local.f_star = cache.f_star;

@@ -170,6 +170,11 @@ int RunCommand(Job& job, int argc, char** argv) {
     return Fail(Status::InvalidArgument("--workers must be >= 1, got " + std::to_string(job.run.workers)), leader_env);
   }
   if (job.run.threads < 0) return Fail(Status::InvalidArgument("--threads must be >= 0"), leader_env);
+  if (job.run.eval_every > 0 && job.run.eval_every_sfo > 0) {
+    return Fail(
+        Status::InvalidArgument("--eval-every (rounds) and --eval-every-sfo (samples) are two schedules: give one"),
+        leader_env);
+  }
   if (!job.run.net_model.empty()) {
     auto model = ParseNetworkModel(job.run.net_model);
     if (!model.ok()) return Fail(model.status(), leader_env);
