@@ -144,6 +144,14 @@ TEST(CliFirstHourTest, AFolderWithAnotherRunIsRefusedUnlessOverwriteOrResume) {
   EXPECT_TRUE(Has(run, "--overwrite")) << run.output;
   EXPECT_EQ(ReadText(out / "summary.json"), summary);  // nothing lost
 
+  // --overwrite with input that only the workers find bad (here a flag for
+  // networks on a linear model): refused, and the earlier run is still there.
+  run = Execute(train + " --seed 2 --overwrite --eval-batch-norm recomputed");
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_TRUE(Has(run, "--eval-batch-norm recomputed is for networks")) << run.output;
+  EXPECT_EQ(ReadText(out / "summary.json"), summary);
+  EXPECT_TRUE(std::filesystem::exists(out / "checkpoint"));
+
   // A sweep's folder holds its runs one level down: refused too.
   const std::string sweep = "sweep" + kTiny + "--budget 200 --run psgd --lr-grid 0.3 --out " + (dir / "sweep").string();
   ASSERT_EQ(Execute(sweep).exit_code, 0);

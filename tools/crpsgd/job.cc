@@ -20,6 +20,7 @@
 #include "crpsgd/liblinear_model.h"
 #include "crpsgd/linear_models.h"
 #include "crpsgd/metrics.h"
+#include "output_folder.h"
 #include "progress.h"
 
 namespace crpsgd::cli {
@@ -179,6 +180,14 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
     return Status::InvalidArgument(
         "--eval-batch-norm recomputed is for networks (--problem softmax, mlp, resnet20): "
         "linear models have no batch norm");
+  }
+  if (job.run.overwrite && seed == job.seeds.front()) {
+    // --overwrite: the earlier run goes only now that every worker has built its
+    // objective and checked the requests, so bad input loses nothing. The
+    // barriers keep every worker's first write (checkpoints) after the removal.
+    CRPSGD_RETURN_IF_ERROR(comm.Barrier());
+    if (leader) CRPSGD_RETURN_IF_ERROR(RemoveEarlierRun(job.run.out));
+    CRPSGD_RETURN_IF_ERROR(comm.Barrier());
   }
   JobReport local;
   if (cache.computed) {

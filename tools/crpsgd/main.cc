@@ -208,9 +208,6 @@ int RunCommand(Job& job, int argc, char** argv) {
     auto initial_x = LoadInitialPoint(job, *data);
     if (!initial_x.ok()) return Fail(initial_x.status(), true);
     job.initial_x = std::move(initial_x).value();
-    if (job.run.overwrite) {
-      if (Status removed = RemoveEarlierRun(job.run.out); !removed.ok()) return Fail(removed, true);
-    }
     JobReport report;
     std::vector<SeedIndependent> caches(static_cast<std::size_t>(workers));  // one per worker thread
     for (std::uint64_t seed : job.seeds) {
@@ -255,11 +252,6 @@ int RunCommand(Job& job, int argc, char** argv) {
   auto initial_x = LoadInitialPoint(job, *data);  // the same file on every rank: all fail together
   if (!initial_x.ok()) return Fail(initial_x.status(), leader);
   job.initial_x = std::move(initial_x).value();
-  if (job.run.overwrite && leader) {  // before any collective of the run: no rank has written yet
-    if (Status removed = RemoveEarlierRun(job.run.out); !removed.ok()) {
-      MpiSession::AbortJob(Fail(removed, true));
-    }
-  }
   JobReport report;
   Status status;
   SeedIndependent cache;

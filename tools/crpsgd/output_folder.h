@@ -30,8 +30,9 @@ std::vector<std::string> EarlierRunFiles(const std::filesystem::path& out);
 Status PrepareOutputFolder(const std::filesystem::path& out, Reuse reuse, bool several_processes = false,
                            const std::string& flag = "--out");
 
-// --overwrite, once the inputs have been read and checked: removes the
-// earlier run's files (EarlierRunFiles), so that none sits beside the new ones.
+// --overwrite, once every worker has read and checked its inputs (RunJob, just
+// before the first output): removes the earlier run's files (EarlierRunFiles),
+// so that none sits beside the new ones and bad input loses none.
 Status RemoveEarlierRun(const std::filesystem::path& out);
 
 }  // namespace crpsgd::cli
