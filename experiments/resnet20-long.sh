@@ -13,7 +13,8 @@
 # Test accuracy on all 10 000 test images 20 times per run (every half epoch),
 # batch-norm statistics recomputed before each evaluation.
 #
-# Long: about 25 minutes a run on 2 cores, 4-5 hours in all. Every run writes a
+# Long: 30-40 minutes a run on 2 cores with nothing beside it (a third of it
+# evaluation), twice that beside builds; 6-7 hours for all 10. Every run writes a
 # checkpoint as it goes; run the script again (another session, after a kill)
 # and it resumes each unfinished run where its checkpoint left it, bit-identical
 # to an uninterrupted run, and skips finished ones. It prints how far each run is
