@@ -181,6 +181,9 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
         "--eval-batch-norm recomputed is for networks (--problem softmax, mlp, resnet20): "
         "linear models have no batch norm");
   }
+  if (job.run.save_model && !objectives.save_model) {  // an objective registered without a saver
+    return Status::InvalidArgument("--save-model: --problem " + job.data.problem + " cannot save its model");
+  }
   if (job.run.overwrite && seed == job.seeds.front()) {
     // --overwrite: the earlier run goes only now that every worker has built its
     // objective and checked the requests, so bad input loses nothing. The
@@ -336,9 +339,6 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
         j["lipschitz_method"] = local.lipschitz ? nlohmann::json(local.lipschitz->method) : nlohmann::json(nullptr);
         j["f_star_method"] = local.f_star ? nlohmann::json(local.f_star_method) : nlohmann::json(nullptr);
         if (job.run.save_model) {
-          if (!objectives.save_model) {
-            return Status::InvalidArgument("--save-model: --problem " + job.data.problem + " cannot save its model");
-          }
           CRPSGD_RETURN_IF_ERROR(objectives.save_model(dir, outcome.summary.x).status());
         }
         CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(dir / "summary.json", FormatRunSummary(outcome.summary, j.dump())));
