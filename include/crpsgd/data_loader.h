@@ -34,15 +34,22 @@
 namespace crpsgd {
 
 enum class DataFormat {
-  kAuto,  // from the name: "idx" in it -> IDX, a folder or *.bin -> CIFAR-10, else LIBSVM
+  kAuto,  // from the content (gzip looked into) and the name: DetectFormat
   kLibsvm,
   kIdx,
   kCifar10,
   kSynthetic,  // generated (SyntheticOptions); no file
   kTensors,    // torch.save({'x': X, 'y': y}): read by DataOptions::read_tensors (auto: *.pt, *.pth)
+  kCsv,        // comma- or tab-separated numbers (ReadCsv), plain or gzip
+  kNpy,        // a NumPy 2-D array (ReadNpy)
 };
-const char* DataFormatName(DataFormat format);  // "auto", "libsvm", "idx", "cifar10", "synthetic", "tensors"
+// "auto", "libsvm", "idx", "cifar10", "synthetic", "tensors", "csv", "npy"
+const char* DataFormatName(DataFormat format);
 Result<DataFormat> ParseDataFormat(std::string_view name);
+// --format auto: *.pt/*.pth tensors, "idx" in the name or IDX's magic bytes
+// IDX, a folder or *.bin CIFAR-10, NumPy's magic .npy; text (plain or gzip)
+// is CSV when its first data line has a comma (or tabs and no colon), else LIBSVM.
+DataFormat DetectFormat(const std::filesystem::path& path);
 
 enum class Sharding {
   kRandom,     // every process reads all; worker k keeps its seeded share
@@ -51,11 +58,17 @@ enum class Sharding {
 const char* ShardingName(Sharding sharding);  // "random", "byte-range"
 Result<Sharding> ParseSharding(std::string_view name);
 
-// What a label is to the objective that will read it.
+// What a label is to the objective that will read it. A file's labels (LIBSVM,
+// tensors) are never changed silently: labels that are all +1/−1/1/0, or of
+// two values only, are binary (the larger one, or 1, is the positive class);
+// more values are classes 0..K−1 in the order of the values, and the data's
+// own labels stay in LoadedData::class_labels. Anything else is refused,
+// naming the sample and its label.
 enum class LabelTask {
-  kBinary,      // ±1: LIBSVM's ±1/1/0; images: positive_class against negative_class (or all others)
+  kBinary,      // ±1: a file's two labels (+1 the larger); images: positive_class against the others
   kRegression,  // any real number (LIBSVM)
-  kClasses,     // class numbers 0..C−1 (networks): images keep theirs, LIBSVM's ±1 becomes 1/0
+  kClasses,     // class numbers 0..C−1 (networks): images and tensor files keep theirs, a file's K labels
+                // become 0..K−1 in their order (its ±1: 0 and 1)
 };
 
 struct DataOptions {
@@ -67,6 +80,13 @@ struct DataOptions {
   LabelTask labels = LabelTask::kBinary;
   int positive_class = 0;   // kBinary from images: this class is +1
   int negative_class = -1;  // and this one −1 (the others dropped); < 0: every other class
+  // kBinary: a file of more than two labels becomes classes 0..K−1 (a
+  // multinomial model: logreg) instead of an error.
+  bool multiclass = false;
+  // kClasses: the labels are the loss's own targets (a network trained with
+  // mse or its own loss): read as given, never renamed into classes.
+  bool labels_as_given = false;
+  TableOptions table;       // CSV and .npy: which column holds the label (--label-column)
   double bias = 0.0;        // a constant feature appended to every sample (0: none)
   bool normalize = false;   // images: channels to mean 0, std 1 (training set statistics)
   Sharding sharding = Sharding::kRandom;
@@ -98,7 +118,11 @@ struct LoadedData {
   std::map<int, Part> parts;
   std::size_t num_features = 0;       // of the model: every worker's data has this width
   std::size_t num_train_samples = 0;  // all workers' together
-  std::size_t num_classes = 2;        // kClasses: the largest training label + 1 (at least 2)
+  std::size_t num_classes = 2;        // classes of the training labels (at least 2)
+  // The data's own label of each class, where the loader renamed a file's
+  // labels: binary tasks {label of +1, label of −1}; class tasks the labels of
+  // classes 0..K−1. Empty where the labels are as stored (images, synthetic).
+  std::vector<double> class_labels;
 
   bool byte_range() const { return !parts.empty(); }
 };

@@ -86,6 +86,25 @@ struct FilePart {
 // in the whole file.
 Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOptions& options = {}, FilePart part = {});
 
+// ---- Tables: CSV / TSV text (plain or gzip), NumPy .npy ---------------------
+// One sample a row, its label in one column and its features in the others.
+struct TableOptions {
+  // The label column: a 0-based index ("0", the default: the first), a
+  // negative one counting from the end ("-1": the last), or a header's name.
+  std::string label_column = "0";
+};
+
+// Comma- (or, when the first row has tabs, tab-) separated numbers; a first
+// row that is not all numbers is the header (its names may pick the label
+// column). Blank lines and lines starting with '#' are skipped. Every row
+// has the header's number of fields; an empty or non-numeric field is an
+// error naming the line and column (missing values are not filled in).
+Result<Dataset> ReadCsv(const std::filesystem::path& path, const TableOptions& options = {});
+
+// A NumPy array file: one 2-D array [samples, columns] of float64/32, or of
+// (unsigned) integers of 1 to 8 bytes, little-endian, C or Fortran order.
+Result<Dataset> ReadNpy(const std::filesystem::path& path, const TableOptions& options = {});
+
 // ---- IDX (MNIST / Fashion-MNIST), plain or gzip ----------------------------
 struct IdxOptions {
   double scale = 1.0 / 255.0;  // pixel bytes are multiplied by this

@@ -6,6 +6,10 @@
 //   leastsq       φ = ½ (z − y)²,           R = λ/2 ‖x‖²             (convex, PL, closed-form f*)
 //   ncvx-logreg   φ = log(1 + exp(−y z)),  R = λ Σ_j x_j²/(1+x_j²)  (non-convex)
 //
+// and logreg on K > 2 classes, multinomial (MultinomialLogisticObjective):
+//
+//   F(x; i) = log Σ_k exp(w_k·a_i) − w_{y_i}·a_i + λ/2 ‖x‖²              (convex, PL)
+//
 // f(x) is the average of F over all samples of all shards. Each object owns
 // its shard; const methods are thread safe.
 #pragma once
@@ -139,6 +143,40 @@ class LinearModelObjective final : public Objective {
   std::span<const double> labels_;
   Rows<double> rows64_;
   Rows<float> rows32_;
+};
+
+// Multinomial (softmax) logistic regression over K ≥ 2 classes, labels
+// 0..K−1. x holds the d×K weights feature by feature, x[j·K + k] = w_k[j]:
+// the layout of a LIBLINEAR model file's rows. Costs as the binary models: one
+// SFO call per sample, whatever K. Float64 features, one thread.
+class MultinomialLogisticObjective final : public Objective {
+ public:
+  MultinomialLogisticObjective(std::shared_ptr<const Dataset> shard, std::size_t classes, double lambda);
+
+  std::size_t dim() const override { return features_ * classes_; }
+  std::size_t num_samples() const override { return shard_->num_samples(); }
+  double AccumulateGradient(std::span<const double> x, std::span<const std::size_t> samples,
+                            std::span<double> grad_sum) const override;
+  bool convex() const override { return true; }
+  // ½ max_i ‖a_i‖² + λ: the softmax's curvature diag(p) − ppᵀ is at most ½.
+  std::optional<double> SmoothnessBound() const override;
+  std::optional<std::size_t> CountCorrect(std::span<const double> x,
+                                          std::span<const std::size_t> samples) const override;
+  // L̂ = ½ λ_max((1/n) Σ a_i a_iᵀ) + λ by a power iteration, L̄ = ½ mean ‖a_i‖² + λ. Collective.
+  Result<std::optional<SmoothnessConstants>> GlobalSmoothness(Communicator& comm) const override;
+
+  std::size_t classes() const { return classes_; }
+  // The K scores w_k·a_i of local sample i.
+  void Scores(std::span<const double> x, std::size_t i, std::span<double> scores) const;
+
+ private:
+  // out[k] += scale_k · a_i[j] at x's layout, for every feature j of sample i.
+  void AddOuter(std::size_t i, std::span<const double> scale, std::span<double> out) const;
+
+  std::shared_ptr<const Dataset> shard_;
+  std::size_t features_;
+  std::size_t classes_;
+  double lambda_;
 };
 
 // Estimates L of the global f by a power iteration on (1/n) Σ_i a_i a_iᵀ over

@@ -48,6 +48,9 @@ struct ObjectiveInputs {
   std::size_t num_classes = 2;           // over all workers' data (LabelTask::kClasses)
   std::uint64_t seed = 1;                // initialisation and augmentation streams
   int rank = 0;
+  // The data's own label of each class (LoadedData::class_labels), for the
+  // saved model; empty: +1/−1 or class numbers.
+  std::vector<double> class_labels;
 };
 
 // What a factory gives one worker.
@@ -64,6 +67,9 @@ struct ObjectiveFactory {
   std::string name;                       // --problem NAME
   std::string description;                // one line for --help
   LabelTask labels = LabelTask::kBinary;  // how the data loader reads labels for it
+  // kBinary: a file of K > 2 labels is K classes (num_classes in the inputs),
+  // not an error (DataOptions::multiclass): logreg goes multinomial.
+  bool multiclass = false;
   // Builds one worker's objectives. Errors name the setting at fault.
   std::function<Result<WorkerObjectives>(const ObjectiveSettings&, const ObjectiveInputs&)> make;
   // Checks the settings before any data is read; null: none to check.

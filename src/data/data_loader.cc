@@ -6,34 +6,117 @@
 #include <sstream>
 
 #include "crpsgd/enum_table.h"
+#include "data/file_bytes.h"
 
 namespace crpsgd {
 namespace {
 
-constexpr EnumTable<DataFormat, 6> kDataFormats{{{{DataFormat::kAuto, "auto"},
+constexpr EnumTable<DataFormat, 8> kDataFormats{{{{DataFormat::kAuto, "auto"},
                                                   {DataFormat::kLibsvm, "libsvm"},
                                                   {DataFormat::kIdx, "idx"},
                                                   {DataFormat::kCifar10, "cifar10"},
                                                   {DataFormat::kSynthetic, "synthetic"},
-                                                  {DataFormat::kTensors, "tensors"}}}};
+                                                  {DataFormat::kTensors, "tensors"},
+                                                  {DataFormat::kCsv, "csv"},
+                                                  {DataFormat::kNpy, "npy"}}}};
 constexpr EnumTable<Sharding, 2> kShardings{{{{Sharding::kRandom, "random"}, {Sharding::kByteRange, "byte-range"}}}};
 
 DataFormat ResolveFormat(DataFormat format, const std::filesystem::path& path) {
-  if (format != DataFormat::kAuto) return format;
-  const std::string name = path.string();
-  if (name.find("idx") != std::string::npos) return DataFormat::kIdx;
-  if (name.ends_with(".pt") || name.ends_with(".pth")) return DataFormat::kTensors;
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec) || name.ends_with(".bin")) return DataFormat::kCifar10;
-  return DataFormat::kLibsvm;
+  return format != DataFormat::kAuto ? format : DetectFormat(path);
 }
 
-// How the task reads LIBSVM labels: real numbers for regression, else ±1/0.
-LibsvmOptions LibsvmOptionsFor(const DataOptions& o, std::size_t num_features) {
+// How LIBSVM labels are read: as numbers, which MapFileLabels then checks for
+// the task; a byte-range part (binary or regression only) maps its own.
+LibsvmOptions LibsvmOptionsFor(const DataOptions& o, std::size_t num_features, bool byte_range) {
   LibsvmOptions options;
-  options.labels = o.labels == LabelTask::kRegression ? LabelKind::kRegression : LabelKind::kBinary;
+  options.labels = byte_range && o.labels == LabelTask::kBinary ? LabelKind::kBinary : LabelKind::kRegression;
   options.num_features = num_features;
   return options;
+}
+
+// Formats whose labels are the user's own numbers (not images' class bytes).
+bool HasFileLabels(DataFormat format) {
+  return format == DataFormat::kLibsvm || format == DataFormat::kTensors || format == DataFormat::kCsv ||
+         format == DataFormat::kNpy;
+}
+
+std::string LabelText(double y) {
+  std::ostringstream os;
+  os << y;
+  return os.str();
+}
+
+Status BadLabel(const Dataset& d, std::size_t i, const std::string& why) {
+  return Status::InvalidArgument(d.source + ": sample " + std::to_string(i + 1) + ": label " + LabelText(d.labels[i]) +
+                                 " " + why);
+}
+
+// The classes of a file's training labels, as LabelTask describes: binary when
+// they are all +1/−1/1/0 or of two values, else K classes (kBinary only with
+// o.multiclass). Renames train's and test's labels and records the data's own
+// labels of the classes in loaded.class_labels.
+Status MapFileLabels(const DataOptions& o, Dataset& train, Dataset* test, LoadedData& loaded) {
+  std::vector<double> values;  // the distinct training labels, sorted
+  bool plus_minus_one_zero = true;
+  for (std::size_t i = 0; i < train.labels.size(); ++i) {
+    const double y = train.labels[i];
+    if (y != std::floor(y)) return BadLabel(train, i, "is not a class label (a whole number)");
+    plus_minus_one_zero = plus_minus_one_zero && (y == 1.0 || y == 0.0 || y == -1.0);
+    const auto at = std::lower_bound(values.begin(), values.end(), y);
+    if (at == values.end() || *at != y) values.insert(at, y);
+  }
+  const bool binary = plus_minus_one_zero || values.size() <= 2;
+  std::vector<double> own;  // own[k]: the data's label of class k (binary: of +1, then of −1)
+  if (binary) {
+    const double positive = plus_minus_one_zero ? 1.0 : values.back();
+    const double negative = plus_minus_one_zero ? (std::count(values.begin(), values.end(), 0.0) > 0 &&
+                                                           std::count(values.begin(), values.end(), -1.0) == 0
+                                                       ? 0.0
+                                                       : -1.0)
+                                                : values.front();
+    if (!plus_minus_one_zero && values.size() < 2) {
+      return Status::InvalidArgument(train.source + ": every sample has label " + LabelText(positive) +
+                                     ": a classifier needs two classes");
+    }
+    own = o.labels == LabelTask::kClasses ? std::vector<double>{negative, positive}
+                                          : std::vector<double>{positive, negative};
+  } else {
+    if (o.labels == LabelTask::kBinary && !o.multiclass) {
+      return Status::InvalidArgument(train.source + ": " + std::to_string(values.size()) + " labels (" +
+                                     LabelText(values[0]) + ", " + LabelText(values[1]) + ", " + LabelText(values[2]) +
+                                     (values.size() > 3 ? ", ..." : "") +
+                                     "): this --problem is binary; --problem logreg (multinomial), softmax or mlp train " +
+                                     std::to_string(values.size()) + " classes");
+    }
+    own = values;
+  }
+  // A label's class: binary tasks ±1 (kClasses: 1/0), else its index in `values`.
+  const auto rename = [&](Dataset& d) -> Status {
+    for (std::size_t i = 0; i < d.labels.size(); ++i) {
+      const double y = d.labels[i];
+      if (binary) {
+        const bool is_positive = y == (plus_minus_one_zero ? 1.0 : values.back());
+        const bool is_negative = plus_minus_one_zero ? (y == 0.0 || y == -1.0) : y == values.front();
+        if (!is_positive && !is_negative) {
+          return BadLabel(d, i, std::string("is not one of the training data's two labels (") + LabelText(own[0]) +
+                                    ", " + LabelText(own[1]) + ")");
+        }
+        d.labels[i] = o.labels == LabelTask::kClasses ? (is_positive ? 1.0 : 0.0) : (is_positive ? 1.0 : -1.0);
+      } else {
+        const auto at = std::lower_bound(values.begin(), values.end(), y);
+        if (at == values.end() || *at != y) {
+          return BadLabel(d, i, "is not one of the training data's " + std::to_string(values.size()) + " labels");
+        }
+        d.labels[i] = static_cast<double>(at - values.begin());
+      }
+    }
+    return Status::OK();
+  };
+  CRPSGD_RETURN_IF_ERROR(rename(train));
+  if (test != nullptr) CRPSGD_RETURN_IF_ERROR(rename(*test));
+  loaded.class_labels = own;
+  loaded.num_classes = binary ? 2 : values.size();
+  return Status::OK();
 }
 
 // Images: every class for networks, else the binary task of the two class flags.
@@ -49,7 +132,9 @@ Result<Dataset> LoadOne(const DataOptions& o, const std::filesystem::path& path,
                         const std::filesystem::path& labels_file, const std::string& labels_flag,
                         std::size_t num_features) {
   switch (ResolveFormat(o.format, path)) {
-    case DataFormat::kLibsvm: return ReadLibsvm(path, LibsvmOptionsFor(o, num_features));
+    case DataFormat::kLibsvm: return ReadLibsvm(path, LibsvmOptionsFor(o, num_features, false));
+    case DataFormat::kCsv: return ReadCsv(path, o.table);
+    case DataFormat::kNpy: return ReadNpy(path, o.table);
     case DataFormat::kIdx: {
       const std::filesystem::path labels = labels_file.empty() ? IdxLabelsPathFor(path) : labels_file;
       if (labels.empty()) {
@@ -80,17 +165,7 @@ Result<Dataset> LoadOne(const DataOptions& o, const std::filesystem::path& path,
                                        ": is read as a tensors file (--format tensors), which needs LibTorch: "
                                        "this program has no reader for it");
       }
-      CRPSGD_ASSIGN_OR_RETURN(Dataset data, o.read_tensors(path));
-      if (o.labels == LabelTask::kBinary) {  // linear models: 1 is +1, 0 and -1 are -1
-        for (double& y : data.labels) {
-          if (y != 1.0 && y != 0.0 && y != -1.0) {
-            return Status::InvalidArgument(path.string() + ": label " + std::to_string(y) +
-                                           " in a binary task (expected 1, 0 or -1)");
-          }
-          y = y == 1.0 ? 1.0 : -1.0;
-        }
-      }
-      return data;
+      return o.read_tensors(path);  // labels: MapFileLabels
     }
     case DataFormat::kAuto:
     case DataFormat::kSynthetic: break;
@@ -168,7 +243,7 @@ Result<LoadedData> LoadParts(const DataOptions& o, const PartsToRead& parts) {
     }
   }
   if (o.train.empty()) return Status::InvalidArgument("--data is required (or --format synthetic)");
-  const LibsvmOptions options = LibsvmOptionsFor(o, 0);  // each part's width: its largest index
+  const LibsvmOptions options = LibsvmOptionsFor(o, 0, true);  // each part's width: its largest index
   LoadedData loaded;
   for (const int rank : parts.ranks) {
     LoadedData::Part part;
@@ -191,6 +266,31 @@ Result<LoadedData> LoadParts(const DataOptions& o, const PartsToRead& parts) {
 }  // namespace
 
 const char* DataFormatName(DataFormat format) { return kDataFormats.Name(format); }
+
+DataFormat DetectFormat(const std::filesystem::path& path) {
+  const std::string name = path.string();
+  if (name.find("idx") != std::string::npos) return DataFormat::kIdx;
+  if (name.ends_with(".pt") || name.ends_with(".pth")) return DataFormat::kTensors;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec) || name.ends_with(".bin")) return DataFormat::kCifar10;
+  const std::string head = data::Head(path, 4096);  // gzip: its content
+  if (head.starts_with("\x93NUMPY") || (head.empty() && name.ends_with(".npy"))) return DataFormat::kNpy;
+  if (data::DescribeContent(head) == "an IDX file") return DataFormat::kIdx;
+  if (head.empty() && (name.ends_with(".csv") || name.ends_with(".tsv"))) return DataFormat::kCsv;
+  // Text: the first line that is not blank or a comment decides.
+  std::string_view rest = head;
+  while (!rest.empty()) {
+    const std::size_t newline = rest.find('\n');
+    std::string_view line = rest.substr(0, newline);
+    rest = newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\r')) line.remove_prefix(1);
+    if (line.empty() || line.front() == '#' || line.front() == '\r') continue;
+    const bool comma = line.find(',') != std::string_view::npos;
+    const bool tab_table = line.find('\t') != std::string_view::npos && line.find(':') == std::string_view::npos;
+    return comma || tab_table ? DataFormat::kCsv : DataFormat::kLibsvm;
+  }
+  return DataFormat::kLibsvm;
+}
 Result<DataFormat> ParseDataFormat(std::string_view name) { return kDataFormats.Parse(name, "--format"); }
 const char* ShardingName(Sharding sharding) { return kShardings.Name(sharding); }
 Result<Sharding> ParseSharding(std::string_view name) { return kShardings.Parse(name, "--sharding"); }
@@ -242,17 +342,23 @@ Result<LoadedData> LoadData(const DataOptions& o, std::uint64_t seed, const Part
     CRPSGD_RETURN_IF_ERROR(NormalizeChannels(loaded.train, mean, stddev));
     if (loaded.test) CRPSGD_RETURN_IF_ERROR(NormalizeChannels(*loaded.test, mean, stddev));
   }
+  const DataFormat format = ResolveFormat(o.format, o.train);
+  // Tensor files hold class numbers (or a network's targets) already; a
+  // network with its own targets reads any file's labels as they are.
+  const bool as_given = o.labels == LabelTask::kClasses && (format == DataFormat::kTensors || o.labels_as_given);
+  if (o.labels != LabelTask::kRegression && HasFileLabels(format) && !as_given) {
+    CRPSGD_RETURN_IF_ERROR(MapFileLabels(o, loaded.train, loaded.test ? &*loaded.test : nullptr, loaded));
+  }
   if (o.labels == LabelTask::kClasses) {
-    // A binary task read as ±1 (LIBSVM, synthetic) becomes classes 0 and 1.
-    for (Dataset* d : {&loaded.train, loaded.test ? &*loaded.test : nullptr}) {
-      if (d != nullptr) {
-        for (double& y : d->labels) y = y == -1.0 ? 0.0 : y;
-      }
+    if (format == DataFormat::kSynthetic) {  // its binary labels are ±1: classes 0 and 1
+      for (double& y : loaded.train.labels) y = y == -1.0 ? 0.0 : y;
     }
     if (o.bias != 0.0) return Status::InvalidArgument("--bias is for linear models; networks have their own");
-    double largest = 0.0;
-    for (double y : loaded.train.labels) largest = std::max(largest, y);
-    loaded.num_classes = std::max<std::size_t>(2, static_cast<std::size_t>(largest) + 1);
+    if (loaded.class_labels.empty()) {  // as given: the largest class number + 1
+      double largest = 0.0;
+      for (double y : loaded.train.labels) largest = std::max(largest, y);
+      loaded.num_classes = std::max<std::size_t>(2, static_cast<std::size_t>(largest) + 1);
+    }
   } else {
     AppendBiasFeature(loaded.train, o.bias);
     if (loaded.test) AppendBiasFeature(*loaded.test, o.bias);

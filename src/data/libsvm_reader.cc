@@ -10,9 +10,12 @@
 #include <cstring>
 #include <cmath>
 #include <fstream>
+#include <memory>
+#include <sstream>
 #include <string_view>
 
 #include "crpsgd/dataset.h"
+#include "data/file_bytes.h"
 
 namespace crpsgd {
 namespace {
@@ -45,7 +48,7 @@ bool ParseIndex(std::string_view s, std::int64_t& out) {
 // last one may lack its '\n'), reading in blocks; a line longer than a block
 // grows the buffer. Stops early, returning false, when on_line does.
 template <class OnLine>
-bool ForEachLine(std::ifstream& in, std::uint64_t begin, std::uint64_t end, OnLine on_line) {
+bool ForEachLine(std::istream& in, std::uint64_t begin, std::uint64_t end, OnLine on_line) {
   std::vector<char> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(kBlockBytes, end - begin)) + 1);
   in.clear();
   in.seekg(static_cast<std::streamoff>(begin));
@@ -76,7 +79,7 @@ bool ForEachLine(std::ifstream& in, std::uint64_t begin, std::uint64_t end, OnLi
 
 // The first line start at or after `offset`: offset itself if the byte before
 // it ends a line, else just past the next '\n' (or the end of the file).
-std::uint64_t AlignToLineStart(std::ifstream& in, std::uint64_t offset, std::uint64_t size) {
+std::uint64_t AlignToLineStart(std::istream& in, std::uint64_t offset, std::uint64_t size) {
   if (offset == 0 || offset >= size) return std::min(offset, size);
   std::uint64_t aligned = size;
   ForEachLine(in, offset - 1, size, [&](std::string_view line) {
@@ -98,7 +101,25 @@ Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOption
   if (!std::filesystem::exists(path, ec)) return Status::NotFound(name + ": no such file");
   if (std::filesystem::is_directory(path, ec))
     return Status::InvalidArgument(name + ": is a directory, expected a LIBSVM file");
-  std::ifstream in(path, std::ios::binary);
+  // A binary file gets a message naming what it looks like, not its bytes.
+  if (const std::string kind = data::DescribeContent(data::Head(path, 512)); kind != "text") {
+    return Status::Corruption(name + ": looks like " + kind +
+                              ", not LIBSVM text (--format auto reads .npy, IDX, CIFAR-10, tensors, CSV and "
+                                   "LIBSVM, plain or gzip)");
+  }
+  // gzip: the whole text, decompressed in memory (a stream cannot be split).
+  std::unique_ptr<std::istream> stream;
+  if (data::IsGzip(path)) {
+    if (part.count > 1) {
+      return Status::InvalidArgument(name + ": is gzip-compressed, which cannot be read in byte ranges: use "
+                                            "--sharding random, or gunzip it");
+    }
+    CRPSGD_ASSIGN_OR_RETURN(std::string text, data::ReadAllBytes(path));
+    stream = std::make_unique<std::istringstream>(std::move(text));
+  } else {
+    stream = std::make_unique<std::ifstream>(path, std::ios::binary);
+  }
+  std::istream& in = *stream;
   if (!in) return Status::IOError(name + ": cannot open for reading");
   in.seekg(0, std::ios::end);
   const auto size = static_cast<std::uint64_t>(std::max<std::streamoff>(in.tellg(), 0));

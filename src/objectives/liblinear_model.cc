@@ -1,5 +1,6 @@
 #include "crpsgd/liblinear_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -8,19 +9,34 @@
 
 namespace crpsgd {
 
-Status WriteLiblinearModel(const std::filesystem::path& path, Problem problem, std::span<const double> x, double bias) {
+Status WriteLiblinearModel(const std::filesystem::path& path, Problem problem, std::span<const double> x, double bias,
+                           std::span<const double> labels) {
   const bool has_bias = bias != 0.0;
   if (has_bias && (bias < 0.0 || x.empty())) {
     return Status::InvalidArgument(path.string() + ": LIBLINEAR's bias feature must be >= 0, got " +
                                    std::to_string(bias));
   }
   const bool regression = problem == Problem::kLeastSquares;
+  const std::size_t columns = labels.size() > 2 ? labels.size() : 1;
+  if (x.size() % columns != 0) {
+    return Status::InvalidArgument(path.string() + ": " + std::to_string(x.size()) + " weights are not " +
+                                   std::to_string(columns) + " per feature");
+  }
   std::ostringstream out;
-  out << "solver_type " << (regression ? "L2R_L2LOSS_SVR" : "L2R_LR") << "\nnr_class 2\n";
-  if (!regression) out << "label 1 -1\n";
-  out << "nr_feature " << x.size() - (has_bias ? 1 : 0) << "\n";
+  out << "solver_type " << (regression ? "L2R_L2LOSS_SVR" : "L2R_LR") << "\nnr_class "
+      << std::max<std::size_t>(2, labels.size()) << "\n";
+  if (!regression) {
+    out << "label";
+    if (labels.empty()) out << " 1 -1";
+    for (double label : labels) out << " " << ExactNumber(label);
+    out << "\n";
+  }
+  out << "nr_feature " << x.size() / columns - (has_bias ? 1 : 0) << "\n";
   out << "bias " << ExactNumber(has_bias ? bias : -1.0) << "\nw\n";
-  for (double w : x) out << ExactNumber(w) << " \n";
+  for (std::size_t j = 0; j < x.size(); j += columns) {  // one feature a line, as LIBLINEAR writes
+    for (std::size_t k = 0; k < columns; ++k) out << ExactNumber(x[j + k]) << " ";
+    out << "\n";
+  }
   return WriteFileAtomic(path, out.str());
 }
 
@@ -54,8 +70,12 @@ Result<LiblinearModel> ReadLiblinearModel(const std::filesystem::path& path) {
         row.push_back(w);
       }
       if (row.empty()) continue;
-      if (row.size() != 1) return bad(line_no, "expected one weight per line (a binary or regression model)");
-      model.weights.push_back(row.front());
+      const std::size_t columns = model.is_regression() || nr_class <= 2 ? 1 : static_cast<std::size_t>(nr_class);
+      if (row.size() != columns) {
+        return bad(line_no, "expected " + std::to_string(columns) + " weight" + (columns > 1 ? "s" : "") +
+                                " per line (a model of " + std::to_string(columns > 1 ? nr_class : 2) + " classes)");
+      }
+      model.weights.insert(model.weights.end(), row.begin(), row.end());
       continue;
     }
     std::string key;
@@ -63,9 +83,8 @@ Result<LiblinearModel> ReadLiblinearModel(const std::filesystem::path& path) {
     if (key == "w") {
       in_weights = true;
       if (model.solver_type.empty()) return bad(line_no, "the header lacks solver_type");
-      if (!model.is_regression() && nr_class != 2) {
-        return Status::InvalidArgument(name + ": a model of " + std::to_string(nr_class) +
-                                       " classes; crpsgd's linear models are binary (2 classes)");
+      if (!model.is_regression() && nr_class < 2) {
+        return bad(line_no, "nr_class must be 2 or more for a classifier, got " + std::to_string(nr_class));
       }
     } else if (key == "solver_type") {
       fields >> model.solver_type;
@@ -88,14 +107,18 @@ Result<LiblinearModel> ReadLiblinearModel(const std::filesystem::path& path) {
   if (!in_weights) return Status::Corruption(name + ": no 'w' line: not a LIBLINEAR model file");
   if (!have_nr_feature) return Status::Corruption(name + ": the header lacks nr_feature");
   if (!model.is_regression()) {
-    if (labels.size() != 2) return Status::Corruption(name + ": a binary model needs two labels");
-    if (labels[1] == 1.0 && labels[0] == -1.0) {
-      for (double& w : model.weights) w = -w;  // LIBLINEAR's w scores the first label
-    } else if (!(labels[0] == 1.0 && labels[1] == -1.0)) {
-      return Status::InvalidArgument(name + ": labels must be 1 and -1 (crpsgd's binary labels)");
+    if (labels.size() != static_cast<std::size_t>(nr_class) || (nr_class == 2 && labels[0] == labels[1])) {
+      return Status::Corruption(name + ": nr_class " + std::to_string(nr_class) + " needs as many distinct labels");
     }
+    // Binary: the positive label first (1, else the larger), as the data loader reads it.
+    const bool first_positive = labels[0] == 1.0 || (labels[1] != 1.0 && labels[0] > labels[1]);
+    if (nr_class == 2 && !first_positive) {
+      for (double& w : model.weights) w = -w;  // LIBLINEAR's w scores the first label
+      std::swap(labels[0], labels[1]);
+    }
+    model.labels = labels;
   }
-  const std::size_t expected = model.nr_feature + (model.bias >= 0 ? 1 : 0);
+  const std::size_t expected = (model.nr_feature + (model.bias >= 0 ? 1 : 0)) * model.columns();
   if (model.weights.size() != expected) {
     return Status::Corruption(name + ": " + std::to_string(model.weights.size()) + " weights, expected " +
                               std::to_string(expected) + " (nr_feature" + (model.bias >= 0 ? " + bias)" : ")"));

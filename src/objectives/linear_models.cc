@@ -5,6 +5,7 @@
 
 #include <Eigen/Cholesky>
 
+#include "objectives/gram.h"
 #include "objectives/row_kernels.h"
 #include "util/fork_join_pool.h"
 #include "util/huge_pages.h"
@@ -267,15 +268,15 @@ void LinearModelObjective::AccumulateNormalEquations(Eigen::MatrixXd& AtA, Eigen
   }
 }
 
-Result<double> EstimateSmoothness(const LinearModelObjective& f, Communicator& comm, std::size_t total_samples) {
+Result<double> GramLargestEigenvalue(const GramProduct& product, std::size_t d, Communicator& comm,
+                                     std::size_t total_samples) {
   constexpr int kMaxIterations = 200;
   constexpr double kRelativeTolerance = 1e-7;
-  const std::size_t d = f.dim();
   std::vector<double> v(d, 1.0 / std::sqrt(static_cast<double>(d))), w(d);
   double eigenvalue = 0.0;
   for (int it = 0; it < kMaxIterations; ++it) {
     std::fill(w.begin(), w.end(), 0.0);
-    f.AccumulateGramProduct(v, w);
+    product(v, w);
     CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(w, Traffic::kEvaluation));
     double norm = 0.0;
     for (double& wi : w) {
@@ -289,6 +290,12 @@ Result<double> EstimateSmoothness(const LinearModelObjective& f, Communicator& c
     for (std::size_t j = 0; j < d; ++j) v[j] = w[j] / norm;
     if (std::abs(eigenvalue - previous) <= kRelativeTolerance * eigenvalue) break;
   }
+  return eigenvalue;
+}
+
+Result<double> EstimateSmoothness(const LinearModelObjective& f, Communicator& comm, std::size_t total_samples) {
+  const auto product = [&](std::span<const double> v, std::span<double> out) { f.AccumulateGramProduct(v, out); };
+  CRPSGD_ASSIGN_OR_RETURN(const double eigenvalue, GramLargestEigenvalue(product, f.dim(), comm, total_samples));
   return f.loss_curvature() * eigenvalue + f.regularizer_curvature();
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "crpsgd/liblinear_model.h"
+#include "crpsgd/linear_models.h"
 
 namespace crpsgd {
 namespace {
@@ -14,13 +15,48 @@ Status CheckLinearModel(const ObjectiveSettings& s) {
   return Status::OK();
 }
 
+// logreg on K > 2 classes: the multinomial model, saved with K weight columns.
+Result<WorkerObjectives> MakeMultinomial(const ObjectiveSettings& s, const ObjectiveInputs& in) {
+  if (s.precision != Precision::kFloat64) {
+    return Status::InvalidArgument("--precision float32: logreg on " + std::to_string(in.num_classes) +
+                                   " classes (multinomial) stores float64 features only");
+  }
+  for (const Dataset* d : {in.train.get(), in.test.get()}) {
+    if (d == nullptr) continue;
+    for (double y : d->labels) {
+      if (!(y >= 0 && y < static_cast<double>(in.num_classes)) || y != std::floor(y)) {
+        return Status::InvalidArgument(d->source + ": label " + std::to_string(y) + " is not a class in 0.." +
+                                       std::to_string(in.num_classes - 1));
+      }
+    }
+  }
+  WorkerObjectives out;
+  out.train = std::make_unique<MultinomialLogisticObjective>(in.train, in.num_classes, s.lambda);
+  if (in.test) out.test = std::make_unique<MultinomialLogisticObjective>(in.test, in.num_classes, s.lambda);
+  std::vector<double> labels = in.class_labels;
+  if (labels.size() != in.num_classes) {  // class numbers as given: they are the labels
+    labels.clear();
+    for (std::size_t k = 0; k < in.num_classes; ++k) labels.push_back(static_cast<double>(k));
+  }
+  const double bias = s.bias;
+  out.save_model = [labels, bias](const std::filesystem::path& folder,
+                                  std::span<const double> x) -> Result<std::filesystem::path> {
+    const std::filesystem::path file = folder / "model.liblinear";
+    CRPSGD_RETURN_IF_ERROR(WriteLiblinearModel(file, Problem::kLogistic, x, bias, labels));
+    return file;
+  };
+  return out;
+}
+
 ObjectiveFactory LinearModel(Problem problem, std::string description) {
   ObjectiveFactory factory;
   factory.name = ProblemName(problem);
   factory.description = std::move(description);
   factory.labels = problem == Problem::kLeastSquares ? LabelTask::kRegression : LabelTask::kBinary;
+  factory.multiclass = problem == Problem::kLogistic;
   factory.check = CheckLinearModel;
   factory.make = [problem](const ObjectiveSettings& s, const ObjectiveInputs& in) -> Result<WorkerObjectives> {
+    if (problem == Problem::kLogistic && in.num_classes > 2) return MakeMultinomial(s, in);
     const auto linear = [&](std::shared_ptr<const Dataset> samples) {
       auto f = std::make_unique<LinearModelObjective>(problem, std::move(samples), s.lambda, s.precision);
       f->set_threads(s.threads);
@@ -30,10 +66,12 @@ ObjectiveFactory LinearModel(Problem problem, std::string description) {
     out.train = linear(in.train);
     if (in.test) out.test = linear(in.test);
     const double bias = s.bias;
-    out.save_model = [problem, bias](const std::filesystem::path& folder,
-                                     std::span<const double> x) -> Result<std::filesystem::path> {
+    // Binary: the data's own two labels (1/0 stays 1/0); none for regression.
+    const std::vector<double> labels = problem == Problem::kLeastSquares ? std::vector<double>{} : in.class_labels;
+    out.save_model = [problem, bias, labels](const std::filesystem::path& folder,
+                                             std::span<const double> x) -> Result<std::filesystem::path> {
       const std::filesystem::path file = folder / "model.liblinear";
-      CRPSGD_RETURN_IF_ERROR(WriteLiblinearModel(file, problem, x, bias));
+      CRPSGD_RETURN_IF_ERROR(WriteLiblinearModel(file, problem, x, bias, labels));
       return file;
     };
     return out;
@@ -53,7 +91,9 @@ Status CheckObjectiveSettings(const ObjectiveFactory& factory, const ObjectiveSe
 ObjectiveRegistry ObjectiveRegistry::WithLinearModels() {
   ObjectiveRegistry registry;
   registry.factories_ = {
-      LinearModel(Problem::kLogistic, "logistic regression, L2-regularised (convex)"),
+      LinearModel(Problem::kLogistic,
+                  "logistic regression, L2-regularised (convex); multinomial when the labels have more than two "
+                  "values"),
       LinearModel(Problem::kLeastSquares, "least squares, L2-regularised (convex)"),
       LinearModel(Problem::kNonconvexLogistic, "logistic regression with a non-convex regulariser"),
   };

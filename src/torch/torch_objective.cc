@@ -497,9 +497,12 @@ Result<torch::Tensor> LabelTensor(const Dataset& shard, const TorchObjectiveOpti
     const double y = shard.labels[i];
     if (options.loss == TorchLoss::kCrossEntropy &&
         (!(y >= 0 && y < static_cast<double>(options.num_classes)) || y != std::floor(y))) {
-      return Status::InvalidArgument(shard.source + ": label " + std::to_string(y) + " is not a class in 0.." +
+      std::ostringstream label;
+      label << y;
+      return Status::InvalidArgument(shard.source + ": label " + label.str() + " is not a class in 0.." +
                                      std::to_string(options.num_classes - 1) +
-                                     " (networks need class numbers: pass --positive-class -1 for IDX)");
+                                     " (--loss cross-entropy reads class numbers 0..K-1: map the labels before "
+                                     "saving, or train a regression with --loss mse)");
     }
     labels[i] = static_cast<std::int64_t>(y);
   }

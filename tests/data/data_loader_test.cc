@@ -91,6 +91,79 @@ TEST(DataLoaderTest, LabelsFollowTheTask) {
   EXPECT_NE(with_bias.status().message().find("--bias is for linear models"), std::string::npos);
 }
 
+// A file's labels are never changed silently: K > 2 values are classes in
+// the order of their values (kept for the model file), a binary problem
+// refuses them with a way out, and a test label the training data lacks is
+// refused naming the sample.
+TEST(DataLoaderTest, MultiClassLabelsBecomeClassesInTheirOrder) {
+  testing::TempDir dir;
+  DataOptions options;
+  options.train = dir.Write("wine.svm", "3 1:1\n1 1:2\n2 2:1\n3 1:3\n");
+  const Status binary = LoadData(options, 1).status();
+  EXPECT_NE(binary.message().find("wine.svm: 3 labels (1, 2, 3): this --problem is binary; --problem logreg "
+                                  "(multinomial), softmax or mlp train 3 classes"),
+            std::string::npos)
+      << binary.ToString();
+  options.multiclass = true;  // logreg
+  auto multinomial = LoadData(options, 1);
+  ASSERT_TRUE(multinomial.ok()) << multinomial.status().ToString();
+  EXPECT_EQ(multinomial->num_classes, 3u);
+  EXPECT_EQ(multinomial->class_labels, (std::vector<double>{1, 2, 3}));
+  EXPECT_EQ(multinomial->train.labels, (std::vector<double>{2, 0, 1, 2}));
+  options.multiclass = false;
+  options.labels = LabelTask::kClasses;  // networks: the same classes
+  auto classes = LoadData(options, 1);
+  ASSERT_TRUE(classes.ok()) << classes.status().ToString();
+  EXPECT_EQ(classes->train.labels, (std::vector<double>{2, 0, 1, 2}));
+  EXPECT_EQ(classes->num_classes, 3u);
+  options.test = dir.Write("test.svm", "1 1:1\n7 1:1\n");
+  const Status unseen = LoadData(options, 1).status();
+  EXPECT_NE(unseen.message().find("test.svm: sample 2: label 7 is not one of the training data's 3 labels"),
+            std::string::npos)
+      << unseen.ToString();
+  options.test.clear();
+  options.train = dir.Write("half.svm", "1.5 1:1\n1 1:2\n");
+  EXPECT_NE(LoadData(options, 1).status().message().find("half.svm: sample 1: label 1.5 is not a class label"),
+            std::string::npos);
+}
+
+// Binary data keeps its own two labels for the model file: 1/0 stays 1/0,
+// and two other values are binary too (the larger one positive).
+TEST(DataLoaderTest, BinaryLabelsRememberTheirNames) {
+  testing::TempDir dir;
+  DataOptions options;
+  options.train = dir.Write("a.svm", "1 1:1\n0 1:2\n");
+  auto one_zero = LoadData(options, 1);
+  ASSERT_TRUE(one_zero.ok());
+  EXPECT_EQ(one_zero->train.labels, (std::vector<double>{1, -1}));
+  EXPECT_EQ(one_zero->class_labels, (std::vector<double>{1, 0}));
+  options.train = dir.Write("b.svm", "2 1:1\n4 1:2\n4 1:3\n");
+  auto two_four = LoadData(options, 1);
+  ASSERT_TRUE(two_four.ok());
+  EXPECT_EQ(two_four->train.labels, (std::vector<double>{-1, 1, 1}));
+  EXPECT_EQ(two_four->class_labels, (std::vector<double>{4, 2}));
+  options.train = dir.Write("c.svm", "5 1:1\n5 1:2\n");
+  EXPECT_NE(LoadData(options, 1).status().message().find("every sample has label 5"), std::string::npos);
+}
+
+// CSV and .npy data go through the same doors as LIBSVM.
+TEST(DataLoaderTest, CsvFilesLoadByContent) {
+  testing::TempDir dir;
+  DataOptions options;
+  options.train = dir.Write("iris.txt", "species,a,b\n0,1,2\n1,3,4\n2,5,6\n");
+  options.multiclass = true;
+  options.bias = 1.0;
+  auto data = LoadData(options, 1);
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  EXPECT_EQ(data->num_classes, 3u);
+  EXPECT_EQ(data->num_features, 3u) << "two features and the bias";
+  options.table.label_column = "b";
+  options.labels = LabelTask::kRegression;
+  auto regression = LoadData(options, 1);
+  ASSERT_TRUE(regression.ok()) << regression.status().ToString();
+  EXPECT_EQ(regression->train.labels, (std::vector<double>{2, 4, 6}));
+}
+
 TEST(DataLoaderTest, SyntheticDataComesFromTheSeed) {
   DataOptions options;
   options.format = DataFormat::kSynthetic;
@@ -162,17 +235,30 @@ TEST(DataLoaderTest, TensorFilesUseTheGivenReader) {
   EXPECT_EQ(classes->train.labels, (std::vector<double>{1, 0, 1, 0}));
   EXPECT_EQ(classes->num_classes, 2u);
   EXPECT_EQ(asked.size(), 2u);
+  // Tensor files hold class numbers: -1 stays -1 (the network refuses it), never class 0.
+  options.read_tensors = [&](const std::filesystem::path& path) -> Result<Dataset> {
+    Dataset d;
+    d.source = path.string();
+    ResizeDense(d, 3, 2);
+    d.dense.setOnes();
+    d.labels = {-1, 1, -1};
+    return d;
+  };
+  auto minus_one = LoadData(options, 1);
+  ASSERT_TRUE(minus_one.ok());
+  EXPECT_EQ(minus_one->train.labels, (std::vector<double>{-1, 1, -1}));
   EXPECT_EQ(asked.front(), options.train);
 }
 
 TEST(DataLoaderTest, FormatAndShardingNamesRoundTrip) {
   for (DataFormat f : {DataFormat::kAuto, DataFormat::kLibsvm, DataFormat::kIdx, DataFormat::kCifar10,
-                       DataFormat::kSynthetic, DataFormat::kTensors}) {
+                       DataFormat::kSynthetic, DataFormat::kTensors, DataFormat::kCsv, DataFormat::kNpy}) {
     EXPECT_EQ(ParseDataFormat(DataFormatName(f)).value(), f);
   }
   EXPECT_EQ(ParseSharding("byte-range").value(), Sharding::kByteRange);
-  EXPECT_EQ(ParseDataFormat("csv").status().message(),
-            "--format must be auto, libsvm, idx, cifar10, synthetic or tensors, got 'csv'");
+  EXPECT_EQ(ParseDataFormat("csv").value(), DataFormat::kCsv);
+  EXPECT_EQ(ParseDataFormat("xlsx").status().message(),
+            "--format must be auto, libsvm, idx, cifar10, synthetic, tensors, csv or npy, got 'xlsx'");
 }
 
 }  // namespace

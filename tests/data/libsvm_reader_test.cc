@@ -85,7 +85,8 @@ INSTANTIATE_TEST_SUITE_P(
         Malformed{"no_colon", "1 5\n", StatusCode::kCorruption, ":1: '5' is not of the form index:value"},
         Malformed{"empty_file", "", StatusCode::kCorruption, "contains no samples"},
         Malformed{"only_comments", "# nothing\n\n", StatusCode::kCorruption, "contains no samples"},
-        Malformed{"binary_garbage", "\x01\x02\xff\xfe\n", StatusCode::kCorruption, ":1: label"}),
+        Malformed{"binary_garbage", "\x01\x02\xff\xfe\n", StatusCode::kCorruption,
+                  "looks like binary data, not LIBSVM text"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(LibsvmReaderTest, MissingFileAndDirectory) {

@@ -221,3 +221,58 @@ TEST(ProximalObjectiveTest, AddsThetaTimesDistancePerSampleAndNoSfo) {
 
 }  // namespace
 }  // namespace crpsgd
+
+namespace crpsgd {
+namespace {
+
+// Three classes from the binary synthetic data: the sign and the size of the
+// first feature.
+Dataset ThreeClasses(std::size_t n, std::size_t d) {
+  Dataset data = testing::SmallDense(n, d, SyntheticTask::kBinary);
+  for (std::size_t i = 0; i < n; ++i) {
+    data.labels[i] = data.dense(static_cast<Eigen::Index>(i), 0) > 0.5 ? 2.0 : data.labels[i] > 0 ? 1.0 : 0.0;
+  }
+  return data;
+}
+
+TEST(MultinomialLogisticTest, MatchesFiniteDifferencesDenseAndSparse) {
+  for (const bool sparse : {false, true}) {
+    Dataset data = ThreeClasses(40, 5);
+    if (sparse) data = testing::ToSparse(data);
+    const MultinomialLogisticObjective f(std::make_shared<const Dataset>(data), 3, 0.05);
+    ASSERT_EQ(f.dim(), 15u);
+    std::vector<double> x(15);
+    for (std::size_t j = 0; j < 15; ++j) x[j] = 0.4 * std::sin(1.3 * static_cast<double>(j) + 0.2);
+    EXPECT_LT(GradientError(f, x, AllIndices(40)), 1e-6) << (sparse ? "sparse" : "dense");
+    const std::vector<std::size_t> batch = {3, 3, 17, 0};
+    EXPECT_LT(GradientError(f, x, batch), 1e-6);
+    // Saturated scores stay finite.
+    for (double& v : x) v *= 500;
+    std::vector<double> g(15, 0.0);
+    EXPECT_TRUE(std::isfinite(f.AccumulateGradient(x, AllIndices(40), g)));
+    for (double v : g) EXPECT_TRUE(std::isfinite(v));
+  }
+}
+
+// With two classes the multinomial model is the binary one with w = w_1 − w_0:
+// the same loss (λ = 0), and at x = 0 each term is log K.
+TEST(MultinomialLogisticTest, TwoClassesAreBinaryLogisticRegression) {
+  Dataset binary = testing::SmallDense(30, 4, SyntheticTask::kBinary);
+  Dataset classes = binary;
+  for (double& y : classes.labels) y = y > 0 ? 1.0 : 0.0;
+  const LinearModelObjective logistic(Problem::kLogistic, binary, 0.0);
+  const MultinomialLogisticObjective softmax(std::make_shared<const Dataset>(classes), 2, 0.0);
+  const std::vector<double> w = {0.3, -0.2, 0.5, 0.1};
+  std::vector<double> x(8, 0.0);  // w_0 = 0, w_1 = w
+  for (std::size_t j = 0; j < 4; ++j) x[2 * j + 1] = w[j];
+  const auto all = AllIndices(30);
+  EXPECT_NEAR(softmax.Loss(x, all), logistic.Loss(w, all), 1e-12);
+  EXPECT_EQ(*softmax.CountCorrect(x, all), *logistic.CountCorrect(w, all));
+  const MultinomialLogisticObjective three(std::make_shared<const Dataset>(ThreeClasses(30, 4)), 3, 0.0);
+  EXPECT_NEAR(three.Loss(std::vector<double>(12, 0.0), all), 30 * std::log(3.0), 1e-12);
+  // The bound holds: ½ max‖a‖² + λ is at least the curvature along any direction.
+  EXPECT_GT(*three.SmoothnessBound(), 0.0);
+}
+
+}  // namespace
+}  // namespace crpsgd

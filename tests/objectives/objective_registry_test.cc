@@ -24,7 +24,7 @@ TEST(ObjectiveRegistryTest, MakesEachWorkersObjectivesAndSavesTheModel) {
   auto shard = std::make_shared<const Dataset>(testing::SmallDense(20, 3, SyntheticTask::kBinary));
   ObjectiveSettings settings;
   settings.lambda = 0.01;
-  auto made = registry.Make("logreg", settings, {shard, shard, 2, 1, 0});
+  auto made = registry.Make("logreg", settings, {shard, shard, 2, 1, 0, {}});
   ASSERT_TRUE(made.ok()) << made.status().ToString();
   ASSERT_NE(made->train, nullptr);
   ASSERT_NE(made->test, nullptr);
@@ -41,11 +41,11 @@ TEST(ObjectiveRegistryTest, MakesEachWorkersObjectivesAndSavesTheModel) {
   EXPECT_EQ(first, "solver_type L2R_LR");
   // Settings are checked before anything is made.
   settings.lambda = -1;
-  EXPECT_NE(registry.Make("logreg", settings, {shard, nullptr, 2, 1, 0}).status().message().find("--lambda"),
+  EXPECT_NE(registry.Make("logreg", settings, {shard, nullptr, 2, 1, 0, {}}).status().message().find("--lambda"),
             std::string::npos);
   settings.lambda = 0.01;
   settings.augment = true;
-  EXPECT_NE(registry.Make("logreg", settings, {shard, nullptr, 2, 1, 0}).status().message().find("--augment"),
+  EXPECT_NE(registry.Make("logreg", settings, {shard, nullptr, 2, 1, 0, {}}).status().message().find("--augment"),
             std::string::npos);
 }
 
@@ -62,11 +62,11 @@ TEST(ObjectiveRegistryTest, TakesYourOwnObjectiveOnceByName) {
   ASSERT_TRUE(registry.Add(mine).ok());
   EXPECT_FALSE(registry.Add(mine).ok()) << "a name is registered once";
   auto shard = std::make_shared<const Dataset>(testing::SmallDense(10, 2, SyntheticTask::kRegression));
-  auto made = registry.Make("my-leastsq", {}, {shard, nullptr, 2, 1, 0});
+  auto made = registry.Make("my-leastsq", {}, {shard, nullptr, 2, 1, 0, {}});
   ASSERT_TRUE(made.ok());
   EXPECT_EQ(made->train->num_samples(), 10u);
   EXPECT_FALSE(made->save_model) << "this factory gives no saver";
-  EXPECT_FALSE(registry.Make("my-leastsq", {}, {nullptr, nullptr, 2, 1, 0}).ok()) << "no shard";
+  EXPECT_FALSE(registry.Make("my-leastsq", {}, {nullptr, nullptr, 2, 1, 0, {}}).ok()) << "no shard";
 }
 
 }  // namespace

@@ -46,18 +46,27 @@ void AddOwnNetworkFlags(CLI::App& app, DataFlags& f) {
 
 void AddDataFlags(CLI::App& app, DataFlags& f, bool own_network_flags) {
   app.add_option("--problem", f.problem,
-                 "Objective: logreg (l2-regularised logistic regression), leastsq "
+                 "Objective: logreg (l2-regularised logistic regression; multinomial when the labels have more "
+                 "than two values), leastsq "
                  "(ridge least squares), ncvx-logreg (logistic + non-convex regulariser); "
                  "networks (LibTorch, multi-class cross-entropy): softmax, mlp, resnet20; torchscript: your own "
                  "network (--model)")
       ->capture_default_str();
   if (own_network_flags) AddOwnNetworkFlags(app, f);
-  app.add_option("--data", f.data, "Training data file (LIBSVM text, IDX images, CIFAR-10 or tensors)");
+  app.add_option("--data", f.data,
+                 "Training data file (LIBSVM or CSV text, plain or gzip; NumPy .npy; IDX images, CIFAR-10 or "
+                 "tensors)");
   app.add_option("--labels", f.labels, "IDX labels file (default: derived from --data's name)");
   app.add_option("--format", f.format,
-                 "Data format: auto (IDX if the name contains 'idx', tensors if it ends in .pt or .pth, CIFAR-10 if "
-                 "it ends in .bin or is a folder, else LIBSVM), libsvm, idx, cifar10 (a .bin file, or "
-                 "a folder with data_batch_1..5.bin), tensors (torch.save({'x': X, 'y': y}, FILE)), synthetic")
+                 "Data format: auto (IDX if the name contains 'idx' or by its bytes, tensors if it ends in .pt or "
+                 ".pth, CIFAR-10 if it ends in .bin or is a folder, npy by NumPy's bytes; text, plain or gzip, is csv "
+                 "when its first line has commas (or tabs and no colons), else libsvm), libsvm, csv, npy, idx, "
+                 "cifar10 (a .bin file, or a folder with data_batch_1..5.bin), tensors (torch.save({'x': X, 'y': "
+                 "y}, FILE)), synthetic")
+      ->capture_default_str();
+  app.add_option("--label-column", f.label_column,
+                 "CSV and .npy: the label's column, a 0-based index (-1: the last) or a header's name; the other "
+                 "columns are the features")
       ->capture_default_str();
   app.add_option("--test-data", f.test_data, "Test data file, same format as --data (reports test loss/accuracy)");
   app.add_option("--test-labels", f.test_labels, "IDX labels file of --test-data (default: derived from its name)");
@@ -489,8 +498,11 @@ Status ResolveModelFlags(DataFlags& d) {
   return Status::OK();
 }
 
-Result<DataOptions> MakeDataOptions(const DataFlags& f, LabelTask labels) {
+Result<DataOptions> MakeDataOptions(const DataFlags& f, LabelTask labels, bool multiclass) {
   DataOptions o;
+  o.multiclass = multiclass;
+  // Your own network trained on its own targets (mse, its loss): the labels as they are.
+  o.labels_as_given = !f.model.empty() && f.loss != "cross-entropy";
   o.train = f.data;
   o.test = f.test_data;
   o.train_labels = f.labels;
@@ -498,6 +510,7 @@ Result<DataOptions> MakeDataOptions(const DataFlags& f, LabelTask labels) {
   CRPSGD_ASSIGN_OR_RETURN(o.format, ParseDataFormat(f.format));
   CRPSGD_ASSIGN_OR_RETURN(o.sharding, ParseSharding(f.sharding));
   o.labels = labels;
+  o.table.label_column = f.label_column;
   o.positive_class = f.positive_class;
   o.negative_class = f.negative_class;
   o.bias = f.bias;

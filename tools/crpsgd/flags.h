@@ -22,6 +22,7 @@ struct DataFlags {
   std::string data;
   std::string labels;
   std::string format = "auto";
+  std::string label_column = TableOptions{}.label_column;  // CSV and .npy
   std::string test_data;
   std::string test_labels;
   int positive_class = 0;
@@ -108,7 +109,8 @@ void AddSweepFlags(CLI::App& app, SweepFlags& flags);
 // --model FILE makes --problem torchscript (another --problem with it is an
 // error); --loss belongs to --model.
 Status ResolveModelFlags(DataFlags& data);
-Result<DataOptions> MakeDataOptions(const DataFlags& flags, LabelTask labels);
+// `multiclass`: the objective's (ObjectiveFactory::multiclass).
+Result<DataOptions> MakeDataOptions(const DataFlags& flags, LabelTask labels, bool multiclass = false);
 Result<ObjectiveSettings> MakeObjectiveSettings(const DataFlags& data, const RunFlags& run);
 
 // A setting one run may set, in a sweep (--run ALGO:key=value,...) and in a

@@ -30,7 +30,7 @@ namespace {
 Result<WorkerObjectives> MakeObjectives(const Job& job, const LoadedData& data, Communicator& comm,
                                         std::uint64_t seed) {
   CRPSGD_ASSIGN_OR_RETURN(WorkerShard shard, ShardOf(data, job.data_options, comm.rank(), comm.size(), seed));
-  const ObjectiveInputs inputs{shard.train, shard.test, data.num_classes, seed, comm.rank()};
+  const ObjectiveInputs inputs{shard.train, shard.test, data.num_classes, seed, comm.rank(), data.class_labels};
   return job.objective->make(job.objective_settings, inputs);  // settings checked once, in main
 }
 
@@ -57,14 +57,27 @@ Result<std::vector<double>> LoadInitialPoint(const Job& job, const LoadedData& d
                                    ": give --bias " + std::to_string(model.bias));
   }
   if (model.bias < 0 && bias != 0.0) return Status::InvalidArgument(file + ": has no bias feature: drop --bias");
-  std::vector<double> x(data.num_features, 0.0);
-  const std::size_t features = x.size() - (bias != 0.0 ? 1 : 0);
+  const std::size_t K = model.columns();  // weights per feature
+  const bool data_multiclass = data.num_classes > 2 && !regression;
+  if ((K > 1) != data_multiclass || (K > 1 && model.labels != data.class_labels)) {
+    auto list = [](const std::vector<double>& labels) {
+      std::ostringstream os;
+      for (double l : labels) os << (os.tellp() > 0 ? " " : "") << l;
+      return os.str();
+    };
+    return Status::InvalidArgument(file + ": a model of the labels " + (K > 1 ? list(model.labels) : "of 2 classes") +
+                                   "; the data's are " +
+                                   (data_multiclass ? list(data.class_labels) : std::string("of 2 classes")) +
+                                   " (a warm start needs the same classes in the same order)");
+  }
+  std::vector<double> x(data.num_features * K, 0.0);
+  const std::size_t features = data.num_features - (bias != 0.0 ? 1 : 0);
   if (model.nr_feature > features) {
     return Status::InvalidArgument(file + ": " + std::to_string(model.nr_feature) + " features, the data " +
                                    std::to_string(features));
   }
-  std::copy_n(model.weights.begin(), model.nr_feature, x.begin());
-  if (bias != 0.0) x.back() = model.weights.back();
+  std::copy_n(model.weights.begin(), model.nr_feature * K, x.begin());
+  if (bias != 0.0) std::copy_n(model.weights.end() - static_cast<std::ptrdiff_t>(K), K, x.end() - static_cast<std::ptrdiff_t>(K));
   return x;
 }
 

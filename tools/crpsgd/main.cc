@@ -185,7 +185,7 @@ int RunCommand(Job& job, int argc, char** argv) {
   auto objective = ObjectiveFor(job.data.problem);
   if (!objective.ok()) return Fail(objective.status(), leader_env);
   job.objective = *objective;
-  auto data_options = MakeDataOptions(job.data, job.objective->labels);
+  auto data_options = MakeDataOptions(job.data, job.objective->labels, job.objective->multiclass);
   if (!data_options.ok()) return Fail(data_options.status(), leader_env);
   job.data_options = std::move(data_options).value();
   auto settings = MakeObjectiveSettings(job.data, job.run);

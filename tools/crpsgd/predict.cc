@@ -1,5 +1,6 @@
 #include "predict.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -22,21 +23,32 @@ std::string Printf(const char* format, double value) {
   return text;
 }
 
-// w·a over the features both the model and the data have (LIBLINEAR's
+// w_k·a over the features both the model and the data have (LIBLINEAR's
 // predict ignores the data's features beyond the model's), plus the bias
-// weight times the bias feature's value.
-double Margin(const LiblinearModel& model, const Dataset& data, std::size_t row) {
-  double margin = 0.0;
+// weight times the bias feature's value, for each of the model's columns.
+std::vector<double> Margins(const LiblinearModel& model, const Dataset& data, std::size_t row) {
+  const std::size_t K = model.columns();
+  std::vector<double> margin(K, 0.0);
+  const auto add = [&](std::size_t j, double a) {
+    for (std::size_t k = 0; k < K; ++k) margin[k] += model.weights[j * K + k] * a;
+  };
   if (data.is_sparse) {
     for (SparseMatrix::InnerIterator it(data.sparse, static_cast<Eigen::Index>(row)); it; ++it) {
-      if (static_cast<std::size_t>(it.col()) < model.nr_feature) margin += model.weights[it.col()] * it.value();
+      if (static_cast<std::size_t>(it.col()) < model.nr_feature) add(static_cast<std::size_t>(it.col()), it.value());
     }
   } else {
     const std::size_t features = std::min(model.nr_feature, data.num_features());
-    for (std::size_t j = 0; j < features; ++j) margin += model.weights[j] * data.dense(row, j);
+    for (std::size_t j = 0; j < features; ++j) add(j, data.dense(row, j));
   }
-  if (model.bias >= 0) margin += model.weights.back() * model.bias;
+  if (model.bias >= 0) add(model.nr_feature, model.bias);
   return margin;
+}
+
+// The label LIBLINEAR's predict gives: binary, the first label when w·a > 0;
+// K classes, the label of the largest w_k·a (the first of equal ones).
+double PredictedLabel(const LiblinearModel& model, const std::vector<double>& margins) {
+  if (margins.size() == 1) return margins[0] > 0 ? model.labels[0] : model.labels[1];
+  return model.labels[static_cast<std::size_t>(std::max_element(margins.begin(), margins.end()) - margins.begin())];
 }
 
 std::string AccuracyLine(std::size_t correct, std::size_t n) {
@@ -112,9 +124,9 @@ Result<std::string> Predict(const PredictFlags& flags) {
         (model.bias >= 0 ? " was trained with a bias feature of " + Printf("%g", model.bias) : " has no bias feature") +
         " (predict takes it from the model: drop --bias)");
   }
-  data_flags.bias = 0.0;  // added from the model's own value in Margin
-  CRPSGD_ASSIGN_OR_RETURN(const DataOptions data_options,
-                          MakeDataOptions(data_flags, regression ? LabelTask::kRegression : LabelTask::kBinary));
+  data_flags.bias = 0.0;  // added from the model's own value in Margins
+  // The file's labels as they are, compared with the model's own labels as LIBLINEAR does.
+  CRPSGD_ASSIGN_OR_RETURN(const DataOptions data_options, MakeDataOptions(data_flags, LabelTask::kRegression));
   CRPSGD_ASSIGN_OR_RETURN(LoadedData loaded, LoadData(data_options, /*seed=*/1));
   const Dataset& data = loaded.train;
 
@@ -123,13 +135,14 @@ Result<std::string> Predict(const PredictFlags& flags) {
   double squared_error = 0.0, sum_p = 0.0, sum_y = 0.0, sum_pp = 0.0, sum_yy = 0.0, sum_py = 0.0;
   const std::size_t n = data.num_samples();
   for (std::size_t i = 0; i < n; ++i) {
-    const double margin = Margin(model, data, i), y = data.labels[i];
+    const std::vector<double> margins = Margins(model, data, i);
+    const double margin = margins[0], y = data.labels[i];
     if (regression) {
       predictions << Printf("%.17g", margin) << "\n";  // LIBLINEAR's format
       squared_error += (margin - y) * (margin - y);
       sum_p += margin, sum_y += y, sum_pp += margin * margin, sum_yy += y * y, sum_py += margin * y;
     } else {
-      const double label = margin > 0 ? 1.0 : -1.0;  // LIBLINEAR: the first label ("1") when w·a > 0
+      const double label = PredictedLabel(model, margins);
       predictions << Printf("%.17g", label) << "\n";
       correct += label == y ? 1 : 0;
     }
