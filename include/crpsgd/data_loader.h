@@ -89,6 +89,10 @@ struct DataOptions {
   TableOptions table;       // CSV and .npy: which column holds the label (--label-column)
   double bias = 0.0;        // a constant feature appended to every sample (0: none)
   bool normalize = false;   // images: channels to mean 0, std 1 (training set statistics)
+  // Tables: each feature to std 1, and to mean 0 when dense with an intercept
+  // (bias) or for a network (FeatureStatistics of the training set, applied to
+  // the test set too). A LIBSVM file of ≥ 50% non-zeros is then stored dense.
+  bool standardize = false;
   Sharding sharding = Sharding::kRandom;
   SyntheticOptions synthetic;  // kSynthetic; its seed is LoadData's (task from `labels`)
   // kTensors: the reader of tensor files, crpsgd::ReadTensorFile of the torch
@@ -123,6 +127,9 @@ struct LoadedData {
   // labels: binary tasks {label of +1, label of −1}; class tasks the labels of
   // classes 0..K−1. Empty where the labels are as stored (images, synthetic).
   std::vector<double> class_labels;
+  // --standardize: the training set's statistics, applied to the features
+  // before the bias; null without.
+  std::shared_ptr<const FeatureScaling> scaling;
 
   bool byte_range() const { return !parts.empty(); }
 };

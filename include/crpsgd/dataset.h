@@ -148,6 +148,26 @@ Status NormalizeChannels(Dataset& data, std::span<const double> mean, std::span<
 // The per-channel mean and standard deviation of an image data set.
 void ChannelStatistics(const Dataset& data, std::vector<double>* mean, std::vector<double>* stddev);
 
+// ---- Tabular standardisation (--standardize) -------------------------------
+// Feature j becomes (v − mean_j) / scale_j. Sparse data and models without an
+// intercept keep mean 0: sparsity stays, and a linear model trained on the
+// scaled features is still exactly a linear model of the raw ones.
+struct FeatureScaling {
+  std::vector<double> mean, scale;
+};
+// The training data's statistics: scale is each feature's standard deviation
+// (zeros of sparse rows included; 1 for a constant feature); mean is its mean
+// when `center`, else 0.
+FeatureScaling FeatureStatistics(const Dataset& data, bool center);
+// Scales `data` in place; its width must be the statistics'. Sparse data must have mean 0.
+void ApplyScaling(Dataset& data, const FeatureScaling& scaling);
+// The weights of a linear model trained on scaled features, for the raw ones:
+// x holds `columns` weights per feature, the scaled features' first, then
+// (bias != 0) those of the bias feature of value `bias`. w_j/scale_j, and the
+// shift Σ_j w_j mean_j/scale_j moved into the bias weight.
+std::vector<double> UnscaleWeights(std::span<const double> x, const FeatureScaling& scaling, std::size_t columns,
+                                   double bias);
+
 // ---- Synthetic -------------------------------------------------------------
 enum class SyntheticTask { kRegression, kBinary };
 

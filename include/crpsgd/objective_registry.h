@@ -50,7 +50,10 @@ struct ObjectiveInputs {
   int rank = 0;
   // The data's own label of each class (LoadedData::class_labels), for the
   // saved model; empty: +1/−1 or class numbers.
-  std::vector<double> class_labels;
+  std::vector<double> class_labels = {};
+  // --standardize's statistics (LoadedData::scaling): a saved linear model is
+  // turned back into one of the raw features. Null: none.
+  std::shared_ptr<const FeatureScaling> scaling = nullptr;
 };
 
 // What a factory gives one worker.

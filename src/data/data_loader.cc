@@ -303,7 +303,12 @@ PartsToRead PartsToRead::All(int workers) {
 
 Result<LoadedData> LoadData(const DataOptions& o, std::uint64_t seed, const PartsToRead& parts) {
   if (!std::isfinite(o.bias)) return Status::InvalidArgument("--bias must be a finite number");
-  if (o.sharding == Sharding::kByteRange) return LoadParts(o, parts);
+  if (o.sharding == Sharding::kByteRange) {
+    if (o.standardize) {
+      return Status::InvalidArgument("--standardize needs the whole training set's statistics: --sharding random");
+    }
+    return LoadParts(o, parts);
+  }
   LoadedData loaded;
   if (o.format == DataFormat::kSynthetic) {
     if (!o.train.empty()) return Status::InvalidArgument("--data is not used with --format synthetic");
@@ -333,10 +338,32 @@ Result<LoadedData> LoadData(const DataOptions& o, std::uint64_t seed, const Part
       loaded.test = std::move(test);
     }
   }
+  if (o.standardize) {
+    const bool center = o.bias != 0.0 || o.labels == LabelTask::kClasses;
+    // A LIBSVM file of mostly non-zeros is a dense table written sparsely:
+    // stored dense, it can be centred (a sparse one is only scaled).
+    const Dataset& t = loaded.train;
+    if (center && t.is_sparse &&
+        2 * static_cast<double>(t.sparse.nonZeros()) >= static_cast<double>(t.sparse.rows()) * t.sparse.cols()) {
+      for (Dataset* d : {&loaded.train, loaded.test ? &*loaded.test : nullptr}) {
+        if (d == nullptr) continue;
+        const SparseMatrix sparse = std::move(d->sparse);
+        ResizeDense(*d, static_cast<std::size_t>(sparse.rows()), static_cast<std::size_t>(sparse.cols()));
+        d->dense = sparse;
+        d->sparse = SparseMatrix();
+        d->is_sparse = false;
+      }
+    }
+    auto scaling = std::make_shared<FeatureScaling>(FeatureStatistics(loaded.train, center));
+    ApplyScaling(loaded.train, *scaling);
+    if (loaded.test) ApplyScaling(*loaded.test, *scaling);
+    loaded.scaling = std::move(scaling);
+  }
   if (o.normalize) {
     if (loaded.train.image_shape.empty())
       return Status::InvalidArgument(
-          "--normalize needs image data (IDX, CIFAR-10, or tensors of shape [n, H, W] or [n, C, H, W])");
+          "--normalize needs image data (IDX, CIFAR-10, or tensors of shape [n, H, W] or [n, C, H, W]); "
+          "tables (LIBSVM, CSV, .npy) take --standardize");
     std::vector<double> mean, stddev;
     ChannelStatistics(loaded.train, &mean, &stddev);
     CRPSGD_RETURN_IF_ERROR(NormalizeChannels(loaded.train, mean, stddev));

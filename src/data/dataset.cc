@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -113,6 +114,72 @@ Result<Dataset> MakeSynthetic(const SyntheticOptions& options) {
     data.labels[i] = options.task == SyntheticTask::kRegression ? z : (z >= 0 ? 1.0 : -1.0);
   }
   return data;
+}
+
+}  // namespace crpsgd
+
+namespace crpsgd {
+
+FeatureScaling FeatureStatistics(const Dataset& data, bool center) {
+  const std::size_t d = data.num_features();
+  const double n = static_cast<double>(std::max<std::size_t>(1, data.num_samples()));
+  std::vector<double> sum(d, 0.0), sum2(d, 0.0);
+  if (data.is_sparse) {
+    for (Eigen::Index r = 0; r < data.sparse.rows(); ++r) {
+      for (SparseMatrix::InnerIterator it(data.sparse, r); it; ++it) {
+        sum[static_cast<std::size_t>(it.col())] += it.value();
+        sum2[static_cast<std::size_t>(it.col())] += it.value() * it.value();
+      }
+    }
+  } else {
+    for (Eigen::Index r = 0; r < data.dense.rows(); ++r) {
+      for (std::size_t j = 0; j < d; ++j) {
+        const double v = data.dense(r, static_cast<Eigen::Index>(j));
+        sum[j] += v;
+        sum2[j] += v * v;
+      }
+    }
+  }
+  FeatureScaling scaling{std::vector<double>(d, 0.0), std::vector<double>(d, 1.0)};
+  for (std::size_t j = 0; j < d; ++j) {
+    const double mean = sum[j] / n;
+    const double variance = std::max(0.0, sum2[j] / n - mean * mean);
+    const double stddev = std::sqrt(variance);
+    scaling.scale[j] = stddev > 1e-12 * std::max(1.0, std::abs(mean)) ? stddev : 1.0;
+    if (center && !data.is_sparse) scaling.mean[j] = mean;
+  }
+  return scaling;
+}
+
+void ApplyScaling(Dataset& data, const FeatureScaling& scaling) {
+  if (data.is_sparse) {
+    for (Eigen::Index r = 0; r < data.sparse.outerSize(); ++r) {
+      for (SparseMatrix::InnerIterator it(data.sparse, r); it; ++it) it.valueRef() /= scaling.scale[it.col()];
+    }
+    return;
+  }
+  const std::size_t d = data.num_features();
+  for (Eigen::Index r = 0; r < data.dense.rows(); ++r) {
+    double* row = data.dense.data() + static_cast<std::size_t>(r) * d;
+    for (std::size_t j = 0; j < d; ++j) row[j] = (row[j] - scaling.mean[j]) / scaling.scale[j];
+  }
+}
+
+std::vector<double> UnscaleWeights(std::span<const double> x, const FeatureScaling& scaling, std::size_t columns,
+                                   double bias) {
+  std::vector<double> raw(x.begin(), x.end());
+  const std::size_t d = scaling.scale.size();
+  std::vector<double> shift(columns, 0.0);
+  for (std::size_t j = 0; j < d; ++j) {
+    for (std::size_t k = 0; k < columns; ++k) {
+      raw[j * columns + k] = x[j * columns + k] / scaling.scale[j];
+      shift[k] += raw[j * columns + k] * scaling.mean[j];
+    }
+  }
+  if (bias != 0.0) {
+    for (std::size_t k = 0; k < columns; ++k) raw[d * columns + k] -= shift[k] / bias;
+  }
+  return raw;
 }
 
 }  // namespace crpsgd

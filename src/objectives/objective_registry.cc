@@ -15,6 +15,19 @@ Status CheckLinearModel(const ObjectiveSettings& s) {
   return Status::OK();
 }
 
+// model.liblinear in the run's folder: the data's own labels, and weights of
+// the raw features (--standardize's scaling undone).
+std::function<Result<std::filesystem::path>(const std::filesystem::path&, std::span<const double>)> LiblinearSaver(
+    Problem problem, double bias, std::vector<double> labels, std::shared_ptr<const FeatureScaling> scaling) {
+  return [=](const std::filesystem::path& folder, std::span<const double> x) -> Result<std::filesystem::path> {
+    const std::filesystem::path file = folder / "model.liblinear";
+    std::vector<double> raw(x.begin(), x.end());
+    if (scaling) raw = UnscaleWeights(x, *scaling, labels.size() > 2 ? labels.size() : 1, bias);
+    CRPSGD_RETURN_IF_ERROR(WriteLiblinearModel(file, problem, raw, bias, labels));
+    return file;
+  };
+}
+
 // logreg on K > 2 classes: the multinomial model, saved with K weight columns.
 Result<WorkerObjectives> MakeMultinomial(const ObjectiveSettings& s, const ObjectiveInputs& in) {
   if (s.precision != Precision::kFloat64) {
@@ -38,13 +51,7 @@ Result<WorkerObjectives> MakeMultinomial(const ObjectiveSettings& s, const Objec
     labels.clear();
     for (std::size_t k = 0; k < in.num_classes; ++k) labels.push_back(static_cast<double>(k));
   }
-  const double bias = s.bias;
-  out.save_model = [labels, bias](const std::filesystem::path& folder,
-                                  std::span<const double> x) -> Result<std::filesystem::path> {
-    const std::filesystem::path file = folder / "model.liblinear";
-    CRPSGD_RETURN_IF_ERROR(WriteLiblinearModel(file, Problem::kLogistic, x, bias, labels));
-    return file;
-  };
+  out.save_model = LiblinearSaver(Problem::kLogistic, s.bias, labels, in.scaling);
   return out;
 }
 
@@ -65,15 +72,9 @@ ObjectiveFactory LinearModel(Problem problem, std::string description) {
     WorkerObjectives out;
     out.train = linear(in.train);
     if (in.test) out.test = linear(in.test);
-    const double bias = s.bias;
     // Binary: the data's own two labels (1/0 stays 1/0); none for regression.
     const std::vector<double> labels = problem == Problem::kLeastSquares ? std::vector<double>{} : in.class_labels;
-    out.save_model = [problem, bias, labels](const std::filesystem::path& folder,
-                                             std::span<const double> x) -> Result<std::filesystem::path> {
-      const std::filesystem::path file = folder / "model.liblinear";
-      CRPSGD_RETURN_IF_ERROR(WriteLiblinearModel(file, problem, x, bias, labels));
-      return file;
-    };
+    out.save_model = LiblinearSaver(problem, s.bias, labels, in.scaling);
     return out;
   };
   return factory;

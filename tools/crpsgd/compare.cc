@@ -135,13 +135,15 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
                                                                    {"precision", &d.precision},
                                                                    {"sharding", &d.sharding},
                                                                    {"model", &d.model},
-                                                                   {"loss", &d.loss}}) {
+                                                                   {"loss", &d.loss},
+                                                                   {"label_column", &d.label_column}}) {
     CRPSGD_RETURN_IF_ERROR(top.Read(key, *field));
   }
   CRPSGD_RETURN_IF_ERROR(top.Read("positive_class", d.positive_class));
   CRPSGD_RETURN_IF_ERROR(top.Read("negative_class", d.negative_class));
   CRPSGD_RETURN_IF_ERROR(top.Read("lambda", d.lambda));
   CRPSGD_RETURN_IF_ERROR(top.Read("normalize", d.normalize));
+  CRPSGD_RETURN_IF_ERROR(top.Read("standardize", d.standardize));
   CRPSGD_RETURN_IF_ERROR(top.Read("augment", d.augment));
   CRPSGD_RETURN_IF_ERROR(top.Read("hidden", d.hidden));
   CRPSGD_RETURN_IF_ERROR(top.Read("bias", d.bias));

@@ -94,6 +94,10 @@ void AddDataFlags(CLI::App& app, DataFlags& f, bool own_network_flags) {
   app.add_flag("--normalize", f.normalize,
                "Images: shift and scale each channel to mean 0, std 1 "
                "(statistics of the training data, applied to the test data too)");
+  app.add_flag("--standardize", f.standardize,
+               "Tables (LIBSVM, CSV, .npy): scale each feature to std 1, and centre it to mean 0 when the data are "
+               "dense and the model has an intercept (--bias) or is a network (statistics of the training data, "
+               "applied to the test data; a saved linear model is of the raw features)");
   app.add_flag("--augment", f.augment, "Images, networks: 4-pixel padded random crop and horizontal flip");
   app.add_option("--hidden", f.hidden, "Hidden units of --problem mlp")->transform(kCount)->capture_default_str();
   app.add_option("--precision", f.precision,
@@ -515,6 +519,7 @@ Result<DataOptions> MakeDataOptions(const DataFlags& f, LabelTask labels, bool m
   o.negative_class = f.negative_class;
   o.bias = f.bias;
   o.normalize = f.normalize;
+  o.standardize = f.standardize;
   o.read_tensors = TensorFileReader();
   o.synthetic.samples = f.synthetic_samples;
   o.synthetic.features = f.synthetic_features;

@@ -34,6 +34,7 @@ struct DataFlags {
   double synthetic_condition = 1.0;
   double lambda = 1e-4;
   bool normalize = false;              // images: per-channel mean 0, std 1 (statistics of the training data)
+  bool standardize = false;            // tables: per-feature std 1 (and mean 0 where it stays linear)
   bool augment = false;                // images: padded random crop + flip (networks)
   std::uint64_t hidden = 128;          // MLP hidden units
   std::string precision = "float64";   // linear models: how the features are stored (float64 / float32)

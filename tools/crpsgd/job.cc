@@ -30,7 +30,8 @@ namespace {
 Result<WorkerObjectives> MakeObjectives(const Job& job, const LoadedData& data, Communicator& comm,
                                         std::uint64_t seed) {
   CRPSGD_ASSIGN_OR_RETURN(WorkerShard shard, ShardOf(data, job.data_options, comm.rank(), comm.size(), seed));
-  const ObjectiveInputs inputs{shard.train, shard.test, data.num_classes, seed, comm.rank(), data.class_labels};
+  const ObjectiveInputs inputs{shard.train,       shard.test,        data.num_classes, seed,
+                               comm.rank(),       data.class_labels, data.scaling};
   return job.objective->make(job.objective_settings, inputs);  // settings checked once, in main
 }
 
@@ -213,6 +214,7 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
   }
   for (const RunRequest& r : job.requests) {
     if ((r.lr_multiple || r.safe_step) && !local.lipschitz) {
+      log("estimating L (the smoothness behind --lr auto) on the full data...");
       CRPSGD_ASSIGN_OR_RETURN(local.lipschitz, EstimateLipschitz(f, comm));
       std::ostringstream os;
       os << "L estimate (" << local.lipschitz->method << "): " << local.lipschitz->value;
@@ -221,6 +223,7 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
     }
   }
   if (f.convex() && !job.run.no_f_star && !cache.computed) {
+    log("computing f* (the optimum, for the f - f* column) on the full data; --no-f-star skips it...");
     CRPSGD_ASSIGN_OR_RETURN(Optimum optimum, ComputeOptimum(f, comm));
     local.f_star = optimum.value;
     local.f_star_method = optimum.method;

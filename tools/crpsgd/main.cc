@@ -170,6 +170,11 @@ int RunCommand(Job& job, int argc, char** argv) {
     return Fail(Status::InvalidArgument("--workers must be >= 1, got " + std::to_string(job.run.workers)), leader_env);
   }
   if (job.run.threads < 0) return Fail(Status::InvalidArgument("--threads must be >= 0"), leader_env);
+  if (job.run.save_model && job.run.out.empty()) {
+    return Fail(Status::InvalidArgument("--save-model needs --out (the model is written there: model.liblinear for "
+                                        "linear models, model.pt for networks)"),
+                leader_env);
+  }
   if (job.run.eval_every > 0 && job.run.eval_every_sfo > 0) {
     return Fail(
         Status::InvalidArgument("--eval-every (rounds) and --eval-every-sfo (samples) are two schedules: give one"),
@@ -368,6 +373,8 @@ int main(int argc, char** argv) {
       ->required();
   predict->add_option("--out", predict_flags.out, "File for the predictions, one per line (replaced if it exists)");
   AddDataFlags(*predict, predict_flags.data, /*own_network_flags=*/false);
+  predict->get_option("--data")->description(
+      "The data file to score (LIBSVM or CSV text, plain or gzip; NumPy .npy; IDX images, CIFAR-10 or tensors)");
 
   compare->add_flag("--overwrite", compare_job.run.overwrite,
                     "Replace the files of an earlier compare in --out (its runs, figures and tables)");
