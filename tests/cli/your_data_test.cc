@@ -1,0 +1,185 @@
+// Your data as it is (issue 29): multi-class and 0/1 labels, CSV, gzip and
+// NumPy files, --standardize, each through the real binary and scored by
+// liblinear-predict where a model is saved.
+#include <zlib.h>
+
+#include <cmath>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "cli/cli_testing.h"
+#include "testing/temp_dir.h"
+
+namespace crpsgd {
+namespace {
+
+using testing::TempDir;
+using namespace cli_testing;
+
+// 90 samples of 3 classes labelled 1, 2 and 7 around three centres in 4
+// features (one of them on a scale of thousands), deterministic.
+struct Table {
+  std::vector<std::vector<double>> x;
+  std::vector<int> y;
+};
+
+Table ThreeClasses(std::size_t n = 90) {
+  Table t;
+  const int labels[3] = {1, 2, 7};
+  for (std::size_t i = 0; i < n; ++i) {
+    const int k = static_cast<int>(i % 3);
+    const double u = std::sin(12.9898 * static_cast<double>(i) + 1.0), v = std::cos(78.233 * static_cast<double>(i));
+    t.x.push_back({1.5 * k + 0.9 * u, 2.0 - k + 0.9 * v, 1000.0 + 300.0 * k + 400.0 * u * v, 0.3 * u});
+    t.y.push_back(labels[k]);
+  }
+  return t;
+}
+
+std::string AsLibsvm(const Table& t) {
+  std::ostringstream os;
+  os.precision(17);
+  for (std::size_t i = 0; i < t.y.size(); ++i) {
+    os << t.y[i];
+    for (std::size_t j = 0; j < t.x[i].size(); ++j) os << " " << j + 1 << ":" << t.x[i][j];
+    os << "\n";
+  }
+  return os.str();
+}
+
+std::string AsCsv(const Table& t) {
+  std::ostringstream os;
+  os.precision(17);
+  os << "f0,f1,label,f2,f3\n";  // the label in the middle, picked by name
+  for (std::size_t i = 0; i < t.y.size(); ++i) {
+    os << t.x[i][0] << "," << t.x[i][1] << "," << t.y[i] << "," << t.x[i][2] << "," << t.x[i][3] << "\n";
+  }
+  return os.str();
+}
+
+std::filesystem::path WriteGzip(const TempDir& dir, const std::string& name, const std::string& text) {
+  const auto path = dir / name;
+  gzFile f = gzopen(path.c_str(), "wb");
+  gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(f);
+  return path;
+}
+
+// "(correct/total)" of a predict line.
+std::string Count(const std::string& output) {
+  const auto open = output.find('('), close = output.find(')', open);
+  return open == std::string::npos || close == std::string::npos ? "?" : output.substr(open + 1, close - open - 1);
+}
+
+TEST(CliYourDataTest, MultiClassLogregSavesALiblinearModelThatPredictsTheSame) {
+  if (!HaveLiblinear()) GTEST_SKIP() << "liblinear-tools is not installed";
+  TempDir dir;
+  const auto data = dir.Write("three.libsvm", AsLibsvm(ThreeClasses()));
+  const auto out = dir / "run";
+  CommandResult run = Execute("train -q --algo local-sgd --data " + data.string() +
+                              " --budget 4000 --workers 2 --standardize --bias 1 --save-model --out " + out.string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::string model = ReadText(out / "model.liblinear");
+  EXPECT_NE(model.find("nr_class 3\nlabel 1 2 7\nnr_feature 4\nbias 1\n"), std::string::npos) << model;
+  const double accuracy = ReadJson(out / "summary.json")["train_accuracy"].get<double>();
+  EXPECT_GT(accuracy, 0.9);
+  // The model is of the raw features: LIBLINEAR scores the unscaled file the same.
+  const CommandResult theirs =
+      Execute("", "liblinear-predict " + data.string() + " " + (out / "model.liblinear").string() + " " +
+                      (dir / "p1").string() + " #");
+  const CommandResult ours =
+      Execute("predict --model " + (out / "model.liblinear").string() + " --data " + data.string() + " --out " +
+              (dir / "p2").string());
+  ASSERT_EQ(ours.exit_code, 0) << ours.output;
+  EXPECT_EQ(Count(theirs.output), Count(ours.output)) << theirs.output << ours.output;
+  EXPECT_EQ(Count(ours.output), std::to_string(static_cast<int>(std::lround(accuracy * 90))) + "/90");
+  EXPECT_EQ(ReadText(dir / "p1"), ReadText(dir / "p2")) << "the same predictions, in the data's labels";
+  // A binary-only problem says how to train the classes instead.
+  run = Execute("train --problem ncvx-logreg --data " + data.string() + " --budget 100");
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("3 labels (1, 2, 7): this --problem is binary; --problem logreg (multinomial)"),
+            std::string::npos)
+      << run.output;
+}
+
+// 0/1 data: the model keeps "label 1 0", so LIBLINEAR compares its
+// predictions with the file's own labels and agrees with crpsgd.
+TEST(CliYourDataTest, ZeroOneLabelsScoreTheSameInBothTools) {
+  if (!HaveLiblinear()) GTEST_SKIP() << "liblinear-tools is not installed";
+  TempDir dir;
+  std::istringstream in(ReadText(kHeartScale));
+  std::string text, line;
+  while (std::getline(in, line)) {  // +1 -> 1, -1 -> 0
+    const std::string label = line.substr(0, line.find(' '));
+    text += label == "+1" || label == "1" ? '1' : '0';
+    text.append(line, label.size());
+    text += '\n';
+  }
+  const auto data = dir.Write("heart01", text);
+  const auto out = dir / "run";
+  ASSERT_EQ(Execute("train -q --data " + data.string() + " --budget 3000 --save-model --out " + out.string()).exit_code,
+            0);
+  EXPECT_NE(ReadText(out / "model.liblinear").find("label 1 0\n"), std::string::npos);
+  const CommandResult theirs =
+      Execute("", "liblinear-predict " + data.string() + " " + (out / "model.liblinear").string() + " " +
+                      (dir / "p1").string() + " #");
+  const CommandResult ours = Execute("predict --model " + (out / "model.liblinear").string() + " --data " +
+                                     data.string() + " --out " + (dir / "p2").string());
+  EXPECT_EQ(Count(theirs.output), Count(ours.output)) << theirs.output << ours.output;
+  const double accuracy = ReadJson(out / "summary.json")["train_accuracy"].get<double>();
+  EXPECT_EQ(Count(ours.output), std::to_string(static_cast<int>(std::lround(accuracy * 270))) + "/270");
+}
+
+// The same table as LIBSVM, CSV (label column by name) and gzip LIBSVM
+// trains to the same bits.
+TEST(CliYourDataTest, CsvAndGzipTrainLikeLibsvm) {
+  TempDir dir;
+  const Table table = ThreeClasses();
+  const auto libsvm = dir.Write("t.libsvm", AsLibsvm(table));
+  const auto csv = dir.Write("t.txt", AsCsv(table));
+  const auto gz = WriteGzip(dir, "t.libsvm.gz", AsLibsvm(table));
+  std::vector<double> losses;
+  for (const std::string& data : {libsvm.string(), csv.string() + " --label-column label", gz.string()}) {
+    const auto out = dir / ("run" + std::to_string(losses.size()));
+    const CommandResult run =
+        Execute("train -q --data " + data + " --budget 500 --workers 2 --standardize --out " + out.string());
+    ASSERT_EQ(run.exit_code, 0) << data << "\n" << run.output;
+    losses.push_back(ReadJson(out / "summary.json")["final_loss"].get<double>());
+  }
+  // LIBSVM is sparse (scaled only), the CSV dense: the same values, so the same loss up to the kernels' sums.
+  EXPECT_NEAR(losses[1], losses[0], 1e-9 * losses[0]);
+  EXPECT_EQ(losses[2], losses[0]) << "gzip changes nothing";
+}
+
+TEST(CliYourDataTest, UsefulRefusalsAndProgressLines) {
+  TempDir dir;
+  const auto data = dir.Write("t.libsvm", AsLibsvm(ThreeClasses()));
+  // --save-model without --out would write nothing: refused before any work.
+  CommandResult run = Execute("train --data " + data.string() + " --budget 100 --save-model");
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("--save-model needs --out"), std::string::npos) << run.output;
+  // A binary file named as text: what it looks like, never its bytes.
+  const auto npy = dir.Write("x.libsvm", std::string("\x93NUMPY\x01\x00v\x00{'descr': '<f8'}", 24));
+  run = Execute("train --format libsvm --data " + npy.string() + " --budget 100");
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("looks like a NumPy array (.npy), not LIBSVM text"), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("\x93"), std::string::npos) << run.output;
+  // --normalize on a table points to --standardize.
+  run = Execute("train --data " + data.string() + " --budget 100 --normalize");
+  EXPECT_NE(run.output.find("tables (LIBSVM, CSV, .npy) take --standardize"), std::string::npos) << run.output;
+  // Raw features a thousand times apart: the exit names --standardize.
+  run = Execute("train --data " + data.string() + " --budget 100");
+  EXPECT_EQ(run.exit_code, 3) << run.output;
+  EXPECT_NE(run.output.find("--standardize"), std::string::npos) << run.output;
+  // f* and L are announced before they are computed, with how to skip f*.
+  run = Execute("train --data " + data.string() + " --budget 100 --standardize");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto announced = run.output.find("computing f* (the optimum, for the f - f* column) on the full data; "
+                                         "--no-f-star skips it");
+  ASSERT_NE(announced, std::string::npos) << run.output;
+  EXPECT_LT(announced, run.output.find("f* = ")) << run.output;
+  EXPECT_NE(run.output.find("estimating L"), std::string::npos) << run.output;
+}
+
+}  // namespace
+}  // namespace crpsgd
