@@ -34,7 +34,8 @@ crpsgd::Status TrainOnThisRank(crpsgd::Communicator& comm, const crpsgd::DataOpt
   settings.lambda = 1e-3;
   CRPSGD_ASSIGN_OR_RETURN(
       crpsgd::WorkerObjectives objectives,
-      registry.Make("logreg", settings, {shard.train, shard.test, loaded->num_classes, kSeed, comm.rank(), loaded->class_labels}));
+      registry.Make("logreg", settings,
+                    {shard.train, shard.test, loaded->num_classes, kSeed, comm.rank(), loaded->class_labels}));
 
   crpsgd::TrainOptions options;
   options.algorithm.kind = crpsgd::AlgorithmKind::kCrPsgd;

@@ -87,6 +87,8 @@ struct AlgorithmOptions {
   std::string Describe() const;
   // ρ as the tool prints it: "1.1", or "auto" (with θ² when it is not 1).
   std::string rho() const;
+  // The smallest per-worker batch a round computes: B (psgd), b (local-sgd), B₁ (the growing ones).
+  std::uint64_t SmallestBatch() const;
   // Catalyst's K and inner budget for N workers: the overrides, or ⌊√(NT)⌋ and ⌊√(T/N)⌋.
   std::uint64_t OuterIterationsFor(int workers) const;
   std::uint64_t InnerBudgetFor(int workers) const;

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "crpsgd/status.h"
+
 namespace crpsgd {
 
 struct CheckpointOptions {
@@ -26,5 +28,12 @@ struct CheckpointOptions {
   // key/value pairs a checkpoint must match to be resumed.
   std::vector<std::pair<std::string, std::string>> run_identity;
 };
+
+// Before any work of a resumed run: the differences between the checkpoint
+// in `dir` (its LATEST) and this run's worker count and identity (the keys
+// given; RunIdentity's others are checked when Train resumes), all in one
+// InvalidArgument. OK when they match, or when `dir` holds no checkpoint.
+Status CheckCheckpointMatches(const std::filesystem::path& dir, int workers,
+                              const std::vector<std::pair<std::string, std::string>>& identity);
 
 }  // namespace crpsgd

@@ -86,9 +86,9 @@ struct DataOptions {
   // kClasses: the labels are the loss's own targets (a network trained with
   // mse or its own loss): read as given, never renamed into classes.
   bool labels_as_given = false;
-  TableOptions table;       // CSV and .npy: which column holds the label (--label-column)
-  double bias = 0.0;        // a constant feature appended to every sample (0: none)
-  bool normalize = false;   // images: channels to mean 0, std 1 (training set statistics)
+  TableOptions table;      // CSV and .npy: which column holds the label (--label-column)
+  double bias = 0.0;       // a constant feature appended to every sample (0: none)
+  bool normalize = false;  // images: channels to mean 0, std 1 (training set statistics)
   // Tables: each feature to std 1, and to mean 0 when dense with an intercept
   // (bias) or for a network (FeatureStatistics of the training set, applied to
   // the test set too). A LIBSVM file of ≥ 50% non-zeros is then stored dense.

@@ -62,6 +62,13 @@ struct ExactMinimizer {
   const char* method = "";  // e.g. "normal-equations"
 };
 
+// The smallest batch one gradient call may be given, and why: a network's
+// batch norm in training mode needs two samples to normalise.
+struct BatchFloor {
+  std::size_t samples = 1;
+  std::string reason;  // names the layer; empty when any batch will do
+};
+
 class Objective {
  public:
   virtual ~Objective() = default;
@@ -120,6 +127,9 @@ class Objective {
     return std::optional<ExactMinimizer>();
   }
 
+  // The smallest batch a gradient call takes (default: 1, any).
+  virtual BatchFloor MinimumBatch() const { return {}; }
+
   // For classifiers: how many of `samples` x classifies correctly.
   virtual std::optional<std::size_t> CountCorrect(std::span<const double> /*x*/,
                                                   std::span<const std::size_t> /*samples*/) const {
@@ -143,6 +153,7 @@ class ProximalObjective final : public Objective {
   bool convex() const override { return base_.convex(); }
   std::optional<double> SmoothnessBound() const override;
   ModelState* model_state() const override { return base_.model_state(); }  // the model is f's
+  BatchFloor MinimumBatch() const override { return base_.MinimumBatch(); }
 
  private:
   // grad_sum += Σ_i θ(x − y) over `count` samples; returns Σ_i θ/2 ‖x − y‖².

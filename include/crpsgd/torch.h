@@ -69,6 +69,8 @@ class TorchObjective : public Objective {
   // workers before every evaluation and whenever local SGD averages the
   // models; Recalibrate is precise batch norm (--eval-batch-norm recomputed).
   ModelState* model_state() const override;
+  // 2 samples when the network has batch norm (its first such layer named).
+  BatchFloor MinimumBatch() const override;
 
   // Writes parameters x and buffers atomically: a built-in network as a
   // dictionary of named tensors that Python reads with torch.load(path)

@@ -101,6 +101,11 @@ struct RunSummary {
 
 Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Communicator& comm);
 
+// The algorithm's smallest batch against the objective's floor (a network's
+// batch norm needs 2): InvalidArgument naming the flag, the layer and the
+// minimum. Train checks it first; a tool checks it before writing anything.
+Status CheckBatchFloor(const AlgorithmOptions& options, const Objective& f);
+
 struct SmoothnessEstimate {
   double value = 0.0;  // L̂
   std::string method;  // "power-iteration" or "bound"

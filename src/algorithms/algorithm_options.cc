@@ -77,6 +77,10 @@ std::uint64_t AlgorithmOptions::InnerBudgetFor(int workers) const {
   return static_cast<std::uint64_t>(std::floor(std::sqrt(static_cast<double>(budget) / workers)));
 }
 
+std::uint64_t AlgorithmOptions::SmallestBatch() const {
+  return kind == AlgorithmKind::kPsgd || kind == AlgorithmKind::kLocalSgd ? batch : first_batch;
+}
+
 Status AlgorithmOptions::Validate(int workers) const {
   if (budget < 1) return Status::InvalidArgument("--budget must be >= 1 (SFO calls per worker)");
   if (!(lr > 0.0) || !std::isfinite(lr)) {

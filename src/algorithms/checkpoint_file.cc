@@ -1,5 +1,7 @@
 #include "algorithms/checkpoint_file.h"
 
+#include <algorithm>
+
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -152,26 +154,70 @@ Result<WorkerCheckpoint> ReadLatestCheckpoint(const std::filesystem::path& dir, 
   }
   const std::filesystem::path file = CheckpointFile(dir, *round, rank);
   CRPSGD_ASSIGN_OR_RETURN(WorkerCheckpoint c, ReadWorkerCheckpoint(file));
+  // Every difference at once, so that one rerun can fix them all.
+  std::string differences;
   if (c.workers != static_cast<std::uint64_t>(workers)) {
-    return Status::InvalidArgument(file.string() + ": written by a run of " + std::to_string(c.workers) +
-                                   " workers, this one has " + std::to_string(workers));
-  }
-  if (c.rank != static_cast<std::uint64_t>(rank)) {
-    return Status::Corruption(file.string() + ": holds rank " + std::to_string(c.rank) + "'s state, not rank " +
-                              std::to_string(rank) + "'s");
+    differences =
+        "written by a run of " + std::to_string(c.workers) + " workers, this one has " + std::to_string(workers);
   }
   for (const auto& [key, value] : identity) {
     std::string theirs = "(missing)";
     for (const auto& [k, v] : c.identity) {
       if (k == key) theirs = v;
     }
-    if (theirs != value) {
-      return Status::InvalidArgument(file.string() + ": belongs to another run: " + key + " is " + theirs + " there, " +
-                                     value + " here");
+    if (theirs != value && key != "workers") {
+      differences += (differences.empty() ? "belongs to another run: " : "; ") + key + " is " + theirs + " there, " +
+                     value + " here";
     }
+  }
+  if (!differences.empty()) return Status::InvalidArgument(file.string() + ": " + differences);
+  if (c.rank != static_cast<std::uint64_t>(rank)) {
+    return Status::Corruption(file.string() + ": holds rank " + std::to_string(c.rank) + "'s state, not rank " +
+                              std::to_string(rank) + "'s");
   }
   if (c.algorithm.rounds != *round) return Status::Corruption(file.string() + ": its round does not match LATEST");
   return c;
 }
 
 }  // namespace crpsgd::internal
+
+namespace crpsgd {
+
+Status CheckCheckpointMatches(const std::filesystem::path& dir, int workers,
+                              const std::vector<std::pair<std::string, std::string>>& identity) {
+  const std::filesystem::path latest_path = dir / "LATEST";
+  std::ifstream in(latest_path);
+  if (!in) return Status::OK();  // none: Train says so
+  std::uint64_t theirs_workers = 0;
+  std::string text;
+  try {
+    const nlohmann::json latest = nlohmann::json::parse(in);
+    theirs_workers = latest.at("workers").get<std::uint64_t>();
+    text = latest.at("identity").get<std::string>();
+  } catch (const nlohmann::json::exception&) {
+    return Status::OK();  // ReadLatestCheckpoint reports what is wrong with it
+  }
+  std::string differences;
+  if (theirs_workers != static_cast<std::uint64_t>(workers)) {
+    differences = "it was written by a run of " + std::to_string(theirs_workers) + " workers, this one has " +
+                  std::to_string(workers);
+  }
+  for (const auto& [key, value] : identity) {
+    const std::string prefix = key + "=";
+    std::string theirs = "(missing)";
+    for (std::size_t at = 0; at < text.size();) {
+      const std::size_t end = std::min(text.find('\n', at), text.size());
+      if (text.compare(at, prefix.size(), prefix) == 0)
+        theirs = text.substr(at + prefix.size(), end - at - prefix.size());
+      at = end + 1;
+    }
+    if (theirs != value && key != "workers") {
+      differences += (differences.empty() ? "" : "; ") + key + " is " + theirs + " there, " + value + " here";
+    }
+  }
+  if (differences.empty()) return Status::OK();
+  return Status::InvalidArgument("--resume: the checkpoint in " + dir.string() +
+                                 " belongs to another run: " + differences);
+}
+
+}  // namespace crpsgd

@@ -225,8 +225,19 @@ Result<NetworkModel> ParseNetworkModel(const std::string& text) {
   return model;
 }
 
+Status CheckBatchFloor(const AlgorithmOptions& options, const Objective& f) {
+  const BatchFloor floor = f.MinimumBatch();
+  const std::uint64_t smallest = options.SmallestBatch();
+  if (smallest >= floor.samples) return Status::OK();
+  const bool fixed = options.kind == AlgorithmKind::kPsgd || options.kind == AlgorithmKind::kLocalSgd;
+  return Status::InvalidArgument(std::string(fixed ? "--batch " : "--b1 ") + std::to_string(smallest) + ": " +
+                                 floor.reason + ": give " + (fixed ? "--batch " : "--b1 ") +
+                                 std::to_string(floor.samples) + " or more");
+}
+
 Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Communicator& comm) {
   CRPSGD_RETURN_IF_ERROR(options.algorithm.Validate(comm.size()));
+  CRPSGD_RETURN_IF_ERROR(CheckBatchFloor(options.algorithm, f));
   if (f.num_samples() == 0) {
     return Status::InvalidArgument("worker " + std::to_string(comm.rank()) + " has an empty shard");
   }

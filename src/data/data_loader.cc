@@ -82,11 +82,11 @@ Status MapFileLabels(const DataOptions& o, Dataset& train, Dataset* test, Loaded
                                           : std::vector<double>{positive, negative};
   } else {
     if (o.labels == LabelTask::kBinary && !o.multiclass) {
-      return Status::InvalidArgument(train.source + ": " + std::to_string(values.size()) + " labels (" +
-                                     LabelText(values[0]) + ", " + LabelText(values[1]) + ", " + LabelText(values[2]) +
-                                     (values.size() > 3 ? ", ..." : "") +
-                                     "): this --problem is binary; --problem logreg (multinomial), softmax or mlp train " +
-                                     std::to_string(values.size()) + " classes");
+      return Status::InvalidArgument(
+          train.source + ": " + std::to_string(values.size()) + " labels (" + LabelText(values[0]) + ", " +
+          LabelText(values[1]) + ", " + LabelText(values[2]) + (values.size() > 3 ? ", ..." : "") +
+          "): this --problem is binary; --problem logreg (multinomial), softmax or mlp train " +
+          std::to_string(values.size()) + " classes");
     }
     own = values;
   }
@@ -98,8 +98,9 @@ Status MapFileLabels(const DataOptions& o, Dataset& train, Dataset* test, Loaded
         const bool is_positive = y == (plus_minus_one_zero ? 1.0 : values.back());
         const bool is_negative = plus_minus_one_zero ? (y == 0.0 || y == -1.0) : y == values.front();
         if (!is_positive && !is_negative) {
-          return BadLabel(d, i, std::string("is not one of the training data's two labels (") + LabelText(own[0]) +
-                                    ", " + LabelText(own[1]) + ")");
+          return BadLabel(d, i,
+                          std::string("is not one of the training data's two labels (") + LabelText(own[0]) + ", " +
+                              LabelText(own[1]) + ")");
         }
         d.labels[i] = o.labels == LabelTask::kClasses ? (is_positive ? 1.0 : 0.0) : (is_positive ? 1.0 : -1.0);
       } else {

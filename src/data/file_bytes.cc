@@ -27,15 +27,16 @@ Result<std::string> ReadAllBytes(const std::filesystem::path& path) {
   const std::string name = path.string();
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return Status::NotFound(name + ": no such file");
-  if (std::filesystem::is_directory(path, ec)) return Status::InvalidArgument(name + ": is a directory, expected a file");
+  if (std::filesystem::is_directory(path, ec))
+    return Status::InvalidArgument(name + ": is a directory, expected a file");
   GzFile f(gzopen(name.c_str(), "rb"));
   if (!f) return Status::IOError(name + ": cannot open for reading");
   std::string bytes;
   std::size_t size = 0;
   for (;;) {
     bytes.resize(std::max<std::size_t>(size + (std::size_t{1} << 20), 2 * size));
-    const int got = gzread(f.get(), bytes.data() + size, static_cast<unsigned>(std::min<std::size_t>(
-                                                                 bytes.size() - size, std::size_t{1} << 30)));
+    const int got = gzread(f.get(), bytes.data() + size,
+                           static_cast<unsigned>(std::min<std::size_t>(bytes.size() - size, std::size_t{1} << 30)));
     if (got < 0) return Status::Corruption(name + ": the gzip stream is damaged");
     if (got == 0) break;
     size += static_cast<std::size_t>(got);

@@ -105,14 +105,15 @@ Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOption
   if (const std::string kind = data::DescribeContent(data::Head(path, 512)); kind != "text") {
     return Status::Corruption(name + ": looks like " + kind +
                               ", not LIBSVM text (--format auto reads .npy, IDX, CIFAR-10, tensors, CSV and "
-                                   "LIBSVM, plain or gzip)");
+                              "LIBSVM, plain or gzip)");
   }
   // gzip: the whole text, decompressed in memory (a stream cannot be split).
   std::unique_ptr<std::istream> stream;
   if (data::IsGzip(path)) {
     if (part.count > 1) {
-      return Status::InvalidArgument(name + ": is gzip-compressed, which cannot be read in byte ranges: use "
-                                            "--sharding random, or gunzip it");
+      return Status::InvalidArgument(name +
+                                     ": is gzip-compressed, which cannot be read in byte ranges: use "
+                                     "--sharding random, or gunzip it");
     }
     CRPSGD_ASSIGN_OR_RETURN(std::string text, data::ReadAllBytes(path));
     stream = std::make_unique<std::istringstream>(std::move(text));

@@ -185,7 +185,8 @@ Result<Dataset> ReadNpy(const std::filesystem::path& path, const TableOptions& o
       if (d.empty()) continue;
       std::size_t n = 0;
       const auto [ptr, ec] = std::from_chars(d.data(), d.data() + d.size(), n);
-      if (ec != std::errc() || ptr != d.data() + d.size()) return bad("the .npy shape '" + shape_text + "' is not read");
+      if (ec != std::errc() || ptr != d.data() + d.size())
+        return bad("the .npy shape '" + shape_text + "' is not read");
       shape.push_back(n);
     }
   }
@@ -204,7 +205,8 @@ Result<Dataset> ReadNpy(const std::filesystem::path& path, const TableOptions& o
                      ((kind == 'i' || kind == 'u') && (width == 1 || width == 2 || width == 4 || width == 8));
   if (!known) return bad("dtype '" + descr + "' is not supported (float32/64 or integers)");
   const std::size_t rows = shape[0], columns = shape[1];
-  if (columns < 2) return bad("a table needs a label column and at least one feature, got " + std::to_string(columns) + " column");
+  if (columns < 2)
+    return bad("a table needs a label column and at least one feature, got " + std::to_string(columns) + " column");
   if (rows == 0) return bad("has no rows");
   if (rows > (bytes.size() - offset) / columns / width || rows * columns * width != bytes.size() - offset) {
     return bad("holds " + std::to_string(bytes.size() - offset) + " bytes of data, its shape (" + std::to_string(rows) +
@@ -216,16 +218,21 @@ Result<Dataset> ReadNpy(const std::filesystem::path& path, const TableOptions& o
     for (std::size_t j = 0; j < columns; ++j) {
       const char* p = data + width * (fortran ? j * rows + i : i * columns + j);
       double v = 0;
-      if (kind == 'f' && width == 8) { std::memcpy(&v, p, 8); }
-      else if (kind == 'f') { float f; std::memcpy(&f, p, 4); v = f; }
-      else {
+      if (kind == 'f' && width == 8) {
+        std::memcpy(&v, p, 8);
+      } else if (kind == 'f') {
+        float f;
+        std::memcpy(&f, p, 4);
+        v = f;
+      } else {
         std::uint64_t raw = 0;
         std::memcpy(&raw, p, width);  // little-endian hosts (x86-64, ARM64)
         if (kind == 'i' && width < 8 && (raw >> (8 * width - 1)) != 0) raw |= ~std::uint64_t{0} << (8 * width);
         v = kind == 'i' ? static_cast<double>(static_cast<std::int64_t>(raw)) : static_cast<double>(raw);
       }
       if (!std::isfinite(v)) {
-        return bad("row " + std::to_string(i) + ", column " + std::to_string(j) + " is not a finite number (NaN or infinity)");
+        return bad("row " + std::to_string(i) + ", column " + std::to_string(j) +
+                   " is not a finite number (NaN or infinity)");
       }
       values[i * columns + j] = v;
     }

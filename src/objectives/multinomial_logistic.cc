@@ -31,8 +31,7 @@ void MultinomialLogisticObjective::Scores(std::span<const double> x, std::size_t
   }
 }
 
-void MultinomialLogisticObjective::AddOuter(std::size_t i, std::span<const double> scale,
-                                            std::span<double> out) const {
+void MultinomialLogisticObjective::AddOuter(std::size_t i, std::span<const double> scale, std::span<double> out) const {
   const std::size_t K = classes_;
   const auto add_feature = [&](std::size_t j, double a) {
     double* g = out.data() + j * K;
@@ -49,8 +48,7 @@ void MultinomialLogisticObjective::AddOuter(std::size_t i, std::span<const doubl
   }
 }
 
-double MultinomialLogisticObjective::AccumulateGradient(std::span<const double> x,
-                                                        std::span<const std::size_t> samples,
+double MultinomialLogisticObjective::AccumulateGradient(std::span<const double> x, std::span<const std::size_t> samples,
                                                         std::span<double> grad_sum) const {
   std::vector<double> z(classes_);
   double loss = 0.0;
@@ -63,7 +61,7 @@ double MultinomialLogisticObjective::AccumulateGradient(std::span<const double> 
     for (double& zk : z) sum += (zk = std::exp(zk - top));
     loss += std::log(sum) - shifted_y;  // log Σ e^{z_k} − z_y, both shifted by `top`
     for (double& zk : z) zk /= sum;     // softmax probabilities p_k
-    z[y] -= 1.0;                       // ∂F/∂z_k = p_k − [k = y]
+    z[y] -= 1.0;                        // ∂F/∂z_k = p_k − [k = y]
     if (!grad_sum.empty()) AddOuter(i, z, grad_sum);
   }
   const double count = static_cast<double>(samples.size());
@@ -112,7 +110,8 @@ Result<std::optional<SmoothnessConstants>> MultinomialLogisticObjective::GlobalS
       }
     }
   };
-  CRPSGD_ASSIGN_OR_RETURN(const double eigenvalue, GramLargestEigenvalue(product, features_, comm, eval.total_samples()));
+  CRPSGD_ASSIGN_OR_RETURN(const double eigenvalue,
+                          GramLargestEigenvalue(product, features_, comm, eval.total_samples()));
   std::vector<double> sum{0.0};
   for (Eigen::Index i = 0; i < static_cast<Eigen::Index>(num_samples()); ++i) {
     sum[0] += d.is_sparse ? d.sparse.row(i).squaredNorm() : d.dense.row(i).squaredNorm();

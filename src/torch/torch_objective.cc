@@ -187,6 +187,30 @@ TorchObjective::~TorchObjective() = default;
 
 std::size_t TorchObjective::dim() const { return impl_->model->dim; }
 std::size_t TorchObjective::num_samples() const { return static_cast<std::size_t>(impl_->labels.size(0)); }
+
+BatchFloor TorchObjective::MinimumBatch() const {
+  // BatchNorm1d normalises each feature over the batch alone: one sample has
+  // nothing to normalise (BatchNorm2d has the pixels of its channel too).
+  const SharedModel& model = *impl_->model;
+  std::string layer;
+  if (model.script) {
+    for (const torch::jit::NameModule& item : model.script->named_modules()) {
+      if (item.value.type()->name() && item.value.type()->name()->name() == "BatchNorm1d") {
+        layer = item.name.empty() ? "the module" : item.name;
+        break;
+      }
+    }
+  } else {
+    for (const auto& item : model.module.ptr()->named_modules("", /*include_self=*/false)) {
+      if (item.value()->as<torch::nn::BatchNorm1d>()) {
+        layer = item.key();
+        break;
+      }
+    }
+  }
+  if (layer.empty()) return {};
+  return {2, "layer '" + layer + "' is BatchNorm1d, which needs at least 2 samples per batch in training"};
+}
 std::size_t TorchObjective::num_parameter_tensors() const { return impl_->model->parameters.size(); }
 
 double TorchObjective::AccumulateGradient(std::span<const double> x, std::span<const std::size_t> samples,

@@ -84,12 +84,10 @@ TEST(CliYourDataTest, MultiClassLogregSavesALiblinearModelThatPredictsTheSame) {
   const double accuracy = ReadJson(out / "summary.json")["train_accuracy"].get<double>();
   EXPECT_GT(accuracy, 0.9);
   // The model is of the raw features: LIBLINEAR scores the unscaled file the same.
-  const CommandResult theirs =
-      Execute("", "liblinear-predict " + data.string() + " " + (out / "model.liblinear").string() + " " +
-                      (dir / "p1").string() + " #");
-  const CommandResult ours =
-      Execute("predict --model " + (out / "model.liblinear").string() + " --data " + data.string() + " --out " +
-              (dir / "p2").string());
+  const CommandResult theirs = Execute("", "liblinear-predict " + data.string() + " " +
+                                               (out / "model.liblinear").string() + " " + (dir / "p1").string() + " #");
+  const CommandResult ours = Execute("predict --model " + (out / "model.liblinear").string() + " --data " +
+                                     data.string() + " --out " + (dir / "p2").string());
   ASSERT_EQ(ours.exit_code, 0) << ours.output;
   EXPECT_EQ(Count(theirs.output), Count(ours.output)) << theirs.output << ours.output;
   EXPECT_EQ(Count(ours.output), std::to_string(static_cast<int>(std::lround(accuracy * 90))) + "/90");
@@ -120,9 +118,8 @@ TEST(CliYourDataTest, ZeroOneLabelsScoreTheSameInBothTools) {
   ASSERT_EQ(Execute("train -q --data " + data.string() + " --budget 3000 --save-model --out " + out.string()).exit_code,
             0);
   EXPECT_NE(ReadText(out / "model.liblinear").find("label 1 0\n"), std::string::npos);
-  const CommandResult theirs =
-      Execute("", "liblinear-predict " + data.string() + " " + (out / "model.liblinear").string() + " " +
-                      (dir / "p1").string() + " #");
+  const CommandResult theirs = Execute("", "liblinear-predict " + data.string() + " " +
+                                               (out / "model.liblinear").string() + " " + (dir / "p1").string() + " #");
   const CommandResult ours = Execute("predict --model " + (out / "model.liblinear").string() + " --data " +
                                      data.string() + " --out " + (dir / "p2").string());
   EXPECT_EQ(Count(theirs.output), Count(ours.output)) << theirs.output << ours.output;
@@ -174,11 +171,68 @@ TEST(CliYourDataTest, UsefulRefusalsAndProgressLines) {
   // f* and L are announced before they are computed, with how to skip f*.
   run = Execute("train --data " + data.string() + " --budget 100 --standardize");
   ASSERT_EQ(run.exit_code, 0) << run.output;
-  const auto announced = run.output.find("computing f* (the optimum, for the f - f* column) on the full data; "
-                                         "--no-f-star skips it");
+  const auto announced = run.output.find(
+      "computing f* (the optimum, for the f - f* column) on the full data; "
+      "--no-f-star skips it");
   ASSERT_NE(announced, std::string::npos) << run.output;
   EXPECT_LT(announced, run.output.find("f* = ")) << run.output;
   EXPECT_NE(run.output.find("estimating L"), std::string::npos) << run.output;
+}
+
+}  // namespace
+}  // namespace crpsgd
+
+namespace crpsgd {
+namespace {
+
+using testing::TempDir;
+using namespace cli_testing;
+
+// The run folder is enough: after kill -9, `train --resume --out DIR` alone
+// finishes the run (the flags, the checkpoint interval among them, come from
+// its config.toml, written before training), to the bits of a run never
+// stopped; a resume that differs from the checkpoint says every difference
+// at once, before L and f* are computed.
+TEST(CliYourDataTest, ResumeNeedsOnlyTheRunFolder) {
+  if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP() << "liblinear-tools is not installed";
+  TempDir dir;
+  const std::string flags = "train -q --data " + kHeartScale + " --workers 2 --algo psgd --batch 4 --budget 400 ";
+  ASSERT_EQ(Execute(flags + "--out " + (dir / "reference").string()).exit_code, 0);
+  const auto out = dir / "killed";
+  CommandResult run =
+      Execute(flags + "--checkpoint-every 20 --inject-fault kill:rank=0,round=50 --out " + out.string());
+  ASSERT_NE(run.exit_code, 0) << run.output;
+  ASSERT_TRUE(std::filesystem::exists(out / "config.toml")) << "written before training";
+  // A resume with two differences names both, before any work.
+  run = Execute("train --resume --out " + out.string() + " --seed 7 --budget 800");
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("seed is 1 there, 7 here"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("budget is 400 there, 800 here"), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("computing f*"), std::string::npos) << run.output;
+  // Under another number of ranks: one message too, not a missing file.
+  run = Execute("train --resume --out " + out.string() + " --workers 3");
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("written by a run of 2 workers, this one has 3"), std::string::npos) << run.output;
+  // The folder alone.
+  run = Execute("train -q --resume --out " + out.string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto summary = ReadJson(out / "summary.json"), reference = ReadJson(dir / "reference" / "summary.json");
+  EXPECT_EQ(summary["final_loss"], reference["final_loss"]);
+  EXPECT_EQ(ReadJsonLines(out / "metrics.jsonl").size(), ReadJsonLines(dir / "reference" / "metrics.jsonl").size());
+  // The interval came from config.toml: checkpoints went on after the resume.
+  EXPECT_GT(ReadJson(out / "checkpoint" / "LATEST")["round"].get<int>(), 50);
+}
+
+// A run that fails with no checkpoint leaves nothing that blocks the same
+// command from running again.
+TEST(CliYourDataTest, AFailedRunWithoutCheckpointLeavesNoBlockingFile) {
+  if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP() << "liblinear-tools is not installed";
+  TempDir dir;
+  const std::string flags = "train -q --data " + kHeartScale + " --budget 400 --out " + (dir / "run").string();
+  CommandResult run = Execute(flags + " --inject-fault throw:rank=0,round=3");
+  ASSERT_NE(run.exit_code, 0) << run.output;
+  run = Execute(flags);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
 }
 
 }  // namespace

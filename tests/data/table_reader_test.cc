@@ -26,8 +26,8 @@ void WriteGzip(const std::filesystem::path& path, const std::string& bytes) {
 template <class T>
 std::string NpyBytes(const std::string& descr, std::size_t rows, std::size_t cols, const std::vector<T>& values,
                      bool fortran = false) {
-  std::string header = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") +
-                       ", 'shape': (" + std::to_string(rows) + ", " + std::to_string(cols) + "), }";
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': (" +
+                       std::to_string(rows) + ", " + std::to_string(cols) + "), }";
   while ((10 + header.size() + 1) % 64 != 0) header += ' ';
   header += '\n';
   std::string bytes = "\x93NUMPY\x01";
@@ -56,8 +56,11 @@ TEST(TableReaderTest, CsvWithHeaderPicksTheLabelColumn) {
   auto last = ReadCsv(path, {"-1"});
   ASSERT_TRUE(last.ok());
   EXPECT_EQ(last->labels, by_name->labels);
-  EXPECT_NE(ReadCsv(path, {"colour"}).status().message().find("no column of that name (its columns: class, alcohol, "
-                                                             "ash)"),
+  EXPECT_NE(ReadCsv(path, {"colour"})
+                .status()
+                .message()
+                .find("no column of that name (its columns: class, alcohol, "
+                      "ash)"),
             std::string::npos);
   EXPECT_NE(ReadCsv(path, {"3"}).status().message().find("has 3 columns"), std::string::npos);
 }
@@ -81,12 +84,12 @@ TEST(TableReaderTest, BadCsvNamesLineAndColumn) {
   struct Case {
     std::string content, fragment;
   };
-  for (const Case& c : {Case{"a,b\n1,2\n3,,\n", "bad.csv:3: 3 fields, the first row has 2"},
-                        Case{"a,b\n1,2\n3,\n", "bad.csv:3: column 1 is empty (missing values are not filled in"},
-                        Case{"1,2\n3,NaN\n", "bad.csv:2: column 1: 'NaN' is not a finite number"},
-                        Case{"a,b\n", "has no rows of numbers"},
-                        Case{"just-one-column\n", "bad.csv:1: one column only"},
-                        Case{std::string("\x93NUMPY\x01\x00", 8), "looks like a NumPy array (.npy), not CSV text"}}) {
+  for (const Case& c :
+       {Case{"a,b\n1,2\n3,,\n", "bad.csv:3: 3 fields, the first row has 2"},
+        Case{"a,b\n1,2\n3,\n", "bad.csv:3: column 1 is empty (missing values are not filled in"},
+        Case{"1,2\n3,NaN\n", "bad.csv:2: column 1: 'NaN' is not a finite number"},
+        Case{"a,b\n", "has no rows of numbers"}, Case{"just-one-column\n", "bad.csv:1: one column only"},
+        Case{std::string("\x93NUMPY\x01\x00", 8), "looks like a NumPy array (.npy), not CSV text"}}) {
     const auto path = dir.Write("bad.csv", c.content);
     auto data = ReadCsv(path);
     ASSERT_FALSE(data.ok()) << c.content;

@@ -90,21 +90,20 @@ TEST(LiblinearModelTest, MalformedFilesNameFileAndLine) {
     std::string content;
     std::string fragment;
   };
-  for (const Case& c :
-       {Case{head + "nr_feature 2\nbias -1\nw\n0.5\nx1\n", "m:8: weight 'x1' is not a finite number"},
-        Case{head + "nr_feature 2\nbias -1\nw\n0.5\n", "1 weights, expected 2 (nr_feature)"},
-        Case{head + "nr_feature 1\nbias 1\nw\n0.5\n", "1 weights, expected 2 (nr_feature + bias)"},
-        Case{head + "nr_feature 2\nbias -1\nw\n0.5 1\n0 0\n", "m:7: expected 1 weight per line"},
-        Case{head + "nr_feature -3\n", "m:4: nr_feature needs a number >= 0"},
-        Case{head + "colour red\n", "m:4: unknown header line 'colour'"},
-        Case{head + "nr_feature 1\nbias -1\n", "no 'w' line"},
-        Case{"solver_type L2R_LR\nnr_class 3\nlabel 1 2 3\nnr_feature 1\nbias -1\nw\n1 2\n",
-             "m:7: expected 3 weights per line (a model of 3 classes)"},
-        Case{"solver_type L2R_LR\nnr_class 3\nlabel 1 2\nnr_feature 1\nbias -1\nw\n1 2 3\n",
-             "nr_class 3 needs as many distinct labels"},
-        Case{"solver_type L2R_LR\nnr_class 2\nlabel 1 1\nnr_feature 1\nbias -1\nw\n1\n",
-             "nr_class 2 needs as many distinct labels"},
-        Case{"nr_feature 1\nbias -1\nw\n1\n", "lacks solver_type"}}) {
+  for (const Case& c : {Case{head + "nr_feature 2\nbias -1\nw\n0.5\nx1\n", "m:8: weight 'x1' is not a finite number"},
+                        Case{head + "nr_feature 2\nbias -1\nw\n0.5\n", "1 weights, expected 2 (nr_feature)"},
+                        Case{head + "nr_feature 1\nbias 1\nw\n0.5\n", "1 weights, expected 2 (nr_feature + bias)"},
+                        Case{head + "nr_feature 2\nbias -1\nw\n0.5 1\n0 0\n", "m:7: expected 1 weight per line"},
+                        Case{head + "nr_feature -3\n", "m:4: nr_feature needs a number >= 0"},
+                        Case{head + "colour red\n", "m:4: unknown header line 'colour'"},
+                        Case{head + "nr_feature 1\nbias -1\n", "no 'w' line"},
+                        Case{"solver_type L2R_LR\nnr_class 3\nlabel 1 2 3\nnr_feature 1\nbias -1\nw\n1 2\n",
+                             "m:7: expected 3 weights per line (a model of 3 classes)"},
+                        Case{"solver_type L2R_LR\nnr_class 3\nlabel 1 2\nnr_feature 1\nbias -1\nw\n1 2 3\n",
+                             "nr_class 3 needs as many distinct labels"},
+                        Case{"solver_type L2R_LR\nnr_class 2\nlabel 1 1\nnr_feature 1\nbias -1\nw\n1\n",
+                             "nr_class 2 needs as many distinct labels"},
+                        Case{"nr_feature 1\nbias -1\nw\n1\n", "lacks solver_type"}}) {
     const auto path = dir.Write("m", c.content);
     auto m = ReadLiblinearModel(path);
     ASSERT_FALSE(m.ok()) << c.content;

@@ -44,6 +44,19 @@ class TupleOut(nn.Module):
         return self.fc(x.flatten(1)), x
 
 
+class MLPWithBatchNorm1d(nn.Module):
+    """BatchNorm1d cannot train on one sample: crpsgd refuses B1 = 1 before training."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 8)
+        self.bn = nn.BatchNorm1d(8)
+        self.fc2 = nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.bn(self.fc1(x.flatten(1)))))
+
+
 def images(n, seed):
     g = torch.Generator().manual_seed(seed)
     y = torch.arange(n) % 3
@@ -68,6 +81,7 @@ def main(out):
     torch.jit.script(CNN(classes=2)).save(os.path.join(out, "two_classes.pt"))
     torch.jit.script(CNN(channels=3)).save(os.path.join(out, "three_channels.pt"))
     torch.jit.script(TupleOut()).save(os.path.join(out, "tuple_out.pt"))
+    torch.jit.script(MLPWithBatchNorm1d()).save(os.path.join(out, "bn1d.pt"))
     torch.save(model.state_dict(), os.path.join(out, "state_dict.pt"))
 
     x, y = images(240, 1)

@@ -136,8 +136,12 @@ std::string EffectiveConfig(const CLI::App& subcommand) {
     if (option->get_lnames().empty()) continue;
     const std::string key = option->get_lnames().front();
     // What to do with --out's earlier files is not a setting of the run: a
-    // config.toml replayed into a new folder must neither resume nor overwrite.
-    if (key == "help" || key == "config" || key == "version" || key == "resume" || key == "overwrite") continue;
+    // config.toml replayed into a new folder must neither resume nor
+    // overwrite; nor is a test's injected fault (a resume must not repeat it).
+    if (key == "help" || key == "config" || key == "version" || key == "resume" || key == "overwrite" ||
+        key == "inject-fault") {
+      continue;
+    }
     if (IsFlag(*option)) {
       toml << key << " = " << (option->count() > 0 && option->as<bool>() ? "true" : "false") << "\n";
       continue;

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crpsgd/checkpoint.h"
 #include "crpsgd/config.h"
 #include "crpsgd/evaluation.h"
 #include "crpsgd/liblinear_model.h"
@@ -30,8 +31,8 @@ namespace {
 Result<WorkerObjectives> MakeObjectives(const Job& job, const LoadedData& data, Communicator& comm,
                                         std::uint64_t seed) {
   CRPSGD_ASSIGN_OR_RETURN(WorkerShard shard, ShardOf(data, job.data_options, comm.rank(), comm.size(), seed));
-  const ObjectiveInputs inputs{shard.train,       shard.test,        data.num_classes, seed,
-                               comm.rank(),       data.class_labels, data.scaling};
+  const ObjectiveInputs inputs{shard.train, shard.test,        data.num_classes, seed,
+                               comm.rank(), data.class_labels, data.scaling};
   return job.objective->make(job.objective_settings, inputs);  // settings checked once, in main
 }
 
@@ -78,7 +79,8 @@ Result<std::vector<double>> LoadInitialPoint(const Job& job, const LoadedData& d
                                    std::to_string(features));
   }
   std::copy_n(model.weights.begin(), model.nr_feature * K, x.begin());
-  if (bias != 0.0) std::copy_n(model.weights.end() - static_cast<std::ptrdiff_t>(K), K, x.end() - static_cast<std::ptrdiff_t>(K));
+  if (bias != 0.0)
+    std::copy_n(model.weights.end() - static_cast<std::ptrdiff_t>(K), K, x.end() - static_cast<std::ptrdiff_t>(K));
   return x;
 }
 
@@ -160,6 +162,37 @@ std::optional<std::string> FinishedRun(const RunFlags& run) {
          "): nothing to resume";
 }
 
+// What identifies a run beyond what Train knows: a checkpoint must match it.
+std::vector<std::pair<std::string, std::string>> ToolIdentity(const Job& job) {
+  std::vector<std::pair<std::string, std::string>> identity = {
+      {"problem", job.data.problem},
+      {"data", job.data.format == "synthetic" ? "synthetic" : job.data.data},
+      {"lambda", std::to_string(job.data.lambda)},
+      {"bias", std::to_string(job.data.bias)},
+      {"init_model", job.run.init_model},
+      {"threads", std::to_string(job.run.threads)},
+      {"precision", job.data.precision},
+      {"sharding", job.data.sharding}};
+  if (!job.data.model.empty()) {  // your own network: which module, trained on which loss
+    identity.insert(identity.end(), {{"model", job.data.model}, {"loss", job.data.loss}});
+  }
+  if (job.data.standardize) identity.emplace_back("standardize", "true");  // only when set: older checkpoints match
+  return identity;
+}
+
+// --resume, before L̂ and f* are computed: every difference between the
+// checkpoint and this run that is known without them, at once.
+Status CheckResumeEarly(const Job& job, const RunRequest& r, int workers, std::uint64_t seed) {
+  if (!job.run.resume || job.run.out.empty() || job.sweep) return Status::OK();
+  std::vector<std::pair<std::string, std::string>> identity = ToolIdentity(job);
+  identity.insert(identity.end(), {{"seed", std::to_string(seed)}, {"budget", std::to_string(r.options.budget)}});
+  // --rho auto may raise B1 once L̂ is known, so its description waits for Train.
+  if (!r.options.adaptive_batch) {
+    identity.emplace_back("algorithm", std::string(AlgorithmName(r.options.kind)) + " " + r.options.Describe());
+  }
+  return CheckCheckpointMatches(std::filesystem::path(job.run.out) / "checkpoint", workers, identity);
+}
+
 // --resume: the round of the checkpoint the run continues from, for the log.
 std::optional<std::uint64_t> CheckpointRound(const std::filesystem::path& dir) {
   try {
@@ -185,7 +218,10 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
   const Objective& f = *objectives.train;
 
   // Checks that depend on N (catalyst's budget split), before any output exists.
-  for (const RunRequest& r : job.requests) CRPSGD_RETURN_IF_ERROR(ValidateRequest(r, comm.size()));
+  for (const RunRequest& r : job.requests) {
+    CRPSGD_RETURN_IF_ERROR(ValidateRequest(r, comm.size()));
+    CRPSGD_RETURN_IF_ERROR(CheckBatchFloor(r.options, f));  // a network's batch norm: 2 samples at least
+  }
   const std::string& eval_batch_norm = job.run.eval_batch_norm;  // also from a compare config
   if (eval_batch_norm != "running" && eval_batch_norm != "recomputed") {
     return Status::InvalidArgument("--eval-batch-norm must be running or recomputed, got '" + eval_batch_norm + "'");
@@ -198,6 +234,7 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
   if (job.run.save_model && !objectives.save_model) {  // an objective registered without a saver
     return Status::InvalidArgument("--save-model: --problem " + job.data.problem + " cannot save its model");
   }
+  for (const RunRequest& r : job.requests) CRPSGD_RETURN_IF_ERROR(CheckResumeEarly(job, r, comm.size(), seed));
   if (job.run.overwrite && seed == job.seeds.front()) {
     // --overwrite: the earlier run goes only now that every worker has built its
     // objective and checked the requests, so bad input loses nothing. The
@@ -205,6 +242,14 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
     CRPSGD_RETURN_IF_ERROR(comm.Barrier());
     if (leader) CRPSGD_RETURN_IF_ERROR(RemoveEarlierRun(job.run.out));
     CRPSGD_RETURN_IF_ERROR(comm.Barrier());
+  }
+  // The run folder is enough to resume: its flags are there before any
+  // training (train --resume --out DIR reads them back).
+  if (leader && !job.sweep && !job.run.out.empty() && !job.effective_config.empty() && seed == job.seeds.front()) {
+    std::error_code ec;
+    std::filesystem::create_directories(job.run.out, ec);
+    if (ec) return Status::IOError(job.run.out + ": cannot create: " + ec.message());
+    CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(std::filesystem::path(job.run.out) / "config.toml", job.effective_config));
   }
   JobReport local;
   if (cache.computed) {
@@ -280,18 +325,7 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
       options.checkpoint.dir = run_dir / "checkpoint";  // every rank writes its own file there
       options.checkpoint.every = job.run.checkpoint_every;
       options.checkpoint.resume = job.run.resume;
-      options.checkpoint.run_identity = {{"problem", job.data.problem},
-                                         {"data", job.data.format == "synthetic" ? "synthetic" : job.data.data},
-                                         {"lambda", std::to_string(job.data.lambda)},
-                                         {"bias", std::to_string(job.data.bias)},
-                                         {"init_model", job.run.init_model},
-                                         {"threads", std::to_string(job.run.threads)},
-                                         {"precision", job.data.precision},
-                                         {"sharding", job.data.sharding}};
-      if (!job.data.model.empty()) {  // your own network: which module, trained on which loss
-        options.checkpoint.run_identity.insert(options.checkpoint.run_identity.end(),
-                                               {{"model", job.data.model}, {"loss", job.data.loss}});
-      }
+      options.checkpoint.run_identity = ToolIdentity(job);
       if (leader) {
         dir = run_dir;
         std::error_code ec;
@@ -320,8 +354,25 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
                        job.run.verbose);
       options.observers.push_back(&*progress);
     }
-    Result<RunSummary> summary = Train(options, f, comm);
+    // An exception inside a worker (LibTorch's) ends the job as the backends
+    // report it, after the clean-up below.
+    Result<RunSummary> summary = [&]() -> Result<RunSummary> {
+      try {
+        return Train(options, f, comm);
+      } catch (const std::exception& e) {
+        return Status::Internal("worker " + std::to_string(comm.rank()) + " threw: " + e.what());
+      }
+    }();
     RunOutcome outcome{r, seed, summary.status(), {}};
+    if (!summary.ok() && summary.status().code() != StatusCode::kDiverged && !dir.empty() &&
+        !std::filesystem::exists(options.checkpoint.dir / "LATEST")) {
+      // A run that failed with nothing to resume from leaves no file that
+      // would make a rerun ask for --resume (a diverged one keeps its metrics).
+      metrics.reset();
+      std::error_code ec;
+      std::filesystem::remove(dir / "metrics.jsonl", ec);
+      if (!job.sweep) std::filesystem::remove(dir / "config.toml", ec);
+    }
     if (!summary.ok()) {
       // Every worker sees a divergence at the same round, so a sweep can go on.
       if (summary.status().code() != StatusCode::kDiverged || !job.sweep) return summary.status();

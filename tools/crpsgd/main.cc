@@ -59,6 +59,25 @@ int Fail(const Status& status, bool print) {
   return ExitCodeFor(status);
 }
 
+// train --resume --out DIR without --config: DIR/config.toml (written before
+// training) as the config, when it exists.
+std::vector<std::string> WithRunConfig(std::vector<std::string> args) {
+  bool resume = false, config = false;
+  std::string out;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    resume = resume || args[i] == "--resume";
+    config = config || args[i] == "--config" || args[i].rfind("--config=", 0) == 0;
+    if (args[i] == "--out" && i + 1 < args.size()) out = args[i + 1];
+    if (args[i].rfind("--out=", 0) == 0) out = args[i].substr(6);
+  }
+  const std::filesystem::path file = std::filesystem::path(out) / "config.toml";
+  std::error_code ec;
+  if (resume && !config && !out.empty() && std::filesystem::is_regular_file(file, ec)) {
+    args.insert(args.begin(), {"--config", file.string()});
+  }
+  return args;
+}
+
 // Appends one seed's runs to the report of the whole job.
 void Merge(JobReport& all, JobReport one) {
   if (!all.f_star) all.f_star = one.f_star, all.f_star_method = one.f_star_method;
@@ -422,9 +441,13 @@ int main(int argc, char** argv) {
     const crpsgd::Status checked = CheckArguments(*command, {args.begin() + 2, args.end()});
     if (!checked.ok()) return Fail(checked, leader);
   }
+  // `train --resume --out DIR` alone: the run's own config.toml gives the
+  // flags (those given here override it), so nothing has to be typed again.
+  std::vector<std::string> command_args(args.begin() + (command != nullptr ? 2 : 1), args.end());
+  if (command == train) command_args = WithRunConfig(command_args);
   // `train|sweep --config FILE`: the file's settings become flags before parsing.
   if (command == train || command == sweep) {
-    auto expanded = ExpandConfigFile(*command, {args.begin() + 2, args.end()}, &from_config);
+    auto expanded = ExpandConfigFile(*command, command_args, &from_config);
     if (!expanded.ok()) return Fail(expanded.status(), leader);
     args.resize(2);
     args.insert(args.end(), expanded->begin(), expanded->end());
