@@ -10,7 +10,7 @@
 # In every cell, with the same defaults: cr-psgd --rho auto (B1 = 1,
 # theta^2 = 1) and the grid rho in {1.01 ... 2} x B1 in {1, 4, 16}; PSGD with
 # B and local SGD with I in {16, 64, 256, 1024} for the figures.
-# experiments/auto_batch_report.py judges each cell (the README's table), and
+# experiments/auto_batch_report.py judges each cell (docs/experiments.md's table), and
 # experiments/auto_batch_figure.py draws f - f* against rounds for each cell:
 #   auto's mean f - f* <= 1.25x the best grid point with no more rounds, and
 #   auto's rounds <= 2x those of rho = 1.04, B1 = 1.
@@ -57,7 +57,7 @@ done
 cells=()
 for dir in "$out"/*-N*-T*; do [ -f "$dir/results.csv" ] && cells+=("$(basename "$dir")"); done
 /usr/bin/python3 experiments/auto_batch_figure.py "$out" "$out/figures" "${cells[@]}"
-# The full run (no overrides) is the README's: its figures are copied there.
+# The full run (no overrides) is docs/experiments.md's: its figures are copied there.
 if [ -z "${SEEDS:-}${PROBLEMS:-}${WORKERS:-}${BUDGETS:-}${OUT:-}" ]; then
   mkdir -p docs/figures/auto-batch
   cp "$out"/figures/*.png docs/figures/auto-batch/

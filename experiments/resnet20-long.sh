@@ -20,7 +20,7 @@
 # to an uninterrupted run, and skips finished ones. It prints how far each run is
 # before it starts. Then experiments/resnet20_long_report.py writes the table
 # (out/resnet20-long/table.md) and the figures (test accuracy against SFO and
-# against rounds), copied to docs/figures/resnet20-long/ for the README.
+# against rounds), copied to docs/figures/resnet20-long/ for docs/experiments.md.
 #
 # Usage: [RUNS="psgd-B16 ..."] [OUT=out/resnet20-long] experiments/resnet20-long.sh
 #        experiments/resnet20-long.sh --progress   (only print how far each run is)
@@ -65,7 +65,7 @@ for name in "${runs[@]}"; do
 done
 report table "$out" "${order[@]}" > "$out/table.md"
 report figures "$out" "$out/figures" "${order[@]}"
-if [ -z "${RUNS:-}${OUT:-}" ]; then  # the full run is the README's
+if [ -z "${RUNS:-}${OUT:-}" ]; then  # the full run is docs/experiments.md's
   mkdir -p docs/figures/resnet20-long
   cp "$out"/figures/*.png docs/figures/resnet20-long/
 fi

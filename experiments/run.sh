@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the experiment experiments/NAME.json with `crpsgd compare` into out/NAME/
-# and copies its PNG figures to docs/figures/NAME/ (the README shows them).
+# and copies its PNG figures to docs/figures/NAME/ (docs/experiments.md shows them).
 # Usage: experiments/run.sh NAME [extra compare flags, e.g. -q]
 set -euo pipefail
 cd "$(dirname "$0")/.."

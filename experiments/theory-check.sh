@@ -4,7 +4,7 @@
 # N = 1, 2, 4, 8 (10 seeds), the speedup in N, the baselines' rounds, and the
 # catalyst's rounds against sqrt(NT)·log(T/N). About a minute on 2 cores.
 # Writes out/theory-check/ and copies its table and PNG figures to
-# docs/figures/theory-check/ (the README shows them). Exits 4 if a criterion fails.
+# docs/figures/theory-check/ (docs/experiments.md shows them). Exits 4 if a criterion fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x build/crpsgd ] || { echo "build/crpsgd is missing: run scripts/build.sh" >&2; exit 2; }

@@ -13,9 +13,9 @@ command -v clang++ > /dev/null || { echo "fuzz: clang++ is missing: run scripts/
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRPSGD_FUZZ=ON \
   -DCRPSGD_SANITIZE=address,undefined -DCRPSGD_WITH_MPI=OFF -DCRPSGD_WITH_TORCH=OFF \
   -DCRPSGD_BUILD_TESTS=OFF -DCRPSGD_BUILD_BENCHMARKS=OFF > build-fuzz.log
-cmake --build build-fuzz -j"$(nproc)" --target libsvm_fuzz idx_fuzz cifar10_fuzz config_fuzz >> build-fuzz.log
+cmake --build build-fuzz -j"$(nproc)" --target libsvm_fuzz idx_fuzz cifar10_fuzz config_fuzz table_fuzz >> build-fuzz.log
 rm -f build-fuzz.log
-for name in libsvm idx cifar10 config; do
+for name in libsvm idx cifar10 config table; do
   work=$(mktemp -d)
   cp fuzz/corpus/"$name"/* "$work"/  # the corpus grows in a scratch copy, not in the repository
   echo "fuzz: $name for ${seconds}s" >&2

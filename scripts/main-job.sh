@@ -14,7 +14,7 @@
 # and each run's metrics.jsonl and summary.json.
 #
 # Usage: [SEEDS=1] [BUDGET=600] scripts/main-job.sh [extra crpsgd sweep flags, e.g. --quiet]
-# (SEEDS and BUDGET make a quick look; the README's table is of the defaults.)
+# (SEEDS and BUDGET make a quick look; docs/experiments.md's table is of the defaults.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz

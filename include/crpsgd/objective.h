@@ -107,7 +107,7 @@ class Objective {
   virtual std::vector<double> InitialPoint() const { return {}; }
 
   // State outside x that training changes, or null (the default: most
-  // objectives have none). An objective with state cannot be checkpointed yet.
+  // objectives have none). Its SaveState/LoadState go into checkpoints.
   virtual ModelState* model_state() const { return nullptr; }
 
   // Hooks for the generic code, which knows nothing of the objective's kind;
