@@ -177,6 +177,18 @@ TEST(CliYourDataTest, UsefulRefusalsAndProgressLines) {
   ASSERT_NE(announced, std::string::npos) << run.output;
   EXPECT_LT(announced, run.output.find("f* = ")) << run.output;
   EXPECT_NE(run.output.find("estimating L"), std::string::npos) << run.output;
+  // A batch beyond the shard is said once; test accuracy rides on the progress lines.
+  run = Execute("train --data " + data.string() + " --test-data " + data.string() +
+                " --standardize --workers 3 --algo psgd --batch 50 --budget 500");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("warning: round 1's batch of 50 samples per worker exceeds the worker's 30"),
+            std::string::npos)
+      << run.output;
+  EXPECT_NE(run.output.find(", test accuracy "), std::string::npos) << run.output;
+  // -v: --rho auto's decisions, each change of the batch.
+  run = Execute("train -v --data " + data.string() + " --standardize --rho auto --budget 2000");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find(": the batch goes from "), std::string::npos) << run.output;
 }
 
 }  // namespace

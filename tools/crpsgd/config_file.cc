@@ -137,9 +137,10 @@ std::string EffectiveConfig(const CLI::App& subcommand) {
     const std::string key = option->get_lnames().front();
     // What to do with --out's earlier files is not a setting of the run: a
     // config.toml replayed into a new folder must neither resume nor
-    // overwrite; nor is a test's injected fault (a resume must not repeat it).
+    // overwrite; nor are a test's injected fault (a resume must not repeat
+    // it) and how much to print (a resume prints as its own flags say).
     if (key == "help" || key == "config" || key == "version" || key == "resume" || key == "overwrite" ||
-        key == "inject-fault") {
+        key == "inject-fault" || key == "quiet" || key == "verbose") {
       continue;
     }
     if (IsFlag(*option)) {

@@ -350,8 +350,8 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
         }
       }
       progress.emplace(std::string(AlgorithmName(r.options.kind)) + " " + options.algorithm.Describe(),
-                       plan.sfo_per_worker, plan.exact ? plan.rounds : 0, ::isatty(STDERR_FILENO) == 1,
-                       job.run.verbose);
+                       plan.sfo_per_worker, plan.exact ? plan.rounds : 0, ::isatty(STDERR_FILENO) == 1, job.run.verbose,
+                       f.num_samples());
       options.observers.push_back(&*progress);
     }
     // An exception inside a worker (LibTorch's) ends the job as the backends

@@ -1,5 +1,6 @@
 #include "progress.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace crpsgd::cli {
@@ -10,14 +11,15 @@ std::string ProgressReporter::RoundOf(std::uint64_t round) const {
 }
 
 ProgressReporter::ProgressReporter(std::string label, std::uint64_t budget, std::uint64_t rounds, bool terminal,
-                                   bool verbose)
+                                   bool verbose, std::uint64_t shard)
     : label_(std::move(label)),
       budget_(budget == 0 ? 1 : budget),
       rounds_(rounds),
       terminal_(terminal && !verbose),
       verbose_(verbose),
       start_(std::chrono::steady_clock::now()),
-      last_draw_(start_) {}
+      last_draw_(start_),
+      shard_(shard) {}
 
 Status ProgressReporter::OnRound(const RoundRecord& record, std::span<const double>) {
   if (record.loss) {
@@ -25,17 +27,37 @@ Status ProgressReporter::OnRound(const RoundRecord& record, std::span<const doub
     std::snprintf(loss, sizeof loss, "%.5g", *record.loss);
     last_loss_ = loss;
   }
+  if (record.test_accuracy) {
+    char accuracy[48];
+    std::snprintf(accuracy, sizeof accuracy, ", test accuracy %.4g", *record.test_accuracy);
+    last_accuracy_ = accuracy;
+  }
+  if (shard_ > 0 && record.batch > shard_ && !warned_shard_) {
+    warned_shard_ = true;
+    std::fprintf(stderr,
+                 "%scrpsgd: warning: round %llu's batch of %llu samples per worker exceeds the worker's %llu: "
+                 "sampling with replacement repeats samples within a batch (fewer workers, or a smaller "
+                 "budget or batch, keep batches within the shard)\n",
+                 terminal_ ? "\n" : "", static_cast<unsigned long long>(record.round),
+                 static_cast<unsigned long long>(record.batch), static_cast<unsigned long long>(shard_));
+  }
+  if (verbose_ && record.round > 0 && last_batch_ > 0 && record.batch != last_batch_) {
+    std::fprintf(stderr, "crpsgd: %s: round %s: the batch goes from %llu to %llu per worker\n", label_.c_str(),
+                 RoundOf(record.round).c_str(), static_cast<unsigned long long>(last_batch_),
+                 static_cast<unsigned long long>(record.batch));
+  }
+  if (record.round > 0) last_batch_ = record.batch;
   const auto now = std::chrono::steady_clock::now();
   const double fraction = static_cast<double>(record.sfo_per_worker) / static_cast<double>(budget_);
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0.0;
-  char line[256];
+  char line[512];
   if (verbose_) {
     if (!record.loss) return Status::OK();
-    std::snprintf(line, sizeof line, "crpsgd: %s: round %s, batch %llu, SFO %llu/%llu, loss %s, %.3fs\n",
+    std::snprintf(line, sizeof line, "crpsgd: %s: round %s, batch %llu, SFO %llu/%llu, loss %s%s, %.3fs\n",
                   label_.c_str(), RoundOf(record.round).c_str(), static_cast<unsigned long long>(record.batch),
                   static_cast<unsigned long long>(record.sfo_per_worker), static_cast<unsigned long long>(budget_),
-                  last_loss_.c_str(), elapsed);
+                  last_loss_.c_str(), last_accuracy_.c_str(), elapsed);
     std::fputs(line, stderr);
     return Status::OK();
   }
@@ -46,10 +68,10 @@ Status ProgressReporter::OnRound(const RoundRecord& record, std::span<const doub
     const int filled = static_cast<int>(fraction * kWidth + 0.5);
     std::string bar(static_cast<std::size_t>(std::max(0, std::min(kWidth, filled))), '#');
     bar.resize(kWidth, '.');
-    std::snprintf(line, sizeof line, "\r%s [%s] %3.0f%%  round %s  SFO %llu/%llu  loss %s  ETA %.0fs\033[K",
+    std::snprintf(line, sizeof line, "\r%s [%s] %3.0f%%  round %s  SFO %llu/%llu  loss %s%s  ETA %.0fs\033[K",
                   label_.c_str(), bar.c_str(), 100 * fraction, RoundOf(record.round).c_str(),
                   static_cast<unsigned long long>(record.sfo_per_worker), static_cast<unsigned long long>(budget_),
-                  last_loss_.c_str(), eta);
+                  last_loss_.c_str(), last_accuracy_.c_str(), eta);
     std::fputs(line, stderr);
     if (record.last) std::fputc('\n', stderr);
     std::fflush(stderr);
@@ -57,10 +79,13 @@ Status ProgressReporter::OnRound(const RoundRecord& record, std::span<const doub
   }
   if (!record.last && fraction * 10 < next_decile_) return Status::OK();
   while (next_decile_ <= fraction * 10) ++next_decile_;
-  std::snprintf(line, sizeof line, "crpsgd: %s: %3.0f%% round %s, SFO %llu/%llu, loss %s, %.1fs elapsed\n",
+  // The ETA once a run is long enough for one to matter.
+  char eta_text[48] = "";
+  if (!record.last && elapsed >= 10.0) std::snprintf(eta_text, sizeof eta_text, ", ETA %.0fs", eta);
+  std::snprintf(line, sizeof line, "crpsgd: %s: %3.0f%% round %s, SFO %llu/%llu, loss %s%s, %.1fs elapsed%s\n",
                 label_.c_str(), 100 * fraction, RoundOf(record.round).c_str(),
                 static_cast<unsigned long long>(record.sfo_per_worker), static_cast<unsigned long long>(budget_),
-                last_loss_.c_str(), elapsed);
+                last_loss_.c_str(), last_accuracy_.c_str(), elapsed, eta_text);
   std::fputs(line, stderr);
   return Status::OK();
 }
