@@ -85,6 +85,9 @@ class TorchObjective : public Objective {
   // The class each sample is predicted to be (the largest logit), in eval mode.
   Result<std::vector<std::int64_t>> PredictClasses(std::span<const double> x,
                                                    std::span<const std::size_t> samples) const;
+  // The one output of each sample (a regression network, --loss mse), in
+  // eval mode; an error for a network of several outputs.
+  Result<std::vector<double>> PredictValues(std::span<const double> x, std::span<const std::size_t> samples) const;
   std::size_t num_parameter_tensors() const;
 
   struct Impl;

@@ -505,6 +505,32 @@ Result<std::vector<std::int64_t>> TorchObjective::PredictClasses(std::span<const
   }
 }
 
+Result<std::vector<double>> TorchObjective::PredictValues(std::span<const double> x,
+                                                          std::span<const std::size_t> samples) const {
+  Impl& m = *impl_;
+  try {
+    m.LoadParameters(x);
+    m.model->SetTraining(false);
+    torch::NoGradGuard no_grad;
+    std::vector<double> values;
+    values.reserve(samples.size());
+    for (std::size_t begin = 0; begin < samples.size(); begin += m.options.eval_chunk) {
+      const std::size_t end = std::min(samples.size(), begin + m.options.eval_chunk);
+      const torch::Tensor out = m.Forward(m.inputs.index_select(0, m.Indices(samples, begin, end)));
+      if (out.numel() != static_cast<std::int64_t>(end - begin)) {
+        return Status::InvalidArgument("the network gives " +
+                                       std::to_string(out.numel() / std::max<std::int64_t>(1, out.size(0))) +
+                                       " outputs per sample; a regression network (--loss mse) gives one");
+      }
+      const torch::Tensor flat = out.reshape({-1}).to(torch::kFloat64).contiguous();
+      values.insert(values.end(), flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
+    }
+    return values;
+  } catch (const c10::Error& e) {
+    return Status::Internal(std::string("LibTorch failed while predicting: ") + e.what_without_backtrace());
+  }
+}
+
 namespace {
 
 // The labels as the loss reads them: class numbers in 0..num_classes−1 for

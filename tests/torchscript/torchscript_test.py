@@ -122,8 +122,19 @@ def case_resume():
 
 def case_losses():
     run(["train", "-q", "--model", "regress.pt", "--loss", "mse", "--data", "regress_train.pt", "--workers", "2",
-         "--algo", "psgd", "--batch", "8", "--budget", "240", "--lr", "0.05", "--out", "mse"])
+         "--algo", "psgd", "--batch", "8", "--budget", "240", "--lr", "0.05", "--save-model", "--out", "mse"])
     s = summary("mse")
+    # predict scores the regression network as PyTorch does: its mean squared error, and R².
+    done = run(["predict", "--model", os.path.join("mse", "model.pt"), "--problem", "torchscript", "--loss", "mse",
+                "--data", "regress_train.pt", "--out", os.path.join("mse", "predictions")])
+    mse = float(re.search(r"Mean squared error = (\S+)", done.stdout).group(1))
+    check("R^2 = " in done.stdout, f"predict --loss mse: no R^2 line: {done.stdout}")
+    net = torch.jit.load(os.path.join(WORK, "mse", "model.pt"))
+    net.eval()
+    data = torch.load(os.path.join(WORK, "regress_train.pt"))
+    with torch.no_grad():
+        expected = float(((net(data["x"]).flatten().double() - data["y"].double()) ** 2).mean())
+    check(abs(mse - expected) <= 1e-4 * expected, f"predict --loss mse: MSE {mse}, PyTorch {expected}")
     with open(os.path.join(WORK, "mse", "metrics.jsonl")) as f:
         first = json.loads(f.readline())
     check(s["final_loss"] < first["loss"], f"mse: the loss went from {first['loss']} to {s['final_loss']}")

@@ -76,7 +76,10 @@ void AddDataFlags(CLI::App& app, DataFlags& f, bool own_network_flags) {
   app.add_option("--negative-class", f.negative_class,
                  "IDX binary task: this class is -1 and other classes are dropped; -1 = all other classes")
       ->capture_default_str();
-  app.add_option("--bias", f.bias, "Append a constant feature of this value (an intercept); 0 = none")
+  app.add_option("--bias", f.bias,
+                 "Append a constant feature of this value (an intercept); 0 = none. Off by default for every "
+                 "linear model, as in LIBLINEAR (so that synthetic and LIBSVM runs stay comparable): give --bias 1 "
+                 "when the targets' mean (leastsq) or the classes' balance is far from zero")
       ->capture_default_str();
   app.add_option("--synthetic-samples", f.synthetic_samples, "Synthetic data: samples")
       ->transform(kCount)

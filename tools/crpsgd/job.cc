@@ -216,6 +216,11 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
     data.test.reset();
   }
   const Objective& f = *objectives.train;
+  if (job.data.problem == "leastsq" && job.data.bias == 0.0 && job.data.format != "synthetic" &&
+      seed == job.seeds.front()) {
+    log("note: leastsq fits no intercept without --bias (LIBLINEAR's default too); targets whose mean is far "
+        "from 0 want --bias 1");
+  }
 
   // Checks that depend on N (catalyst's budget split), before any output exists.
   for (const RunRequest& r : job.requests) {

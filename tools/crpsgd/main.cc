@@ -392,6 +392,17 @@ int main(int argc, char** argv) {
       ->required();
   predict->add_option("--out", predict_flags.out, "File for the predictions, one per line (replaced if it exists)");
   AddDataFlags(*predict, predict_flags.data, /*own_network_flags=*/false);
+  // Training's data flags that mean nothing to scoring a file: predict lists only its own.
+  for (const char* unused :
+       {"--test-data", "--test-labels", "--synthetic-samples", "--synthetic-features", "--synthetic-noise",
+        "--synthetic-condition", "--lambda", "--augment", "--precision", "--sharding", "--standardize"}) {
+    predict->remove_option(predict->get_option(unused));
+  }
+  predict
+      ->add_option("--loss", predict_flags.loss,
+                   "A network's loss in training: cross-entropy (a classifier: accuracy) or mse (a regression: "
+                   "mean squared error and R^2)")
+      ->capture_default_str();
   predict->get_option("--data")->description(
       "The data file to score (LIBSVM or CSV text, plain or gzip; NumPy .npy; IDX images, CIFAR-10 or tensors)");
 

@@ -51,6 +51,25 @@ double PredictedLabel(const LiblinearModel& model, const std::vector<double>& ma
   return model.labels[static_cast<std::size_t>(std::max_element(margins.begin(), margins.end()) - margins.begin())];
 }
 
+// The lines of a regression: LIBLINEAR's two (mean squared error, squared
+// correlation), then, unless the output must be LIBLINEAR's to the letter, R²
+// (the coefficient of determination).
+std::string RegressionLines(const std::vector<double>& predicted, const std::vector<double>& labels, bool with_r2) {
+  const double count = static_cast<double>(predicted.size());
+  double squared_error = 0.0, sum_p = 0.0, sum_y = 0.0, sum_pp = 0.0, sum_yy = 0.0, sum_py = 0.0;
+  for (std::size_t i = 0; i < predicted.size(); ++i) {
+    const double p = predicted[i], y = labels[i];
+    squared_error += (p - y) * (p - y);
+    sum_p += p, sum_y += y, sum_pp += p * p, sum_yy += y * y, sum_py += p * y;
+  }
+  const double r = count * sum_py - sum_p * sum_y;
+  const double r2 = r * r / ((count * sum_pp - sum_p * sum_p) * (count * sum_yy - sum_y * sum_y));
+  const double total = sum_yy - sum_y * sum_y / count;  // Σ (y − ȳ)²
+  return Printf("Mean squared error = %g (regression)\n", squared_error / count) +
+         Printf("Squared correlation coefficient = %g (regression)\n", r2) +
+         (with_r2 ? Printf("R^2 = %g (coefficient of determination, 1 - SSE/SST)\n", 1.0 - squared_error / total) : "");
+}
+
 std::string AccuracyLine(std::size_t correct, std::size_t n) {
   return Printf("Accuracy = %g%% ", static_cast<double>(correct) / static_cast<double>(n) * 100.0) + "(" +
          std::to_string(correct) + "/" + std::to_string(n) + ")\n";
@@ -68,9 +87,15 @@ Result<std::string> PredictWithNetwork(const PredictFlags& flags) {
                                    "trained as (softmax, mlp or resnet20, and --hidden for mlp; torchscript for the "
                                    "model.pt of a --model run)");
   }
-  CRPSGD_ASSIGN_OR_RETURN(const DataOptions data_options, MakeDataOptions(flags.data, LabelTask::kClasses));
+  CRPSGD_ASSIGN_OR_RETURN(const TorchLoss loss, ParseTorchLoss(flags.loss));
+  if (loss == TorchLoss::kModel) {
+    return Status::InvalidArgument("--loss model: predict scores classifiers (cross-entropy) and regressions (mse)");
+  }
+  CRPSGD_ASSIGN_OR_RETURN(DataOptions data_options, MakeDataOptions(flags.data, LabelTask::kClasses));
+  data_options.labels_as_given = loss == TorchLoss::kMse;  // real targets, as training read them
   CRPSGD_ASSIGN_OR_RETURN(LoadedData loaded, LoadData(data_options, /*seed=*/1));
   TorchObjectiveOptions options;
+  options.loss = loss;
   const bool script = flags.data.problem == "torchscript";
   if (script) {
     options.script_module = flags.model;  // its parameters and buffers are the trained ones
@@ -86,6 +111,13 @@ Result<std::string> PredictWithNetwork(const PredictFlags& flags) {
   }
   std::vector<std::size_t> all(loaded.train.num_samples());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  if (loss == TorchLoss::kMse) {
+    CRPSGD_ASSIGN_OR_RETURN(const std::vector<double> values, network->PredictValues(x, all));
+    std::ostringstream predictions;
+    for (double v : values) predictions << Printf("%.17g", v) << "\n";
+    if (!flags.out.empty()) CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(flags.out, predictions.str()));
+    return RegressionLines(values, loaded.train.labels, /*with_r2=*/true);
+  }
   CRPSGD_ASSIGN_OR_RETURN(const std::vector<std::int64_t> classes, network->PredictClasses(x, all));
   std::ostringstream predictions;
   std::size_t correct = 0;
@@ -132,15 +164,14 @@ Result<std::string> Predict(const PredictFlags& flags) {
 
   std::ostringstream predictions;
   std::size_t correct = 0;
-  double squared_error = 0.0, sum_p = 0.0, sum_y = 0.0, sum_pp = 0.0, sum_yy = 0.0, sum_py = 0.0;
+  std::vector<double> values;  // regression: the predictions
   const std::size_t n = data.num_samples();
   for (std::size_t i = 0; i < n; ++i) {
     const std::vector<double> margins = Margins(model, data, i);
     const double margin = margins[0], y = data.labels[i];
     if (regression) {
       predictions << Printf("%.17g", margin) << "\n";  // LIBLINEAR's format
-      squared_error += (margin - y) * (margin - y);
-      sum_p += margin, sum_y += y, sum_pp += margin * margin, sum_yy += y * y, sum_py += margin * y;
+      values.push_back(margin);
     } else {
       const double label = PredictedLabel(model, margins);
       predictions << Printf("%.17g", label) << "\n";
@@ -149,12 +180,8 @@ Result<std::string> Predict(const PredictFlags& flags) {
   }
   if (!flags.out.empty()) CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(flags.out, predictions.str()));
   // The lines LIBLINEAR's predict prints, in its format.
-  const double count = static_cast<double>(n);
   if (!regression) return AccuracyLine(correct, n);
-  const double r = count * sum_py - sum_p * sum_y;
-  const double r2 = r * r / ((count * sum_pp - sum_p * sum_p) * (count * sum_yy - sum_y * sum_y));
-  return Printf("Mean squared error = %g (regression)\n", squared_error / count) +
-         Printf("Squared correlation coefficient = %g (regression)\n", r2);
+  return RegressionLines(values, data.labels, /*with_r2=*/false);
 }
 
 }  // namespace crpsgd::cli

@@ -14,12 +14,14 @@ struct PredictFlags {
   std::string model;  // a LIBLINEAR model file (crpsgd's --save-model, or liblinear-train's)
   std::string out;    // predictions, one per line; "" = none
   DataFlags data;
+  std::string loss = "cross-entropy";  // a network's: mse scores a regression network
 };
 
 // Reads the model and the data, writes the predictions to --out (atomically)
 // and returns the lines to print on stdout: "Accuracy = 83.7037% (226/270)"
 // for classifiers, the mean squared error and squared correlation for
-// regression models. Errors name the file or flag.
+// regression models (LIBLINEAR's lines, to the letter), and R² after them for
+// a regression network (--loss mse). Errors name the file or flag.
 Result<std::string> Predict(const PredictFlags& flags);
 
 }  // namespace crpsgd::cli
