@@ -159,6 +159,8 @@ struct FeatureScaling {
 // (zeros of sparse rows included; 1 for a constant feature); mean is its mean
 // when `center`, else 0.
 FeatureScaling FeatureStatistics(const Dataset& data, bool center);
+// Stores sparse data dense (no-op for dense data).
+void MakeDense(Dataset& data);
 // Scales `data` in place; its width must be the statistics'. Sparse data must have mean 0.
 void ApplyScaling(Dataset& data, const FeatureScaling& scaling);
 // The weights of a linear model trained on scaled features, for the raw ones:

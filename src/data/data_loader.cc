@@ -346,14 +346,8 @@ Result<LoadedData> LoadData(const DataOptions& o, std::uint64_t seed, const Part
     const Dataset& t = loaded.train;
     if (center && t.is_sparse &&
         2 * static_cast<double>(t.sparse.nonZeros()) >= static_cast<double>(t.sparse.rows()) * t.sparse.cols()) {
-      for (Dataset* d : {&loaded.train, loaded.test ? &*loaded.test : nullptr}) {
-        if (d == nullptr) continue;
-        const SparseMatrix sparse = std::move(d->sparse);
-        ResizeDense(*d, static_cast<std::size_t>(sparse.rows()), static_cast<std::size_t>(sparse.cols()));
-        d->dense = sparse;
-        d->sparse = SparseMatrix();
-        d->is_sparse = false;
-      }
+      MakeDense(loaded.train);
+      if (loaded.test) MakeDense(*loaded.test);
     }
     auto scaling = std::make_shared<FeatureScaling>(FeatureStatistics(loaded.train, center));
     ApplyScaling(loaded.train, *scaling);

@@ -151,6 +151,15 @@ FeatureScaling FeatureStatistics(const Dataset& data, bool center) {
   return scaling;
 }
 
+void MakeDense(Dataset& data) {
+  if (!data.is_sparse) return;
+  const SparseMatrix sparse = std::move(data.sparse);
+  ResizeDense(data, static_cast<std::size_t>(sparse.rows()), static_cast<std::size_t>(sparse.cols()));
+  data.dense = sparse;
+  data.sparse = SparseMatrix();
+  data.is_sparse = false;
+}
+
 void ApplyScaling(Dataset& data, const FeatureScaling& scaling) {
   if (data.is_sparse) {
     for (Eigen::Index r = 0; r < data.sparse.outerSize(); ++r) {

@@ -235,6 +235,26 @@ TEST(CliYourDataTest, ResumeNeedsOnlyTheRunFolder) {
   EXPECT_GT(ReadJson(out / "checkpoint" / "LATEST")["round"].get<int>(), 50);
 }
 
+#if CRPSGD_HAVE_TORCH
+// A network cannot fold --standardize into its weights: the statistics go
+// beside model.pt, and predict scores the raw file with them.
+TEST(CliYourDataTest, AStandardizedNetworkPredictsOnTheRawFile) {
+  TempDir dir;
+  const auto data = dir.Write("t.libsvm", AsLibsvm(ThreeClasses()));
+  const auto out = dir / "mlp";
+  CommandResult run =
+      Execute("train -q --problem mlp --hidden 16 --data " + data.string() +
+              " --standardize --lr 0.1 --algo psgd --batch 4 --budget 2000 --save-model --out " + out.string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  ASSERT_TRUE(std::filesystem::exists(out / "feature_scaling.json"));
+  const double accuracy = ReadJson(out / "summary.json")["train_accuracy"].get<double>();
+  run =
+      Execute("predict --model " + (out / "model.pt").string() + " --problem mlp --hidden 16 --data " + data.string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(Count(run.output), std::to_string(static_cast<int>(std::lround(accuracy * 90))) + "/90") << run.output;
+}
+#endif
+
 // A run that fails with no checkpoint leaves nothing that blocks the same
 // command from running again.
 TEST(CliYourDataTest, AFailedRunWithoutCheckpointLeavesNoBlockingFile) {

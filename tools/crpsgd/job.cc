@@ -412,6 +412,11 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
         j["f_star_method"] = local.f_star ? nlohmann::json(local.f_star_method) : nlohmann::json(nullptr);
         if (job.run.save_model) {
           CRPSGD_RETURN_IF_ERROR(objectives.save_model(dir, outcome.summary.x).status());
+          // A network cannot fold --standardize into its weights: predict reads the statistics beside model.pt.
+          if (job.network() && data.scaling) {
+            const nlohmann::json scaling = {{"mean", data.scaling->mean}, {"scale", data.scaling->scale}};
+            CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(dir / kFeatureScalingFile, scaling.dump() + "\n"));
+          }
         }
         CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(dir / "summary.json", FormatRunSummary(outcome.summary, j.dump())));
       }

@@ -19,6 +19,9 @@ namespace crpsgd::cli {
 
 struct Job;
 
+// --standardize's statistics of a network's run, beside its model.pt: predict applies them.
+inline constexpr const char* kFeatureScalingFile = "feature_scaling.json";
+
 // The starting point --init-model names, checked against the problem, the
 // data's features and --bias; empty without --init-model.
 Result<std::vector<double>> LoadInitialPoint(const Job& job, const LoadedData& data);

@@ -14,9 +14,9 @@ namespace {
 
 // What crpsgd writes into a run's folder (docs/output-formats.md), and what
 // the README's liblinear-predict example writes beside it.
-constexpr std::array<const char*, 9> kRunFiles = {"summary.json",    "metrics.jsonl", "config.toml",
-                                                  "model.liblinear", "model.pt",      "results.csv",
-                                                  "table.md",        "checkpoint",    "predictions"};
+constexpr std::array<const char*, 10> kRunFiles = {
+    "summary.json",         "metrics.jsonl", "config.toml", "model.liblinear", "model.pt",
+    "feature_scaling.json", "results.csv",   "table.md",    "checkpoint",      "predictions"};
 // Files that on their own show that a folder holds a run ("predictions"
 // alone could be anyone's).
 bool MarksARun(const std::string& name) { return name != "predictions"; }

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "crpsgd/config.h"
 #include "crpsgd/liblinear_model.h"
@@ -94,6 +97,28 @@ Result<std::string> PredictWithNetwork(const PredictFlags& flags) {
   CRPSGD_ASSIGN_OR_RETURN(DataOptions data_options, MakeDataOptions(flags.data, LabelTask::kClasses));
   data_options.labels_as_given = loss == TorchLoss::kMse;  // real targets, as training read them
   CRPSGD_ASSIGN_OR_RETURN(LoadedData loaded, LoadData(data_options, /*seed=*/1));
+  // A run with --standardize left its training statistics beside the model: the scored file gets them too.
+  const std::filesystem::path scaling_file = std::filesystem::path(flags.model).parent_path() / kFeatureScalingFile;
+  if (std::filesystem::exists(scaling_file)) {
+    FeatureScaling scaling;
+    try {
+      std::ifstream in(scaling_file);
+      const nlohmann::json j = nlohmann::json::parse(in);
+      scaling.mean = j.at("mean").get<std::vector<double>>();
+      scaling.scale = j.at("scale").get<std::vector<double>>();
+    } catch (const std::exception& e) {
+      return Status::Corruption(scaling_file.string() + ": not --standardize's statistics (" + e.what() + ")");
+    }
+    if (scaling.scale.size() != loaded.train.num_features() || scaling.mean.size() != scaling.scale.size()) {
+      return Status::InvalidArgument(scaling_file.string() + ": statistics of " + std::to_string(scaling.scale.size()) +
+                                     " features, " + flags.data.data + " has " +
+                                     std::to_string(loaded.train.num_features()));
+    }
+    if (std::any_of(scaling.mean.begin(), scaling.mean.end(), [](double m) { return m != 0.0; })) {
+      MakeDense(loaded.train);  // centred in training, so stored dense there too
+    }
+    ApplyScaling(loaded.train, scaling);
+  }
   TorchObjectiveOptions options;
   options.loss = loss;
   const bool script = flags.data.problem == "torchscript";
