@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Your data as it is: scikit-learn's wine, iris and diabetes, written as
-# LIBSVM, CSV (with a header) and NumPy .npy, trained by crpsgd under
+# LIBSVM, CSV (with a header), NumPy .npy and .npz, trained by crpsgd under
 # mpirun -np 2 and by scikit-learn at the same lambda, and each saved linear
 # model scored by liblinear-predict and by crpsgd predict.
 #

@@ -1,6 +1,6 @@
 """crpsgd on scikit-learn's bundled data sets, against scikit-learn itself.
 
-Writes wine, iris and diabetes (a fixed 70/30 split) as LIBSVM, CSV and .npy,
+Writes wine, iris and diabetes (a fixed 70/30 split) as LIBSVM, CSV, .npy and .npz,
 trains each with `mpirun -np 2 crpsgd train`, scores the saved model with
 liblinear-predict and `crpsgd predict`, and prints a markdown table. See
 experiments/your-data.sh.
@@ -32,10 +32,13 @@ def label_text(y, regression):
 
 def write_sets(folder, name, X, y, regression):
     paths = {}
-    for fmt in ("libsvm", "csv", "npy"):
+    for fmt in ("libsvm", "csv", "npy", "npz"):
         paths[fmt] = os.path.join(folder, f"{name}.{fmt}")
         if fmt == "npy":
             np.save(paths[fmt], np.column_stack([y, X]))
+            continue
+        if fmt == "npz":
+            np.savez_compressed(paths[fmt], x=X, y=y)
             continue
         with open(paths[fmt], "w") as f:
             if fmt == "csv":
@@ -83,7 +86,7 @@ def main():
             reference = ref.score(scaler.transform(Xte), yte)
         train = write_sets(args.out, f"{name}.train", Xtr, ytr, regression)
         test = write_sets(args.out, f"{name}.test", Xte, yte, regression)
-        for fmt in ("libsvm", "csv", "npy"):
+        for fmt in ("libsvm", "csv", "npy", "npz"):
             scores = {}
             for algo in ("local-sgd", "cr-psgd"):
                 run_dir = os.path.join(args.out, f"{name}-{fmt}-{algo}")

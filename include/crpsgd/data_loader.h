@@ -42,12 +42,13 @@ enum class DataFormat {
   kTensors,    // torch.save({'x': X, 'y': y}): read by DataOptions::read_tensors (auto: *.pt, *.pth)
   kCsv,        // comma- or tab-separated numbers (ReadCsv), plain or gzip
   kNpy,        // a NumPy 2-D array (ReadNpy)
+  kNpz,        // a NumPy archive of arrays x and y (ReadNpz)
 };
-// "auto", "libsvm", "idx", "cifar10", "synthetic", "tensors", "csv", "npy"
+// "auto", "libsvm", "idx", "cifar10", "synthetic", "tensors", "csv", "npy", "npz"
 const char* DataFormatName(DataFormat format);
 Result<DataFormat> ParseDataFormat(std::string_view name);
 // --format auto: *.pt/*.pth tensors, "idx" in the name or IDX's magic bytes
-// IDX, a folder or *.bin CIFAR-10, NumPy's magic .npy; text (plain or gzip)
+// IDX, a folder or *.bin CIFAR-10, NumPy's magic .npy, a zip archive .npz; text (plain or gzip)
 // is CSV when its first data line has a comma (or tabs and no colon), else LIBSVM.
 DataFormat DetectFormat(const std::filesystem::path& path);
 

@@ -105,6 +105,10 @@ Result<Dataset> ReadCsv(const std::filesystem::path& path, const TableOptions& o
 // (unsigned) integers of 1 to 8 bytes, little-endian, C or Fortran order.
 Result<Dataset> ReadNpy(const std::filesystem::path& path, const TableOptions& options = {});
 
+// A NumPy .npz archive (np.savez or np.savez_compressed) of arrays x
+// ([samples, features], or images [n, H, W] / [n, C, H, W]) and y ([samples]).
+Result<Dataset> ReadNpz(const std::filesystem::path& path);
+
 // ---- IDX (MNIST / Fashion-MNIST), plain or gzip ----------------------------
 struct IdxOptions {
   double scale = 1.0 / 255.0;  // pixel bytes are multiplied by this

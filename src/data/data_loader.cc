@@ -11,14 +11,15 @@
 namespace crpsgd {
 namespace {
 
-constexpr EnumTable<DataFormat, 8> kDataFormats{{{{DataFormat::kAuto, "auto"},
+constexpr EnumTable<DataFormat, 9> kDataFormats{{{{DataFormat::kAuto, "auto"},
                                                   {DataFormat::kLibsvm, "libsvm"},
                                                   {DataFormat::kIdx, "idx"},
                                                   {DataFormat::kCifar10, "cifar10"},
                                                   {DataFormat::kSynthetic, "synthetic"},
                                                   {DataFormat::kTensors, "tensors"},
                                                   {DataFormat::kCsv, "csv"},
-                                                  {DataFormat::kNpy, "npy"}}}};
+                                                  {DataFormat::kNpy, "npy"},
+                                                  {DataFormat::kNpz, "npz"}}}};
 constexpr EnumTable<Sharding, 2> kShardings{{{{Sharding::kRandom, "random"}, {Sharding::kByteRange, "byte-range"}}}};
 
 DataFormat ResolveFormat(DataFormat format, const std::filesystem::path& path) {
@@ -37,7 +38,7 @@ LibsvmOptions LibsvmOptionsFor(const DataOptions& o, std::size_t num_features, b
 // Formats whose labels are the user's own numbers (not images' class bytes).
 bool HasFileLabels(DataFormat format) {
   return format == DataFormat::kLibsvm || format == DataFormat::kTensors || format == DataFormat::kCsv ||
-         format == DataFormat::kNpy;
+         format == DataFormat::kNpy || format == DataFormat::kNpz;
 }
 
 std::string LabelText(double y) {
@@ -136,6 +137,7 @@ Result<Dataset> LoadOne(const DataOptions& o, const std::filesystem::path& path,
     case DataFormat::kLibsvm: return ReadLibsvm(path, LibsvmOptionsFor(o, num_features, false));
     case DataFormat::kCsv: return ReadCsv(path, o.table);
     case DataFormat::kNpy: return ReadNpy(path, o.table);
+    case DataFormat::kNpz: return ReadNpz(path);
     case DataFormat::kIdx: {
       const std::filesystem::path labels = labels_file.empty() ? IdxLabelsPathFor(path) : labels_file;
       if (labels.empty()) {
@@ -276,6 +278,9 @@ DataFormat DetectFormat(const std::filesystem::path& path) {
   if (std::filesystem::is_directory(path, ec) || name.ends_with(".bin")) return DataFormat::kCifar10;
   const std::string head = data::Head(path, 4096);  // gzip: its content
   if (head.starts_with("\x93NUMPY") || (head.empty() && name.ends_with(".npy"))) return DataFormat::kNpy;
+  if (head.starts_with(std::string_view("PK\x03\x04", 4)) || (head.empty() && name.ends_with(".npz"))) {
+    return DataFormat::kNpz;  // a zip archive (PyTorch's are *.pt, found above)
+  }
   if (data::DescribeContent(head) == "an IDX file") return DataFormat::kIdx;
   if (head.empty() && (name.ends_with(".csv") || name.ends_with(".tsv"))) return DataFormat::kCsv;
   // Text: the first line that is not blank or a comment decides.

@@ -251,14 +251,15 @@ TEST(DataLoaderTest, TensorFilesUseTheGivenReader) {
 }
 
 TEST(DataLoaderTest, FormatAndShardingNamesRoundTrip) {
-  for (DataFormat f : {DataFormat::kAuto, DataFormat::kLibsvm, DataFormat::kIdx, DataFormat::kCifar10,
-                       DataFormat::kSynthetic, DataFormat::kTensors, DataFormat::kCsv, DataFormat::kNpy}) {
+  for (DataFormat f :
+       {DataFormat::kAuto, DataFormat::kLibsvm, DataFormat::kIdx, DataFormat::kCifar10, DataFormat::kSynthetic,
+        DataFormat::kTensors, DataFormat::kCsv, DataFormat::kNpy, DataFormat::kNpz}) {
     EXPECT_EQ(ParseDataFormat(DataFormatName(f)).value(), f);
   }
   EXPECT_EQ(ParseSharding("byte-range").value(), Sharding::kByteRange);
   EXPECT_EQ(ParseDataFormat("csv").value(), DataFormat::kCsv);
   EXPECT_EQ(ParseDataFormat("xlsx").status().message(),
-            "--format must be auto, libsvm, idx, cifar10, synthetic, tensors, csv or npy, got 'xlsx'");
+            "--format must be auto, libsvm, idx, cifar10, synthetic, tensors, csv, npy or npz, got 'xlsx'");
 }
 
 }  // namespace

@@ -39,6 +39,74 @@ std::string NpyBytes(const std::string& descr, std::size_t rows, std::size_t col
   return bytes;
 }
 
+void Put(std::string& out, std::uint64_t v, int bytes) {
+  for (int b = 0; b < bytes; ++b) out += static_cast<char>((v >> (8 * b)) & 0xff);
+}
+
+// A zip archive of `members`, as numpy.savez (stored) or savez_compressed (deflate) writes it.
+std::string Zip(const std::vector<std::pair<std::string, std::string>>& members, bool compress) {
+  std::string out, directory;
+  for (const auto& [name, bytes] : members) {
+    std::string packed = bytes;
+    if (compress) {
+      z_stream z{};
+      deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+      packed.assign(deflateBound(&z, static_cast<uLong>(bytes.size())), '\0');
+      z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+      z.avail_in = static_cast<uInt>(bytes.size());
+      z.next_out = reinterpret_cast<Bytef*>(packed.data());
+      z.avail_out = static_cast<uInt>(packed.size());
+      deflate(&z, Z_FINISH);
+      packed.resize(z.total_out);
+      deflateEnd(&z);
+    }
+    const auto crc = crc32(0, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size()));
+    const std::size_t local = out.size();
+    std::string common;
+    Put(common, 20, 2), Put(common, 0, 2), Put(common, compress ? 8 : 0, 2), Put(common, 0, 4);
+    Put(common, crc, 4), Put(common, packed.size(), 4), Put(common, bytes.size(), 4), Put(common, name.size(), 2);
+    Put(common, 0, 2);
+    out += std::string("PK\x03\x04", 4) + common + name + packed;
+    directory += std::string("PK\x01\x02", 4);
+    Put(directory, 20, 2);
+    directory += common;
+    Put(directory, 0, 2), Put(directory, 0, 2), Put(directory, 0, 2), Put(directory, 0, 4), Put(directory, local, 4);
+    directory += name;
+  }
+  const std::size_t at = out.size();
+  out += directory + std::string("PK\x05\x06", 4);
+  Put(out, 0, 4), Put(out, members.size(), 2), Put(out, members.size(), 2), Put(out, directory.size(), 4);
+  Put(out, at, 4), Put(out, 0, 2);
+  return out;
+}
+
+TEST(TableReaderTest, NpzArchivesOfXAndYStoredOrDeflated) {
+  TempDir dir;
+  const std::string x = NpyBytes<float>("<f4", 3, 2, {1, 2, 3, 4, 5, 6});
+  const std::string y = NpyBytes<std::int64_t>("<i8", 3, 1, {0, 1, 2});
+  std::string y1 = y;  // [3] instead of [3, 1]
+  y1.replace(y1.find("(3, 1)"), 6, "(3,)  ");
+  for (const bool deflate : {false, true}) {
+    const auto path = dir.Write(deflate ? "c.npz" : "s.npz", Zip({{"x.npy", x}, {"y.npy", y1}}, deflate));
+    EXPECT_EQ(DetectFormat(path), DataFormat::kNpz);
+    auto data = ReadNpz(path);
+    ASSERT_TRUE(data.ok()) << data.status().ToString();
+    EXPECT_EQ(data->labels, (std::vector<double>{0, 1, 2}));
+    ASSERT_EQ(data->num_features(), 2u);
+    EXPECT_EQ(data->dense(2, 1), 6.0);
+  }
+  EXPECT_NE(ReadNpz(dir.Write("w.npz", Zip({{"x.npy", x}, {"labels.npy", y1}}, false)))
+                .status()
+                .message()
+                .find("an .npz needs arrays x and y (np.savez(FILE, x=X, y=Y)); it has labels.npy, x.npy"),
+            std::string::npos);
+  EXPECT_NE(ReadNpz(dir.Write("m.npz", Zip({{"x.npy", x}, {"y.npy", y}}, false))).status().message().find("y must be"),
+            std::string::npos);
+  std::string cut = Zip({{"x.npy", x}, {"y.npy", y1}}, true);
+  cut.erase(40, 20);  // a damaged member
+  EXPECT_FALSE(ReadNpz(dir.Write("d.npz", cut)).ok());
+}
+
 TEST(TableReaderTest, CsvWithHeaderPicksTheLabelColumn) {
   TempDir dir;
   const auto path = dir.Write("wine.csv", "class,alcohol,\"ash\"\n1,14.2,2.4\n# a comment\n\n2,13.1,-1e-3\n");
@@ -155,6 +223,7 @@ TEST(TableReaderTest, FormatsAreDetectedFromContent) {
             std::string::npos);
   const auto zip = dir.Write("a.npz", std::string("PK\x03\x04\x14\x00\x00\x00", 8));
   EXPECT_NE(ReadLibsvm(zip).status().message().find("looks like a zip archive"), std::string::npos);
+  EXPECT_NE(ReadNpz(zip).status().message().find("a damaged zip archive"), std::string::npos);
 }
 
 }  // namespace

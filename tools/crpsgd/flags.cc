@@ -54,15 +54,17 @@ void AddDataFlags(CLI::App& app, DataFlags& f, bool own_network_flags) {
       ->capture_default_str();
   if (own_network_flags) AddOwnNetworkFlags(app, f);
   app.add_option("--data", f.data,
-                 "Training data file (LIBSVM or CSV text, plain or gzip; NumPy .npy; IDX images, CIFAR-10 or "
-                 "tensors)");
+                 "Training data file (LIBSVM or CSV text, plain or gzip; NumPy .npy or .npz; IDX images, CIFAR-10 "
+                 "or tensors)");
   app.add_option("--labels", f.labels, "IDX labels file (default: derived from --data's name)");
-  app.add_option("--format", f.format,
-                 "Data format: auto (IDX if the name contains 'idx' or by its bytes, tensors if it ends in .pt or "
-                 ".pth, CIFAR-10 if it ends in .bin or is a folder, npy by NumPy's bytes; text, plain or gzip, is csv "
-                 "when its first line has commas (or tabs and no colons), else libsvm), libsvm, csv, npy, idx, "
-                 "cifar10 (a .bin file, or a folder with data_batch_1..5.bin), tensors (torch.save({'x': X, 'y': "
-                 "y}, FILE)), synthetic")
+  app.add_option(
+         "--format", f.format,
+         "Data format: auto (IDX if the name contains 'idx' or by its bytes, tensors if it ends in .pt or "
+         ".pth, CIFAR-10 if it ends in .bin or is a folder, npy by NumPy's bytes, npz by a zip's; text, plain or "
+         "gzip, is csv when its first line has commas (or tabs and no colons), else libsvm), libsvm, csv, "
+         "npy, npz (arrays x and y: np.savez(FILE, x=X, y=Y)), idx, "
+         "cifar10 (a .bin file, or a folder with data_batch_1..5.bin), tensors (torch.save({'x': X, 'y': "
+         "y}, FILE)), synthetic")
       ->capture_default_str();
   app.add_option("--label-column", f.label_column,
                  "CSV and .npy: the label's column, a 0-based index (-1: the last) or a header's name; the other "

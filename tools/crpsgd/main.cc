@@ -404,7 +404,8 @@ int main(int argc, char** argv) {
                    "mean squared error and R^2)")
       ->capture_default_str();
   predict->get_option("--data")->description(
-      "The data file to score (LIBSVM or CSV text, plain or gzip; NumPy .npy; IDX images, CIFAR-10 or tensors)");
+      "The data file to score (LIBSVM or CSV text, plain or gzip; NumPy .npy or .npz; IDX images, CIFAR-10 or "
+      "tensors)");
 
   compare->add_flag("--overwrite", compare_job.run.overwrite,
                     "Replace the files of an earlier compare in --out (its runs, figures and tables)");
