@@ -172,6 +172,19 @@ class MultinomialLogisticObjective final : public Objective {
  private:
   // out[k] += scale_k · a_i[j] at x's layout, for every feature j of sample i.
   void AddOuter(std::size_t i, std::span<const double> scale, std::span<double> out) const;
+  // fn(j, a_i[j]) for the stored features of local sample i (a sparse row's non-zeros).
+  template <class Fn>
+  void ForEachFeature(std::size_t i, Fn&& fn) const {
+    const Dataset& d = *shard_;
+    if (d.is_sparse) {
+      for (SparseMatrix::InnerIterator it(d.sparse, static_cast<Eigen::Index>(i)); it; ++it) {
+        fn(static_cast<std::size_t>(it.col()), it.value());
+      }
+      return;
+    }
+    const double* row = d.dense.data() + i * features_;
+    for (std::size_t j = 0; j < features_; ++j) fn(j, row[j]);
+  }
 
   std::shared_ptr<const Dataset> shard_;
   std::size_t features_;

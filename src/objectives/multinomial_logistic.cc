@@ -16,36 +16,18 @@ MultinomialLogisticObjective::MultinomialLogisticObjective(std::shared_ptr<const
 void MultinomialLogisticObjective::Scores(std::span<const double> x, std::size_t i, std::span<double> scores) const {
   std::fill(scores.begin(), scores.end(), 0.0);
   const std::size_t K = classes_;
-  const auto add_feature = [&](std::size_t j, double a) {
+  ForEachFeature(i, [&](std::size_t j, double a) {
     const double* w = x.data() + j * K;
     for (std::size_t k = 0; k < K; ++k) scores[k] += a * w[k];
-  };
-  const Dataset& d = *shard_;
-  if (d.is_sparse) {
-    for (SparseMatrix::InnerIterator it(d.sparse, static_cast<Eigen::Index>(i)); it; ++it) {
-      add_feature(static_cast<std::size_t>(it.col()), it.value());
-    }
-  } else {
-    const double* row = d.dense.data() + i * features_;
-    for (std::size_t j = 0; j < features_; ++j) add_feature(j, row[j]);
-  }
+  });
 }
 
 void MultinomialLogisticObjective::AddOuter(std::size_t i, std::span<const double> scale, std::span<double> out) const {
   const std::size_t K = classes_;
-  const auto add_feature = [&](std::size_t j, double a) {
+  ForEachFeature(i, [&](std::size_t j, double a) {
     double* g = out.data() + j * K;
     for (std::size_t k = 0; k < K; ++k) g[k] += a * scale[k];
-  };
-  const Dataset& d = *shard_;
-  if (d.is_sparse) {
-    for (SparseMatrix::InnerIterator it(d.sparse, static_cast<Eigen::Index>(i)); it; ++it) {
-      add_feature(static_cast<std::size_t>(it.col()), it.value());
-    }
-  } else {
-    const double* row = d.dense.data() + i * features_;
-    for (std::size_t j = 0; j < features_; ++j) add_feature(j, row[j]);
-  }
+  });
 }
 
 double MultinomialLogisticObjective::AccumulateGradient(std::span<const double> x, std::span<const std::size_t> samples,

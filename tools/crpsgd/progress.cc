@@ -42,9 +42,9 @@ Status ProgressReporter::OnRound(const RoundRecord& record, std::span<const doub
                  static_cast<unsigned long long>(record.batch), static_cast<unsigned long long>(shard_));
   }
   if (verbose_ && record.round > 0 && last_batch_ > 0 && record.batch != last_batch_) {
-    std::fprintf(stderr, "crpsgd: %s: round %s: the batch goes from %llu to %llu per worker\n", label_.c_str(),
-                 RoundOf(record.round).c_str(), static_cast<unsigned long long>(last_batch_),
-                 static_cast<unsigned long long>(record.batch));
+    std::fprintf(stderr, "crpsgd: %s: the batch goes from %llu to %llu per worker at round %s\n", label_.c_str(),
+                 static_cast<unsigned long long>(last_batch_), static_cast<unsigned long long>(record.batch),
+                 RoundOf(record.round).c_str());
   }
   if (record.round > 0) last_batch_ = record.batch;
   const auto now = std::chrono::steady_clock::now();
