@@ -19,6 +19,7 @@ packages=(
   libtorch-dev                        # networks (softmax, MLP, ResNet-20): target crpsgd_torch
   python3-torch                       # a real peer: the model-file test loads crpsgd's models in PyTorch
   iproute2                            # ip, tc: the test cluster of network namespaces (scripts/testcluster)
+  slurm-wlm munge                     # a real scheduler: the Slurm test (scripts/slurm-cluster.sh)
 )
 
 missing=()

@@ -30,6 +30,8 @@ SKIP = {
     "bash scripts/test.sh": "the test command itself (this test runs inside it)",
     "--hostfile hosts": "needs several hosts (the multi-host one; docs/cluster.md)",
     "scripts/testcluster/cluster.sh up": "the network-namespace cluster: run by multi_host_cluster_test",
+    "#SBATCH": "a Slurm job script: slurm_test (tests/cluster/slurm_test.sh) submits it, as written, to a "
+               "one-node cluster it starts",
 }
 
 # Blocks run with their budgets cut: a phrase of theirs -> [(regex, replacement)].
