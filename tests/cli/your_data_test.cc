@@ -161,6 +161,14 @@ TEST(CliYourDataTest, UsefulRefusalsAndProgressLines) {
   EXPECT_EQ(run.exit_code, 2) << run.output;
   EXPECT_NE(run.output.find("looks like a NumPy array (.npy), not LIBSVM text"), std::string::npos) << run.output;
   EXPECT_EQ(run.output.find("\x93"), std::string::npos) << run.output;
+  // predict's help lists its own flags only, with its own words for --data.
+  run = Execute("predict --help");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("The data file to score"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("--loss"), std::string::npos) << run.output;
+  for (const char* other : {"--lambda", "--sharding", "--synthetic-samples", "--test-data", "Training data file"}) {
+    EXPECT_EQ(run.output.find(other), std::string::npos) << other << " in\n" << run.output;
+  }
   // --normalize on a table points to --standardize.
   run = Execute("train --data " + data.string() + " --budget 100 --normalize");
   EXPECT_NE(run.output.find("tables (LIBSVM, CSV, .npy) take --standardize"), std::string::npos) << run.output;
