@@ -56,6 +56,9 @@ Status BadLabel(const Dataset& d, std::size_t i, const std::string& why) {
 // they are all +1/−1/1/0 or of two values, else K classes (kBinary only with
 // o.multiclass). Renames train's and test's labels and records the data's own
 // labels of the classes in loaded.class_labels.
+// Far beyond any real class count: more distinct labels are a regression's targets.
+constexpr std::size_t kMaxClasses = 10000;
+
 Status MapFileLabels(const DataOptions& o, Dataset& train, Dataset* test, LoadedData& loaded) {
   std::vector<double> values;  // the distinct training labels, sorted
   bool plus_minus_one_zero = true;
@@ -65,6 +68,11 @@ Status MapFileLabels(const DataOptions& o, Dataset& train, Dataset* test, Loaded
     plus_minus_one_zero = plus_minus_one_zero && (y == 1.0 || y == 0.0 || y == -1.0);
     const auto at = std::lower_bound(values.begin(), values.end(), y);
     if (at == values.end() || *at != y) values.insert(at, y);
+    if (values.size() > kMaxClasses) {
+      return Status::InvalidArgument(train.source + ": more than " + std::to_string(kMaxClasses) +
+                                     " distinct labels: a classifier's labels are classes (real-valued targets want "
+                                     "--problem leastsq)");
+    }
   }
   const bool binary = plus_minus_one_zero || values.size() <= 2;
   std::vector<double> own;  // own[k]: the data's label of class k (binary: of +1, then of −1)

@@ -122,6 +122,10 @@ TEST(DataLoaderTest, MultiClassLabelsBecomeClassesInTheirOrder) {
             std::string::npos)
       << unseen.ToString();
   options.test.clear();
+  std::string many;  // 10001 distinct whole numbers: targets, not classes
+  for (int i = 0; i <= 10000; ++i) many += std::to_string(i) + " 1:1\n";
+  options.train = dir.Write("many.svm", many);
+  EXPECT_NE(LoadData(options, 1).status().message().find("more than 10000 distinct labels"), std::string::npos);
   options.train = dir.Write("half.svm", "1.5 1:1\n1 1:2\n");
   EXPECT_NE(LoadData(options, 1).status().message().find("half.svm: sample 1: label 1.5 is not a class label"),
             std::string::npos);
