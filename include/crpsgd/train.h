@@ -101,6 +101,13 @@ struct RunSummary {
 
 Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Communicator& comm);
 
+// The part of a run's checkpoint identity known before L̂ and the step: the
+// seed, the workers, the algorithm with its parameters, the budget. Train's
+// identity starts with it; a tool checks a resume against it before any work
+// (leaving out the algorithm under --rho auto, whose B₁ may rise with L̂).
+std::vector<std::pair<std::string, std::string>> EarlyRunIdentity(const AlgorithmOptions& algorithm, std::uint64_t seed,
+                                                                  int workers);
+
 // The algorithm's smallest batch against the objective's floor (a network's
 // batch norm needs 2): InvalidArgument naming the flag, the layer and the
 // minimum. Train checks it first; a tool checks it before writing anything.

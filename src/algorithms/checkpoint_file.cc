@@ -28,10 +28,47 @@ std::uint64_t Fnv1a(std::string_view bytes) {
   return h;
 }
 
-std::string IdentityText(const std::vector<std::pair<std::string, std::string>>& identity) {
+using Identity = std::vector<std::pair<std::string, std::string>>;
+
+std::string IdentityText(const Identity& identity) {
   std::string text;
   for (const auto& [key, value] : identity) text += key + "=" + value + "\n";
   return text;
+}
+
+// IdentityText read back (LATEST's "identity").
+Identity ParseIdentityText(const std::string& text) {
+  Identity identity;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = std::min(text.find('\n', at), text.size());
+    const std::size_t equals = text.find('=', at);
+    if (equals < end) identity.emplace_back(text.substr(at, equals - at), text.substr(equals + 1, end - equals - 1));
+    at = end + 1;
+  }
+  return identity;
+}
+
+// Every difference between a checkpoint (its worker count and identity) and
+// this run, joined by "; ", so that one rerun can fix them all; empty when
+// they match. Only the keys of `mine` are compared.
+std::string IdentityDifferences(std::uint64_t their_workers, int workers, const Identity& theirs,
+                                const Identity& mine) {
+  std::string differences;
+  if (their_workers != static_cast<std::uint64_t>(workers)) {
+    differences =
+        "written by a run of " + std::to_string(their_workers) + " workers, this one has " + std::to_string(workers);
+  }
+  for (const auto& [key, value] : mine) {
+    if (key == "workers") continue;  // said above
+    std::string their_value = "(missing)";
+    for (const auto& [k, v] : theirs) {
+      if (k == key) their_value = v;
+    }
+    if (their_value != value) {
+      differences += (differences.empty() ? "" : "; ") + key + " is " + their_value + " there, " + value + " here";
+    }
+  }
+  return differences;
 }
 
 }  // namespace
@@ -154,23 +191,8 @@ Result<WorkerCheckpoint> ReadLatestCheckpoint(const std::filesystem::path& dir, 
   }
   const std::filesystem::path file = CheckpointFile(dir, *round, rank);
   CRPSGD_ASSIGN_OR_RETURN(WorkerCheckpoint c, ReadWorkerCheckpoint(file));
-  // Every difference at once, so that one rerun can fix them all.
-  std::string differences;
-  if (c.workers != static_cast<std::uint64_t>(workers)) {
-    differences =
-        "written by a run of " + std::to_string(c.workers) + " workers, this one has " + std::to_string(workers);
-  }
-  for (const auto& [key, value] : identity) {
-    std::string theirs = "(missing)";
-    for (const auto& [k, v] : c.identity) {
-      if (k == key) theirs = v;
-    }
-    if (theirs != value && key != "workers") {
-      differences += (differences.empty() ? "belongs to another run: " : "; ") + key + " is " + theirs + " there, " +
-                     value + " here";
-    }
-  }
-  if (!differences.empty()) return Status::InvalidArgument(file.string() + ": " + differences);
+  const std::string differences = IdentityDifferences(c.workers, workers, c.identity, identity);
+  if (!differences.empty()) return Status::InvalidArgument(file.string() + ": belongs to another run: " + differences);
   if (c.rank != static_cast<std::uint64_t>(rank)) {
     return Status::Corruption(file.string() + ": holds rank " + std::to_string(c.rank) + "'s state, not rank " +
                               std::to_string(rank) + "'s");
@@ -185,36 +207,19 @@ namespace crpsgd {
 
 Status CheckCheckpointMatches(const std::filesystem::path& dir, int workers,
                               const std::vector<std::pair<std::string, std::string>>& identity) {
-  const std::filesystem::path latest_path = dir / "LATEST";
-  std::ifstream in(latest_path);
+  std::ifstream in(dir / "LATEST");
   if (!in) return Status::OK();  // none: Train says so
-  std::uint64_t theirs_workers = 0;
+  std::uint64_t their_workers = 0;
   std::string text;
   try {
     const nlohmann::json latest = nlohmann::json::parse(in);
-    theirs_workers = latest.at("workers").get<std::uint64_t>();
+    their_workers = latest.at("workers").get<std::uint64_t>();
     text = latest.at("identity").get<std::string>();
   } catch (const nlohmann::json::exception&) {
     return Status::OK();  // ReadLatestCheckpoint reports what is wrong with it
   }
-  std::string differences;
-  if (theirs_workers != static_cast<std::uint64_t>(workers)) {
-    differences = "it was written by a run of " + std::to_string(theirs_workers) + " workers, this one has " +
-                  std::to_string(workers);
-  }
-  for (const auto& [key, value] : identity) {
-    const std::string prefix = key + "=";
-    std::string theirs = "(missing)";
-    for (std::size_t at = 0; at < text.size();) {
-      const std::size_t end = std::min(text.find('\n', at), text.size());
-      if (text.compare(at, prefix.size(), prefix) == 0)
-        theirs = text.substr(at + prefix.size(), end - at - prefix.size());
-      at = end + 1;
-    }
-    if (theirs != value && key != "workers") {
-      differences += (differences.empty() ? "" : "; ") + key + " is " + theirs + " there, " + value + " here";
-    }
-  }
+  const std::string differences =
+      internal::IdentityDifferences(their_workers, workers, internal::ParseIdentityText(text), identity);
   if (differences.empty()) return Status::OK();
   return Status::InvalidArgument("--resume: the checkpoint in " + dir.string() +
                                  " belongs to another run: " + differences);

@@ -166,16 +166,26 @@ class TrainMonitor final : public RoundObserver {
   std::function<Status(std::uint64_t, std::span<const double>)> checkpoint_;
 };
 
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> EarlyRunIdentity(const AlgorithmOptions& a, std::uint64_t seed,
+                                                                  int workers) {
+  return {{"seed", std::to_string(seed)},
+          {"workers", std::to_string(workers)},
+          {"algorithm", std::string(AlgorithmName(a.kind)) + " " + a.Describe()},
+          {"budget", std::to_string(a.budget)}};
+}
+
+namespace {
+
 // Everything a checkpoint must match to be resumed by this run.
 std::vector<std::pair<std::string, std::string>> RunIdentity(const TrainOptions& options, const Objective& f,
                                                              int workers) {
   auto identity = options.checkpoint.run_identity;
   const AlgorithmOptions& a = options.algorithm;
-  identity.insert(identity.end(), {{"seed", std::to_string(options.seed)},
-                                   {"workers", std::to_string(workers)},
-                                   {"algorithm", std::string(AlgorithmName(a.kind)) + " " + a.Describe()},
-                                   {"budget", std::to_string(a.budget)},
-                                   {"lr", ExactNumber(a.lr)},
+  const auto early = EarlyRunIdentity(a, options.seed, workers);
+  identity.insert(identity.end(), early.begin(), early.end());
+  identity.insert(identity.end(), {{"lr", ExactNumber(a.lr)},
                                    {"lr_schedule", LrScheduleName(a.lr_schedule)},
                                    {"sampling", SamplingName(a.sampling)},
                                    {"max_micro_batch", std::to_string(a.max_micro_batch)},

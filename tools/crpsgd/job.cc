@@ -185,10 +185,9 @@ std::vector<std::pair<std::string, std::string>> ToolIdentity(const Job& job) {
 Status CheckResumeEarly(const Job& job, const RunRequest& r, int workers, std::uint64_t seed) {
   if (!job.run.resume || job.run.out.empty() || job.sweep) return Status::OK();
   std::vector<std::pair<std::string, std::string>> identity = ToolIdentity(job);
-  identity.insert(identity.end(), {{"seed", std::to_string(seed)}, {"budget", std::to_string(r.options.budget)}});
-  // --rho auto may raise B1 once L̂ is known, so its description waits for Train.
-  if (!r.options.adaptive_batch) {
-    identity.emplace_back("algorithm", std::string(AlgorithmName(r.options.kind)) + " " + r.options.Describe());
+  for (auto& entry : EarlyRunIdentity(r.options, seed, workers)) {
+    // --rho auto may raise B1 once L̂ is known, so its description waits for Train.
+    if (entry.first != "algorithm" || !r.options.adaptive_batch) identity.push_back(std::move(entry));
   }
   return CheckCheckpointMatches(std::filesystem::path(job.run.out) / "checkpoint", workers, identity);
 }
