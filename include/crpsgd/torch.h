@@ -94,6 +94,8 @@ class TorchObjective : public Objective {
   class State;
 
  private:
+  template <class Take>
+  Status EvalOutputs(std::span<const double> x, std::span<const std::size_t> samples, Take take) const;
   friend Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset&, const TorchObjectiveOptions&,
                                                                     const TorchObjective*);
   explicit TorchObjective(std::unique_ptr<Impl> impl);

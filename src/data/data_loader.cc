@@ -75,14 +75,14 @@ Status MapFileLabels(const DataOptions& o, Dataset& train, Dataset* test, Loaded
     }
   }
   const bool binary = plus_minus_one_zero || values.size() <= 2;
+  const auto has = [&](double y) { return std::binary_search(values.begin(), values.end(), y); };
+  // Binary: 1 (or the larger of two values) is positive; the other labels of
+  // +1/−1/1/0 (0 and −1 alike), or the smaller value, are negative.
+  const double positive = plus_minus_one_zero ? 1.0 : values.back();
+  const double negative = !plus_minus_one_zero ? values.front() : has(0.0) && !has(-1.0) ? 0.0 : -1.0;
+  const auto is_negative = [&](double y) { return plus_minus_one_zero ? y == 0.0 || y == -1.0 : y == negative; };
   std::vector<double> own;  // own[k]: the data's label of class k (binary: of +1, then of −1)
   if (binary) {
-    const double positive = plus_minus_one_zero ? 1.0 : values.back();
-    const double negative = plus_minus_one_zero ? (std::count(values.begin(), values.end(), 0.0) > 0 &&
-                                                           std::count(values.begin(), values.end(), -1.0) == 0
-                                                       ? 0.0
-                                                       : -1.0)
-                                                : values.front();
     if (!plus_minus_one_zero && values.size() < 2) {
       return Status::InvalidArgument(train.source + ": every sample has label " + LabelText(positive) +
                                      ": a classifier needs two classes");
@@ -104,13 +104,12 @@ Status MapFileLabels(const DataOptions& o, Dataset& train, Dataset* test, Loaded
     for (std::size_t i = 0; i < d.labels.size(); ++i) {
       const double y = d.labels[i];
       if (binary) {
-        const bool is_positive = y == (plus_minus_one_zero ? 1.0 : values.back());
-        const bool is_negative = plus_minus_one_zero ? (y == 0.0 || y == -1.0) : y == values.front();
-        if (!is_positive && !is_negative) {
+        if (y != positive && !is_negative(y)) {
           return BadLabel(d, i,
                           std::string("is not one of the training data's two labels (") + LabelText(own[0]) + ", " +
                               LabelText(own[1]) + ")");
         }
+        const bool is_positive = y == positive;
         d.labels[i] = o.labels == LabelTask::kClasses ? (is_positive ? 1.0 : 0.0) : (is_positive ? 1.0 : -1.0);
       } else {
         const auto at = std::lower_bound(values.begin(), values.end(), y);

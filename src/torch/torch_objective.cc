@@ -483,52 +483,53 @@ Result<std::vector<double>> TorchObjective::Load(const std::filesystem::path& pa
   }
 }
 
-Result<std::vector<std::int64_t>> TorchObjective::PredictClasses(std::span<const double> x,
-                                                                 std::span<const std::size_t> samples) const {
+// The eval-mode outputs of `samples`, chunk by chunk: each chunk's output
+// goes to take(output, chunk size), which may refuse it.
+template <class Take>
+Status TorchObjective::EvalOutputs(std::span<const double> x, std::span<const std::size_t> samples, Take take) const {
   Impl& m = *impl_;
   try {
     m.LoadParameters(x);
     m.model->SetTraining(false);
     torch::NoGradGuard no_grad;
-    std::vector<std::int64_t> classes;
-    classes.reserve(samples.size());
     for (std::size_t begin = 0; begin < samples.size(); begin += m.options.eval_chunk) {
       const std::size_t end = std::min(samples.size(), begin + m.options.eval_chunk);
-      const torch::Tensor predicted =
-          m.Forward(m.inputs.index_select(0, m.Indices(samples, begin, end))).argmax(1).contiguous();
-      classes.insert(classes.end(), predicted.data_ptr<std::int64_t>(),
-                     predicted.data_ptr<std::int64_t>() + predicted.numel());
+      CRPSGD_RETURN_IF_ERROR(take(m.Forward(m.inputs.index_select(0, m.Indices(samples, begin, end))), end - begin));
     }
-    return classes;
+    return Status::OK();
   } catch (const c10::Error& e) {
     return Status::Internal(std::string("LibTorch failed while predicting: ") + e.what_without_backtrace());
   }
 }
 
+Result<std::vector<std::int64_t>> TorchObjective::PredictClasses(std::span<const double> x,
+                                                                 std::span<const std::size_t> samples) const {
+  std::vector<std::int64_t> classes;
+  classes.reserve(samples.size());
+  CRPSGD_RETURN_IF_ERROR(EvalOutputs(x, samples, [&](const torch::Tensor& out, std::size_t) {
+    const torch::Tensor predicted = out.argmax(1).contiguous();
+    classes.insert(classes.end(), predicted.data_ptr<std::int64_t>(),
+                   predicted.data_ptr<std::int64_t>() + predicted.numel());
+    return Status::OK();
+  }));
+  return classes;
+}
+
 Result<std::vector<double>> TorchObjective::PredictValues(std::span<const double> x,
                                                           std::span<const std::size_t> samples) const {
-  Impl& m = *impl_;
-  try {
-    m.LoadParameters(x);
-    m.model->SetTraining(false);
-    torch::NoGradGuard no_grad;
-    std::vector<double> values;
-    values.reserve(samples.size());
-    for (std::size_t begin = 0; begin < samples.size(); begin += m.options.eval_chunk) {
-      const std::size_t end = std::min(samples.size(), begin + m.options.eval_chunk);
-      const torch::Tensor out = m.Forward(m.inputs.index_select(0, m.Indices(samples, begin, end)));
-      if (out.numel() != static_cast<std::int64_t>(end - begin)) {
-        return Status::InvalidArgument("the network gives " +
-                                       std::to_string(out.numel() / std::max<std::int64_t>(1, out.size(0))) +
-                                       " outputs per sample; a regression network (--loss mse) gives one");
-      }
-      const torch::Tensor flat = out.reshape({-1}).to(torch::kFloat64).contiguous();
-      values.insert(values.end(), flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
+  std::vector<double> values;
+  values.reserve(samples.size());
+  CRPSGD_RETURN_IF_ERROR(EvalOutputs(x, samples, [&](const torch::Tensor& out, std::size_t count) {
+    if (out.numel() != static_cast<std::int64_t>(count)) {
+      return Status::InvalidArgument("the network gives " +
+                                     std::to_string(out.numel() / static_cast<std::int64_t>(count)) +
+                                     " outputs per sample; a regression network (--loss mse) gives one");
     }
-    return values;
-  } catch (const c10::Error& e) {
-    return Status::Internal(std::string("LibTorch failed while predicting: ") + e.what_without_backtrace());
-  }
+    const torch::Tensor flat = out.reshape({-1}).to(torch::kFloat64).contiguous();
+    values.insert(values.end(), flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
+    return Status::OK();
+  }));
+  return values;
 }
 
 namespace {
