@@ -80,24 +80,13 @@ std::optional<std::size_t> MultinomialLogisticObjective::CountCorrect(std::span<
 
 Result<std::optional<SmoothnessConstants>> MultinomialLogisticObjective::GlobalSmoothness(Communicator& comm) const {
   CRPSGD_ASSIGN_OR_RETURN(FullEvaluator eval, FullEvaluator::Create(*this, comm));
-  const Dataset& d = *shard_;
-  const auto product = [&](std::span<const double> v, std::span<double> out) {
-    const Eigen::Map<const Eigen::VectorXd> vv(v.data(), static_cast<Eigen::Index>(v.size()));
-    Eigen::Map<Eigen::VectorXd> o(out.data(), static_cast<Eigen::Index>(out.size()));
-    for (Eigen::Index i = 0; i < static_cast<Eigen::Index>(num_samples()); ++i) {
-      if (d.is_sparse) {
-        o += d.sparse.row(i).transpose() * d.sparse.row(i).dot(vv.transpose());
-      } else {
-        o += d.dense.row(i).transpose() * d.dense.row(i).dot(vv.transpose());
-      }
-    }
-  };
+  // The data's Gram product and row norms are the binary models' kernels, on
+  // the same shard (float64: shared, not copied).
+  const LinearModelObjective rows(Problem::kLogistic, shard_, lambda_);
+  const auto product = [&](std::span<const double> v, std::span<double> out) { rows.AccumulateGramProduct(v, out); };
   CRPSGD_ASSIGN_OR_RETURN(const double eigenvalue,
                           GramLargestEigenvalue(product, features_, comm, eval.total_samples()));
-  std::vector<double> sum{0.0};
-  for (Eigen::Index i = 0; i < static_cast<Eigen::Index>(num_samples()); ++i) {
-    sum[0] += d.is_sparse ? d.sparse.row(i).squaredNorm() : d.dense.row(i).squaredNorm();
-  }
+  std::vector<double> sum{rows.SumSquaredRowNorms()};
   CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(sum, Traffic::kEvaluation));
   const double mean_sample = 0.5 * sum[0] / static_cast<double>(eval.total_samples()) + lambda_;
   return std::optional<SmoothnessConstants>(

@@ -3,6 +3,7 @@
 
 #include <thread>
 
+#include "crpsgd/inproc.h"
 #include "crpsgd/linear_models.h"
 #include "testing/problems.h"
 
@@ -272,6 +273,18 @@ TEST(MultinomialLogisticTest, TwoClassesAreBinaryLogisticRegression) {
   EXPECT_NEAR(three.Loss(std::vector<double>(12, 0.0), all), 30 * std::log(3.0), 1e-12);
   // The bound holds: ½ max‖a‖² + λ is at least the curvature along any direction.
   EXPECT_GT(*three.SmoothnessBound(), 0.0);
+  // L̂ and L̄ use the data's Gram matrix as the binary model does, with the
+  // softmax's curvature ½ where the logistic one is ¼: twice the data term.
+  const Status status = RunInProcess(1, [&](Communicator& comm) -> Status {
+    const MultinomialLogisticObjective multi(std::make_shared<const Dataset>(ThreeClasses(30, 4)), 3, 0.01);
+    const LinearModelObjective single(Problem::kLogistic, ThreeClasses(30, 4), 0.01);
+    CRPSGD_ASSIGN_OR_RETURN(const auto m, multi.GlobalSmoothness(comm));
+    CRPSGD_ASSIGN_OR_RETURN(const auto b, single.GlobalSmoothness(comm));
+    EXPECT_NEAR(m->smoothness - 0.01, 2 * (b->smoothness - 0.01), 1e-12);
+    EXPECT_NEAR(*m->mean_sample - 0.01, 2 * (*b->mean_sample - 0.01), 1e-12);
+    return Status::OK();
+  });
+  EXPECT_TRUE(status.ok()) << status.ToString();
 }
 
 }  // namespace
