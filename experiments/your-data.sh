@@ -4,10 +4,11 @@
 # mpirun -np 2 and by scikit-learn at the same lambda, and each saved linear
 # model scored by liblinear-predict and by crpsgd predict.
 #
-# crpsgd runs local-sgd and cr-psgd, each at its defaults (--lr auto,
-# lambda = 1e-4) plus --standardize --bias 1 (per-feature scaling and an
-# intercept, as scikit-learn's StandardScaler and fit_intercept) and a budget
-# of BUDGET samples per worker. The reference: StandardScaler, then
+# crpsgd runs local-sgd and cr-psgd, each with every flag at its default
+# (--lr auto, lambda = 1e-4, --standardize auto and --bias auto, which
+# standardize these tables and fit an intercept as scikit-learn's
+# StandardScaler and fit_intercept do) and a budget of BUDGET samples per
+# worker. The reference: StandardScaler, then
 # LogisticRegression(C = 1/(n lambda)) (multinomial) or Ridge(alpha = n lambda).
 # experiments/your_data.py prints the table and exits 1 when a row misses:
 # the recommended method's (local-sgd for logreg, cr-psgd for leastsq) test accuracy

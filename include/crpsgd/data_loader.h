@@ -87,13 +87,21 @@ struct DataOptions {
   // kClasses: the labels are the loss's own targets (a network trained with
   // mse or its own loss): read as given, never renamed into classes.
   bool labels_as_given = false;
-  TableOptions table;      // CSV and .npy: which column holds the label (--label-column)
-  double bias = 0.0;       // a constant feature appended to every sample (0: none)
+  TableOptions table;  // CSV and .npy: which column holds the label (--label-column)
+  // A constant feature appended to every sample (0: none). nullopt (crpsgd
+  // train's default, --bias auto): 1 where the features are standardized
+  // automatically or the problem is least squares (kRegression) on a table
+  // file, else none (LIBLINEAR's default). LoadedData::bias says which.
+  std::optional<double> bias = 0.0;
   bool normalize = false;  // images: channels to mean 0, std 1 (training set statistics)
   // Tables: each feature to std 1, and to mean 0 when dense with an intercept
   // (bias) or for a network (FeatureStatistics of the training set, applied to
   // the test set too). A LIBSVM file of ≥ 50% non-zeros is then stored dense.
-  bool standardize = false;
+  // nullopt (crpsgd train's default, --standardize auto): on for a linear
+  // model's dense table (LIBSVM, CSV, NumPy) with a feature outside [−1, 1]
+  // (not scaled, as svm-scale writes) or a least-squares target, where one
+  // step size 1/L would otherwise crawl along the small features.
+  std::optional<bool> standardize = false;
   Sharding sharding = Sharding::kRandom;
   SyntheticOptions synthetic;  // kSynthetic; its seed is LoadData's (task from `labels`)
   // kTensors: the reader of tensor files, crpsgd::ReadTensorFile of the torch
@@ -131,6 +139,10 @@ struct LoadedData {
   // --standardize: the training set's statistics, applied to the features
   // before the bias; null without.
   std::shared_ptr<const FeatureScaling> scaling;
+  double bias = 0.0;  // the bias feature appended (0: none), --bias auto resolved
+  // What --bias auto and --standardize auto chose and why, for the log; empty
+  // when they changed nothing.
+  std::string automatic_choices;
 
   bool byte_range() const { return !parts.empty(); }
 };

@@ -226,10 +226,10 @@ Status FinishParts(const DataOptions& o, const std::vector<PartFacts>& all, Load
     for (Dataset* d : {part.train.get(), part.test.get()}) {
       if (d == nullptr) continue;
       d->sparse.conservativeResize(d->sparse.rows(), static_cast<Eigen::Index>(width));  // wider: no copy
-      AppendBiasFeature(*d, o.bias);
+      AppendBiasFeature(*d, data.bias);
     }
   }
-  data.num_features = width + (o.bias != 0.0 ? 1 : 0);
+  data.num_features = width + (data.bias != 0.0 ? 1 : 0);
   data.num_train_samples = samples;
   return Status::OK();
 }
@@ -255,6 +255,12 @@ Result<LoadedData> LoadParts(const DataOptions& o, const PartsToRead& parts) {
   if (o.train.empty()) return Status::InvalidArgument("--data is required (or --format synthetic)");
   const LibsvmOptions options = LibsvmOptionsFor(o, 0, true);  // each part's width: its largest index
   LoadedData loaded;
+  // No whole-file statistics here: --standardize auto stays off; --bias auto
+  // needs none.
+  loaded.bias = o.bias.value_or(o.labels == LabelTask::kRegression ? 1.0 : 0.0);
+  if (!o.bias && loaded.bias != 0.0) {
+    loaded.automatic_choices = "fitting an intercept (--bias 1), as least squares wants; --bias 0 fits none";
+  }
   for (const int rank : parts.ranks) {
     LoadedData::Part part;
     CRPSGD_ASSIGN_OR_RETURN(Dataset train, ReadLibsvm(o.train, options, {rank, parts.workers}));
@@ -271,6 +277,65 @@ Result<LoadedData> LoadParts(const DataOptions& o, const PartsToRead& parts) {
     CRPSGD_RETURN_IF_ERROR(FinishParts(o, facts, loaded));
   }
   return loaded;
+}
+
+// A table kept dense, or a LIBSVM file of mostly non-zeros: a dense table
+// written sparsely, which --standardize stores dense so it can be centred.
+bool StoredDense(const Dataset& d) {
+  return !d.is_sparse ||
+         2 * static_cast<double>(d.sparse.nonZeros()) >= static_cast<double>(d.sparse.rows()) * d.sparse.cols();
+}
+
+// The feature of largest magnitude: {index from 1, as LIBSVM counts, value}.
+std::pair<std::size_t, double> LargestFeature(const Dataset& d) {
+  std::pair<std::size_t, double> largest{0, 0.0};
+  auto see = [&](Eigen::Index column, double value) {
+    if (std::abs(value) > std::abs(largest.second)) largest = {static_cast<std::size_t>(column) + 1, value};
+  };
+  if (d.is_sparse) {
+    for (Eigen::Index r = 0; r < d.sparse.outerSize(); ++r) {
+      for (SparseMatrix::InnerIterator it(d.sparse, r); it; ++it) see(it.col(), it.value());
+    }
+  } else {
+    for (Eigen::Index r = 0; r < d.dense.rows(); ++r) {
+      for (Eigen::Index c = 0; c < d.dense.cols(); ++c) see(c, d.dense(r, c));
+    }
+  }
+  return largest;
+}
+
+// --standardize auto and --bias auto (nullopt in DataOptions): a linear
+// model's table is standardized when dense and either not scaled (a feature
+// outside [−1, 1]) or a least-squares problem, and gets an intercept when
+// standardized or least squares; anything else is left as it is. Returns
+// whether to standardize; sets loaded.bias and what was chosen, for the log.
+bool ResolveAutomaticChoices(const DataOptions& o, DataFormat format, LoadedData& loaded) {
+  const bool linear = o.labels != LabelTask::kClasses;
+  const bool table = format == DataFormat::kLibsvm || format == DataFormat::kCsv || format == DataFormat::kNpy ||
+                     format == DataFormat::kNpz;
+  bool standardize = o.standardize.value_or(false);
+  std::string why;
+  if (!o.standardize && linear && table && StoredDense(loaded.train)) {
+    const auto [feature, value] = LargestFeature(loaded.train);
+    if (std::abs(value) > 1.0) {
+      std::ostringstream os;
+      os << "feature " << feature << " reaches " << value << ": not scaled";
+      why = os.str();
+    } else if (o.labels == LabelTask::kRegression) {
+      why = "least squares";
+    }
+    standardize = !why.empty();
+  }
+  loaded.bias = o.bias.value_or(linear && table && (standardize || o.labels == LabelTask::kRegression) ? 1.0 : 0.0);
+  std::vector<std::string> chosen;
+  if (!o.standardize && standardize) chosen.push_back("standardizing the features (" + why + ")");
+  if (!o.bias && loaded.bias != 0.0) chosen.push_back("fitting an intercept (--bias 1)");
+  if (!chosen.empty()) {
+    loaded.automatic_choices = chosen.front() + (chosen.size() > 1 ? " and " + chosen.back() : std::string()) +
+                               ", as scikit-learn's StandardScaler and fit_intercept would; --standardize=no "
+                               "--bias 0 trains on the data as they are";
+  }
+  return standardize;
 }
 
 }  // namespace
@@ -315,9 +380,9 @@ PartsToRead PartsToRead::All(int workers) {
 }
 
 Result<LoadedData> LoadData(const DataOptions& o, std::uint64_t seed, const PartsToRead& parts) {
-  if (!std::isfinite(o.bias)) return Status::InvalidArgument("--bias must be a finite number");
+  if (o.bias && !std::isfinite(*o.bias)) return Status::InvalidArgument("--bias must be a finite number");
   if (o.sharding == Sharding::kByteRange) {
-    if (o.standardize) {
+    if (o.standardize.value_or(false)) {
       return Status::InvalidArgument("--standardize needs the whole training set's statistics: --sharding random");
     }
     return LoadParts(o, parts);
@@ -351,13 +416,11 @@ Result<LoadedData> LoadData(const DataOptions& o, std::uint64_t seed, const Part
       loaded.test = std::move(test);
     }
   }
-  if (o.standardize) {
-    const bool center = o.bias != 0.0 || o.labels == LabelTask::kClasses;
+  if (ResolveAutomaticChoices(o, ResolveFormat(o.format, o.train), loaded)) {
+    const bool center = loaded.bias != 0.0 || o.labels == LabelTask::kClasses;
     // A LIBSVM file of mostly non-zeros is a dense table written sparsely:
     // stored dense, it can be centred (a sparse one is only scaled).
-    const Dataset& t = loaded.train;
-    if (center && t.is_sparse &&
-        2 * static_cast<double>(t.sparse.nonZeros()) >= static_cast<double>(t.sparse.rows()) * t.sparse.cols()) {
+    if (center && loaded.train.is_sparse && StoredDense(loaded.train)) {
       MakeDense(loaded.train);
       if (loaded.test) MakeDense(*loaded.test);
     }
@@ -366,6 +429,7 @@ Result<LoadedData> LoadData(const DataOptions& o, std::uint64_t seed, const Part
     if (loaded.test) ApplyScaling(*loaded.test, *scaling);
     loaded.scaling = std::move(scaling);
   }
+  const DataFormat format = ResolveFormat(o.format, o.train);
   if (o.normalize) {
     if (loaded.train.image_shape.empty())
       return Status::InvalidArgument(
@@ -376,7 +440,6 @@ Result<LoadedData> LoadData(const DataOptions& o, std::uint64_t seed, const Part
     CRPSGD_RETURN_IF_ERROR(NormalizeChannels(loaded.train, mean, stddev));
     if (loaded.test) CRPSGD_RETURN_IF_ERROR(NormalizeChannels(*loaded.test, mean, stddev));
   }
-  const DataFormat format = ResolveFormat(o.format, o.train);
   // Tensor files hold class numbers (or a network's targets) already; a
   // network with its own targets reads any file's labels as they are.
   const bool as_given = o.labels == LabelTask::kClasses && (format == DataFormat::kTensors || o.labels_as_given);
@@ -387,15 +450,15 @@ Result<LoadedData> LoadData(const DataOptions& o, std::uint64_t seed, const Part
     if (format == DataFormat::kSynthetic) {  // its binary labels are ±1: classes 0 and 1
       for (double& y : loaded.train.labels) y = y == -1.0 ? 0.0 : y;
     }
-    if (o.bias != 0.0) return Status::InvalidArgument("--bias is for linear models; networks have their own");
+    if (loaded.bias != 0.0) return Status::InvalidArgument("--bias is for linear models; networks have their own");
     if (loaded.class_labels.empty()) {  // as given: the largest class number + 1
       double largest = 0.0;
       for (double y : loaded.train.labels) largest = std::max(largest, y);
       loaded.num_classes = std::max<std::size_t>(2, static_cast<std::size_t>(largest) + 1);
     }
   } else {
-    AppendBiasFeature(loaded.train, o.bias);
-    if (loaded.test) AppendBiasFeature(*loaded.test, o.bias);
+    AppendBiasFeature(loaded.train, loaded.bias);
+    if (loaded.test) AppendBiasFeature(*loaded.test, loaded.bias);
   }
   loaded.num_features = loaded.train.num_features();
   loaded.num_train_samples = loaded.train.num_samples();

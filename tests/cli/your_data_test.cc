@@ -172,8 +172,8 @@ TEST(CliYourDataTest, UsefulRefusalsAndProgressLines) {
   // --normalize on a table points to --standardize.
   run = Execute("train --data " + data.string() + " --budget 100 --normalize");
   EXPECT_NE(run.output.find("tables (LIBSVM, CSV, .npy) take --standardize"), std::string::npos) << run.output;
-  // Raw features a thousand times apart: the exit names --standardize.
-  run = Execute("train --data " + data.string() + " --budget 100");
+  // Raw features a thousand times apart, kept as they are: the exit names --standardize.
+  run = Execute("train --data " + data.string() + " --budget 100 --standardize=no --bias 0");
   EXPECT_EQ(run.exit_code, 3) << run.output;
   EXPECT_NE(run.output.find("--standardize"), std::string::npos) << run.output;
   // f* and L are announced before they are computed, with how to skip f*.
@@ -273,6 +273,52 @@ TEST(CliYourDataTest, AFailedRunWithoutCheckpointLeavesNoBlockingFile) {
   ASSERT_NE(run.exit_code, 0) << run.output;
   run = Execute(flags);
   EXPECT_EQ(run.exit_code, 0) << run.output;
+}
+
+// Defaults for a raw table (issue 29): --standardize auto and --bias auto
+// standardize the features and fit an intercept, say so, write the word
+// "auto" into config.toml, and train to the model --standardize --bias 1
+// trains; svm-scaled data (heart_scale) are left as they are.
+TEST(CliYourDataTest, RawTablesAreStandardizedWithAnInterceptByDefault) {
+  TempDir dir;
+  const auto data = dir.Write("t.csv", AsCsv(ThreeClasses()));
+  const std::string common = "train --data " + data.string() + " --label-column label --budget 2000 --workers 2 ";
+  CommandResult run = Execute(common + "--out " + (dir / "auto").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("note: standardizing the features (feature 3 reaches "), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("and fitting an intercept (--bias 1)"), std::string::npos) << run.output;
+  EXPECT_GT(ReadJson(dir / "auto" / "summary.json")["train_accuracy"].get<double>(), 0.9);
+  const std::string config = ReadText(dir / "auto" / "config.toml");
+  EXPECT_NE(config.find("standardize = \"auto\"\n"), std::string::npos) << config;
+  EXPECT_NE(config.find("bias = \"auto\"\n"), std::string::npos) << config;
+  ASSERT_EQ(Execute(common + "-q --standardize --bias 1 --out " + (dir / "explicit").string()).exit_code, 0);
+  EXPECT_EQ(ReadJson(dir / "auto" / "summary.json")["final_loss"],
+            ReadJson(dir / "explicit" / "summary.json")["final_loss"]);
+  // --standardize=no is kept as its word, and a replay of config.toml honours it.
+  run = Execute(common + "-q --standardize=no --bias 0 --lr 1e-7 --out " + (dir / "raw").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(ReadText(dir / "raw" / "config.toml").find("standardize = \"no\"\n"), std::string::npos);
+  run = Execute("train -q --config " + (dir / "raw" / "config.toml").string() + " --out " + (dir / "replay").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(ReadJson(dir / "raw" / "summary.json")["final_loss"],
+            ReadJson(dir / "replay" / "summary.json")["final_loss"]);
+  // Bad words are refused, naming the flag.
+  run = Execute(common + "--standardize=maybe");
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("--standardize must be auto, yes or no, got 'maybe'"), std::string::npos) << run.output;
+  run = Execute(common + "--bias one");
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("--bias must be auto or a finite number, got 'one'"), std::string::npos) << run.output;
+  // Scaled LIBSVM data stay as they are: no note, the same model as --standardize=no --bias 0.
+  if (!std::filesystem::exists(kHeartScale)) return;
+  run = Execute("train --data " + kHeartScale + " --budget 500 --save-model --out " + (dir / "hs").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output.find("note: standardizing"), std::string::npos) << run.output;
+  ASSERT_EQ(Execute("train -q --data " + kHeartScale + " --budget 500 --standardize=no --bias 0 --save-model --out " +
+                    (dir / "hs-raw").string())
+                .exit_code,
+            0);
+  EXPECT_EQ(ReadText(dir / "hs" / "model.liblinear"), ReadText(dir / "hs-raw" / "model.liblinear"));
 }
 
 }  // namespace

@@ -168,6 +168,64 @@ TEST(DataLoaderTest, CsvFilesLoadByContent) {
   EXPECT_EQ(regression->train.labels, (std::vector<double>{2, 4, 6}));
 }
 
+// --standardize auto and --bias auto (nullopt): a linear model's dense table
+// is standardized (with an intercept) when a feature is not scaled or the
+// targets are least squares'; scaled, sparse, image-less network and
+// synthetic data are left as they are.
+TEST(DataLoaderTest, AutomaticScalingAndInterceptFollowTheData) {
+  testing::TempDir dir;
+  DataOptions options;
+  options.standardize.reset();
+  options.bias.reset();
+  options.train = dir.Write("raw.csv", "y,a,b\n1,0.5,900\n-1,-0.5,1200\n1,0.25,1000\n");
+  auto raw = LoadData(options, 1);
+  ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+  EXPECT_NE(raw->scaling, nullptr);
+  EXPECT_EQ(raw->bias, 1.0);
+  EXPECT_EQ(raw->num_features, 3u) << "two features and the intercept";
+  EXPECT_NE(raw->automatic_choices.find("feature 2 reaches 1200: not scaled"), std::string::npos)
+      << raw->automatic_choices;
+  EXPECT_NEAR(raw->train.dense.col(1).mean(), 0.0, 1e-12) << "centred, as the model has an intercept";
+
+  options.train = dir.Write("scaled.csv", "y,a,b\n1,0.5,-1\n-1,-0.5,1\n1,0.25,0.5\n");
+  auto scaled = LoadData(options, 1);
+  ASSERT_TRUE(scaled.ok());
+  EXPECT_EQ(scaled->scaling, nullptr);
+  EXPECT_EQ(scaled->bias, 0.0);
+  EXPECT_TRUE(scaled->automatic_choices.empty()) << scaled->automatic_choices;
+
+  options.labels = LabelTask::kRegression;  // least squares: scaled or not, standardized with an intercept
+  auto regression = LoadData(options, 1);
+  ASSERT_TRUE(regression.ok());
+  EXPECT_NE(regression->scaling, nullptr);
+  EXPECT_EQ(regression->bias, 1.0);
+
+  // Sparse LIBSVM (under half non-zeros): an intercept for least squares, never scaled automatically.
+  options.train = dir.Write("sparse.svm", "3 1:500\n4 2:700\n5 3:900\n6 4:2\n");
+  auto sparse = LoadData(options, 1);
+  ASSERT_TRUE(sparse.ok());
+  EXPECT_EQ(sparse->scaling, nullptr);
+  EXPECT_EQ(sparse->bias, 1.0);
+
+  // What is given wins; a network's data are its own.
+  options.train = dir.Write("raw2.csv", "y,a,b\n1,0.5,900\n0,-0.5,1200\n1,0.25,1000\n");
+  options.labels = LabelTask::kBinary;
+  options.standardize = false;
+  options.bias = 0.0;
+  auto given = LoadData(options, 1);
+  ASSERT_TRUE(given.ok());
+  EXPECT_EQ(given->scaling, nullptr);
+  EXPECT_EQ(given->bias, 0.0);
+  EXPECT_TRUE(given->automatic_choices.empty());
+  options.standardize.reset();
+  options.bias.reset();
+  options.labels = LabelTask::kClasses;
+  auto network = LoadData(options, 1);
+  ASSERT_TRUE(network.ok()) << network.status().ToString();
+  EXPECT_EQ(network->scaling, nullptr);
+  EXPECT_EQ(network->bias, 0.0);
+}
+
 TEST(DataLoaderTest, SyntheticDataComesFromTheSeed) {
   DataOptions options;
   options.format = DataFormat::kSynthetic;

@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include "arguments.h"
+#include "crpsgd/metrics.h"
 
 namespace crpsgd::cli {
 namespace {
@@ -48,6 +49,21 @@ class ConfigObject {
     } catch (const json::exception&) {
       return Status::InvalidArgument(where_ + ": \"" + name + "\" has the wrong type (" + object_.at(name).dump() +
                                      ")");
+    }
+    return Status::OK();
+  }
+  // `name` as the text its flag takes: a string, a number or true/false.
+  Status ReadText(const char* name, std::string& out) {
+    const json* value = Take(name);
+    if (value == nullptr) return Status::OK();
+    if (value->is_string()) {
+      out = value->get<std::string>();
+    } else if (value->is_boolean()) {
+      out = value->get<bool>() ? "yes" : "no";
+    } else if (value->is_number()) {
+      out = ExactNumber(value->get<double>());
+    } else {
+      return Status::InvalidArgument(where_ + ": \"" + name + "\" has the wrong type (" + value->dump() + ")");
     }
     return Status::OK();
   }
@@ -143,10 +159,10 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
   CRPSGD_RETURN_IF_ERROR(top.Read("negative_class", d.negative_class));
   CRPSGD_RETURN_IF_ERROR(top.Read("lambda", d.lambda));
   CRPSGD_RETURN_IF_ERROR(top.Read("normalize", d.normalize));
-  CRPSGD_RETURN_IF_ERROR(top.Read("standardize", d.standardize));
+  CRPSGD_RETURN_IF_ERROR(top.ReadText("standardize", d.standardize));
   CRPSGD_RETURN_IF_ERROR(top.Read("augment", d.augment));
   CRPSGD_RETURN_IF_ERROR(top.Read("hidden", d.hidden));
-  CRPSGD_RETURN_IF_ERROR(top.Read("bias", d.bias));
+  CRPSGD_RETURN_IF_ERROR(top.ReadText("bias", d.bias));
   CRPSGD_RETURN_IF_ERROR(top.Read("synthetic_samples", d.synthetic_samples));
   CRPSGD_RETURN_IF_ERROR(top.Read("synthetic_features", d.synthetic_features));
   CRPSGD_RETURN_IF_ERROR(top.Read("synthetic_noise", d.synthetic_noise));

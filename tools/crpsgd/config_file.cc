@@ -105,6 +105,11 @@ Result<std::vector<std::string>> ExpandConfigFile(const CLI::App& subcommand, co
     const std::string flag = "--" + key;
     if (origins != nullptr) (*origins)[flag] = where;
     if (IsFlag(*option)) {
+      // A flag of more than two states (--standardize: auto, yes, no) is written as its word.
+      if (const auto* word = node.as_string(); word != nullptr && !option->get_default_str().empty()) {
+        expanded.push_back(flag + "=" + word->get());
+        continue;
+      }
       const auto* value = node.as_boolean();
       if (value == nullptr) return Status::InvalidArgument(where + ": " + key + " is a flag: write true or false");
       if (value->get()) expanded.push_back(flag);
@@ -141,6 +146,11 @@ std::string EffectiveConfig(const CLI::App& subcommand) {
     // it) and how much to print (a resume prints as its own flags say).
     if (key == "help" || key == "config" || key == "version" || key == "resume" || key == "overwrite" ||
         key == "inject-fault" || key == "quiet" || key == "verbose") {
+      continue;
+    }
+    if (IsFlag(*option) && !option->get_default_str().empty()) {  // a word: auto, yes, no
+      toml << key << " = " << TomlValue(option->count() > 0 ? option->results().back() : option->get_default_str())
+           << "\n";
       continue;
     }
     if (IsFlag(*option)) {

@@ -79,9 +79,9 @@ void AddDataFlags(CLI::App& app, DataFlags& f, bool own_network_flags) {
                  "IDX binary task: this class is -1 and other classes are dropped; -1 = all other classes")
       ->capture_default_str();
   app.add_option("--bias", f.bias,
-                 "Append a constant feature of this value (an intercept); 0 = none. Off by default for every "
-                 "linear model, as in LIBLINEAR (so that synthetic and LIBSVM runs stay comparable): give --bias 1 "
-                 "when the targets' mean (leastsq) or the classes' balance is far from zero")
+                 "Append a constant feature of this value (an intercept); 0 = none. auto: 1 for least squares on a "
+                 "data file (targets are rarely centred) and wherever --standardize auto standardizes, else none "
+                 "(LIBLINEAR's default, so LIBSVM classification runs match liblinear-train)")
       ->capture_default_str();
   app.add_option("--synthetic-samples", f.synthetic_samples, "Synthetic data: samples")
       ->transform(kCount)
@@ -99,10 +99,14 @@ void AddDataFlags(CLI::App& app, DataFlags& f, bool own_network_flags) {
   app.add_flag("--normalize", f.normalize,
                "Images: shift and scale each channel to mean 0, std 1 "
                "(statistics of the training data, applied to the test data too)");
-  app.add_flag("--standardize", f.standardize,
+  app.add_flag("--standardize{yes}", f.standardize,
                "Tables (LIBSVM, CSV, .npy): scale each feature to std 1, and centre it to mean 0 when the data are "
                "dense and the model has an intercept (--bias) or is a network (statistics of the training data, "
-               "applied to the test data; a saved linear model is of the raw features)");
+               "applied to the test data; a saved linear model is of the raw features). Default auto: on for a "
+               "linear model's dense table with a feature outside [-1, 1] (not scaled, as svm-scale writes) or "
+               "least-squares targets, where one step 1/L would crawl along the small features; --standardize=no "
+               "turns it off")
+      ->default_str("auto");
   app.add_flag("--augment", f.augment, "Images, networks: 4-pixel padded random crop and horizontal flip");
   app.add_option("--hidden", f.hidden, "Hidden units of --problem mlp")->transform(kCount)->capture_default_str();
   app.add_option("--precision", f.precision,
@@ -507,6 +511,28 @@ Status ResolveModelFlags(DataFlags& d) {
   return Status::OK();
 }
 
+Result<std::optional<double>> ParseBias(const std::string& text) {
+  if (text == "auto") return std::optional<double>();
+  double value = 0.0;
+  std::size_t used = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || !std::isfinite(value)) {
+    return Status::InvalidArgument("--bias must be auto or a finite number, got '" + text + "'");
+  }
+  return std::optional<double>(value);
+}
+
+Result<std::optional<bool>> ParseStandardize(const std::string& text) {
+  if (text == "auto") return std::optional<bool>();
+  if (text == "yes" || text == "true" || text == "on" || text == "1") return std::optional<bool>(true);
+  if (text == "no" || text == "false" || text == "off" || text == "0") return std::optional<bool>(false);
+  return Status::InvalidArgument("--standardize must be auto, yes or no, got '" + text + "'");
+}
+
 Result<DataOptions> MakeDataOptions(const DataFlags& f, LabelTask labels, bool multiclass) {
   DataOptions o;
   o.multiclass = multiclass;
@@ -522,9 +548,9 @@ Result<DataOptions> MakeDataOptions(const DataFlags& f, LabelTask labels, bool m
   o.table.label_column = f.label_column;
   o.positive_class = f.positive_class;
   o.negative_class = f.negative_class;
-  o.bias = f.bias;
+  CRPSGD_ASSIGN_OR_RETURN(o.bias, ParseBias(f.bias));
   o.normalize = f.normalize;
-  o.standardize = f.standardize;
+  CRPSGD_ASSIGN_OR_RETURN(o.standardize, ParseStandardize(f.standardize));
   o.read_tensors = TensorFileReader();
   o.synthetic.samples = f.synthetic_samples;
   o.synthetic.features = f.synthetic_features;
@@ -537,7 +563,10 @@ Result<ObjectiveSettings> MakeObjectiveSettings(const DataFlags& data, const Run
   ObjectiveSettings s;
   s.lambda = data.lambda;
   CRPSGD_ASSIGN_OR_RETURN(s.precision, ParsePrecision(data.precision));
-  s.bias = data.bias;
+  // The bias feature the data will carry: a number, or 0 until --bias auto is
+  // resolved on the loaded data (LoadedData::bias).
+  CRPSGD_ASSIGN_OR_RETURN(const std::optional<double> bias, ParseBias(data.bias));
+  s.bias = bias.value_or(0.0);
   s.threads = run.threads;
   s.hidden = data.hidden;
   s.augment = data.augment;

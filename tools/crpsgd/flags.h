@@ -27,14 +27,14 @@ struct DataFlags {
   std::string test_labels;
   int positive_class = 0;
   int negative_class = -1;
-  double bias = 0.0;
+  std::string bias = "auto";  // auto or a number (DataOptions::bias)
   std::uint64_t synthetic_samples = 10000;
   std::uint64_t synthetic_features = 50;
   double synthetic_noise = 0.5;
   double synthetic_condition = 1.0;
   double lambda = 1e-4;
   bool normalize = false;              // images: per-channel mean 0, std 1 (statistics of the training data)
-  bool standardize = false;            // tables: per-feature std 1 (and mean 0 where it stays linear)
+  std::string standardize = "auto";    // tables: auto, yes or no (DataOptions::standardize)
   bool augment = false;                // images: padded random crop + flip (networks)
   std::uint64_t hidden = 128;          // MLP hidden units
   std::string precision = "float64";   // linear models: how the features are stored (float64 / float32)
@@ -112,6 +112,9 @@ void AddSweepFlags(CLI::App& app, SweepFlags& flags);
 Status ResolveModelFlags(DataFlags& data);
 // `multiclass`: the objective's (ObjectiveFactory::multiclass).
 Result<DataOptions> MakeDataOptions(const DataFlags& flags, LabelTask labels, bool multiclass = false);
+// --bias and --standardize: a value, or nullopt for auto.
+Result<std::optional<double>> ParseBias(const std::string& text);
+Result<std::optional<bool>> ParseStandardize(const std::string& text);
 Result<ObjectiveSettings> MakeObjectiveSettings(const DataFlags& data, const RunFlags& run);
 
 // A setting one run may set, in a sweep (--run ALGO:key=value,...) and in a

@@ -53,7 +53,7 @@ Result<std::vector<double>> LoadInitialPoint(const Job& job, const LoadedData& d
         file + ": a " + model.solver_type + " model does not fit --problem " + job.data.problem +
         (regression ? " (regression models fit leastsq)" : " (classifiers fit logreg, ncvx-logreg)"));
   }
-  const double bias = job.data.bias;
+  const double bias = data.bias;
   if (model.bias >= 0 && model.bias != bias) {
     return Status::InvalidArgument(file + ": trained with a bias feature of " + std::to_string(model.bias) +
                                    ": give --bias " + std::to_string(model.bias));
@@ -82,6 +82,13 @@ Result<std::vector<double>> LoadInitialPoint(const Job& job, const LoadedData& d
   if (bias != 0.0)
     std::copy_n(model.weights.end() - static_cast<std::ptrdiff_t>(K), K, x.end() - static_cast<std::ptrdiff_t>(K));
   return x;
+}
+
+Status AdoptLoadedData(Job& job, const LoadedData& data) {
+  job.objective_settings.bias = data.bias;
+  job.standardized = data.scaling != nullptr;
+  CRPSGD_ASSIGN_OR_RETURN(job.initial_x, LoadInitialPoint(job, data));
+  return Status::OK();
 }
 
 namespace {
@@ -168,7 +175,7 @@ std::vector<std::pair<std::string, std::string>> ToolIdentity(const Job& job) {
       {"problem", job.data.problem},
       {"data", job.data.format == "synthetic" ? "synthetic" : job.data.data},
       {"lambda", std::to_string(job.data.lambda)},
-      {"bias", std::to_string(job.data.bias)},
+      {"bias", std::to_string(job.objective_settings.bias)},
       {"init_model", job.run.init_model},
       {"threads", std::to_string(job.run.threads)},
       {"precision", job.data.precision},
@@ -176,7 +183,7 @@ std::vector<std::pair<std::string, std::string>> ToolIdentity(const Job& job) {
   if (!job.data.model.empty()) {  // your own network: which module, trained on which loss
     identity.insert(identity.end(), {{"model", job.data.model}, {"loss", job.data.loss}});
   }
-  if (job.data.standardize) identity.emplace_back("standardize", "true");  // only when set: older checkpoints match
+  if (job.standardized) identity.emplace_back("standardize", "true");  // only when set: older checkpoints match
   return identity;
 }
 
@@ -215,11 +222,7 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
     data.test.reset();
   }
   const Objective& f = *objectives.train;
-  if (job.data.problem == "leastsq" && job.data.bias == 0.0 && job.data.format != "synthetic" &&
-      seed == job.seeds.front()) {
-    log("note: leastsq fits no intercept without --bias (LIBLINEAR's default too); targets whose mean is far "
-        "from 0 want --bias 1");
-  }
+  if (!data.automatic_choices.empty() && seed == job.seeds.front()) log("note: " + data.automatic_choices);
 
   // Checks that depend on N (catalyst's budget split), before any output exists.
   for (const RunRequest& r : job.requests) {

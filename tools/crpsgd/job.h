@@ -26,12 +26,17 @@ inline constexpr const char* kFeatureScalingFile = "feature_scaling.json";
 // data's features and --bias; empty without --init-model.
 Result<std::vector<double>> LoadInitialPoint(const Job& job, const LoadedData& data);
 
+// What LoadData decided for --bias auto and --standardize auto, into the job,
+// and --init-model's starting point for that data.
+Status AdoptLoadedData(Job& job, const LoadedData& data);
+
 struct Job {
   DataFlags data;
   RunFlags run;
   const ObjectiveFactory* objective = nullptr;  // --problem's
   DataOptions data_options;                     // `data` as the library's options
-  ObjectiveSettings objective_settings;         // likewise
+  ObjectiveSettings objective_settings;         // likewise; its bias as loaded (AdoptLoadedData)
+  bool standardized = false;                    // --standardize, auto resolved on the data
   std::vector<RunRequest> requests;
   bool sweep = false;
   bool compare = false;  // `crpsgd compare`: also draws figures

@@ -229,9 +229,7 @@ int RunCommand(Job& job, int argc, char** argv) {
                                           std::to_string(data->num_train_samples) + " samples of the data"),
                   true);
     }
-    auto initial_x = LoadInitialPoint(job, *data);
-    if (!initial_x.ok()) return Fail(initial_x.status(), true);
-    job.initial_x = std::move(initial_x).value();
+    if (Status adopted = AdoptLoadedData(job, *data); !adopted.ok()) return Fail(adopted, true);
     JobReport report;
     std::vector<SeedIndependent> caches(static_cast<std::size_t>(workers));  // one per worker thread
     for (std::uint64_t seed : job.seeds) {
@@ -273,9 +271,8 @@ int RunCommand(Job& job, int argc, char** argv) {
                                         std::to_string(data->num_train_samples) + " samples of the data"),
                 leader);
   }
-  auto initial_x = LoadInitialPoint(job, *data);  // the same file on every rank: all fail together
-  if (!initial_x.ok()) return Fail(initial_x.status(), leader);
-  job.initial_x = std::move(initial_x).value();
+  // The same data and --init-model file on every rank: all fail together.
+  if (Status adopted = AdoptLoadedData(job, *data); !adopted.ok()) return Fail(adopted, leader);
   JobReport report;
   Status status;
   SeedIndependent cache;

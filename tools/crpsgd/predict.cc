@@ -95,6 +95,7 @@ Result<std::string> PredictWithNetwork(const PredictFlags& flags) {
     return Status::InvalidArgument("--loss model: predict scores classifiers (cross-entropy) and regressions (mse)");
   }
   CRPSGD_ASSIGN_OR_RETURN(DataOptions data_options, MakeDataOptions(flags.data, LabelTask::kClasses));
+  data_options.standardize = false;                        // the statistics of training, if any, are applied below
   data_options.labels_as_given = loss == TorchLoss::kMse;  // real targets, as training read them
   CRPSGD_ASSIGN_OR_RETURN(LoadedData loaded, LoadData(data_options, /*seed=*/1));
   // A run with --standardize left its training statistics beside the model: the scored file gets them too.
@@ -175,13 +176,16 @@ Result<std::string> Predict(const PredictFlags& flags) {
   CRPSGD_ASSIGN_OR_RETURN(const LiblinearModel model, ReadLiblinearModel(flags.model));
   // The model says what it is; the data are read the way train read them.
   const bool regression = model.is_regression();
-  if (data_flags.bias != 0.0 && data_flags.bias != model.bias) {
+  CRPSGD_ASSIGN_OR_RETURN(const std::optional<double> bias, ParseBias(data_flags.bias));
+  if (bias.value_or(0.0) != 0.0 && *bias != model.bias) {
     return Status::InvalidArgument(
-        "--bias " + Printf("%g", data_flags.bias) + ": " + flags.model +
+        "--bias " + Printf("%g", *bias) + ": " + flags.model +
         (model.bias >= 0 ? " was trained with a bias feature of " + Printf("%g", model.bias) : " has no bias feature") +
         " (predict takes it from the model: drop --bias)");
   }
-  data_flags.bias = 0.0;  // added from the model's own value in Margins
+  data_flags.bias = "0";  // added from the model's own value in Margins
+  // The model is of the raw features (train folded any scaling into it).
+  data_flags.standardize = "no";
   // The file's labels as they are, compared with the model's own labels as LIBLINEAR does.
   CRPSGD_ASSIGN_OR_RETURN(const DataOptions data_options, MakeDataOptions(data_flags, LabelTask::kRegression));
   CRPSGD_ASSIGN_OR_RETURN(LoadedData loaded, LoadData(data_options, /*seed=*/1));
