@@ -33,9 +33,13 @@ class ModelState {
   virtual ~ModelState() = default;
   // Back to the state the objective was made with. Train calls it first.
   virtual void RestoreInitial() = 0;
-  // Averaged over workers as evaluation traffic (before evaluations, and when
-  // local SGD averages the models). Collective.
+  // Averaged over workers as evaluation traffic, before evaluations. Collective.
   virtual Status Synchronize(Communicator& comm) = 0;
+  // The values that are averaged (batch-norm statistics), flattened in a
+  // fixed order, and their return: local SGD appends them to the model in
+  // its round's one all-reduce, so that a round is one message.
+  virtual std::vector<double> AveragedValues() const = 0;
+  virtual void SetAveragedValues(std::span<const double> values) = 0;
   // Before an evaluation at x: recomputed from `samples` of this shard
   // (batch-norm statistics of x itself, where the running averages lag behind
   // a moving x), then synchronised. Not counted as SFO or rounds: it is part
@@ -110,6 +114,11 @@ class Objective {
   // objectives have none). Its SaveState/LoadState go into checkpoints.
   virtual ModelState* model_state() const { return nullptr; }
 
+  // The precision of the model's parameters, which a round's all-reduce
+  // carries: a float32 network sends 4 bytes per parameter, as PyTorch's DDP
+  // does; x itself stays float64 on every worker. Default: float64.
+  virtual DataType wire_type() const { return DataType::kFloat64; }
+
   // Hooks for the generic code, which knows nothing of the objective's kind;
   // an objective that knows better overrides them. Collectives: every worker
   // calls them and gets the same answer.
@@ -153,6 +162,7 @@ class ProximalObjective final : public Objective {
   bool convex() const override { return base_.convex(); }
   std::optional<double> SmoothnessBound() const override;
   ModelState* model_state() const override { return base_.model_state(); }  // the model is f's
+  DataType wire_type() const override { return base_.wire_type(); }
   BatchFloor MinimumBatch() const override { return base_.MinimumBatch(); }
 
  private:

@@ -69,6 +69,8 @@ class TorchObjective : public Objective {
   // workers before every evaluation and whenever local SGD averages the
   // models; Recalibrate is precise batch norm (--eval-batch-norm recomputed).
   ModelState* model_state() const override;
+  // float32, or float64 for a network built in float64.
+  DataType wire_type() const override;
   // 2 samples when the network has batch norm (its first such layer named).
   BatchFloor MinimumBatch() const override;
 

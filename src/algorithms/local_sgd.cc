@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "algorithms/batch_gradient.h"
+#include "algorithms/round_exchange.h"
 
 namespace crpsgd::internal {
 
@@ -13,6 +14,7 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
   const std::uint64_t rounds = (total_steps + period - 1) / period;
   BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
   std::vector<double> grad(x.size());
+  RoundExchange exchange(f, /*with_state=*/true);
   // This worker's own momentum buffer (local steps).
   SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), state.sgd.velocity);
   AlgorithmResult result;
@@ -27,10 +29,9 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
       step.Apply(grad, x, LrScale(options_.lr_schedule, progress));
     }
     steps_done += steps;
-    CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(x, Traffic::kTraining));  // model averaging: the round
-    // The models' state outside x (batch-norm statistics) is averaged with
-    // them; evaluation traffic, not a round (linear models have none).
-    if (ModelState* model_state = f.model_state()) CRPSGD_RETURN_IF_ERROR(model_state->Synchronize(comm));
+    // Model averaging, the round: the models' state outside x (batch-norm
+    // statistics) in the same message (linear models have none).
+    CRPSGD_RETURN_IF_ERROR(exchange.Average(comm, x));
     CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "averaged model", t));  // after the round: all workers agree
     result.rounds = t;
     result.sfo_per_worker += steps * b;

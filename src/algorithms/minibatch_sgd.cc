@@ -20,6 +20,7 @@
 
 #include "algorithms/batch_gradient.h"
 #include "algorithms/minibatch_sgd.h"
+#include "algorithms/round_exchange.h"
 
 namespace crpsgd::internal {
 
@@ -67,6 +68,8 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
   const std::span<double> mean_grad(grad.data(), x.size());
   std::vector<double> half;  // --rho auto on one worker: the second half's mean
   SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), sgd.velocity);
+  // Gradients in the model's precision; its state waits for the evaluations.
+  RoundExchange exchange(f, /*with_state=*/false);
   const std::uint64_t first_batch = schedule_->BatchAt(1);  // B₁, for --lr-batch-scaling
   AlgorithmResult result;
   result.rounds = sgd.rounds;
@@ -107,11 +110,11 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
             difference2 / (1.0 / static_cast<double>(first_half) + 1.0 / static_cast<double>(second_half));
         grad_norm2 = UpdateNormTest(norm_test, noise, Norm2(mean_grad), batch, 1, options_.norm_test_theta2);
       }
-      CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(mean_grad, Traffic::kTraining));  // the round (a copy with N = 1)
+      CRPSGD_RETURN_IF_ERROR(exchange.Average(comm, mean_grad));  // the round (a copy with N = 1)
     } else {
       batch_gradient.Compute(x, batch, mean_grad);
       if (adaptive) grad.back() = Norm2(mean_grad);
-      CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(grad, Traffic::kTraining));  // the round
+      CRPSGD_RETURN_IF_ERROR(exchange.Average(comm, grad));  // the round
     }
     // Checked after the all-reduce, where a NaN has reached every worker, so
     // that all of them stop together instead of one leaving the others waiting.

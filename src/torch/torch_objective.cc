@@ -166,6 +166,8 @@ class TorchObjective::State final : public ModelState {
   explicit State(Impl* impl) : impl_(impl) {}
   void RestoreInitial() override;
   Status Synchronize(Communicator& comm) override;
+  std::vector<double> AveragedValues() const override;
+  void SetAveragedValues(std::span<const double> values) override;
   // Precise batch norm: every batch-norm layer's statistics become those of x
   // on `samples` (all of them at once, as one population), then are averaged
   // over workers.
@@ -183,6 +185,7 @@ TorchObjective::TorchObjective(std::unique_ptr<Impl> impl)
     : impl_(std::move(impl)), state_(std::make_unique<State>(impl_.get())) {}
 
 ModelState* TorchObjective::model_state() const { return state_.get(); }
+DataType TorchObjective::wire_type() const { return impl_->options.float64 ? DataType::kFloat64 : DataType::kFloat32; }
 TorchObjective::~TorchObjective() = default;
 
 std::size_t TorchObjective::dim() const { return impl_->model->dim; }
@@ -283,21 +286,29 @@ void TorchObjective::State::RestoreInitial() {
   for (std::size_t k = 0; k < model.state.size(); ++k) model.state[k].second.copy_(model.initial_state[k]);
 }
 
-Status TorchObjective::State::Synchronize(Communicator& comm) {
-  auto& state = impl_->model->state;
-  if (state.empty()) return Status::OK();
+std::vector<double> TorchObjective::State::AveragedValues() const {
   std::vector<double> flat;
-  for (const auto& [name, t] : state) {
+  for (const auto& [name, t] : impl_->model->state) {
     const torch::Tensor d = t.detach().to(torch::kFloat64).contiguous().flatten();
     flat.insert(flat.end(), d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
   }
-  CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(flat, Traffic::kEvaluation));
+  return flat;
+}
+
+void TorchObjective::State::SetAveragedValues(std::span<const double> values) {
   torch::NoGradGuard no_grad;
   std::size_t offset = 0;
-  for (auto& [name, t] : state) {
-    t.copy_(torch::from_blob(flat.data() + offset, t.sizes(), torch::kFloat64));
+  for (auto& [name, t] : impl_->model->state) {
+    t.copy_(torch::from_blob(const_cast<double*>(values.data()) + offset, t.sizes(), torch::kFloat64));
     offset += static_cast<std::size_t>(t.numel());
   }
+}
+
+Status TorchObjective::State::Synchronize(Communicator& comm) {
+  if (impl_->model->state.empty()) return Status::OK();
+  std::vector<double> flat = AveragedValues();
+  CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(flat, Traffic::kEvaluation));
+  SetAveragedValues(flat);
   return Status::OK();
 }
 

@@ -182,6 +182,7 @@ TEST(TorchObjectiveTest, RecalibratedBatchNormHasTheStatisticsOfTheEvaluatedMode
 struct Trained {
   RunSummary summary;
   CommStats stats;
+  std::size_t state_values = 0;  // batch-norm statistics: what local SGD's round adds to x
 };
 
 // `adjust` changes the run's options after the defaults below.
@@ -209,13 +210,16 @@ Trained TrainOn(
     adjust(train);
     CRPSGD_ASSIGN_OR_RETURN(RunSummary summary, Train(train, *f, comm));
     if (!save.empty() && comm.rank() == 0) CRPSGD_RETURN_IF_ERROR(f->Save(save, summary.x));
-    if (comm.rank() == 0) out = {std::move(summary), comm.stats()};
+    const std::size_t state = f->model_state() ? f->model_state()->AveragedValues().size() : 0;
+    if (comm.rank() == 0) out = {std::move(summary), comm.stats(), state};
     return Status::OK();
   });
   EXPECT_TRUE(status.ok()) << status.ToString();
   return out;
 }
 
+// A float32 network's round is one message of 4 bytes per parameter (as
+// PyTorch's DDP sends); local SGD's carries the batch-norm statistics too.
 TEST(TorchTrainTest, NetworksLearnDeterministicallyWithOneAllreducePerRound) {
   const Dataset data = BandImages(240);
   for (TorchModel model : {TorchModel::kSoftmax, TorchModel::kResNet20}) {
@@ -224,7 +228,11 @@ TEST(TorchTrainTest, NetworksLearnDeterministicallyWithOneAllreducePerRound) {
       const Trained b = TrainOn(data, model, kind, 3, 1);
       EXPECT_EQ(a.summary.x, b.summary.x) << TorchModelName(model) << " " << AlgorithmName(kind);
       EXPECT_EQ(a.stats.training.calls, a.summary.rounds);
-      EXPECT_EQ(a.summary.bytes, a.summary.rounds * a.summary.x.size() * sizeof(double));
+      const std::size_t sent = a.summary.x.size() + (kind == AlgorithmKind::kLocalSgd ? a.state_values : 0);
+      EXPECT_EQ(a.summary.bytes, a.summary.rounds * sent * sizeof(float)) << TorchModelName(model);
+      if (model == TorchModel::kResNet20) {
+        EXPECT_GT(a.state_values, 0u) << "batch norm has statistics";
+      }
       EXPECT_GT(*a.summary.train_accuracy, 0.9) << TorchModelName(model) << " " << AlgorithmName(kind);
     }
   }
