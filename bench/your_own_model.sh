@@ -38,13 +38,14 @@ print("# Your own model (--model): communication-reduced methods against PSGD at
 print(f"Output of `bash bench/your_own_model.sh` on {cpu} ({os.cpu_count()} cores): the scripted CNN of "
       f"examples/your-own-model/ on standardised Fashion-MNIST, `mpirun -np 2`, T = {budget} samples per worker, "
       "momentum 0.9, test accuracy on all 10 000 test images.\n")
-print("| run | step | rounds | SFO/worker | test accuracy | vs PSGD's best |")
-print("|---|---|---|---|---|---|")
+print("| run | step | rounds | SFO/worker | bytes sent per worker | test accuracy | vs PSGD's best |")
+print("|---|---|---|---|---|---|---|")
 ref = json.load(open(f"{out}/psgd-lr{best}/summary.json"))["test_accuracy"]
 for name in ["psgd-lr0.01", "psgd-lr0.02", "psgd-lr0.05", "psgd-lr0.1", "local-sgd", "cr-psgd-rho1.05", "cr-psgd-rho1.02"]:
     s = json.load(open(f"{out}/{name}/summary.json"))
     step = s["lr"] if not s.get("lr_max") else f"{s['lr']} growing to {s['lr_max']}"
-    print(f"| {s['algo']} {s['params']} | {step} | {s['rounds']} | {s['sfo_per_worker']} | {s['test_accuracy']:.4f} | "
+    print(f"| {s['algo']} {s['params']} | {step} | {s['rounds']} | {s['sfo_per_worker']} | {s['bytes']:,} | "
+          f"{s['test_accuracy']:.4f} | "
           f"{100 * (s['test_accuracy'] - ref):+.1f} points |")
 PY
 cat bench/your_own_model.md

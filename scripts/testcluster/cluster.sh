@@ -8,7 +8,11 @@
 # TCP only, never shared memory.
 #
 #   cluster.sh up K [RATE]        create hosts h1..hK (RATE: tc syntax, default 1gbit)
-#   cluster.sh rate RATE          change every host's link rate
+#   cluster.sh rate RATE [DELAY]  change every host's link rate; DELAY (e.g. 50ms): the one-way
+#                                 delay between two hosts (netem, half on each of the path's links)
+#   cluster.sh up-wan K RATE DELAY  hosts h1..hK on a distant link: RATE each way and DELAY
+#                                 one-way between two hosts, emulated by wan_switch.py (TAP
+#                                 devices; for kernels without sch_netem) instead of the bridge
 #   cluster.sh cut I              take host hI's link down (its processes keep running, cut off)
 #   cluster.sh restore I          bring hI back as after a reboot: its processes killed, link up
 #   cluster.sh mpirun N ARGS...   mpirun on the head node over hosts h1..hN, one rank each
@@ -31,14 +35,34 @@ need_root() { [ "$(id -u)" = 0 ] || die "needs root (ip netns, tc)"; }
 # `burst` bytes pass at full speed, so a small bucket is closer to a real
 # wire. 1 ms of traffic, at least 16 KB (GSO packets larger than the bucket
 # are segmented by tbf, so the bucket need not hold one).
-shape() {  # shape NS_OR_EMPTY DEV RATE
-  local ns=$1 dev=$2 rate=$3 run=()
+# With a delay, netem holds each packet that long before the token bucket
+# (its child) paces it; a path host -> host crosses two shaped links (the
+# sender's and the receiver's), so each gets half the one-way delay.
+shape() {  # shape NS_OR_EMPTY DEV RATE [HALF_DELAY_US]
+  local ns=$1 dev=$2 rate=$3 delay_us=${4:-0} run=()
   [ -n "$ns" ] && run=(ip netns exec "$ns")
   local bits
   bits=$(rate_bits "$rate")
   local burst=$(( bits / 8 / 1000 ))
   (( burst < 16384 )) && burst=16384
-  "${run[@]}" tc qdisc replace dev "$dev" root tbf rate "$rate" burst "$burst" latency 200ms
+  if (( delay_us == 0 )); then
+    "${run[@]}" tc qdisc replace dev "$dev" root tbf rate "$rate" burst "$burst" latency 200ms
+    return
+  fi
+  "${run[@]}" tc qdisc del dev "$dev" root 2>/dev/null || true
+  "${run[@]}" tc qdisc add dev "$dev" root handle 1: netem delay "${delay_us}us" limit 100000
+  "${run[@]}" tc qdisc add dev "$dev" parent 1:1 handle 10: tbf rate "$rate" burst "$burst" latency 1s
+}
+
+delay_us() {  # 50ms -> 50000 (also us, s); empty -> 0
+  local d=${1,,}
+  case "$d" in
+    '') echo 0 ;;
+    *ms) echo $(( ${d%ms} * 1000 )) ;;
+    *us) echo $(( ${d%us} )) ;;
+    *s) echo $(( ${d%s} * 1000000 )) ;;
+    *) die "delay '$1': use e.g. 50ms" ;;
+  esac
 }
 
 rate_bits() {  # 100mbit -> 100000000
@@ -54,7 +78,13 @@ rate_bits() {  # 100mbit -> 100000000
 
 hosts() { ip netns list 2>/dev/null | awk '{print $1}' | grep "^${prefix}[0-9]*$" | sort -V || true; }
 
+switch_pid=/run/crpsgd-wan-switch.pid
+
 cmd_down() {
+  if [ -f "$switch_pid" ]; then
+    kill "$(cat "$switch_pid")" 2>/dev/null || true
+    rm -f "$switch_pid"
+  fi
   local ns
   for ns in $(hosts) $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$head$" || true); do
     # Everything still running in a host (orted, ranks) goes with it.
@@ -74,7 +104,7 @@ cmd_check_clean() {
   left+=$(hosts)
   left+=$(ip netns list | awk '{print $1}' | grep "^$head$" || true)
   left+=$(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^crpsgd-' || true)
-  left+=$(pgrep -f "netns-rsh|orted.*10\.213\.0\." || true)
+  left+=$(pgrep -f "netns-rsh|orted.*10\.213\.0\.|wan_switch\.py" || true)
   if [ -n "$left" ]; then
     echo "cluster.sh: left behind:" $left >&2
     return 1
@@ -117,15 +147,55 @@ cmd_up() {
   echo "cluster.sh: $k hosts h1..h$k at $subnet.11..$subnet.$((10 + k)), links at $rate; head node $subnet.10"
 }
 
+cmd_up_wan() {
+  local k=${1:-} rate=${2:-} delay=${3:-}
+  [[ "$k" =~ ^[1-9][0-9]?$ ]] && (( k <= 50 )) || die "up-wan K RATE DELAY: K must be 1..50 hosts, got '${k}'"
+  [ -n "$rate" ] && [ -n "$delay" ] || die "up-wan K RATE DELAY: e.g. up-wan 2 10mbit 50ms"
+  local bits us
+  bits=$(rate_bits "$rate")
+  us=$(delay_us "$delay")
+  cmd_down
+  local ports=() i ns
+  for i in $(seq 0 "$k"); do
+    ns=$prefix$i
+    (( i == 0 )) && ns=$head
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    ports+=("$ns=crpsgd-t$i")
+  done
+  local log
+  log=$(mktemp /tmp/crpsgd-wan-switch.XXXXXX)
+  setsid /usr/bin/python3 "$here/wan_switch.py" --rate "$bits" --delay "$(awk "BEGIN{print $us/1e6}")" \
+    --head "$head" "${ports[@]}" > "$log" 2>&1 < /dev/null &
+  echo $! > "$switch_pid"
+  until grep -q '^ready' "$log"; do  # every port exists
+    kill -0 "$(cat "$switch_pid")" 2>/dev/null || { cat "$log" >&2; rm -f "$log"; die "wan_switch.py failed"; }
+    sleep 0.1
+  done
+  rm -f "$log"
+  for i in $(seq 0 "$k"); do
+    ns=$prefix$i
+    (( i == 0 )) && ns=$head
+    ip -n "$ns" addr add "$subnet.$((10 + i))/24" dev eth0
+    ip -n "$ns" link set eth0 up
+    (( i > 0 )) && shape "$ns" eth0 "$rate"  # the host's uplink; the switch paces its downlink
+  done
+  ip netns exec "$head" sysctl -qw net.ipv4.tcp_retries2=4
+  echo "cluster.sh: $k hosts h1..h$k at $subnet.11..$subnet.$((10 + k)), links at $rate, $delay one-way" \
+    "(wan_switch.py); head node $subnet.10"
+}
+
 cmd_rate() {
-  local rate=${1:-}
-  [ -n "$rate" ] || die "rate RATE: missing RATE"
+  local rate=${1:-} delay=${2:-}
+  [ -n "$rate" ] || die "rate RATE [DELAY]: missing RATE"
   rate_bits "$rate" >/dev/null
+  local half
+  half=$(( $(delay_us "$delay") / 2 ))
   local ns
   for ns in $(hosts); do
     local i=${ns#$prefix}
-    shape "$ns" eth0 "$rate"
-    shape "" "crpsgd-v$i" "$rate"
+    shape "$ns" eth0 "$rate" "$half"
+    shape "" "crpsgd-v$i" "$rate" "$half"
   done
 }
 
@@ -160,6 +230,7 @@ cmd_mpirun() {
 need_root
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
+  up-wan) shift; cmd_up_wan "$@" ;;
   down) cmd_down ;;
   rate) shift; cmd_rate "$@" ;;
   cut) ip link set "$(link_of "${2:-}")" down ;;
@@ -170,5 +241,5 @@ case "${1:-}" in
     ip link set "$dev" up ;;
   mpirun) shift; cmd_mpirun "$@" ;;
   check-clean) cmd_check_clean ;;
-  *) die "usage: cluster.sh up K [RATE] | rate RATE | cut I | restore I | mpirun N ARGS... | down | check-clean" ;;
+  *) die "usage: cluster.sh up K [RATE] | up-wan K RATE DELAY | rate RATE [DELAY] | cut I | restore I | mpirun N ARGS... | down | check-clean" ;;
 esac

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# crpsgd against PyTorch DDP end to end, on 2 hosts of the test cluster
+# (scripts/testcluster/cluster.sh: network namespaces, one rank per host, one
+# core and one thread each), for each link profile:
+#   1gbit     1 Gbit/s per host link (tc tbf)
+#   100mbit   100 Mbit/s
+#   wan       10 Mbit/s and 50 ms one-way between the hosts (cluster.sh up-wan:
+#             wan_switch.py, as this machine's kernel has no sch_netem)
+# The model is the scripted CNN of examples/your-own-model (20 538 parameters,
+# batch norm) on Fashion-MNIST standardised per channel, T = BUDGET samples per
+# worker (one pass over the 60 000 images by the two workers), B = 32, step
+# 0.01 (PSGD's best in bench/your_own_model.md), momentum 0.9, the same
+# starting weights. Each profile runs, one after the other:
+#   PyTorch  DDP psgd; periodic model averaging (local SGD) at I = 8 and 64
+#            (bench/peers/ddp_train.py, gloo on the hosts' link)
+#   crpsgd   psgd; local SGD at I = 8 and 64; cr-psgd B1 = 32, rho = 1.05,
+#            step growing as sqrt(B) to 0.04 (bench/your_own_model.md's settings)
+# Every EVAL_EVERY samples per worker the test accuracy on all 10 000 test
+# images is taken with the clock stopped. bench/network/ddp_report.py then
+# prints, per profile, the time, rounds and bytes until the test accuracy
+# first reaches the target (DDP psgd's final accuracy at 1 Gbit/s less one
+# point), each row's ratio to DDP psgd, and the alpha-beta model's prediction
+# of its communication time; and draws accuracy against wall time.
+#
+# Usage (root): bash bench/network/ddp.sh   (about 30 minutes on 2 cores)
+#   [BUDGET=30000] [EVAL_EVERY=1600] [PROFILES="1gbit 100mbit wan"]
+# Writes bench/network/ddp_results.md and docs/figures/ddp/; the runs stay in out/network-ddp/.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+[ "$(id -u)" = 0 ] || { echo "ddp bench: needs root (network namespaces, tc)" >&2; exit 2; }
+[ -x build/crpsgd ] || { echo "ddp bench: build/crpsgd is missing: run scripts/build.sh" >&2; exit 2; }
+/usr/bin/python3 -c "import torch.distributed" 2>/dev/null ||
+  { echo "ddp bench: needs Debian's python3-torch (/usr/bin/python3)" >&2; exit 2; }
+cluster=scripts/testcluster/cluster.sh
+out=out/network-ddp
+budget=${BUDGET:-30000}
+eval_every=${EVAL_EVERY:-1600}
+rm -rf "$out"
+mkdir -p "$out"
+log() { echo "ddp bench: $*" >&2; }
+teardown() {
+  "$cluster" down
+  "$cluster" check-clean >&2
+}
+trap teardown EXIT
+trap 'exit 130' INT TERM
+
+model=$out/model
+/usr/bin/python3 examples/your-own-model/make_model.py "$model" 2>/dev/null
+runs=$out/runs.tsv
+printf 'profile\ttool\tmethod\tdir\n' > "$runs"
+
+crpsgd_run() {  # crpsgd_run PROFILE NAME FLAGS...
+  local profile=$1 name=$2 dir=$out/$1/crpsgd-${2// /-}
+  shift 2
+  log "$profile: crpsgd $name"
+  "$cluster" mpirun 2 ./build/crpsgd train --model "$model/cnn.pt" --data "$model/train.pt" \
+    --test-data "$model/test.pt" --normalize --budget "$budget" --momentum 0.9 --threads 1 --no-f-star \
+    --eval-samples 10000 --eval-every-sfo "$eval_every" "${net_model[@]}" "$@" --out "$dir" -q > "$dir.log" 2>&1 || {
+    grep -v setpgid "$dir.log" >&2
+    return 1
+  }
+  printf '%s\tcrpsgd\t%s\t%s\n' "$profile" "$name" "$dir" >> "$runs"
+}
+
+ddp_run() {  # ddp_run PROFILE NAME FLAGS...: one process per host, gloo over its eth0
+  local profile=$1 name=$2 dir=$out/$1/pytorch-${2// /-}
+  shift 2
+  log "$profile: PyTorch $name"
+  mkdir -p "$dir"
+  local pids=() r
+  for r in 0 1; do
+    ip netns exec "crpsgd-h$((r + 1))" env GLOO_SOCKET_IFNAME=eth0 OMP_NUM_THREADS=1 \
+      /usr/bin/python3 bench/peers/ddp_train.py --rank "$r" --world 2 --master 10.213.0.11:29500 --dir "$model" \
+      --budget "$budget" --eval-every "$eval_every" --batch 32 --lr 0.01 --momentum 0.9 "$@" \
+      --out "$dir/metrics.jsonl" > "$dir/rank-$r.log" 2>&1 &
+    pids+=($!)
+  done
+  for r in 0 1; do
+    wait "${pids[$r]}" || { cat "$dir/rank-$r.log" >&2; return 1; }
+  done
+  printf '%s\tpytorch\t%s\t%s\n' "$profile" "$name" "$dir" >> "$runs"
+}
+
+shaped=0  # a bridged cluster is up (whose rate can change in place)
+for profile in ${PROFILES:-1gbit 100mbit wan}; do
+  case "$profile" in
+    1gbit | 100mbit)
+      if [ "$shaped" = 1 ]; then "$cluster" rate "$profile"; else "$cluster" up 2 "$profile" >&2; fi
+      shaped=1
+      bytes_per_s=$(( $(sed 's/gbit/000000000/; s/mbit/000000/' <<< "$profile") / 8 ))
+      net_model=(--net-model "alpha=5e-5,bandwidth=$bytes_per_s") ;;
+    wan)
+      "$cluster" up-wan 2 10mbit 50ms >&2
+      shaped=0
+      net_model=(--net-model "alpha=0.05,bandwidth=1250000") ;;
+    *) echo "ddp bench: unknown profile '$profile' (1gbit, 100mbit, wan)" >&2; exit 2 ;;
+  esac
+  mkdir -p "$out/$profile"
+  ddp_run "$profile" "psgd B=32" --algo psgd
+  ddp_run "$profile" "local-sgd b=32 I=8" --algo local-sgd --sync-period 8
+  ddp_run "$profile" "local-sgd b=32 I=64" --algo local-sgd --sync-period 64
+  crpsgd_run "$profile" "psgd B=32" --algo psgd --batch 32 --lr 0.01
+  crpsgd_run "$profile" "local-sgd b=32 I=8" --algo local-sgd --batch 32 --sync-period 8 --lr 0.01
+  crpsgd_run "$profile" "local-sgd b=32 I=64" --algo local-sgd --batch 32 --sync-period 64 --lr 0.01
+  crpsgd_run "$profile" "cr-psgd B1=32 rho=1.05" --algo cr-psgd --b1 32 --rho 1.05 --lr 0.01 \
+    --lr-batch-scaling sqrt --lr-max 0.04
+done
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+/usr/bin/python3 bench/network/ddp_report.py "$out" "$cpu ($(nproc) cores)" "$budget" > "$out/ddp_results.md"
+cp "$out/ddp_results.md" bench/network/ddp_results.md
+mkdir -p docs/figures/ddp
+cp "$out"/ddp-*.svg docs/figures/ddp/ 2>/dev/null || true
+log "wrote bench/network/ddp_results.md and docs/figures/ddp/"
