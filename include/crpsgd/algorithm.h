@@ -25,6 +25,7 @@
 #include "crpsgd/objective.h"
 #include "crpsgd/sampler.h"
 #include "crpsgd/status.h"
+#include "crpsgd/round_record.h"  // RoundRecord, RoundObserver: what Run reports each round
 
 namespace crpsgd {
 
@@ -92,38 +93,6 @@ struct AlgorithmOptions {
   // Catalyst's K and inner budget for N workers: the overrides, or ⌊√(NT)⌋ and ⌊√(T/N)⌋.
   std::uint64_t OuterIterationsFor(int workers) const;
   std::uint64_t InnerBudgetFor(int workers) const;
-};
-
-// What an algorithm reports after each round; Train fills in the measurements.
-struct RoundRecord {
-  std::uint64_t round = 0;            // 1, 2, ...; 0 is the starting point
-  std::uint64_t batch = 0;            // B_t: per-worker samples in this round's gradient
-  std::uint64_t local_steps = 0;      // SGD steps in this round (1 except local-sgd)
-  std::uint64_t outer_iteration = 0;  // k of cr-psgd-catalyst (0 for the other algorithms)
-  std::uint64_t sfo_per_worker = 0;   // cumulative
-  bool last = false;                  // the final round of the run
-  // Filled in by Train:
-  std::uint64_t sfo_total = 0;
-  std::optional<double> loss;           // f(x) on all training data, when evaluated
-  std::optional<double> test_accuracy;  // on the test data, when evaluated and given
-  double wall_s = 0, comm_s = 0;        // cumulative training time (evaluation excluded)
-  std::uint64_t bytes = 0;              // cumulative training payload bytes per worker
-  std::optional<double> net_model_s;    // cumulative modelled network time (--net-model)
-  // --rho auto: the norm test's smoothed noise V (tr Σ per sample) and G²
-  // (the estimate of ‖∇f‖²) after this round.
-  std::optional<double> noise_trace, grad_norm2;
-};
-
-class RoundObserver {
- public:
-  virtual ~RoundObserver() = default;
-  // Called on every worker after each round with the shared iterate. A
-  // non-OK Status stops the run with that Status.
-  virtual Status OnRound(const RoundRecord& record, std::span<const double> x) = 0;
-  // What a checkpoint must keep of this observer (e.g. how much of a file it
-  // has written), and how to return to it when the run resumes.
-  virtual std::string CheckpointState() const { return {}; }
-  virtual Status RestoreCheckpointState(const std::string& /*state*/) { return Status::OK(); }
 };
 
 // The norm test of --rho auto (Byrd, Chin, Nocedal & Wu 2012; McCandlish et

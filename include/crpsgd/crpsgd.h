@@ -11,6 +11,7 @@
 #include "crpsgd/inproc.h"
 #include "crpsgd/linear_models.h"
 #include "crpsgd/liblinear_model.h"
+#include "crpsgd/files.h"
 #include "crpsgd/metrics.h"
 #include "crpsgd/objective.h"
 #include "crpsgd/objective_registry.h"

@@ -1,5 +1,5 @@
-// Run outputs: metrics.jsonl (one JSON object per round), summary.json, and
-// atomic file writes. Formats are specified in docs/output-formats.md.
+// Run outputs: metrics.jsonl (one JSON object per round) and summary.json.
+// Formats are specified in docs/output-formats.md.
 #pragma once
 
 #include <filesystem>
@@ -9,18 +9,10 @@
 #include <string_view>
 
 #include "crpsgd/algorithm.h"
+#include "crpsgd/files.h"  // WriteFileAtomic, ExactNumber: the run outputs write with them
 #include "crpsgd/train.h"
 
 namespace crpsgd {
-
-// Writes `content` to `path` via a temporary file in the same folder, fsync,
-// rename, and fsync of the folder (so the rename itself survives a crash):
-// readers see the old file or the new one, never half of one.
-Status WriteFileAtomic(const std::filesystem::path& path, const std::string& content);
-
-// `v` as text that reads back as the same double ("%.17g"), for files and
-// identities that must round-trip exactly.
-std::string ExactNumber(double v);
 
 // A RoundObserver that appends one line per round to a JSON Lines file. Lines
 // are flushed as written, so a crashed run leaves whole lines only.

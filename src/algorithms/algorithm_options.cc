@@ -1,36 +1,11 @@
 #include <cmath>
 #include <sstream>
 
+#include "algorithms/algorithm_spec.h"
 #include "crpsgd/algorithm.h"
 #include "crpsgd/enum_table.h"
 
 namespace crpsgd {
-namespace {
-
-// Algorithm 2 splits T into K inner CR-PSGD runs of ⌊√(T/N)⌋ each.
-Status ValidateCatalyst(const AlgorithmOptions& o, int workers) {
-  if (!(o.theta > 0.0) || !std::isfinite(o.theta)) {
-    std::ostringstream os;
-    os << "--theta must be > 0 (got " << o.theta << ")";
-    return Status::InvalidArgument(os.str());
-  }
-  const std::uint64_t outer = o.OuterIterationsFor(workers), inner = o.InnerBudgetFor(workers);
-  if (outer < 1) return Status::InvalidArgument("--outer-iters: no outer iteration fits the budget");
-  if (inner < o.first_batch) {
-    return Status::InvalidArgument("cr-psgd-catalyst: the inner budget " + std::to_string(inner) +
-                                   (o.inner_budget ? " (--inner-budget)" : " (floor(sqrt(T/N)))") + " is below --b1 (" +
-                                   std::to_string(o.first_batch) + "): raise --budget or set --inner-budget");
-  }
-  if (inner > o.budget / outer) {
-    return Status::InvalidArgument("cr-psgd-catalyst: --outer-iters (" + std::to_string(outer) +
-                                   ") x --inner-budget (" + std::to_string(inner) + ") exceeds --budget (" +
-                                   std::to_string(o.budget) + ")");
-  }
-  return Status::OK();
-}
-
-}  // namespace
-
 constexpr EnumTable<AlgorithmKind, 4> kAlgorithms{{{{AlgorithmKind::kPsgd, "psgd"},
                                                     {AlgorithmKind::kCrPsgd, "cr-psgd"},
                                                     {AlgorithmKind::kLocalSgd, "local-sgd"},
@@ -78,7 +53,7 @@ std::uint64_t AlgorithmOptions::InnerBudgetFor(int workers) const {
 }
 
 std::uint64_t AlgorithmOptions::SmallestBatch() const {
-  return kind == AlgorithmKind::kPsgd || kind == AlgorithmKind::kLocalSgd ? batch : first_batch;
+  return internal::SpecOf(kind).fixed_batch ? batch : first_batch;
 }
 
 Status AlgorithmOptions::Validate(int workers) const {
@@ -99,60 +74,12 @@ Status AlgorithmOptions::Validate(int workers) const {
   if (!(weight_decay >= 0.0) || !std::isfinite(weight_decay)) {
     return Status::InvalidArgument("--weight-decay must be >= 0 (got " + std::to_string(weight_decay) + ")");
   }
-  switch (kind) {
-    case AlgorithmKind::kPsgd:
-    case AlgorithmKind::kLocalSgd:
-      if (adaptive_batch) {
-        return Status::InvalidArgument(std::string("--rho auto grows the batch of cr-psgd and cr-psgd-catalyst; ") +
-                                       AlgorithmName(kind) + " has a fixed batch (--batch)");
-      }
-      if (batch < 1) return Status::InvalidArgument("--batch must be >= 1");
-      if (batch > budget) {
-        return Status::InvalidArgument("--budget (" + std::to_string(budget) + ") is below --batch (" +
-                                       std::to_string(batch) + "): not even one step fits");
-      }
-      if (kind == AlgorithmKind::kLocalSgd && sync_period < 1) {
-        return Status::InvalidArgument("--sync-period must be >= 1");
-      }
-      break;
-    case AlgorithmKind::kCrPsgd:
-    case AlgorithmKind::kCrPsgdCatalyst: {
-      if (first_batch < 1)
-        return Status::InvalidArgument("--b1 must be >= 1 (got " + std::to_string(first_batch) + ")");
-      if (adaptive_batch && (!(norm_test_theta2 > 0.0) || !std::isfinite(norm_test_theta2))) {
-        std::ostringstream os;
-        os << "--norm-test-theta2 must be > 0 (got " << norm_test_theta2 << "): the norm test grows the batch "
-           << "until N·B reaches tr Σ/(θ²‖∇f‖²)";
-        return Status::InvalidArgument(os.str());
-      }
-      if (!adaptive_batch && (!(growth > 1.0) || !std::isfinite(growth))) {
-        std::ostringstream os;
-        os << "--rho must be > 1 (got " << growth << ")";
-        return Status::InvalidArgument(os.str());
-      }
-      if (first_batch > budget) {
-        return Status::InvalidArgument("--budget (" + std::to_string(budget) + ") is below --b1 (" +
-                                       std::to_string(first_batch) + "): not even one round fits");
-      }
-      if (kind == AlgorithmKind::kCrPsgdCatalyst) CRPSGD_RETURN_IF_ERROR(ValidateCatalyst(*this, workers));
-      break;
-    }
-  }
-  return Status::OK();
+  return internal::SpecOf(kind).validate(*this, workers);
 }
 
 std::string AlgorithmOptions::Describe() const {
   std::ostringstream os;
-  switch (kind) {
-    case AlgorithmKind::kPsgd: os << "B=" << batch; break;
-    case AlgorithmKind::kCrPsgd: os << "B1=" << first_batch << " rho=" << rho(); break;
-    case AlgorithmKind::kLocalSgd: os << "b=" << batch << " I=" << sync_period; break;
-    case AlgorithmKind::kCrPsgdCatalyst:
-      os << "B1=" << first_batch << " rho=" << rho() << " theta=" << theta;
-      if (outer_iterations != 0) os << " K=" << outer_iterations;
-      if (inner_budget != 0) os << " Tin=" << inner_budget;
-      break;
-  }
+  internal::SpecOf(kind).describe(*this, os);
   if (momentum != 0.0) os << " mu=" << momentum;
   if (weight_decay != 0.0) os << " wd=" << weight_decay;
   if (lr_schedule != LrSchedule::kConstant) os << " lr=" << LrScheduleName(lr_schedule);
@@ -172,4 +99,45 @@ std::string AlgorithmOptions::rho() const {
   return os.str();
 }
 
+namespace internal {
+
+Status ValidateFixedBatch(const AlgorithmOptions& o) {
+  if (o.adaptive_batch) {
+    return Status::InvalidArgument(std::string("--rho auto grows the batch of cr-psgd and cr-psgd-catalyst; ") +
+                                   AlgorithmName(o.kind) + " has a fixed batch (--batch)");
+  }
+  if (o.batch < 1) return Status::InvalidArgument("--batch must be >= 1");
+  if (o.batch > o.budget) {
+    return Status::InvalidArgument("--budget (" + std::to_string(o.budget) + ") is below --batch (" +
+                                   std::to_string(o.batch) + "): not even one step fits");
+  }
+  return Status::OK();
+}
+
+Status ValidateGrowingBatch(const AlgorithmOptions& o) {
+  if (o.first_batch < 1)
+    return Status::InvalidArgument("--b1 must be >= 1 (got " + std::to_string(o.first_batch) + ")");
+  if (o.adaptive_batch && (!(o.norm_test_theta2 > 0.0) || !std::isfinite(o.norm_test_theta2))) {
+    std::ostringstream os;
+    os << "--norm-test-theta2 must be > 0 (got " << o.norm_test_theta2 << "): the norm test grows the batch "
+       << "until N·B reaches tr Σ/(θ²‖∇f‖²)";
+    return Status::InvalidArgument(os.str());
+  }
+  if (!o.adaptive_batch && (!(o.growth > 1.0) || !std::isfinite(o.growth))) {
+    std::ostringstream os;
+    os << "--rho must be > 1 (got " << o.growth << ")";
+    return Status::InvalidArgument(os.str());
+  }
+  if (o.first_batch > o.budget) {
+    return Status::InvalidArgument("--budget (" + std::to_string(o.budget) + ") is below --b1 (" +
+                                   std::to_string(o.first_batch) + "): not even one round fits");
+  }
+  return Status::OK();
+}
+
+SummaryValue RhoValue(const AlgorithmOptions& o) {
+  return o.adaptive_batch ? SummaryValue(std::string("auto")) : SummaryValue(o.growth);
+}
+
+}  // namespace internal
 }  // namespace crpsgd

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "crpsgd/metrics.h"
+#include "crpsgd/files.h"
 #include "util/byte_record.h"
 
 namespace crpsgd::internal {

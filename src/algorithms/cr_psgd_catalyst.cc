@@ -1,7 +1,10 @@
 #include "algorithms/cr_psgd_catalyst.h"
 
+#include <cmath>
+#include <sstream>
 #include <vector>
 
+#include "algorithms/algorithm_spec.h"
 #include "algorithms/minibatch_sgd.h"
 
 namespace crpsgd::internal {
@@ -77,5 +80,83 @@ Result<AlgorithmResult> CrPsgdCatalyst::Run(Communicator& comm, const Objective&
   result.budget_left = options_.budget - result.sfo_per_worker;
   return result;
 }
+
+namespace {
+
+// Algorithm 2 splits T into K inner CR-PSGD runs of ⌊√(T/N)⌋ each.
+Status ValidateCatalyst(const AlgorithmOptions& o, int workers) {
+  CRPSGD_RETURN_IF_ERROR(ValidateGrowingBatch(o));
+  if (!(o.theta > 0.0) || !std::isfinite(o.theta)) {
+    std::ostringstream os;
+    os << "--theta must be > 0 (got " << o.theta << ")";
+    return Status::InvalidArgument(os.str());
+  }
+  const std::uint64_t outer = o.OuterIterationsFor(workers), inner = o.InnerBudgetFor(workers);
+  if (outer < 1) return Status::InvalidArgument("--outer-iters: no outer iteration fits the budget");
+  if (inner < o.first_batch) {
+    return Status::InvalidArgument("cr-psgd-catalyst: the inner budget " + std::to_string(inner) +
+                                   (o.inner_budget ? " (--inner-budget)" : " (floor(sqrt(T/N)))") + " is below --b1 (" +
+                                   std::to_string(o.first_batch) + "): raise --budget or set --inner-budget");
+  }
+  if (inner > o.budget / outer) {
+    return Status::InvalidArgument("cr-psgd-catalyst: --outer-iters (" + std::to_string(outer) +
+                                   ") x --inner-budget (" + std::to_string(inner) + ") exceeds --budget (" +
+                                   std::to_string(o.budget) + ")");
+  }
+  return Status::OK();
+}
+
+// K, the inner budget and ‖∇f(x)‖ at the end: the catalyst is judged by the
+// gradient (non-convex f), which no other algorithm reports.
+Status FinishCatalyst(const AlgorithmOptions& o, int workers, FullEvaluator& eval, std::span<const double> x,
+                      RunSummary& summary) {
+  summary.outer_iterations = o.OuterIterationsFor(workers);
+  summary.inner_budget = o.InnerBudgetFor(workers);
+  std::vector<double> gradient(x.size());
+  CRPSGD_RETURN_IF_ERROR(eval.LossAndGradient(x, gradient).status());
+  double norm2 = 0.0;
+  for (double g : gradient) norm2 += g * g;
+  summary.gradient_norm = std::sqrt(norm2);
+  return Status::OK();
+}
+
+SummaryValue OrNull(const std::optional<std::uint64_t>& v) { return v ? SummaryValue(*v) : SummaryValue(nullptr); }
+
+}  // namespace
+
+const AlgorithmSpec kCrPsgdCatalystSpec{
+    .kind = AlgorithmKind::kCrPsgdCatalyst,
+    .fixed_batch = false,
+    .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<CrPsgdCatalyst>(o); },
+    .plan =
+        [](const AlgorithmOptions& o, int workers) {
+          const BudgetPlan inner = PlanGrowing(o, o.InnerBudgetFor(workers));
+          const std::uint64_t outer = o.OuterIterationsFor(workers);
+          AlgorithmPlan plan;
+          plan.rounds = outer * inner.rounds;
+          plan.sfo_per_worker = outer * inner.spent;
+          return plan;
+        },
+    .validate = ValidateCatalyst,
+    .describe =
+        [](const AlgorithmOptions& o, std::ostream& os) {
+          os << "B1=" << o.first_batch << " rho=" << o.rho() << " theta=" << o.theta;
+          if (o.outer_iterations != 0) os << " K=" << o.outer_iterations;
+          if (o.inner_budget != 0) os << " Tin=" << o.inner_budget;
+        },
+    .samples_per_step = [](const AlgorithmOptions& o,
+                           int workers) { return static_cast<double>(workers) * static_cast<double>(o.first_batch); },
+    .summary_fields =
+        [](const AlgorithmOptions& o, const RunSummary& s) {
+          return SummaryFields{
+              {"b1", std::uint64_t{o.first_batch}},
+              {"rho", RhoValue(o)},
+              {"theta", o.theta},
+              {"outer_iterations", OrNull(s.outer_iterations)},
+              {"inner_budget", OrNull(s.inner_budget)},
+              {"gradient_norm", s.gradient_norm ? SummaryValue(*s.gradient_norm) : SummaryValue(nullptr)}};
+        },
+    .finish = FinishCatalyst,
+};
 
 }  // namespace crpsgd::internal

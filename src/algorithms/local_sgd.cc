@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "algorithms/algorithm_spec.h"
 #include "algorithms/batch_gradient.h"
 #include "algorithms/round_exchange.h"
 
@@ -48,5 +49,36 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
   result.budget_left = options_.budget - result.sfo_per_worker;
   return result;
 }
+
+}  // namespace crpsgd::internal
+
+namespace crpsgd::internal {
+
+// Local SGD: I local steps of b samples between averagings; ⌊T/b⌋ steps.
+const AlgorithmSpec kLocalSgdSpec{
+    .kind = AlgorithmKind::kLocalSgd,
+    .fixed_batch = true,
+    .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<LocalSgd>(o); },
+    .plan =
+        [](const AlgorithmOptions& o, int) {
+          const std::uint64_t steps = o.budget / o.batch;
+          AlgorithmPlan plan;
+          plan.rounds = (steps + o.sync_period - 1) / o.sync_period;
+          plan.sfo_per_worker = steps * o.batch;
+          return plan;
+        },
+    .validate =
+        [](const AlgorithmOptions& o, int) {
+          CRPSGD_RETURN_IF_ERROR(ValidateFixedBatch(o));
+          if (o.sync_period < 1) return Status::InvalidArgument("--sync-period must be >= 1");
+          return Status::OK();
+        },
+    .describe = [](const AlgorithmOptions& o, std::ostream& os) { os << "b=" << o.batch << " I=" << o.sync_period; },
+    .samples_per_step = [](const AlgorithmOptions& o, int) { return static_cast<double>(o.batch); },
+    .summary_fields =
+        [](const AlgorithmOptions& o, const RunSummary&) {
+          return SummaryFields{{"batch", std::uint64_t{o.batch}}, {"sync_period", std::uint64_t{o.sync_period}}};
+        },
+};
 
 }  // namespace crpsgd::internal

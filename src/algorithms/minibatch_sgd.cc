@@ -20,6 +20,7 @@
 
 #include "algorithms/batch_gradient.h"
 #include "algorithms/minibatch_sgd.h"
+#include "algorithms/algorithm_spec.h"
 #include "algorithms/round_exchange.h"
 
 namespace crpsgd::internal {
@@ -150,5 +151,58 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
   result.budget_left = options_.budget - result.sfo_per_worker;
   return result;
 }
+
+}  // namespace crpsgd::internal
+
+namespace crpsgd::internal {
+namespace {
+
+std::unique_ptr<Algorithm> MakePsgd(const AlgorithmOptions& o) {
+  return std::make_unique<MinibatchSgd>(o, std::make_unique<ConstantBatch>(o.batch));
+}
+std::unique_ptr<Algorithm> MakeCrPsgd(const AlgorithmOptions& o) {
+  return std::make_unique<MinibatchSgd>(o, std::make_unique<GeometricBatch>(o.first_batch, o.growth));
+}
+
+AlgorithmPlan PlanOf(const BudgetPlan& budget) {
+  AlgorithmPlan plan;
+  plan.rounds = budget.rounds;
+  plan.sfo_per_worker = budget.spent;
+  return plan;
+}
+
+}  // namespace
+
+// PSGD: one step of N·B samples a round.
+const AlgorithmSpec kPsgdSpec{
+    .kind = AlgorithmKind::kPsgd,
+    .fixed_batch = true,
+    .make = MakePsgd,
+    .plan = [](const AlgorithmOptions& o, int) { return PlanOf(PlanBudget(ConstantBatch(o.batch), o.budget)); },
+    .validate = [](const AlgorithmOptions& o, int) { return ValidateFixedBatch(o); },
+    .describe = [](const AlgorithmOptions& o, std::ostream& os) { os << "B=" << o.batch; },
+    .samples_per_step = [](const AlgorithmOptions& o,
+                           int workers) { return static_cast<double>(workers) * static_cast<double>(o.batch); },
+    .summary_fields =
+        [](const AlgorithmOptions& o, const RunSummary&) {
+          return SummaryFields{{"batch", std::uint64_t{o.batch}}};
+        },
+};
+
+// CR-PSGD (Algorithm 1): the batch grows as ⌊ρ^t B₁⌋, or by the norm test.
+const AlgorithmSpec kCrPsgdSpec{
+    .kind = AlgorithmKind::kCrPsgd,
+    .fixed_batch = false,
+    .make = MakeCrPsgd,
+    .plan = [](const AlgorithmOptions& o, int) { return PlanOf(PlanGrowing(o, o.budget)); },
+    .validate = [](const AlgorithmOptions& o, int) { return ValidateGrowingBatch(o); },
+    .describe = [](const AlgorithmOptions& o, std::ostream& os) { os << "B1=" << o.first_batch << " rho=" << o.rho(); },
+    .samples_per_step = [](const AlgorithmOptions& o,
+                           int workers) { return static_cast<double>(workers) * static_cast<double>(o.first_batch); },
+    .summary_fields =
+        [](const AlgorithmOptions& o, const RunSummary&) {
+          return SummaryFields{{"b1", std::uint64_t{o.first_batch}}, {"rho", RhoValue(o)}};
+        },
+};
 
 }  // namespace crpsgd::internal

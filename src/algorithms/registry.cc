@@ -1,31 +1,27 @@
-// The one place that maps algorithm kinds to implementations.
-#include "algorithms/cr_psgd_catalyst.h"
-#include "algorithms/local_sgd.h"
-#include "algorithms/minibatch_sgd.h"
+// The one table of algorithms: a row each (algorithms/algorithm_spec.h),
+// defined in the algorithm's own file. A new algorithm adds its file, its
+// name in AlgorithmKind and the name table, and a row here.
+#include <array>
+
+#include "algorithms/algorithm_spec.h"
 #include "util/check.h"
 
 namespace crpsgd {
+namespace internal {
 
-std::unique_ptr<Algorithm> MakeAlgorithm(const AlgorithmOptions& options) {
-  // Catalyst's budget split depends on N: its Run validates with comm.size().
-  CRPSGD_CHECK(options.kind == AlgorithmKind::kCrPsgdCatalyst || options.Validate().ok());
-  switch (options.kind) {
-    case AlgorithmKind::kPsgd:
-      return std::make_unique<internal::MinibatchSgd>(options, std::make_unique<ConstantBatch>(options.batch));
-    case AlgorithmKind::kCrPsgd:
-      return std::make_unique<internal::MinibatchSgd>(
-          options, std::make_unique<GeometricBatch>(options.first_batch, options.growth));
-    case AlgorithmKind::kLocalSgd: return std::make_unique<internal::LocalSgd>(options);
-    case AlgorithmKind::kCrPsgdCatalyst: return std::make_unique<internal::CrPsgdCatalyst>(options);
+const AlgorithmSpec& SpecOf(AlgorithmKind kind) {
+  static const std::array<const AlgorithmSpec*, 4> kRows = {&kPsgdSpec, &kCrPsgdSpec, &kLocalSgdSpec,
+                                                            &kCrPsgdCatalystSpec};
+  for (const AlgorithmSpec* row : kRows) {
+    if (row->kind == kind) return *row;
   }
-  return nullptr;
+  CRPSGD_CHECK(false && "an AlgorithmKind without a registry row");
+  return kPsgdSpec;
 }
-
-namespace {
 
 // --rho auto: the fewest rounds the norm test can take, doubling from B₁,
 // the budget spent as the run spends it (NextAdaptiveBatch).
-BudgetPlan PlanDoubling(std::uint64_t first_batch, std::uint64_t budget) {
+static BudgetPlan PlanDoubling(std::uint64_t first_batch, std::uint64_t budget) {
   BudgetPlan plan;
   for (std::uint64_t batch = first_batch; plan.spent < budget; batch *= 2) {
     plan.last_batch = NextAdaptiveBatch(batch, budget - plan.spent);
@@ -40,27 +36,17 @@ BudgetPlan PlanGrowing(const AlgorithmOptions& options, std::uint64_t budget) {
                                 : PlanBudget(GeometricBatch(options.first_batch, options.growth), budget);
 }
 
-}  // namespace
+}  // namespace internal
+
+std::unique_ptr<Algorithm> MakeAlgorithm(const AlgorithmOptions& options) {
+  // Catalyst's budget split depends on N: its Run validates with comm.size().
+  CRPSGD_CHECK(options.kind == AlgorithmKind::kCrPsgdCatalyst || options.Validate().ok());
+  return internal::SpecOf(options.kind).make(options);
+}
 
 AlgorithmPlan PlanAlgorithm(const AlgorithmOptions& options, int workers) {
-  AlgorithmPlan plan;
+  AlgorithmPlan plan = internal::SpecOf(options.kind).plan(options, workers);
   plan.exact = !options.adaptive_batch;
-  if (options.kind == AlgorithmKind::kCrPsgdCatalyst) {
-    const BudgetPlan inner = PlanGrowing(options, options.InnerBudgetFor(workers));
-    const std::uint64_t outer = options.OuterIterationsFor(workers);
-    plan.rounds = outer * inner.rounds;
-    plan.sfo_per_worker = outer * inner.spent;
-  } else if (options.kind == AlgorithmKind::kLocalSgd) {
-    const std::uint64_t steps = options.budget / options.batch;
-    plan.rounds = (steps + options.sync_period - 1) / options.sync_period;
-    plan.sfo_per_worker = steps * options.batch;
-  } else {
-    const BudgetPlan budget = options.kind == AlgorithmKind::kPsgd
-                                  ? PlanBudget(ConstantBatch(options.batch), options.budget)
-                                  : PlanGrowing(options, options.budget);
-    plan.rounds = budget.rounds;
-    plan.sfo_per_worker = budget.spent;
-  }
   plan.budget_left = options.budget - plan.sfo_per_worker;
   return plan;
 }

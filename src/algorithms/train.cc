@@ -9,9 +9,10 @@
 #include <functional>
 
 #include "algorithms/algorithm_internal.h"
+#include "algorithms/algorithm_spec.h"
 #include "algorithms/checkpoint_file.h"
 #include "crpsgd/evaluation.h"
-#include "crpsgd/metrics.h"
+#include "crpsgd/files.h"
 
 namespace crpsgd {
 namespace {
@@ -239,7 +240,7 @@ Status CheckBatchFloor(const AlgorithmOptions& options, const Objective& f) {
   const BatchFloor floor = f.MinimumBatch();
   const std::uint64_t smallest = options.SmallestBatch();
   if (smallest >= floor.samples) return Status::OK();
-  const bool fixed = options.kind == AlgorithmKind::kPsgd || options.kind == AlgorithmKind::kLocalSgd;
+  const bool fixed = internal::SpecOf(options.kind).fixed_batch;
   return Status::InvalidArgument(std::string(fixed ? "--batch " : "--b1 ") + std::to_string(smallest) + ": " +
                                  floor.reason + ": give " + (fixed ? "--batch " : "--b1 ") +
                                  std::to_string(floor.samples) + " or more");
@@ -366,14 +367,8 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
   summary.bytes = monitor.last().bytes;
   summary.eval_s = monitor.eval_s();
   CRPSGD_ASSIGN_OR_RETURN(summary.train_accuracy, eval.Accuracy(x));
-  if (options.algorithm.kind == AlgorithmKind::kCrPsgdCatalyst) {
-    summary.outer_iterations = options.algorithm.OuterIterationsFor(comm.size());
-    summary.inner_budget = options.algorithm.InnerBudgetFor(comm.size());
-    std::vector<double> gradient(x.size());
-    CRPSGD_RETURN_IF_ERROR(eval.LossAndGradient(x, gradient).status());
-    double norm2 = 0.0;
-    for (double g : gradient) norm2 += g * g;
-    summary.gradient_norm = std::sqrt(norm2);
+  if (const auto finish = internal::SpecOf(options.algorithm.kind).finish) {  // what the algorithm adds
+    CRPSGD_RETURN_IF_ERROR(finish(options.algorithm, comm.size(), eval, x, summary));
   }
   if (test_eval) {
     CRPSGD_ASSIGN_OR_RETURN(summary.test_loss, test_eval->Loss(x));
@@ -409,14 +404,7 @@ Result<SmoothnessEstimate> EstimateLipschitz(const Objective& f, Communicator& c
 }
 
 double SamplesPerStep(const AlgorithmOptions& options, int workers) {
-  const double n = static_cast<double>(workers);
-  switch (options.kind) {
-    case AlgorithmKind::kPsgd: return n * static_cast<double>(options.batch);
-    case AlgorithmKind::kLocalSgd: return static_cast<double>(options.batch);
-    case AlgorithmKind::kCrPsgd:
-    case AlgorithmKind::kCrPsgdCatalyst: return n * static_cast<double>(options.first_batch);
-  }
-  return 1.0;
+  return internal::SpecOf(options.kind).samples_per_step(options, workers);
 }
 
 std::uint64_t StableFirstBatch(const SmoothnessEstimate& smoothness, double lr, int workers,

@@ -9,51 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "algorithms/algorithm_spec.h"
+
 namespace crpsgd {
-
-Status WriteFileAtomic(const std::filesystem::path& path, const std::string& content) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::IOError(tmp.string() + ": cannot create: " + std::strerror(errno));
-  std::size_t written = 0;
-  while (written < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Status::IOError(tmp.string() + ": write failed: " + why);
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    return Status::IOError(tmp.string() + ": could not be flushed to disk");
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return Status::IOError(path.string() + ": rename failed: " + why);
-  }
-  // The rename is an entry of the folder: without this a crash could leave the old file.
-  const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0 || ::fsync(dir) != 0) {
-    const std::string why = std::strerror(errno);
-    if (dir >= 0) ::close(dir);
-    return Status::IOError(folder.string() + ": the rename of " + path.filename().string() +
-                           " could not be flushed to disk: " + why);
-  }
-  ::close(dir);
-  return Status::OK();
-}
-
-std::string ExactNumber(double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.17g", v);
-  return text;
-}
 
 MetricsWriter::MetricsWriter(std::filesystem::path path, std::optional<double> f_star, bool append)
     : path_(std::move(path)), out_(path_, append ? std::ios::app : std::ios::trunc), f_star_(f_star) {}
@@ -105,11 +63,6 @@ nlohmann::json OrNull(const std::optional<T>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
-// ρ: a number, or "auto" with the norm test's θ² beside it (norm_test_theta2).
-nlohmann::json RhoJson(const AlgorithmOptions& a) {
-  return a.adaptive_batch ? nlohmann::json("auto") : nlohmann::json(a.growth);
-}
-
 nlohmann::json RoundRecordToJson(const RoundRecord& r, std::optional<double> f_star) {
   nlohmann::json j;
   j["round"] = r.round;
@@ -135,16 +88,8 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   nlohmann::json j;
   j["algo"] = AlgorithmName(a.kind);
   j["params"] = a.Describe();
-  switch (a.kind) {
-    case AlgorithmKind::kPsgd: j["batch"] = a.batch; break;
-    case AlgorithmKind::kCrPsgd: j["b1"] = a.first_batch, j["rho"] = RhoJson(a); break;
-    case AlgorithmKind::kLocalSgd: j["batch"] = a.batch, j["sync_period"] = a.sync_period; break;
-    case AlgorithmKind::kCrPsgdCatalyst:
-      j["b1"] = a.first_batch, j["rho"] = RhoJson(a), j["theta"] = a.theta;
-      j["outer_iterations"] = OrNull(s.outer_iterations);
-      j["inner_budget"] = OrNull(s.inner_budget);
-      j["gradient_norm"] = OrNull(s.gradient_norm);
-      break;
+  for (const auto& [key, value] : internal::SpecOf(a.kind).summary_fields(a, s)) {  // its own parameters
+    std::visit([&j, &key](const auto& v) { j[key] = v; }, value);
   }
   j["sampling"] = SamplingName(a.sampling);
   j["momentum"] = a.momentum;

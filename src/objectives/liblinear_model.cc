@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "crpsgd/metrics.h"
+#include "crpsgd/files.h"
 
 namespace crpsgd {
 

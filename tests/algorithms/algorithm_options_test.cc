@@ -78,5 +78,29 @@ TEST(AlgorithmNamesTest, RoundTripAndDescribe) {
   EXPECT_EQ(ParseLrBatchScaling("square").status().code(), StatusCode::kInvalidArgument);
 }
 
+// Each algorithm's registry row: its parameters in tables, the batch its
+// checks name, and its name.
+TEST(AlgorithmNamesTest, EveryAlgorithmDescribesItsOwnParameters) {
+  AlgorithmOptions o = Valid(AlgorithmKind::kPsgd);
+  o.batch = 8;
+  o.first_batch = 2;
+  o.sync_period = 10;
+  o.growth = 1.5;
+  o.theta = 0.25;
+  o.outer_iterations = 3;
+  const std::pair<AlgorithmKind, const char*> expected[] = {
+      {AlgorithmKind::kPsgd, "B=8"},
+      {AlgorithmKind::kCrPsgd, "B1=2 rho=1.5"},
+      {AlgorithmKind::kLocalSgd, "b=8 I=10"},
+      {AlgorithmKind::kCrPsgdCatalyst, "B1=2 rho=1.5 theta=0.25 K=3"}};
+  for (const auto& [kind, text] : expected) {
+    o.kind = kind;
+    EXPECT_EQ(o.Describe(), text) << AlgorithmName(kind);
+    EXPECT_EQ(*ParseAlgorithm(AlgorithmName(kind)), kind);
+    const bool fixed = kind == AlgorithmKind::kPsgd || kind == AlgorithmKind::kLocalSgd;
+    EXPECT_EQ(o.SmallestBatch(), fixed ? 8u : 2u) << AlgorithmName(kind);
+  }
+}
+
 }  // namespace
 }  // namespace crpsgd

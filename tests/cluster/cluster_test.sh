@@ -3,6 +3,8 @@
 #  - 2 hosts give bit-for-bit the final loss of a single-host mpirun;
 #  - a cut link ends a 3-host job within a bounded time, and the other ranks
 #    name the unreachable rank and its host;
+#  - over a distant link (10 Mbit/s, 50 ms one-way; wan_switch.py) the same
+#    bits, each round at least a round trip long;
 #  - nothing is left behind (namespaces, links, processes).
 # Needs root and iproute2; exits 77 (CTest: skipped) without them.
 # Usage: cluster_test.sh CRPSGD_BINARY DATA_FILE
@@ -58,6 +60,24 @@ took=$(( SECONDS - start ))
 grep -q "no data from rank 1 (host h2)" "$work/cut.log" || { cat "$work/cut.log"; fail "no rank named rank 1 (host h2)"; }
 [ ! -e "$work/cut/summary.json" ] || fail "a summary.json was written by the failed run"
 
+# A distant link (cluster.sh up-wan: wan_switch.py, 10 Mbit/s and 50 ms one-way): the same
+# bits as on one host, and each round waits at least a round trip, 100 ms.
+"$cluster" up-wan 2 10mbit 50ms
+wan=(--data "$data" --algo psgd --batch 100 --budget 2000 --seed 7 -q)
+"$cluster" mpirun 2 "$crpsgd" train "${wan[@]}" --out "$work/wan" > "$work/wan.log" 2>&1 ||
+  { cat "$work/wan.log"; fail "the run over the distant link failed"; }
+OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+  mpirun --oversubscribe -np 2 "$crpsgd" train "${wan[@]}" --out "$work/wan-local" > "$work/wan-local.log" 2>&1 ||
+  { cat "$work/wan-local.log"; fail "the single-host run failed"; }
+[ "$(final "$work/wan")" = "$(final "$work/wan-local")" ] ||
+  fail "final loss over the distant link $(final "$work/wan") != on one host $(final "$work/wan-local")"
+field() { sed -n "s/.*\"$2\": *\([^,]*\),*/\1/p" "$1/summary.json"; }
+rounds=$(field "$work/wan" rounds)
+wall=$(field "$work/wan" wall_s)
+awk -v r="$rounds" -v w="$wall" 'BEGIN { exit !(r >= 20 && w >= 0.1 * r) }' ||
+  fail "$rounds rounds took $wall s over a link of 50 ms each way (at least 0.1 s a round)"
+
 "$cluster" down
 "$cluster" check-clean || fail "the test cluster left something behind"
-echo "PASS: same loss on 2 hosts as on one; a cut link ended the job in $took s, naming rank 1 (host h2)"
+echo "PASS: same loss on 2 hosts as on one; a cut link ended the job in $took s, naming rank 1 (host h2);" \
+  "$rounds rounds over a 50 ms link took $wall s, the same bits"

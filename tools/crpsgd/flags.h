@@ -28,19 +28,20 @@ struct DataFlags {
   int positive_class = 0;
   int negative_class = -1;
   std::string bias = "auto";  // auto or a number (DataOptions::bias)
-  std::uint64_t synthetic_samples = 10000;
-  std::uint64_t synthetic_features = 50;
-  double synthetic_noise = 0.5;
-  double synthetic_condition = 1.0;
-  double lambda = 1e-4;
-  bool normalize = false;              // images: per-channel mean 0, std 1 (statistics of the training data)
-  std::string standardize = "auto";    // tables: auto, yes or no (DataOptions::standardize)
-  bool augment = false;                // images: padded random crop + flip (networks)
-  std::uint64_t hidden = 128;          // MLP hidden units
-  std::string precision = "float64";   // linear models: how the features are stored (float64 / float32)
-  std::string sharding = "random";     // random (seeded partition of the whole file) / byte-range (LIBSVM)
-  std::string model;                   // a TorchScript module to train (--model; implies --problem torchscript)
-  std::string loss = "cross-entropy";  // --model: cross-entropy, mse or model (its exported loss method)
+  // The library's defaults (SyntheticOptions, ObjectiveSettings), written once there.
+  std::uint64_t synthetic_samples = SyntheticOptions{}.samples;
+  std::uint64_t synthetic_features = SyntheticOptions{}.features;
+  double synthetic_noise = SyntheticOptions{}.noise;
+  double synthetic_condition = SyntheticOptions{}.condition_number;
+  double lambda = ObjectiveSettings{}.lambda;
+  bool normalize = false;            // images: per-channel mean 0, std 1 (statistics of the training data)
+  std::string standardize = "auto";  // tables: auto, yes or no (DataOptions::standardize)
+  bool augment = false;              // images: padded random crop + flip (networks)
+  std::uint64_t hidden = ObjectiveSettings{}.hidden;  // MLP hidden units
+  std::string precision = "float64";                  // linear models: how the features are stored (float64 / float32)
+  std::string sharding = "random";  // random (seeded partition of the whole file) / byte-range (LIBSVM)
+  std::string model;                // a TorchScript module to train (--model; implies --problem torchscript)
+  std::string loss = ObjectiveSettings{}.loss;  // --model: cross-entropy, mse or model (its exported loss method)
 };
 
 struct RunFlags {
@@ -58,12 +59,11 @@ struct RunFlags {
   std::string net_model;  // "alpha=S,bandwidth=B/s"; "" = none
   int threads = 0;        // networks: LibTorch threads per process (0 = its default); linear models: batch threads
   bool save_model = false;
-  std::string init_model;
+  std::string init_model;              // a LIBLINEAR model file: the starting point of linear models
   std::uint64_t checkpoint_every = 0;  // train: a checkpoint every K rounds in --out/checkpoint
   bool resume = false;                 // train: continue from --out/checkpoint
   bool overwrite = false;              // replace the files of an earlier run in --out
-  std::string
-      inject_fault;  // tests: kill:rank=R,round=T  // a LIBLINEAR model file: the starting point of linear models
+  std::string inject_fault;            // tests: kill:rank=R,round=T (also stop: and throw:)
   bool barrier_before_rounds = false;  // comm_s without the wait for the slowest worker
   bool quiet = false;
   bool verbose = false;  // a log line per evaluated round

@@ -1,0 +1,47 @@
+// What a run reports after each round, and who listens: the one interface
+// between the algorithms and everything that watches them (metrics.jsonl,
+// progress lines, checkpoints, the tool's fault injection).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "crpsgd/status.h"
+
+namespace crpsgd {
+
+// What an algorithm reports after each round; Train fills in the measurements.
+struct RoundRecord {
+  std::uint64_t round = 0;            // 1, 2, ...; 0 is the starting point
+  std::uint64_t batch = 0;            // B_t: per-worker samples in this round's gradient
+  std::uint64_t local_steps = 0;      // SGD steps in this round (1 except local-sgd)
+  std::uint64_t outer_iteration = 0;  // k of cr-psgd-catalyst (0 for the other algorithms)
+  std::uint64_t sfo_per_worker = 0;   // cumulative
+  bool last = false;                  // the final round of the run
+  // Filled in by Train:
+  std::uint64_t sfo_total = 0;
+  std::optional<double> loss;           // f(x) on all training data, when evaluated
+  std::optional<double> test_accuracy;  // on the test data, when evaluated and given
+  double wall_s = 0, comm_s = 0;        // cumulative training time (evaluation excluded)
+  std::uint64_t bytes = 0;              // cumulative training payload bytes per worker
+  std::optional<double> net_model_s;    // cumulative modelled network time (--net-model)
+  // --rho auto: the norm test's smoothed noise V (tr Σ per sample) and G²
+  // (the estimate of ‖∇f‖²) after this round.
+  std::optional<double> noise_trace, grad_norm2;
+};
+
+class RoundObserver {
+ public:
+  virtual ~RoundObserver() = default;
+  // Called on every worker after each round with the shared iterate. A
+  // non-OK Status stops the run with that Status.
+  virtual Status OnRound(const RoundRecord& record, std::span<const double> x) = 0;
+  // What a checkpoint must keep of this observer (e.g. how much of a file it
+  // has written), and how to return to it when the run resumes.
+  virtual std::string CheckpointState() const { return {}; }
+  virtual Status RestoreCheckpointState(const std::string& /*state*/) { return Status::OK(); }
+};
+
+}  // namespace crpsgd

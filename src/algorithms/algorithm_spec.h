@@ -1,0 +1,67 @@
+// An algorithm as one row of the registry: everything the generic code asks
+// of it (Train, the round plan, the checks, the tables' parameters and
+// summary.json's fields). An algorithm's file defines its row; registry.cc
+// lists the rows. Internal to the library.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <span>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "algorithms/algorithm_internal.h"
+#include "crpsgd/algorithm.h"
+#include "crpsgd/batch_schedule.h"
+#include "crpsgd/evaluation.h"
+#include "crpsgd/train.h"
+
+namespace crpsgd::internal {
+
+// One of an algorithm's own fields in summary.json: a count, a number, a
+// word ("auto"), or null (not known).
+using SummaryValue = std::variant<std::nullptr_t, std::uint64_t, double, std::string>;
+using SummaryFields = std::vector<std::pair<std::string, SummaryValue>>;
+
+struct AlgorithmSpec {
+  AlgorithmKind kind;
+  // A constant batch (--batch: psgd, local-sgd); otherwise B₁ and a growing
+  // batch (--b1, --rho), which the checks and messages name instead.
+  bool fixed_batch = false;
+  std::unique_ptr<Algorithm> (*make)(const AlgorithmOptions& options) = nullptr;
+  // Rounds and samples for the budget, as Run spends them.
+  AlgorithmPlan (*plan)(const AlgorithmOptions& options, int workers) = nullptr;
+  // Its own parameters, after AlgorithmOptions::Validate's shared checks.
+  Status (*validate)(const AlgorithmOptions& options, int workers) = nullptr;
+  // Its parameters for tables and legends: "B1=4 rho=1.1".
+  void (*describe)(const AlgorithmOptions& options, std::ostream& os) = nullptr;
+  // Samples whose gradients are averaged into one step (SamplesPerStep).
+  double (*samples_per_step)(const AlgorithmOptions& options, int workers) = nullptr;
+  // Its fields in summary.json, beside the shared ones.
+  SummaryFields (*summary_fields)(const AlgorithmOptions& options, const RunSummary& summary) = nullptr;
+  // After the run, what it reports of its own into the summary; null: nothing.
+  Status (*finish)(const AlgorithmOptions& options, int workers, FullEvaluator& eval, std::span<const double> x,
+                   RunSummary& summary) = nullptr;
+};
+
+// The row of `kind` (registry.cc).
+const AlgorithmSpec& SpecOf(AlgorithmKind kind);
+
+// Checks the rows share (algorithm_options.cc): a constant batch, and a
+// growing one (B₁ with ρ or the norm test).
+Status ValidateFixedBatch(const AlgorithmOptions& options);
+Status ValidateGrowingBatch(const AlgorithmOptions& options);
+
+// The growing batch's plan for `budget` (cr-psgd, and each inner run of the
+// catalyst): Algorithm 1's rounds, or --rho auto's fewest (doubling from B₁).
+BudgetPlan PlanGrowing(const AlgorithmOptions& options, std::uint64_t budget);
+
+// ρ in summary.json: its number, or "auto" (the norm test).
+SummaryValue RhoValue(const AlgorithmOptions& options);
+
+extern const AlgorithmSpec kPsgdSpec, kCrPsgdSpec, kLocalSgdSpec, kCrPsgdCatalystSpec;
+
+}  // namespace crpsgd::internal
