@@ -148,4 +148,21 @@ inline constexpr double kStableStepMargin = 1.5;
 // lr·L̂ ≥ kStableStepMargin (no batch is stable by this bound).
 std::uint64_t StableFirstBatch(const SmoothnessEstimate& smoothness, double lr, int workers, std::uint64_t first_batch);
 
+// How a run's step is chosen: as given (AlgorithmOptions::lr), K/L̂
+// (--lr auto*K), or SafeStep (--lr auto, crpsgd train's default).
+struct StepRule {
+  enum class Kind { kGiven, kMultipleOfInverseL, kSafe };
+  Kind kind = Kind::kGiven;
+  double multiple = 1.0;  // K of kMultipleOfInverseL
+  bool needs_smoothness() const { return kind != Kind::kGiven; }
+};
+
+// `options` ready to train as crpsgd train would: the step by `rule` (L̂
+// required unless kGiven) and, for cr-psgd with --rho auto, B₁ raised to
+// StableFirstBatch at that step (within the budget). `note`, when given,
+// receives a sentence saying why B₁ changed, or stays empty.
+Result<AlgorithmOptions> ResolveStep(AlgorithmOptions options, const StepRule& rule,
+                                     const std::optional<SmoothnessEstimate>& smoothness, int workers,
+                                     std::string* note = nullptr);
+
 }  // namespace crpsgd

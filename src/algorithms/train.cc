@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <sstream>
 
 #include "algorithms/algorithm_internal.h"
 #include "algorithms/algorithm_spec.h"
@@ -213,6 +214,33 @@ std::uint64_t StableFirstBatch(const SmoothnessEstimate& smoothness, double lr, 
 double SafeStep(const SmoothnessEstimate& smoothness, const AlgorithmOptions& options, int workers) {
   if (!smoothness.mean_sample) return 1.0 / smoothness.value;
   return 1.0 / (smoothness.value + *smoothness.mean_sample / SamplesPerStep(options, workers));
+}
+
+Result<AlgorithmOptions> ResolveStep(AlgorithmOptions options, const StepRule& rule,
+                                     const std::optional<SmoothnessEstimate>& smoothness, int workers,
+                                     std::string* note) {
+  if (note != nullptr) note->clear();
+  if (rule.needs_smoothness() && !smoothness) {
+    return Status::InvalidArgument("--lr auto needs an estimate of L (EstimateLipschitz)");
+  }
+  if (rule.kind == StepRule::Kind::kMultipleOfInverseL) options.lr = rule.multiple / smoothness->value;
+  if (rule.kind == StepRule::Kind::kSafe) options.lr = SafeStep(*smoothness, options, workers);
+  if (options.kind == AlgorithmKind::kCrPsgd && options.adaptive_batch && smoothness) {
+    const std::uint64_t stable =
+        std::min(StableFirstBatch(*smoothness, options.lr, workers, options.first_batch), options.budget);
+    if (stable > options.first_batch) {
+      if (note != nullptr) {
+        std::ostringstream os;
+        os << "--rho auto: B1 " << options.first_batch << " -> " << stable
+           << ", the smallest first batch whose rounds are stable at step " << options.lr << " (" << options.lr
+           << " * (L " << smoothness->value << " + Lbar " << *smoothness->mean_sample
+           << " / (N B1)) <= " << kStableStepMargin << ")";
+        *note = os.str();
+      }
+      options.first_batch = stable;
+    }
+  }
+  return options;
 }
 
 }  // namespace crpsgd

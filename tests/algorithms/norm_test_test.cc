@@ -201,5 +201,35 @@ TEST(NormTestRunTest, SpendsTheBudgetWithGrowingBatchesDeterministically) {
   }
 }
 
+// The step rule crpsgd train applies before Train, as a library call: K/L̂,
+// the safe step, and --rho auto's first batch raised to a stable one.
+TEST(ResolveStepTest, StepsAndTheStableFirstBatchOfRhoAuto) {
+  const SmoothnessEstimate L{2.0, "test", 40.0};  // L̂ = 2, L̄ = 40
+  AlgorithmOptions o;
+  o.kind = AlgorithmKind::kCrPsgd;
+  o.budget = 1000;
+  o.first_batch = 1;
+  o.lr = 0.125;
+  auto given = ResolveStep(o, {}, std::nullopt, 4);
+  ASSERT_TRUE(given.ok());
+  EXPECT_EQ(given->lr, 0.125);
+  auto multiple = ResolveStep(o, {StepRule::Kind::kMultipleOfInverseL, 0.5}, L, 4);
+  ASSERT_TRUE(multiple.ok());
+  EXPECT_EQ(multiple->lr, 0.25);
+  auto safe = ResolveStep(o, {StepRule::Kind::kSafe}, L, 4);
+  ASSERT_TRUE(safe.ok());
+  EXPECT_EQ(safe->lr, SafeStep(L, o, 4));  // 1/(L̂ + L̄/(N·B₁)) = 1/12
+  EXPECT_FALSE(ResolveStep(o, {StepRule::Kind::kSafe}, std::nullopt, 4).ok()) << "L̂ is needed";
+  // --rho auto at step 0.5: 0.5·(2 + 40/(4·B₁)) <= 1.5 needs B₁ >= 10.
+  o.adaptive_batch = true;
+  o.lr = 0.5;
+  std::string note;
+  auto raised = ResolveStep(o, {}, L, 4, &note);
+  ASSERT_TRUE(raised.ok());
+  EXPECT_EQ(raised->first_batch, StableFirstBatch(L, 0.5, 4, 1));
+  EXPECT_EQ(raised->first_batch, 10u);
+  EXPECT_NE(note.find("--rho auto: B1 1 -> 10"), std::string::npos) << note;
+}
+
 }  // namespace
 }  // namespace crpsgd

@@ -209,6 +209,17 @@ std::optional<std::uint64_t> CheckpointRound(const std::filesystem::path& dir) {
   }
 }
 
+namespace {
+
+// The request's step rule (--lr auto wins over a multiple).
+StepRule StepRuleOf(const RunRequest& r) {
+  if (r.safe_step) return {StepRule::Kind::kSafe};
+  if (r.lr_multiple) return {StepRule::Kind::kMultipleOfInverseL, *r.lr_multiple};
+  return {};
+}
+
+}  // namespace
+
 Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_t seed, SeedIndependent& cache,
               JobReport* report, bool release_data) {
   const bool leader = comm.rank() == 0;
@@ -265,7 +276,7 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
     local.lipschitz = cache.lipschitz;
   }
   for (const RunRequest& r : job.requests) {
-    if ((r.lr_multiple || r.safe_step) && !local.lipschitz) {
+    if (StepRuleOf(r).needs_smoothness() && !local.lipschitz) {
       log("estimating L (the smoothness behind --lr auto) on the full data...");
       CRPSGD_ASSIGN_OR_RETURN(local.lipschitz, EstimateLipschitz(f, comm));
       std::ostringstream os;
@@ -288,23 +299,10 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
 
   for (const RunRequest& r : job.requests) {
     TrainOptions options;
-    options.algorithm = r.options;
-    if (r.lr_multiple) options.algorithm.lr = *r.lr_multiple / local.lipschitz->value;
-    if (r.safe_step) options.algorithm.lr = SafeStep(*local.lipschitz, options.algorithm, comm.size());
-    if (options.algorithm.kind == AlgorithmKind::kCrPsgd && options.algorithm.adaptive_batch && local.lipschitz) {
-      const std::uint64_t stable =
-          std::min(StableFirstBatch(*local.lipschitz, options.algorithm.lr, comm.size(), options.algorithm.first_batch),
-                   options.algorithm.budget);
-      if (stable > options.algorithm.first_batch) {
-        std::ostringstream os;
-        os << "--rho auto: B1 " << options.algorithm.first_batch << " -> " << stable
-           << ", the smallest first batch whose rounds are stable at step " << options.algorithm.lr << " ("
-           << options.algorithm.lr << " * (L " << local.lipschitz->value << " + Lbar " << *local.lipschitz->mean_sample
-           << " / (N B1)) <= " << kStableStepMargin << ")";
-        log(os.str());
-        options.algorithm.first_batch = stable;
-      }
-    }
+    std::string b1_note;
+    CRPSGD_ASSIGN_OR_RETURN(options.algorithm,
+                            ResolveStep(r.options, StepRuleOf(r), local.lipschitz, comm.size(), &b1_note));
+    if (!b1_note.empty()) log(b1_note);
     if (local.lipschitz) options.lipschitz = local.lipschitz->value;
     options.seed = seed;
     options.eval_every = job.run.eval_every;
