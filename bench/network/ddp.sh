@@ -111,5 +111,5 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 /usr/bin/python3 bench/network/ddp_report.py "$out" "$cpu ($(nproc) cores)" "$budget" > "$out/ddp_results.md"
 cp "$out/ddp_results.md" bench/network/ddp_results.md
 mkdir -p docs/figures/ddp
-cp "$out"/ddp-*.svg docs/figures/ddp/ 2>/dev/null || true
+cp "$out"/ddp-accuracy.svg "$out"/ddp-accuracy.png docs/figures/ddp/
 log "wrote bench/network/ddp_results.md and docs/figures/ddp/"

@@ -86,10 +86,15 @@ def main():
 
 
 def draw(out, runs, profiles, target):
-    script = [f"set terminal svg size {420 * len(profiles)},380 dynamic font 'Helvetica,11'",
-              f"set output '{out}/ddp-accuracy.svg'", f"set multiplot layout 1,{len(profiles)}",
-              "set logscale x", "set xlabel 'training wall time (s)'", "set ylabel 'test accuracy'",
-              "set yrange [0.6:0.92]", "set key bottom right font ',9'", "set grid"]
+    for terminal, ext in (("svg dynamic font 'Helvetica,11'", "svg"), ("pngcairo font 'Helvetica,10'", "png")):
+        plot(out, runs, profiles, target, terminal, ext)
+
+
+def plot(out, runs, profiles, target, terminal, ext):
+    width, height = 440 * len(profiles), 400
+    script = [f"set terminal {terminal} size {width},{height}", f"set output '{out}/ddp-accuracy.{ext}'",
+              f"set multiplot layout 1,{len(profiles)}", "set logscale x", "set xlabel 'training wall time (s)'",
+              "set ylabel 'test accuracy'", "set yrange [0.6:0.92]", "set key bottom right font ',8'", "set grid"]
     for profile in profiles:
         rows = [r for r in runs if r["profile"] == profile]
         plots = [f"{target} with lines dashtype 2 lc rgb 'black' title 'target'"]
