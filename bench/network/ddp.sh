@@ -23,7 +23,7 @@
 # of its communication time; and draws accuracy against wall time.
 #
 # Usage (root): bash bench/network/ddp.sh   (about 30 minutes on 2 cores)
-#   [BUDGET=30000] [EVAL_EVERY=1600] [PROFILES="1gbit 100mbit wan"]
+#   [BUDGET=30000] [EVAL_EVERY=1600] [PROFILES="1gbit 100mbit wan"] [OUT=out/network-ddp]
 # Writes bench/network/ddp_results.md and docs/figures/ddp/; the runs stay in out/network-ddp/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,7 +32,7 @@ cd "$(dirname "$0")/../.."
 /usr/bin/python3 -c "import torch.distributed" 2>/dev/null ||
   { echo "ddp bench: needs Debian's python3-torch (/usr/bin/python3)" >&2; exit 2; }
 cluster=scripts/testcluster/cluster.sh
-out=out/network-ddp
+out=${OUT:-out/network-ddp}
 budget=${BUDGET:-30000}
 eval_every=${EVAL_EVERY:-1600}
 rm -rf "$out"
