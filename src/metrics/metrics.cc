@@ -88,8 +88,8 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   nlohmann::json j;
   j["algo"] = AlgorithmName(a.kind);
   j["params"] = a.Describe();
-  for (const auto& [key, value] : internal::SpecOf(a.kind).summary_fields(a, s)) {  // its own parameters
-    std::visit([&j, &key](const auto& v) { j[key] = v; }, value);
+  for (const auto& field : internal::SpecOf(a.kind).summary_fields(a, s)) {  // its own parameters
+    std::visit([&j, &field](const auto& v) { j[field.first] = v; }, field.second);
   }
   j["sampling"] = SamplingName(a.sampling);
   j["momentum"] = a.momentum;
