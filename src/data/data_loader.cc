@@ -234,51 +234,6 @@ Status FinishParts(const DataOptions& o, const std::vector<PartFacts>& all, Load
   return Status::OK();
 }
 
-// kByteRange: the parts of `parts.ranks`, finished at once when they are all
-// the workers' (in-process), else by AgreeOnParts.
-Result<LoadedData> LoadParts(const DataOptions& o, const PartsToRead& parts) {
-  if (o.labels == LabelTask::kClasses) {
-    return Status::InvalidArgument("--sharding byte-range is for linear models (logreg, leastsq, ncvx-logreg)");
-  }
-  if (o.format == DataFormat::kSynthetic) {
-    return Status::InvalidArgument(
-        "--sharding byte-range reads LIBSVM files; --format synthetic has none "
-        "(use --sharding random)");
-  }
-  for (const std::filesystem::path* file : {&o.train, &o.test}) {
-    const DataFormat format = ResolveFormat(o.format, *file);
-    if (!file->empty() && format != DataFormat::kLibsvm) {
-      return Status::InvalidArgument("--sharding byte-range reads LIBSVM files; " + file->string() + " is read as " +
-                                     DataFormatName(format) + " (use --sharding random)");
-    }
-  }
-  if (o.train.empty()) return Status::InvalidArgument("--data is required (or --format synthetic)");
-  const LibsvmOptions options = LibsvmOptionsFor(o, 0, true);  // each part's width: its largest index
-  LoadedData loaded;
-  // No whole-file statistics here: --standardize auto stays off; --bias auto
-  // needs none.
-  loaded.bias = o.bias.value_or(o.labels == LabelTask::kRegression ? 1.0 : 0.0);
-  if (!o.bias && loaded.bias != 0.0) {
-    loaded.automatic_choices = "fitting an intercept (--bias 1), as least squares wants; --bias 0 fits none";
-  }
-  for (const int rank : parts.ranks) {
-    LoadedData::Part part;
-    CRPSGD_ASSIGN_OR_RETURN(Dataset train, ReadLibsvm(o.train, options, {rank, parts.workers}));
-    part.train = std::make_shared<Dataset>(std::move(train));
-    if (!o.test.empty()) {
-      CRPSGD_ASSIGN_OR_RETURN(Dataset test, ReadLibsvm(o.test, options, {rank, parts.workers}));
-      part.test = std::make_shared<Dataset>(std::move(test));
-    }
-    loaded.parts.emplace(rank, std::move(part));
-  }
-  if (parts.ranks.size() == static_cast<std::size_t>(parts.workers)) {
-    std::vector<PartFacts> facts;
-    for (const auto& [rank, part] : loaded.parts) facts.push_back(FactsOf(part));
-    CRPSGD_RETURN_IF_ERROR(FinishParts(o, facts, loaded));
-  }
-  return loaded;
-}
-
 // A table kept dense, or a LIBSVM file of mostly non-zeros: a dense table
 // written sparsely, which --standardize stores dense so it can be centred.
 bool StoredDense(const Dataset& d) {
@@ -307,16 +262,18 @@ std::pair<std::size_t, double> LargestFeature(const Dataset& d) {
 // --standardize auto and --bias auto (nullopt in DataOptions): a linear
 // model's table is standardized when dense and either not scaled (a feature
 // outside [−1, 1]) or a least-squares problem, and gets an intercept when
-// standardized or least squares; anything else is left as it is. Returns
-// whether to standardize; sets loaded.bias and what was chosen, for the log.
-bool ResolveAutomaticChoices(const DataOptions& o, DataFormat format, LoadedData& loaded) {
+// standardized or least squares; anything else is left as it is. Without
+// the whole training set (`whole_train` null: byte-range parts) nothing is
+// standardized automatically. Returns whether to standardize; sets
+// loaded.bias and what was chosen, for the log.
+bool ResolveAutomaticChoices(const DataOptions& o, DataFormat format, const Dataset* whole_train, LoadedData& loaded) {
   const bool linear = o.labels != LabelTask::kClasses;
   const bool table = format == DataFormat::kLibsvm || format == DataFormat::kCsv || format == DataFormat::kNpy ||
                      format == DataFormat::kNpz;
   bool standardize = o.standardize.value_or(false);
   std::string why;
-  if (!o.standardize && linear && table && StoredDense(loaded.train)) {
-    const auto [feature, value] = LargestFeature(loaded.train);
+  if (!o.standardize && linear && table && whole_train != nullptr && StoredDense(*whole_train)) {
+    const auto [feature, value] = LargestFeature(*whole_train);
     if (std::abs(value) > 1.0) {
       std::ostringstream os;
       os << "feature " << feature << " reaches " << value << ": not scaled";
@@ -336,6 +293,47 @@ bool ResolveAutomaticChoices(const DataOptions& o, DataFormat format, LoadedData
                                "--bias 0 trains on the data as they are";
   }
   return standardize;
+}
+
+// kByteRange: the parts of `parts.ranks`, finished at once when they are all
+// the workers' (in-process), else by AgreeOnParts.
+Result<LoadedData> LoadParts(const DataOptions& o, const PartsToRead& parts) {
+  if (o.labels == LabelTask::kClasses) {
+    return Status::InvalidArgument("--sharding byte-range is for linear models (logreg, leastsq, ncvx-logreg)");
+  }
+  if (o.format == DataFormat::kSynthetic) {
+    return Status::InvalidArgument(
+        "--sharding byte-range reads LIBSVM files; --format synthetic has none "
+        "(use --sharding random)");
+  }
+  for (const std::filesystem::path* file : {&o.train, &o.test}) {
+    const DataFormat format = ResolveFormat(o.format, *file);
+    if (!file->empty() && format != DataFormat::kLibsvm) {
+      return Status::InvalidArgument("--sharding byte-range reads LIBSVM files; " + file->string() + " is read as " +
+                                     DataFormatName(format) + " (use --sharding random)");
+    }
+  }
+  if (o.train.empty()) return Status::InvalidArgument("--data is required (or --format synthetic)");
+  const LibsvmOptions options = LibsvmOptionsFor(o, 0, true);  // each part's width: its largest index
+  LoadedData loaded;
+  // No whole-file statistics here: --standardize auto stays off.
+  ResolveAutomaticChoices(o, DataFormat::kLibsvm, /*whole_train=*/nullptr, loaded);
+  for (const int rank : parts.ranks) {
+    LoadedData::Part part;
+    CRPSGD_ASSIGN_OR_RETURN(Dataset train, ReadLibsvm(o.train, options, {rank, parts.workers}));
+    part.train = std::make_shared<Dataset>(std::move(train));
+    if (!o.test.empty()) {
+      CRPSGD_ASSIGN_OR_RETURN(Dataset test, ReadLibsvm(o.test, options, {rank, parts.workers}));
+      part.test = std::make_shared<Dataset>(std::move(test));
+    }
+    loaded.parts.emplace(rank, std::move(part));
+  }
+  if (parts.ranks.size() == static_cast<std::size_t>(parts.workers)) {
+    std::vector<PartFacts> facts;
+    for (const auto& [rank, part] : loaded.parts) facts.push_back(FactsOf(part));
+    CRPSGD_RETURN_IF_ERROR(FinishParts(o, facts, loaded));
+  }
+  return loaded;
 }
 
 }  // namespace
@@ -416,7 +414,8 @@ Result<LoadedData> LoadData(const DataOptions& o, std::uint64_t seed, const Part
       loaded.test = std::move(test);
     }
   }
-  if (ResolveAutomaticChoices(o, ResolveFormat(o.format, o.train), loaded)) {
+  const DataFormat format = ResolveFormat(o.format, o.train);
+  if (ResolveAutomaticChoices(o, format, &loaded.train, loaded)) {
     const bool center = loaded.bias != 0.0 || o.labels == LabelTask::kClasses;
     // A LIBSVM file of mostly non-zeros is a dense table written sparsely:
     // stored dense, it can be centred (a sparse one is only scaled).
@@ -429,7 +428,6 @@ Result<LoadedData> LoadData(const DataOptions& o, std::uint64_t seed, const Part
     if (loaded.test) ApplyScaling(*loaded.test, *scaling);
     loaded.scaling = std::move(scaling);
   }
-  const DataFormat format = ResolveFormat(o.format, o.train);
   if (o.normalize) {
     if (loaded.train.image_shape.empty())
       return Status::InvalidArgument(

@@ -15,6 +15,8 @@ namespace {
 
 bool IsFlag(const CLI::Option& option) { return option.get_expected_max() == 0; }
 bool IsRepeatable(const CLI::Option& option) { return option.get_expected_max() > 1; }
+// A flag of more than two states (--standardize: auto, yes, no): written as its word, its default a word too.
+bool IsWordFlag(const CLI::Option& option) { return IsFlag(option) && !option.get_default_str().empty(); }
 
 // True when the arguments set `option` themselves (long or short name).
 bool SetOnCommandLine(const CLI::Option& option, const std::vector<std::string>& args) {
@@ -105,8 +107,7 @@ Result<std::vector<std::string>> ExpandConfigFile(const CLI::App& subcommand, co
     const std::string flag = "--" + key;
     if (origins != nullptr) (*origins)[flag] = where;
     if (IsFlag(*option)) {
-      // A flag of more than two states (--standardize: auto, yes, no) is written as its word.
-      if (const auto* word = node.as_string(); word != nullptr && !option->get_default_str().empty()) {
+      if (const auto* word = node.as_string(); word != nullptr && IsWordFlag(*option)) {
         expanded.push_back(flag + "=" + word->get());
         continue;
       }
@@ -148,7 +149,7 @@ std::string EffectiveConfig(const CLI::App& subcommand) {
         key == "inject-fault" || key == "quiet" || key == "verbose") {
       continue;
     }
-    if (IsFlag(*option) && !option->get_default_str().empty()) {  // a word: auto, yes, no
+    if (IsWordFlag(*option)) {
       toml << key << " = " << TomlValue(option->count() > 0 ? option->results().back() : option->get_default_str())
            << "\n";
       continue;

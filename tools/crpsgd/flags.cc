@@ -513,17 +513,10 @@ Status ResolveModelFlags(DataFlags& d) {
 
 Result<std::optional<double>> ParseBias(const std::string& text) {
   if (text == "auto") return std::optional<double>();
-  double value = 0.0;
-  std::size_t used = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size() || !std::isfinite(value)) {
-    return Status::InvalidArgument("--bias must be auto or a finite number, got '" + text + "'");
-  }
-  return std::optional<double>(value);
+  // A leading '+' (--bias +1) has always been taken here; from_chars does not take it.
+  const Result<double> value = ParseNumber(text.starts_with('+') ? text.substr(1) : text, "--bias");
+  if (!value.ok()) return Status::InvalidArgument("--bias must be auto or a finite number, got '" + text + "'");
+  return std::optional<double>(*value);
 }
 
 Result<std::optional<bool>> ParseStandardize(const std::string& text) {
@@ -563,10 +556,8 @@ Result<ObjectiveSettings> MakeObjectiveSettings(const DataFlags& data, const Run
   ObjectiveSettings s;
   s.lambda = data.lambda;
   CRPSGD_ASSIGN_OR_RETURN(s.precision, ParsePrecision(data.precision));
-  // The bias feature the data will carry: a number, or 0 until --bias auto is
-  // resolved on the loaded data (LoadedData::bias).
-  CRPSGD_ASSIGN_OR_RETURN(const std::optional<double> bias, ParseBias(data.bias));
-  s.bias = bias.value_or(0.0);
+  // s.bias is the bias feature the data carry: set once they are loaded
+  // (AdoptLoadedData), where --bias auto is decided.
   s.threads = run.threads;
   s.hidden = data.hidden;
   s.augment = data.augment;

@@ -183,11 +183,10 @@ Result<std::string> Predict(const PredictFlags& flags) {
         (model.bias >= 0 ? " was trained with a bias feature of " + Printf("%g", model.bias) : " has no bias feature") +
         " (predict takes it from the model: drop --bias)");
   }
-  data_flags.bias = "0";  // added from the model's own value in Margins
-  // The model is of the raw features (train folded any scaling into it).
-  data_flags.standardize = "no";
   // The file's labels as they are, compared with the model's own labels as LIBLINEAR does.
-  CRPSGD_ASSIGN_OR_RETURN(const DataOptions data_options, MakeDataOptions(data_flags, LabelTask::kRegression));
+  CRPSGD_ASSIGN_OR_RETURN(DataOptions data_options, MakeDataOptions(data_flags, LabelTask::kRegression));
+  data_options.bias = 0.0;           // added from the model's own value in Margins
+  data_options.standardize = false;  // the model is of the raw features (train folded any scaling into it)
   CRPSGD_ASSIGN_OR_RETURN(LoadedData loaded, LoadData(data_options, /*seed=*/1));
   const Dataset& data = loaded.train;
 
