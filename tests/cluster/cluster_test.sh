@@ -26,16 +26,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# on_hosts_and_here HOSTS_DIR LOCAL_DIR ARGS...: crpsgd train on hosts h1, h2 of
+# the cluster, and as 2 ranks of a plain mpirun here.
+on_hosts_and_here() {
+  local hosts=$1 local_dir=$2
+  shift 2
+  "$cluster" mpirun 2 "$crpsgd" train "$@" --out "$hosts" > "$hosts.log" 2>&1 ||
+    { cat "$hosts.log"; fail "the 2-host run ($hosts) failed"; }
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+    mpirun --oversubscribe -np 2 "$crpsgd" train "$@" --out "$local_dir" > "$local_dir.log" 2>&1 ||
+    { cat "$local_dir.log"; fail "the single-host run ($local_dir) failed"; }
+}
+final() { sed -n 's/.*"final_loss": *\([^,]*\),*/\1/p' "$1/summary.json"; }
+
 "$cluster" up 3 1gbit
 common=(--data "$data" --algo psgd --batch 1 --budget 2000 --seed 7 -q)
 
 # Same seed and N on 2 hosts and on one: the same final loss, to the last bit.
-"$cluster" mpirun 2 "$crpsgd" train "${common[@]}" --out "$work/hosts" > "$work/hosts.log" 2>&1 ||
-  { cat "$work/hosts.log"; fail "the 2-host run failed"; }
-OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
-  mpirun --oversubscribe -np 2 "$crpsgd" train "${common[@]}" --out "$work/local" > "$work/local.log" 2>&1 ||
-  { cat "$work/local.log"; fail "the single-host run failed"; }
-final() { sed -n 's/.*"final_loss": *\([^,]*\),*/\1/p' "$1/summary.json"; }
+on_hosts_and_here "$work/hosts" "$work/local" "${common[@]}"
 [ -n "$(final "$work/hosts")" ] || fail "no final_loss in $work/hosts/summary.json"
 [ "$(final "$work/hosts")" = "$(final "$work/local")" ] ||
   fail "final loss on 2 hosts $(final "$work/hosts") != on one host $(final "$work/local")"
@@ -63,12 +71,7 @@ grep -q "no data from rank 1 (host h2)" "$work/cut.log" || { cat "$work/cut.log"
 # A distant link (cluster.sh up-wan: wan_switch.py, 10 Mbit/s and 50 ms one-way): the same
 # bits as on one host, and each round waits at least a round trip, 100 ms.
 "$cluster" up-wan 2 10mbit 50ms
-wan=(--data "$data" --algo psgd --batch 100 --budget 2000 --seed 7 -q)
-"$cluster" mpirun 2 "$crpsgd" train "${wan[@]}" --out "$work/wan" > "$work/wan.log" 2>&1 ||
-  { cat "$work/wan.log"; fail "the run over the distant link failed"; }
-OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
-  mpirun --oversubscribe -np 2 "$crpsgd" train "${wan[@]}" --out "$work/wan-local" > "$work/wan-local.log" 2>&1 ||
-  { cat "$work/wan-local.log"; fail "the single-host run failed"; }
+on_hosts_and_here "$work/wan" "$work/wan-local" --data "$data" --algo psgd --batch 100 --budget 2000 --seed 7 -q
 [ "$(final "$work/wan")" = "$(final "$work/wan-local")" ] ||
   fail "final loss over the distant link $(final "$work/wan") != on one host $(final "$work/wan-local")"
 field() { sed -n "s/.*\"$2\": *\([^,]*\),*/\1/p" "$1/summary.json"; }
