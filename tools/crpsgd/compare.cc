@@ -184,10 +184,10 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
   CRPSGD_RETURN_IF_ERROR(top.Read("no_f_star", r.no_f_star));
   CRPSGD_RETURN_IF_ERROR(top.Read("barrier_before_rounds", r.barrier_before_rounds));
   if (top.Take("seeds") != nullptr) {
-    CRPSGD_RETURN_IF_ERROR(top.Read("seeds", job.seeds));
-    if (job.seeds.empty()) return Status::InvalidArgument(file + ": \"seeds\" is empty");
+    CRPSGD_RETURN_IF_ERROR(top.Read("seeds", job.spec.seeds));
+    if (job.spec.seeds.empty()) return Status::InvalidArgument(file + ": \"seeds\" is empty");
   }
-  if (job.seeds.empty()) job.seeds = {r.seed};
+  if (job.spec.seeds.empty()) job.spec.seeds = {r.seed};
 
   AlgoFlags shared;
   CRPSGD_RETURN_IF_ERROR(top.Read("budget", shared.budget));
@@ -199,7 +199,7 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
   if (runs == nullptr || !runs->is_array() || runs->empty()) {
     return Status::InvalidArgument(file + ": \"runs\" must be a non-empty list of runs");
   }
-  job.requests.clear();
+  job.spec.requests.clear();
   for (std::size_t i = 0; i < runs->size(); ++i) {
     const json& run_json = (*runs)[i];
     CRPSGD_ASSIGN_OR_RETURN(ConfigObject run, ConfigObject::Make(run_json, file + ": runs[" + std::to_string(i) + "]"));
@@ -213,9 +213,9 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
     if (!request.ok()) return request.status().WithContext(run.where());
     request->group = static_cast<int>(i);
     request->name = RunFolderName(std::to_string(i + 1) + "_" + a.algo + "_" + request->options.Describe());
-    job.requests.push_back(std::move(request).value());
+    job.spec.requests.push_back(std::move(request).value());
   }
-  job.sweep = true;  // rows aggregate each run over the seeds
+  job.spec.sweep = true;  // rows aggregate each run over the seeds
   return Status::OK();
 }
 

@@ -22,7 +22,7 @@
 
 #include <filesystem>
 
-#include "job.h"
+#include "flags.h"
 
 namespace crpsgd::cli {
 

@@ -105,7 +105,7 @@ Status DrawFigures(const Job& job, const JobReport& report, const std::filesyste
     for (const RunOutcome* o : outcomes) {
       if (!o->status.ok()) continue;
       std::filesystem::path metrics = out;
-      if (job.seeds.size() > 1) metrics /= "seed-" + std::to_string(o->seed);
+      if (job.spec.seeds.size() > 1) metrics /= "seed-" + std::to_string(o->seed);
       metrics /= o->request.name;
       CRPSGD_ASSIGN_OR_RETURN(std::vector<Point> curve, ReadCurve(metrics / "metrics.jsonl", use_gap));
       curves.push_back(std::move(curve));
@@ -160,7 +160,7 @@ Status DrawFigures(const Job& job, const JobReport& report, const std::filesyste
   const Axis axes[] = {{"SFO per worker", 1, "SFO calls per worker (stochastic gradients; log scale)"},
                        {"rounds", 2, "communication rounds (log scale)"},
                        {"wall time", 3, "wall time, seconds (training only, this machine; log scale)"}};
-  const bool several = job.seeds.size() > 1;
+  const bool several = job.spec.seeds.size() > 1;
   std::ostringstream gp;
   gp << GnuplotPreamble("crpsgd compare") << "set datafile missing 'NaN'\n"
      << kGnuplotKeyBeside
@@ -177,8 +177,9 @@ Status DrawFigures(const Job& job, const JobReport& report, const std::filesyste
       gp << "set logscale x\n";
       gp << (!accuracy && use_gap ? "set logscale y\n" : "unset logscale y\n");
       gp << "set title "
-         << GnuplotString((accuracy ? std::string("test accuracy") : y_label) + " against " + axis.name +
-                          (several ? " (mean over " + std::to_string(job.seeds.size()) + " seeds, band: min–max)" : ""))
+         << GnuplotString(
+                (accuracy ? std::string("test accuracy") : y_label) + " against " + axis.name +
+                (several ? " (mean over " + std::to_string(job.spec.seeds.size()) + " seeds, band: min–max)" : ""))
          << "\nplot ";
       bool first = true;
       int color = 1;

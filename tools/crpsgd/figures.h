@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <string>
 
-#include "job.h"
+#include "flags.h"
 
 namespace crpsgd::cli {
 

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <csignal>
+#include <cstdio>
 #include <sstream>
+#include <stdexcept>
 
 #include "arguments.h"
-#include "objectives.h"
+#include "crpsgd/objectives.h"
 
 namespace crpsgd::cli {
 namespace {
@@ -482,20 +485,6 @@ Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const
   return requests;
 }
 
-std::string RunFolderName(std::string description) {
-  for (char& c : description) {
-    if (c == ' ') c = '_';
-    if (c == '=') c = '-';
-  }
-  return description;
-}
-
-Status ValidateRequest(const RunRequest& r, int workers) {
-  AlgorithmOptions probe = r.options;
-  if (r.lr_multiple || r.safe_step) probe.lr = 1.0;  // a placeholder: the step comes from L̂ later
-  return probe.Validate(workers);
-}
-
 Status ResolveModelFlags(DataFlags& d) {
   if (!d.model.empty()) {
     if (d.problem != "logreg" && d.problem != "torchscript") {
@@ -564,6 +553,69 @@ Result<ObjectiveSettings> MakeObjectiveSettings(const DataFlags& data, const Run
   s.model_file = data.model;
   s.loss = data.loss;
   return s;
+}
+
+Status MakeJobSpec(Job& job) {
+  JobSpec& spec = job.spec;
+  const RunFlags& run = job.run;
+  CRPSGD_RETURN_IF_ERROR(ResolveModelFlags(job.data));
+  CRPSGD_ASSIGN_OR_RETURN(spec.objective, ObjectiveFor(job.data.problem));
+  CRPSGD_ASSIGN_OR_RETURN(spec.data, MakeDataOptions(job.data, spec.objective->labels, spec.objective->multiclass));
+  CRPSGD_ASSIGN_OR_RETURN(spec.objective_settings, MakeObjectiveSettings(job.data, run));
+  CRPSGD_RETURN_IF_ERROR(CheckObjectiveSettings(*spec.objective, spec.objective_settings));
+  spec.init_model = run.init_model;
+  spec.data_seed = run.seed;
+  spec.eval_every = run.eval_every;
+  spec.eval_every_sfo = run.eval_every_sfo;
+  spec.eval_samples = run.eval_samples;
+  if (run.eval_batch_norm != "running" && run.eval_batch_norm != "recomputed") {
+    return Status::InvalidArgument("--eval-batch-norm must be running or recomputed, got '" + run.eval_batch_norm +
+                                   "'");
+  }
+  spec.recompute_batch_norm = run.eval_batch_norm == "recomputed";
+  spec.compute_f_star = !run.no_f_star;
+  if (!run.net_model.empty()) {
+    CRPSGD_ASSIGN_OR_RETURN(spec.net_model, ParseNetworkModel(run.net_model));
+  }
+  spec.barrier_before_rounds = run.barrier_before_rounds;
+  spec.out = run.out;
+  spec.checkpoint_every = run.checkpoint_every;
+  spec.resume = run.resume;
+  spec.overwrite = run.overwrite;
+  spec.save_model = run.save_model;
+  spec.quiet = run.quiet;
+  spec.verbose = run.verbose;
+  CRPSGD_ASSIGN_OR_RETURN(spec.round_hook, FaultHook(run.inject_fault));
+  return Status::OK();
+}
+
+Result<std::function<Status(int, const RoundRecord&)>> FaultHook(const std::string& text) {
+  if (text.empty()) return std::function<Status(int, const RoundRecord&)>();
+  enum class Kind { kKill, kStop, kThrow };
+  const std::string kind = text.substr(0, text.find(':'));
+  const Kind fault = kind == "stop" ? Kind::kStop : kind == "throw" ? Kind::kThrow : Kind::kKill;
+  const std::string format = (kind == "stop" || kind == "throw" ? kind : std::string("kill")) + ":rank=%d,round=%llu%n";
+  int rank = 0, consumed = 0;
+  unsigned long long round = 0;
+  if (std::sscanf(text.c_str(), format.c_str(), &rank, &round, &consumed) != 2 ||
+      consumed != static_cast<int>(text.size()) || rank < 0 || round < 1) {
+    return Status::InvalidArgument(
+        "--inject-fault must be kill:rank=R,round=T, stop:rank=R,round=T or "
+        "throw:rank=R,round=T (R >= 0, T >= 1), got '" +
+        text + "'");
+  }
+  return std::function<Status(int, const RoundRecord&)>([=](int worker, const RoundRecord& record) {
+    if (worker != rank || record.round != round) return Status::OK();
+    if (fault == Kind::kThrow) {
+      throw std::runtime_error("--inject-fault: an exception in worker " + std::to_string(worker) + " at round " +
+                               std::to_string(round));
+    }
+    std::fprintf(stderr, "crpsgd: --inject-fault: %s worker %d at round %llu\n",
+                 fault == Kind::kStop ? "stopping" : "killing", worker, round);
+    std::fflush(stderr);
+    std::raise(fault == Kind::kStop ? SIGSTOP : SIGKILL);
+    return Status::OK();
+  });
 }
 
 Result<std::vector<std::uint64_t>> ParseSeeds(const std::string& seeds, std::uint64_t seed) {

@@ -11,6 +11,7 @@
 #include "crpsgd/algorithm.h"
 #include "crpsgd/data_loader.h"
 #include "crpsgd/dataset.h"
+#include "crpsgd/job.h"
 #include "crpsgd/linear_models.h"
 #include "crpsgd/mpi.h"
 #include "crpsgd/objective_registry.h"
@@ -132,22 +133,30 @@ const RunKey* FindRunKey(std::string key);
 // An unknown key's message: `where`, the key, and the nearest known one.
 Status UnknownRunKey(const std::string& where, const std::string& key, bool sweep);
 
-// One run to execute: the options plus how its step was chosen.
-struct RunRequest {
-  AlgorithmOptions options;           // lr filled in later when lr_multiple or safe_step is set
-  std::optional<double> lr_multiple;  // γ = lr_multiple / L̂ (--lr auto*K, sweeps)
-  bool safe_step = false;             // --lr auto: γ = SafeStep(L̂, L̄, batch)
-  std::string name;                   // output subfolder in a sweep ("" for train)
-  int group = 0;                      // sweep: index of the --run this request came from
+Result<RunRequest> MakeTrainRequest(const AlgoFlags& flags);
+Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const SweepFlags& sweep);
+// One train, sweep or compare: its flags, and the library's job they make.
+struct Job {
+  DataFlags data;
+  RunFlags run;
+  // The command fills requests, seeds, sweep and config_toml (train and sweep:
+  // the effective configuration); MakeJobSpec the rest.
+  JobSpec spec;
+  bool compare = false;  // `crpsgd compare`: also draws figures
+
+  bool network() const { return spec.network(); }
 };
 
-Result<RunRequest> MakeTrainRequest(const AlgoFlags& flags);
-// The request's options on N workers (catalyst's split depends on N); a step
-// still to come from L̂ is not checked.
-Status ValidateRequest(const RunRequest& request, int workers = 1);
-Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const SweepFlags& sweep);
-// A run's description made into a folder name: "psgd B=1" -> "psgd_B-1".
-std::string RunFolderName(std::string description);
+// The flags as the library's job: the problem, its data and settings,
+// evaluation, outputs and --inject-fault. Checks every value it translates;
+// ValidateJob checks how they combine. Before any data is read.
+Status MakeJobSpec(Job& job);
+
+// --inject-fault "kill|stop|throw:rank=R,round=T" as a round hook (tests): at
+// the end of round T on worker R (after its metrics line, before its
+// checkpoint) the process is killed (kill -9: a dead worker) or stopped
+// (SIGSTOP: a hung one), or the worker throws (a library error). Null for "".
+Result<std::function<Status(int, const RoundRecord&)>> FaultHook(const std::string& text);
 
 // The seeds of a sweep: --seeds parsed, or {seed} when it is empty.
 Result<std::vector<std::uint64_t>> ParseSeeds(const std::string& seeds, std::uint64_t seed);

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -19,6 +20,8 @@
 #include "crpsgd/config.h"
 #include "crpsgd/inproc.h"
 #include "crpsgd/metrics.h"
+#include "crpsgd/objectives.h"
+#include "crpsgd/output_folder.h"
 #if CRPSGD_WITH_MPI
 #include "crpsgd/mpi.h"
 #endif
@@ -28,9 +31,7 @@
 #include "exit_codes.h"
 #include "figures.h"
 #include "flags.h"
-#include "job.h"
-#include "objectives.h"
-#include "output_folder.h"
+#include "crpsgd/job.h"
 #include "predict.h"
 #include "report.h"
 #include "theory_check.h"
@@ -78,23 +79,16 @@ std::vector<std::string> WithRunConfig(std::vector<std::string> args) {
   return args;
 }
 
-// Appends one seed's runs to the report of the whole job.
-void Merge(JobReport& all, JobReport one) {
-  if (!all.f_star) all.f_star = one.f_star, all.f_star_method = one.f_star_method;
-  if (!all.lipschitz) all.lipschitz = one.lipschitz;
-  for (RunOutcome& o : one.runs) all.runs.push_back(std::move(o));
-}
-
 Status WriteReport(const Job& job, const JobReport& report) {
   const std::string table = FormatTable(job, report);
   const std::string condition = ConditionLine(job, report);
   std::cout << condition << table << std::flush;
   if (job.run.out.empty()) return Status::OK();
   const std::filesystem::path out(job.run.out);
-  if (!job.effective_config.empty()) {
-    CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(out / "config.toml", job.effective_config));
+  if (!job.spec.config_toml.empty()) {
+    CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(out / "config.toml", job.spec.config_toml));
   }
-  if (job.sweep) {
+  if (job.spec.sweep) {
     CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(out / "results.csv", FormatCsv(report)));
     std::string md = "# crpsgd sweep\n\n";
     char line[256];
@@ -115,34 +109,10 @@ Status WriteReport(const Job& job, const JobReport& report) {
   return Status::OK();
 }
 
-// An exception out of a worker (a library's: LibTorch throws) becomes this
-// rank's error, so that the job ends with its message and an exit code (the
-// other ranks are aborted) instead of std::terminate. In-process workers get
-// the same from RunInProcess.
-template <class Body>
-Status CatchExceptions(int rank, Body body) {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    return Status::Internal("worker " + std::to_string(rank) + " threw: " + e.what());
-  } catch (...) {
-    return Status::Internal("worker " + std::to_string(rank) + " threw an unknown exception");
-  }
-}
-
-// A train run that diverged ends with its metrics so far and config.toml, so
-// that it can be repeated with another step. Returns `status`, or the error
-// of writing the file.
-Status KeepConfigOfDivergedRun(const Job& job, Status status) {
-  if (status.code() != StatusCode::kDiverged || job.run.out.empty() || job.effective_config.empty()) return status;
-  const Status written = WriteFileAtomic(std::filesystem::path(job.run.out) / "config.toml", job.effective_config);
-  return written.ok() ? status : written;
-}
-
 // A sweep or compare whose run diverged at every step it tried has no result
 // for that run: the table says so, and the exit code too (3).
 Status EveryStepDiverged(const Job& job, const JobReport& report) {
-  if (!job.sweep) return Status::OK();
+  if (!job.spec.sweep) return Status::OK();
   std::string failed;
   for (const TableRow& row : TableRows(job, report)) {
     if (!row.diverged) continue;
@@ -154,10 +124,11 @@ Status EveryStepDiverged(const Job& job, const JobReport& report) {
                                                 : ": diverged at every step of the grid; try smaller --lr-grid steps"));
 }
 
-int RunCommand(Job& job, int argc, char** argv) {
-  const bool leader_env = EnvironmentRank() == 0;
-  // Choose the backend.
-  std::string backend = job.run.backend;
+// --backend, --workers, --mpi-reduction and --threads as where the job runs.
+Result<LaunchOptions> MakeLaunchOptions(const Job& job) {
+  const RunFlags& run = job.run;
+  LaunchOptions launch;
+  std::string backend = run.backend;
   if (backend == "auto") {
 #if CRPSGD_WITH_MPI
     backend = LaunchedByMpirun() ? "mpi" : "inproc";
@@ -166,296 +137,238 @@ int RunCommand(Job& job, int argc, char** argv) {
 #endif
   }
   if (backend != "inproc" && backend != "mpi") {
-    return Fail(Status::InvalidArgument("--backend must be auto, inproc or mpi, got '" + job.run.backend + "'"),
-                leader_env);
+    return Status::InvalidArgument("--backend must be auto, inproc or mpi, got '" + run.backend + "'");
   }
   if (backend == "inproc" && EnvironmentWorldSize() > 1) {
-    return Fail(Status::InvalidArgument("--backend inproc under mpirun -np " + std::to_string(EnvironmentWorldSize()) +
-                                        ": every rank would run the whole job alone and write the same --out; drop "
-                                        "--backend (auto uses mpi under mpirun) or run without mpirun"),
-                leader_env);
+    return Status::InvalidArgument("--backend inproc under mpirun -np " + std::to_string(EnvironmentWorldSize()) +
+                                   ": every rank would run the whole job alone and write the same --out; drop "
+                                   "--backend (auto uses mpi under mpirun) or run without mpirun");
   }
+  launch.backend = backend == "mpi" ? Backend::kMpi : Backend::kInProcess;
+  if (run.mpi_reduction != "ordered" && run.mpi_reduction != "native") {
+    return Status::InvalidArgument("--mpi-reduction must be ordered or native, got '" + run.mpi_reduction + "'");
+  }
+  launch.mpi_reduction = run.mpi_reduction == "native" ? MpiReduction::kNative : MpiReduction::kOrdered;
+  launch.mpi_timeout = std::chrono::seconds(run.mpi_timeout_s);
+  if (run.workers < 0 || (job.compare && run.workers == 0)) {
+    return Status::InvalidArgument("--workers must be >= 1, got " + std::to_string(run.workers));
+  }
+  launch.workers = launch.backend == Backend::kInProcess && run.workers == 0 ? 1 : run.workers;
+  if (run.threads < 0) return Status::InvalidArgument("--threads must be >= 0");
+  return launch;
+}
+
+int RunCommand(Job& job, int argc, char** argv) {
+  const bool leader_env = EnvironmentRank() == 0;
+  const Result<LaunchOptions> launch = MakeLaunchOptions(job);
+  if (!launch.ok()) return Fail(launch.status(), leader_env);
   // Every rank checks the same folder, so all fail together.
   const Reuse reuse = job.run.resume ? Reuse::kResume : job.run.overwrite ? Reuse::kOverwrite : Reuse::kRefuse;
   if (Status out = PrepareOutputFolder(job.run.out, reuse, EnvironmentWorldSize() > 1); !out.ok()) {
     return Fail(out, leader_env);
   }
-  if (job.run.mpi_reduction != "ordered" && job.run.mpi_reduction != "native") {
-    return Fail(
-        Status::InvalidArgument("--mpi-reduction must be ordered or native, got '" + job.run.mpi_reduction + "'"),
-        leader_env);
-  }
-  if (job.run.workers < 0 || (job.compare && job.run.workers == 0)) {
-    return Fail(Status::InvalidArgument("--workers must be >= 1, got " + std::to_string(job.run.workers)), leader_env);
-  }
-  if (job.run.threads < 0) return Fail(Status::InvalidArgument("--threads must be >= 0"), leader_env);
-  if (job.run.save_model && job.run.out.empty()) {
-    return Fail(Status::InvalidArgument("--save-model needs --out (the model is written there: model.liblinear for "
-                                        "linear models, model.pt for networks)"),
-                leader_env);
-  }
-  if (job.run.eval_every > 0 && job.run.eval_every_sfo > 0) {
-    return Fail(
-        Status::InvalidArgument("--eval-every (rounds) and --eval-every-sfo (samples) are two schedules: give one"),
-        leader_env);
-  }
-  if (!job.run.net_model.empty()) {
-    auto model = ParseNetworkModel(job.run.net_model);
-    if (!model.ok()) return Fail(model.status(), leader_env);
-    job.net_model = *model;
-  }
-  // The flags as the library's options, checked before any data is read.
-  if (Status resolved = ResolveModelFlags(job.data); !resolved.ok()) return Fail(resolved, leader_env);
-  auto objective = ObjectiveFor(job.data.problem);
-  if (!objective.ok()) return Fail(objective.status(), leader_env);
-  job.objective = *objective;
-  auto data_options = MakeDataOptions(job.data, job.objective->labels, job.objective->multiclass);
-  if (!data_options.ok()) return Fail(data_options.status(), leader_env);
-  job.data_options = std::move(data_options).value();
-  auto settings = MakeObjectiveSettings(job.data, job.run);
-  if (!settings.ok()) return Fail(settings.status(), leader_env);
-  if (Status checked = CheckObjectiveSettings(*job.objective, *settings); !checked.ok()) {
-    return Fail(checked, leader_env);
-  }
-  job.objective_settings = *settings;
-  ConfigureProcess(*job.objective, job.run.threads);
-
-  if (backend == "inproc") {
-    const int workers = job.run.workers == 0 ? 1 : job.run.workers;
-    auto data = LoadData(job.data_options, job.run.seed, PartsToRead::All(workers));
-    if (!data.ok()) return Fail(data.status(), true);
-    if (data->num_train_samples < static_cast<std::size_t>(workers)) {
-      return Fail(Status::InvalidArgument("--workers (" + std::to_string(workers) + ") exceeds the " +
-                                          std::to_string(data->num_train_samples) + " samples of the data"),
-                  true);
-    }
-    if (Status adopted = AdoptLoadedData(job, *data); !adopted.ok()) return Fail(adopted, true);
-    JobReport report;
-    std::vector<SeedIndependent> caches(static_cast<std::size_t>(workers));  // one per worker thread
-    for (std::uint64_t seed : job.seeds) {
-      JobReport one;
-      Status status = RunInProcess(workers, [&](Communicator& comm) {
-        return RunJob(comm, job, *data, seed, caches[static_cast<std::size_t>(comm.rank())],
-                      comm.rank() == 0 ? &one : nullptr);
-      });
-      if (!status.ok()) return Fail(KeepConfigOfDivergedRun(job, status), true);
-      Merge(report, std::move(one));
-    }
-    Status status = WriteReport(job, report);
-    if (status.ok()) status = EveryStepDiverged(job, report);
-    return status.ok() ? kExitOk : Fail(status, true);
-  }
-
+  if (Status valid = ValidateJob(job.spec); !valid.ok()) return Fail(valid, leader_env);
+  ConfigureProcess(*job.spec.objective, job.run.threads);
 #if CRPSGD_WITH_MPI
-  MpiSession session(&argc, &argv);
-  const bool leader = session.world_rank() == 0;
-  if (job.run.workers != 0 && job.run.workers != session.world_size()) {
-    return Fail(Status::InvalidArgument("--workers " + std::to_string(job.run.workers) + " does not match the " +
-                                        std::to_string(session.world_size()) + " MPI ranks (mpirun -np)"),
-                leader);
-  }
-  auto comm = MakeMpiCommunicator(job.run.mpi_reduction == "native" ? MpiReduction::kNative : MpiReduction::kOrdered,
-                                  std::chrono::seconds(job.run.mpi_timeout_s));
-  if (!comm.ok()) return Fail(comm.status(), leader);
-  // Same input on every rank: all fail together. Byte-range parts differ by
-  // rank, so the ranks then agree on the result before going on.
-  auto data = LoadData(job.data_options, job.run.seed, PartsToRead{{session.world_rank()}, session.world_size()});
-  if (job.data_options.sharding == Sharding::kByteRange) {
-    bool print_here = false;
-    const Status agreed = AgreeOnParts(**comm, job.data_options, data, &print_here);
-    if (!agreed.ok()) return Fail(agreed, print_here);
-  }
-  if (!data.ok()) return Fail(data.status(), leader);
-  if (data->num_train_samples < static_cast<std::size_t>(session.world_size())) {
-    return Fail(Status::InvalidArgument("the " + std::to_string(session.world_size()) + " MPI ranks exceed the " +
-                                        std::to_string(data->num_train_samples) + " samples of the data"),
-                leader);
-  }
-  // The same data and --init-model file on every rank: all fail together.
-  if (Status adopted = AdoptLoadedData(job, *data); !adopted.ok()) return Fail(adopted, leader);
-  JobReport report;
-  Status status;
-  SeedIndependent cache;
-  for (std::uint64_t seed : job.seeds) {
-    JobReport one;
-    // One worker per process: after the last seed's sharding it keeps only its shard.
-    const bool last = seed == job.seeds.back();
-    status = CatchExceptions(comm.value()->rank(),
-                             [&] { return RunJob(**comm, job, *data, seed, cache, leader ? &one : nullptr, last); });
-    if (!status.ok()) break;
-    Merge(report, std::move(one));
-  }
-  if (!status.ok() && leader) status = KeepConfigOfDivergedRun(job, status);
-  if (status.ok() && leader) status = WriteReport(job, report);
-  if (status.ok()) status = EveryStepDiverged(job, report);  // report is rank 0's; the others have none
-  if (!status.ok()) {
-    // A divergence and bad input are seen by every rank at the same point;
-    // anything else may be this rank's alone, and the others must not wait.
-    const bool shared = status.code() == StatusCode::kDiverged || status.code() == StatusCode::kInvalidArgument;
-    const int code = Fail(status, leader || !shared);
-    if (!shared) MpiSession::AbortJob(code);
-    return code;
-  }
-  return kExitOk;
+  std::optional<MpiSession> session;
+  if (launch->backend == Backend::kMpi) session.emplace(&argc, &argv);
 #else
   (void)argc;
   (void)argv;
-  return Fail(Status::InvalidArgument("--backend mpi: this build has no MPI support (CRPSGD_WITH_MPI=OFF)"), true);
 #endif
+  const LaunchResult result = Launch(job.spec, *launch, [&](const JobReport& report) {
+    CRPSGD_RETURN_IF_ERROR(WriteReport(job, report));
+    return EveryStepDiverged(job, report);
+  });
+  if (result.status.ok()) return kExitOk;
+  const int code = Fail(result.status, result.print_error);
+#if CRPSGD_WITH_MPI
+  if (result.abort_job) MpiSession::AbortJob(code);
+#endif
+  return code;
 }
 
-}  // namespace
-}  // namespace crpsgd::cli
-
-int main(int argc, char** argv) {
-  using namespace crpsgd::cli;
+// The subcommands and the flags they parse into.
+struct Commands {
   CLI::App app{
       "crpsgd: communication-efficient distributed SGD with dynamically growing batches:\n"
       "CR-PSGD (Algorithm 1 of Yu & Jin, ICML 2019) and CR-PSGD-Catalyst (Algorithm 2, for non-convex f),\n"
       "with PSGD (fixed batch) and local SGD (periodic averaging) as baselines, in-process or under mpirun.\n"
       "Start with: crpsgd train --help",
       "crpsgd"};
-  const std::string version = std::string("crpsgd ") + CRPSGD_VERSION;
-  app.set_version_flag("--version", version);
-  app.require_subcommand(1);
-
-  Job train_job, sweep_job;
+  Job train_job, sweep_job, compare_job;
   AlgoFlags train_algo, sweep_algo;
   SweepFlags sweep_flags;
+  std::string config_file;     // train and sweep: read by ExpandConfigFile before parsing
+  std::string compare_config;  // compare's JSON or TOML
+  TheoryCheckFlags theory_flags;
+  PredictFlags predict_flags;
+  CLI::App *train = nullptr, *sweep = nullptr, *compare = nullptr, *theory = nullptr, *predict = nullptr;
+  std::vector<CLI::App*> all;  // in the order --help lists them
+  std::string names;           // "train, sweep, ..."
 
-  CLI::App* train = app.add_subcommand("train",
-                                       "Train one model with one algorithm; "
-                                       "writes metrics.jsonl, summary.json and config.toml to --out");
-  AddDataFlags(*train, train_job.data);
-  AddAlgoFlags(*train, train_algo, /*algorithm_flags=*/true);
-  AddRunFlags(*train, train_job.run);
-  train
-      ->add_option("--checkpoint-every", train_job.run.checkpoint_every,
+  Commands();
+  CLI::App* Find(const std::string& name) const {
+    for (CLI::App* sub : all) {
+      if (sub->get_name() == name) return sub;
+    }
+    return nullptr;
+  }
+};
+
+constexpr const char* kConfigHelp = "TOML file of flags (keys: the long names above); flags given here override it";
+
+void AddTrain(Commands& c) {
+  c.train = c.app.add_subcommand("train",
+                                 "Train one model with one algorithm; "
+                                 "writes metrics.jsonl, summary.json and config.toml to --out");
+  AddDataFlags(*c.train, c.train_job.data);
+  AddAlgoFlags(*c.train, c.train_algo, /*algorithm_flags=*/true);
+  RunFlags& run = c.train_job.run;
+  AddRunFlags(*c.train, run);
+  c.train
+      ->add_option("--checkpoint-every", run.checkpoint_every,
                    "Write a checkpoint to --out/checkpoint every K rounds (0 = none); see --resume")
       ->capture_default_str();
-  train->add_flag("--resume", train_job.run.resume,
-                  "Continue the run in --out from its last checkpoint (give the same flags as the first time); "
-                  "the result is bit-identical to an uninterrupted run");
-  train->add_option("--inject-fault", train_job.run.inject_fault,
-                    "For tests: kill:rank=R,round=T kills worker R (under mpirun, its process; in-process, the "
-                    "whole process) at round T; stop:rank=R,round=T stops it (a hung worker); throw:rank=R,round=T "
-                    "throws a C++ exception in it (a library error)");
-  std::string config_file;  // read by ExpandConfigFile before parsing
-  const char* config_help = "TOML file of flags (keys: the long names above); flags given here override it";
-  train->add_option("--config", config_file, config_help);
+  c.train->add_flag("--resume", run.resume,
+                    "Continue the run in --out from its last checkpoint (give the same flags as the first time); "
+                    "the result is bit-identical to an uninterrupted run");
+  c.train->add_option("--inject-fault", run.inject_fault,
+                      "For tests: kill:rank=R,round=T kills worker R (under mpirun, its process; in-process, the "
+                      "whole process) at round T; stop:rank=R,round=T stops it (a hung worker); throw:rank=R,round=T "
+                      "throws a C++ exception in it (a library error)");
+  c.train->add_option("--config", c.config_file, kConfigHelp);
+}
 
-  CLI::App* sweep = app.add_subcommand("sweep",
-                                       "Run several algorithms on the same data and budget, each over a "
-                                       "grid of step sizes (multiples of 1/L), and print a comparison table");
-  AddDataFlags(*sweep, sweep_job.data);
-  AddAlgoFlags(*sweep, sweep_algo, /*algorithm_flags=*/false);
-  AddSweepFlags(*sweep, sweep_flags);
-  AddRunFlags(*sweep, sweep_job.run);
-  sweep->add_option("--config", config_file, config_help);
+void AddSweepAndCompare(Commands& c) {
+  c.sweep = c.app.add_subcommand("sweep",
+                                 "Run several algorithms on the same data and budget, each over a "
+                                 "grid of step sizes (multiples of 1/L), and print a comparison table");
+  AddDataFlags(*c.sweep, c.sweep_job.data);
+  AddAlgoFlags(*c.sweep, c.sweep_algo, /*algorithm_flags=*/false);
+  AddSweepFlags(*c.sweep, c.sweep_flags);
+  AddRunFlags(*c.sweep, c.sweep_job.run);
+  c.sweep->add_option("--config", c.config_file, kConfigHelp);
 
-  Job compare_job;
-  compare_job.run.out = "out/compare";
-  std::string compare_config;
-  CLI::App* compare = app.add_subcommand("compare",
-                                         "Run the runs a JSON or TOML config describes (one problem, one "
-                                         "budget, several algorithms and seeds), then draw figures with "
-                                         "gnuplot and write a table (see docs/compare.md)");
-  compare->add_option("--config", compare_config, "The config: JSON, or TOML when the name ends in .toml")->required();
-  compare->add_option("--out", compare_job.run.out, "Output folder: runs, figures/, table.md, results.csv")
+  RunFlags& run = c.compare_job.run;
+  run.out = "out/compare";
+  c.compare = c.app.add_subcommand("compare",
+                                   "Run the runs a JSON or TOML config describes (one problem, one "
+                                   "budget, several algorithms and seeds), then draw figures with "
+                                   "gnuplot and write a table (see docs/compare.md)");
+  c.compare->add_option("--config", c.compare_config, "The config: JSON, or TOML when the name ends in .toml")
+      ->required();
+  c.compare->add_option("--out", run.out, "Output folder: runs, figures/, table.md, results.csv")
       ->capture_default_str();
-  compare->add_flag("-q,--quiet", compare_job.run.quiet, "Print only errors and the result table (not with -v)");
-  compare->add_flag("-v,--verbose", compare_job.run.verbose, "Log every evaluated round to stderr");
+  c.compare->add_flag("-q,--quiet", run.quiet, "Print only errors and the result table (not with -v)");
+  c.compare->add_flag("-v,--verbose", run.verbose, "Log every evaluated round to stderr");
+}
 
-  TheoryCheckFlags theory_flags;
-  CLI::App* theory =
-      app.add_subcommand("theory-check",
-                         "Measure the paper's rates on problems with known constants: CR-PSGD's rounds against log T, "
-                         "N·T·(f − f*) across T, the speedup in N, the baselines' rounds, and the catalyst's rounds "
-                         "against sqrt(NT)·log(T/N). Exits 4 when a criterion fails");
-  theory->add_option("--out", theory_flags.out, "Output folder: table.md, results.csv, figures/")
+void AddTheoryCheckAndPredict(Commands& c) {
+  TheoryCheckFlags& t = c.theory_flags;
+  c.theory =
+      c.app.add_subcommand("theory-check",
+                           "Measure the paper's rates on problems with known constants: CR-PSGD's rounds against "
+                           "log T, N·T·(f − f*) across T, the speedup in N, the baselines' rounds, and the catalyst's "
+                           "rounds against sqrt(NT)·log(T/N). Exits 4 when a criterion fails");
+  c.theory->add_option("--out", t.out, "Output folder: table.md, results.csv, figures/")->capture_default_str();
+  c.theory->add_option("--max-budget", t.max_budget, "Largest per-worker budget T of the sweep (>= 100000)")
       ->capture_default_str();
-  theory->add_option("--max-budget", theory_flags.max_budget, "Largest per-worker budget T of the sweep (>= 100000)")
-      ->capture_default_str();
-  theory->add_option("--seeds", theory_flags.seeds, "Seeds 1..K of each CR-PSGD point")->capture_default_str();
-  theory->add_flag("-q,--quiet", theory_flags.quiet, "Print only errors and the result table");
+  c.theory->add_option("--seeds", t.seeds, "Seeds 1..K of each CR-PSGD point")->capture_default_str();
+  c.theory->add_flag("-q,--quiet", t.quiet, "Print only errors and the result table");
 
-  PredictFlags predict_flags;
-  CLI::App* predict = app.add_subcommand(
+  PredictFlags& p = c.predict_flags;
+  c.predict = c.app.add_subcommand(
       "predict",
       "Score a saved model on a data file: a linear model (model.liblinear from --save-model, or "
       "liblinear-train's) as liblinear-predict does, or a network's model.pt (give its --problem); prints "
       "the accuracy, writes one prediction per line to --out");
-  predict->add_option("--model", predict_flags.model, "The model file: LIBLINEAR's format, or a network's model.pt")
-      ->required();
-  predict->add_option("--out", predict_flags.out, "File for the predictions, one per line (replaced if it exists)");
-  AddDataFlags(*predict, predict_flags.data, /*own_network_flags=*/false);
+  c.predict->add_option("--model", p.model, "The model file: LIBLINEAR's format, or a network's model.pt")->required();
+  c.predict->add_option("--out", p.out, "File for the predictions, one per line (replaced if it exists)");
+  AddDataFlags(*c.predict, p.data, /*own_network_flags=*/false);
   // Training's data flags that mean nothing to scoring a file: predict lists only its own.
   for (const char* unused :
        {"--test-data", "--test-labels", "--synthetic-samples", "--synthetic-features", "--synthetic-noise",
         "--synthetic-condition", "--lambda", "--augment", "--precision", "--sharding", "--standardize"}) {
-    predict->remove_option(predict->get_option(unused));
+    c.predict->remove_option(c.predict->get_option(unused));
   }
-  predict
-      ->add_option("--loss", predict_flags.loss,
+  c.predict
+      ->add_option("--loss", p.loss,
                    "A network's loss in training: cross-entropy (a classifier: accuracy) or mse (a regression: "
                    "mean squared error and R^2)")
       ->capture_default_str();
-  predict->get_option("--data")->description(
+  c.predict->get_option("--data")->description(
       "The data file to score (LIBSVM or CSV text, plain or gzip; NumPy .npy or .npz; IDX images, CIFAR-10 or "
       "tensors)");
+}
 
+Commands::Commands() {
+  const std::string version = std::string("crpsgd ") + CRPSGD_VERSION;
+  app.set_version_flag("--version", version);
+  app.require_subcommand(1);
+  AddTrain(*this);
+  AddSweepAndCompare(*this);
+  AddTheoryCheckAndPredict(*this);
   compare->add_flag("--overwrite", compare_job.run.overwrite,
                     "Replace the files of an earlier compare in --out (its runs, figures and tables)");
   // The subcommands, once: their names in messages and suggestions come from here.
-  const std::vector<CLI::App*> commands = {train, sweep, compare, theory, predict};
-  std::vector<std::string> command_names;
-  std::string command_list;  // "train, sweep, ..."
-  for (CLI::App* sub : commands) {
+  all = {train, sweep, compare, theory, predict};
+  for (CLI::App* sub : all) {
     sub->set_version_flag("--version", version);
-    command_names.push_back(sub->get_name());
-    command_list += (command_list.empty() ? "" : ", ") + sub->get_name();
+    names += (names.empty() ? "" : ", ") + sub->get_name();
   }
+}
 
-  const bool leader = EnvironmentRank() == 0;
-  std::vector<std::string> args(argv, argv + argc);
-  const auto find_command = [&](const std::string& name) -> CLI::App* {
-    for (CLI::App* sub : commands) {
-      if (sub->get_name() == name) return sub;
+// A CLI11 parse error; a value from --config's file names the file and line it came from.
+int ParseFailed(const CLI::ParseError& e, const std::map<std::string, std::string>& from_config, bool leader) {
+  std::string where;
+  const std::string message = e.what();
+  for (const auto& [flag, origin] : from_config) {
+    const auto at = message.find(flag);
+    const char next = at == std::string::npos || at + flag.size() >= message.size() ? ' ' : message[at + flag.size()];
+    if (at != std::string::npos && next != '-' && !std::isalnum(static_cast<unsigned char>(next))) {
+      where = origin + ": ";
     }
-    return nullptr;
-  };
+  }
+  if (leader) std::fprintf(stderr, "crpsgd: error: %s%s\n", where.c_str(), e.what());
+  return kExitBadInput;
+}
+
+// Parses `args` into the commands' flags: nullopt when parsed, else the exit
+// code (--help and --version: 0).
+std::optional<int> Parse(Commands& c, std::vector<std::string> args, bool leader) {
   // `crpsgd` alone and `crpsgd help [COMMAND]`: the usage, with the subcommands.
   if (args.size() == 1 || args[1] == "help") {
-    CLI::App* about = args.size() > 2 ? find_command(args[2]) : nullptr;
+    CLI::App* about = args.size() > 2 ? c.Find(args[2]) : nullptr;
     if (args.size() > 2 && about == nullptr) {
-      return Fail(
-          crpsgd::Status::InvalidArgument("help: no command '" + args[2] + "' (commands: " + command_list + ")"),
-          leader);
+      return Fail(Status::InvalidArgument("help: no command '" + args[2] + "' (commands: " + c.names + ")"), leader);
     }
-    std::cout << (about != nullptr ? about->help() : app.help());
+    std::cout << (about != nullptr ? about->help() : c.app.help());
     return kExitOk;
   }
-  CLI::App* command = find_command(args[1]);
+  CLI::App* command = c.Find(args[1]);
   if (command == nullptr && args[1].rfind("-", 0) != 0) {
-    command_names.push_back("help");
-    const std::string nearest = NearestName(args[1], command_names);
-    return Fail(crpsgd::Status::InvalidArgument("unknown command '" + args[1] + "'" +
-                                                (nearest.empty() ? "" : " (did you mean " + nearest + "?)") +
-                                                "; commands: " + command_list + " (crpsgd help)"),
+    std::vector<std::string> names = {"help"};
+    for (CLI::App* sub : c.all) names.push_back(sub->get_name());
+    const std::string nearest = NearestName(args[1], names);
+    return Fail(Status::InvalidArgument("unknown command '" + args[1] + "'" +
+                                        (nearest.empty() ? "" : " (did you mean " + nearest + "?)") +
+                                        "; commands: " + c.names + " (crpsgd help)"),
                 leader);
   }
   std::map<std::string, std::string> from_config;  // flag -> "FILE:LINE" of its value
+  // Typos and stray words, before CLI11 would complain about something else.
   if (command != nullptr) {
-    // Typos and stray words, before CLI11 would complain about something else.
-    const crpsgd::Status checked = CheckArguments(*command, {args.begin() + 2, args.end()});
-    if (!checked.ok()) return Fail(checked, leader);
+    if (Status checked = CheckArguments(*command, {args.begin() + 2, args.end()}); !checked.ok()) {
+      return Fail(checked, leader);
+    }
   }
   // `train --resume --out DIR` alone: the run's own config.toml gives the
   // flags (those given here override it), so nothing has to be typed again.
   std::vector<std::string> command_args(args.begin() + (command != nullptr ? 2 : 1), args.end());
-  if (command == train) command_args = WithRunConfig(command_args);
+  if (command == c.train) command_args = WithRunConfig(command_args);
   // `train|sweep --config FILE`: the file's settings become flags before parsing.
-  if (command == train || command == sweep) {
+  if (command == c.train || command == c.sweep) {
     auto expanded = ExpandConfigFile(*command, command_args, &from_config);
     if (!expanded.ok()) return Fail(expanded.status(), leader);
     args.resize(2);
@@ -464,72 +377,78 @@ int main(int argc, char** argv) {
   std::vector<char*> parse_argv;
   for (std::string& a : args) parse_argv.push_back(a.data());
   try {
-    app.parse(static_cast<int>(parse_argv.size()), parse_argv.data());
+    c.app.parse(static_cast<int>(parse_argv.size()), parse_argv.data());
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    // A value from --config's file: name the file and line it came from.
-    std::string where;
-    const std::string message = e.what();
-    for (const auto& [flag, origin] : from_config) {
-      const auto at = message.find(flag);
-      const char next = at == std::string::npos || at + flag.size() >= message.size() ? ' ' : message[at + flag.size()];
-      if (at != std::string::npos && next != '-' && !std::isalnum(static_cast<unsigned char>(next))) {
-        where = origin + ": ";
-      }
-    }
-    if (leader) std::fprintf(stderr, "crpsgd: error: %s%s\n", where.c_str(), e.what());
-    return kExitBadInput;
+    if (e.get_exit_code() == 0) return c.app.exit(e);  // --help, --version
+    return ParseFailed(e, from_config, leader);
   }
+  return std::nullopt;
+}
 
-  if (predict->parsed()) {
-    auto lines = Predict(predict_flags);
+// The job of the parsed train, sweep or compare: its runs and seeds, then the
+// rest of its flags (MakeJobSpec). *finished: a resumed train run that had
+// ended, which leaves nothing to do.
+Status MakeJob(Commands& c, Job& job, std::optional<std::string>* finished) {
+  if (job.run.quiet && job.run.verbose) {
+    return Status::InvalidArgument("-q (--quiet) and -v (--verbose) contradict each other: give one");
+  }
+  if (c.compare->parsed()) {
+    CRPSGD_RETURN_IF_ERROR(LoadCompareConfig(c.compare_config, job));
+    job.compare = true;
+  } else if (c.train->parsed()) {
+    job.spec.config_toml = EffectiveConfig(*c.train);
+    if (job.run.resume && job.run.overwrite) {
+      return Status::InvalidArgument(
+          "--resume continues the run in --out and --overwrite replaces it: "
+          "give one of them");
+    }
+    CRPSGD_ASSIGN_OR_RETURN(RunRequest request, MakeTrainRequest(c.train_algo));
+    job.spec.requests = {std::move(request)};
+    job.spec.seeds = {job.run.seed};
+  } else {
+    CRPSGD_ASSIGN_OR_RETURN(job.spec.seeds, ParseSeeds(c.sweep_flags.seeds, job.run.seed));
+    CRPSGD_ASSIGN_OR_RETURN(job.spec.requests, MakeSweepRequests(c.sweep_algo, c.sweep_flags));
+    job.spec.sweep = true;
+    job.spec.config_toml = EffectiveConfig(*c.sweep);
+  }
+  CRPSGD_RETURN_IF_ERROR(MakeJobSpec(job));
+  if (c.train->parsed()) *finished = FinishedRun(job.spec);
+  return Status::OK();
+}
+
+int RunParsed(Commands& c, int argc, char** argv, bool leader) {
+  if (c.predict->parsed()) {
+    auto lines = Predict(c.predict_flags);
     if (!lines.ok()) return Fail(lines.status(), true);
     std::cout << *lines << std::flush;
     return kExitOk;
   }
-  if (theory->parsed()) {
+  if (c.theory->parsed()) {
     bool passed = false;
-    const crpsgd::Status status = RunTheoryCheck(theory_flags, &passed);
+    const Status status = RunTheoryCheck(c.theory_flags, &passed);
     if (!status.ok()) return Fail(status, true);
-    if (!passed)
-      std::fprintf(stderr, "crpsgd: theory-check: a criterion failed (see %s/table.md)\n", theory_flags.out.c_str());
+    if (!passed) {
+      std::fprintf(stderr, "crpsgd: theory-check: a criterion failed (see %s/table.md)\n", c.theory_flags.out.c_str());
+    }
     return passed ? kExitOk : kExitCheckFailed;
   }
-  Job& job = train->parsed() ? train_job : sweep->parsed() ? sweep_job : compare_job;
-  if (job.run.quiet && job.run.verbose) {
-    return Fail(crpsgd::Status::InvalidArgument("-q (--quiet) and -v (--verbose) contradict each other: give one"),
-                leader);
-  }
-  if (compare->parsed()) {
-    const crpsgd::Status loaded = LoadCompareConfig(compare_config, job);
-    if (!loaded.ok()) return Fail(loaded, leader);
-    job.compare = true;
-  } else if (train->parsed()) {
-    job.effective_config = EffectiveConfig(*train);
-    if (job.run.resume && job.run.overwrite) {
-      return Fail(crpsgd::Status::InvalidArgument("--resume continues the run in --out and --overwrite replaces it: "
-                                                  "give one of them"),
-                  leader);
-    }
-    if (auto finished = FinishedRun(job.run); finished) {  // --resume of a run that ended: nothing to redo
-      if (leader) std::fprintf(stderr, "crpsgd: --resume: %s\n", finished->c_str());
-      return kExitOk;
-    }
-    const crpsgd::Status reliability = ValidateReliabilityFlags(job);
-    if (!reliability.ok()) return Fail(reliability, leader);
-    auto request = MakeTrainRequest(train_algo);
-    if (!request.ok()) return Fail(request.status(), leader);
-    job.requests.push_back(std::move(request).value());
-    job.seeds = {job.run.seed};
-  } else {
-    auto seeds = ParseSeeds(sweep_flags.seeds, job.run.seed);
-    if (!seeds.ok()) return Fail(seeds.status(), leader);
-    job.seeds = std::move(seeds).value();
-    auto requests = MakeSweepRequests(sweep_algo, sweep_flags);
-    if (!requests.ok()) return Fail(requests.status(), leader);
-    job.requests = std::move(requests).value();
-    job.sweep = true;
-    job.effective_config = EffectiveConfig(*sweep);
+  Job& job = c.train->parsed() ? c.train_job : c.sweep->parsed() ? c.sweep_job : c.compare_job;
+  std::optional<std::string> finished;
+  if (Status made = MakeJob(c, job, &finished); !made.ok()) return Fail(made, leader);
+  if (finished) {  // --resume of a run that ended: nothing to redo
+    if (leader) std::fprintf(stderr, "crpsgd: --resume: %s\n", finished->c_str());
+    return kExitOk;
   }
   return RunCommand(job, argc, argv);
+}
+
+}  // namespace
+}  // namespace crpsgd::cli
+
+int main(int argc, char** argv) {
+  using namespace crpsgd::cli;
+  Commands commands;
+  const bool leader = EnvironmentRank() == 0;
+  if (std::optional<int> code = Parse(commands, std::vector<std::string>(argv, argv + argc), leader)) return *code;
+  return RunParsed(commands, argc, argv, leader);
 }

@@ -11,8 +11,8 @@
 #include "crpsgd/config.h"
 #include "crpsgd/liblinear_model.h"
 #include "crpsgd/metrics.h"
-#include "job.h"
-#include "objectives.h"
+#include "crpsgd/job.h"
+#include "crpsgd/objectives.h"
 #if CRPSGD_WITH_TORCH
 #include "crpsgd/torch.h"
 #endif
@@ -83,7 +83,7 @@ std::string AccuracyLine(std::size_t correct, std::size_t n) {
 // with --problem torchscript, the TorchScript module a --model run saved.
 Result<std::string> PredictWithNetwork(const PredictFlags& flags) {
 #if CRPSGD_WITH_TORCH
-  const ObjectiveFactory* objective = Objectives().Find(flags.data.problem);
+  const ObjectiveFactory* objective = BuiltInObjectives().Find(flags.data.problem);
   if (objective == nullptr || !objective->network()) {
     return Status::InvalidArgument("--model " + flags.model +
                                    " is a network's model.pt: give the --problem it was "
@@ -168,7 +168,8 @@ Result<std::string> Predict(const PredictFlags& flags) {
   }
   if (flags.model.ends_with(".pt")) return PredictWithNetwork(flags);
   DataFlags data_flags = flags.data;
-  if (const ObjectiveFactory* objective = Objectives().Find(data_flags.problem); objective && objective->network()) {
+  if (const ObjectiveFactory* objective = BuiltInObjectives().Find(data_flags.problem);
+      objective && objective->network()) {
     return Status::InvalidArgument("--problem " + data_flags.problem + ": " + flags.model +
                                    " is a LIBLINEAR model "
                                    "(a network's model is a .pt file)");

@@ -66,7 +66,7 @@ TableRow Aggregate(std::vector<const RunOutcome*> outcomes) {
 
 std::vector<TableRow> TableRows(const Job& job, const JobReport& report) {
   std::vector<TableRow> rows;
-  if (!job.sweep) {
+  if (!job.spec.sweep) {
     for (const RunOutcome& o : report.runs) rows.push_back(Aggregate({&o}));
     return rows;
   }
@@ -96,7 +96,7 @@ std::vector<TableRow> TableRows(const Job& job, const JobReport& report) {
 
 std::string FormatTable(const Job& job, const JobReport& report) {
   const std::vector<TableRow> rows = TableRows(job, report);
-  const bool several_seeds = job.seeds.size() > 1;
+  const bool several_seeds = job.spec.seeds.size() > 1;
   bool has_test = false;
   for (const TableRow& row : rows) has_test = has_test || (!row.diverged && row.seeds.front()->summary.test_accuracy);
   std::ostringstream os;
@@ -113,7 +113,7 @@ std::string FormatTable(const Job& job, const JobReport& report) {
     const RunOutcome& o = *row.seeds.front();
     os << "| " << AlgorithmName(o.request.options.kind) << " | " << RunParameters(o) << " | ";
     if (row.diverged) {
-      os << (job.sweep ? "diverged at every step |" : "diverged |");
+      os << (job.spec.sweep ? "diverged at every step |" : "diverged |");
       for (int i = 3; i < columns; ++i) os << " — |";
       os << "\n";
       continue;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "job.h"
+#include "flags.h"
 
 namespace crpsgd::cli {
 

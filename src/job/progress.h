@@ -12,7 +12,7 @@
 
 #include "crpsgd/algorithm.h"
 
-namespace crpsgd::cli {
+namespace crpsgd {
 
 class ProgressReporter final : public RoundObserver {
  public:
@@ -36,4 +36,4 @@ class ProgressReporter final : public RoundObserver {
   bool warned_shard_ = false;
 };
 
-}  // namespace crpsgd::cli
+}  // namespace crpsgd

@@ -9,7 +9,7 @@
 
 #include "crpsgd/status.h"
 
-namespace crpsgd::cli {
+namespace crpsgd {
 
 enum class Reuse {
   kRefuse,     // a folder holding another run's files is an error
@@ -35,4 +35,4 @@ Status PrepareOutputFolder(const std::filesystem::path& out, Reuse reuse, bool s
 // so that none sits beside the new ones and bad input loses none.
 Status RemoveEarlierRun(const std::filesystem::path& out);
 
-}  // namespace crpsgd::cli
+}  // namespace crpsgd

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
-namespace crpsgd::cli {
+namespace crpsgd {
 
 // "12/79", or "12" when the rounds are not known in advance (--rho auto).
 std::string ProgressReporter::RoundOf(std::uint64_t round) const {
@@ -90,4 +90,4 @@ Status ProgressReporter::OnRound(const RoundRecord& record, std::span<const doub
   return Status::OK();
 }
 
-}  // namespace crpsgd::cli
+}  // namespace crpsgd

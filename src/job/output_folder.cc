@@ -1,4 +1,4 @@
-#include "output_folder.h"
+#include "crpsgd/output_folder.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <array>
 
-namespace crpsgd::cli {
+namespace crpsgd {
 namespace {
 
 // What crpsgd writes into a run's folder (docs/output-formats.md), and what
@@ -130,4 +130,4 @@ Status RemoveEarlierRun(const std::filesystem::path& out) {
   return Status::OK();
 }
 
-}  // namespace crpsgd::cli
+}  // namespace crpsgd

@@ -1,4 +1,4 @@
-#include "job.h"
+#include "crpsgd/job.h"
 
 #include <unistd.h>
 
@@ -21,25 +21,82 @@
 #include "crpsgd/liblinear_model.h"
 #include "crpsgd/linear_models.h"
 #include "crpsgd/metrics.h"
-#include "output_folder.h"
+#include "crpsgd/output_folder.h"
 #include "progress.h"
 
-namespace crpsgd::cli {
+namespace crpsgd {
 namespace {
 
 // This worker's shard and its objectives (the one --problem names).
-Result<WorkerObjectives> MakeObjectives(const Job& job, const LoadedData& data, Communicator& comm,
+Result<WorkerObjectives> MakeObjectives(const JobSpec& job, const LoadedData& data, Communicator& comm,
                                         std::uint64_t seed) {
-  CRPSGD_ASSIGN_OR_RETURN(WorkerShard shard, ShardOf(data, job.data_options, comm.rank(), comm.size(), seed));
+  CRPSGD_ASSIGN_OR_RETURN(WorkerShard shard, ShardOf(data, job.data, comm.rank(), comm.size(), seed));
   const ObjectiveInputs inputs{shard.train, shard.test,        data.num_classes, seed,
                                comm.rank(), data.class_labels, data.scaling};
-  return job.objective->make(job.objective_settings, inputs);  // settings checked once, in main
+  return job.objective->make(job.objective_settings, inputs);  // settings checked once, before loading
 }
+
+// The data a run names in its identity and summary: the training file, or "synthetic".
+std::string DataName(const DataOptions& data) {
+  return data.format == DataFormat::kSynthetic ? std::string("synthetic") : data.train.string();
+}
+
+// JobSpec::round_hook as an observer of one worker's rounds.
+class RoundHook final : public RoundObserver {
+ public:
+  RoundHook(const std::function<Status(int, const RoundRecord&)>& hook, int rank) : hook_(hook), rank_(rank) {}
+  Status OnRound(const RoundRecord& record, std::span<const double>) override { return hook_(rank_, record); }
+
+ private:
+  const std::function<Status(int, const RoundRecord&)>& hook_;
+  int rank_;
+};
 
 }  // namespace
 
-Result<std::vector<double>> LoadInitialPoint(const Job& job, const LoadedData& data) {
-  const std::string& file = job.run.init_model;
+std::string RunFolderName(std::string description) {
+  for (char& c : description) {
+    if (c == ' ') c = '_';
+    if (c == '=') c = '-';
+  }
+  return description;
+}
+
+Status ValidateRequest(const RunRequest& r, int workers) {
+  AlgorithmOptions probe = r.options;
+  if (r.lr_multiple || r.safe_step) probe.lr = 1.0;  // a placeholder: the step comes from L̂ later
+  return probe.Validate(workers);
+}
+
+Status ValidateJob(const JobSpec& job) {
+  if (job.objective == nullptr) return Status::InvalidArgument("a job needs an objective (JobSpec::objective)");
+  if (job.seeds.empty()) return Status::InvalidArgument("a job needs a seed (JobSpec::seeds)");
+  if ((job.checkpoint_every > 0 || job.resume) && job.out.empty()) {
+    return Status::InvalidArgument(std::string(job.resume ? "--resume" : "--checkpoint-every") +
+                                   " needs --out (the checkpoints live in --out/checkpoint)");
+  }
+  if (job.resume && !std::filesystem::exists(job.out / "checkpoint" / "LATEST")) {
+    return Status::InvalidArgument("--resume: " + (job.out / "checkpoint").string() +
+                                   " holds no checkpoint (was the run started with --checkpoint-every?)");
+  }
+  if (job.save_model && job.out.empty()) {
+    return Status::InvalidArgument(
+        "--save-model needs --out (the model is written there: model.liblinear for "
+        "linear models, model.pt for networks)");
+  }
+  if (job.eval_every > 0 && job.eval_every_sfo > 0) {
+    return Status::InvalidArgument("--eval-every (rounds) and --eval-every-sfo (samples) are two schedules: give one");
+  }
+  if (job.recompute_batch_norm && !job.network()) {
+    return Status::InvalidArgument(
+        "--eval-batch-norm recomputed is for networks (--problem softmax, mlp, resnet20): "
+        "linear models have no batch norm");
+  }
+  return Status::OK();
+}
+
+Result<std::vector<double>> LoadInitialPoint(const JobSpec& job, const LoadedData& data) {
+  const std::string file = job.init_model.string();
   if (file.empty()) return std::vector<double>{};
   if (job.network()) {
     return Status::InvalidArgument(
@@ -50,7 +107,7 @@ Result<std::vector<double>> LoadInitialPoint(const Job& job, const LoadedData& d
   const bool regression = model.is_regression();
   if (regression != (job.objective->labels == LabelTask::kRegression)) {
     return Status::InvalidArgument(
-        file + ": a " + model.solver_type + " model does not fit --problem " + job.data.problem +
+        file + ": a " + model.solver_type + " model does not fit --problem " + job.objective->name +
         (regression ? " (regression models fit leastsq)" : " (classifiers fit logreg, ncvx-logreg)"));
   }
   const double bias = data.bias;
@@ -84,104 +141,41 @@ Result<std::vector<double>> LoadInitialPoint(const Job& job, const LoadedData& d
   return x;
 }
 
-Status AdoptLoadedData(Job& job, const LoadedData& data) {
+Status AdoptLoadedData(JobSpec& job, const LoadedData& data) {
   job.objective_settings.bias = data.bias;
   job.standardized = data.scaling != nullptr;
   CRPSGD_ASSIGN_OR_RETURN(job.initial_x, LoadInitialPoint(job, data));
   return Status::OK();
 }
 
-namespace {
-
-// --inject-fault: kills (or stops: a hung worker) this process at the end of
-// round T on worker R (after the metrics line of round T, before its
-// checkpoint), as kill -9 (kill -STOP) would, or throws there as a library
-// call inside the worker might.
-class FaultInjector final : public RoundObserver {
- public:
-  FaultInjector(Job::Fault fault, int rank) : fault_(fault), rank_(rank) {}
-  Status OnRound(const RoundRecord& record, std::span<const double>) override {
-    if (rank_ == fault_.rank && record.round == fault_.round) {
-      const auto round = static_cast<unsigned long long>(record.round);
-      if (fault_.kind == Job::Fault::Kind::kThrow) {
-        throw std::runtime_error("--inject-fault: an exception in worker " + std::to_string(rank_) + " at round " +
-                                 std::to_string(round));
-      }
-      const bool stop = fault_.kind == Job::Fault::Kind::kStop;
-      std::fprintf(stderr, "crpsgd: --inject-fault: %s worker %d at round %llu\n", stop ? "stopping" : "killing", rank_,
-                   round);
-      std::fflush(stderr);
-      std::raise(stop ? SIGSTOP : SIGKILL);
-    }
-    return Status::OK();
-  }
-
- private:
-  Job::Fault fault_;
-  int rank_;
-};
-
-}  // namespace
-
-Status ValidateReliabilityFlags(Job& job) {
-  const RunFlags& r = job.run;
-  if ((r.checkpoint_every > 0 || r.resume) && r.out.empty()) {
-    return Status::InvalidArgument(std::string(r.resume ? "--resume" : "--checkpoint-every") +
-                                   " needs --out (the checkpoints live in --out/checkpoint)");
-  }
-  if (r.resume && !std::filesystem::exists(std::filesystem::path(r.out) / "checkpoint" / "LATEST")) {
-    return Status::InvalidArgument("--resume: " + (std::filesystem::path(r.out) / "checkpoint").string() +
-                                   " holds no checkpoint (was the run started with --checkpoint-every?)");
-  }
-  if (r.inject_fault.empty()) return Status::OK();
-  const std::string& text = r.inject_fault;
-  Job::Fault fault;
-  unsigned long long round = 0;
-  int consumed = 0;
-  const std::string kind = text.substr(0, text.find(':'));
-  fault.kind = kind == "stop"    ? Job::Fault::Kind::kStop
-               : kind == "throw" ? Job::Fault::Kind::kThrow
-                                 : Job::Fault::Kind::kKill;
-  const std::string format = (kind == "stop" || kind == "throw" ? kind : std::string("kill")) + ":rank=%d,round=%llu%n";
-  if (std::sscanf(text.c_str(), format.c_str(), &fault.rank, &round, &consumed) != 2 ||
-      consumed != static_cast<int>(text.size()) || fault.rank < 0 || round < 1) {
-    return Status::InvalidArgument(
-        "--inject-fault must be kill:rank=R,round=T, stop:rank=R,round=T or "
-        "throw:rank=R,round=T (R >= 0, T >= 1), got '" +
-        text + "'");
-  }
-  fault.round = round;
-  job.fault = fault;
-  return Status::OK();
-}
-
-std::optional<std::string> FinishedRun(const RunFlags& run) {
-  const std::filesystem::path summary = std::filesystem::path(run.out) / "summary.json";
+std::optional<std::string> FinishedRun(const JobSpec& job) {
+  const std::filesystem::path summary = job.out / "summary.json";
   std::error_code ec;
-  if (!run.resume || !std::filesystem::exists(summary, ec)) return std::nullopt;
+  if (!job.resume || !std::filesystem::exists(summary, ec)) return std::nullopt;
   std::string rounds = "?";
   try {
     std::ifstream in(summary);
     rounds = std::to_string(nlohmann::json::parse(in).at("rounds").get<std::uint64_t>());
   } catch (const std::exception&) {  // unreadable: still finished; say so without the count
   }
-  return run.out + " finished already (round " + rounds + " of " + rounds + ", " + summary.string() +
+  return job.out.string() + " finished already (round " + rounds + " of " + rounds + ", " + summary.string() +
          "): nothing to resume";
 }
 
 // What identifies a run beyond what Train knows: a checkpoint must match it.
-std::vector<std::pair<std::string, std::string>> ToolIdentity(const Job& job) {
+std::vector<std::pair<std::string, std::string>> ToolIdentity(const JobSpec& job) {
   std::vector<std::pair<std::string, std::string>> identity = {
-      {"problem", job.data.problem},
-      {"data", job.data.format == "synthetic" ? "synthetic" : job.data.data},
-      {"lambda", std::to_string(job.data.lambda)},
+      {"problem", job.objective->name},
+      {"data", DataName(job.data)},
+      {"lambda", std::to_string(job.objective_settings.lambda)},
       {"bias", std::to_string(job.objective_settings.bias)},
-      {"init_model", job.run.init_model},
-      {"threads", std::to_string(job.run.threads)},
-      {"precision", job.data.precision},
-      {"sharding", job.data.sharding}};
-  if (!job.data.model.empty()) {  // your own network: which module, trained on which loss
-    identity.insert(identity.end(), {{"model", job.data.model}, {"loss", job.data.loss}});
+      {"init_model", job.init_model.string()},
+      {"threads", std::to_string(job.objective_settings.threads)},
+      {"precision", PrecisionName(job.objective_settings.precision)},
+      {"sharding", ShardingName(job.data.sharding)}};
+  if (const ObjectiveSettings& s = job.objective_settings; !s.model_file.empty()) {
+    // your own network: which module, trained on which loss
+    identity.insert(identity.end(), {{"model", s.model_file.string()}, {"loss", s.loss}});
   }
   if (job.standardized) identity.emplace_back("standardize", "true");  // only when set: older checkpoints match
   return identity;
@@ -189,14 +183,14 @@ std::vector<std::pair<std::string, std::string>> ToolIdentity(const Job& job) {
 
 // --resume, before L̂ and f* are computed: every difference between the
 // checkpoint and this run that is known without them, at once.
-Status CheckResumeEarly(const Job& job, const RunRequest& r, int workers, std::uint64_t seed) {
-  if (!job.run.resume || job.run.out.empty() || job.sweep) return Status::OK();
+Status CheckResumeEarly(const JobSpec& job, const RunRequest& r, int workers, std::uint64_t seed) {
+  if (!job.resume || job.out.empty() || job.sweep) return Status::OK();
   std::vector<std::pair<std::string, std::string>> identity = ToolIdentity(job);
   for (auto& entry : EarlyRunIdentity(r.options, seed, workers)) {
     // --rho auto may raise B1 once L̂ is known, so its description waits for Train.
     if (entry.first != "algorithm" || !r.options.adaptive_batch) identity.push_back(std::move(entry));
   }
-  return CheckCheckpointMatches(std::filesystem::path(job.run.out) / "checkpoint", workers, identity);
+  return CheckCheckpointMatches(job.out / "checkpoint", workers, identity);
 }
 
 // --resume: the round of the checkpoint the run continues from, for the log.
@@ -220,12 +214,12 @@ StepRule StepRuleOf(const RunRequest& r) {
 
 }  // namespace
 
-Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_t seed, SeedIndependent& cache,
+Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uint64_t seed, SeedIndependent& cache,
               JobReport* report, bool release_data) {
   const bool leader = comm.rank() == 0;
-  comm.set_barrier_before_rounds(job.run.barrier_before_rounds);
+  comm.set_barrier_before_rounds(job.barrier_before_rounds);
   auto log = [&](const std::string& line) {
-    if (leader && !job.run.quiet) std::fprintf(stderr, "crpsgd: %s\n", line.c_str());
+    if (leader && !job.quiet) std::fprintf(stderr, "crpsgd: %s\n", line.c_str());
   };
   CRPSGD_ASSIGN_OR_RETURN(WorkerObjectives objectives, MakeObjectives(job, data, comm, seed));
   if (release_data) {  // this process's worker has its shard: the whole set can go
@@ -240,34 +234,25 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
     CRPSGD_RETURN_IF_ERROR(ValidateRequest(r, comm.size()));
     CRPSGD_RETURN_IF_ERROR(CheckBatchFloor(r.options, f));  // a network's batch norm: 2 samples at least
   }
-  const std::string& eval_batch_norm = job.run.eval_batch_norm;  // also from a compare config
-  if (eval_batch_norm != "running" && eval_batch_norm != "recomputed") {
-    return Status::InvalidArgument("--eval-batch-norm must be running or recomputed, got '" + eval_batch_norm + "'");
-  }
-  if (eval_batch_norm == "recomputed" && !job.network()) {
-    return Status::InvalidArgument(
-        "--eval-batch-norm recomputed is for networks (--problem softmax, mlp, resnet20): "
-        "linear models have no batch norm");
-  }
-  if (job.run.save_model && !objectives.save_model) {  // an objective registered without a saver
-    return Status::InvalidArgument("--save-model: --problem " + job.data.problem + " cannot save its model");
+  if (job.save_model && !objectives.save_model) {  // an objective registered without a saver
+    return Status::InvalidArgument("--save-model: --problem " + job.objective->name + " cannot save its model");
   }
   for (const RunRequest& r : job.requests) CRPSGD_RETURN_IF_ERROR(CheckResumeEarly(job, r, comm.size(), seed));
-  if (job.run.overwrite && seed == job.seeds.front()) {
+  if (job.overwrite && seed == job.seeds.front()) {
     // --overwrite: the earlier run goes only now that every worker has built its
     // objective and checked the requests, so bad input loses nothing. The
     // barriers keep every worker's first write (checkpoints) after the removal.
     CRPSGD_RETURN_IF_ERROR(comm.Barrier());
-    if (leader) CRPSGD_RETURN_IF_ERROR(RemoveEarlierRun(job.run.out));
+    if (leader) CRPSGD_RETURN_IF_ERROR(RemoveEarlierRun(job.out));
     CRPSGD_RETURN_IF_ERROR(comm.Barrier());
   }
   // The run folder is enough to resume: its flags are there before any
   // training (train --resume --out DIR reads them back).
-  if (leader && !job.sweep && !job.run.out.empty() && !job.effective_config.empty() && seed == job.seeds.front()) {
+  if (leader && !job.sweep && !job.out.empty() && !job.config_toml.empty() && seed == job.seeds.front()) {
     std::error_code ec;
-    std::filesystem::create_directories(job.run.out, ec);
-    if (ec) return Status::IOError(job.run.out + ": cannot create: " + ec.message());
-    CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(std::filesystem::path(job.run.out) / "config.toml", job.effective_config));
+    std::filesystem::create_directories(job.out, ec);
+    if (ec) return Status::IOError(job.out.string() + ": cannot create: " + ec.message());
+    CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(job.out / "config.toml", job.config_toml));
   }
   JobReport local;
   if (cache.computed) {
@@ -285,7 +270,7 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
       log(os.str());
     }
   }
-  if (f.convex() && !job.run.no_f_star && !cache.computed) {
+  if (f.convex() && job.compute_f_star && !cache.computed) {
     log("computing f* (the optimum, for the f - f* column) on the full data; --no-f-star skips it...");
     CRPSGD_ASSIGN_OR_RETURN(Optimum optimum, ComputeOptimum(f, comm));
     local.f_star = optimum.value;
@@ -305,48 +290,48 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
     if (!b1_note.empty()) log(b1_note);
     if (local.lipschitz) options.lipschitz = local.lipschitz->value;
     options.seed = seed;
-    options.eval_every = job.run.eval_every;
-    options.eval_every_sfo = job.run.eval_every_sfo;
-    if (job.run.eval_samples > 0) {
-      options.eval_samples_per_worker = std::max<std::size_t>(1, job.run.eval_samples / comm.size());
+    options.eval_every = job.eval_every;
+    options.eval_every_sfo = job.eval_every_sfo;
+    if (job.eval_samples > 0) {
+      options.eval_samples_per_worker = std::max<std::size_t>(1, job.eval_samples / comm.size());
     }
-    options.recalibrate_state = job.run.eval_batch_norm == "recomputed";
+    options.recalibrate_state = job.recompute_batch_norm;
     if (options.eval_every == 0 && options.eval_every_sfo == 0 && job.network()) {
       // A full pass over the data costs as much as training on it: evaluate a
       // network about 10 times per run instead of on a log scale.
       options.eval_every = std::max<std::uint64_t>(1, PlanAlgorithm(options.algorithm, comm.size()).rounds / 10);
     }
     options.net_model = job.net_model;
-    if (job.run.eval_samples == 0) options.f_star = local.f_star;  // a subset's loss is not comparable with f*
+    if (job.eval_samples == 0) options.f_star = local.f_star;  // a subset's loss is not comparable with f*
     options.test_objective = objectives.test.get();
     options.initial_x = job.initial_x;
 
     std::filesystem::path dir;  // the run's output folder; rank 0 writes it
     std::unique_ptr<MetricsWriter> metrics;
-    if (!job.run.out.empty()) {
-      std::filesystem::path run_dir = std::filesystem::path(job.run.out);
+    if (!job.out.empty()) {
+      std::filesystem::path run_dir = job.out;
       if (job.seeds.size() > 1) run_dir /= "seed-" + std::to_string(seed);
       run_dir /= r.name;
       options.checkpoint.dir = run_dir / "checkpoint";  // every rank writes its own file there
-      options.checkpoint.every = job.run.checkpoint_every;
-      options.checkpoint.resume = job.run.resume;
+      options.checkpoint.every = job.checkpoint_every;
+      options.checkpoint.resume = job.resume;
       options.checkpoint.run_identity = ToolIdentity(job);
       if (leader) {
         dir = run_dir;
         std::error_code ec;
         std::filesystem::create_directories(dir, ec);
         if (ec) return Status::IOError(dir.string() + ": cannot create: " + ec.message());
-        CRPSGD_ASSIGN_OR_RETURN(metrics, MetricsWriter::Open(dir / "metrics.jsonl", local.f_star, job.run.resume));
+        CRPSGD_ASSIGN_OR_RETURN(metrics, MetricsWriter::Open(dir / "metrics.jsonl", local.f_star, job.resume));
         options.observers.push_back(metrics.get());
       }
     }
-    std::optional<FaultInjector> fault;
-    if (job.fault) {
-      fault.emplace(*job.fault, comm.rank());
-      options.observers.push_back(&*fault);
+    std::optional<RoundHook> hook;
+    if (job.round_hook) {
+      hook.emplace(job.round_hook, comm.rank());
+      options.observers.push_back(&*hook);
     }
     std::optional<ProgressReporter> progress;
-    if (leader && !job.run.quiet) {
+    if (leader && !job.quiet) {
       const AlgorithmPlan plan = PlanAlgorithm(options.algorithm, comm.size());
       if (options.checkpoint.resume) {
         if (const auto round = CheckpointRound(options.checkpoint.dir)) {
@@ -355,7 +340,7 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
         }
       }
       progress.emplace(std::string(AlgorithmName(r.options.kind)) + " " + options.algorithm.Describe(),
-                       plan.sfo_per_worker, plan.exact ? plan.rounds : 0, ::isatty(STDERR_FILENO) == 1, job.run.verbose,
+                       plan.sfo_per_worker, plan.exact ? plan.rounds : 0, ::isatty(STDERR_FILENO) == 1, job.verbose,
                        f.num_samples());
       options.observers.push_back(&*progress);
     }
@@ -393,14 +378,15 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
       if (!dir.empty()) {
         nlohmann::json j;  // the tool's fields beside the library's
         j["version"] = CRPSGD_VERSION;
-        j["problem"] = job.data.problem;
-        if (!job.data.model.empty()) {
-          j["model"] = job.data.model;
-          j["loss"] = job.data.loss;
+        j["problem"] = job.objective->name;
+        if (!job.objective_settings.model_file.empty()) {
+          j["model"] = job.objective_settings.model_file.string();
+          j["loss"] = job.objective_settings.loss;
         }
-        j["lambda"] = job.data.lambda;
-        j["eval_batch_norm"] = job.network() ? nlohmann::json(job.run.eval_batch_norm) : nlohmann::json(nullptr);
-        j["data"] = job.data.format == "synthetic" ? std::string("synthetic") : job.data.data;
+        j["lambda"] = job.objective_settings.lambda;
+        j["eval_batch_norm"] = job.network() ? nlohmann::json(job.recompute_batch_norm ? "recomputed" : "running")
+                                             : nlohmann::json(nullptr);
+        j["data"] = DataName(job.data);
         j["lr_multiple_of_inverse_L"] = r.lr_multiple ? nlohmann::json(*r.lr_multiple)
                                         : r.safe_step ? nlohmann::json(options.algorithm.lr * local.lipschitz->value)
                                                       : nlohmann::json(nullptr);
@@ -410,7 +396,7 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
                                           : nlohmann::json(nullptr);
         j["lipschitz_method"] = local.lipschitz ? nlohmann::json(local.lipschitz->method) : nlohmann::json(nullptr);
         j["f_star_method"] = local.f_star ? nlohmann::json(local.f_star_method) : nlohmann::json(nullptr);
-        if (job.run.save_model) {
+        if (job.save_model) {
           CRPSGD_RETURN_IF_ERROR(objectives.save_model(dir, outcome.summary.x).status());
           // A network cannot fold --standardize into its weights: predict reads the statistics beside model.pt.
           if (job.network() && data.scaling) {
@@ -427,4 +413,4 @@ Status RunJob(Communicator& comm, const Job& job, LoadedData& data, std::uint64_
   return Status::OK();
 }
 
-}  // namespace crpsgd::cli
+}  // namespace crpsgd

@@ -1,4 +1,4 @@
-#include "objectives.h"
+#include "crpsgd/objectives.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -8,9 +8,9 @@
 #include "crpsgd/torch.h"
 #endif
 
-namespace crpsgd::cli {
+namespace crpsgd {
 
-const ObjectiveRegistry& Objectives() {
+const ObjectiveRegistry& BuiltInObjectives() {
   static const ObjectiveRegistry registry = [] {
     ObjectiveRegistry r = ObjectiveRegistry::WithLinearModels();
 #if CRPSGD_WITH_TORCH
@@ -25,13 +25,13 @@ const ObjectiveRegistry& Objectives() {
 }
 
 Result<const ObjectiveFactory*> ObjectiveFor(const std::string& problem) {
-  if (Objectives().Find(problem) == nullptr &&
+  if (BuiltInObjectives().Find(problem) == nullptr &&
       (problem == "softmax" || problem == "mlp" || problem == "resnet20" || problem == "torchscript")) {
     return Status::InvalidArgument("--problem " + problem +
                                    ": this build has no LibTorch (install libtorch-dev and "
                                    "rebuild)");
   }
-  return Objectives().Get(problem);
+  return BuiltInObjectives().Get(problem);
 }
 
 std::function<Result<Dataset>(const std::filesystem::path&)> TensorFileReader() {
@@ -51,4 +51,4 @@ void ConfigureProcess(const ObjectiveFactory& objective, int threads) {
 #endif
 }
 
-}  // namespace crpsgd::cli
+}  // namespace crpsgd

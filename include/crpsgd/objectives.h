@@ -1,5 +1,5 @@
-// The objectives --problem can name in this build of the tool: the library's
-// linear models, and its networks when it was built with LibTorch.
+// The objectives this build has: the library's linear models, and its
+// networks when it was built with LibTorch (what --problem can name).
 #pragma once
 
 #include <filesystem>
@@ -8,9 +8,9 @@
 
 #include "crpsgd/objective_registry.h"
 
-namespace crpsgd::cli {
+namespace crpsgd {
 
-const ObjectiveRegistry& Objectives();
+const ObjectiveRegistry& BuiltInObjectives();
 
 // The factory --problem names; a network in a build without LibTorch says so.
 Result<const ObjectiveFactory*> ObjectiveFor(const std::string& problem);
@@ -23,4 +23,4 @@ std::function<Result<Dataset>(const std::filesystem::path&)> TensorFileReader();
 // (LibTorch's intra-op threads for --threads).
 void ConfigureProcess(const ObjectiveFactory& objective, int threads);
 
-}  // namespace crpsgd::cli
+}  // namespace crpsgd

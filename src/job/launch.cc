@@ -1,0 +1,149 @@
+// Launch: a job on in-process workers or on MPI ranks. The data is loaded
+// once per process (every in-process worker shards the same copy); every rank
+// sees the same inputs, so bad input fails all of them together.
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "crpsgd/config.h"
+#include "crpsgd/files.h"
+#include "crpsgd/inproc.h"
+#include "crpsgd/job.h"
+#if CRPSGD_WITH_MPI
+#include "crpsgd/mpi.h"
+#endif
+
+namespace crpsgd {
+namespace {
+
+LaunchResult Failed(Status status) {
+  LaunchResult result;
+  result.status = std::move(status);
+  return result;
+}
+
+// Appends one seed's runs to the report of the whole job.
+void Merge(JobReport& all, JobReport one) {
+  if (!all.f_star) all.f_star = one.f_star, all.f_star_method = one.f_star_method;
+  if (!all.lipschitz) all.lipschitz = one.lipschitz;
+  for (RunOutcome& o : one.runs) all.runs.push_back(std::move(o));
+}
+
+// A train run that diverged keeps its metrics so far and config.toml, so that
+// it can be repeated with another step. Returns `status`, or the error of
+// writing the file.
+Status KeepConfigOfDivergedRun(const JobSpec& job, Status status) {
+  if (status.code() != StatusCode::kDiverged || job.out.empty() || job.config_toml.empty()) return status;
+  const Status written = WriteFileAtomic(job.out / "config.toml", job.config_toml);
+  return written.ok() ? status : written;
+}
+
+Status TooFewSamples(const std::string& workers, std::size_t samples) {
+  return Status::InvalidArgument(workers + " exceed" + (workers.starts_with("--") ? "s" : "") + " the " +
+                                 std::to_string(samples) + " samples of the data");
+}
+
+LaunchResult LaunchInProcess(JobSpec& job, int workers, const std::function<Status(const JobReport&)>& finish) {
+  LaunchResult result;
+  auto data = LoadData(job.data, job.data_seed, PartsToRead::All(workers));
+  if (!data.ok()) return Failed(data.status());
+  if (data->num_train_samples < static_cast<std::size_t>(workers)) {
+    return Failed(TooFewSamples("--workers (" + std::to_string(workers) + ")", data->num_train_samples));
+  }
+  if (Status adopted = AdoptLoadedData(job, *data); !adopted.ok()) return Failed(adopted);
+  std::vector<SeedIndependent> caches(static_cast<std::size_t>(workers));  // one per worker thread
+  for (std::uint64_t seed : job.seeds) {
+    JobReport one;
+    const Status status = RunInProcess(workers, [&](Communicator& comm) {
+      return RunJob(comm, job, *data, seed, caches[static_cast<std::size_t>(comm.rank())],
+                    comm.rank() == 0 ? &one : nullptr);
+    });
+    if (!status.ok()) {
+      result.status = KeepConfigOfDivergedRun(job, status);
+      return result;
+    }
+    Merge(result.report, std::move(one));
+  }
+  if (finish) result.status = finish(result.report);
+  return result;
+}
+
+#if CRPSGD_WITH_MPI
+LaunchResult LaunchOnMpiRanks(JobSpec& job, const LaunchOptions& options,
+                              const std::function<Status(const JobReport&)>& finish) {
+  auto comm = MakeMpiCommunicator(options.mpi_reduction, options.mpi_timeout);
+  if (!comm.ok()) return Failed(comm.status());
+  Communicator& c = **comm;
+  LaunchResult result;
+  result.leader = c.rank() == 0;
+  result.print_error = result.leader;
+  if (Status valid = ValidateJob(job); !valid.ok()) return result.status = valid, result;
+  if (options.workers != 0 && options.workers != c.size()) {
+    result.status = Status::InvalidArgument("--workers " + std::to_string(options.workers) + " does not match the " +
+                                            std::to_string(c.size()) + " MPI ranks (mpirun -np)");
+    return result;
+  }
+  // Same input on every rank: all fail together. Byte-range parts differ by
+  // rank, so the ranks then agree on the result before going on.
+  auto data = LoadData(job.data, job.data_seed, PartsToRead{{c.rank()}, c.size()});
+  if (job.data.sharding == Sharding::kByteRange) {
+    bool print_here = false;
+    if (Status agreed = AgreeOnParts(c, job.data, data, &print_here); !agreed.ok()) {
+      result.status = agreed;
+      result.print_error = print_here;
+      return result;
+    }
+  }
+  if (!data.ok()) return result.status = data.status(), result;
+  if (data->num_train_samples < static_cast<std::size_t>(c.size())) {
+    result.status = TooFewSamples("the " + std::to_string(c.size()) + " MPI ranks", data->num_train_samples);
+    return result;
+  }
+  // The same data and init_model file on every rank: all fail together.
+  if (Status adopted = AdoptLoadedData(job, *data); !adopted.ok()) return result.status = adopted, result;
+  SeedIndependent cache;
+  for (std::uint64_t seed : job.seeds) {
+    JobReport one;
+    // One worker per process: after the last seed's sharding it keeps only its shard.
+    const bool last = seed == job.seeds.back();
+    try {
+      result.status = RunJob(c, job, *data, seed, cache, result.leader ? &one : nullptr, last);
+    } catch (const std::exception& e) {  // a library's (LibTorch's): this rank's error, not std::terminate
+      result.status = Status::Internal("worker " + std::to_string(c.rank()) + " threw: " + e.what());
+    } catch (...) {
+      result.status = Status::Internal("worker " + std::to_string(c.rank()) + " threw an unknown exception");
+    }
+    if (!result.status.ok()) break;
+    Merge(result.report, std::move(one));
+  }
+  if (!result.status.ok() && result.leader) result.status = KeepConfigOfDivergedRun(job, result.status);
+  if (result.status.ok() && result.leader && finish) result.status = finish(result.report);
+  if (!result.status.ok()) {
+    // A divergence and bad input are seen by every rank at the same point;
+    // anything else may be this rank's alone, and the others must not wait.
+    const StatusCode code = result.status.code();
+    const bool shared = code == StatusCode::kDiverged || code == StatusCode::kInvalidArgument;
+    result.print_error = result.leader || !shared;
+    result.abort_job = !shared;
+  }
+  return result;
+}
+#endif
+
+}  // namespace
+
+LaunchResult Launch(JobSpec spec, const LaunchOptions& options, const std::function<Status(const JobReport&)>& finish) {
+  if (options.backend == Backend::kInProcess) {
+    if (Status valid = ValidateJob(spec); !valid.ok()) return Failed(valid);
+    if (options.workers < 1) return Failed(Status::InvalidArgument("--workers must be >= 1"));
+    return LaunchInProcess(spec, options.workers, finish);
+  }
+#if CRPSGD_WITH_MPI
+  return LaunchOnMpiRanks(spec, options, finish);
+#else
+  return Failed(Status::InvalidArgument("--backend mpi: this build has no MPI support (CRPSGD_WITH_MPI=OFF)"));
+#endif
+}
+
+}  // namespace crpsgd
