@@ -48,6 +48,8 @@ std::string RunFolderName(std::string description);
 
 // --standardize's statistics of a network's run, beside its model.pt: predict applies them.
 inline constexpr const char* kFeatureScalingFile = "feature_scaling.json";
+// Reads kFeatureScalingFile ({"mean": [...], "scale": [...]}).
+Result<FeatureScaling> ReadFeatureScaling(const std::filesystem::path& file);
 
 struct JobSpec {
   // The problem and its data.
@@ -147,6 +149,13 @@ enum class Backend {
   kInProcess,  // the workers are threads of this process
   kMpi,        // one worker per MPI rank (under mpirun); needs a live MpiSession
 };
+
+// The rank and the number of ranks mpirun gave this process, read from the
+// environment before MPI starts (0 and 1 without mpirun): which rank prints.
+int MpirunRank();
+int MpirunWorldSize();
+// kMpi under mpirun in a build with MPI, else kInProcess.
+Backend DefaultBackend();
 
 struct LaunchOptions {
   Backend backend = Backend::kInProcess;

@@ -52,4 +52,28 @@ Status WriteLiblinearModel(const std::filesystem::path& path, Problem problem, s
 // name the file and line.
 Result<LiblinearModel> ReadLiblinearModel(const std::filesystem::path& path);
 
+// w_k·a over the features both the model and the data have (LIBLINEAR's
+// predict ignores the data's features beyond the model's), plus the bias
+// weight times the bias feature's value, for each of the model's columns.
+std::vector<double> LiblinearMargins(const LiblinearModel& model, const Dataset& data, std::size_t row);
+
+// The label LIBLINEAR's predict gives for a row's margins: binary, the first
+// label when w·a > 0; K classes, the label of the largest w_k·a (the first of
+// equal ones).
+double LiblinearPredictedLabel(const LiblinearModel& model, const std::vector<double>& margins);
+
+// What LIBLINEAR's predict prints for a data set, and the file it writes.
+struct LiblinearPredictions {
+  std::string lines;        // "Accuracy = 83.7037% (226/270)", or a regression's two lines
+  std::string predictions;  // one label (or value) per line, "%.17g"
+};
+// Scores `data` (its labels as the file gives them) with `model`, as LIBLINEAR's predict does.
+LiblinearPredictions PredictLiblinear(const LiblinearModel& model, const Dataset& data);
+
+// predict's report lines: a classifier's accuracy; a regression's mean squared
+// error and squared correlation (LIBLINEAR's, to the letter), then, with_r2, R²
+// (the coefficient of determination).
+std::string AccuracyLine(std::size_t correct, std::size_t n);
+std::string RegressionLines(const std::vector<double>& predicted, const std::vector<double>& labels, bool with_r2);
+
 }  // namespace crpsgd

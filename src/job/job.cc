@@ -148,6 +148,19 @@ Status AdoptLoadedData(JobSpec& job, const LoadedData& data) {
   return Status::OK();
 }
 
+Result<FeatureScaling> ReadFeatureScaling(const std::filesystem::path& file) {
+  FeatureScaling scaling;
+  try {
+    std::ifstream in(file);
+    const nlohmann::json j = nlohmann::json::parse(in);
+    scaling.mean = j.at("mean").get<std::vector<double>>();
+    scaling.scale = j.at("scale").get<std::vector<double>>();
+  } catch (const std::exception& e) {
+    return Status::Corruption(file.string() + ": not --standardize's statistics (" + e.what() + ")");
+  }
+  return scaling;
+}
+
 std::optional<std::string> FinishedRun(const JobSpec& job) {
   const std::filesystem::path summary = job.out / "summary.json";
   std::error_code ec;

@@ -1,6 +1,8 @@
 // Launch: a job on in-process workers or on MPI ranks. The data is loaded
 // once per process (every in-process worker shards the same copy); every rank
 // sees the same inputs, so bad input fails all of them together.
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -132,6 +134,28 @@ LaunchResult LaunchOnMpiRanks(JobSpec& job, const LaunchOptions& options,
 #endif
 
 }  // namespace
+
+int MpirunRank() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}) {
+    if (const char* v = std::getenv(name)) return std::atoi(v);
+  }
+  return 0;
+}
+
+int MpirunWorldSize() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE"}) {
+    if (const char* v = std::getenv(name)) return std::max(1, std::atoi(v));
+  }
+  return 1;
+}
+
+Backend DefaultBackend() {
+#if CRPSGD_WITH_MPI
+  return LaunchedByMpirun() ? Backend::kMpi : Backend::kInProcess;
+#else
+  return Backend::kInProcess;
+#endif
+}
 
 LaunchResult Launch(JobSpec spec, const LaunchOptions& options, const std::function<Status(const JobReport&)>& finish) {
   if (options.backend == Backend::kInProcess) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -124,6 +125,88 @@ Result<LiblinearModel> ReadLiblinearModel(const std::filesystem::path& path) {
                               std::to_string(expected) + " (nr_feature" + (model.bias >= 0 ? " + bias)" : ")"));
   }
   return model;
+}
+
+// w_k·a over the features both the model and the data have (LIBLINEAR's
+// predict ignores the data's features beyond the model's), plus the bias
+// weight times the bias feature's value, for each of the model's columns.
+std::vector<double> LiblinearMargins(const LiblinearModel& model, const Dataset& data, std::size_t row) {
+  const std::size_t K = model.columns();
+  std::vector<double> margin(K, 0.0);
+  const auto add = [&](std::size_t j, double a) {
+    for (std::size_t k = 0; k < K; ++k) margin[k] += model.weights[j * K + k] * a;
+  };
+  if (data.is_sparse) {
+    for (SparseMatrix::InnerIterator it(data.sparse, static_cast<Eigen::Index>(row)); it; ++it) {
+      if (static_cast<std::size_t>(it.col()) < model.nr_feature) add(static_cast<std::size_t>(it.col()), it.value());
+    }
+  } else {
+    const std::size_t features = std::min(model.nr_feature, data.num_features());
+    for (std::size_t j = 0; j < features; ++j) add(j, data.dense(row, j));
+  }
+  if (model.bias >= 0) add(model.nr_feature, model.bias);
+  return margin;
+}
+
+// The label LIBLINEAR's predict gives: binary, the first label when w·a > 0;
+// K classes, the label of the largest w_k·a (the first of equal ones).
+double LiblinearPredictedLabel(const LiblinearModel& model, const std::vector<double>& margins) {
+  if (margins.size() == 1) return margins[0] > 0 ? model.labels[0] : model.labels[1];
+  return model.labels[static_cast<std::size_t>(std::max_element(margins.begin(), margins.end()) - margins.begin())];
+}
+
+namespace {
+
+std::string Printf(const char* format, double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, format, value);
+  return text;
+}
+
+}  // namespace
+
+// The lines of a regression: LIBLINEAR's two (mean squared error, squared
+// correlation), then, unless the output must be LIBLINEAR's to the letter, R²
+// (the coefficient of determination).
+std::string RegressionLines(const std::vector<double>& predicted, const std::vector<double>& labels, bool with_r2) {
+  const double count = static_cast<double>(predicted.size());
+  double squared_error = 0.0, sum_p = 0.0, sum_y = 0.0, sum_pp = 0.0, sum_yy = 0.0, sum_py = 0.0;
+  for (std::size_t i = 0; i < predicted.size(); ++i) {
+    const double p = predicted[i], y = labels[i];
+    squared_error += (p - y) * (p - y);
+    sum_p += p, sum_y += y, sum_pp += p * p, sum_yy += y * y, sum_py += p * y;
+  }
+  const double r = count * sum_py - sum_p * sum_y;
+  const double r2 = r * r / ((count * sum_pp - sum_p * sum_p) * (count * sum_yy - sum_y * sum_y));
+  const double total = sum_yy - sum_y * sum_y / count;  // Σ (y − ȳ)²
+  return Printf("Mean squared error = %g (regression)\n", squared_error / count) +
+         Printf("Squared correlation coefficient = %g (regression)\n", r2) +
+         (with_r2 ? Printf("R^2 = %g (coefficient of determination, 1 - SSE/SST)\n", 1.0 - squared_error / total) : "");
+}
+
+std::string AccuracyLine(std::size_t correct, std::size_t n) {
+  return Printf("Accuracy = %g%% ", static_cast<double>(correct) / static_cast<double>(n) * 100.0) + "(" +
+         std::to_string(correct) + "/" + std::to_string(n) + ")\n";
+}
+
+LiblinearPredictions PredictLiblinear(const LiblinearModel& model, const Dataset& data) {
+  std::ostringstream predictions;
+  std::size_t correct = 0;
+  std::vector<double> values;  // regression: the predictions
+  const std::size_t n = data.num_samples();
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::vector<double> margins = LiblinearMargins(model, data, i);
+    if (model.is_regression()) {
+      predictions << Printf("%.17g", margins[0]) << "\n";  // LIBLINEAR's format
+      values.push_back(margins[0]);
+    } else {
+      const double label = LiblinearPredictedLabel(model, margins);
+      predictions << Printf("%.17g", label) << "\n";
+      correct += label == data.labels[i] ? 1 : 0;
+    }
+  }
+  return {model.is_regression() ? RegressionLines(values, data.labels, /*with_r2=*/false) : AccuracyLine(correct, n),
+          predictions.str()};
 }
 
 }  // namespace crpsgd

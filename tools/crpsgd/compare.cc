@@ -110,9 +110,8 @@ Status ReadRunKeys(ConfigObject& run, AlgoFlags& a) {
   return Status::OK();
 }
 
-}  // namespace
-
-Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
+// The config file as JSON: TOML has the same keys, converted by toml++.
+Result<json> ReadConfigAsJson(const std::filesystem::path& path) {
   const std::string file = path.string();
   std::ifstream in(path);
   std::error_code ec;
@@ -139,7 +138,11 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
     }
   }
   if (!config.is_object()) return Status::Corruption(file + ": expected a JSON object");
-  CRPSGD_ASSIGN_OR_RETURN(ConfigObject top, ConfigObject::Make(config, file));
+  return config;
+}
+
+// The settings every run shares: the data and the run flags, as train's.
+Status ReadSharedSettings(ConfigObject& top, Job& job) {
   DataFlags& d = job.data;
   for (const auto& [key, field] :
        std::initializer_list<std::pair<const char*, std::string*>>{{"problem", &d.problem},
@@ -183,11 +186,21 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
   CRPSGD_RETURN_IF_ERROR(top.Read("save_model", r.save_model));
   CRPSGD_RETURN_IF_ERROR(top.Read("no_f_star", r.no_f_star));
   CRPSGD_RETURN_IF_ERROR(top.Read("barrier_before_rounds", r.barrier_before_rounds));
+  return Status::OK();
+}
+
+}  // namespace
+
+Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
+  const std::string file = path.string();
+  CRPSGD_ASSIGN_OR_RETURN(const json config, ReadConfigAsJson(path));
+  CRPSGD_ASSIGN_OR_RETURN(ConfigObject top, ConfigObject::Make(config, file));
+  CRPSGD_RETURN_IF_ERROR(ReadSharedSettings(top, job));
   if (top.Take("seeds") != nullptr) {
     CRPSGD_RETURN_IF_ERROR(top.Read("seeds", job.spec.seeds));
     if (job.spec.seeds.empty()) return Status::InvalidArgument(file + ": \"seeds\" is empty");
   }
-  if (job.spec.seeds.empty()) job.spec.seeds = {r.seed};
+  if (job.spec.seeds.empty()) job.spec.seeds = {job.run.seed};
 
   AlgoFlags shared;
   CRPSGD_RETURN_IF_ERROR(top.Read("budget", shared.budget));

@@ -45,6 +45,18 @@ void AddOwnNetworkFlags(CLI::App& app, DataFlags& f) {
       ->capture_default_str();
 }
 
+// --rho: a number or auto, checked while parsing, so that a config file's line is named.
+CLI::Validator RhoValidator() {
+  return CLI::Validator(
+      [](std::string& value) {
+        double number = 0;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+        const bool is_number = ec == std::errc() && end == value.data() + value.size();
+        return value == "auto" || is_number ? std::string() : "must be a number > 1 or auto, got '" + value + "'";
+      },
+      "", "rho");
+}
+
 }  // namespace
 
 void AddDataFlags(CLI::App& app, DataFlags& f, bool own_network_flags) {
@@ -225,14 +237,7 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
                    "rho > 1: batch growth factor of cr-psgd, B_{t+1} = floor(rho^t B1); or auto: "
                    "the batch grows when the workers' gradients say so (the norm test: B at most "
                    "doubles per round; the budget is spent to the last sample)")
-        ->check(CLI::Validator(
-            [](std::string& value) {  // checked while parsing, so a config file's line is named
-              double number = 0;
-              const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
-              const bool is_number = ec == std::errc() && end == value.data() + value.size();
-              return value == "auto" || is_number ? std::string() : "must be a number > 1 or auto, got '" + value + "'";
-            },
-            "", "rho"))
+        ->check(RhoValidator())
         ->capture_default_str();
     app.add_option("--sync-period", f.sync_period, "I: local steps between averagings (local-sgd)")
         ->transform(kCount)

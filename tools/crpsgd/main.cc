@@ -6,22 +6,19 @@
 // table to stdout. Exit codes: see exit_codes.h and docs/errors.md.
 #include <cctype>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
-#include <memory>
 #include <optional>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "crpsgd/config.h"
-#include "crpsgd/inproc.h"
 #include "crpsgd/metrics.h"
 #include "crpsgd/objectives.h"
 #include "crpsgd/output_folder.h"
+#include "crpsgd/theory_check.h"
 #if CRPSGD_WITH_MPI
 #include "crpsgd/mpi.h"
 #endif
@@ -34,26 +31,9 @@
 #include "crpsgd/job.h"
 #include "predict.h"
 #include "report.h"
-#include "theory_check.h"
 
 namespace crpsgd::cli {
 namespace {
-
-// The rank this process has under mpirun, read before MPI starts (for quiet ranks).
-int EnvironmentRank() {
-  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}) {
-    if (const char* v = std::getenv(name)) return std::atoi(v);
-  }
-  return 0;
-}
-
-// The number of ranks mpirun started, read before MPI starts; 1 without mpirun.
-int EnvironmentWorldSize() {
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE"}) {
-    if (const char* v = std::getenv(name)) return std::max(1, std::atoi(v));
-  }
-  return 1;
-}
 
 int Fail(const Status& status, bool print) {
   if (print) std::fprintf(stderr, "crpsgd: error: %s\n", status.message().c_str());
@@ -129,18 +109,12 @@ Result<LaunchOptions> MakeLaunchOptions(const Job& job) {
   const RunFlags& run = job.run;
   LaunchOptions launch;
   std::string backend = run.backend;
-  if (backend == "auto") {
-#if CRPSGD_WITH_MPI
-    backend = LaunchedByMpirun() ? "mpi" : "inproc";
-#else
-    backend = "inproc";
-#endif
-  }
+  if (backend == "auto") backend = DefaultBackend() == Backend::kMpi ? "mpi" : "inproc";
   if (backend != "inproc" && backend != "mpi") {
     return Status::InvalidArgument("--backend must be auto, inproc or mpi, got '" + run.backend + "'");
   }
-  if (backend == "inproc" && EnvironmentWorldSize() > 1) {
-    return Status::InvalidArgument("--backend inproc under mpirun -np " + std::to_string(EnvironmentWorldSize()) +
+  if (backend == "inproc" && MpirunWorldSize() > 1) {
+    return Status::InvalidArgument("--backend inproc under mpirun -np " + std::to_string(MpirunWorldSize()) +
                                    ": every rank would run the whole job alone and write the same --out; drop "
                                    "--backend (auto uses mpi under mpirun) or run without mpirun");
   }
@@ -159,12 +133,12 @@ Result<LaunchOptions> MakeLaunchOptions(const Job& job) {
 }
 
 int RunCommand(Job& job, int argc, char** argv) {
-  const bool leader_env = EnvironmentRank() == 0;
+  const bool leader_env = MpirunRank() == 0;
   const Result<LaunchOptions> launch = MakeLaunchOptions(job);
   if (!launch.ok()) return Fail(launch.status(), leader_env);
   // Every rank checks the same folder, so all fail together.
   const Reuse reuse = job.run.resume ? Reuse::kResume : job.run.overwrite ? Reuse::kOverwrite : Reuse::kRefuse;
-  if (Status out = PrepareOutputFolder(job.run.out, reuse, EnvironmentWorldSize() > 1); !out.ok()) {
+  if (Status out = PrepareOutputFolder(job.run.out, reuse, MpirunWorldSize() > 1); !out.ok()) {
     return Fail(out, leader_env);
   }
   if (Status valid = ValidateJob(job.spec); !valid.ok()) return Fail(valid, leader_env);
@@ -201,7 +175,7 @@ struct Commands {
   SweepFlags sweep_flags;
   std::string config_file;     // train and sweep: read by ExpandConfigFile before parsing
   std::string compare_config;  // compare's JSON or TOML
-  TheoryCheckFlags theory_flags;
+  TheoryCheckOptions theory_flags;
   PredictFlags predict_flags;
   CLI::App *train = nullptr, *sweep = nullptr, *compare = nullptr, *theory = nullptr, *predict = nullptr;
   std::vector<CLI::App*> all;  // in the order --help lists them
@@ -265,7 +239,7 @@ void AddSweepAndCompare(Commands& c) {
 }
 
 void AddTheoryCheckAndPredict(Commands& c) {
-  TheoryCheckFlags& t = c.theory_flags;
+  TheoryCheckOptions& t = c.theory_flags;
   c.theory =
       c.app.add_subcommand("theory-check",
                            "Measure the paper's rates on problems with known constants: CR-PSGD's rounds against "
@@ -424,13 +398,13 @@ int RunParsed(Commands& c, int argc, char** argv, bool leader) {
     return kExitOk;
   }
   if (c.theory->parsed()) {
-    bool passed = false;
-    const Status status = RunTheoryCheck(c.theory_flags, &passed);
-    if (!status.ok()) return Fail(status, true);
-    if (!passed) {
+    const Result<TheoryCheckResult> checked = RunTheoryCheck(c.theory_flags);
+    if (!checked.ok()) return Fail(checked.status(), true);
+    std::cout << checked->table << std::flush;
+    if (!checked->passed) {
       std::fprintf(stderr, "crpsgd: theory-check: a criterion failed (see %s/table.md)\n", c.theory_flags.out.c_str());
     }
-    return passed ? kExitOk : kExitCheckFailed;
+    return checked->passed ? kExitOk : kExitCheckFailed;
   }
   Job& job = c.train->parsed() ? c.train_job : c.sweep->parsed() ? c.sweep_job : c.compare_job;
   std::optional<std::string> finished;
@@ -448,7 +422,7 @@ int RunParsed(Commands& c, int argc, char** argv, bool leader) {
 int main(int argc, char** argv) {
   using namespace crpsgd::cli;
   Commands commands;
-  const bool leader = EnvironmentRank() == 0;
+  const bool leader = crpsgd::MpirunRank() == 0;
   if (std::optional<int> code = Parse(commands, std::vector<std::string>(argv, argv + argc), leader)) return *code;
   return RunParsed(commands, argc, argv, leader);
 }

@@ -1,12 +1,8 @@
 #include "predict.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "crpsgd/config.h"
 #include "crpsgd/liblinear_model.h"
@@ -24,58 +20,6 @@ std::string Printf(const char* format, double value) {
   char text[64];
   std::snprintf(text, sizeof text, format, value);
   return text;
-}
-
-// w_k·a over the features both the model and the data have (LIBLINEAR's
-// predict ignores the data's features beyond the model's), plus the bias
-// weight times the bias feature's value, for each of the model's columns.
-std::vector<double> Margins(const LiblinearModel& model, const Dataset& data, std::size_t row) {
-  const std::size_t K = model.columns();
-  std::vector<double> margin(K, 0.0);
-  const auto add = [&](std::size_t j, double a) {
-    for (std::size_t k = 0; k < K; ++k) margin[k] += model.weights[j * K + k] * a;
-  };
-  if (data.is_sparse) {
-    for (SparseMatrix::InnerIterator it(data.sparse, static_cast<Eigen::Index>(row)); it; ++it) {
-      if (static_cast<std::size_t>(it.col()) < model.nr_feature) add(static_cast<std::size_t>(it.col()), it.value());
-    }
-  } else {
-    const std::size_t features = std::min(model.nr_feature, data.num_features());
-    for (std::size_t j = 0; j < features; ++j) add(j, data.dense(row, j));
-  }
-  if (model.bias >= 0) add(model.nr_feature, model.bias);
-  return margin;
-}
-
-// The label LIBLINEAR's predict gives: binary, the first label when w·a > 0;
-// K classes, the label of the largest w_k·a (the first of equal ones).
-double PredictedLabel(const LiblinearModel& model, const std::vector<double>& margins) {
-  if (margins.size() == 1) return margins[0] > 0 ? model.labels[0] : model.labels[1];
-  return model.labels[static_cast<std::size_t>(std::max_element(margins.begin(), margins.end()) - margins.begin())];
-}
-
-// The lines of a regression: LIBLINEAR's two (mean squared error, squared
-// correlation), then, unless the output must be LIBLINEAR's to the letter, R²
-// (the coefficient of determination).
-std::string RegressionLines(const std::vector<double>& predicted, const std::vector<double>& labels, bool with_r2) {
-  const double count = static_cast<double>(predicted.size());
-  double squared_error = 0.0, sum_p = 0.0, sum_y = 0.0, sum_pp = 0.0, sum_yy = 0.0, sum_py = 0.0;
-  for (std::size_t i = 0; i < predicted.size(); ++i) {
-    const double p = predicted[i], y = labels[i];
-    squared_error += (p - y) * (p - y);
-    sum_p += p, sum_y += y, sum_pp += p * p, sum_yy += y * y, sum_py += p * y;
-  }
-  const double r = count * sum_py - sum_p * sum_y;
-  const double r2 = r * r / ((count * sum_pp - sum_p * sum_p) * (count * sum_yy - sum_y * sum_y));
-  const double total = sum_yy - sum_y * sum_y / count;  // Σ (y − ȳ)²
-  return Printf("Mean squared error = %g (regression)\n", squared_error / count) +
-         Printf("Squared correlation coefficient = %g (regression)\n", r2) +
-         (with_r2 ? Printf("R^2 = %g (coefficient of determination, 1 - SSE/SST)\n", 1.0 - squared_error / total) : "");
-}
-
-std::string AccuracyLine(std::size_t correct, std::size_t n) {
-  return Printf("Accuracy = %g%% ", static_cast<double>(correct) / static_cast<double>(n) * 100.0) + "(" +
-         std::to_string(correct) + "/" + std::to_string(n) + ")\n";
 }
 
 // A network's model.pt (--save-model): the network --problem names, built for
@@ -101,15 +45,7 @@ Result<std::string> PredictWithNetwork(const PredictFlags& flags) {
   // A run with --standardize left its training statistics beside the model: the scored file gets them too.
   const std::filesystem::path scaling_file = std::filesystem::path(flags.model).parent_path() / kFeatureScalingFile;
   if (std::filesystem::exists(scaling_file)) {
-    FeatureScaling scaling;
-    try {
-      std::ifstream in(scaling_file);
-      const nlohmann::json j = nlohmann::json::parse(in);
-      scaling.mean = j.at("mean").get<std::vector<double>>();
-      scaling.scale = j.at("scale").get<std::vector<double>>();
-    } catch (const std::exception& e) {
-      return Status::Corruption(scaling_file.string() + ": not --standardize's statistics (" + e.what() + ")");
-    }
+    CRPSGD_ASSIGN_OR_RETURN(const FeatureScaling scaling, ReadFeatureScaling(scaling_file));
     if (scaling.scale.size() != loaded.train.num_features() || scaling.mean.size() != scaling.scale.size()) {
       return Status::InvalidArgument(scaling_file.string() + ": statistics of " + std::to_string(scaling.scale.size()) +
                                      " features, " + flags.data.data + " has " +
@@ -175,8 +111,6 @@ Result<std::string> Predict(const PredictFlags& flags) {
                                    "(a network's model is a .pt file)");
   }
   CRPSGD_ASSIGN_OR_RETURN(const LiblinearModel model, ReadLiblinearModel(flags.model));
-  // The model says what it is; the data are read the way train read them.
-  const bool regression = model.is_regression();
   CRPSGD_ASSIGN_OR_RETURN(const std::optional<double> bias, ParseBias(data_flags.bias));
   if (bias.value_or(0.0) != 0.0 && *bias != model.bias) {
     return Status::InvalidArgument(
@@ -189,28 +123,9 @@ Result<std::string> Predict(const PredictFlags& flags) {
   data_options.bias = 0.0;           // added from the model's own value in Margins
   data_options.standardize = false;  // the model is of the raw features (train folded any scaling into it)
   CRPSGD_ASSIGN_OR_RETURN(LoadedData loaded, LoadData(data_options, /*seed=*/1));
-  const Dataset& data = loaded.train;
-
-  std::ostringstream predictions;
-  std::size_t correct = 0;
-  std::vector<double> values;  // regression: the predictions
-  const std::size_t n = data.num_samples();
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::vector<double> margins = Margins(model, data, i);
-    const double margin = margins[0], y = data.labels[i];
-    if (regression) {
-      predictions << Printf("%.17g", margin) << "\n";  // LIBLINEAR's format
-      values.push_back(margin);
-    } else {
-      const double label = PredictedLabel(model, margins);
-      predictions << Printf("%.17g", label) << "\n";
-      correct += label == y ? 1 : 0;
-    }
-  }
-  if (!flags.out.empty()) CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(flags.out, predictions.str()));
-  // The lines LIBLINEAR's predict prints, in its format.
-  if (!regression) return AccuracyLine(correct, n);
-  return RegressionLines(values, data.labels, /*with_r2=*/false);
+  const LiblinearPredictions predicted = PredictLiblinear(model, loaded.train);
+  if (!flags.out.empty()) CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(flags.out, predicted.predictions));
+  return predicted.lines;
 }
 
 }  // namespace crpsgd::cli

@@ -18,9 +18,9 @@
 
 #include "crpsgd/status.h"
 
-namespace crpsgd::cli {
+namespace crpsgd {
 
-struct TheoryCheckFlags {
+struct TheoryCheckOptions {
   std::string out = "out/theory-check";
   std::uint64_t max_budget = 1000000;  // largest T of the CR-PSGD sweep (the sweep starts at 1000)
   std::uint64_t seeds = 10;            // seeds 1..K: N·T·(f − f*) is their mean
@@ -41,8 +41,13 @@ struct TheoryCriteria {
   double min_speedup = 5.0;
 };
 
-// Runs the check; *passed says whether every criterion held. Errors are I/O
-// failures and impossible flags, not failed criteria.
-Status RunTheoryCheck(const TheoryCheckFlags& flags, bool* passed);
+struct TheoryCheckResult {
+  std::string table;    // table.md: each measurement beside its criterion
+  bool passed = false;  // every criterion held
+};
 
-}  // namespace crpsgd::cli
+// Runs the check and writes its files to options.out. Errors are I/O
+// failures and impossible options, not failed criteria.
+Result<TheoryCheckResult> RunTheoryCheck(const TheoryCheckOptions& options);
+
+}  // namespace crpsgd

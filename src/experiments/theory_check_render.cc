@@ -5,10 +5,10 @@
 #include <sstream>
 
 #include "crpsgd/metrics.h"
-#include "figures.h"
+#include "crpsgd/gnuplot.h"
 #include "theory_check_parts.h"
 
-namespace crpsgd::cli::theory {
+namespace crpsgd::theory {
 namespace {
 
 std::string Verdict(bool ok) { return ok ? "**pass**" : "**FAIL**"; }
@@ -216,4 +216,4 @@ Status DrawFigures(const Measurements& m, const Judgement& j, const std::filesys
   return RunGnuplot(dir / "figures.gp", gp.str());
 }
 
-}  // namespace crpsgd::cli::theory
+}  // namespace crpsgd::theory

@@ -1,6 +1,6 @@
 // `crpsgd theory-check`: orchestration and measuring. Judging is in
 // theory_check_judge.cc, rendering in theory_check_render.cc.
-#include "theory_check.h"
+#include "crpsgd/theory_check.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -14,7 +14,7 @@
 #include "crpsgd/train.h"
 #include "theory_check_parts.h"
 
-namespace crpsgd::cli::theory {
+namespace crpsgd::theory {
 namespace {
 
 // L and μ (extreme eigenvalues of H = AᵀA/n), tr H, f* and σ² = E‖∇F(x*; i)‖²,
@@ -79,7 +79,7 @@ std::vector<std::uint64_t> Budgets(std::uint64_t min, std::uint64_t max) {
 
 class Measurer {
  public:
-  explicit Measurer(const TheoryCheckFlags& flags) : flags_(flags) {}
+  explicit Measurer(const TheoryCheckOptions& flags) : flags_(flags) {}
 
   Result<Measurements> Run() {
     CRPSGD_RETURN_IF_ERROR(MakeData());
@@ -193,12 +193,12 @@ class Measurer {
     return Status::OK();
   }
 
-  const TheoryCheckFlags flags_;
+  const TheoryCheckOptions flags_;
   Dataset regression_, binary_;
   Measurements m_;
 };
 
-Status Validate(const TheoryCheckFlags& flags) {
+Status Validate(const TheoryCheckOptions& flags) {
   if (flags.max_budget < 100000) {
     return Status::InvalidArgument(
         "--max-budget must be >= 100000 (the sweep covers T = 1000..max, and the "
@@ -212,13 +212,13 @@ Status Validate(const TheoryCheckFlags& flags) {
 
 }  // namespace
 
-Result<Measurements> Measure(const TheoryCheckFlags& flags) { return Measurer(flags).Run(); }
+Result<Measurements> Measure(const TheoryCheckOptions& flags) { return Measurer(flags).Run(); }
 
-}  // namespace crpsgd::cli::theory
+}  // namespace crpsgd::theory
 
-namespace crpsgd::cli {
+namespace crpsgd {
 
-Status RunTheoryCheck(const TheoryCheckFlags& flags, bool* passed) {
+Result<TheoryCheckResult> RunTheoryCheck(const TheoryCheckOptions& flags) {
   CRPSGD_RETURN_IF_ERROR(theory::Validate(flags));
   CRPSGD_ASSIGN_OR_RETURN(const theory::Measurements measured, theory::Measure(flags));
   const theory::Judgement judgement = theory::Judge(measured, TheoryCriteria{});
@@ -230,9 +230,7 @@ Status RunTheoryCheck(const TheoryCheckFlags& flags, bool* passed) {
   const std::string table = theory::RenderTable(measured, judgement);
   CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(out / "table.md", table));
   CRPSGD_RETURN_IF_ERROR(theory::DrawFigures(measured, judgement, out / "figures"));
-  std::fputs(table.c_str(), stdout);
-  *passed = judgement.passed;
-  return Status::OK();
+  return TheoryCheckResult{table, judgement.passed};
 }
 
-}  // namespace crpsgd::cli
+}  // namespace crpsgd

@@ -8,7 +8,7 @@
 
 #include "theory_check_parts.h"
 
-namespace crpsgd::cli::theory {
+namespace crpsgd::theory {
 namespace {
 
 // Least squares y ≈ intercept + slope·x.
@@ -118,4 +118,4 @@ Judgement Judge(const Measurements& m, const TheoryCriteria& criteria) {
   return j;
 }
 
-}  // namespace crpsgd::cli::theory
+}  // namespace crpsgd::theory

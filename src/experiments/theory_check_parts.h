@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "crpsgd/status.h"
-#include "theory_check.h"
+#include "crpsgd/theory_check.h"
 
-namespace crpsgd::cli::theory {
+namespace crpsgd::theory {
 
 // The problem. Twenty features with variances from 1 down to 1/5 (κ ≈ 5), unit
 // label noise, 2¹⁴ samples (a multiple of every N, so that the shards have equal
@@ -73,7 +73,7 @@ struct Measurements {
 };
 
 // Generates the data, computes its constants, and runs every sweep.
-Result<Measurements> Measure(const TheoryCheckFlags& flags);
+Result<Measurements> Measure(const TheoryCheckOptions& flags);
 
 // ---- judging ----------------------------------------------------------------
 
@@ -115,4 +115,4 @@ std::string RenderTable(const Measurements& m, const Judgement& j);
 std::string RenderCsv(const Measurements& m);
 Status DrawFigures(const Measurements& m, const Judgement& j, const std::filesystem::path& dir);
 
-}  // namespace crpsgd::cli::theory
+}  // namespace crpsgd::theory
