@@ -16,7 +16,7 @@ namespace crpsgd {
 
 // A RoundObserver that appends one line per round to a JSON Lines file. Lines
 // are flushed as written, so a crashed run leaves whole lines only.
-class MetricsWriter final : public RoundObserver {
+class MetricsWriter final : public RoundObserver, public Checkpointed {
  public:
   // Truncates/creates the file, or appends to it (a resumed run, which then
   // cuts it back to the checkpoint's length).

@@ -38,10 +38,16 @@ class RoundObserver {
   // Called on every worker after each round with the shared iterate. A
   // non-OK Status stops the run with that Status.
   virtual Status OnRound(const RoundRecord& record, std::span<const double> x) = 0;
-  // What a checkpoint must keep of this observer (e.g. how much of a file it
-  // has written), and how to return to it when the run resumes.
-  virtual std::string CheckpointState() const { return {}; }
-  virtual Status RestoreCheckpointState(const std::string& /*state*/) { return Status::OK(); }
+};
+
+// A part of a run that saves itself in every checkpoint (e.g. how much of a
+// file it has written) and returns to that state when the run resumes. An
+// observer that is also Checkpointed (MetricsWriter) is saved with the run.
+class Checkpointed {
+ public:
+  virtual ~Checkpointed() = default;
+  virtual std::string CheckpointState() const = 0;
+  virtual Status RestoreCheckpointState(const std::string& state) = 0;
 };
 
 }  // namespace crpsgd

@@ -32,7 +32,9 @@ Status RunCheckpoints::Resume() {
   CRPSGD_RETURN_IF_ERROR(parts_.sampler.LoadState(saved.sampler));
   parts_.monitor.Restore(saved.monitor);
   for (std::size_t i = 0; i < options_.observers.size(); ++i) {
-    CRPSGD_RETURN_IF_ERROR(options_.observers[i]->RestoreCheckpointState(saved.observers[i]));
+    if (auto* part = dynamic_cast<Checkpointed*>(options_.observers[i])) {
+      CRPSGD_RETURN_IF_ERROR(part->RestoreCheckpointState(saved.observers[i]));
+    }
   }
   return Status::OK();
 }
@@ -47,7 +49,10 @@ Status RunCheckpoints::Write(std::uint64_t round, std::span<const double> now) {
   mine.sampler = parts_.sampler.SaveState();
   mine.monitor = parts_.monitor.Save();
   mine.monitor.eval_bytes = EvalBytes();
-  for (const RoundObserver* o : options_.observers) mine.observers.push_back(o->CheckpointState());
+  for (const RoundObserver* o : options_.observers) {  // one entry per observer: "" for those without state
+    const auto* part = dynamic_cast<const Checkpointed*>(o);
+    mine.observers.push_back(part != nullptr ? part->CheckpointState() : std::string());
+  }
   if (const ModelState* model_state = f_.model_state()) mine.model_state = model_state->SaveState();
   CRPSGD_RETURN_IF_ERROR(WriteCheckpoint(comm_, options_.checkpoint.dir, round, previous_, mine));
   previous_ = round;

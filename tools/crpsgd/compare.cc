@@ -196,6 +196,7 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
   CRPSGD_ASSIGN_OR_RETURN(const json config, ReadConfigAsJson(path));
   CRPSGD_ASSIGN_OR_RETURN(ConfigObject top, ConfigObject::Make(config, file));
   CRPSGD_RETURN_IF_ERROR(ReadSharedSettings(top, job));
+  job.spec.seeds.clear();  // "seeds", or else "seed"
   if (top.Take("seeds") != nullptr) {
     CRPSGD_RETURN_IF_ERROR(top.Read("seeds", job.spec.seeds));
     if (job.spec.seeds.empty()) return Status::InvalidArgument(file + ": \"seeds\" is empty");
