@@ -176,7 +176,7 @@ std::optional<std::string> FinishedRun(const JobSpec& job) {
 }
 
 // What identifies a run beyond what Train knows: a checkpoint must match it.
-std::vector<std::pair<std::string, std::string>> ToolIdentity(const JobSpec& job) {
+std::vector<std::pair<std::string, std::string>> JobIdentity(const JobSpec& job) {
   std::vector<std::pair<std::string, std::string>> identity = {
       {"problem", job.objective->name},
       {"data", DataName(job.data)},
@@ -198,7 +198,7 @@ std::vector<std::pair<std::string, std::string>> ToolIdentity(const JobSpec& job
 // checkpoint and this run that is known without them, at once.
 Status CheckResumeEarly(const JobSpec& job, const RunRequest& r, int workers, std::uint64_t seed) {
   if (!job.resume || job.out.empty() || job.sweep) return Status::OK();
-  std::vector<std::pair<std::string, std::string>> identity = ToolIdentity(job);
+  std::vector<std::pair<std::string, std::string>> identity = JobIdentity(job);
   for (auto& entry : EarlyRunIdentity(r.options, seed, workers)) {
     // --rho auto may raise B1 once L̂ is known, so its description waits for Train.
     if (entry.first != "algorithm" || !r.options.adaptive_batch) identity.push_back(std::move(entry));
@@ -328,7 +328,7 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
       options.checkpoint.dir = run_dir / "checkpoint";  // every rank writes its own file there
       options.checkpoint.every = job.checkpoint_every;
       options.checkpoint.resume = job.resume;
-      options.checkpoint.run_identity = ToolIdentity(job);
+      options.checkpoint.run_identity = JobIdentity(job);
       if (leader) {
         dir = run_dir;
         std::error_code ec;
@@ -389,7 +389,7 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
          << outcome.summary.final_loss;
       log(os.str());
       if (!dir.empty()) {
-        nlohmann::json j;  // the tool's fields beside the library's
+        nlohmann::json j;  // the job's fields beside Train's
         j["version"] = CRPSGD_VERSION;
         j["problem"] = job.objective->name;
         if (!job.objective_settings.model_file.empty()) {
