@@ -141,7 +141,6 @@ int RunCommand(Job& job, int argc, char** argv) {
   if (Status out = PrepareOutputFolder(job.run.out, reuse, MpirunWorldSize() > 1); !out.ok()) {
     return Fail(out, leader_env);
   }
-  if (Status valid = ValidateJob(job.spec); !valid.ok()) return Fail(valid, leader_env);
   ConfigureProcess(*job.spec.objective, job.run.threads);
 #if CRPSGD_WITH_MPI
   std::optional<MpiSession> session;
