@@ -29,7 +29,15 @@
 
 namespace crpsgd {
 
-enum class AlgorithmKind { kPsgd, kCrPsgd, kLocalSgd, kCrPsgdCatalyst };
+enum class AlgorithmKind { kPsgd, kCrPsgd, kLocalSgd, kCrPsgdCatalyst, kAuto };
+
+// How `auto` spends a round's S_r samples per worker: as H_r local steps of
+// b_r samples, b_r from the measured gradient noise (noise); as one step of
+// all S_r (one-step: a CR-PSGD round); or as steps of the smallest batch
+// (local-steps: local SGD whose period follows S_r).
+enum class RoundSplit { kNoise, kOneStep, kLocalSteps };
+const char* RoundSplitName(RoundSplit split);  // "noise", "one-step", "local-steps"
+Result<RoundSplit> ParseRoundSplit(std::string_view name);
 
 // Step-size schedule over the run, as a function of the share p of the
 // per-worker SFO budget spent before the step (rounds are not evenly sized,
@@ -51,13 +59,13 @@ const char* LrBatchScalingName(LrBatchScaling scaling);  // "none", "sqrt", "lin
 Result<LrBatchScaling> ParseLrBatchScaling(std::string_view name);
 double LrBatchFactor(LrBatchScaling scaling, double batch_ratio);  // (B_t/B₁)^p
 
-const char* AlgorithmName(AlgorithmKind kind);  // "psgd", "cr-psgd", "local-sgd", "cr-psgd-catalyst"
+const char* AlgorithmName(AlgorithmKind kind);  // "psgd", "cr-psgd", "local-sgd", "cr-psgd-catalyst", "auto"
 Result<AlgorithmKind> ParseAlgorithm(std::string_view name);
 
 struct AlgorithmOptions {
   AlgorithmKind kind = AlgorithmKind::kCrPsgd;
   std::uint64_t budget = 0;       // T: SFO budget per worker. Required.
-  std::uint64_t batch = 1;        // B (psgd) or b (local-sgd). Default: 1.
+  std::uint64_t batch = 1;        // B (psgd), b (local-sgd) or the smallest local batch b_min (auto). Default: 1.
   std::uint64_t first_batch = 1;  // B₁ (cr-psgd, cr-psgd-catalyst). Default: 1.
   double growth = 1.1;            // ρ > 1 (cr-psgd, cr-psgd-catalyst). Default: 1.1.
   // --rho auto: instead of ⌊ρ^t B₁⌋ the batch grows when the workers' own
@@ -69,7 +77,23 @@ struct AlgorithmOptions {
   std::uint64_t outer_iterations = 0;  // K (cr-psgd-catalyst); 0 = ⌊√(NT)⌋. Default: 0.
   std::uint64_t inner_budget = 0;      // per-worker budget of each inner CR-PSGD; 0 = ⌊√(T/N)⌋. Default: 0.
   std::uint64_t sync_period = 10;      // I: local steps per round (local-sgd). Default: 10.
-  double lr = 0.0;                     // γ > 0. Required (Train resolves --lr auto).
+  // R > 0: the rounds the run may take; FitToRounds sets each method's
+  // parameters from it (psgd B, local-sgd I, cr-psgd ρ, auto's plan). 0: the
+  // parameters as given. Default: 0.
+  std::uint64_t rounds = 0;
+  // auto with `rounds`: S_R/S₁, how much more the last round samples than the
+  // first (1: every round alike). Default: 4.
+  double round_growth = 4.0;
+  RoundSplit round_split = RoundSplit::kNoise;  // auto. Default: noise.
+  // The model-averaging methods (local-sgd, auto): Nesterov momentum on the
+  // round's pseudo-gradient Δ = x_r − x̄ (DiLoCo, SlowMo): u ← μu + Δ,
+  // x_{r+1} = x_r − α(Δ + μu). α = 1, μ = 0 is plain averaging. Default: 1, 0.
+  double outer_lr = 1.0;
+  double outer_momentum = 0.0;
+  // auto with --lr auto (ResolveStep sets them): each local step of b samples
+  // takes the safe step for b, 1/(L + L̄/b), instead of lr. 0: lr.
+  double smoothness = 0.0, mean_sample_smoothness = 0.0;
+  double lr = 0.0;  // γ > 0. Required (Train resolves --lr auto).
   // Heavy-ball momentum μ in [0, 1) and weight decay (adds wd·x to every
   // gradient). Practical options for networks; the paper's theory is for plain
   // SGD (both 0). Default: 0.
@@ -90,6 +114,8 @@ struct AlgorithmOptions {
   std::string rho() const;
   // The smallest per-worker batch a round computes: B (psgd), b (local-sgd), B₁ (the growing ones).
   std::uint64_t SmallestBatch() const;
+  // Whether the round ends with outer momentum or an outer step other than 1.
+  bool has_outer_step() const { return outer_lr != 1.0 || outer_momentum != 0.0; }
   // Catalyst's K and inner budget for N workers: the overrides, or ⌊√(NT)⌋ and ⌊√(T/N)⌋.
   std::uint64_t OuterIterationsFor(int workers) const;
   std::uint64_t InnerBudgetFor(int workers) const;
@@ -132,5 +158,19 @@ struct AlgorithmPlan {
   bool exact = true;
 };
 AlgorithmPlan PlanAlgorithm(const AlgorithmOptions& options, int workers = 1);
+
+// --rounds R: the options with the parameters that spend the budget T in at
+// most R rounds (options.rounds; unchanged when 0): psgd B = ⌈T/R⌉; local-sgd
+// I = ⌈⌊T/b⌋/R⌉; cr-psgd the smallest ρ whose Algorithm-1 plan from B₁ takes
+// at most R rounds; auto spends exactly T in exactly R rounds (its own plan).
+// cr-psgd-catalyst and --rho auto are refused. Idempotent. `note`, when
+// given, says what was chosen.
+Result<AlgorithmOptions> FitToRounds(AlgorithmOptions options, int workers = 1, std::string* note = nullptr);
+
+// auto's samples per worker in round r = 1..R: with `rounds` R, S_r spends
+// exactly T over R rounds on a geometric curve with S_R/S₁ = round_growth
+// (cumulative shares rounded); otherwise Algorithm 1's ⌊ρ^(r−1) B₁⌋ while
+// they fit. Empty when no round fits.
+std::vector<std::uint64_t> AutoRoundSamples(const AlgorithmOptions& options);
 
 }  // namespace crpsgd

@@ -72,6 +72,7 @@ struct JobSpec {
   bool compute_f_star = true;         // convex problems: the optimum, for f − f*
   std::optional<NetworkModel> net_model;
   bool barrier_before_rounds = false;  // comm_s without the wait for the slowest worker
+  RunTargets targets;                  // each run stops at the first evaluated round that reaches one
 
   // Outputs, written by rank 0 (none when `out` is empty).
   std::filesystem::path out;

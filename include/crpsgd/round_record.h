@@ -19,7 +19,10 @@ struct RoundRecord {
   std::uint64_t local_steps = 0;      // SGD steps in this round (1 except local-sgd)
   std::uint64_t outer_iteration = 0;  // k of cr-psgd-catalyst (0 for the other algorithms)
   std::uint64_t sfo_per_worker = 0;   // cumulative
-  bool last = false;                  // the final round of the run
+  // Per-worker samples of the round when not batch × local_steps (auto's
+  // uneven steps); 0 otherwise.
+  std::uint64_t samples = 0;
+  bool last = false;  // the final round of the run
   // Filled in by Train:
   std::uint64_t sfo_total = 0;
   std::optional<double> loss;           // f(x) on all training data, when evaluated
@@ -27,8 +30,8 @@ struct RoundRecord {
   double wall_s = 0, comm_s = 0;        // cumulative training time (evaluation excluded)
   std::uint64_t bytes = 0;              // cumulative training payload bytes per worker
   std::optional<double> net_model_s;    // cumulative modelled network time (--net-model)
-  // --rho auto: the norm test's smoothed noise V (tr Σ per sample) and G²
-  // (the estimate of ‖∇f‖²) after this round.
+  // --rho auto and auto: the norm test's smoothed noise V (tr Σ per sample)
+  // and G² (the estimate of ‖∇f‖²) after this round.
   std::optional<double> noise_trace, grad_norm2;
 };
 

@@ -21,6 +21,7 @@ enum class StatusCode {
   kUnavailable,      // a peer worker died, stopped answering or aborted
   kDiverged,         // a non-finite loss, gradient or iterate
   kInternal,         // anything else; a bug if it happens
+  kStopped,          // a run stopped early on purpose (its target reached): Train makes it a result
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -38,6 +39,7 @@ class [[nodiscard]] Status {
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status Diverged(std::string m) { return {StatusCode::kDiverged, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status Stopped(std::string m) { return {StatusCode::kStopped, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

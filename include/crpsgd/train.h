@@ -38,6 +38,22 @@ struct NetworkModel {
 // Parses "alpha=SECONDS,bandwidth=BYTES_PER_S" (the --net-model flag).
 Result<NetworkModel> ParseNetworkModel(const std::string& text);
 
+// Stop a run at the first evaluated round that reaches any of these:
+// f(x) ≤ loss, f(x) − f* ≤ gap (f* must be known), accuracy ≥ accuracy (a
+// fraction; on the test data when given, else on the training data).
+// Evaluations follow the eval schedule: --eval-every 1 checks every round.
+struct RunTargets {
+  std::optional<double> loss, gap, accuracy;
+  bool any() const { return loss || gap || accuracy; }
+  Status Validate() const;  // finite values, accuracy in (0, 1], gap ≥ 0
+};
+
+// Where a run first reached its targets.
+struct TargetReached {
+  std::uint64_t round = 0, sfo_per_worker = 0, bytes = 0;
+  double wall_s = 0.0;
+};
+
 struct TrainOptions {
   AlgorithmOptions algorithm;  // lr must be set (see EstimateLipschitz for --lr auto)
   std::uint64_t seed = 1;      // every random choice derives from it
@@ -69,6 +85,7 @@ struct TrainOptions {
   std::vector<double> initial_x;              // x₁; empty = zeros
   std::optional<NetworkModel> net_model;      // when set, records report net_model_s
   CheckpointOptions checkpoint;               // periodic checkpoints and resuming (checkpoint.h)
+  RunTargets targets;                         // stop early on reaching one (none: run the budget)
 };
 
 struct RunSummary {
@@ -94,7 +111,9 @@ struct RunSummary {
   // convergence measure for non-convex f), computed on all training data.
   std::optional<std::uint64_t> outer_iterations, inner_budget;
   std::optional<double> gradient_norm;
-  std::uint64_t peak_rss_bytes = 0;  // peak resident memory, the largest over the workers' processes
+  RunTargets targets;                    // as given
+  std::optional<TargetReached> reached;  // where they were first reached; nullopt: not reached
+  std::uint64_t peak_rss_bytes = 0;      // peak resident memory, the largest over the workers' processes
   std::vector<std::uint64_t> peak_rss_bytes_per_worker;  // each worker's process, by rank
   std::vector<double> x;                                 // the final model
 };

@@ -43,6 +43,11 @@ struct AlgorithmState {
   std::uint64_t outer_iteration = 0;
   std::vector<double> center;
   SgdState sgd;
+  // local-sgd and auto with --outer-momentum: the outer velocity u (the same
+  // on every worker).
+  std::vector<double> outer_velocity;
+  // auto: the local batch b the noise chose for the next round (0: b_min).
+  std::uint64_t local_batch = 0;
 };
 
 class Algorithm {

@@ -6,10 +6,13 @@
 #include "crpsgd/enum_table.h"
 
 namespace crpsgd {
-constexpr EnumTable<AlgorithmKind, 4> kAlgorithms{{{{AlgorithmKind::kPsgd, "psgd"},
+constexpr EnumTable<AlgorithmKind, 5> kAlgorithms{{{{AlgorithmKind::kPsgd, "psgd"},
                                                     {AlgorithmKind::kCrPsgd, "cr-psgd"},
                                                     {AlgorithmKind::kLocalSgd, "local-sgd"},
-                                                    {AlgorithmKind::kCrPsgdCatalyst, "cr-psgd-catalyst"}}}};
+                                                    {AlgorithmKind::kCrPsgdCatalyst, "cr-psgd-catalyst"},
+                                                    {AlgorithmKind::kAuto, "auto"}}}};
+constexpr EnumTable<RoundSplit, 3> kRoundSplits{
+    {{{RoundSplit::kNoise, "noise"}, {RoundSplit::kOneStep, "one-step"}, {RoundSplit::kLocalSteps, "local-steps"}}}};
 constexpr EnumTable<LrSchedule, 3> kLrSchedules{
     {{{LrSchedule::kConstant, "constant"}, {LrSchedule::kCosine, "cosine"}, {LrSchedule::kStep, "step"}}}};
 constexpr EnumTable<LrBatchScaling, 3> kLrBatchScalings{
@@ -17,6 +20,8 @@ constexpr EnumTable<LrBatchScaling, 3> kLrBatchScalings{
 
 const char* AlgorithmName(AlgorithmKind kind) { return kAlgorithms.Name(kind); }
 Result<AlgorithmKind> ParseAlgorithm(std::string_view name) { return kAlgorithms.Parse(name, "--algo"); }
+const char* RoundSplitName(RoundSplit split) { return kRoundSplits.Name(split); }
+Result<RoundSplit> ParseRoundSplit(std::string_view name) { return kRoundSplits.Parse(name, "--round-split"); }
 const char* LrScheduleName(LrSchedule schedule) { return kLrSchedules.Name(schedule); }
 Result<LrSchedule> ParseLrSchedule(std::string_view name) { return kLrSchedules.Parse(name, "--lr-schedule"); }
 const char* LrBatchScalingName(LrBatchScaling scaling) { return kLrBatchScalings.Name(scaling); }
@@ -74,7 +79,20 @@ Status AlgorithmOptions::Validate(int workers) const {
   if (!(weight_decay >= 0.0) || !std::isfinite(weight_decay)) {
     return Status::InvalidArgument("--weight-decay must be >= 0 (got " + std::to_string(weight_decay) + ")");
   }
-  return internal::SpecOf(kind).validate(*this, workers);
+  if (!(outer_lr > 0.0) || !std::isfinite(outer_lr)) {
+    return Status::InvalidArgument("--outer-lr must be > 0 (got " + std::to_string(outer_lr) + ")");
+  }
+  if (!(outer_momentum >= 0.0 && outer_momentum < 1.0)) {
+    return Status::InvalidArgument("--outer-momentum must be in [0, 1) (got " + std::to_string(outer_momentum) + ")");
+  }
+  if (has_outer_step() && kind != AlgorithmKind::kLocalSgd && kind != AlgorithmKind::kAuto) {
+    return Status::InvalidArgument(std::string("--outer-lr and --outer-momentum act on averaged models (local-sgd, "
+                                               "auto); ") +
+                                   AlgorithmName(kind) + " averages gradients");
+  }
+  CRPSGD_RETURN_IF_ERROR(internal::SpecOf(kind).validate(*this, workers));
+  if (rounds > 0) return FitToRounds(*this, workers).status();  // R must be reachable
+  return Status::OK();
 }
 
 std::string AlgorithmOptions::Describe() const {
@@ -85,6 +103,7 @@ std::string AlgorithmOptions::Describe() const {
   if (lr_schedule != LrSchedule::kConstant) os << " lr=" << LrScheduleName(lr_schedule);
   if (lr_batch_scaling != LrBatchScaling::kNone) os << " lr~" << LrBatchScalingName(lr_batch_scaling) << "(B)";
   if (lr_max > 0.0) os << " lr<=" << lr_max;
+  if (has_outer_step()) os << " outer=" << outer_lr << "/" << outer_momentum;
   return os.str();
 }
 

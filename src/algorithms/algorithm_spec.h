@@ -38,6 +38,9 @@ struct AlgorithmSpec {
   Status (*validate)(const AlgorithmOptions& options, int workers) = nullptr;
   // Its parameters for tables and legends: "B1=4 rho=1.1".
   void (*describe)(const AlgorithmOptions& options, std::ostream& os) = nullptr;
+  // --rounds R (options.rounds > 0): sets its parameters to spend the budget
+  // in at most R rounds, or says why it cannot; null: --rounds is refused.
+  Status (*fit_rounds)(AlgorithmOptions& options, int workers) = nullptr;
   // Samples whose gradients are averaged into one step (SamplesPerStep).
   double (*samples_per_step)(const AlgorithmOptions& options, int workers) = nullptr;
   // Its fields in summary.json, beside the shared ones.
@@ -62,6 +65,10 @@ BudgetPlan PlanGrowing(const AlgorithmOptions& options, std::uint64_t budget);
 // ρ in summary.json: its number, or "auto" (the norm test).
 SummaryValue RhoValue(const AlgorithmOptions& options);
 
-extern const AlgorithmSpec kPsgdSpec, kCrPsgdSpec, kLocalSgdSpec, kCrPsgdCatalystSpec;
+// The rounds Algorithm 1's plan from B₁ at growth ρ takes, counted up to
+// `limit` + 1 at most (a ρ near 1 would take ~T/B₁).
+std::uint64_t GrowingRounds(std::uint64_t first_batch, double growth, std::uint64_t budget, std::uint64_t limit);
+
+extern const AlgorithmSpec kPsgdSpec, kCrPsgdSpec, kLocalSgdSpec, kCrPsgdCatalystSpec, kAutoSpec;
 
 }  // namespace crpsgd::internal

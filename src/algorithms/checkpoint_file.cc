@@ -18,8 +18,9 @@ namespace {
 // "CRPSGDC" and the format's version: 2 added the norm test's state (--rho auto),
 // 3 the run's first loss (a run ending above it is reported as diverged), 4
 // the model's state outside x (a network's batch-norm statistics and its
-// augmentation stream). Format 3 files are still read: they have no model state.
-constexpr char kMagic[8] = {'C', 'R', 'P', 'S', 'G', 'D', 'C', '4'};
+// augmentation stream), 5 the outer momentum and auto's local batch. Formats
+// 3 and 4 are still read: they have neither (nor, format 3, model state).
+constexpr char kMagic[8] = {'C', 'R', 'P', 'S', 'G', 'D', 'C', '5'};
 constexpr char kOldestReadable = '3';
 
 std::uint64_t Fnv1a(std::string_view bytes) {
@@ -98,6 +99,7 @@ Status WriteWorkerCheckpoint(const std::filesystem::path& path, const WorkerChec
   w.U64(c.observers.size());
   for (const std::string& o : c.observers) w.Str(o);
   w.Str(c.model_state);
+  w.Doubles(a.outer_velocity), w.U64(a.local_batch);
   w.U64(Fnv1a(w.bytes()));
   return WriteFileAtomic(path, w.bytes());
 }
@@ -149,6 +151,7 @@ Result<WorkerCheckpoint> ReadWorkerCheckpoint(const std::filesystem::path& path)
   const std::uint64_t observers = b.U64();
   for (std::uint64_t i = 0; b.ok() && i < observers && i < 1000; ++i) c.observers.push_back(b.Str());
   if (version >= '4') c.model_state = b.Str();
+  if (version >= '5') a.outer_velocity = b.Doubles(), a.local_batch = b.U64();
   if (!b.ok()) return Status::Corruption(name + ": truncated record inside the checkpoint");
   return c;
 }

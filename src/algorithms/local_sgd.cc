@@ -4,6 +4,7 @@
 
 #include "algorithms/algorithm_spec.h"
 #include "algorithms/batch_gradient.h"
+#include "algorithms/outer_step.h"
 #include "algorithms/round_exchange.h"
 
 namespace crpsgd::internal {
@@ -21,9 +22,12 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
   AlgorithmResult result;
   result.rounds = state.rounds;
   result.sfo_per_worker = state.sfo_per_worker;
+  OuterStep outer(options_, state.outer_velocity, x.size());
+  std::vector<double> start;  // x_r, for the outer step
   std::uint64_t steps_done = state.sfo_per_worker / b;
   for (std::uint64_t t = state.rounds + 1; t <= rounds; ++t) {
     const std::uint64_t steps = std::min(period, total_steps - steps_done);
+    if (outer.active()) start.assign(x.begin(), x.end());
     for (std::uint64_t s = 0; s < steps; ++s) {  // local steps: no communication
       batch_gradient.Compute(x, b, grad);
       const double progress = static_cast<double>((steps_done + s) * b) / options_.budget;
@@ -33,6 +37,7 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
     // Model averaging, the round: the models' state outside x (batch-norm
     // statistics) in the same message (linear models have none).
     CRPSGD_RETURN_IF_ERROR(exchange.Average(comm, x));
+    outer.Apply(start, x);
     CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "averaged model", t));  // after the round: all workers agree
     result.rounds = t;
     result.sfo_per_worker += steps * b;
@@ -74,10 +79,24 @@ const AlgorithmSpec kLocalSgdSpec{
           return Status::OK();
         },
     .describe = [](const AlgorithmOptions& o, std::ostream& os) { os << "b=" << o.batch << " I=" << o.sync_period; },
+    .fit_rounds =
+        [](AlgorithmOptions& o, int) {
+          const std::uint64_t steps = o.budget / o.batch;
+          if (o.rounds > steps) {
+            return Status::InvalidArgument("--rounds " + std::to_string(o.rounds) +
+                                           ": local-sgd with b=" + std::to_string(o.batch) + " has only " +
+                                           std::to_string(steps) + " steps in the budget, one round each at most");
+          }
+          o.sync_period = (steps + o.rounds - 1) / o.rounds;
+          return Status::OK();
+        },
     .samples_per_step = [](const AlgorithmOptions& o, int) { return static_cast<double>(o.batch); },
     .summary_fields =
         [](const AlgorithmOptions& o, const RunSummary&) {
-          return SummaryFields{{"batch", std::uint64_t{o.batch}}, {"sync_period", std::uint64_t{o.sync_period}}};
+          SummaryFields fields{{"batch", std::uint64_t{o.batch}}, {"sync_period", std::uint64_t{o.sync_period}}};
+          if (o.has_outer_step())
+            fields.insert(fields.end(), {{"outer_lr", o.outer_lr}, {"outer_momentum", o.outer_momentum}});
+          return fields;
         },
 };
 

@@ -13,6 +13,7 @@
 // crpsgd/algorithm.h); the budget is spent to the last sample, a remainder
 // smaller than the batch joining the last batch.
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <span>
@@ -164,6 +165,32 @@ std::unique_ptr<Algorithm> MakeCrPsgd(const AlgorithmOptions& o) {
   return std::make_unique<MinibatchSgd>(o, std::make_unique<GeometricBatch>(o.first_batch, o.growth));
 }
 
+// cr-psgd --rounds R: the smallest ρ (to 6 significant digits, rounded up)
+// whose Algorithm-1 plan from B₁ takes at most R rounds; rounds only fall as
+// ρ grows, so bisection finds it.
+Status FitGrowth(AlgorithmOptions& o, int) {
+  if (o.adaptive_batch) {
+    return Status::InvalidArgument("--rounds and --rho auto: the norm test chooses the rounds; give one of them");
+  }
+  const std::uint64_t most = o.budget / o.first_batch;  // a constant B₁, the slowest growth
+  if (o.rounds >= most) {
+    return Status::InvalidArgument("--rounds " + std::to_string(o.rounds) +
+                                   ": cr-psgd from B1=" + std::to_string(o.first_batch) + " takes fewer than " +
+                                   std::to_string(most) + " rounds at any rho > 1; for " + std::to_string(o.rounds) +
+                                   " rounds use psgd or a smaller --b1");
+  }
+  double low = 1.0, high = 2.0;  // rounds(low) > R >= rounds(high)
+  while (GrowingRounds(o.first_batch, high, o.budget, o.rounds) > o.rounds) low = high, high *= 2.0;
+  for (int i = 0; i < 100 && high - low > 1e-9 * high; ++i) {
+    const double mid = 0.5 * (low + high);
+    (GrowingRounds(o.first_batch, mid, o.budget, o.rounds) > o.rounds ? low : high) = mid;
+  }
+  // A printable ρ (as Describe prints it, 6 digits): high rounded up still takes at most R rounds.
+  const double scale = std::pow(10.0, 5 - std::floor(std::log10(high)));
+  o.growth = std::ceil(high * scale) / scale;
+  return Status::OK();
+}
+
 AlgorithmPlan PlanOf(const BudgetPlan& budget) {
   AlgorithmPlan plan;
   plan.rounds = budget.rounds;
@@ -181,6 +208,11 @@ const AlgorithmSpec kPsgdSpec{
     .plan = [](const AlgorithmOptions& o, int) { return PlanOf(PlanBudget(ConstantBatch(o.batch), o.budget)); },
     .validate = [](const AlgorithmOptions& o, int) { return ValidateFixedBatch(o); },
     .describe = [](const AlgorithmOptions& o, std::ostream& os) { os << "B=" << o.batch; },
+    .fit_rounds =
+        [](AlgorithmOptions& o, int) {
+          o.batch = (o.budget + o.rounds - 1) / o.rounds;  // ⌈T/R⌉: at most R rounds
+          return Status::OK();
+        },
     .samples_per_step = [](const AlgorithmOptions& o,
                            int workers) { return static_cast<double>(workers) * static_cast<double>(o.batch); },
     .summary_fields =
@@ -197,6 +229,7 @@ const AlgorithmSpec kCrPsgdSpec{
     .plan = [](const AlgorithmOptions& o, int) { return PlanOf(PlanGrowing(o, o.budget)); },
     .validate = [](const AlgorithmOptions& o, int) { return ValidateGrowingBatch(o); },
     .describe = [](const AlgorithmOptions& o, std::ostream& os) { os << "B1=" << o.first_batch << " rho=" << o.rho(); },
+    .fit_rounds = FitGrowth,
     .samples_per_step = [](const AlgorithmOptions& o,
                            int workers) { return static_cast<double>(workers) * static_cast<double>(o.first_batch); },
     .summary_fields =

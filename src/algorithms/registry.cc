@@ -10,8 +10,8 @@ namespace crpsgd {
 namespace internal {
 
 const AlgorithmSpec& SpecOf(AlgorithmKind kind) {
-  static const std::array<const AlgorithmSpec*, 4> kRows = {&kPsgdSpec, &kCrPsgdSpec, &kLocalSgdSpec,
-                                                            &kCrPsgdCatalystSpec};
+  static const std::array<const AlgorithmSpec*, 5> kRows = {&kPsgdSpec, &kCrPsgdSpec, &kLocalSgdSpec,
+                                                            &kCrPsgdCatalystSpec, &kAutoSpec};
   for (const AlgorithmSpec* row : kRows) {
     if (row->kind == kind) return *row;
   }
@@ -36,7 +36,42 @@ BudgetPlan PlanGrowing(const AlgorithmOptions& options, std::uint64_t budget) {
                                 : PlanBudget(GeometricBatch(options.first_batch, options.growth), budget);
 }
 
+std::uint64_t GrowingRounds(std::uint64_t first_batch, double growth, std::uint64_t budget, std::uint64_t limit) {
+  const GeometricBatch schedule(first_batch, growth);
+  std::uint64_t rounds = 0, spent = 0;
+  for (std::uint64_t t = 1; rounds <= limit; ++t) {
+    const std::uint64_t b = schedule.BatchAt(t);
+    if (b == 0 || b > budget - spent) break;
+    spent += b;
+    ++rounds;
+  }
+  return rounds;
+}
+
 }  // namespace internal
+
+Result<AlgorithmOptions> FitToRounds(AlgorithmOptions options, int workers, std::string* note) {
+  if (note != nullptr) note->clear();
+  if (options.rounds == 0) return options;
+  const internal::AlgorithmSpec& spec = internal::SpecOf(options.kind);
+  if (spec.fit_rounds == nullptr) {
+    return Status::InvalidArgument(std::string("--rounds: ") + AlgorithmName(options.kind) +
+                                   " cannot plan its rounds from R (its rounds are K inner cr-psgd runs): set "
+                                   "--outer-iters and --inner-budget instead");
+  }
+  if (options.rounds > options.budget) {
+    return Status::InvalidArgument("--rounds " + std::to_string(options.rounds) + " is above --budget " +
+                                   std::to_string(options.budget) + ": every round needs a sample per worker");
+  }
+  CRPSGD_RETURN_IF_ERROR(spec.fit_rounds(options, workers));
+  if (note != nullptr) {
+    const AlgorithmPlan plan = PlanAlgorithm(options, workers);
+    *note = "--rounds " + std::to_string(options.rounds) + ": " + AlgorithmName(options.kind) + " " +
+            options.Describe() + " takes " + std::to_string(plan.rounds) + " rounds and " +
+            std::to_string(plan.sfo_per_worker) + " of " + std::to_string(options.budget) + " samples per worker";
+  }
+  return options;
+}
 
 std::unique_ptr<Algorithm> MakeAlgorithm(const AlgorithmOptions& options) {
   // Catalyst's budget split depends on N: its Run validates with comm.size().

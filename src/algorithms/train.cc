@@ -96,8 +96,39 @@ Status CheckBatchFloor(const AlgorithmOptions& options, const Objective& f) {
                                  std::to_string(floor.samples) + " or more");
 }
 
+Status RunTargets::Validate() const {
+  for (const auto& [value, flag] : {std::pair{loss, "--target-loss"}, {gap, "--target-gap"}}) {
+    if (value && !std::isfinite(*value)) return Status::InvalidArgument(std::string(flag) + " must be a finite number");
+  }
+  if (gap && !(*gap >= 0.0)) return Status::InvalidArgument("--target-gap must be >= 0 (f - f* is never below 0)");
+  if (accuracy && !(*accuracy > 0.0 && *accuracy <= 1.0)) {
+    return Status::InvalidArgument("--target-accuracy must be a fraction in (0, 1], e.g. 0.9 for 90% (got " +
+                                   std::to_string(*accuracy) + ")");
+  }
+  return Status::OK();
+}
+
+namespace {
+Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, Communicator& comm);
+}  // namespace
+
 Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Communicator& comm) {
   CRPSGD_RETURN_IF_ERROR(options.algorithm.Validate(comm.size()));
+  CRPSGD_RETURN_IF_ERROR(options.targets.Validate());
+  if (options.targets.gap && !options.f_star) {
+    return Status::InvalidArgument(
+        "--target-gap needs f* (TrainOptions::f_star): a convex problem, evaluated on "
+        "all samples");
+  }
+  if (options.algorithm.rounds == 0) return TrainFitted(options, f, comm);
+  TrainOptions fitted = options;  // --rounds: the parameters that spend the budget in R rounds
+  CRPSGD_ASSIGN_OR_RETURN(fitted.algorithm, FitToRounds(options.algorithm, comm.size()));
+  return TrainFitted(fitted, f, comm);
+}
+
+namespace {
+
+Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, Communicator& comm) {
   CRPSGD_RETURN_IF_ERROR(CheckBatchFloor(options.algorithm, f));
   if (f.num_samples() == 0) {
     return Status::InvalidArgument("worker " + std::to_string(comm.rank()) + " has an empty shard");
@@ -142,7 +173,18 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
         [&checkpoints](std::uint64_t round, std::span<const double> now) { return checkpoints.Write(round, now); });
   }
   if (!checkpoint.resume) CRPSGD_RETURN_IF_ERROR(monitor.OnRound(RoundRecord{}, x));  // round 0: the start
-  CRPSGD_ASSIGN_OR_RETURN(AlgorithmResult result, algorithm->Run(comm, f, *sampler, x, monitor, state));
+  Result<AlgorithmResult> ran = algorithm->Run(comm, f, *sampler, x, monitor, state);
+  AlgorithmResult result;
+  if (ran.ok()) {
+    result = *ran;
+  } else if (ran.status().code() == StatusCode::kStopped && monitor.reached()) {  // a target: the run ends there
+    result.rounds = monitor.last().round;
+    result.sfo_per_worker = monitor.last().sfo_per_worker;
+    result.budget_left = options.algorithm.budget - result.sfo_per_worker;
+    x = std::move(monitor.stopped_x());
+  } else {
+    return ran.status();
+  }
 
   RunSummary summary;
   summary.algorithm = options.algorithm;
@@ -161,6 +203,8 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
   summary.net_model_s = monitor.last().net_model_s;
   summary.bytes = monitor.last().bytes;
   summary.eval_s = monitor.eval_s();
+  summary.targets = options.targets;
+  summary.reached = monitor.reached();
   CRPSGD_ASSIGN_OR_RETURN(summary.train_accuracy, eval.Accuracy(x));
   if (const auto finish = internal::SpecOf(options.algorithm.kind).finish) {  // what the algorithm adds
     CRPSGD_RETURN_IF_ERROR(finish(options.algorithm, comm.size(), eval, x, summary));
@@ -180,6 +224,8 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
   summary.x = std::move(x);
   return summary;
 }
+
+}  // namespace
 
 Result<SmoothnessEstimate> EstimateLipschitz(const Objective& f, Communicator& comm) {
   CRPSGD_ASSIGN_OR_RETURN(const std::optional<SmoothnessConstants> computed, f.GlobalSmoothness(comm));
@@ -224,7 +270,13 @@ Result<AlgorithmOptions> ResolveStep(AlgorithmOptions options, const StepRule& r
     return Status::InvalidArgument("--lr auto needs an estimate of L (EstimateLipschitz)");
   }
   if (rule.kind == StepRule::Kind::kMultipleOfInverseL) options.lr = rule.multiple / smoothness->value;
-  if (rule.kind == StepRule::Kind::kSafe) options.lr = SafeStep(*smoothness, options, workers);
+  if (rule.kind == StepRule::Kind::kSafe) {
+    options.lr = SafeStep(*smoothness, options, workers);
+    if (options.kind == AlgorithmKind::kAuto) {  // its batch moves: each step the safe step for its own
+      options.smoothness = smoothness->value;
+      options.mean_sample_smoothness = smoothness->mean_sample.value_or(0.0);
+    }
+  }
   if (options.kind == AlgorithmKind::kCrPsgd && options.adaptive_batch && smoothness) {
     const std::uint64_t stable =
         std::min(StableFirstBatch(*smoothness, options.lr, workers, options.first_batch), options.budget);

@@ -9,7 +9,9 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
+#include <vector>
 
 #include "algorithms/checkpoint_file.h"
 #include "crpsgd/evaluation.h"
@@ -80,9 +82,14 @@ class TrainMonitor final : public RoundObserver {
       CRPSGD_RETURN_IF_ERROR(divergence_.Check(record, loss));
       record.loss = loss;
       last_loss_ = loss;
+      CRPSGD_RETURN_IF_ERROR(CheckTargets(record, x));
     }
     for (RoundObserver* observer : options_.observers) CRPSGD_RETURN_IF_ERROR(observer->OnRound(record, x));
     last_ = record;
+    if (reached_) {  // every worker evaluated alike: all stop at this round
+      stopped_x_.assign(x.begin(), x.end());
+      return Status::Stopped("round " + std::to_string(record.round) + ": target reached");
+    }
     const CheckpointOptions& checkpoint = options_.checkpoint;
     if (checkpoint_ && checkpoint.every > 0 && record.round > 0 && record.round % checkpoint.every == 0 &&
         !record.last) {
@@ -123,16 +130,36 @@ class TrainMonitor final : public RoundObserver {
   }
 
   const RoundRecord& last() const { return last_; }
+  // Where the targets were reached (the run stopped there), and its model.
+  const std::optional<TargetReached>& reached() const { return reached_; }
+  std::vector<double>& stopped_x() { return stopped_x_; }
   double last_loss() const { return last_loss_; }
   double eval_s() const { return eval_s_; }
 
  private:
+  // At an evaluated round (record.loss set): has a target been reached?
+  Status CheckTargets(const RoundRecord& record, std::span<const double> x) {
+    const RunTargets& targets = options_.targets;
+    if (!targets.any() || record.round == 0) return Status::OK();
+    bool reached = (targets.loss && *record.loss <= *targets.loss) ||
+                   (targets.gap && options_.f_star && *record.loss - *options_.f_star <= *targets.gap);
+    if (targets.accuracy) {
+      std::optional<double> accuracy = record.test_accuracy;
+      if (test_eval_ == nullptr) {
+        CRPSGD_ASSIGN_OR_RETURN(accuracy, eval_.Accuracy(x));  // collective
+      }
+      reached = reached || (accuracy && *accuracy >= *targets.accuracy);
+    }
+    if (reached) reached_ = TargetReached{record.round, record.sfo_per_worker, record.bytes, record.wall_s};
+    return Status::OK();
+  }
+
   bool ShouldEvaluate(const RoundRecord& record) {
     if (record.round == 0 || record.last) return true;
     if (options_.eval_every_sfo > 0) {
       // Stateless (a resumed run decides alike): did this round's samples cross a multiple?
-      const std::uint64_t before =
-          record.sfo_per_worker - std::min(record.sfo_per_worker, record.batch * record.local_steps);
+      const std::uint64_t samples = record.samples != 0 ? record.samples : record.batch * record.local_steps;
+      const std::uint64_t before = record.sfo_per_worker - std::min(record.sfo_per_worker, samples);
       return record.sfo_per_worker / options_.eval_every_sfo > before / options_.eval_every_sfo;
     }
     if (options_.eval_every > 0) return record.round % options_.eval_every == 0;
@@ -158,6 +185,8 @@ class TrainMonitor final : public RoundObserver {
   RoundRecord last_;
   MonitorState resumed_;  // zero unless resumed
   DivergencePolicy divergence_;
+  std::optional<TargetReached> reached_;
+  std::vector<double> stopped_x_;
   std::function<Status(std::uint64_t, std::span<const double>)> checkpoint_;
 };
 

@@ -92,6 +92,12 @@ Status ValidateJob(const JobSpec& job) {
         "--eval-batch-norm recomputed is for networks (--problem softmax, mlp, resnet20): "
         "linear models have no batch norm");
   }
+  CRPSGD_RETURN_IF_ERROR(job.targets.Validate());
+  if (job.targets.gap && (!job.compute_f_star || job.eval_samples > 0 || job.network())) {
+    return Status::InvalidArgument(
+        "--target-gap needs f*: a convex problem (logreg, leastsq), without --no-f-star or --eval-samples; use "
+        "--target-loss otherwise");
+  }
   return Status::OK();
 }
 
@@ -297,10 +303,13 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
 
   for (const RunRequest& r : job.requests) {
     TrainOptions options;
-    std::string b1_note;
+    std::string rounds_note, b1_note;
+    CRPSGD_ASSIGN_OR_RETURN(const AlgorithmOptions fitted, FitToRounds(r.options, comm.size(), &rounds_note));
+    if (!rounds_note.empty()) log(rounds_note);
     CRPSGD_ASSIGN_OR_RETURN(options.algorithm,
-                            ResolveStep(r.options, StepRuleOf(r), local.lipschitz, comm.size(), &b1_note));
+                            ResolveStep(fitted, StepRuleOf(r), local.lipschitz, comm.size(), &b1_note));
     if (!b1_note.empty()) log(b1_note);
+    options.targets = job.targets;
     if (local.lipschitz) options.lipschitz = local.lipschitz->value;
     options.seed = seed;
     options.eval_every = job.eval_every;

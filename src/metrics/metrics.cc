@@ -68,6 +68,7 @@ nlohmann::json RoundRecordToJson(const RoundRecord& r, std::optional<double> f_s
   j["round"] = r.round;
   j["batch"] = r.batch;
   j["local_steps"] = r.local_steps;
+  if (r.samples != 0) j["samples"] = r.samples;
   if (r.outer_iteration != 0) j["outer_iteration"] = r.outer_iteration;
   j["sfo_per_worker"] = r.sfo_per_worker;
   j["sfo_total"] = r.sfo_total;
@@ -91,6 +92,7 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   for (const auto& field : internal::SpecOf(a.kind).summary_fields(a, s)) {  // its own parameters
     std::visit([&j, &field](const auto& v) { j[field.first] = v; }, field.second);
   }
+  if (a.rounds > 0) j["rounds_requested"] = a.rounds;
   j["sampling"] = SamplingName(a.sampling);
   j["momentum"] = a.momentum;
   j["weight_decay"] = a.weight_decay;
@@ -123,6 +125,17 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   j["train_accuracy"] = OrNull(s.train_accuracy);
   j["test_loss"] = OrNull(s.test_loss);
   j["test_accuracy"] = OrNull(s.test_accuracy);
+  if (s.targets.any()) {  // where the run first reached them (it stopped there); null: not reached
+    j["target_loss"] = OrNull(s.targets.loss);
+    j["target_gap"] = OrNull(s.targets.gap);
+    j["target_accuracy"] = OrNull(s.targets.accuracy);
+    const std::optional<TargetReached>& r = s.reached;
+    j["rounds_to_target"] = r ? nlohmann::json(r->round) : nlohmann::json(nullptr);
+    j["sfo_to_target"] = r ? nlohmann::json(r->sfo_per_worker) : nlohmann::json(nullptr);
+    j["sfo_total_to_target"] = r ? nlohmann::json(r->sfo_per_worker * s.workers) : nlohmann::json(nullptr);
+    j["bytes_to_target"] = r ? nlohmann::json(r->bytes) : nlohmann::json(nullptr);
+    j["wall_s_to_target"] = r ? nlohmann::json(r->wall_s) : nlohmann::json(nullptr);
+  }
   return j;
 }
 

@@ -12,6 +12,7 @@ const char* StatusCodeName(StatusCode code) {
     case StatusCode::kUnavailable: return "Unavailable";
     case StatusCode::kDiverged: return "Diverged";
     case StatusCode::kInternal: return "Internal error";
+    case StatusCode::kStopped: return "Stopped";
   }
   return "Unknown";
 }

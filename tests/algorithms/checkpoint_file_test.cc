@@ -40,6 +40,8 @@ WorkerCheckpoint Example() {
   c.monitor = {21, 4096, 512, 1.5, 0.25, 0.125, 0.0625, 0.6931471805599453, 0.7178};
   c.observers = {"metrics:17", ""};
   c.model_state = std::string("bn\0stats\x80", 9);
+  c.algorithm.outer_velocity = {-0.5, 1e-300};
+  c.algorithm.local_batch = 37;
   return c;
 }
 
@@ -88,6 +90,8 @@ TEST(CheckpointFileTest, EveryFieldSurvivesAWriteAndARead) {
   }
   EXPECT_EQ(r.observers, c.observers);
   EXPECT_EQ(r.model_state, c.model_state);
+  EXPECT_TRUE(SameBits(r.algorithm.outer_velocity, c.algorithm.outer_velocity));
+  EXPECT_EQ(r.algorithm.local_batch, c.algorithm.local_batch);
 }
 
 // One flipped bit anywhere (magic, fields, checksum) and any cut is refused,
@@ -114,15 +118,32 @@ TEST(CheckpointFileTest, AFlippedBitOrACutAnywhereIsRefused) {
   EXPECT_TRUE(ReadWorkerCheckpoint(path).ok());
 }
 
-// Format 3 (before model state) is format 4 without its last field: still read.
-TEST(CheckpointFileTest, AFormat3FileIsReadWithoutModelState) {
+// Format 4 is format 5 without its last two fields, format 3 also without
+// the model state before them: both are still read, as runs without them.
+TEST(CheckpointFileTest, Format3And4FilesAreReadWithoutTheirLaterFields) {
   testing::TempDir dir;
   WorkerCheckpoint c = Example();
+  c.algorithm.outer_velocity.clear();
+  c.algorithm.local_batch = 0;
+  ASSERT_TRUE(WriteWorkerCheckpoint(dir / "c", c).ok());
+  const std::string bytes = ReadBytes(dir / "c");
+  // Drop the checksum, the empty outer velocity (8 bytes of length) and the local batch (8).
+  std::string format4 = bytes.substr(0, bytes.size() - 24);
+  format4[7] = '4';
+  std::uint64_t h4 = 14695981039346656037ull;
+  for (unsigned char ch : format4) h4 = (h4 ^ ch) * 1099511628211ull;
+  format4.append(reinterpret_cast<const char*>(&h4), sizeof h4);
+  WriteBytes(dir / "c4", format4);
+  const Result<WorkerCheckpoint> read4 = ReadWorkerCheckpoint(dir / "c4");
+  ASSERT_TRUE(read4.ok()) << read4.status().ToString();
+  EXPECT_EQ(read4->model_state, c.model_state);
+  EXPECT_TRUE(read4->algorithm.outer_velocity.empty());
+
   c.model_state.clear();
   ASSERT_TRUE(WriteWorkerCheckpoint(dir / "c", c).ok());
-  std::string bytes = ReadBytes(dir / "c");
-  // Drop the empty model-state string (8 bytes of length) and re-checksum as format 3.
-  std::string body = bytes.substr(0, bytes.size() - 16);
+  // Then also the empty model-state string (8 bytes of length), re-checksummed as format 3.
+  std::string body = ReadBytes(dir / "c");
+  body = body.substr(0, body.size() - 32);
   body[7] = '3';
   std::uint64_t h = 14695981039346656037ull;
   for (unsigned char ch : body) h = (h ^ ch) * 1099511628211ull;
@@ -139,15 +160,15 @@ TEST(CheckpointFileTest, AnotherFormatIsRefusedNamingBothAndAMissingFileIsNotFou
   const auto path = dir / "c";
   ASSERT_TRUE(WriteWorkerCheckpoint(path, Example()).ok());
   std::string bytes = ReadBytes(path);
-  ASSERT_EQ(bytes.substr(0, 8), "CRPSGDC4");
-  for (char version : {'2', '5'}) {
+  ASSERT_EQ(bytes.substr(0, 8), "CRPSGDC5");
+  for (char version : {'2', '6'}) {
     bytes[7] = version;
     WriteBytes(path, bytes);
     const Result<WorkerCheckpoint> other = ReadWorkerCheckpoint(path);
     ASSERT_FALSE(other.ok());
     EXPECT_EQ(other.status().code(), StatusCode::kInvalidArgument);
     EXPECT_NE(other.status().message().find(std::string("checkpoint format ") + version +
-                                            ", this crpsgd reads formats 3 to 4"),
+                                            ", this crpsgd reads formats 3 to 5"),
               std::string::npos)
         << other.status().message();
   }

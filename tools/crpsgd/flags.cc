@@ -194,6 +194,14 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
                  "alpha=SECONDS,bandwidth=BYTES_PER_S: also report each run's rounds "
                  "costed as ring all-reduces on such a network (net_model_s), beside "
                  "the measured times");
+  app.add_option("--target-loss", f.target_loss,
+                 "Stop each run at the first evaluated round where f(x) <= this; summary.json records "
+                 "rounds_to_target, sfo_to_target, bytes_to_target and wall_s_to_target (--eval-every 1 checks "
+                 "every round)");
+  app.add_option("--target-gap", f.target_gap, "As --target-loss, for f(x) - f* <= this (convex problems)");
+  app.add_option("--target-accuracy", f.target_accuracy,
+                 "As --target-loss, for an accuracy >= this fraction (0.9 = 90%): on --test-data when given, "
+                 "else on the training data");
   app.add_flag("--barrier-before-rounds", f.barrier_before_rounds,
                "Measuring: a barrier (not counted) before every round's all-reduce, so that comm_s is the "
                "transfer alone, without the wait for the slowest worker it otherwise includes");
@@ -220,12 +228,18 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
     app.add_option("--algo", f.algo,
                    "psgd (fixed batch), cr-psgd (Algorithm 1, growing batch), "
                    "local-sgd (periodic model averaging), cr-psgd-catalyst (Algorithm 2: "
-                   "cr-psgd on proximal problems, for non-convex f)")
+                   "cr-psgd on proximal problems, for non-convex f), auto (each round's samples split into "
+                   "local steps and batch by the measured gradient noise; give --rounds)")
         ->capture_default_str();
   }
   app.add_option("--budget", f.budget, "T: SFO budget per worker (stochastic gradients each worker may compute)")
       ->transform(kCount)
       ->required();
+  app.add_option("--rounds", f.rounds,
+                 "R: spend the budget in at most R rounds; sets psgd's B, local-sgd's I, cr-psgd's rho and "
+                 "auto's plan (exactly R); 0: the parameters as given")
+      ->transform(kCount)
+      ->capture_default_str();
   if (algorithm_flags) {
     app.add_option("--batch", f.batch, "B for psgd, b (per local step) for local-sgd")
         ->transform(kCount)
@@ -241,6 +255,21 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
         ->capture_default_str();
     app.add_option("--sync-period", f.sync_period, "I: local steps between averagings (local-sgd)")
         ->transform(kCount)
+        ->capture_default_str();
+    app.add_option("--round-growth", f.round_growth,
+                   "auto with --rounds: the last round's samples over the first's (1: every round alike)")
+        ->capture_default_str();
+    app.add_option("--round-split", f.round_split,
+                   "auto: how a round's samples are spent: noise (local steps of the batch the measured noise "
+                   "asks for), one-step (one step of all: a cr-psgd round) or local-steps (steps of --batch: "
+                   "local SGD)")
+        ->capture_default_str();
+    app.add_option("--outer-lr", f.outer_lr,
+                   "local-sgd, auto: outer step alpha on the round's pseudo-gradient x_r - mean(x_i) (1 with "
+                   "--outer-momentum 0: plain averaging)")
+        ->capture_default_str();
+    app.add_option("--outer-momentum", f.outer_momentum,
+                   "local-sgd, auto: Nesterov momentum mu in [0, 1) on the round's pseudo-gradient (DiLoCo)")
         ->capture_default_str();
     app.add_option("--theta", f.theta,
                    "theta > 0: proximal weight of cr-psgd-catalyst, "
@@ -296,7 +325,8 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
 void AddSweepFlags(CLI::App& app, SweepFlags& f) {
   app.add_option("--run", f.runs,
                  "A run: ALGO[:key=value,...], keys batch, b1, rho, norm-test-theta2, "
-                 "sync-period, theta, outer-iters, inner-budget, momentum, weight-decay, "
+                 "sync-period, rounds, round-growth, round-split, outer-lr, outer-momentum, theta, outer-iters, "
+                 "inner-budget, momentum, weight-decay, "
                  "lr-schedule, lr-batch-scaling, lr-max (the flags of the same names; '_' may "
                  "stand for '-'). "
                  "Repeat for several, e.g. --run psgd:batch=1 --run cr-psgd:b1=1,rho=1.1")
@@ -347,6 +377,11 @@ Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   CRPSGD_RETURN_IF_ERROR(SetRho(f.rho, "--rho", o));
   o.norm_test_theta2 = f.norm_test_theta2;
   o.sync_period = f.sync_period;
+  o.rounds = f.rounds;
+  o.round_growth = f.round_growth;
+  CRPSGD_ASSIGN_OR_RETURN(o.round_split, ParseRoundSplit(f.round_split));
+  o.outer_lr = f.outer_lr;
+  o.outer_momentum = f.outer_momentum;
   o.theta = f.theta;
   o.outer_iterations = f.outer_iters;
   o.inner_budget = f.inner_budget;
@@ -382,6 +417,11 @@ constexpr RunKey kRunKeys[] = {
     {"rho", false, true, SetText<&AlgoFlags::rho>},
     {"norm_test_theta2", true, true, SetNumber<&AlgoFlags::norm_test_theta2>},
     {"sync_period", true, true, SetCount<&AlgoFlags::sync_period>},
+    {"rounds", true, true, SetCount<&AlgoFlags::rounds>},
+    {"round_growth", true, true, SetNumber<&AlgoFlags::round_growth>},
+    {"round_split", false, true, SetText<&AlgoFlags::round_split>},
+    {"outer_lr", true, true, SetNumber<&AlgoFlags::outer_lr>},
+    {"outer_momentum", true, true, SetNumber<&AlgoFlags::outer_momentum>},
     {"theta", true, true, SetNumber<&AlgoFlags::theta>},
     {"outer_iters", true, true, SetCount<&AlgoFlags::outer_iters>},
     {"inner_budget", true, true, SetCount<&AlgoFlags::inner_budget>},
@@ -583,6 +623,12 @@ Status MakeJobSpec(Job& job) {
     CRPSGD_ASSIGN_OR_RETURN(spec.net_model, ParseNetworkModel(run.net_model));
   }
   spec.barrier_before_rounds = run.barrier_before_rounds;
+  for (const auto& [text, flag, target] : {std::tuple{&run.target_loss, "--target-loss", &spec.targets.loss},
+                                           {&run.target_gap, "--target-gap", &spec.targets.gap},
+                                           {&run.target_accuracy, "--target-accuracy", &spec.targets.accuracy}}) {
+    if (text->empty()) continue;
+    CRPSGD_ASSIGN_OR_RETURN(*target, ParseNumber(*text, flag));
+  }
   spec.out = run.out;
   spec.checkpoint_every = run.checkpoint_every;
   spec.resume = run.resume;

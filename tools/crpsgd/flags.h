@@ -58,7 +58,9 @@ struct RunFlags {
   std::string eval_batch_norm = "running";  // or "recomputed" (precise batch norm)
   bool no_f_star = false;
   std::string net_model;  // "alpha=S,bandwidth=B/s"; "" = none
-  int threads = 0;        // networks: LibTorch threads per process (0 = its default); linear models: batch threads
+  // Stop each run at the first evaluated round that reaches one; "" = none.
+  std::string target_loss, target_gap, target_accuracy;
+  int threads = 0;  // networks: LibTorch threads per process (0 = its default); linear models: batch threads
   bool save_model = false;
   std::string init_model;              // a LIBLINEAR model file: the starting point of linear models
   std::uint64_t checkpoint_every = 0;  // train: a checkpoint every K rounds in --out/checkpoint
@@ -80,6 +82,11 @@ struct AlgoFlags {
   std::string rho = AlgorithmOptions{}.rho();  // a number > 1, or "auto" (the norm test)
   double norm_test_theta2 = AlgorithmOptions{}.norm_test_theta2;
   std::uint64_t sync_period = AlgorithmOptions{}.sync_period;
+  std::uint64_t rounds = AlgorithmOptions{}.rounds;
+  double round_growth = AlgorithmOptions{}.round_growth;
+  std::string round_split = RoundSplitName(AlgorithmOptions{}.round_split);
+  double outer_lr = AlgorithmOptions{}.outer_lr;
+  double outer_momentum = AlgorithmOptions{}.outer_momentum;
   double theta = AlgorithmOptions{}.theta;
   std::uint64_t outer_iters = AlgorithmOptions{}.outer_iterations;
   std::uint64_t inner_budget = AlgorithmOptions{}.inner_budget;

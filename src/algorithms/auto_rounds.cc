@@ -1,0 +1,256 @@
+// auto: each round's samples split into local steps and batch by the
+// measured gradient noise.
+//
+// Round r spends S_r samples per worker (AutoRoundSamples: exactly T in R
+// rounds with --rounds, else Algorithm 1's ⌊ρ^(r−1) B₁⌋) as H_r local SGD
+// steps of b_r samples on each worker's own copy of x, then averages the
+// models (one round):
+//
+//   b_r = clamp(B_noise/N, b_min, S_r),  H_r = ⌊S_r/b_r⌋  (steps of b_r or b_r + 1: all S_r spent)
+//
+// H_r = 1 is a CR-PSGD round (the models' mean after one step is the step of
+// the mean gradient), b_r = b_min local SGD whose period follows S_r. Where
+// the noise is small a larger batch is wasted and sequential steps gain;
+// where it is large, averaging more samples per step does.
+//
+// The noise scale B_noise = tr Σ/‖∇f‖² (McCandlish et al. 2018) comes from
+// what the round exchanges anyway. Worker i's displacement over the round,
+// Δ_i = x_r − x_i, divided by the round's summed step η = Σ_h γ_h, is its
+// pseudo-gradient g_i: to first order in η the mean of the S_r sample
+// gradients it drew, E‖g_i − ḡ‖² = tr Σ/S_r. One scalar, ‖g_i‖², rides in the
+// model all-reduce, and the norm test's estimators apply with batch S_r:
+//   v̂ = S_r·N/(N−1)·(mean ‖g_i‖² − ‖ḡ‖²)  (tr Σ),   G² = Q − V/(N·S_r)  (‖∇f‖²)
+// smoothed as --rho auto smooths them (UpdateNormTest). With many local steps
+// the models contract towards their shards' optima and the spread overstates
+// the noise: b grows, which is the right way to correct too many steps. The
+// next b moves at most ×2 or ÷2 a round. One worker has no spread: its b stays
+// b_min (with nothing to average, sequential steps are best).
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "algorithms/algorithm_spec.h"
+#include "algorithms/batch_gradient.h"
+#include "algorithms/outer_step.h"
+#include "algorithms/round_exchange.h"
+
+namespace crpsgd {
+
+std::vector<std::uint64_t> AutoRoundSamples(const AlgorithmOptions& o) {
+  std::vector<std::uint64_t> samples;
+  if (o.rounds == 0) {
+    const GeometricBatch schedule(o.first_batch, o.growth);
+    std::uint64_t spent = 0;
+    for (std::uint64_t t = 1;; ++t) {
+      const std::uint64_t s = schedule.BatchAt(t);
+      if (s == 0 || s > o.budget - spent) break;
+      spent += s;
+      samples.push_back(s);
+    }
+    return samples;
+  }
+  // Cumulative shares of a geometric curve, rounded: C_r = round(T·W_r/W_R),
+  // S_r = C_r − C_{r−1}, so the R rounds spend exactly T.
+  const std::uint64_t rounds = o.rounds;
+  const double ratio = rounds > 1 ? std::pow(o.round_growth, 1.0 / static_cast<double>(rounds - 1)) : 1.0;
+  std::vector<double> cumulative(rounds);
+  double weight = 1.0, total = 0.0;
+  for (std::uint64_t r = 0; r < rounds; ++r, weight *= ratio) cumulative[r] = total += weight;
+  std::uint64_t before = 0;
+  for (std::uint64_t r = 0; r < rounds; ++r) {
+    const std::uint64_t upto =
+        r + 1 == rounds
+            ? o.budget
+            : static_cast<std::uint64_t>(std::llround(static_cast<double>(o.budget) * cumulative[r] / total));
+    samples.push_back(upto - std::min(upto, before));
+    before = std::max(before, upto);
+  }
+  return samples;
+}
+
+namespace internal {
+namespace {
+
+class AutoRounds final : public Algorithm {
+ public:
+  explicit AutoRounds(const AlgorithmOptions& options) : options_(options) {}
+
+  Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
+                              RoundObserver& observer, AlgorithmState& state) override {
+    const std::vector<std::uint64_t> plan = AutoRoundSamples(options_);
+    const std::uint64_t b_min = options_.batch;
+    const bool measure = options_.round_split == RoundSplit::kNoise && comm.size() > 1;
+    BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
+    std::vector<double> grad(x.size());
+    SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), state.sgd.velocity);
+    RoundExchange exchange(f, /*with_state=*/true);
+    OuterStep outer(options_, state.outer_velocity, x.size());
+    std::vector<double> start;    // x_r
+    std::vector<double> message;  // measure: x_i and ‖Δ_i/η‖², one all-reduce
+    AlgorithmResult result;
+    result.rounds = state.rounds;
+    result.sfo_per_worker = state.sfo_per_worker;
+    for (std::uint64_t t = state.rounds + 1; t <= plan.size(); ++t) {
+      const std::uint64_t samples = plan[t - 1];
+      const std::uint64_t b = LocalBatch(samples, state.local_batch != 0 ? state.local_batch : b_min);
+      const std::uint64_t steps = std::max<std::uint64_t>(1, samples / b);
+      const std::uint64_t even = samples / steps, longer = samples % steps;  // `longer` steps take one more
+      if (measure || outer.active()) start.assign(x.begin(), x.end());
+      double eta = 0.0;  // Σ_h γ_h: the round's summed step
+      std::uint64_t done = 0;
+      for (std::uint64_t h = 0; h < steps; ++h) {  // local steps: no communication
+        const std::uint64_t batch = even + (h < longer ? 1 : 0);
+        batch_gradient.Compute(x, batch, grad);
+        const double progress = static_cast<double>(result.sfo_per_worker + done) / options_.budget;
+        const double ratio = static_cast<double>(batch) / static_cast<double>(b_min);
+        double scale = LrScale(options_.lr_schedule, progress) * LrBatchFactor(options_.lr_batch_scaling, ratio);
+        if (options_.smoothness > 0.0) {  // --lr auto: the safe step for this batch, 1/(L + L̄/b)
+          scale *=
+              1.0 / (options_.smoothness + options_.mean_sample_smoothness / static_cast<double>(batch)) / options_.lr;
+        }
+        if (options_.lr_max > 0.0) scale = std::min(scale, options_.lr_max / options_.lr);
+        step.Apply(grad, x, scale);
+        eta += options_.lr * scale;
+        done += batch;
+      }
+      // The round: the models (and their state outside x) averaged.
+      if (measure) {
+        message.assign(x.begin(), x.end());
+        double moved2 = 0.0;
+        for (std::size_t j = 0; j < x.size(); ++j) moved2 += (start[j] - x[j]) * (start[j] - x[j]);
+        message.push_back(moved2 / (eta * eta));
+        CRPSGD_RETURN_IF_ERROR(exchange.Average(comm, message));
+        std::copy_n(message.begin(), x.size(), x.begin());
+      } else {
+        CRPSGD_RETURN_IF_ERROR(exchange.Average(comm, x));
+      }
+      CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "averaged model", t));  // after the round: all workers agree
+      std::optional<double> grad_norm2;
+      if (measure) {
+        double mean2 = 0.0;  // ‖ḡ‖², ḡ = (x_r − x̄)/η
+        for (std::size_t j = 0; j < x.size(); ++j) mean2 += (start[j] - x[j]) * (start[j] - x[j]);
+        mean2 /= eta * eta;
+        const double n = comm.size();
+        const double noise = static_cast<double>(samples) * n / (n - 1.0) * (message.back() - mean2);
+        NormTestState& norm_test = state.sgd.norm_test;
+        grad_norm2 = UpdateNormTest(norm_test, noise, mean2, samples, comm.size(), options_.norm_test_theta2);
+        state.local_batch = NextLocalBatch(norm_test, *grad_norm2, b, comm.size(), options_.norm_test_theta2);
+      }
+      outer.Apply(start, x);
+      result.rounds = t;
+      result.sfo_per_worker += samples;
+      state.rounds = t;
+      state.sfo_per_worker = result.sfo_per_worker;
+      RoundRecord record;
+      record.round = t;
+      record.batch = even;
+      record.local_steps = steps;
+      record.samples = samples;
+      record.sfo_per_worker = result.sfo_per_worker;
+      record.last = t == plan.size();
+      if (measure) {
+        record.noise_trace = state.sgd.norm_test.noise;
+        record.grad_norm2 = grad_norm2;
+      }
+      CRPSGD_RETURN_IF_ERROR(observer.OnRound(record, x));
+    }
+    result.budget_left = options_.budget - result.sfo_per_worker;
+    return result;
+  }
+
+ private:
+  // This round's local batch: the split's, cut to [b_min, S_r] (S_r when it is smaller).
+  std::uint64_t LocalBatch(std::uint64_t samples, std::uint64_t wanted) const {
+    switch (options_.round_split) {
+      case RoundSplit::kOneStep: return samples;
+      case RoundSplit::kLocalSteps: return std::min(options_.batch, samples);
+      case RoundSplit::kNoise: break;
+    }
+    return std::clamp(wanted, std::min(options_.batch, samples), samples);
+  }
+
+  // B_noise/(N θ²) (--norm-test-theta2) from the smoothed V and G², within ×2 and ÷2 of this
+  // round's b; twice b when the noise hides the gradient (G² ≤ 0).
+  static std::uint64_t NextLocalBatch(const NormTestState& norm_test, double grad_norm2, std::uint64_t b, int workers,
+                                      double theta2) {
+    if (!(grad_norm2 > 0.0)) return 2 * b;
+    const double wanted = std::ceil(norm_test.noise / (static_cast<double>(workers) * theta2 * grad_norm2));
+    const double low = std::max(1.0, std::floor(static_cast<double>(b) / 2.0)), high = 2.0 * static_cast<double>(b);
+    return static_cast<std::uint64_t>(std::clamp(wanted, low, high));
+  }
+
+  AlgorithmOptions options_;
+};
+
+}  // namespace
+
+// auto: S_r per round (AutoRoundSamples), split by the measured noise.
+const AlgorithmSpec kAutoSpec{
+    .kind = AlgorithmKind::kAuto,
+    .fixed_batch = true,  // --batch is b_min
+    .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<AutoRounds>(o); },
+    .plan =
+        [](const AlgorithmOptions& o, int) {
+          AlgorithmPlan plan;
+          for (std::uint64_t s : AutoRoundSamples(o)) ++plan.rounds, plan.sfo_per_worker += s;
+          return plan;
+        },
+    .validate =
+        [](const AlgorithmOptions& o, int) {
+          if (o.adaptive_batch) {
+            return Status::InvalidArgument("--rho auto: auto measures the noise itself (--round-split noise)");
+          }
+          if (o.batch < 1) return Status::InvalidArgument("--batch must be >= 1 (auto's smallest local batch)");
+          if (o.rounds == 0) {
+            if (!(o.growth >= 1.0) || !std::isfinite(o.growth)) {
+              return Status::InvalidArgument("--rho must be >= 1 for auto (got " + std::to_string(o.growth) + ")");
+            }
+            if (o.first_batch < 1 || o.first_batch > o.budget) {
+              return Status::InvalidArgument("--b1 must be in [1, --budget] (auto's first round's samples, S1)");
+            }
+          }
+          if (!(o.round_growth >= 1.0) || !std::isfinite(o.round_growth)) {
+            return Status::InvalidArgument("--round-growth must be >= 1 (got " + std::to_string(o.round_growth) +
+                                           "): the last round's samples over the first's");
+          }
+          return Status::OK();
+        },
+    .describe =
+        [](const AlgorithmOptions& o, std::ostream& os) {
+          os << "b=" << o.batch;
+          if (o.rounds > 0) {
+            os << " R=" << o.rounds << " G=" << o.round_growth;
+          } else {
+            os << " S1=" << o.first_batch << " rho=" << o.growth;
+          }
+          if (o.round_split != RoundSplit::kNoise) os << " split=" << RoundSplitName(o.round_split);
+        },
+    .fit_rounds =
+        [](AlgorithmOptions& o, int) {
+          const std::vector<std::uint64_t> plan = AutoRoundSamples(o);
+          if (std::find(plan.begin(), plan.end(), 0) != plan.end()) {
+            return Status::InvalidArgument("--rounds " + std::to_string(o.rounds) + " with --round-growth " +
+                                           std::to_string(o.round_growth) + ": the first rounds of --budget " +
+                                           std::to_string(o.budget) +
+                                           " get no sample; give fewer rounds or a smaller --round-growth");
+          }
+          return Status::OK();
+        },
+    .samples_per_step = [](const AlgorithmOptions& o, int) { return static_cast<double>(o.batch); },
+    .summary_fields =
+        [](const AlgorithmOptions& o, const RunSummary&) {
+          SummaryFields fields{{"batch", std::uint64_t{o.batch}},
+                               {"round_split", std::string(RoundSplitName(o.round_split))}};
+          if (o.rounds > 0) {
+            fields.emplace_back("round_growth", o.round_growth);
+          } else {
+            fields.insert(fields.end(), {{"b1", std::uint64_t{o.first_batch}}, {"rho", o.growth}});
+          }
+          fields.insert(fields.end(), {{"outer_lr", o.outer_lr}, {"outer_momentum", o.outer_momentum}});
+          return fields;
+        },
+};
+
+}  // namespace internal
+}  // namespace crpsgd
