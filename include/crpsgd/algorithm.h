@@ -167,9 +167,9 @@ AlgorithmPlan PlanAlgorithm(const AlgorithmOptions& options, int workers = 1);
 // given, says what was chosen.
 Result<AlgorithmOptions> FitToRounds(AlgorithmOptions options, int workers = 1, std::string* note = nullptr);
 
-// auto's samples per worker in round r = 1..R: with `rounds` R, S_r spends
-// exactly T over R rounds on a geometric curve with S_R/S₁ = round_growth
-// (cumulative shares rounded); otherwise Algorithm 1's ⌊ρ^(r−1) B₁⌋ while
+// auto's samples per worker in round r = 1..R: with `rounds` R ≤ T, S_r spends
+// exactly T over R rounds, one sample each and the rest on a geometric curve
+// with S_R/S₁ ≈ round_growth (cumulative shares rounded); otherwise Algorithm 1's ⌊ρ^(r−1) B₁⌋ while
 // they fit. Empty when no round fits.
 std::vector<std::uint64_t> AutoRoundSamples(const AlgorithmOptions& options);
 

@@ -50,20 +50,22 @@ std::vector<std::uint64_t> AutoRoundSamples(const AlgorithmOptions& o) {
     }
     return samples;
   }
-  // Cumulative shares of a geometric curve, rounded: C_r = round(T·W_r/W_R),
-  // S_r = C_r − C_{r−1}, so the R rounds spend exactly T.
+  // One sample per round, and the other T − R as cumulative shares of a
+  // geometric curve, rounded: C_r = round((T − R)·W_r/W_R), S_r = 1 + C_r −
+  // C_{r−1}. The R rounds spend exactly T, each at least one sample.
   const std::uint64_t rounds = o.rounds;
   const double ratio = rounds > 1 ? std::pow(o.round_growth, 1.0 / static_cast<double>(rounds - 1)) : 1.0;
   std::vector<double> cumulative(rounds);
   double weight = 1.0, total = 0.0;
   for (std::uint64_t r = 0; r < rounds; ++r, weight *= ratio) cumulative[r] = total += weight;
+  if (o.budget < rounds) return samples;  // not one sample a round (FitToRounds refuses it)
+  const std::uint64_t rest = o.budget - rounds;
   std::uint64_t before = 0;
   for (std::uint64_t r = 0; r < rounds; ++r) {
     const std::uint64_t upto =
-        r + 1 == rounds
-            ? o.budget
-            : static_cast<std::uint64_t>(std::llround(static_cast<double>(o.budget) * cumulative[r] / total));
-    samples.push_back(upto - std::min(upto, before));
+        r + 1 == rounds ? rest
+                        : static_cast<std::uint64_t>(std::llround(static_cast<double>(rest) * cumulative[r] / total));
+    samples.push_back(1 + upto - std::min(upto, before));
     before = std::max(before, upto);
   }
   return samples;
@@ -225,18 +227,9 @@ const AlgorithmSpec kAutoSpec{
             os << " S1=" << o.first_batch << " rho=" << o.growth;
           }
           if (o.round_split != RoundSplit::kNoise) os << " split=" << RoundSplitName(o.round_split);
+          if (o.round_split == RoundSplit::kNoise && o.norm_test_theta2 != 1.0) os << " theta2=" << o.norm_test_theta2;
         },
-    .fit_rounds =
-        [](AlgorithmOptions& o, int) {
-          const std::vector<std::uint64_t> plan = AutoRoundSamples(o);
-          if (std::find(plan.begin(), plan.end(), 0) != plan.end()) {
-            return Status::InvalidArgument("--rounds " + std::to_string(o.rounds) + " with --round-growth " +
-                                           std::to_string(o.round_growth) + ": the first rounds of --budget " +
-                                           std::to_string(o.budget) +
-                                           " get no sample; give fewer rounds or a smaller --round-growth");
-          }
-          return Status::OK();
-        },
+    .fit_rounds = [](AlgorithmOptions&, int) { return Status::OK(); },  // its plan takes R itself
     .samples_per_step = [](const AlgorithmOptions& o, int) { return static_cast<double>(o.batch); },
     .summary_fields =
         [](const AlgorithmOptions& o, const RunSummary&) {

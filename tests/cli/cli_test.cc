@@ -388,9 +388,16 @@ TEST(CliCompareTest, ConfigsAndRunSpecsTakeTheSameKeysInBothSpellings) {
   run = Execute("sweep" + kSynthetic + "--budget 200 --run psgd:bacth=2 --out " + (dir / "typo2").string());
   EXPECT_EQ(run.exit_code, 2) << run.output;
   EXPECT_NE(run.output.find("unknown key 'bacth' (did you mean batch?)"), std::string::npos) << run.output;
-  run = Execute("sweep" + kSynthetic + "--budget 200 --run psgd:lr=0.1 --out " + (dir / "typo3").string());
+  // A run with its own lr keeps it instead of the grid; a bad one is refused naming the run.
+  run = Execute("sweep" + kSynthetic + "--budget 200 --run psgd:lr=0.1 --lr-grid 1,2 --out " +
+                (dir / "own-step").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::string results = ReadText(dir / "own-step" / "results.csv");
+  EXPECT_EQ(std::count(results.begin(), results.end(), '\n'), 2) << results;  // the header and one run
+  EXPECT_NE(results.find(",0.1,ok,"), std::string::npos) << results;
+  run = Execute("sweep" + kSynthetic + "--budget 200 --run psgd:lr=fast --out " + (dir / "typo3").string());
   EXPECT_EQ(run.exit_code, 2) << run.output;
-  EXPECT_NE(run.output.find("the step comes from --lr-grid"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("--run 'psgd:lr=fast'"), std::string::npos) << run.output;
   // One key written both ways is refused, not silently chosen.
   const auto twice = dir.Write("twice.json", R"({"budget": 10, "runs": [{"algo": "local-sgd", "sync_period": 2,
                                                  "sync-period": 3}]})");
@@ -608,7 +615,9 @@ const std::vector<CheckpointCase> kCheckpointCases = {
     {"cr-psgd", "--algo cr-psgd --budget 1500", 52},
     {"local-sgd", "--algo local-sgd --batch 2 --sync-period 5 --budget 400 --momentum 0.5 --lr 0.5", 40},
     {"catalyst", "--algo cr-psgd-catalyst --budget 400 --outer-iters 6 --inner-budget 30 --theta 1", 96},
-    {"cr-psgd-auto", "--algo cr-psgd --rho auto --b1 2 --budget 1500", 20}};  // the norm test's state
+    {"cr-psgd-auto", "--algo cr-psgd --rho auto --b1 2 --budget 1500", 20},  // the norm test's state
+    // auto: the noise statistics, the chosen local batch, both momentum buffers
+    {"auto", "--algo auto --rounds 30 --budget 1500 --momentum 0.3 --outer-lr 0.8 --outer-momentum 0.5", 30}};
 
 // Kill -9 at seeded random rounds, resume, and compare with the run that was
 // never stopped: every metrics line and the summary, times aside, are equal.
@@ -658,9 +667,10 @@ INSTANTIATE_TEST_SUITE_P(
     EveryAlgorithmAndBackend, CliCheckpointTest,
     ::testing::Values(CheckpointParam{kCheckpointCases[0], false}, CheckpointParam{kCheckpointCases[1], false},
                       CheckpointParam{kCheckpointCases[2], false}, CheckpointParam{kCheckpointCases[3], false},
-                      CheckpointParam{kCheckpointCases[4], false}, CheckpointParam{kCheckpointCases[0], true},
-                      CheckpointParam{kCheckpointCases[1], true}, CheckpointParam{kCheckpointCases[2], true},
-                      CheckpointParam{kCheckpointCases[3], true}, CheckpointParam{kCheckpointCases[4], true}),
+                      CheckpointParam{kCheckpointCases[4], false}, CheckpointParam{kCheckpointCases[5], false},
+                      CheckpointParam{kCheckpointCases[0], true}, CheckpointParam{kCheckpointCases[1], true},
+                      CheckpointParam{kCheckpointCases[2], true}, CheckpointParam{kCheckpointCases[3], true},
+                      CheckpointParam{kCheckpointCases[4], true}, CheckpointParam{kCheckpointCases[5], true}),
     [](const auto& p) {
       std::string name = std::string(p.param.algorithm.name) + (p.param.mpi ? "_mpi" : "_inproc");
       for (char& ch : name) ch = ch == '-' ? '_' : ch;
@@ -955,6 +965,32 @@ INSTANTIATE_TEST_SUITE_P(
                  "--norm-test-theta2 must be > 0 (got 0)"},
         BadInput{"norm_test_theta2_negative", "--data DIR/ok.libsvm --budget 10 --rho auto --norm-test-theta2 -1", 2,
                  "--norm-test-theta2 must be > 0 (got -1)"},
+        BadInput{"rounds_above_budget", "--data DIR/ok.libsvm --budget 10 --algo psgd --rounds 11", 2,
+                 "--rounds 11 is above --budget 10"},
+        BadInput{"rounds_catalyst", "--format synthetic --budget 100 --algo cr-psgd-catalyst --rounds 5", 2,
+                 "--rounds: cr-psgd-catalyst cannot plan its rounds from R"},
+        BadInput{"rounds_rho_auto", "--data DIR/ok.libsvm --budget 100 --rho auto --rounds 5", 2,
+                 "--rounds and --rho auto"},
+        BadInput{"rounds_too_many_for_cr_psgd", "--data DIR/ok.libsvm --budget 100 --b1 10 --rounds 10", 2,
+                 "cr-psgd from B1=10 takes fewer than 10 rounds at any rho > 1"},
+        BadInput{"rounds_local_sgd_steps", "--data DIR/ok.libsvm --budget 100 --algo local-sgd --batch 20 --rounds 6",
+                 2, "local-sgd with b=20 has only 5 steps in the budget"},
+        BadInput{"auto_round_growth", "--data DIR/ok.libsvm --budget 100 --algo auto --rounds 5 --round-growth 0.5", 2,
+                 "--round-growth must be >= 1"},
+        BadInput{"auto_round_split", "--data DIR/ok.libsvm --budget 100 --algo auto --round-split half", 2,
+                 "--round-split must be noise, one-step or local-steps, got 'half'"},
+        BadInput{"auto_rho_auto", "--data DIR/ok.libsvm --budget 100 --algo auto --rho auto", 2,
+                 "--rho auto: auto measures the noise itself"},
+        BadInput{"outer_momentum_one", "--data DIR/ok.libsvm --budget 100 --algo local-sgd --outer-momentum 1", 2,
+                 "--outer-momentum must be in [0, 1)"},
+        BadInput{"outer_lr_psgd", "--data DIR/ok.libsvm --budget 100 --algo psgd --outer-lr 0.5", 2,
+                 "--outer-lr and --outer-momentum act on averaged models (local-sgd, auto); psgd averages gradients"},
+        BadInput{"target_accuracy_percent", "--data DIR/ok.libsvm --budget 100 --target-accuracy 90", 2,
+                 "--target-accuracy must be a fraction in (0, 1]"},
+        BadInput{"target_loss_word", "--data DIR/ok.libsvm --budget 100 --target-loss low", 2,
+                 "--target-loss must be a number, got 'low'"},
+        BadInput{"target_gap_without_f_star", "--data DIR/ok.libsvm --budget 100 --target-gap 0.1 --no-f-star", 2,
+                 "--target-gap needs f*"},
         BadInput{"diverges", "--format synthetic --problem leastsq --budget 200 --lr 1e200 --algo psgd", 3,
                  "round 1: the loss is not finite"},
         BadInput{"loss_grows", "--format synthetic --problem leastsq --budget 200 --lr 1000 --algo psgd", 3,

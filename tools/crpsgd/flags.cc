@@ -327,8 +327,8 @@ void AddSweepFlags(CLI::App& app, SweepFlags& f) {
                  "A run: ALGO[:key=value,...], keys batch, b1, rho, norm-test-theta2, "
                  "sync-period, rounds, round-growth, round-split, outer-lr, outer-momentum, theta, outer-iters, "
                  "inner-budget, momentum, weight-decay, "
-                 "lr-schedule, lr-batch-scaling, lr-max (the flags of the same names; '_' may "
-                 "stand for '-'). "
+                 "lr-schedule, lr-batch-scaling, lr-max, lr (the flags of the same names; '_' may "
+                 "stand for '-'; a run with lr keeps that step, auto or auto*K or a number, instead of --lr-grid). "
                  "Repeat for several, e.g. --run psgd:batch=1 --run cr-psgd:b1=1,rho=1.1")
       ->required();
   app.add_option("--lr-grid", f.lr_grid,
@@ -430,7 +430,7 @@ constexpr RunKey kRunKeys[] = {
     {"lr_schedule", false, true, SetText<&AlgoFlags::lr_schedule>},
     {"lr_batch_scaling", false, true, SetText<&AlgoFlags::lr_batch_scaling>},
     {"lr_max", true, true, SetNumber<&AlgoFlags::lr_max>},
-    {"lr", false, false, SetText<&AlgoFlags::lr>},
+    {"lr", false, true, SetText<&AlgoFlags::lr>},
 };
 
 }  // namespace
@@ -457,7 +457,7 @@ Status UnknownRunKey(const std::string& where, const std::string& key, bool swee
   const std::string nearest = NearestName(key, names);
   return Status::InvalidArgument(where + ": unknown key '" + key + "'" +
                                  (nearest.empty() ? "" : " (did you mean " + nearest + "?)") + "; the keys are " +
-                                 list + (sweep ? " (the step comes from --lr-grid)" : ""));
+                                 list);
 }
 
 Result<RunRequest> MakeTrainRequest(const AlgoFlags& f) {
@@ -498,6 +498,7 @@ Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const
     if (!kind.ok()) return kind.status().WithContext("--run '" + spec + "'");
     base.options.kind = *kind;
     AlgoFlags run_flags = shared;  // the shared flags, then this run's keys
+    bool own_step = false;         // lr=...: this run keeps its step instead of the grid's
     if (colon != std::string::npos) {
       std::stringstream ss(spec.substr(colon + 1));
       std::string pair;
@@ -512,7 +513,19 @@ Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const
         const RunKey* setting = FindRunKey(key);
         if (setting == nullptr || !setting->in_sweep) return UnknownRunKey("--run '" + spec + "'", key, true);
         CRPSGD_RETURN_IF_ERROR(setting->apply(run_flags, value, what));
+        own_step = own_step || std::string_view(setting->name) == "lr";
       }
+    }
+    if (own_step) {  // one request, its step as train's --lr takes it
+      run_flags.algo = AlgorithmName(*kind);
+      Result<RunRequest> request = MakeTrainRequest(run_flags);
+      if (!request.ok()) return request.status().WithContext("--run '" + spec + "'");
+      request->group = base.group;
+      request->name = RunFolderName(
+          std::string(AlgorithmName(*kind)) + "_" + request->options.Describe() + "_lr" +
+          (run_flags.lr.find('*') == std::string::npos ? run_flags.lr : "auto-x" + run_flags.lr.substr(5)));
+      requests.push_back(std::move(*request));
+      continue;
     }
     if (Status filled = FillShared(run_flags, base.options); !filled.ok()) {
       return filled.WithContext("--run '" + spec + "'");

@@ -131,7 +131,7 @@ Result<ObjectiveSettings> MakeObjectiveSettings(const DataFlags& data, const Run
 struct RunKey {
   const char* name;  // "sync_period"
   bool numeric;      // the value is a number; else text (rho, lr, the schedules)
-  bool in_sweep;     // --run may set it (a sweep's lr comes from --lr-grid)
+  bool in_sweep;     // --run may set it
   Status (*apply)(AlgoFlags& flags, const std::string& text, const std::string& what);
 };
 std::span<const RunKey> RunKeys();
