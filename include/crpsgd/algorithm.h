@@ -87,9 +87,11 @@ struct AlgorithmOptions {
   RoundSplit round_split = RoundSplit::kNoise;  // auto. Default: noise.
   // The model-averaging methods (local-sgd, auto): Nesterov momentum on the
   // round's pseudo-gradient Δ = x_r − x̄ (DiLoCo, SlowMo): u ← μu + Δ,
-  // x_{r+1} = x_r − α(Δ + μu). α = 1, μ = 0 is plain averaging. Default: 1, 0.
+  // x_{r+1} = x_r − α(Δ + μu). α = 1, μ = 0 is plain averaging. auto scales
+  // μ each round by the share of Δ that is signal. Default: α = 1; μ unset:
+  // the method's own (OuterMomentum()).
   double outer_lr = 1.0;
-  double outer_momentum = 0.0;
+  std::optional<double> outer_momentum;
   // auto with --lr auto (ResolveStep sets them): each local step of b samples
   // takes the safe step for b, 1/(L + L̄/b), instead of lr. 0: lr.
   double smoothness = 0.0, mean_sample_smoothness = 0.0;
@@ -115,7 +117,10 @@ struct AlgorithmOptions {
   // The smallest per-worker batch a round computes: B (psgd), b (local-sgd), B₁ (the growing ones).
   std::uint64_t SmallestBatch() const;
   // Whether the round ends with outer momentum or an outer step other than 1.
-  bool has_outer_step() const { return outer_lr != 1.0 || outer_momentum != 0.0; }
+  bool has_outer_step() const { return outer_lr != 1.0 || OuterMomentum() != 0.0; }
+  // μ as given, else the method's default: 0.7 for auto (chosen on tuning
+  // problems apart from the benchmark's, docs/experiments.md), 0 otherwise.
+  double OuterMomentum() const { return outer_momentum.value_or(kind == AlgorithmKind::kAuto ? 0.7 : 0.0); }
   // Catalyst's K and inner budget for N workers: the overrides, or ⌊√(NT)⌋ and ⌊√(T/N)⌋.
   std::uint64_t OuterIterationsFor(int workers) const;
   std::uint64_t InnerBudgetFor(int workers) const;

@@ -139,7 +139,13 @@ class AutoRounds final : public Algorithm {
         grad_norm2 = UpdateNormTest(norm_test, noise, mean2, samples, comm.size(), options_.norm_test_theta2);
         state.local_batch = NextLocalBatch(norm_test, *grad_norm2, b, comm.size(), options_.norm_test_theta2);
       }
-      outer.Apply(start, x);
+      // Outer momentum on the signal: scaled by the share Ĝ²/‖ḡ‖² of the mean
+      // displacement that is gradient, not noise (momentum on noise adds noise).
+      const NormTestState& measured = state.sgd.norm_test;
+      const double signal = measure && measured.mean_norm2 > 0.0 && grad_norm2
+                                ? std::clamp(*grad_norm2 / measured.mean_norm2, 0.0, 1.0)
+                                : 1.0;
+      outer.Apply(start, x, signal);
       result.rounds = t;
       result.sfo_per_worker += samples;
       state.rounds = t;
@@ -240,7 +246,7 @@ const AlgorithmSpec kAutoSpec{
           } else {
             fields.insert(fields.end(), {{"b1", std::uint64_t{o.first_batch}}, {"rho", o.growth}});
           }
-          fields.insert(fields.end(), {{"outer_lr", o.outer_lr}, {"outer_momentum", o.outer_momentum}});
+          fields.insert(fields.end(), {{"outer_lr", o.outer_lr}, {"outer_momentum", o.OuterMomentum()}});
           return fields;
         },
 };

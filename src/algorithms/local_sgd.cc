@@ -95,7 +95,7 @@ const AlgorithmSpec kLocalSgdSpec{
         [](const AlgorithmOptions& o, const RunSummary&) {
           SummaryFields fields{{"batch", std::uint64_t{o.batch}}, {"sync_period", std::uint64_t{o.sync_period}}};
           if (o.has_outer_step())
-            fields.insert(fields.end(), {{"outer_lr", o.outer_lr}, {"outer_momentum", o.outer_momentum}});
+            fields.insert(fields.end(), {{"outer_lr", o.outer_lr}, {"outer_momentum", o.OuterMomentum()}});
           return fields;
         },
 };

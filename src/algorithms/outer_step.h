@@ -15,7 +15,7 @@ class OuterStep {
   // `velocity`: u, the caller's (AlgorithmState::outer_velocity, which a
   // checkpoint saves); an empty one starts at zero.
   OuterStep(const AlgorithmOptions& options, std::vector<double>& velocity, std::size_t dim)
-      : lr_(options.outer_lr), momentum_(options.outer_momentum), velocity_(velocity) {
+      : lr_(options.outer_lr), momentum_(options.OuterMomentum()), velocity_(velocity) {
     if (active() && velocity_.empty()) velocity_.assign(dim, 0.0);
   }
 
@@ -24,12 +24,15 @@ class OuterStep {
 
   // x holds the average x̄, `start` the round's x_r: with Δ = x_r − x̄,
   // u ← μu + Δ and x ← x_r − α(Δ + μu). Every worker computes the same.
-  void Apply(std::span<const double> start, std::span<double> x) {
+  // `momentum_share` in [0, 1] scales μ for this round (auto: the share of
+  // the round's mean displacement that is signal, not noise).
+  void Apply(std::span<const double> start, std::span<double> x, double momentum_share = 1.0) {
     if (!active()) return;
+    const double momentum = momentum_ * momentum_share;
     for (std::size_t j = 0; j < x.size(); ++j) {
       const double delta = start[j] - x[j];
-      velocity_[j] = momentum_ * velocity_[j] + delta;
-      x[j] = start[j] - lr_ * (delta + momentum_ * velocity_[j]);
+      velocity_[j] = momentum * velocity_[j] + delta;
+      x[j] = start[j] - lr_ * (delta + momentum * velocity_[j]);
     }
   }
 

@@ -207,6 +207,7 @@ TEST(AutoExtremesTest, OneStepIsCrPsgdAndLocalStepsIsLocalSgd) {
   TrainOptions one_step = cr;
   one_step.algorithm.kind = AlgorithmKind::kAuto;
   one_step.algorithm.round_split = RoundSplit::kOneStep;
+  one_step.algorithm.outer_momentum = 0.0;  // plain averaging (auto's default is 0.7)
   const Outcome a = TrainOn(data, 4, cr), b = TrainOn(data, 4, one_step);
   ASSERT_TRUE(a.status.ok() && b.status.ok()) << a.status.ToString() << b.status.ToString();
   EXPECT_EQ(a.summaries[0].rounds, b.summaries[0].rounds);
@@ -226,6 +227,7 @@ TEST(AutoExtremesTest, OneStepIsCrPsgdAndLocalStepsIsLocalSgd) {
   TrainOptions local_steps = local;
   local_steps.algorithm.kind = AlgorithmKind::kAuto;
   local_steps.algorithm.round_split = RoundSplit::kLocalSteps;
+  local_steps.algorithm.outer_momentum = 0.0;
   local_steps.algorithm.first_batch = 10;
   local_steps.algorithm.growth = 1.0;
   const Outcome c = TrainOn(data, 3, local), e = TrainOn(data, 3, local_steps);
@@ -260,6 +262,11 @@ TEST(OuterStepTest, PlainAveragingIsUntouchedAndMomentumFollowsNesterov) {
   outer.Apply(std::vector<double>{0.81}, x);
   EXPECT_DOUBLE_EQ(velocity[0], 0.28);
   EXPECT_NEAR(x[0], 0.634, 1e-15);
+  // A round whose displacement is all noise (share 0): no momentum, u = Δ, x = x_r − αΔ.
+  x = {0.5};
+  outer.Apply(std::vector<double>{0.6}, x, 0.0);
+  EXPECT_NEAR(velocity[0], 0.1, 1e-15);
+  EXPECT_NEAR(x[0], 0.55, 1e-15);
 }
 
 // Outer momentum changes local SGD's run, every worker ends with the same

@@ -269,7 +269,9 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
                    "--outer-momentum 0: plain averaging)")
         ->capture_default_str();
     app.add_option("--outer-momentum", f.outer_momentum,
-                   "local-sgd, auto: Nesterov momentum mu in [0, 1) on the round's pseudo-gradient (DiLoCo)")
+                   "local-sgd, auto: Nesterov momentum mu in [0, 1) on the round's pseudo-gradient (DiLoCo); auto "
+                   "scales it each round by the share of the pseudo-gradient that is signal; 'auto': 0 for "
+                   "local-sgd, 0.7 for auto")
         ->capture_default_str();
     app.add_option("--theta", f.theta,
                    "theta > 0: proximal weight of cr-psgd-catalyst, "
@@ -381,7 +383,9 @@ Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   o.round_growth = f.round_growth;
   CRPSGD_ASSIGN_OR_RETURN(o.round_split, ParseRoundSplit(f.round_split));
   o.outer_lr = f.outer_lr;
-  o.outer_momentum = f.outer_momentum;
+  if (f.outer_momentum != "auto") {
+    CRPSGD_ASSIGN_OR_RETURN(o.outer_momentum, ParseNumber(f.outer_momentum, "--outer-momentum"));
+  }
   o.theta = f.theta;
   o.outer_iterations = f.outer_iters;
   o.inner_budget = f.inner_budget;
@@ -421,7 +425,7 @@ constexpr RunKey kRunKeys[] = {
     {"round_growth", true, true, SetNumber<&AlgoFlags::round_growth>},
     {"round_split", false, true, SetText<&AlgoFlags::round_split>},
     {"outer_lr", true, true, SetNumber<&AlgoFlags::outer_lr>},
-    {"outer_momentum", true, true, SetNumber<&AlgoFlags::outer_momentum>},
+    {"outer_momentum", false, true, SetText<&AlgoFlags::outer_momentum>},
     {"theta", true, true, SetNumber<&AlgoFlags::theta>},
     {"outer_iters", true, true, SetCount<&AlgoFlags::outer_iters>},
     {"inner_budget", true, true, SetCount<&AlgoFlags::inner_budget>},

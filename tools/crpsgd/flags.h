@@ -86,7 +86,7 @@ struct AlgoFlags {
   double round_growth = AlgorithmOptions{}.round_growth;
   std::string round_split = RoundSplitName(AlgorithmOptions{}.round_split);
   double outer_lr = AlgorithmOptions{}.outer_lr;
-  double outer_momentum = AlgorithmOptions{}.outer_momentum;
+  std::string outer_momentum = "auto";  // a number, or auto: the method's default
   double theta = AlgorithmOptions{}.theta;
   std::uint64_t outer_iters = AlgorithmOptions{}.outer_iterations;
   std::uint64_t inner_budget = AlgorithmOptions{}.inner_budget;
