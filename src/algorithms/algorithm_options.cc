@@ -103,7 +103,7 @@ std::string AlgorithmOptions::Describe() const {
   if (lr_schedule != LrSchedule::kConstant) os << " lr=" << LrScheduleName(lr_schedule);
   if (lr_batch_scaling != LrBatchScaling::kNone) os << " lr~" << LrBatchScalingName(lr_batch_scaling) << "(B)";
   if (lr_max > 0.0) os << " lr<=" << lr_max;
-  if (has_outer_step()) os << " outer=" << outer_lr << "/" << OuterMomentum();
+  if (has_outer_step()) os << " outer_lr=" << outer_lr << " outer_mu=" << OuterMomentum();
   return os.str();
 }
 

@@ -57,7 +57,7 @@ class RoundHook final : public RoundObserver {
 std::string RunFolderName(std::string description) {
   for (char& c : description) {
     if (c == ' ') c = '_';
-    if (c == '=') c = '-';
+    if (c == '=' || c == '/') c = '-';
   }
   return description;
 }

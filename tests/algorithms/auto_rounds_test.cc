@@ -285,7 +285,7 @@ TEST(OuterStepTest, LocalSgdWithOuterMomentumIsDeterministicAndShared) {
   EXPECT_NE(first.summaries[0].x, plain.summaries[0].x);
   EXPECT_EQ(first.summaries[0].x, second.summaries[0].x);
   for (const RunSummary& s : first.summaries) EXPECT_EQ(s.x, first.summaries[0].x);
-  EXPECT_EQ(first.summaries[0].algorithm.Describe(), "b=2 I=5 outer=0.7/0.6");
+  EXPECT_EQ(first.summaries[0].algorithm.Describe(), "b=2 I=5 outer_lr=0.7 outer_mu=0.6");
 }
 
 // A target stops the run at the first evaluated round that reaches it, with

@@ -464,6 +464,14 @@ Status UnknownRunKey(const std::string& where, const std::string& key, bool swee
                                  list);
 }
 
+namespace {
+// The options as --rounds sets them (what a run's folder is named after).
+AlgorithmOptions Fitted(const AlgorithmOptions& options) {
+  const Result<AlgorithmOptions> fitted = FitToRounds(options);
+  return fitted.ok() ? *fitted : options;
+}
+}  // namespace
+
 Result<RunRequest> MakeTrainRequest(const AlgoFlags& f) {
   RunRequest request;
   CRPSGD_ASSIGN_OR_RETURN(request.options.kind, ParseAlgorithm(f.algo));
@@ -538,7 +546,7 @@ Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const
       RunRequest request = base;
       request.lr_multiple = k;
       std::ostringstream name;
-      name << AlgorithmName(request.options.kind) << "_" << request.options.Describe() << "_lr" << k << "overL";
+      name << AlgorithmName(request.options.kind) << "_" << Fitted(request.options).Describe() << "_lr" << k << "overL";
       request.name = RunFolderName(name.str());
       if (Status s = ValidateRequest(request); !s.ok()) return s.WithContext("--run '" + spec + "'");
       requests.push_back(std::move(request));

@@ -94,6 +94,23 @@ std::vector<TableRow> TableRows(const Job& job, const JobReport& report) {
   return rows;
 }
 
+// Rounds and SFO to the target, means over the seeds that reached it ("not
+// reached", or "(k of n seeds)" when only some did).
+static std::string TargetColumns(const TableRow& row) {
+  double rounds = 0.0, sfo = 0.0;
+  std::size_t reached = 0;
+  for (const RunOutcome* seed : row.seeds) {
+    if (const auto& r = seed->summary.reached) {
+      rounds += static_cast<double>(r->round), sfo += static_cast<double>(r->sfo_per_worker), ++reached;
+    }
+  }
+  if (reached == 0) return " not reached | — |";
+  const std::string some = reached < row.seeds.size()
+                               ? " (" + std::to_string(reached) + " of " + std::to_string(row.seeds.size()) + " seeds)"
+                               : "";
+  return " " + Rounds(rounds / reached) + some + " | " + Num(sfo / reached) + " |";
+}
+
 std::string FormatTable(const Job& job, const JobReport& report) {
   const std::vector<TableRow> rows = TableRows(job, report);
   const bool several_seeds = job.spec.seeds.size() > 1;
@@ -104,8 +121,10 @@ std::string FormatTable(const Job& job, const JobReport& report) {
         "| "
         "f − f* |";
   if (several_seeds) os << " f − f* range |";
-  os << " f − f* vs first | rounds vs first | wall s | comm s |" << (has_test ? " test accuracy |" : "") << "\n|";
-  const int columns = (several_seeds ? 15 : 14) + (has_test ? 1 : 0);
+  const bool has_target = job.spec.targets.any();
+  os << " f − f* vs first | rounds vs first | wall s | comm s |" << (has_test ? " test accuracy |" : "")
+     << (has_target ? " rounds to target | SFO/worker to target |" : "") << "\n|";
+  const int columns = (several_seeds ? 15 : 14) + (has_test ? 1 : 0) + (has_target ? 2 : 0);
   for (int i = 0; i < columns; ++i) os << "---|";
   os << "\n";
   const TableRow* first = rows.empty() || rows.front().diverged ? nullptr : &rows.front();
@@ -141,6 +160,7 @@ std::string FormatTable(const Job& job, const JobReport& report) {
       for (const RunOutcome* seed : row.seeds) mean += seed->summary.test_accuracy.value_or(0.0) / row.seeds.size();
       os << " " << Num(mean, 4) << " |";
     }
+    if (has_target) os << TargetColumns(row);
     os << "\n";
   }
   return os.str();
