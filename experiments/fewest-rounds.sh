@@ -16,7 +16,7 @@
 # against the best baseline's (pass: <= 1.0x in two thirds of the cells and
 # <= 1.25x in every one) and draws f - f* against R per cell.
 #
-# About 25 minutes on 2 cores. Usage:
+# About 3 minutes on 2 cores. Usage:
 #   [SEEDS=1,2,3] [PROBLEMS="raw standardised leastsq-well leastsq-bad"]
 #   [ROUNDS="20 50 100"] [OUT=out/fewest-rounds] experiments/fewest-rounds.sh
 set -euo pipefail

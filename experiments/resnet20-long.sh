@@ -43,6 +43,9 @@ add cr-psgd           1 2   "--algo cr-psgd --b1 16 --rho 1.05 --lr 0.025 --lr-b
 add cr-psgd-auto      1 2   "--algo cr-psgd --b1 16 --rho auto --lr 0.025 --lr-batch-scaling linear --lr-max 0.1"
 add catalyst-paper    1 100 "--algo cr-psgd-catalyst --b1 16 --rho 1.3 --theta 0.1"
 add catalyst-search   1 5   "--algo cr-psgd-catalyst --b1 16 --rho 1.5 --theta 0.1 --outer-iters 10 --inner-budget 7500"
+# auto at its defaults (issue 30), with the runs' shared step and --rounds 74:
+# the rounds of local SGD I = 64, the mark to beat.
+add auto-R74          1 4   "--algo auto --batch 16 --rounds 74"
 add psgd-B16-seed2    2 200 "${flags[psgd-B16]}"
 add local-sgd-I8-seed2 2 25 "${flags[local-sgd-I8]}"
 runs=(${RUNS:-${order[@]}})

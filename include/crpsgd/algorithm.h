@@ -84,14 +84,14 @@ struct AlgorithmOptions {
   // auto with `rounds`: S_R/S₁, how much more the last round samples than the
   // first (1: every round alike). Default: 4.
   double round_growth = 4.0;
-  RoundSplit round_split = RoundSplit::kNoise;  // auto. Default: noise.
+  // auto. Default: local-steps (it beat the noise split on the tuning problems).
+  RoundSplit round_split = RoundSplit::kLocalSteps;
   // The model-averaging methods (local-sgd, auto): Nesterov momentum on the
   // round's pseudo-gradient Δ = x_r − x̄ (DiLoCo, SlowMo): u ← μu + Δ,
   // x_{r+1} = x_r − α(Δ + μu). α = 1, μ = 0 is plain averaging. auto scales
-  // μ each round by the share of Δ that is signal. Default: α = 1; μ unset:
-  // the method's own (OuterMomentum()).
+  // μ each round by the share of Δ that is signal. Default: 1, 0.
   double outer_lr = 1.0;
-  std::optional<double> outer_momentum;
+  double outer_momentum = 0.0;
   // auto with --lr auto (ResolveStep sets them): each local step of b samples
   // takes the safe step for b, 1/(L + L̄/b), instead of lr. 0: lr.
   double smoothness = 0.0, mean_sample_smoothness = 0.0;
@@ -101,7 +101,7 @@ struct AlgorithmOptions {
   // SGD (both 0). Default: 0.
   double momentum = 0.0;
   double weight_decay = 0.0;
-  LrSchedule lr_schedule = LrSchedule::kConstant;           // Default: constant (the theory's).
+  std::optional<LrSchedule> lr_schedule;                    // Default: Schedule().
   LrBatchScaling lr_batch_scaling = LrBatchScaling::kNone;  // Default: none (the theory's).
   double lr_max = 0.0;                                      // cap on the scaled step; 0 = none. Default: 0.
   Sampling sampling = Sampling::kWithReplacement;
@@ -117,10 +117,13 @@ struct AlgorithmOptions {
   // The smallest per-worker batch a round computes: B (psgd), b (local-sgd), B₁ (the growing ones).
   std::uint64_t SmallestBatch() const;
   // Whether the round ends with outer momentum or an outer step other than 1.
-  bool has_outer_step() const { return outer_lr != 1.0 || OuterMomentum() != 0.0; }
-  // μ as given, else the method's default: 0.7 for auto (chosen on tuning
-  // problems apart from the benchmark's, docs/experiments.md), 0 otherwise.
-  double OuterMomentum() const { return outer_momentum.value_or(kind == AlgorithmKind::kAuto ? 0.7 : 0.0); }
+  bool has_outer_step() const { return outer_lr != 1.0 || outer_momentum != 0.0; }
+  // The step schedule as given, else the method's own: cosine for auto
+  // (chosen on tuning problems apart from the benchmark's,
+  // docs/experiments.md), constant (the theory's) for the others.
+  LrSchedule Schedule() const {
+    return lr_schedule.value_or(kind == AlgorithmKind::kAuto ? LrSchedule::kCosine : LrSchedule::kConstant);
+  }
   // Catalyst's K and inner budget for N workers: the overrides, or ⌊√(NT)⌋ and ⌊√(T/N)⌋.
   std::uint64_t OuterIterationsFor(int workers) const;
   std::uint64_t InnerBudgetFor(int workers) const;

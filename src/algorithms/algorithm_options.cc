@@ -82,8 +82,8 @@ Status AlgorithmOptions::Validate(int workers) const {
   if (!(outer_lr > 0.0) || !std::isfinite(outer_lr)) {
     return Status::InvalidArgument("--outer-lr must be > 0 (got " + std::to_string(outer_lr) + ")");
   }
-  if (!(OuterMomentum() >= 0.0 && OuterMomentum() < 1.0)) {
-    return Status::InvalidArgument("--outer-momentum must be in [0, 1) (got " + std::to_string(OuterMomentum()) + ")");
+  if (!(outer_momentum >= 0.0 && outer_momentum < 1.0)) {
+    return Status::InvalidArgument("--outer-momentum must be in [0, 1) (got " + std::to_string(outer_momentum) + ")");
   }
   if (has_outer_step() && kind != AlgorithmKind::kLocalSgd && kind != AlgorithmKind::kAuto) {
     return Status::InvalidArgument(std::string("--outer-lr and --outer-momentum act on averaged models (local-sgd, "
@@ -100,10 +100,10 @@ std::string AlgorithmOptions::Describe() const {
   internal::SpecOf(kind).describe(*this, os);
   if (momentum != 0.0) os << " mu=" << momentum;
   if (weight_decay != 0.0) os << " wd=" << weight_decay;
-  if (lr_schedule != LrSchedule::kConstant) os << " lr=" << LrScheduleName(lr_schedule);
+  if (Schedule() != LrSchedule::kConstant) os << " lr=" << LrScheduleName(Schedule());
   if (lr_batch_scaling != LrBatchScaling::kNone) os << " lr~" << LrBatchScalingName(lr_batch_scaling) << "(B)";
   if (lr_max > 0.0) os << " lr<=" << lr_max;
-  if (has_outer_step()) os << " outer_lr=" << outer_lr << " outer_mu=" << OuterMomentum();
+  if (has_outer_step()) os << " outer_lr=" << outer_lr << " outer_mu=" << outer_momentum;
   return os.str();
 }
 

@@ -1,30 +1,31 @@
-// auto: each round's samples split into local steps and batch by the
-// measured gradient noise.
+// auto: R rounds with nothing to tune. Round r spends S_r samples per worker
+// (AutoRoundSamples: exactly T in R rounds with --rounds, growing G times
+// from the first to the last; else Algorithm 1's ⌊ρ^(r−1) B₁⌋) as H_r local
+// SGD steps of b_r samples on each worker's own copy of x, then averages the
+// models (one round), with the safe step 1/(L̂ + L̄/b) under --lr auto and a
+// cosine schedule over the budget by default:
 //
-// Round r spends S_r samples per worker (AutoRoundSamples: exactly T in R
-// rounds with --rounds, else Algorithm 1's ⌊ρ^(r−1) B₁⌋) as H_r local SGD
-// steps of b_r samples on each worker's own copy of x, then averages the
-// models (one round):
+//   --round-split local-steps (the default): b_r = b_min, local SGD whose period follows S_r
+//   --round-split noise: b_r = clamp(B_noise/N, b_min, S_r), H_r = ⌊S_r/b_r⌋ (b_r or b_r + 1: all S_r)
+//   --round-split one-step: b_r = S_r, a CR-PSGD round (the models' mean after
+//     one step is the step of the mean gradient)
 //
-//   b_r = clamp(B_noise/N, b_min, S_r),  H_r = ⌊S_r/b_r⌋  (steps of b_r or b_r + 1: all S_r spent)
-//
-// H_r = 1 is a CR-PSGD round (the models' mean after one step is the step of
-// the mean gradient), b_r = b_min local SGD whose period follows S_r. Where
-// the noise is small a larger batch is wasted and sequential steps gain;
-// where it is large, averaging more samples per step does.
+// The defaults are measured (docs/experiments.md): on the tuning problems the
+// noise split lost to local steps; a cosine step won over a constant one.
 //
 // The noise scale B_noise = tr Σ/‖∇f‖² (McCandlish et al. 2018) comes from
-// what the round exchanges anyway. Worker i's displacement over the round,
-// Δ_i = x_r − x_i, divided by the round's summed step η = Σ_h γ_h, is its
-// pseudo-gradient g_i: to first order in η the mean of the S_r sample
-// gradients it drew, E‖g_i − ḡ‖² = tr Σ/S_r. One scalar, ‖g_i‖², rides in the
-// model all-reduce, and the norm test's estimators apply with batch S_r:
-//   v̂ = S_r·N/(N−1)·(mean ‖g_i‖² − ‖ḡ‖²)  (tr Σ),   G² = Q − V/(N·S_r)  (‖∇f‖²)
+// what the round exchanges anyway (every split measures it when N > 1; the
+// noise split and the outer momentum use it). Worker i's displacement over
+// the round, Δ_i = x_r − x_i, divided by the round's summed step η = Σ_h γ_h,
+// is its pseudo-gradient g_i: to first order in η a weighted mean of the
+// sample gradients it drew, E‖g_i − ḡ‖² = tr Σ/S_eff with S_eff = η²/Σ_h(γ_h²/b_h)
+// (S_r at a constant step). One scalar, ‖g_i‖², rides in the model
+// all-reduce, and the norm test's estimators apply with batch S_eff:
+//   v̂ = S_eff·N/(N−1)·(mean ‖g_i‖² − ‖ḡ‖²)  (tr Σ),   G² = Q − V/(N·S_eff)  (‖∇f‖²)
 // smoothed as --rho auto smooths them (UpdateNormTest). With many local steps
 // the models contract towards their shards' optima and the spread overstates
-// the noise: b grows, which is the right way to correct too many steps. The
-// next b moves at most ×2 or ÷2 a round. One worker has no spread: its b stays
-// b_min (with nothing to average, sequential steps are best).
+// the noise: b grows, the right way to correct too many steps. The next b
+// moves at most ×2 or ÷2 a round. One worker has no spread: b stays b_min.
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -82,7 +83,8 @@ class AutoRounds final : public Algorithm {
                               RoundObserver& observer, AlgorithmState& state) override {
     const std::vector<std::uint64_t> plan = AutoRoundSamples(options_);
     const std::uint64_t b_min = options_.batch;
-    const bool measure = options_.round_split == RoundSplit::kNoise && comm.size() > 1;
+    // The noise is measured whenever there is a spread (N > 1): the noise split and outer momentum use it.
+    const bool measure = comm.size() > 1;
     BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
     std::vector<double> grad(x.size());
     SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), state.sgd.velocity);
@@ -99,14 +101,15 @@ class AutoRounds final : public Algorithm {
       const std::uint64_t steps = std::max<std::uint64_t>(1, samples / b);
       const std::uint64_t even = samples / steps, longer = samples % steps;  // `longer` steps take one more
       if (measure || outer.active()) start.assign(x.begin(), x.end());
-      double eta = 0.0;  // Σ_h γ_h: the round's summed step
+      double eta = 0.0;         // Σ_h γ_h: the round's summed step
+      double spread_sum = 0.0;  // Σ_h γ_h²/b_h: Var(g_i) = tr Σ·spread_sum/η²
       std::uint64_t done = 0;
       for (std::uint64_t h = 0; h < steps; ++h) {  // local steps: no communication
         const std::uint64_t batch = even + (h < longer ? 1 : 0);
         batch_gradient.Compute(x, batch, grad);
         const double progress = static_cast<double>(result.sfo_per_worker + done) / options_.budget;
         const double ratio = static_cast<double>(batch) / static_cast<double>(b_min);
-        double scale = LrScale(options_.lr_schedule, progress) * LrBatchFactor(options_.lr_batch_scaling, ratio);
+        double scale = LrScale(options_.Schedule(), progress) * LrBatchFactor(options_.lr_batch_scaling, ratio);
         if (options_.smoothness > 0.0) {  // --lr auto: the safe step for this batch, 1/(L + L̄/b)
           scale *=
               1.0 / (options_.smoothness + options_.mean_sample_smoothness / static_cast<double>(batch)) / options_.lr;
@@ -114,6 +117,7 @@ class AutoRounds final : public Algorithm {
         if (options_.lr_max > 0.0) scale = std::min(scale, options_.lr_max / options_.lr);
         step.Apply(grad, x, scale);
         eta += options_.lr * scale;
+        spread_sum += options_.lr * scale * options_.lr * scale / static_cast<double>(batch);
         done += batch;
       }
       // The round: the models (and their state outside x) averaged.
@@ -134,9 +138,11 @@ class AutoRounds final : public Algorithm {
         for (std::size_t j = 0; j < x.size(); ++j) mean2 += (start[j] - x[j]) * (start[j] - x[j]);
         mean2 /= eta * eta;
         const double n = comm.size();
-        const double noise = static_cast<double>(samples) * n / (n - 1.0) * (message.back() - mean2);
+        // The samples g_i averages, weighted by the steps: S_r when the step is constant.
+        const auto effective = static_cast<std::uint64_t>(std::max(1.0, std::round(eta * eta / spread_sum)));
+        const double noise = static_cast<double>(effective) * n / (n - 1.0) * (message.back() - mean2);
         NormTestState& norm_test = state.sgd.norm_test;
-        grad_norm2 = UpdateNormTest(norm_test, noise, mean2, samples, comm.size(), options_.norm_test_theta2);
+        grad_norm2 = UpdateNormTest(norm_test, noise, mean2, effective, comm.size(), options_.norm_test_theta2);
         state.local_batch = NextLocalBatch(norm_test, *grad_norm2, b, comm.size(), options_.norm_test_theta2);
       }
       // Outer momentum on the signal: scaled by the share Ĝ²/‖ḡ‖² of the mean
@@ -232,7 +238,7 @@ const AlgorithmSpec kAutoSpec{
           } else {
             os << " S1=" << o.first_batch << " rho=" << o.growth;
           }
-          if (o.round_split != RoundSplit::kNoise) os << " split=" << RoundSplitName(o.round_split);
+          if (o.round_split != AlgorithmOptions{}.round_split) os << " split=" << RoundSplitName(o.round_split);
           if (o.round_split == RoundSplit::kNoise && o.norm_test_theta2 != 1.0) os << " theta2=" << o.norm_test_theta2;
         },
     .fit_rounds = [](AlgorithmOptions&, int) { return Status::OK(); },  // its plan takes R itself
@@ -246,7 +252,7 @@ const AlgorithmSpec kAutoSpec{
           } else {
             fields.insert(fields.end(), {{"b1", std::uint64_t{o.first_batch}}, {"rho", o.growth}});
           }
-          fields.insert(fields.end(), {{"outer_lr", o.outer_lr}, {"outer_momentum", o.OuterMomentum()}});
+          fields.insert(fields.end(), {{"outer_lr", o.outer_lr}, {"outer_momentum", o.outer_momentum}});
           return fields;
         },
 };

@@ -31,7 +31,7 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
     for (std::uint64_t s = 0; s < steps; ++s) {  // local steps: no communication
       batch_gradient.Compute(x, b, grad);
       const double progress = static_cast<double>((steps_done + s) * b) / options_.budget;
-      step.Apply(grad, x, LrScale(options_.lr_schedule, progress));
+      step.Apply(grad, x, LrScale(options_.Schedule(), progress));
     }
     steps_done += steps;
     // Model averaging, the round: the models' state outside x (batch-norm
@@ -95,7 +95,7 @@ const AlgorithmSpec kLocalSgdSpec{
         [](const AlgorithmOptions& o, const RunSummary&) {
           SummaryFields fields{{"batch", std::uint64_t{o.batch}}, {"sync_period", std::uint64_t{o.sync_period}}};
           if (o.has_outer_step())
-            fields.insert(fields.end(), {{"outer_lr", o.outer_lr}, {"outer_momentum", o.OuterMomentum()}});
+            fields.insert(fields.end(), {{"outer_lr", o.outer_lr}, {"outer_momentum", o.outer_momentum}});
           return fields;
         },
 };

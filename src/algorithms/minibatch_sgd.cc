@@ -129,7 +129,7 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
     }
     const double progress = static_cast<double>(schedule_offset_ + result.sfo_per_worker) / schedule_total_;
     const double batch_ratio = static_cast<double>(batch) / static_cast<double>(first_batch);
-    double scale = LrScale(options_.lr_schedule, progress) * LrBatchFactor(options_.lr_batch_scaling, batch_ratio);
+    double scale = LrScale(options_.Schedule(), progress) * LrBatchFactor(options_.lr_batch_scaling, batch_ratio);
     if (options_.lr_max > 0.0) scale = std::min(scale, options_.lr_max / options_.lr);
     step.Apply(mean_grad, x, scale);
     CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "iterate", t));

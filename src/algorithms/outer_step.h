@@ -15,7 +15,7 @@ class OuterStep {
   // `velocity`: u, the caller's (AlgorithmState::outer_velocity, which a
   // checkpoint saves); an empty one starts at zero.
   OuterStep(const AlgorithmOptions& options, std::vector<double>& velocity, std::size_t dim)
-      : lr_(options.outer_lr), momentum_(options.OuterMomentum()), velocity_(velocity) {
+      : lr_(options.outer_lr), momentum_(options.outer_momentum), velocity_(velocity) {
     if (active() && velocity_.empty()) velocity_.assign(dim, 0.0);
   }
 

@@ -37,7 +37,7 @@ std::vector<std::pair<std::string, std::string>> RunIdentity(const TrainOptions&
   const auto early = EarlyRunIdentity(a, options.seed, workers);
   identity.insert(identity.end(), early.begin(), early.end());
   identity.insert(identity.end(), {{"lr", ExactNumber(a.lr)},
-                                   {"lr_schedule", LrScheduleName(a.lr_schedule)},
+                                   {"lr_schedule", LrScheduleName(a.Schedule())},
                                    {"sampling", SamplingName(a.sampling)},
                                    {"max_micro_batch", std::to_string(a.max_micro_batch)},
                                    {"dim", std::to_string(f.dim())},

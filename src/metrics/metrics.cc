@@ -96,7 +96,7 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   j["sampling"] = SamplingName(a.sampling);
   j["momentum"] = a.momentum;
   j["weight_decay"] = a.weight_decay;
-  j["lr_schedule"] = LrScheduleName(a.lr_schedule);
+  j["lr_schedule"] = LrScheduleName(a.Schedule());
   j["lr_batch_scaling"] = LrBatchScalingName(a.lr_batch_scaling);
   j["lr_max"] = a.lr_max;
   j["max_micro_batch"] = a.max_micro_batch;

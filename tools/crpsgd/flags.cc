@@ -260,9 +260,9 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
                    "auto with --rounds: the last round's samples over the first's (1: every round alike)")
         ->capture_default_str();
     app.add_option("--round-split", f.round_split,
-                   "auto: how a round's samples are spent: noise (local steps of the batch the measured noise "
-                   "asks for), one-step (one step of all: a cr-psgd round) or local-steps (steps of --batch: "
-                   "local SGD)")
+                   "auto: how a round's samples are spent: local-steps (steps of --batch: local SGD whose period "
+                   "follows the round), noise (local steps of the batch the measured noise asks for) or one-step "
+                   "(one step of all: a cr-psgd round)")
         ->capture_default_str();
     app.add_option("--outer-lr", f.outer_lr,
                    "local-sgd, auto: outer step alpha on the round's pseudo-gradient x_r - mean(x_i) (1 with "
@@ -270,8 +270,7 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
         ->capture_default_str();
     app.add_option("--outer-momentum", f.outer_momentum,
                    "local-sgd, auto: Nesterov momentum mu in [0, 1) on the round's pseudo-gradient (DiLoCo); auto "
-                   "scales it each round by the share of the pseudo-gradient that is signal; 'auto': 0 for "
-                   "local-sgd, 0.7 for auto")
+                   "scales it each round by the share of the pseudo-gradient that is signal")
         ->capture_default_str();
     app.add_option("--theta", f.theta,
                    "theta > 0: proximal weight of cr-psgd-catalyst, "
@@ -306,7 +305,7 @@ void AddAlgoFlags(CLI::App& app, AlgoFlags& f, bool algorithm_flags) {
   app.add_option("--lr-schedule", f.lr_schedule,
                  "constant, cosine (gamma (1 + cos(pi p))/2) or step (gamma/10 "
                  "from p = 1/2, gamma/100 from p = 3/4), p = share of the SFO "
-                 "budget spent")
+                 "budget spent; auto: cosine for --algo auto, constant for the others")
       ->capture_default_str();
   app.add_option("--lr-batch-scaling", f.lr_batch_scaling,
                  "Growing batches: step gamma (B_t/B1)^p with p = 0 (none: the paper's constant step), 1/2 (sqrt) "
@@ -383,16 +382,16 @@ Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   o.round_growth = f.round_growth;
   CRPSGD_ASSIGN_OR_RETURN(o.round_split, ParseRoundSplit(f.round_split));
   o.outer_lr = f.outer_lr;
-  if (f.outer_momentum != "auto") {
-    CRPSGD_ASSIGN_OR_RETURN(o.outer_momentum, ParseNumber(f.outer_momentum, "--outer-momentum"));
-  }
+  o.outer_momentum = f.outer_momentum;
   o.theta = f.theta;
   o.outer_iterations = f.outer_iters;
   o.inner_budget = f.inner_budget;
   o.max_micro_batch = f.max_micro_batch;
   o.momentum = f.momentum;
   o.weight_decay = f.weight_decay;
-  CRPSGD_ASSIGN_OR_RETURN(o.lr_schedule, ParseLrSchedule(f.lr_schedule));
+  if (f.lr_schedule != "auto") {
+    CRPSGD_ASSIGN_OR_RETURN(o.lr_schedule, ParseLrSchedule(f.lr_schedule));
+  }
   CRPSGD_ASSIGN_OR_RETURN(o.lr_batch_scaling, ParseLrBatchScaling(f.lr_batch_scaling));
   o.lr_max = f.lr_max;
   CRPSGD_ASSIGN_OR_RETURN(o.sampling, ParseSampling(f.sampling));
@@ -425,7 +424,7 @@ constexpr RunKey kRunKeys[] = {
     {"round_growth", true, true, SetNumber<&AlgoFlags::round_growth>},
     {"round_split", false, true, SetText<&AlgoFlags::round_split>},
     {"outer_lr", true, true, SetNumber<&AlgoFlags::outer_lr>},
-    {"outer_momentum", false, true, SetText<&AlgoFlags::outer_momentum>},
+    {"outer_momentum", true, true, SetNumber<&AlgoFlags::outer_momentum>},
     {"theta", true, true, SetNumber<&AlgoFlags::theta>},
     {"outer_iters", true, true, SetCount<&AlgoFlags::outer_iters>},
     {"inner_budget", true, true, SetCount<&AlgoFlags::inner_budget>},

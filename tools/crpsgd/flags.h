@@ -86,7 +86,7 @@ struct AlgoFlags {
   double round_growth = AlgorithmOptions{}.round_growth;
   std::string round_split = RoundSplitName(AlgorithmOptions{}.round_split);
   double outer_lr = AlgorithmOptions{}.outer_lr;
-  std::string outer_momentum = "auto";  // a number, or auto: the method's default
+  double outer_momentum = AlgorithmOptions{}.outer_momentum;
   double theta = AlgorithmOptions{}.theta;
   std::uint64_t outer_iters = AlgorithmOptions{}.outer_iterations;
   std::uint64_t inner_budget = AlgorithmOptions{}.inner_budget;
@@ -95,7 +95,7 @@ struct AlgoFlags {
   std::uint64_t max_micro_batch = AlgorithmOptions{}.max_micro_batch;
   double momentum = AlgorithmOptions{}.momentum;
   double weight_decay = AlgorithmOptions{}.weight_decay;
-  std::string lr_schedule = LrScheduleName(AlgorithmOptions{}.lr_schedule);
+  std::string lr_schedule = "auto";  // or a schedule's name; auto: the method's (AlgorithmOptions::Schedule)
   std::string lr_batch_scaling = LrBatchScalingName(AlgorithmOptions{}.lr_batch_scaling);
   double lr_max = AlgorithmOptions{}.lr_max;
 };
