@@ -55,6 +55,10 @@ REDUCE = {
     "bash examples/your-own-model/run.sh": [  # one epoch of three runs: a tenth of one
         (r"bash examples/your-own-model/run.sh", "BUDGET=600 bash examples/your-own-model/run.sh"),
     ],
+    "bash experiments/fewest-rounds.sh": [  # one cell of the twelve, one seed
+        (r"bash experiments/fewest-rounds.sh",
+         "PROBLEMS=leastsq-bad ROUNDS=20 SEEDS=1 OUT=out/fewest-rounds-doc bash experiments/fewest-rounds.sh"),
+    ],
     "theory-check --out out/theory-check": [  # the short sweep the CLI test runs too
         (r"theory-check --out out/theory-check", "theory-check --max-budget 100000 --seeds 2 --out out/theory-check"),
     ],

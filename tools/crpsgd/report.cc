@@ -50,6 +50,8 @@ TableRow Aggregate(std::vector<const RunOutcome*> outcomes) {
     row.mean_wall_s += s.wall_s / n;
     row.mean_comm_s += s.comm_s / n;
     row.mean_rounds += static_cast<double>(s.rounds) / n;
+    row.mean_rounds_to_target +=
+        s.reached ? static_cast<double>(s.reached->round) / n : std::numeric_limits<double>::infinity();
     if (!s.f_star) {
       row.has_gap = false;
       continue;
@@ -80,12 +82,20 @@ std::vector<TableRow> TableRows(const Job& job, const JobReport& report) {
     if (inserted) steps.emplace_back();
     steps[it->second].push_back(&o);
   }
+  // The best step: the lowest mean final loss, or with targets the fewest
+  // mean rounds to them (then the lowest loss).
+  const bool targets = job.spec.targets.any();
+  const auto better = [targets](const TableRow& a, const TableRow& b) {
+    if (targets && a.mean_rounds_to_target != b.mean_rounds_to_target) {
+      return a.mean_rounds_to_target < b.mean_rounds_to_target;
+    }
+    return a.mean_loss < b.mean_loss;
+  };
   for (auto& [group, steps] : by_group) {
     std::optional<TableRow> best;
     for (auto& outcomes : steps) {
       TableRow row = Aggregate(outcomes);
-      if (!best || (best->diverged && !row.diverged) ||
-          (!row.diverged && !best->diverged && row.mean_loss < best->mean_loss)) {
+      if (!best || (best->diverged && !row.diverged) || (!row.diverged && !best->diverged && better(row, *best))) {
         best = std::move(row);
       }
     }

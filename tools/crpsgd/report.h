@@ -18,6 +18,8 @@ struct TableRow {
   bool diverged = false;                 // some seed diverged
   double mean_loss = 0.0, mean_gap = 0.0, min_gap = 0.0, max_gap = 0.0, mean_wall_s = 0.0, mean_comm_s = 0.0;
   double mean_rounds = 0.0;  // the same for every seed but with --rho auto
+  // With targets: the mean rounds to them, infinite unless every seed reached them.
+  double mean_rounds_to_target = 0.0;
   bool has_gap = false;
 };
 
