@@ -108,19 +108,7 @@ TEST_P(AutoEstimatorTest, NoiseAndGradientEstimatesFromTheModelsSpreadAreUnbiase
   const int workers = GetParam().workers;
   const std::uint64_t samples = GetParam().samples, local_batch = GetParam().local_batch;
   const Dataset data = testing::SmallDense(60, 5, SyntheticTask::kRegression, 3);
-  const std::size_t n = data.num_samples(), d = data.num_features();
-  std::vector<double> mean(d, 0.0);
-  for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t j = 0; j < d; ++j) mean[j] -= data.labels[i] * data.dense(i, j) / static_cast<double>(n);
-  }
-  double trace = 0.0, grad2 = 0.0;
-  for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t j = 0; j < d; ++j) {
-      const double e = -data.labels[i] * data.dense(i, j) - mean[j];
-      trace += e * e / static_cast<double>(n);
-    }
-  }
-  for (double m : mean) grad2 += m * m;
+  const testing::KnownNoise known = testing::LeastSquaresNoiseAtZero(data);
 
   constexpr int kDraws = 500;
   std::vector<double> noise, g2;
@@ -156,16 +144,13 @@ TEST_P(AutoEstimatorTest, NoiseAndGradientEstimatesFromTheModelsSpreadAreUnbiase
     g2.push_back(g[0]);
   }
   auto check = [](const std::vector<double>& draws, double truth, const char* what) {
-    const double m = std::accumulate(draws.begin(), draws.end(), 0.0) / static_cast<double>(draws.size());
-    double var = 0.0;
-    for (double x : draws) var += (x - m) * (x - m) / static_cast<double>(draws.size() - 1);
-    const double standard_error = std::sqrt(var / static_cast<double>(draws.size()));
-    EXPECT_LT(std::abs(m - truth), 4.0 * standard_error) << what << ": mean " << m << ", truth " << truth;
+    const testing::SampleMean m = testing::MeanOf(draws);
+    EXPECT_LT(std::abs(m.mean - truth), 4.0 * m.standard_error) << what << ": mean " << m.mean << ", truth " << truth;
     // Near enough to tell a wrong estimator: dividing by N, not N − 1, is off by (N − 1)/N ≤ 3/4 here.
-    EXPECT_LT(std::abs(m - truth), 0.15 * truth) << what;
+    EXPECT_LT(std::abs(m.mean - truth), 0.15 * truth) << what;
   };
-  check(noise, trace, "V (tr Σ)");
-  check(g2, grad2, "G² (‖∇f‖²)");
+  check(noise, known.trace, "V (tr Σ)");
+  check(g2, known.grad_norm2, "G² (‖∇f‖²)");
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, AutoEstimatorTest,

@@ -118,6 +118,17 @@ TEST(CheckpointFileTest, AFlippedBitOrACutAnywhereIsRefused) {
   EXPECT_TRUE(ReadWorkerCheckpoint(path).ok());
 }
 
+// A current file cut to an older format: its last `cut` bytes of fields
+// dropped (with the checksum), the version byte set, re-checksummed.
+std::string AsOlderFormat(const std::string& bytes, std::size_t cut, char version) {
+  std::string body = bytes.substr(0, bytes.size() - 8 - cut);
+  body[7] = version;
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char ch : body) h = (h ^ ch) * 1099511628211ull;
+  body.append(reinterpret_cast<const char*>(&h), sizeof h);
+  return body;
+}
+
 // Format 4 is format 5 without its last two fields, format 3 also without
 // the model state before them: both are still read, as runs without them.
 TEST(CheckpointFileTest, Format3And4FilesAreReadWithoutTheirLaterFields) {
@@ -126,33 +137,20 @@ TEST(CheckpointFileTest, Format3And4FilesAreReadWithoutTheirLaterFields) {
   c.algorithm.outer_velocity.clear();
   c.algorithm.local_batch = 0;
   ASSERT_TRUE(WriteWorkerCheckpoint(dir / "c", c).ok());
-  const std::string bytes = ReadBytes(dir / "c");
-  // Drop the checksum, the empty outer velocity (8 bytes of length) and the local batch (8).
-  std::string format4 = bytes.substr(0, bytes.size() - 24);
-  format4[7] = '4';
-  std::uint64_t h4 = 14695981039346656037ull;
-  for (unsigned char ch : format4) h4 = (h4 ^ ch) * 1099511628211ull;
-  format4.append(reinterpret_cast<const char*>(&h4), sizeof h4);
-  WriteBytes(dir / "c4", format4);
+  // Format 4: without the empty outer velocity (8 bytes of length) and the local batch (8).
+  WriteBytes(dir / "c4", AsOlderFormat(ReadBytes(dir / "c"), 16, '4'));
   const Result<WorkerCheckpoint> read4 = ReadWorkerCheckpoint(dir / "c4");
   ASSERT_TRUE(read4.ok()) << read4.status().ToString();
   EXPECT_EQ(read4->model_state, c.model_state);
   EXPECT_TRUE(read4->algorithm.outer_velocity.empty());
-
+  // Format 3: also without the model state, here empty (8 bytes of length).
   c.model_state.clear();
   ASSERT_TRUE(WriteWorkerCheckpoint(dir / "c", c).ok());
-  // Then also the empty model-state string (8 bytes of length), re-checksummed as format 3.
-  std::string body = ReadBytes(dir / "c");
-  body = body.substr(0, body.size() - 32);
-  body[7] = '3';
-  std::uint64_t h = 14695981039346656037ull;
-  for (unsigned char ch : body) h = (h ^ ch) * 1099511628211ull;
-  body.append(reinterpret_cast<const char*>(&h), sizeof h);
-  WriteBytes(dir / "c", body);
-  const Result<WorkerCheckpoint> read = ReadWorkerCheckpoint(dir / "c");
-  ASSERT_TRUE(read.ok()) << read.status().ToString();
-  EXPECT_EQ(read->observers, c.observers);
-  EXPECT_TRUE(read->model_state.empty());
+  WriteBytes(dir / "c3", AsOlderFormat(ReadBytes(dir / "c"), 24, '3'));
+  const Result<WorkerCheckpoint> read3 = ReadWorkerCheckpoint(dir / "c3");
+  ASSERT_TRUE(read3.ok()) << read3.status().ToString();
+  EXPECT_EQ(read3->observers, c.observers);
+  EXPECT_TRUE(read3->model_state.empty());
 }
 
 TEST(CheckpointFileTest, AnotherFormatIsRefusedNamingBothAndAMissingFileIsNotFound) {

@@ -90,7 +90,7 @@ TEST(CliTest, BarrierBeforeRoundsLeavesTheResultAlone) {
 #if CRPSGD_HAVE_MPI
 TEST(CliTest, MpiAndInprocAgree) {
   TempDir dir;
-  for (const char* algo : {"psgd", "cr-psgd", "local-sgd", "cr-psgd-catalyst"}) {
+  for (const char* algo : {"psgd", "cr-psgd", "local-sgd", "cr-psgd-catalyst", "auto"}) {
     const std::string common = "train" + kSynthetic + "--algo " + algo + " --budget 400 --batch 4 --sync-period 3 ";
     const auto out = dir / algo;
     const CommandResult inproc = Execute(common + "--backend inproc --workers 4 --out " + (out / "inproc").string());

@@ -61,7 +61,8 @@ TEST_P(LibraryJobTest, EqualsCrpsgdTrainBitForBit) {
 
 INSTANTIATE_TEST_SUITE_P(EveryAlgorithm, LibraryJobTest,
                          ::testing::Values(Case{"psgd", "1.1"}, Case{"cr-psgd", "1.1"}, Case{"cr-psgd", "auto"},
-                                           Case{"local-sgd", "1.1"}, Case{"cr-psgd-catalyst", "1.1"}),
+                                           Case{"local-sgd", "1.1"}, Case{"cr-psgd-catalyst", "1.1"},
+                                           Case{"auto", "1.1"}),
                          [](const ::testing::TestParamInfo<Case>& test) {
                            std::string name = std::string(test.param.algo) + "_rho_" + test.param.rho;
                            for (char& ch : name) {

@@ -88,4 +88,41 @@ inline std::string IdxBytes(const std::vector<std::uint32_t>& dims, const std::v
   return s;
 }
 
+// Least squares at x = 0: the per-sample gradients are g_i = −y_i a_i, so
+// tr Σ (their variance about the mean) and ‖∇f(0)‖² are known exactly. The
+// noise estimators' tests (--rho auto, auto) check against them.
+struct KnownNoise {
+  double trace = 0.0, grad_norm2 = 0.0;
+};
+inline KnownNoise LeastSquaresNoiseAtZero(const Dataset& data) {
+  const std::size_t n = data.num_samples(), d = data.num_features();
+  std::vector<double> mean(d, 0.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < d; ++j) mean[j] -= data.labels[i] * data.dense(i, j) / static_cast<double>(n);
+  }
+  KnownNoise noise;
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < d; ++j) {
+      const double e = -data.labels[i] * data.dense(i, j) - mean[j];
+      noise.trace += e * e / static_cast<double>(n);
+    }
+  }
+  for (double m : mean) noise.grad_norm2 += m * m;
+  return noise;
+}
+
+// The mean of independent draws and its standard error.
+struct SampleMean {
+  double mean = 0.0, standard_error = 0.0;
+};
+inline SampleMean MeanOf(const std::vector<double>& draws) {
+  const double count = static_cast<double>(draws.size());
+  SampleMean s;
+  s.mean = std::accumulate(draws.begin(), draws.end(), 0.0) / count;
+  double var = 0.0;
+  for (double x : draws) var += (x - s.mean) * (x - s.mean) / (count - 1.0);
+  s.standard_error = std::sqrt(var / count);
+  return s;
+}
+
 }  // namespace crpsgd::testing
