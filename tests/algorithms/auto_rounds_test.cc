@@ -9,6 +9,7 @@
 
 #include "algorithms/outer_step.h"
 #include "crpsgd/crpsgd.h"
+#include "testing/last_round.h"
 #include "testing/problems.h"
 
 namespace crpsgd {
@@ -119,29 +120,15 @@ TEST_P(AutoEstimatorTest, NoiseAndGradientEstimatesFromTheModelsSpreadAreUnbiase
     options.algorithm.lr = 1e-9;
     options.end_below_start = false;
     options.seed = static_cast<std::uint64_t>(seed);
-    std::vector<double> v(static_cast<std::size_t>(workers)), g(static_cast<std::size_t>(workers));
-    const Status status = RunInProcess(workers, [&](Communicator& comm) -> Status {
-      const LinearModelObjective f(Problem::kLeastSquares, data, 0.0);
-      struct Last final : RoundObserver {
-        RoundRecord record;
-        Status OnRound(const RoundRecord& r, std::span<const double>) override {
-          record = r;
-          return Status::OK();
-        }
-      } last;
-      TrainOptions mine = options;
-      mine.observers.push_back(&last);
-      CRPSGD_RETURN_IF_ERROR(Train(mine, f, comm).status());
-      if (last.record.local_steps != samples / local_batch) return Status::Internal("not local steps of b");
-      if (!last.record.noise_trace || !last.record.grad_norm2) return Status::Internal("no noise record");
-      v[static_cast<std::size_t>(comm.rank())] = *last.record.noise_trace;
-      g[static_cast<std::size_t>(comm.rank())] = *last.record.grad_norm2;
-      return Status::OK();
-    });
-    ASSERT_TRUE(status.ok()) << status.ToString();
-    for (int r = 1; r < workers; ++r) ASSERT_EQ(v[static_cast<std::size_t>(r)], v[0]);  // every worker agrees
-    noise.push_back(v[0]);
-    g2.push_back(g[0]);
+    const Result<std::vector<RoundRecord>> last = testing::LastRounds(data, workers, options);
+    ASSERT_TRUE(last.ok()) << last.status().ToString();
+    for (const RoundRecord& record : *last) {
+      ASSERT_EQ(record.local_steps, samples / local_batch);
+      ASSERT_TRUE(record.noise_trace && record.grad_norm2);
+      ASSERT_EQ(*record.noise_trace, *last->front().noise_trace);  // every worker agrees
+    }
+    noise.push_back(*last->front().noise_trace);
+    g2.push_back(*last->front().grad_norm2);
   }
   auto check = [](const std::vector<double>& draws, double truth, const char* what) {
     const testing::SampleMean m = testing::MeanOf(draws);

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "crpsgd/crpsgd.h"
+#include "testing/last_round.h"
 #include "testing/problems.h"
 
 namespace crpsgd {
@@ -92,28 +93,14 @@ TEST_P(NormTestEstimatorTest, NoiseAndGradientEstimatesAreUnbiased) {
     options.algorithm.lr = 1e-3;
     options.end_below_start = false;  // one noisy step may go up: only the estimates matter here
     options.seed = static_cast<std::uint64_t>(seed);
-    std::vector<double> v(static_cast<std::size_t>(workers)), g(static_cast<std::size_t>(workers));
-    const Status status = RunInProcess(workers, [&](Communicator& comm) -> Status {
-      const LinearModelObjective f(Problem::kLeastSquares, data, 0.0);
-      struct Last final : RoundObserver {
-        RoundRecord record;
-        Status OnRound(const RoundRecord& r, std::span<const double>) override {
-          record = r;
-          return Status::OK();
-        }
-      } last;
-      TrainOptions mine = options;
-      mine.observers.push_back(&last);
-      CRPSGD_RETURN_IF_ERROR(Train(mine, f, comm).status());
-      if (!last.record.noise_trace || !last.record.grad_norm2) return Status::Internal("no norm-test record");
-      v[static_cast<std::size_t>(comm.rank())] = *last.record.noise_trace;
-      g[static_cast<std::size_t>(comm.rank())] = *last.record.grad_norm2;
-      return Status::OK();
-    });
-    ASSERT_TRUE(status.ok()) << status.ToString();
-    for (int r = 1; r < workers; ++r) ASSERT_EQ(v[static_cast<std::size_t>(r)], v[0]);  // every worker agrees
-    noise.push_back(v[0]);
-    g2.push_back(g[0]);
+    const Result<std::vector<RoundRecord>> last = testing::LastRounds(data, workers, options);
+    ASSERT_TRUE(last.ok()) << last.status().ToString();
+    for (const RoundRecord& record : *last) {
+      ASSERT_TRUE(record.noise_trace && record.grad_norm2);
+      ASSERT_EQ(*record.noise_trace, *last->front().noise_trace);  // every worker agrees
+    }
+    noise.push_back(*last->front().noise_trace);
+    g2.push_back(*last->front().grad_norm2);
   }
   auto check = [](const std::vector<double>& draws, double truth, const char* what) {
     const testing::SampleMean m = testing::MeanOf(draws);
