@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 namespace crpsgd {
 
@@ -44,6 +45,9 @@ struct BudgetPlan {
   std::uint64_t last_batch = 0;  // B of the final round (0 if no round fits)
 };
 
-BudgetPlan PlanBudget(const BatchSchedule& schedule, std::uint64_t budget);
+// `max_rounds`: stop counting there (a growth near 1 would take ~T/B₁ rounds
+// to plan; --rounds only needs to know whether the plan exceeds R).
+BudgetPlan PlanBudget(const BatchSchedule& schedule, std::uint64_t budget,
+                      std::uint64_t max_rounds = std::numeric_limits<std::uint64_t>::max());
 
 }  // namespace crpsgd

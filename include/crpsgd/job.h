@@ -115,7 +115,7 @@ Status AdoptLoadedData(JobSpec& spec, const LoadedData& data);
 std::optional<std::string> FinishedRun(const JobSpec& spec);
 
 struct RunOutcome {
-  RunRequest request;
+  RunRequest request;  // its options as --rounds set them (FitToRounds)
   std::uint64_t seed = 0;
   Status status;       // OK or Diverged (a sweep keeps going past a diverged step)
   RunSummary summary;  // valid when status is OK

@@ -65,10 +65,6 @@ BudgetPlan PlanGrowing(const AlgorithmOptions& options, std::uint64_t budget);
 // ρ in summary.json: its number, or "auto" (the norm test).
 SummaryValue RhoValue(const AlgorithmOptions& options);
 
-// The rounds Algorithm 1's plan from B₁ at growth ρ takes, counted up to
-// `limit` + 1 at most (a ρ near 1 would take ~T/B₁).
-std::uint64_t GrowingRounds(std::uint64_t first_batch, double growth, std::uint64_t budget, std::uint64_t limit);
-
 extern const AlgorithmSpec kPsgdSpec, kCrPsgdSpec, kLocalSgdSpec, kCrPsgdCatalystSpec, kAutoSpec;
 
 }  // namespace crpsgd::internal

@@ -40,15 +40,10 @@ namespace crpsgd {
 
 std::vector<std::uint64_t> AutoRoundSamples(const AlgorithmOptions& o) {
   std::vector<std::uint64_t> samples;
-  if (o.rounds == 0) {
+  if (o.rounds == 0) {  // Algorithm 1's rounds, as PlanBudget counts them
     const GeometricBatch schedule(o.first_batch, o.growth);
-    std::uint64_t spent = 0;
-    for (std::uint64_t t = 1;; ++t) {
-      const std::uint64_t s = schedule.BatchAt(t);
-      if (s == 0 || s > o.budget - spent) break;
-      spent += s;
-      samples.push_back(s);
-    }
+    const BudgetPlan plan = PlanBudget(schedule, o.budget);
+    for (std::uint64_t t = 1; t <= plan.rounds; ++t) samples.push_back(schedule.BatchAt(t));
     return samples;
   }
   // One sample per round, and the other T − R as cumulative shares of a

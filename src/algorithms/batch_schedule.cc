@@ -14,9 +14,9 @@ std::uint64_t GeometricBatch::BatchAt(std::uint64_t round) const {
   return b >= kCap ? static_cast<std::uint64_t>(kCap) : static_cast<std::uint64_t>(b);
 }
 
-BudgetPlan PlanBudget(const BatchSchedule& schedule, std::uint64_t budget) {
+BudgetPlan PlanBudget(const BatchSchedule& schedule, std::uint64_t budget, std::uint64_t max_rounds) {
   BudgetPlan plan;
-  for (std::uint64_t t = 1;; ++t) {
+  for (std::uint64_t t = 1; plan.rounds < max_rounds; ++t) {
     const std::uint64_t b = schedule.BatchAt(t);
     if (b == 0 || b > budget - plan.spent) break;  // Algorithm 1's loop condition
     plan.spent += b;

@@ -179,11 +179,14 @@ Status FitGrowth(AlgorithmOptions& o, int) {
                                    std::to_string(most) + " rounds at any rho > 1; for " + std::to_string(o.rounds) +
                                    " rounds use psgd or a smaller --b1");
   }
+  const auto too_many = [&o](double growth) {  // more than R rounds (counted to R + 1 at most)
+    return PlanBudget(GeometricBatch(o.first_batch, growth), o.budget, o.rounds + 1).rounds > o.rounds;
+  };
   double low = 1.0, high = 2.0;  // rounds(low) > R >= rounds(high)
-  while (GrowingRounds(o.first_batch, high, o.budget, o.rounds) > o.rounds) low = high, high *= 2.0;
+  while (too_many(high)) low = high, high *= 2.0;
   for (int i = 0; i < 100 && high - low > 1e-9 * high; ++i) {
     const double mid = 0.5 * (low + high);
-    (GrowingRounds(o.first_batch, mid, o.budget, o.rounds) > o.rounds ? low : high) = mid;
+    (too_many(mid) ? low : high) = mid;
   }
   // A printable ρ (as Describe prints it, 6 digits): high rounded up still takes at most R rounds.
   const double scale = std::pow(10.0, 5 - std::floor(std::log10(high)));

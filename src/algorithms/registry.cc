@@ -36,18 +36,6 @@ BudgetPlan PlanGrowing(const AlgorithmOptions& options, std::uint64_t budget) {
                                 : PlanBudget(GeometricBatch(options.first_batch, options.growth), budget);
 }
 
-std::uint64_t GrowingRounds(std::uint64_t first_batch, double growth, std::uint64_t budget, std::uint64_t limit) {
-  const GeometricBatch schedule(first_batch, growth);
-  std::uint64_t rounds = 0, spent = 0;
-  for (std::uint64_t t = 1; rounds <= limit; ++t) {
-    const std::uint64_t b = schedule.BatchAt(t);
-    if (b == 0 || b > budget - spent) break;
-    spent += b;
-    ++rounds;
-  }
-  return rounds;
-}
-
 }  // namespace internal
 
 Result<AlgorithmOptions> FitToRounds(AlgorithmOptions options, int workers, std::string* note) {

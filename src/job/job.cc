@@ -376,6 +376,7 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
       }
     }();
     RunOutcome outcome{r, seed, summary.status(), {}};
+    outcome.request.options = fitted;  // what ran, as --rounds set it (a failed run has no summary to say so)
     if (!summary.ok() && summary.status().code() != StatusCode::kDiverged && !dir.empty() &&
         !std::filesystem::exists(options.checkpoint.dir / "LATEST")) {
       // A run that failed with nothing to resume from leaves no file that

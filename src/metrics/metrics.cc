@@ -130,11 +130,13 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
     j["target_gap"] = OrNull(s.targets.gap);
     j["target_accuracy"] = OrNull(s.targets.accuracy);
     const std::optional<TargetReached>& r = s.reached;
-    j["rounds_to_target"] = r ? nlohmann::json(r->round) : nlohmann::json(nullptr);
-    j["sfo_to_target"] = r ? nlohmann::json(r->sfo_per_worker) : nlohmann::json(nullptr);
-    j["sfo_total_to_target"] = r ? nlohmann::json(r->sfo_per_worker * s.workers) : nlohmann::json(nullptr);
-    j["bytes_to_target"] = r ? nlohmann::json(r->bytes) : nlohmann::json(nullptr);
-    j["wall_s_to_target"] = r ? nlohmann::json(r->wall_s) : nlohmann::json(nullptr);
+    const TargetReached at = r.value_or(TargetReached{});  // read only when reached
+    const auto when_reached = [&r](const auto& value) { return r ? nlohmann::json(value) : nlohmann::json(nullptr); };
+    j["rounds_to_target"] = when_reached(at.round);
+    j["sfo_to_target"] = when_reached(at.sfo_per_worker);
+    j["sfo_total_to_target"] = when_reached(at.sfo_per_worker * static_cast<std::uint64_t>(s.workers));
+    j["bytes_to_target"] = when_reached(at.bytes);
+    j["wall_s_to_target"] = when_reached(at.wall_s);
   }
   return j;
 }

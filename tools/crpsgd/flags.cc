@@ -463,14 +463,6 @@ Status UnknownRunKey(const std::string& where, const std::string& key, bool swee
                                  list);
 }
 
-namespace {
-// The options as --rounds sets them (what a run's folder is named after).
-AlgorithmOptions Fitted(const AlgorithmOptions& options) {
-  const Result<AlgorithmOptions> fitted = FitToRounds(options);
-  return fitted.ok() ? *fitted : options;
-}
-}  // namespace
-
 Result<RunRequest> MakeTrainRequest(const AlgoFlags& f) {
   RunRequest request;
   CRPSGD_ASSIGN_OR_RETURN(request.options.kind, ParseAlgorithm(f.algo));
@@ -485,6 +477,8 @@ Result<RunRequest> MakeTrainRequest(const AlgoFlags& f) {
     CRPSGD_ASSIGN_OR_RETURN(request.options.lr, ParseNumber(f.lr, "--lr"));
   }
   CRPSGD_RETURN_IF_ERROR(ValidateRequest(request));
+  // The parameters --rounds sets, once: folder names, tables and the run all see them.
+  CRPSGD_ASSIGN_OR_RETURN(request.options, FitToRounds(request.options));
   return request;
 }
 
@@ -544,10 +538,11 @@ Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const
     for (double k : grid) {
       RunRequest request = base;
       request.lr_multiple = k;
-      std::ostringstream name;
-      name << AlgorithmName(request.options.kind) << "_" << Fitted(request.options).Describe() << "_lr" << k << "overL";
-      request.name = RunFolderName(name.str());
       if (Status s = ValidateRequest(request); !s.ok()) return s.WithContext("--run '" + spec + "'");
+      CRPSGD_ASSIGN_OR_RETURN(request.options, FitToRounds(request.options));  // as in MakeTrainRequest
+      std::ostringstream name;
+      name << AlgorithmName(request.options.kind) << "_" << request.options.Describe() << "_lr" << k << "overL";
+      request.name = RunFolderName(name.str());
       requests.push_back(std::move(request));
     }
   }

@@ -177,10 +177,7 @@ std::string FormatTable(const Job& job, const JobReport& report) {
 }
 
 std::string RunParameters(const RunOutcome& o) {
-  if (o.status.ok()) return o.summary.algorithm.Describe();
-  // A run that failed has no summary: its parameters as --rounds set them.
-  const Result<AlgorithmOptions> fitted = FitToRounds(o.request.options);
-  return (fitted.ok() ? *fitted : o.request.options).Describe();
+  return o.status.ok() ? o.summary.algorithm.Describe() : o.request.options.Describe();
 }
 
 std::string ConditionLine(const Job& job, const JobReport& report) {
