@@ -6,6 +6,7 @@
 #include "compare.h"
 #include "config_file.h"
 #include "fuzz_input.h"
+#include "settings.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
@@ -14,13 +15,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   crpsgd::cli::Job job;
   (void)crpsgd::cli::LoadCompareConfig(path, job);
   if (toml) {
+    using namespace crpsgd::cli;
     CLI::App app;
-    crpsgd::cli::DataFlags data_flags;
-    crpsgd::cli::AlgoFlags algo_flags;
-    crpsgd::cli::RunFlags run_flags;
-    crpsgd::cli::AddDataFlags(app, data_flags);
-    crpsgd::cli::AddAlgoFlags(app, algo_flags, true);
-    crpsgd::cli::AddRunFlags(app, run_flags);
+    DataFlags data_flags;
+    AlgoFlags algo_flags;
+    RunFlags run_flags;
+    CommandSettings settings;
+    settings.Add(app, DataSettings(), data_flags, kTrain);
+    settings.Add(app, AlgoSettings(), algo_flags, kTrain);
+    settings.Add(app, RunSettings(), run_flags, kTrain);
     (void)crpsgd::cli::ExpandConfigFile(app, {"--config", path.string()});
   }
   return 0;

@@ -9,12 +9,14 @@
 #include <toml++/toml.h>
 
 #include "arguments.h"
+#include "settings.h"
 #include "crpsgd/metrics.h"
 
 namespace crpsgd::cli {
-namespace {
 
 using nlohmann::json;
+
+namespace {
 
 // One JSON object of the config, its keys in one spelling ("sync-period" is
 // read as "sync_period", as the flags take both). Every key the loader reads
@@ -52,21 +54,6 @@ class ConfigObject {
     }
     return Status::OK();
   }
-  // `name` as the text its flag takes: a string, a number or true/false.
-  Status ReadText(const char* name, std::string& out) {
-    const json* value = Take(name);
-    if (value == nullptr) return Status::OK();
-    if (value->is_string()) {
-      out = value->get<std::string>();
-    } else if (value->is_boolean()) {
-      out = value->get<bool>() ? "yes" : "no";
-    } else if (value->is_number()) {
-      out = ExactNumber(value->get<double>());
-    } else {
-      return Status::InvalidArgument(where_ + ": \"" + name + "\" has the wrong type (" + value->dump() + ")");
-    }
-    return Status::OK();
-  }
   // A key the caller reads itself.
   const json* Take(const char* name) {
     known_.insert(name);
@@ -92,23 +79,34 @@ class ConfigObject {
   std::set<std::string> known_;
 };
 
-// One run's keys from the table shared with --run (flags.h's RunKeys).
-Status ReadRunKeys(ConfigObject& run, AlgoFlags& a) {
-  for (const RunKey& key : RunKeys()) {
-    const json* value = run.Take(key.name);
+// The settings of `table` that `door` admits, from the object: each value as
+// the text its flag takes, typed and checked by the table (settings.h).
+template <class Flags>
+void ReadSettings(ConfigObject& object, std::span<const Setting<Flags>> table, Flags& flags, unsigned door,
+                  ErrorList& errors) {
+  for (const BoundSetting& s : BindSettings(table, flags, door)) {
+    const std::string key = WithUnderscores(s.name);
+    const json* value = object.Take(key.c_str());
     if (value == nullptr) continue;
+    const bool is_switch = std::holds_alternative<bool*>(s.field);
+    const bool is_text = std::holds_alternative<std::string*>(s.field);
     std::string text;
-    if (value->is_number()) {
+    if (value->is_boolean() && (is_switch || (s.scope & kOptionalWord))) {
+      text = value->get<bool>() ? (is_switch ? "true" : "yes") : (is_switch ? "false" : "no");
+    } else if (value->is_number() && !is_switch) {
       text = value->dump();
-    } else if (value->is_string() && !key.numeric) {
+    } else if (value->is_string() && is_text) {
       text = value->get<std::string>();
     } else {
-      return Status::InvalidArgument(run.where() + ": \"" + key.name + "\" has the wrong type (" + value->dump() + ")");
+      errors.Add(
+          Status::InvalidArgument(object.where() + ": \"" + key + "\" has the wrong type (" + value->dump() + ")"));
+      continue;
     }
-    CRPSGD_RETURN_IF_ERROR(key.apply(a, text, run.where() + ": \"" + key.name + "\""));
+    errors.Add(SetSetting(s, text), object.where());
   }
-  return Status::OK();
 }
+
+std::string RunWhere(const std::string& file, std::size_t i) { return file + ": runs[" + std::to_string(i) + "]"; }
 
 // The config file as JSON: TOML has the same keys, converted by toml++.
 Result<json> ReadConfigAsJson(const std::filesystem::path& path) {
@@ -141,92 +139,53 @@ Result<json> ReadConfigAsJson(const std::filesystem::path& path) {
   return config;
 }
 
-// The settings every run shares: the data and the run flags, as train's.
-Status ReadSharedSettings(ConfigObject& top, Job& job) {
-  DataFlags& d = job.data;
-  for (const auto& [key, field] :
-       std::initializer_list<std::pair<const char*, std::string*>>{{"problem", &d.problem},
-                                                                   {"data", &d.data},
-                                                                   {"labels", &d.labels},
-                                                                   {"format", &d.format},
-                                                                   {"test_data", &d.test_data},
-                                                                   {"test_labels", &d.test_labels},
-                                                                   {"precision", &d.precision},
-                                                                   {"sharding", &d.sharding},
-                                                                   {"model", &d.model},
-                                                                   {"loss", &d.loss},
-                                                                   {"label_column", &d.label_column}}) {
-    CRPSGD_RETURN_IF_ERROR(top.Read(key, *field));
-  }
-  CRPSGD_RETURN_IF_ERROR(top.Read("positive_class", d.positive_class));
-  CRPSGD_RETURN_IF_ERROR(top.Read("negative_class", d.negative_class));
-  CRPSGD_RETURN_IF_ERROR(top.Read("lambda", d.lambda));
-  CRPSGD_RETURN_IF_ERROR(top.Read("normalize", d.normalize));
-  CRPSGD_RETURN_IF_ERROR(top.ReadText("standardize", d.standardize));
-  CRPSGD_RETURN_IF_ERROR(top.Read("augment", d.augment));
-  CRPSGD_RETURN_IF_ERROR(top.Read("hidden", d.hidden));
-  CRPSGD_RETURN_IF_ERROR(top.ReadText("bias", d.bias));
-  CRPSGD_RETURN_IF_ERROR(top.Read("synthetic_samples", d.synthetic_samples));
-  CRPSGD_RETURN_IF_ERROR(top.Read("synthetic_features", d.synthetic_features));
-  CRPSGD_RETURN_IF_ERROR(top.Read("synthetic_noise", d.synthetic_noise));
-  CRPSGD_RETURN_IF_ERROR(top.Read("synthetic_condition", d.synthetic_condition));
-  RunFlags& r = job.run;
-  CRPSGD_RETURN_IF_ERROR(top.Read("workers", r.workers));
-  CRPSGD_RETURN_IF_ERROR(top.Read("backend", r.backend));
-  CRPSGD_RETURN_IF_ERROR(top.Read("eval_every", r.eval_every));
-  CRPSGD_RETURN_IF_ERROR(top.Read("eval_every_sfo", r.eval_every_sfo));
-  CRPSGD_RETURN_IF_ERROR(top.Read("eval_samples", r.eval_samples));
-  CRPSGD_RETURN_IF_ERROR(top.Read("eval_batch_norm", r.eval_batch_norm));
-  CRPSGD_RETURN_IF_ERROR(top.Read("threads", r.threads));
-  CRPSGD_RETURN_IF_ERROR(top.Read("net_model", r.net_model));
-  CRPSGD_RETURN_IF_ERROR(top.Read("seed", r.seed));
-  CRPSGD_RETURN_IF_ERROR(top.Read("mpi_reduction", r.mpi_reduction));
-  CRPSGD_RETURN_IF_ERROR(top.Read("mpi_timeout", r.mpi_timeout_s));
-  CRPSGD_RETURN_IF_ERROR(top.Read("init_model", r.init_model));
-  CRPSGD_RETURN_IF_ERROR(top.Read("save_model", r.save_model));
-  CRPSGD_RETURN_IF_ERROR(top.Read("no_f_star", r.no_f_star));
-  CRPSGD_RETURN_IF_ERROR(top.Read("barrier_before_rounds", r.barrier_before_rounds));
-  return Status::OK();
-}
-
 }  // namespace
 
-Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
-  const std::string file = path.string();
-  CRPSGD_ASSIGN_OR_RETURN(const json config, ReadConfigAsJson(path));
+Result<std::vector<AlgoFlags>> ReadCompareConfig(const json& config, const std::string& file, Job& job) {
   CRPSGD_ASSIGN_OR_RETURN(ConfigObject top, ConfigObject::Make(config, file));
-  CRPSGD_RETURN_IF_ERROR(ReadSharedSettings(top, job));
+  ErrorList errors;  // every bad value of the file, at once
+  ReadSettings(top, DataSettings(), job.data, kCompare, errors);
+  ReadSettings(top, RunSettings(), job.run, kCompare, errors);
+  AlgoFlags shared;
+  ReadSettings(top, AlgoSettings(), shared, kCompare, errors);
   job.spec.seeds.clear();  // "seeds", or else "seed"
   if (top.Take("seeds") != nullptr) {
     CRPSGD_RETURN_IF_ERROR(top.Read("seeds", job.spec.seeds));
     if (job.spec.seeds.empty()) return Status::InvalidArgument(file + ": \"seeds\" is empty");
   }
   if (job.spec.seeds.empty()) job.spec.seeds = {job.run.seed};
-
-  AlgoFlags shared;
-  CRPSGD_RETURN_IF_ERROR(top.Read("budget", shared.budget));
-  CRPSGD_RETURN_IF_ERROR(top.Read("sampling", shared.sampling));
-  CRPSGD_RETURN_IF_ERROR(top.Read("max_micro_batch", shared.max_micro_batch));
   const json* runs = top.Take("runs");
   CRPSGD_RETURN_IF_ERROR(top.CheckNoUnknownKeys());
+  CRPSGD_RETURN_IF_ERROR(errors.ToStatus());
   if (shared.budget == 0) return Status::InvalidArgument(file + ": \"budget\" (SFO per worker) is required and > 0");
   if (runs == nullptr || !runs->is_array() || runs->empty()) {
     return Status::InvalidArgument(file + ": \"runs\" must be a non-empty list of runs");
   }
-  job.spec.requests.clear();
+  std::vector<AlgoFlags> run_flags;
   for (std::size_t i = 0; i < runs->size(); ++i) {
     const json& run_json = (*runs)[i];
-    CRPSGD_ASSIGN_OR_RETURN(ConfigObject run, ConfigObject::Make(run_json, file + ": runs[" + std::to_string(i) + "]"));
+    CRPSGD_ASSIGN_OR_RETURN(ConfigObject run, ConfigObject::Make(run_json, RunWhere(file, i)));
     if (!run_json.is_object()) return Status::InvalidArgument(run.where() + ": expected an object");
-    AlgoFlags a = shared;
+    AlgoFlags& a = run_flags.emplace_back(shared);
     if (!run_json.contains("algo")) return Status::InvalidArgument(run.where() + ": \"algo\" is required");
     CRPSGD_RETURN_IF_ERROR(run.Read("algo", a.algo));
-    CRPSGD_RETURN_IF_ERROR(ReadRunKeys(run, a));
+    ReadSettings(run, AlgoSettings(), a, kRunKey, errors);
     CRPSGD_RETURN_IF_ERROR(run.CheckNoUnknownKeys());
-    auto request = MakeTrainRequest(a);
-    if (!request.ok()) return request.status().WithContext(run.where());
+    CRPSGD_RETURN_IF_ERROR(errors.ToStatus());
+  }
+  return run_flags;
+}
+
+Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
+  const std::string file = path.string();
+  CRPSGD_ASSIGN_OR_RETURN(const json config, ReadConfigAsJson(path));
+  CRPSGD_ASSIGN_OR_RETURN(const std::vector<AlgoFlags> runs, ReadCompareConfig(config, file, job));
+  job.spec.requests.clear();
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    auto request = MakeTrainRequest(runs[i]);
+    if (!request.ok()) return request.status().WithContext(RunWhere(file, i));
     request->group = static_cast<int>(i);
-    request->name = RunFolderName(std::to_string(i + 1) + "_" + a.algo + "_" + request->options.Describe());
+    request->name = RunFolderName(std::to_string(i + 1) + "_" + runs[i].algo + "_" + request->options.Describe());
     job.spec.requests.push_back(std::move(request).value());
   }
   job.spec.sweep = true;  // rows aggregate each run over the seeds

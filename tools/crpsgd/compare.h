@@ -9,22 +9,27 @@
 //               {"algo": "cr-psgd", "b1": 4, "rho": 1.04, "lr": "auto*8"} ]
 //   }
 //
-// Top-level keys: the data and run settings below, workers, backend,
-// eval_every, eval_every_sfo, eval_samples, eval_batch_norm, threads, net_model, seeds.
-// Data keys are the data flags' names with '_' for '-' (problem, data, format,
-// test_data, positive_class, negative_class, lambda, normalize, augment,
-// hidden, bias, synthetic_samples, synthetic_features, synthetic_noise, synthetic_condition); run
-// keys are the algorithm flags' (algo, batch, b1, rho, sync_period, theta,
-// outer_iters, inner_budget, lr, momentum, weight_decay, lr_schedule,
-// lr_batch_scaling, lr_max). An
-// unknown key is an error that names it.
+// Keys are the flags' names with '_' for '-' (or '-' itself): at the top,
+// the settings every run shares (settings.h's rows in scope kCompare: the
+// data, workers, seed, evaluation, targets, budget, ...) and "seeds"; in each
+// run, "algo" and the run keys (kRunKey: batch, b1, rho, lr, ...), the keys
+// of sweep's --run. An unknown key is an error that names it.
 #pragma once
 
 #include <filesystem>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "flags.h"
 
 namespace crpsgd::cli {
+
+// The config's settings, typed and checked by settings.h's table: the shared
+// ones into `job` (data, run flags, seeds), each run's into its AlgoFlags
+// (the shared algorithm settings, then "algo" and its run keys). Errors name
+// `file` and the run.
+Result<std::vector<AlgoFlags>> ReadCompareConfig(const nlohmann::json& config, const std::string& file, Job& job);
 
 // Reads the config into a job (flags on the command line that are not in
 // the file keep their values).

@@ -1,13 +1,10 @@
 #include "config_file.h"
 
 #include <filesystem>
-#include <regex>
-#include <sstream>
 
 #include <toml++/toml.h>
 
 #include "arguments.h"
-#include "crpsgd/config.h"
 #include "crpsgd/metrics.h"
 
 namespace crpsgd::cli {
@@ -38,18 +35,6 @@ Result<std::string> ScalarText(const toml::node& node, const std::string& where,
   if (const auto* i = node.as_integer()) return std::to_string(i->get());
   if (const auto* d = node.as_floating_point()) return ExactNumber(d->get());
   return Status::InvalidArgument(where + ": " + key + " must be a string or a number");
-}
-
-// A TOML value: a number as it is, anything else a quoted string.
-std::string TomlValue(const std::string& text) {
-  static const std::regex number(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)");
-  if (std::regex_match(text, number)) return text;
-  std::string quoted = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') quoted += '\\';
-    quoted += c;
-  }
-  return quoted + "\"";
 }
 
 }  // namespace
@@ -131,49 +116,6 @@ Result<std::vector<std::string>> ExpandConfigFile(const CLI::App& subcommand, co
   }
   expanded.insert(expanded.end(), rest.begin(), rest.end());
   return expanded;
-}
-
-std::string EffectiveConfig(const CLI::App& subcommand) {
-  std::ostringstream toml;
-  toml << "# crpsgd " << CRPSGD_VERSION << " " << subcommand.get_name()
-       << ": the effective configuration of this run (config file, flags and defaults).\n"
-       << "# Repeat it with: crpsgd " << subcommand.get_name() << " --config config.toml\n";
-  for (const CLI::Option* option : subcommand.get_options()) {
-    if (option->get_lnames().empty()) continue;
-    const std::string key = option->get_lnames().front();
-    // What to do with --out's earlier files is not a setting of the run: a
-    // config.toml replayed into a new folder must neither resume nor
-    // overwrite; nor are a test's injected fault (a resume must not repeat
-    // it) and how much to print (a resume prints as its own flags say).
-    if (key == "help" || key == "config" || key == "version" || key == "resume" || key == "overwrite" ||
-        key == "inject-fault" || key == "quiet" || key == "verbose") {
-      continue;
-    }
-    if (IsWordFlag(*option)) {
-      toml << key << " = " << TomlValue(option->count() > 0 ? option->results().back() : option->get_default_str())
-           << "\n";
-      continue;
-    }
-    if (IsFlag(*option)) {
-      toml << key << " = " << (option->count() > 0 && option->as<bool>() ? "true" : "false") << "\n";
-      continue;
-    }
-    std::vector<std::string> values = option->results();
-    if (option->count() == 0) {
-      values.clear();
-      if (!option->get_default_str().empty()) values.push_back(option->get_default_str());
-    }
-    if (IsRepeatable(*option)) {
-      toml << key << " = [";
-      for (std::size_t i = 0; i < values.size(); ++i) toml << (i ? ", " : "") << TomlValue(values[i]);
-      toml << "]\n";
-    } else if (values.empty()) {
-      toml << "# " << key << " is not set\n";
-    } else {
-      toml << key << " = " << TomlValue(values.front()) << "\n";
-    }
-  }
-  return toml.str();
 }
 
 }  // namespace crpsgd::cli

@@ -11,8 +11,8 @@
 //
 // Keys are the long flag names without "--" ("_" may stand for "-"). The
 // effective configuration of a run (file, flags and defaults together) is
-// written to its output folder as config.toml, and `--config` of that file
-// repeats the run.
+// written to its output folder as config.toml (CommandSettings::EffectiveConfig),
+// and `--config` of that file repeats the run.
 #pragma once
 
 #include <map>
@@ -32,9 +32,5 @@ namespace crpsgd::cli {
 // refuses later can be traced back to its line.
 Result<std::vector<std::string>> ExpandConfigFile(const CLI::App& subcommand, const std::vector<std::string>& args,
                                                   std::map<std::string, std::string>* origins = nullptr);
-
-// The subcommand's effective configuration after parsing, as TOML that
-// ExpandConfigFile reads back: every flag with its value or default.
-std::string EffectiveConfig(const CLI::App& subcommand);
 
 }  // namespace crpsgd::cli

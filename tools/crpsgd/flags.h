@@ -1,10 +1,10 @@
-// Command-line flags of `crpsgd train` and `crpsgd sweep`, and their
-// translation into library options. Defaults live here and in --help only.
+// The settings of `crpsgd train`, `sweep` and `compare` as flags structs, and
+// their translation into the library's options. Each field is one row of
+// settings.h's tables (name, help, check); its initial value is the default,
+// most taken from the library's options.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <cstdint>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -106,13 +106,6 @@ struct SweepFlags {
   std::string seeds;  // "1,2,3": repeat every run with each seed; "" = --seed
 };
 
-// own_network_flags: --model and --loss (train and sweep; predict's --model is its input).
-void AddDataFlags(CLI::App& app, DataFlags& flags, bool own_network_flags = true);
-void AddRunFlags(CLI::App& app, RunFlags& flags);
-// With `algorithm_flags` false only the flags a sweep shares are added.
-void AddAlgoFlags(CLI::App& app, AlgoFlags& flags, bool algorithm_flags);
-void AddSweepFlags(CLI::App& app, SweepFlags& flags);
-
 // The flags as the library's options: the one translation train, sweep,
 // compare and predict share. `labels`: how the objective reads labels.
 // --model FILE makes --problem torchscript (another --problem with it is an
@@ -124,21 +117,6 @@ Result<DataOptions> MakeDataOptions(const DataFlags& flags, LabelTask labels, bo
 Result<std::optional<double>> ParseBias(const std::string& text);
 Result<std::optional<bool>> ParseStandardize(const std::string& text);
 Result<ObjectiveSettings> MakeObjectiveSettings(const DataFlags& data, const RunFlags& run);
-
-// A setting one run may set, in a sweep (--run ALGO:key=value,...) and in a
-// compare config ("runs": [{"algo": ..., key: value}]): one table for both,
-// and every key in both spellings (sync_period and sync-period).
-struct RunKey {
-  const char* name;  // "sync_period"
-  bool numeric;      // the value is a number; else text (rho, lr, the schedules)
-  bool in_sweep;     // --run may set it
-  Status (*apply)(AlgoFlags& flags, const std::string& text, const std::string& what);
-};
-std::span<const RunKey> RunKeys();
-// The table's entry for `key` in either spelling, or null.
-const RunKey* FindRunKey(std::string key);
-// An unknown key's message: `where`, the key, and the nearest known one.
-Status UnknownRunKey(const std::string& where, const std::string& key, bool sweep);
 
 Result<RunRequest> MakeTrainRequest(const AlgoFlags& flags);
 Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const SweepFlags& sweep);

@@ -31,6 +31,7 @@
 #include "crpsgd/job.h"
 #include "predict.h"
 #include "report.h"
+#include "settings.h"
 
 namespace crpsgd::cli {
 namespace {
@@ -108,23 +109,17 @@ Status EveryStepDiverged(const Job& job, const JobReport& report) {
 Result<LaunchOptions> MakeLaunchOptions(const Job& job) {
   const RunFlags& run = job.run;
   LaunchOptions launch;
-  std::string backend = run.backend;
+  std::string backend = run.backend;  // auto, inproc or mpi (checked by its row, settings.cc)
   if (backend == "auto") backend = DefaultBackend() == Backend::kMpi ? "mpi" : "inproc";
-  if (backend != "inproc" && backend != "mpi") {
-    return Status::InvalidArgument("--backend must be auto, inproc or mpi, got '" + run.backend + "'");
-  }
   if (backend == "inproc" && MpirunWorldSize() > 1) {
     return Status::InvalidArgument("--backend inproc under mpirun -np " + std::to_string(MpirunWorldSize()) +
                                    ": every rank would run the whole job alone and write the same --out; drop "
                                    "--backend (auto uses mpi under mpirun) or run without mpirun");
   }
   launch.backend = backend == "mpi" ? Backend::kMpi : Backend::kInProcess;
-  if (run.mpi_reduction != "ordered" && run.mpi_reduction != "native") {
-    return Status::InvalidArgument("--mpi-reduction must be ordered or native, got '" + run.mpi_reduction + "'");
-  }
   launch.mpi_reduction = run.mpi_reduction == "native" ? MpiReduction::kNative : MpiReduction::kOrdered;
   launch.mpi_timeout = std::chrono::seconds(run.mpi_timeout_s);
-  if (run.workers < 0 || (job.compare && run.workers == 0)) {
+  if (job.compare && run.workers == 0) {
     return Status::InvalidArgument("--workers must be >= 1, got " + std::to_string(run.workers));
   }
   launch.workers = launch.backend == Backend::kInProcess && run.workers == 0 ? 1 : run.workers;
@@ -177,6 +172,7 @@ struct Commands {
   TheoryCheckOptions theory_flags;
   PredictFlags predict_flags;
   CLI::App *train = nullptr, *sweep = nullptr, *compare = nullptr, *theory = nullptr, *predict = nullptr;
+  CommandSettings train_settings, sweep_settings, compare_settings, predict_settings;
   std::vector<CLI::App*> all;  // in the order --help lists them
   std::string names;           // "train, sweep, ..."
 
@@ -195,21 +191,9 @@ void AddTrain(Commands& c) {
   c.train = c.app.add_subcommand("train",
                                  "Train one model with one algorithm; "
                                  "writes metrics.jsonl, summary.json and config.toml to --out");
-  AddDataFlags(*c.train, c.train_job.data);
-  AddAlgoFlags(*c.train, c.train_algo, /*algorithm_flags=*/true);
-  RunFlags& run = c.train_job.run;
-  AddRunFlags(*c.train, run);
-  c.train
-      ->add_option("--checkpoint-every", run.checkpoint_every,
-                   "Write a checkpoint to --out/checkpoint every K rounds (0 = none); see --resume")
-      ->capture_default_str();
-  c.train->add_flag("--resume", run.resume,
-                    "Continue the run in --out from its last checkpoint (give the same flags as the first time); "
-                    "the result is bit-identical to an uninterrupted run");
-  c.train->add_option("--inject-fault", run.inject_fault,
-                      "For tests: kill:rank=R,round=T kills worker R (under mpirun, its process; in-process, the "
-                      "whole process) at round T; stop:rank=R,round=T stops it (a hung worker); throw:rank=R,round=T "
-                      "throws a C++ exception in it (a library error)");
+  c.train_settings.Add(*c.train, DataSettings(), c.train_job.data, kTrain);
+  c.train_settings.Add(*c.train, AlgoSettings(), c.train_algo, kTrain);
+  c.train_settings.Add(*c.train, RunSettings(), c.train_job.run, kTrain);
   c.train->add_option("--config", c.config_file, kConfigHelp);
 }
 
@@ -217,24 +201,20 @@ void AddSweepAndCompare(Commands& c) {
   c.sweep = c.app.add_subcommand("sweep",
                                  "Run several algorithms on the same data and budget, each over a "
                                  "grid of step sizes (multiples of 1/L), and print a comparison table");
-  AddDataFlags(*c.sweep, c.sweep_job.data);
-  AddAlgoFlags(*c.sweep, c.sweep_algo, /*algorithm_flags=*/false);
-  AddSweepFlags(*c.sweep, c.sweep_flags);
-  AddRunFlags(*c.sweep, c.sweep_job.run);
+  c.sweep_settings.Add(*c.sweep, DataSettings(), c.sweep_job.data, kSweep);
+  c.sweep_settings.Add(*c.sweep, AlgoSettings(), c.sweep_algo, kSweep);
+  c.sweep_settings.Add(*c.sweep, SweepSettings(), c.sweep_flags, kSweep);
+  c.sweep_settings.Add(*c.sweep, RunSettings(), c.sweep_job.run, kSweep);
   c.sweep->add_option("--config", c.config_file, kConfigHelp);
 
-  RunFlags& run = c.compare_job.run;
-  run.out = "out/compare";
+  c.compare_job.run.out = "out/compare";
   c.compare = c.app.add_subcommand("compare",
                                    "Run the runs a JSON or TOML config describes (one problem, one "
                                    "budget, several algorithms and seeds), then draw figures with "
                                    "gnuplot and write a table (see docs/compare.md)");
   c.compare->add_option("--config", c.compare_config, "The config: JSON, or TOML when the name ends in .toml")
       ->required();
-  c.compare->add_option("--out", run.out, "Output folder: runs, figures/, table.md, results.csv")
-      ->capture_default_str();
-  c.compare->add_flag("-q,--quiet", run.quiet, "Print only errors and the result table (not with -v)");
-  c.compare->add_flag("-v,--verbose", run.verbose, "Log every evaluated round to stderr");
+  c.compare_settings.Add(*c.compare, RunSettings(), c.compare_job.run, kCompareFlag);
 }
 
 void AddTheoryCheckAndPredict(Commands& c) {
@@ -258,13 +238,7 @@ void AddTheoryCheckAndPredict(Commands& c) {
       "the accuracy, writes one prediction per line to --out");
   c.predict->add_option("--model", p.model, "The model file: LIBLINEAR's format, or a network's model.pt")->required();
   c.predict->add_option("--out", p.out, "File for the predictions, one per line (replaced if it exists)");
-  AddDataFlags(*c.predict, p.data, /*own_network_flags=*/false);
-  // Training's data flags that mean nothing to scoring a file: predict lists only its own.
-  for (const char* unused :
-       {"--test-data", "--test-labels", "--synthetic-samples", "--synthetic-features", "--synthetic-noise",
-        "--synthetic-condition", "--lambda", "--augment", "--precision", "--sharding", "--standardize"}) {
-    c.predict->remove_option(c.predict->get_option(unused));
-  }
+  c.predict_settings.Add(*c.predict, DataSettings(), p.data, kPredict);
   c.predict
       ->add_option("--loss", p.loss,
                    "A network's loss in training: cross-entropy (a classifier: accuracy) or mse (a regression: "
@@ -282,8 +256,6 @@ Commands::Commands() {
   AddTrain(*this);
   AddSweepAndCompare(*this);
   AddTheoryCheckAndPredict(*this);
-  compare->add_flag("--overwrite", compare_job.run.overwrite,
-                    "Replace the files of an earlier compare in --out (its runs, figures and tables)");
   // The subcommands, once: their names in messages and suggestions come from here.
   all = {train, sweep, compare, theory, predict};
   for (CLI::App* sub : all) {
@@ -355,6 +327,14 @@ std::optional<int> Parse(Commands& c, std::vector<std::string> args, bool leader
     if (e.get_exit_code() == 0) return c.app.exit(e);  // --help, --version
     return ParseFailed(e, from_config, leader);
   }
+  // CLI11 read the values as text; the settings' table types and checks them all.
+  for (const auto& [sub, settings] : {std::pair{c.train, &c.train_settings},
+                                      {c.sweep, &c.sweep_settings},
+                                      {c.compare, &c.compare_settings},
+                                      {c.predict, &c.predict_settings}}) {
+    if (!sub->parsed()) continue;
+    if (Status applied = settings->Apply(from_config); !applied.ok()) return Fail(applied, leader);
+  }
   return std::nullopt;
 }
 
@@ -369,7 +349,7 @@ Status MakeJob(Commands& c, Job& job, std::optional<std::string>* finished) {
     CRPSGD_RETURN_IF_ERROR(LoadCompareConfig(c.compare_config, job));
     job.compare = true;
   } else if (c.train->parsed()) {
-    job.spec.config_toml = EffectiveConfig(*c.train);
+    job.spec.config_toml = c.train_settings.EffectiveConfig("train");
     if (job.run.resume && job.run.overwrite) {
       return Status::InvalidArgument(
           "--resume continues the run in --out and --overwrite replaces it: "
@@ -382,7 +362,7 @@ Status MakeJob(Commands& c, Job& job, std::optional<std::string>* finished) {
     CRPSGD_ASSIGN_OR_RETURN(job.spec.seeds, ParseSeeds(c.sweep_flags.seeds, job.run.seed));
     CRPSGD_ASSIGN_OR_RETURN(job.spec.requests, MakeSweepRequests(c.sweep_algo, c.sweep_flags));
     job.spec.sweep = true;
-    job.spec.config_toml = EffectiveConfig(*c.sweep);
+    job.spec.config_toml = c.sweep_settings.EffectiveConfig("sweep");
   }
   CRPSGD_RETURN_IF_ERROR(MakeJobSpec(job));
   if (c.train->parsed()) *finished = FinishedRun(job.spec);

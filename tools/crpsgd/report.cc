@@ -118,7 +118,9 @@ static std::string TargetColumns(const TableRow& row) {
   const std::string some = reached < row.seeds.size()
                                ? " (" + std::to_string(reached) + " of " + std::to_string(row.seeds.size()) + " seeds)"
                                : "";
-  return " " + Rounds(rounds / reached) + some + " | " + Num(sfo / reached) + " |";
+  std::string columns = " ";  // appended: GCC 12 warns (-Wrestrict, a false alarm) on " " + std::string
+  columns += Rounds(rounds / reached) + some + " | " + Num(sfo / reached) + " |";
+  return columns;
 }
 
 std::string FormatTable(const Job& job, const JobReport& report) {
