@@ -71,6 +71,15 @@ class Communicator {
 
  protected:
   Communicator(int rank, int size) : rank_(rank), size_(size) {}
+  // For a communicator that wraps another (FaultInjectingCommunicator): the
+  // other's backend calls, uncounted there (the wrapper's public methods count).
+  static Status ForwardAllreduceSum(Communicator& to, std::span<std::byte> data, DataType type) {
+    return to.DoAllreduceSum(data, type);
+  }
+  static Status ForwardBroadcast(Communicator& to, std::span<std::byte> data, int root) {
+    return to.DoBroadcast(data, root);
+  }
+  static Status ForwardBarrier(Communicator& to) { return to.DoBarrier(); }
 
  private:
   // Backends implement these; the public methods above do the accounting, so
@@ -78,12 +87,16 @@ class Communicator {
   virtual Status DoAllreduceSum(std::span<std::byte> data, DataType type) = 0;
   virtual Status DoBroadcast(std::span<std::byte> data, int root) = 0;
   virtual Status DoBarrier() = 0;
+  // Called as a training all-reduce starts, with its round (1, 2, ...): a
+  // wrapper's place to act between rounds. The backends do nothing.
+  virtual Status BeforeTrainingRound(std::uint64_t /*round*/) { return Status::OK(); }
 
   template <class T>
   Status AllreduceMeanImpl(std::span<T> data, DataType type, Traffic traffic);
   Status Account(Traffic traffic, std::size_t bytes, double seconds, Status status);
 
-  // The barrier of set_barrier_before_rounds, for training traffic.
+  // Before every all-reduce: for training traffic, BeforeTrainingRound and
+  // the barrier of set_barrier_before_rounds.
   Status WaitForAll(Traffic traffic);
 
   int rank_;

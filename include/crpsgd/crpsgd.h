@@ -8,6 +8,7 @@
 #include "crpsgd/data_loader.h"
 #include "crpsgd/dataset.h"
 #include "crpsgd/evaluation.h"
+#include "crpsgd/fault_injection.h"
 #include "crpsgd/inproc.h"
 #include "crpsgd/linear_models.h"
 #include "crpsgd/liblinear_model.h"

@@ -24,6 +24,7 @@
 #include "crpsgd/communicator.h"
 #include "crpsgd/data_loader.h"
 #include "crpsgd/dataset.h"
+#include "crpsgd/fault_injection.h"
 #include "crpsgd/metrics.h"
 #include "crpsgd/mpi.h"
 #include "crpsgd/objective_registry.h"
@@ -86,9 +87,9 @@ struct JobSpec {
   bool quiet = false;
   bool verbose = false;  // a line per evaluated round
 
-  // Called on every worker after each round's own observers (the tool's
-  // --inject-fault); an error ends the run.
-  std::function<Status(int rank, const RoundRecord& record)> round_hook;
+  // Tests (--inject-fault): every run's workers train through a
+  // FaultInjectingCommunicator with this fault.
+  std::optional<Fault> fault;
 
   // Filled by AdoptLoadedData from the loaded data.
   bool standardized = false;      // --standardize, auto resolved

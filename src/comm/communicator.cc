@@ -36,7 +36,9 @@ Status Communicator::Account(Traffic traffic, std::size_t bytes, double seconds,
 }
 
 Status Communicator::WaitForAll(Traffic traffic) {
-  return traffic == Traffic::kTraining && barrier_before_rounds_ ? DoBarrier() : Status::OK();
+  if (traffic != Traffic::kTraining) return Status::OK();
+  CRPSGD_RETURN_IF_ERROR(BeforeTrainingRound(stats_.training.calls + 1));
+  return barrier_before_rounds_ ? DoBarrier() : Status::OK();
 }
 
 template <class T>

@@ -41,17 +41,6 @@ std::string DataName(const DataOptions& data) {
   return data.format == DataFormat::kSynthetic ? std::string("synthetic") : data.train.string();
 }
 
-// JobSpec::round_hook as an observer of one worker's rounds.
-class RoundHook final : public RoundObserver {
- public:
-  RoundHook(const std::function<Status(int, const RoundRecord&)>& hook, int rank) : hook_(hook), rank_(rank) {}
-  Status OnRound(const RoundRecord& record, std::span<const double>) override { return hook_(rank_, record); }
-
- private:
-  const std::function<Status(int, const RoundRecord&)>& hook_;
-  int rank_;
-};
-
 }  // namespace
 
 std::string RunFolderName(std::string description) {
@@ -347,11 +336,6 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
         options.observers.push_back(metrics.get());
       }
     }
-    std::optional<RoundHook> hook;
-    if (job.round_hook) {
-      hook.emplace(job.round_hook, comm.rank());
-      options.observers.push_back(&*hook);
-    }
     std::optional<ProgressReporter> progress;
     if (leader && !job.quiet) {
       const AlgorithmPlan plan = PlanAlgorithm(options.algorithm, comm.size());
@@ -368,9 +352,14 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
     }
     // An exception inside a worker (LibTorch's) ends the job as the backends
     // report it, after the clean-up below.
+    std::optional<FaultInjectingCommunicator> faulty;  // --inject-fault (tests): this worker's, with the fault
+    if (job.fault) {
+      faulty.emplace(comm, *job.fault);
+      faulty->set_barrier_before_rounds(job.barrier_before_rounds);
+    }
     Result<RunSummary> summary = [&]() -> Result<RunSummary> {
       try {
-        return Train(options, f, comm);
+        return Train(options, f, faulty ? *faulty : comm);
       } catch (const std::exception& e) {
         return Status::Internal("worker " + std::to_string(comm.rank()) + " threw: " + e.what());
       }

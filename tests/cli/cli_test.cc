@@ -764,7 +764,7 @@ TEST(CliCheckpointFailureTest, AnExceptionInAWorkerEndsTheJobWithItsMessage) {
   if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP();
   TempDir dir;
   const std::string common = "train -q --data " + kHeartScale + " --budget 400 --inject-fault throw:rank=1,round=5";
-  const std::string message = "worker 1 threw: --inject-fault: an exception in worker 1 at round 5";
+  const std::string message = "worker 1 threw: --inject-fault: an exception in worker 1 after round 5";
   const CommandResult inproc = Execute(common + " --workers 3 --out " + (dir / "inproc").string());
   EXPECT_EQ(inproc.exit_code, 1) << inproc.output;
   EXPECT_NE(inproc.output.find("crpsgd: error: " + message), std::string::npos) << inproc.output;

@@ -3,10 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <sstream>
-#include <stdexcept>
 
 #include "arguments.h"
 #include "crpsgd/objectives.h"
@@ -257,37 +255,10 @@ Status MakeJobSpec(Job& job) {
   spec.save_model = run.save_model;
   spec.quiet = run.quiet;
   spec.verbose = run.verbose;
-  CRPSGD_ASSIGN_OR_RETURN(spec.round_hook, FaultHook(run.inject_fault));
-  return Status::OK();
-}
-
-Result<std::function<Status(int, const RoundRecord&)>> FaultHook(const std::string& text) {
-  if (text.empty()) return std::function<Status(int, const RoundRecord&)>();
-  enum class Kind { kKill, kStop, kThrow };
-  const std::string kind = text.substr(0, text.find(':'));
-  const Kind fault = kind == "stop" ? Kind::kStop : kind == "throw" ? Kind::kThrow : Kind::kKill;
-  const std::string format = (kind == "stop" || kind == "throw" ? kind : std::string("kill")) + ":rank=%d,round=%llu%n";
-  int rank = 0, consumed = 0;
-  unsigned long long round = 0;
-  if (std::sscanf(text.c_str(), format.c_str(), &rank, &round, &consumed) != 2 ||
-      consumed != static_cast<int>(text.size()) || rank < 0 || round < 1) {
-    return Status::InvalidArgument(
-        "--inject-fault must be kill:rank=R,round=T, stop:rank=R,round=T or "
-        "throw:rank=R,round=T (R >= 0, T >= 1), got '" +
-        text + "'");
+  if (!run.inject_fault.empty()) {
+    CRPSGD_ASSIGN_OR_RETURN(spec.fault, ParseFault(run.inject_fault));
   }
-  return std::function<Status(int, const RoundRecord&)>([=](int worker, const RoundRecord& record) {
-    if (worker != rank || record.round != round) return Status::OK();
-    if (fault == Kind::kThrow) {
-      throw std::runtime_error("--inject-fault: an exception in worker " + std::to_string(worker) + " at round " +
-                               std::to_string(round));
-    }
-    std::fprintf(stderr, "crpsgd: --inject-fault: %s worker %d at round %llu\n",
-                 fault == Kind::kStop ? "stopping" : "killing", worker, round);
-    std::fflush(stderr);
-    std::raise(fault == Kind::kStop ? SIGSTOP : SIGKILL);
-    return Status::OK();
-  });
+  return Status::OK();
 }
 
 Result<std::vector<std::uint64_t>> ParseSeeds(const std::string& seeds, std::uint64_t seed) {

@@ -66,7 +66,7 @@ struct RunFlags {
   std::uint64_t checkpoint_every = 0;  // train: a checkpoint every K rounds in --out/checkpoint
   bool resume = false;                 // train: continue from --out/checkpoint
   bool overwrite = false;              // replace the files of an earlier run in --out
-  std::string inject_fault;            // tests: kill:rank=R,round=T (also stop: and throw:)
+  std::string inject_fault;            // tests: kill:rank=R,round=T (also stop:, throw:, fail:); ParseFault
   bool barrier_before_rounds = false;  // comm_s without the wait for the slowest worker
   bool quiet = false;
   bool verbose = false;  // a log line per evaluated round
@@ -136,12 +136,6 @@ struct Job {
 // evaluation, outputs and --inject-fault. Checks every value it translates;
 // ValidateJob checks how they combine. Before any data is read.
 Status MakeJobSpec(Job& job);
-
-// --inject-fault "kill|stop|throw:rank=R,round=T" as a round hook (tests): at
-// the end of round T on worker R (after its metrics line, before its
-// checkpoint) the process is killed (kill -9: a dead worker) or stopped
-// (SIGSTOP: a hung one), or the worker throws (a library error). Null for "".
-Result<std::function<Status(int, const RoundRecord&)>> FaultHook(const std::string& text);
 
 // The seeds of a sweep: --seeds parsed, or {seed} when it is empty.
 Result<std::vector<std::uint64_t>> ParseSeeds(const std::string& seeds, std::uint64_t seed);

@@ -265,10 +265,11 @@ const Setting<RunFlags> kRunSettings[] = {
      "bit-identical to an uninterrupted run",
      "", At<&RunFlags::resume>},
     {"inject-fault", kTrain | kNotReplayed,
-     "For tests: kill:rank=R,round=T kills worker R (under mpirun, its process; in-process, the whole process) at "
-     "round T; stop:rank=R,round=T stops it (a hung worker); throw:rank=R,round=T throws a C++ exception in it (a "
-     "library error)",
-     "throw:rank=0,round=2", At<&RunFlags::inject_fault>, Parses<FaultHook>},
+     "For tests: kill:rank=R,round=T kills worker R (under mpirun, its process; in-process, the whole process) "
+     "after round T, as it starts the next round's all-reduce; stop:rank=R,round=T stops it (a hung worker); "
+     "throw:rank=R,round=T throws a C++ exception in it (a library error); fail:rank=R,round=T fails its "
+     "all-reduce (a lost peer)",
+     "throw:rank=0,round=2", At<&RunFlags::inject_fault>, Parses<ParseFault>},
 };
 
 const Setting<AlgoFlags> kAlgoSettings[] = {
