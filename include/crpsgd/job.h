@@ -120,6 +120,10 @@ struct RunOutcome {
   std::uint64_t seed = 0;
   Status status;       // OK or Diverged (a sweep keeps going past a diverged step)
   RunSummary summary;  // valid when status is OK
+
+  // The algorithm's parameters as tables and legends show them ("B1=1 rho=1.1"):
+  // those that ran (the step rule's first batch included), or those asked for.
+  std::string Parameters() const { return status.ok() ? summary.algorithm.Describe() : request.options.Describe(); }
 };
 
 struct JobReport {

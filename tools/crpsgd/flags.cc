@@ -261,6 +261,22 @@ Status MakeJobSpec(Job& job) {
   return Status::OK();
 }
 
+Result<PredictOptions> MakePredictOptions(const PredictFlags& flags) {
+  if (flags.model.empty()) return Status::InvalidArgument("--model is required (a LIBLINEAR model or a model.pt)");
+  if (flags.data.format == "synthetic") return Status::InvalidArgument("predict reads a data file: give --data");
+  if (!flags.data.test_data.empty()) {
+    return Status::InvalidArgument("--test-data: predict scores the file given as --data");
+  }
+  PredictOptions options;
+  options.model = flags.model;
+  options.out = flags.out;
+  CRPSGD_ASSIGN_OR_RETURN(options.data, MakeDataOptions(flags.data, LabelTask::kClasses));
+  options.problem = flags.data.problem;
+  options.hidden = flags.data.hidden;
+  options.loss = flags.loss;
+  return options;
+}
+
 Result<std::vector<std::uint64_t>> ParseSeeds(const std::string& seeds, std::uint64_t seed) {
   if (seeds.empty()) return std::vector<std::uint64_t>{seed};
   std::vector<std::uint64_t> out;

@@ -15,6 +15,7 @@
 #include "crpsgd/linear_models.h"
 #include "crpsgd/mpi.h"
 #include "crpsgd/objective_registry.h"
+#include "crpsgd/predict.h"
 
 namespace crpsgd::cli {
 
@@ -136,6 +137,15 @@ struct Job {
 // evaluation, outputs and --inject-fault. Checks every value it translates;
 // ValidateJob checks how they combine. Before any data is read.
 Status MakeJobSpec(Job& job);
+
+// `crpsgd predict`: a saved model and the data file to score.
+struct PredictFlags {
+  std::string model;  // a LIBLINEAR model file (--save-model's, or liblinear-train's), or a network's model.pt
+  std::string out;    // predictions, one per line; "" = none
+  DataFlags data;
+  std::string loss = "cross-entropy";  // a network's: mse scores a regression network
+};
+Result<PredictOptions> MakePredictOptions(const PredictFlags& flags);
 
 // The seeds of a sweep: --seeds parsed, or {seed} when it is empty.
 Result<std::vector<std::uint64_t>> ParseSeeds(const std::string& seeds, std::uint64_t seed);

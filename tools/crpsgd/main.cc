@@ -15,9 +15,11 @@
 #include <CLI/CLI.hpp>
 
 #include "crpsgd/config.h"
+#include "crpsgd/job_figures.h"
 #include "crpsgd/metrics.h"
 #include "crpsgd/objectives.h"
 #include "crpsgd/output_folder.h"
+#include "crpsgd/predict.h"
 #include "crpsgd/theory_check.h"
 #if CRPSGD_WITH_MPI
 #include "crpsgd/mpi.h"
@@ -26,10 +28,8 @@
 #include "compare.h"
 #include "config_file.h"
 #include "exit_codes.h"
-#include "figures.h"
 #include "flags.h"
 #include "crpsgd/job.h"
-#include "predict.h"
 #include "report.h"
 #include "settings.h"
 
@@ -86,7 +86,7 @@ Status WriteReport(const Job& job, const JobReport& report) {
                       : "\nEach algorithm at its best step of the grid:\n\n" + table;
     CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(out / "table.md", md));
   }
-  if (job.compare) CRPSGD_RETURN_IF_ERROR(DrawFigures(job, report, out));
+  if (job.compare) CRPSGD_RETURN_IF_ERROR(DrawJobFigures(job.spec, report, out));
   return Status::OK();
 }
 
@@ -371,7 +371,8 @@ Status MakeJob(Commands& c, Job& job, std::optional<std::string>* finished) {
 
 int RunParsed(Commands& c, int argc, char** argv, bool leader) {
   if (c.predict->parsed()) {
-    auto lines = Predict(c.predict_flags);
+    Result<PredictOptions> options = MakePredictOptions(c.predict_flags);
+    Result<std::string> lines = options.ok() ? Predict(*options) : Result<std::string>(options.status());
     if (!lines.ok()) return Fail(lines.status(), true);
     std::cout << *lines << std::flush;
     return kExitOk;

@@ -142,7 +142,7 @@ std::string FormatTable(const Job& job, const JobReport& report) {
   const TableRow* first = rows.empty() || rows.front().diverged ? nullptr : &rows.front();
   for (const TableRow& row : rows) {
     const RunOutcome& o = *row.seeds.front();
-    os << "| " << AlgorithmName(o.request.options.kind) << " | " << RunParameters(o) << " | ";
+    os << "| " << AlgorithmName(o.request.options.kind) << " | " << o.Parameters() << " | ";
     if (row.diverged) {
       os << (job.spec.sweep ? "diverged at every step |" : "diverged |");
       for (int i = 3; i < columns; ++i) os << " — |";
@@ -178,10 +178,6 @@ std::string FormatTable(const Job& job, const JobReport& report) {
   return os.str();
 }
 
-std::string RunParameters(const RunOutcome& o) {
-  return o.status.ok() ? o.summary.algorithm.Describe() : o.request.options.Describe();
-}
-
 std::string ConditionLine(const Job& job, const JobReport& report) {
   if (!report.lipschitz || job.network() || !(job.data.lambda > 0)) return "";
   char line[256];
@@ -197,7 +193,7 @@ std::string FormatCsv(const JobReport& report) {
   for (const RunOutcome& o : report.runs) {
     const RunSummary& s = o.summary;
     const std::optional<double> multiple = StepMultiple(o);
-    os << AlgorithmName(o.request.options.kind) << ",\"" << RunParameters(o) << "\"," << o.seed << ","
+    os << AlgorithmName(o.request.options.kind) << ",\"" << o.Parameters() << "\"," << o.seed << ","
        << (multiple ? Num(*multiple, 6) : "") << ",";
     if (!o.status.ok()) {
       os << ",diverged,,,,,,,,,,,,\n";

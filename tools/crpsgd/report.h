@@ -26,9 +26,6 @@ struct TableRow {
 // Rows in the order the runs were given; for a sweep, each --run at its best step.
 std::vector<TableRow> TableRows(const Job& job, const JobReport& report);
 std::string FormatTable(const Job& job, const JobReport& report);
-// The parameters a run ran with (--rho auto may raise B₁), or those asked
-// for when it has no summary.
-std::string RunParameters(const RunOutcome& outcome);
 // "κ̂ = L̂/λ = ..." for a linear model with λ > 0 and an L̂ estimate; "" otherwise.
 std::string ConditionLine(const Job& job, const JobReport& report);
 // Every run of every seed, one CSV line each.

@@ -8,10 +8,12 @@
 #include <filesystem>
 #include <string>
 
-#include "flags.h"
+#include "crpsgd/job.h"
+#include "crpsgd/status.h"
 
-namespace crpsgd::cli {
+namespace crpsgd {
 
-Status DrawFigures(const Job& job, const JobReport& report, const std::filesystem::path& out);
+// What `crpsgd compare` draws after its runs (the job wrote them to `out`).
+Status DrawJobFigures(const JobSpec& job, const JobReport& report, const std::filesystem::path& out);
 
-}  // namespace crpsgd::cli
+}  // namespace crpsgd

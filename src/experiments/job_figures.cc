@@ -1,4 +1,4 @@
-#include "figures.h"
+#include "crpsgd/job_figures.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -9,10 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "crpsgd/gnuplot.h"
+#include "crpsgd/job.h"
 #include "crpsgd/metrics.h"
-#include "report.h"
 
-namespace crpsgd::cli {
+namespace crpsgd {
 namespace {
 
 struct Point {
@@ -68,7 +68,7 @@ struct Series {
 
 // One curve per run, written to dir/runK.dat: the mean over seeds, aligned by
 // evaluation (every seed evaluates at the same rounds), with the min and max.
-Result<std::vector<Series>> WriteSeries(const Job& job, const JobReport& report, const std::filesystem::path& out,
+Result<std::vector<Series>> WriteSeries(const JobSpec& job, const JobReport& report, const std::filesystem::path& out,
                                         const std::filesystem::path& dir, bool use_gap) {
   std::map<int, std::vector<const RunOutcome*>> groups;
   for (const RunOutcome& o : report.runs) groups[o.request.group].push_back(&o);
@@ -78,7 +78,7 @@ Result<std::vector<Series>> WriteSeries(const Job& job, const JobReport& report,
     for (const RunOutcome* o : outcomes) {
       if (!o->status.ok()) continue;
       std::filesystem::path metrics = out;
-      if (job.spec.seeds.size() > 1) metrics /= "seed-" + std::to_string(o->seed);
+      if (job.seeds.size() > 1) metrics /= "seed-" + std::to_string(o->seed);
       metrics /= o->request.name;
       CRPSGD_ASSIGN_OR_RETURN(std::vector<Point> curve, ReadCurve(metrics / "metrics.jsonl", use_gap));
       curves.push_back(std::move(curve));
@@ -89,7 +89,7 @@ Result<std::vector<Series>> WriteSeries(const Job& job, const JobReport& report,
     Series s;
     s.file = "run" + std::to_string(group + 1) + ".dat";
     const RunOutcome& first = *outcomes.front();
-    s.title = WrapForKey(std::string(AlgorithmName(first.request.options.kind)) + " " + RunParameters(first));
+    s.title = WrapForKey(std::string(AlgorithmName(first.request.options.kind)) + " " + first.Parameters());
     std::ostringstream dat;
     dat << "# sfo_per_worker round wall_s mean min max test_mean test_min test_max (" << curves.size() << " seeds)\n";
     for (std::size_t i = 0; i < length; ++i) {
@@ -125,12 +125,12 @@ Result<std::vector<Series>> WriteSeries(const Job& job, const JobReport& report,
 
 }  // namespace
 
-Status DrawFigures(const Job& job, const JobReport& report, const std::filesystem::path& out) {
+Status DrawJobFigures(const JobSpec& job, const JobReport& report, const std::filesystem::path& out) {
   const std::filesystem::path dir = out / "figures";
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::IOError(dir.string() + ": cannot create: " + ec.message());
-  const bool use_gap = report.f_star.has_value() && job.run.eval_samples == 0;
+  const bool use_gap = report.f_star.has_value() && job.eval_samples == 0;
   const std::string y_label = use_gap ? "f(x) − f*" : "training loss f(x)";
   CRPSGD_ASSIGN_OR_RETURN(const std::vector<Series> series, WriteSeries(job, report, out, dir, use_gap));
   if (series.empty()) return Status::OK();
@@ -146,7 +146,7 @@ Status DrawFigures(const Job& job, const JobReport& report, const std::filesyste
   const Axis axes[] = {{"SFO per worker", 1, "SFO calls per worker (stochastic gradients; log scale)"},
                        {"rounds", 2, "communication rounds (log scale)"},
                        {"wall time", 3, "wall time, seconds (training only, this machine; log scale)"}};
-  const bool several = job.spec.seeds.size() > 1;
+  const bool several = job.seeds.size() > 1;
   std::ostringstream gp;
   gp << GnuplotPreamble("crpsgd compare") << "set datafile missing 'NaN'\n"
      << kGnuplotKeyBeside
@@ -163,9 +163,8 @@ Status DrawFigures(const Job& job, const JobReport& report, const std::filesyste
       gp << "set logscale x\n";
       gp << (!accuracy && use_gap ? "set logscale y\n" : "unset logscale y\n");
       gp << "set title "
-         << GnuplotString(
-                (accuracy ? std::string("test accuracy") : y_label) + " against " + axis.name +
-                (several ? " (mean over " + std::to_string(job.spec.seeds.size()) + " seeds, band: min–max)" : ""))
+         << GnuplotString((accuracy ? std::string("test accuracy") : y_label) + " against " + axis.name +
+                          (several ? " (mean over " + std::to_string(job.seeds.size()) + " seeds, band: min–max)" : ""))
          << "\nplot ";
       bool first = true;
       int color = 1;
@@ -201,4 +200,4 @@ Status DrawFigures(const Job& job, const JobReport& report, const std::filesyste
   return RunGnuplot(dir / "figures.gp", gp.str());
 }
 
-}  // namespace crpsgd::cli
+}  // namespace crpsgd
