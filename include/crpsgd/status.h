@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace crpsgd {
 
@@ -52,6 +53,19 @@ class [[nodiscard]] Status {
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
+};
+
+// The errors of several independent checks, reported together: none is OK,
+// one is itself, more are one status (the first one's code) whose message
+// counts them and gives each on its own line.
+class StatusList {
+ public:
+  void Add(const Status& status, const std::string& context = "");
+  bool ok() const { return errors_.empty(); }
+  Status ToStatus() const;
+
+ private:
+  std::vector<Status> errors_;
 };
 
 // A value or the Status that explains why there is none.

@@ -62,35 +62,38 @@ std::uint64_t AlgorithmOptions::SmallestBatch() const {
 }
 
 Status AlgorithmOptions::Validate(int workers) const {
-  if (budget < 1) return Status::InvalidArgument("--budget must be >= 1 (SFO calls per worker)");
+  StatusList errors;  // every bad value at once; then what depends on them all
+  if (budget < 1) errors.Add(Status::InvalidArgument("--budget must be >= 1 (SFO calls per worker)"));
   if (!(lr > 0.0) || !std::isfinite(lr)) {
-    return Status::InvalidArgument("--lr must be a positive number or 'auto' (got " + std::to_string(lr) + ")");
+    errors.Add(Status::InvalidArgument("--lr must be a positive number or 'auto' (got " + std::to_string(lr) + ")"));
   }
   if (!(lr_max >= 0.0) || !std::isfinite(lr_max) || (lr_max > 0.0 && lr_max < lr)) {
     std::ostringstream os;
     os << "--lr-max must be 0 (no cap) or at least --lr (" << lr << "), got " << lr_max
        << ": it caps the longer steps of larger batches";
-    return Status::InvalidArgument(os.str());
+    errors.Add(Status::InvalidArgument(os.str()));
   }
-  if (max_micro_batch < 1) return Status::InvalidArgument("--max-micro-batch must be >= 1");
+  if (max_micro_batch < 1) errors.Add(Status::InvalidArgument("--max-micro-batch must be >= 1"));
   if (!(momentum >= 0.0 && momentum < 1.0)) {
-    return Status::InvalidArgument("--momentum must be in [0, 1) (got " + std::to_string(momentum) + ")");
+    errors.Add(Status::InvalidArgument("--momentum must be in [0, 1) (got " + std::to_string(momentum) + ")"));
   }
   if (!(weight_decay >= 0.0) || !std::isfinite(weight_decay)) {
-    return Status::InvalidArgument("--weight-decay must be >= 0 (got " + std::to_string(weight_decay) + ")");
+    errors.Add(Status::InvalidArgument("--weight-decay must be >= 0 (got " + std::to_string(weight_decay) + ")"));
   }
   if (!(outer_lr > 0.0) || !std::isfinite(outer_lr)) {
-    return Status::InvalidArgument("--outer-lr must be > 0 (got " + std::to_string(outer_lr) + ")");
+    errors.Add(Status::InvalidArgument("--outer-lr must be > 0 (got " + std::to_string(outer_lr) + ")"));
   }
   if (!(outer_momentum >= 0.0 && outer_momentum < 1.0)) {
-    return Status::InvalidArgument("--outer-momentum must be in [0, 1) (got " + std::to_string(outer_momentum) + ")");
+    errors.Add(
+        Status::InvalidArgument("--outer-momentum must be in [0, 1) (got " + std::to_string(outer_momentum) + ")"));
   }
   if (has_outer_step() && kind != AlgorithmKind::kLocalSgd && kind != AlgorithmKind::kAuto) {
-    return Status::InvalidArgument(std::string("--outer-lr and --outer-momentum act on averaged models (local-sgd, "
-                                               "auto); ") +
-                                   AlgorithmName(kind) + " averages gradients");
+    errors.Add(Status::InvalidArgument(std::string("--outer-lr and --outer-momentum act on averaged models "
+                                                   "(local-sgd, auto); ") +
+                                       AlgorithmName(kind) + " averages gradients"));
   }
-  CRPSGD_RETURN_IF_ERROR(internal::SpecOf(kind).validate(*this, workers));
+  if (budget >= 1) errors.Add(internal::SpecOf(kind).validate(*this, workers));  // the algorithm's own
+  if (!errors.ok()) return errors.ToStatus();
   if (rounds > 0) return FitToRounds(*this, workers).status();  // R must be reachable
   return Status::OK();
 }
@@ -121,37 +124,40 @@ std::string AlgorithmOptions::rho() const {
 namespace internal {
 
 Status ValidateFixedBatch(const AlgorithmOptions& o) {
+  StatusList errors;
   if (o.adaptive_batch) {
-    return Status::InvalidArgument(std::string("--rho auto grows the batch of cr-psgd and cr-psgd-catalyst; ") +
-                                   AlgorithmName(o.kind) + " has a fixed batch (--batch)");
+    errors.Add(Status::InvalidArgument(std::string("--rho auto grows the batch of cr-psgd and cr-psgd-catalyst; ") +
+                                       AlgorithmName(o.kind) + " has a fixed batch (--batch)"));
   }
-  if (o.batch < 1) return Status::InvalidArgument("--batch must be >= 1");
-  if (o.batch > o.budget) {
-    return Status::InvalidArgument("--budget (" + std::to_string(o.budget) + ") is below --batch (" +
-                                   std::to_string(o.batch) + "): not even one step fits");
+  if (o.batch < 1) {
+    errors.Add(Status::InvalidArgument("--batch must be >= 1"));
+  } else if (o.batch > o.budget) {
+    errors.Add(Status::InvalidArgument("--budget (" + std::to_string(o.budget) + ") is below --batch (" +
+                                       std::to_string(o.batch) + "): not even one step fits"));
   }
-  return Status::OK();
+  return errors.ToStatus();
 }
 
 Status ValidateGrowingBatch(const AlgorithmOptions& o) {
-  if (o.first_batch < 1)
-    return Status::InvalidArgument("--b1 must be >= 1 (got " + std::to_string(o.first_batch) + ")");
+  StatusList errors;
+  if (o.first_batch < 1) {
+    errors.Add(Status::InvalidArgument("--b1 must be >= 1 (got " + std::to_string(o.first_batch) + ")"));
+  } else if (o.first_batch > o.budget) {
+    errors.Add(Status::InvalidArgument("--budget (" + std::to_string(o.budget) + ") is below --b1 (" +
+                                       std::to_string(o.first_batch) + "): not even one round fits"));
+  }
   if (o.adaptive_batch && (!(o.norm_test_theta2 > 0.0) || !std::isfinite(o.norm_test_theta2))) {
     std::ostringstream os;
     os << "--norm-test-theta2 must be > 0 (got " << o.norm_test_theta2 << "): the norm test grows the batch "
        << "until N·B reaches tr Σ/(θ²‖∇f‖²)";
-    return Status::InvalidArgument(os.str());
+    errors.Add(Status::InvalidArgument(os.str()));
   }
   if (!o.adaptive_batch && (!(o.growth > 1.0) || !std::isfinite(o.growth))) {
     std::ostringstream os;
     os << "--rho must be > 1 (got " << o.growth << ")";
-    return Status::InvalidArgument(os.str());
+    errors.Add(Status::InvalidArgument(os.str()));
   }
-  if (o.first_batch > o.budget) {
-    return Status::InvalidArgument("--budget (" + std::to_string(o.budget) + ") is below --b1 (" +
-                                   std::to_string(o.first_batch) + "): not even one round fits");
-  }
-  return Status::OK();
+  return errors.ToStatus();
 }
 
 SummaryValue RhoValue(const AlgorithmOptions& o) {

@@ -60,34 +60,35 @@ Status ValidateRequest(const RunRequest& r, int workers) {
 Status ValidateJob(const JobSpec& job) {
   if (job.objective == nullptr) return Status::InvalidArgument("a job needs an objective (JobSpec::objective)");
   if (job.seeds.empty()) return Status::InvalidArgument("a job needs a seed (JobSpec::seeds)");
+  StatusList errors;  // every bad combination at once
   if ((job.checkpoint_every > 0 || job.resume) && job.out.empty()) {
-    return Status::InvalidArgument(std::string(job.resume ? "--resume" : "--checkpoint-every") +
-                                   " needs --out (the checkpoints live in --out/checkpoint)");
-  }
-  if (job.resume && !std::filesystem::exists(job.out / "checkpoint" / "LATEST")) {
-    return Status::InvalidArgument("--resume: " + (job.out / "checkpoint").string() +
-                                   " holds no checkpoint (was the run started with --checkpoint-every?)");
+    errors.Add(Status::InvalidArgument(std::string(job.resume ? "--resume" : "--checkpoint-every") +
+                                       " needs --out (the checkpoints live in --out/checkpoint)"));
+  } else if (job.resume && !std::filesystem::exists(job.out / "checkpoint" / "LATEST")) {
+    errors.Add(Status::InvalidArgument("--resume: " + (job.out / "checkpoint").string() +
+                                       " holds no checkpoint (was the run started with --checkpoint-every?)"));
   }
   if (job.save_model && job.out.empty()) {
-    return Status::InvalidArgument(
-        "--save-model needs --out (the model is written there: model.liblinear for "
-        "linear models, model.pt for networks)");
+    errors.Add(
+        Status::InvalidArgument("--save-model needs --out (the model is written there: model.liblinear for "
+                                "linear models, model.pt for networks)"));
   }
   if (job.eval_every > 0 && job.eval_every_sfo > 0) {
-    return Status::InvalidArgument("--eval-every (rounds) and --eval-every-sfo (samples) are two schedules: give one");
+    errors.Add(
+        Status::InvalidArgument("--eval-every (rounds) and --eval-every-sfo (samples) are two schedules: give one"));
   }
   if (job.recompute_batch_norm && !job.network()) {
-    return Status::InvalidArgument(
-        "--eval-batch-norm recomputed is for networks (--problem softmax, mlp, resnet20): "
-        "linear models have no batch norm");
+    errors.Add(
+        Status::InvalidArgument("--eval-batch-norm recomputed is for networks (--problem softmax, mlp, resnet20): "
+                                "linear models have no batch norm"));
   }
-  CRPSGD_RETURN_IF_ERROR(job.targets.Validate());
+  errors.Add(job.targets.Validate());
   if (job.targets.gap && (!job.compute_f_star || job.eval_samples > 0 || job.network())) {
-    return Status::InvalidArgument(
+    errors.Add(Status::InvalidArgument(
         "--target-gap needs f*: a convex problem (logreg, leastsq), without --no-f-star or --eval-samples; use "
-        "--target-loss otherwise");
+        "--target-loss otherwise"));
   }
-  return Status::OK();
+  return errors.ToStatus();
 }
 
 Result<std::vector<double>> LoadInitialPoint(const JobSpec& job, const LoadedData& data) {

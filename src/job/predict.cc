@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "crpsgd/config.h"
 #include "crpsgd/files.h"
 #include "crpsgd/job.h"
 #include "crpsgd/liblinear_model.h"

@@ -1,5 +1,7 @@
 #include "crpsgd/status.h"
 
+#include <string_view>
+
 namespace crpsgd {
 
 const char* StatusCodeName(StatusCode code) {
@@ -25,6 +27,36 @@ std::string Status::ToString() const {
 Status Status::WithContext(const std::string& context) const {
   if (ok()) return *this;
   return {code_, context + ": " + message_};
+}
+
+namespace {
+constexpr std::string_view kListHead = " settings are wrong:";
+constexpr std::string_view kListItem = "\n  ";
+}  // namespace
+
+void StatusList::Add(const Status& status, const std::string& context) {
+  if (status.ok()) return;
+  const std::string& message = status.message();
+  const std::size_t head = message.find(kListHead);
+  const bool is_list = head != std::string::npos && head > 0 &&
+                       message.find_first_not_of("0123456789") == head;  // another list's ToStatus: flatten it
+  if (!is_list) {
+    errors_.push_back(context.empty() ? status : status.WithContext(context));
+    return;
+  }
+  for (std::size_t at = message.find(kListItem, head); at != std::string::npos;) {
+    const std::size_t next = message.find(kListItem, at + kListItem.size());
+    const Status item(status.code(), message.substr(at + kListItem.size(), next - at - kListItem.size()));
+    errors_.push_back(context.empty() ? item : item.WithContext(context));
+    at = next;
+  }
+}
+
+Status StatusList::ToStatus() const {
+  if (errors_.size() <= 1) return errors_.empty() ? Status::OK() : errors_.front();
+  std::string message = std::to_string(errors_.size()) + std::string(kListHead);
+  for (const Status& e : errors_) message += std::string(kListItem) + e.message();
+  return {errors_.front().code(), message};
 }
 
 }  // namespace crpsgd

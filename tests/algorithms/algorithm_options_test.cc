@@ -60,6 +60,21 @@ INSTANTIATE_TEST_SUITE_P(
             "--max-micro-batch must be >= 1"}),
     [](const auto& p) { return std::string(p.param.name); });
 
+// Independent bad values are reported together, each on its line.
+TEST(InvalidOptionsTest, EveryBadValueIsReportedAtOnce) {
+  AlgorithmOptions o = Valid(AlgorithmKind::kCrPsgd);
+  o.first_batch = 0;
+  o.growth = 0.5;
+  o.momentum = 2;
+  o.lr = -1;
+  const Status s = o.Validate();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  for (const char* fragment : {"4 settings are wrong:", "\n  --b1 must be >= 1", "\n  --rho must be > 1",
+                               "\n  --momentum must be in [0, 1)", "\n  --lr must be a positive"}) {
+    EXPECT_NE(s.message().find(fragment), std::string::npos) << s.message();
+  }
+}
+
 TEST(AlgorithmNamesTest, RoundTripAndDescribe) {
   for (AlgorithmKind k : {AlgorithmKind::kPsgd, AlgorithmKind::kCrPsgd, AlgorithmKind::kLocalSgd}) {
     EXPECT_EQ(*ParseAlgorithm(AlgorithmName(k)), k);

@@ -959,6 +959,11 @@ INSTANTIATE_TEST_SUITE_P(
                  "--eval-batch-norm must be running or recomputed, got 'precise'"},
         BadInput{"rho_word", "--data DIR/ok.libsvm --budget 10 --rho fast", 2,
                  "--rho must be a number > 1 or auto, got 'fast'"},
+        // Every bad value at once: the flags' own, then the library's.
+        BadInput{"several_bad_flags", "--data DIR/ok.libsvm --budget 10 --rho fast --lr quick --workers 0", 2,
+                 "3 settings are wrong:\n  --rho must be a number > 1 or auto, got 'fast'"},
+        BadInput{"several_bad_values", "--data DIR/ok.libsvm --budget 10 --rho 0.5 --b1 0 --momentum 2", 2,
+                 "3 settings are wrong:\n  --momentum must be in [0, 1)"},
         BadInput{"rho_auto_psgd", "--data DIR/ok.libsvm --budget 10 --algo psgd --rho auto", 2,
                  "--rho auto grows the batch of cr-psgd and cr-psgd-catalyst; psgd has a fixed batch"},
         BadInput{"norm_test_theta2_zero", "--data DIR/ok.libsvm --budget 10 --rho auto --norm-test-theta2 0", 2,

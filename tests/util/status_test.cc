@@ -36,5 +36,23 @@ TEST(StatusTest, MacrosPropagateTheFirstError) {
   EXPECT_NE(s.message().find("got 3"), std::string::npos);
 }
 
+TEST(StatusListTest, NoneOneOrACountedListAndListsFlatten) {
+  StatusList list;
+  EXPECT_TRUE(list.ToStatus().ok());
+  list.Add(Status::OK());
+  list.Add(Status::NotFound("a.libsvm: no such file"));
+  EXPECT_EQ(list.ToStatus().message(), "a.libsvm: no such file");  // one: itself
+  EXPECT_EQ(list.ToStatus().code(), StatusCode::kNotFound);
+  StatusList inner;
+  inner.Add(Status::InvalidArgument("--b1 must be >= 1"));
+  inner.Add(Status::InvalidArgument("--rho must be > 1"));
+  list.Add(inner.ToStatus(), "runs[0]");
+  const Status all = list.ToStatus();
+  EXPECT_EQ(all.code(), StatusCode::kNotFound);  // the first one's
+  EXPECT_EQ(
+      all.message(),
+      "3 settings are wrong:\n  a.libsvm: no such file\n  runs[0]: --b1 must be >= 1\n  runs[0]: --rho must be > 1");
+}
+
 }  // namespace
 }  // namespace crpsgd

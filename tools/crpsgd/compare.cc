@@ -83,7 +83,7 @@ class ConfigObject {
 // the text its flag takes, typed and checked by the table (settings.h).
 template <class Flags>
 void ReadSettings(ConfigObject& object, std::span<const Setting<Flags>> table, Flags& flags, unsigned door,
-                  ErrorList& errors) {
+                  StatusList& errors) {
   for (const BoundSetting& s : BindSettings(table, flags, door)) {
     const std::string key = WithUnderscores(s.name);
     const json* value = object.Take(key.c_str());
@@ -143,7 +143,7 @@ Result<json> ReadConfigAsJson(const std::filesystem::path& path) {
 
 Result<std::vector<AlgoFlags>> ReadCompareConfig(const json& config, const std::string& file, Job& job) {
   CRPSGD_ASSIGN_OR_RETURN(ConfigObject top, ConfigObject::Make(config, file));
-  ErrorList errors;  // every bad value of the file, at once
+  StatusList errors;  // every bad value of the file, at once
   ReadSettings(top, DataSettings(), job.data, kCompare, errors);
   ReadSettings(top, RunSettings(), job.run, kCompare, errors);
   AlgoFlags shared;

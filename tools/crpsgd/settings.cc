@@ -459,18 +459,6 @@ Status SetSetting(const BoundSetting& setting, const std::string& text) {
       setting.field);
 }
 
-void ErrorList::Add(const Status& status, const std::string& where) {
-  if (!status.ok()) errors_.push_back(where.empty() ? status : status.WithContext(where));
-}
-
-Status ErrorList::ToStatus() const {
-  if (errors_.empty()) return Status::OK();
-  if (errors_.size() == 1) return errors_.front();
-  std::string message = std::to_string(errors_.size()) + " settings are wrong:";
-  for (const Status& e : errors_) message += "\n  " + e.message();
-  return Status::InvalidArgument(message);
-}
-
 void CommandSettings::Bind(CLI::App& app, BoundSetting setting, unsigned door) {
   Entry& entry = entries_.emplace_back();
   entry.setting = setting;
@@ -497,7 +485,7 @@ void CommandSettings::Bind(CLI::App& app, BoundSetting setting, unsigned door) {
 }
 
 Status CommandSettings::Apply(const std::map<std::string, std::string>& origins) const {
-  ErrorList errors;
+  StatusList errors;
   for (const Entry& entry : entries_) {
     if (entry.option->count() == 0 || IsSwitch(entry.setting) || IsList(entry.setting)) continue;
     const auto origin = origins.find(FlagName(entry.setting));

@@ -87,16 +87,6 @@ std::string SettingText(const BoundSetting& setting);
 // Types and checks `text` into the field; the error names the flag.
 Status SetSetting(const BoundSetting& setting, const std::string& text);
 
-// Many checks' errors as one: each on its own line after a count.
-class ErrorList {
- public:
-  void Add(const Status& status, const std::string& where = "");
-  Status ToStatus() const;
-
- private:
-  std::vector<Status> errors_;
-};
-
 // One command's settings as CLI11 flags. CLI11 reads every value as text;
 // Apply types and checks them all after parsing.
 class CommandSettings {
