@@ -10,8 +10,10 @@
 # Every method gets --rounds R. The baselines get a grid and keep their best
 # mean f - f*: psgd's step; local SGD's b in {1, 4, 16} and step; cr-psgd's
 # B1 in {1, 4, 16} and step (steps 0.25 ... 4 x 1/L-hat). auto runs once, at
-# its defaults: --lr auto, b_min = 1, --round-growth 4, --round-split noise.
-# Its defaults were chosen on heart_scale (liblinear-tools), not on these cells.
+# its defaults: --lr auto, b_min = 1, --round-growth 4, --round-split
+# local-steps, a cosine step. Its defaults were chosen on other problems
+# (experiments/auto-tuning.sh: digits, breast cancer, least squares at
+# condition 50), not on these cells.
 # experiments/fewest_rounds_report.py judges each cell: auto's mean f - f*
 # against the best baseline's (pass: <= 1.0x in two thirds of the cells and
 # <= 1.25x in every one) and draws f - f* against R per cell.
