@@ -17,6 +17,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -162,6 +163,9 @@ int MpirunRank();
 int MpirunWorldSize();
 // kMpi under mpirun in a build with MPI, else kInProcess.
 Backend DefaultBackend();
+// --backend: auto (DefaultBackend), inproc or mpi; --mpi-reduction: ordered or native.
+Result<Backend> ParseBackend(std::string_view name);
+Result<MpiReduction> ParseMpiReduction(std::string_view name);
 
 struct LaunchOptions {
   Backend backend = Backend::kInProcess;

@@ -4,29 +4,30 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "crpsgd/enum_table.h"
+
 namespace crpsgd {
 
 Result<Fault> ParseFault(const std::string& text) {
+  constexpr EnumTable<Fault::Kind, 4> kKinds{{{{Fault::Kind::kKill, "kill"},
+                                               {Fault::Kind::kStop, "stop"},
+                                               {Fault::Kind::kThrow, "throw"},
+                                               {Fault::Kind::kFail, "fail"}}}};
+  const auto bad = Status::InvalidArgument("--inject-fault must be KIND:rank=R,round=T with KIND " + kKinds.Choices() +
+                                           " (R >= 0, T >= 1), got '" + text + "'");
+  const std::size_t colon = text.find(':');
+  if (colon == std::string::npos) return bad;
+  const std::string kind = text.substr(0, colon);
+  const Result<Fault::Kind> parsed = kKinds.Parse(kind, "--inject-fault");
+  if (!parsed.ok()) return bad;
   Fault fault;
-  const std::string kind = text.substr(0, text.find(':'));
-  if (kind == "fail") {
-    fault.kind = Fault::Kind::kFail;
-  } else if (kind == "throw") {
-    fault.kind = Fault::Kind::kThrow;
-  } else if (kind == "stop") {
-    fault.kind = Fault::Kind::kStop;
-  } else {
-    fault.kind = Fault::Kind::kKill;
-  }
+  fault.kind = *parsed;
   const std::string format = kind + ":rank=%d,round=%llu%n";
   int consumed = 0;
   unsigned long long round = 0;
-  if (kind.size() == text.size() || std::sscanf(text.c_str(), format.c_str(), &fault.rank, &round, &consumed) != 2 ||
-      consumed != static_cast<int>(text.size()) || fault.rank < 0 || round < 1 ||
-      (kind != "fail" && kind != "throw" && kind != "stop" && kind != "kill")) {
-    return Status::InvalidArgument(
-        "--inject-fault must be KIND:rank=R,round=T with KIND kill, stop, throw or fail (R >= 0, T >= 1), got '" +
-        text + "'");
+  if (std::sscanf(text.c_str(), format.c_str(), &fault.rank, &round, &consumed) != 2 ||
+      consumed != static_cast<int>(text.size()) || fault.rank < 0 || round < 1) {
+    return bad;
   }
   fault.round = round;
   return fault;

@@ -56,10 +56,6 @@ std::vector<std::string> WrapForKey(const std::string& title) {
   return lines;
 }
 
-}  // namespace
-
-namespace {
-
 struct Series {
   std::string file;
   std::vector<std::string> title;  // the legend entry's lines

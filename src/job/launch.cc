@@ -6,9 +6,11 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "crpsgd/config.h"
+#include "crpsgd/enum_table.h"
 #include "crpsgd/files.h"
 #include "crpsgd/inproc.h"
 #include "crpsgd/job.h"
@@ -155,6 +157,19 @@ Backend DefaultBackend() {
 #else
   return Backend::kInProcess;
 #endif
+}
+
+Result<Backend> ParseBackend(std::string_view name) {
+  constexpr EnumTable<std::optional<Backend>, 3> kBackends{
+      {{{std::nullopt, "auto"}, {Backend::kInProcess, "inproc"}, {Backend::kMpi, "mpi"}}}};
+  CRPSGD_ASSIGN_OR_RETURN(const std::optional<Backend> backend, kBackends.Parse(name, "--backend"));
+  return backend.value_or(DefaultBackend());
+}
+
+Result<MpiReduction> ParseMpiReduction(std::string_view name) {
+  constexpr EnumTable<MpiReduction, 2> kReductions{
+      {{{MpiReduction::kOrdered, "ordered"}, {MpiReduction::kNative, "native"}}}};
+  return kReductions.Parse(name, "--mpi-reduction");
 }
 
 LaunchResult Launch(JobSpec spec, const LaunchOptions& options, const std::function<Status(const JobReport&)>& finish) {

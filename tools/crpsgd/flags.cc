@@ -7,11 +7,11 @@
 #include <sstream>
 
 #include "arguments.h"
+#include "crpsgd/enum_table.h"
 #include "crpsgd/objectives.h"
 #include "settings.h"
 
 namespace crpsgd::cli {
-namespace {
 
 Result<double> ParseNumber(const std::string& text, const std::string& what) {
   double value = 0;
@@ -22,6 +22,36 @@ Result<double> ParseNumber(const std::string& text, const std::string& what) {
   return value;
 }
 
+Result<bool> ParseRecomputeBatchNorm(const std::string& text) {
+  constexpr EnumTable<bool, 2> kEvalBatchNorms{{{{false, "running"}, {true, "recomputed"}}}};
+  return kEvalBatchNorms.Parse(text, "--eval-batch-norm");
+}
+
+Result<std::optional<double>> ParseRho(const std::string& text) {
+  if (text == "auto") return std::optional<double>();
+  const Result<double> rho = ParseNumber(text, "--rho");
+  if (!rho.ok()) return Status::InvalidArgument("--rho must be a number > 1 or auto, got '" + text + "'");
+  return std::optional<double>(*rho);
+}
+
+Result<StepRule> ParseStep(const std::string& text) {
+  StepRule step;
+  if (text == "auto") {
+    step.safe = true;
+  } else if (text.rfind("auto*", 0) == 0) {
+    const Result<double> k = ParseNumber(text.substr(5), "--lr auto*K");
+    if (!k.ok() || !(*k > 0)) {
+      return Status::InvalidArgument("--lr auto*K needs a number K > 0, got '" + text + "'");
+    }
+    step.multiple = *k;
+  } else {
+    CRPSGD_ASSIGN_OR_RETURN(step.lr, ParseNumber(text, "--lr"));
+  }
+  return step;
+}
+
+namespace {
+
 Result<std::uint64_t> ParseCount(const std::string& text, const std::string& what) {
   std::uint64_t value = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -31,21 +61,13 @@ Result<std::uint64_t> ParseCount(const std::string& text, const std::string& wha
   return value;
 }
 
-// --rho: a number, or "auto" for the norm test.
-Status SetRho(const std::string& text, const std::string& what, AlgorithmOptions& o) {
-  o.adaptive_batch = text == "auto";
-  if (o.adaptive_batch) return Status::OK();
-  auto rho = ParseNumber(text, what);
-  if (!rho.ok()) return Status::InvalidArgument(what + " must be a number > 1 or auto, got '" + text + "'");
-  o.growth = *rho;
-  return Status::OK();
-}
-
 Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   o.budget = f.budget;
   o.batch = f.batch;
   o.first_batch = f.b1;
-  CRPSGD_RETURN_IF_ERROR(SetRho(f.rho, "--rho", o));
+  CRPSGD_ASSIGN_OR_RETURN(const std::optional<double> rho, ParseRho(f.rho));
+  o.adaptive_batch = !rho;  // auto: the norm test
+  if (rho) o.growth = *rho;
   o.norm_test_theta2 = f.norm_test_theta2;
   o.sync_period = f.sync_period;
   o.rounds = f.rounds;
@@ -74,15 +96,10 @@ Result<RunRequest> MakeTrainRequest(const AlgoFlags& f) {
   RunRequest request;
   CRPSGD_ASSIGN_OR_RETURN(request.options.kind, ParseAlgorithm(f.algo));
   CRPSGD_RETURN_IF_ERROR(FillShared(f, request.options));
-  if (f.lr == "auto") {
-    request.safe_step = true;
-  } else if (f.lr.rfind("auto*", 0) == 0) {
-    CRPSGD_ASSIGN_OR_RETURN(double k, ParseNumber(f.lr.substr(5), "--lr auto*K"));
-    if (!(k > 0)) return Status::InvalidArgument("--lr auto*K needs K > 0, got '" + f.lr + "'");
-    request.lr_multiple = k;
-  } else {
-    CRPSGD_ASSIGN_OR_RETURN(request.options.lr, ParseNumber(f.lr, "--lr"));
-  }
+  CRPSGD_ASSIGN_OR_RETURN(const StepRule step, ParseStep(f.lr));
+  request.safe_step = step.safe;
+  request.lr_multiple = step.multiple;
+  if (!step.safe && !step.multiple) request.options.lr = step.lr;
   CRPSGD_RETURN_IF_ERROR(ValidateRequest(request));
   // The parameters --rounds sets, once: folder names, tables and the run all see them.
   CRPSGD_ASSIGN_OR_RETURN(request.options, FitToRounds(request.options));
@@ -236,7 +253,7 @@ Status MakeJobSpec(Job& job) {
   spec.eval_every = run.eval_every;
   spec.eval_every_sfo = run.eval_every_sfo;
   spec.eval_samples = run.eval_samples;
-  spec.recompute_batch_norm = run.eval_batch_norm == "recomputed";
+  CRPSGD_ASSIGN_OR_RETURN(spec.recompute_batch_norm, ParseRecomputeBatchNorm(run.eval_batch_norm));
   spec.compute_f_star = !run.no_f_star;
   if (!run.net_model.empty()) {
     CRPSGD_ASSIGN_OR_RETURN(spec.net_model, ParseNetworkModel(run.net_model));

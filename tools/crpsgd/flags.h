@@ -119,6 +119,20 @@ Result<std::optional<double>> ParseBias(const std::string& text);
 Result<std::optional<bool>> ParseStandardize(const std::string& text);
 Result<ObjectiveSettings> MakeObjectiveSettings(const DataFlags& data, const RunFlags& run);
 
+// A number as a text setting holds it (--lr, --rho, the targets); `what` names it in the error.
+Result<double> ParseNumber(const std::string& text, const std::string& what);
+// --eval-batch-norm: running (false) or recomputed (true).
+Result<bool> ParseRecomputeBatchNorm(const std::string& text);
+// --rho: a number, or nullopt for auto (the norm test).
+Result<std::optional<double>> ParseRho(const std::string& text);
+// --lr: auto (the safe step for the batch), auto*K (K/L̂, K > 0) or a number.
+struct StepRule {
+  bool safe = false;
+  std::optional<double> multiple;
+  double lr = 0.0;
+};
+Result<StepRule> ParseStep(const std::string& text);
+
 Result<RunRequest> MakeTrainRequest(const AlgoFlags& flags);
 Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const SweepFlags& sweep);
 // One train, sweep or compare: its flags, and the library's job they make.

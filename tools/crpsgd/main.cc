@@ -109,15 +109,13 @@ Status EveryStepDiverged(const Job& job, const JobReport& report) {
 Result<LaunchOptions> MakeLaunchOptions(const Job& job) {
   const RunFlags& run = job.run;
   LaunchOptions launch;
-  std::string backend = run.backend;  // auto, inproc or mpi (checked by its row, settings.cc)
-  if (backend == "auto") backend = DefaultBackend() == Backend::kMpi ? "mpi" : "inproc";
-  if (backend == "inproc" && MpirunWorldSize() > 1) {
+  CRPSGD_ASSIGN_OR_RETURN(launch.backend, ParseBackend(run.backend));
+  if (launch.backend == Backend::kInProcess && MpirunWorldSize() > 1) {
     return Status::InvalidArgument("--backend inproc under mpirun -np " + std::to_string(MpirunWorldSize()) +
                                    ": every rank would run the whole job alone and write the same --out; drop "
                                    "--backend (auto uses mpi under mpirun) or run without mpirun");
   }
-  launch.backend = backend == "mpi" ? Backend::kMpi : Backend::kInProcess;
-  launch.mpi_reduction = run.mpi_reduction == "native" ? MpiReduction::kNative : MpiReduction::kOrdered;
+  CRPSGD_ASSIGN_OR_RETURN(launch.mpi_reduction, ParseMpiReduction(run.mpi_reduction));
   launch.mpi_timeout = std::chrono::seconds(run.mpi_timeout_s);
   if (job.compare && run.workers == 0) {
     return Status::InvalidArgument("--workers must be >= 1, got " + std::to_string(run.workers));

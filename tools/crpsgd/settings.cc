@@ -39,26 +39,6 @@ Status Parses(const std::string&, const std::string& text) {
 }
 Status IsProblem(const std::string&, const std::string& text) { return ObjectiveFor(text).status(); }
 
-Status OneOf(const std::string& text, const char* flag, std::initializer_list<const char*> words) {
-  std::string list;  // "a, b or c"
-  std::size_t i = 0;
-  for (const char* word : words) {
-    if (text == word) return Status::OK();
-    list += std::string(i == 0 ? "" : i + 1 == words.size() ? " or " : ", ") + word;
-    ++i;
-  }
-  return Status::InvalidArgument(std::string(flag) + " must be " + list + ", got '" + text + "'");
-}
-Status IsBackend(const std::string& flag, const std::string& text) {
-  return OneOf(text, flag.c_str(), {"auto", "inproc", "mpi"});
-}
-Status IsReduction(const std::string& flag, const std::string& text) {
-  return OneOf(text, flag.c_str(), {"ordered", "native"});
-}
-Status IsEvalBatchNorm(const std::string& flag, const std::string& text) {
-  return OneOf(text, flag.c_str(), {"running", "recomputed"});
-}
-
 Result<double> Number(const std::string& text) {
   // CLI11's own conversion (strtold, then rounded to double), which the
   // flags have always used: the same text gives the same bits.
@@ -70,9 +50,7 @@ Result<double> Number(const std::string& text) {
   }
   return static_cast<double>(value);
 }
-Status IsTarget(const std::string& flag, const std::string& text) {
-  return Number(text).ok() ? Status::OK() : Status::InvalidArgument(flag + " must be a number, got '" + text + "'");
-}
+Status IsTarget(const std::string& flag, const std::string& text) { return ParseNumber(text, flag).status(); }
 
 Status IsWorkers(const std::string& flag, const std::string& text) {
   int n = 0;
@@ -81,22 +59,8 @@ Status IsWorkers(const std::string& flag, const std::string& text) {
              ? Status::InvalidArgument(flag + " must be >= 1, got '" + text + "'")
              : Status::OK();
 }
-Status IsRho(const std::string& flag, const std::string& text) {
-  return text == "auto" || Number(text).ok()
-             ? Status::OK()
-             : Status::InvalidArgument(flag + " must be a number > 1 or auto, got '" + text + "'");
-}
 Status IsSchedule(const std::string&, const std::string& text) {
   return text == "auto" ? Status::OK() : ParseLrSchedule(text).status();
-}
-Status IsStep(const std::string& flag, const std::string& text) {
-  if (text == "auto") return Status::OK();
-  if (text.rfind("auto*", 0) == 0) {
-    const Result<double> k = Number(text.substr(5));
-    return k.ok() && *k > 0 ? Status::OK()
-                            : Status::InvalidArgument(flag + " auto*K needs a number K > 0, got '" + text + "'");
-  }
-  return Number(text).ok() ? Status::OK() : Status::InvalidArgument(flag + " must be a number, got '" + text + "'");
 }
 
 // ---- the tables ----
@@ -186,9 +150,9 @@ const Setting<RunFlags> kRunSettings[] = {
      "ranks under mpirun",
      "3", At<&RunFlags::workers>, IsWorkers},
     {"backend", kShared, "auto (mpi under mpirun, else inproc), inproc, mpi", "inproc", At<&RunFlags::backend>,
-     IsBackend},
+     Parses<ParseBackend>},
     {"mpi-reduction", kShared, "ordered (rank-order sums, bit-identical to inproc) or native (MPI_Allreduce)", "native",
-     At<&RunFlags::mpi_reduction>, IsReduction},
+     At<&RunFlags::mpi_reduction>, Parses<ParseMpiReduction>},
     {"mpi-timeout", kShared,
      "mpi backend: seconds a collective may wait for the other ranks before the job ends (a rank died or stopped "
      "answering); 0 = forever",
@@ -219,7 +183,7 @@ const Setting<RunFlags> kRunSettings[] = {
      "Networks: the batch-norm statistics evaluations use: running (the running averages of training, PyTorch's "
      "eval()) or recomputed (those of the evaluated model on the evaluation samples: \"precise BN\"; training is "
      "unchanged)",
-     "recomputed", At<&RunFlags::eval_batch_norm>, IsEvalBatchNorm},
+     "recomputed", At<&RunFlags::eval_batch_norm>, Parses<ParseRecomputeBatchNorm>},
     {"no-f-star", kShared, "Skip computing f* (no f - f* in the outputs)", "", At<&RunFlags::no_f_star>},
     {"net-model", kShared,
      "alpha=SECONDS,bandwidth=BYTES_PER_S: also report each run's rounds costed as ring all-reduces on such a "
@@ -290,7 +254,7 @@ const Setting<AlgoFlags> kAlgoSettings[] = {
      "rho > 1: batch growth factor of cr-psgd, B_{t+1} = floor(rho^t B1); or auto: the batch grows when the "
      "workers' gradients say so (the norm test: B at most doubles per round; the budget is spent to the last "
      "sample)",
-     "1.25", At<&AlgoFlags::rho>, IsRho},
+     "1.25", At<&AlgoFlags::rho>, Parses<ParseRho>},
     {"sync-period", kOneRun, "I: local steps between averagings (local-sgd)", "5", At<&AlgoFlags::sync_period>},
     {"round-growth", kOneRun, "auto with --rounds: the last round's samples over the first's (1: every round alike)",
      "2", At<&AlgoFlags::round_growth>},
@@ -317,7 +281,7 @@ const Setting<AlgoFlags> kAlgoSettings[] = {
     {"lr", kOneRun,
      "Step size gamma; 'auto': 1/(L + Lbar/b), a stable step for the batch, with L estimated from the data, Lbar "
      "the mean per-sample smoothness and b the samples averaged per step (1/L for networks); 'auto*K': K/L",
-     "auto*2", At<&AlgoFlags::lr>, IsStep},
+     "auto*2", At<&AlgoFlags::lr>, Parses<ParseStep>},
     {"norm-test-theta2", kTrainSweep | kRunKey,
      "--rho auto: theta^2 > 0 of the norm test; the batch grows until N*B reaches tr(Sigma)/(theta^2 |grad f|^2) "
      "(1: the critical batch; smaller grows faster)",
