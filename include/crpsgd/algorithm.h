@@ -92,6 +92,13 @@ struct AlgorithmOptions {
   // μ each round by the share of Δ that is signal. Default: 1, 0.
   double outer_lr = 1.0;
   double outer_momentum = 0.0;
+  // auto: the final model is the workers' mean local iterate over the last
+  // share F of the budget (tail averaging) instead of their last one.
+  // nullopt: F chosen by the drift test from 3/4, 1/2, 1/4, or the last
+  // iterate (src/algorithms/tail_average.h); 0: the last iterate. Default:
+  // nullopt (with the constant step it beat the cosine schedule on the tuning
+  // problems, docs/experiments.md).
+  std::optional<double> tail_average;
   // auto with --lr auto (ResolveStep sets them): each local step of b samples
   // takes the safe step for b, 1/(L + L̄/b), instead of lr. 0: lr.
   double smoothness = 0.0, mean_sample_smoothness = 0.0;
@@ -118,12 +125,9 @@ struct AlgorithmOptions {
   std::uint64_t SmallestBatch() const;
   // Whether the round ends with outer momentum or an outer step other than 1.
   bool has_outer_step() const { return outer_lr != 1.0 || outer_momentum != 0.0; }
-  // The step schedule as given, else the method's own: cosine for auto
-  // (chosen on tuning problems apart from the benchmark's,
-  // docs/experiments.md), constant (the theory's) for the others.
-  LrSchedule Schedule() const {
-    return lr_schedule.value_or(kind == AlgorithmKind::kAuto ? LrSchedule::kCosine : LrSchedule::kConstant);
-  }
+  // The step schedule as given, else constant: the theory's, and auto's
+  // (whose tail average takes the noise down at the end, as cosine did).
+  LrSchedule Schedule() const { return lr_schedule.value_or(LrSchedule::kConstant); }
   // Catalyst's K and inner budget for N workers: the overrides, or ⌊√(NT)⌋ and ⌊√(T/N)⌋.
   std::uint64_t OuterIterationsFor(int workers) const;
   std::uint64_t InnerBudgetFor(int workers) const;

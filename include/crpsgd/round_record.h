@@ -33,6 +33,10 @@ struct RoundRecord {
   // --rho auto and auto: the norm test's smoothed noise V (tr Σ per sample)
   // and G² (the estimate of ‖∇f‖²) after this round.
   std::optional<double> noise_trace, grad_norm2;
+  // auto: the cosine between this round's and the previous round's move of
+  // the averaged model (the drift test); on the last round, the share of the
+  // budget whose iterates the final model averages (0: the last iterate).
+  std::optional<double> drift, tail_average;
 };
 
 class RoundObserver {

@@ -111,6 +111,8 @@ struct RunSummary {
   // convergence measure for non-convex f), computed on all training data.
   std::optional<std::uint64_t> outer_iterations, inner_budget;
   std::optional<double> gradient_norm;
+  // auto: the share of the budget whose mean iterate is the final model (0: the last iterate).
+  std::optional<double> tail_average;
   RunTargets targets;                    // as given
   std::optional<TargetReached> reached;  // where they were first reached; nullopt: not reached
   std::uint64_t peak_rss_bytes = 0;      // peak resident memory, the largest over the workers' processes

@@ -4,9 +4,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
+#include "algorithms/tail_average.h"
 #include "crpsgd/algorithm.h"
 #include "crpsgd/communicator.h"
 #include "crpsgd/objective.h"
@@ -19,6 +21,8 @@ struct AlgorithmResult {
   std::uint64_t rounds = 0;
   std::uint64_t sfo_per_worker = 0;
   std::uint64_t budget_left = 0;
+  // auto: the share of the budget whose iterates the final model averages (0: the last iterate).
+  std::optional<double> tail_average;
 };
 
 // The SGD loop's own position: the rounds and SFO of the loop in progress (the
@@ -48,6 +52,8 @@ struct AlgorithmState {
   std::vector<double> outer_velocity;
   // auto: the local batch b the noise chose for the next round (0: b_min).
   std::uint64_t local_batch = 0;
+  // auto: the tail windows' mean iterates and the drift test (TailAverage).
+  internal::TailAverageState tail;
 };
 
 class Algorithm {

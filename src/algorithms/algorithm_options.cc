@@ -92,6 +92,14 @@ Status AlgorithmOptions::Validate(int workers) const {
                                                    "(local-sgd, auto); ") +
                                        AlgorithmName(kind) + " averages gradients"));
   }
+  if (tail_average && !(*tail_average >= 0.0 && *tail_average <= 1.0)) {
+    errors.Add(Status::InvalidArgument("--tail-average must be auto or a share of the budget in [0, 1] (got " +
+                                       std::to_string(*tail_average) + ")"));
+  }
+  if (tail_average && kind != AlgorithmKind::kAuto) {
+    errors.Add(Status::InvalidArgument(std::string("--tail-average is auto's; ") + AlgorithmName(kind) +
+                                       " returns its last iterate"));
+  }
   if (budget >= 1) errors.Add(internal::SpecOf(kind).validate(*this, workers));  // the algorithm's own
   if (!errors.ok()) return errors.ToStatus();
   if (rounds > 0) return FitToRounds(*this, workers).status();  // R must be reachable

@@ -2,8 +2,9 @@
 // (AutoRoundSamples: exactly T in R rounds with --rounds, growing G times
 // from the first to the last; else Algorithm 1's ⌊ρ^(r−1) B₁⌋) as H_r local
 // SGD steps of b_r samples on each worker's own copy of x, then averages the
-// models (one round), with the safe step 1/(L̂ + L̄/b) under --lr auto and a
-// cosine schedule over the budget by default:
+// models (one round), with the safe step 1/(L̂ + L̄/b) under --lr auto, kept
+// constant; the final model is the mean iterate over the run's tail, its
+// length chosen by a drift test (tail_average.h). By default:
 //
 //   --round-split local-steps (the default): b_r = b_min, local SGD whose period follows S_r
 //   --round-split noise: b_r = clamp(B_noise/N, b_min, S_r), H_r = ⌊S_r/b_r⌋ (b_r or b_r + 1: all S_r)
@@ -11,7 +12,8 @@
 //     one step is the step of the mean gradient)
 //
 // The defaults are measured (docs/experiments.md): on the tuning problems the
-// noise split lost to local steps; a cosine step won over a constant one.
+// noise split lost to local steps, and a constant step with the tail average
+// beat a cosine schedule (which beat a constant step without it).
 //
 // The noise scale B_noise = tr Σ/‖∇f‖² (McCandlish et al. 2018) comes from
 // what the round exchanges anyway (every split measures it when N > 1; the
@@ -35,6 +37,7 @@
 #include "algorithms/batch_gradient.h"
 #include "algorithms/outer_step.h"
 #include "algorithms/round_exchange.h"
+#include "algorithms/tail_average.h"
 
 namespace crpsgd {
 
@@ -85,6 +88,7 @@ class AutoRounds final : public Algorithm {
     SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), state.sgd.velocity);
     RoundExchange exchange(f, /*with_state=*/true);
     OuterStep outer(options_, state.outer_velocity, x.size());
+    TailAverage tail(options_.tail_average, options_.budget, state.tail);
     std::vector<double> start;    // x_r
     std::vector<double> message;  // measure: x_i and ‖Δ_i/η‖², one all-reduce
     AlgorithmResult result;
@@ -95,7 +99,8 @@ class AutoRounds final : public Algorithm {
       const std::uint64_t b = LocalBatch(samples, state.local_batch != 0 ? state.local_batch : b_min);
       const std::uint64_t steps = std::max<std::uint64_t>(1, samples / b);
       const std::uint64_t even = samples / steps, longer = samples % steps;  // `longer` steps take one more
-      if (measure || outer.active()) start.assign(x.begin(), x.end());
+      if (measure || outer.active() || tail.active()) start.assign(x.begin(), x.end());
+      const std::uint64_t round_start = result.sfo_per_worker;
       double eta = 0.0;         // Σ_h γ_h: the round's summed step
       double spread_sum = 0.0;  // Σ_h γ_h²/b_h: Var(g_i) = tr Σ·spread_sum/η²
       std::uint64_t done = 0;
@@ -111,12 +116,17 @@ class AutoRounds final : public Algorithm {
         }
         if (options_.lr_max > 0.0) scale = std::min(scale, options_.lr_max / options_.lr);
         step.Apply(grad, x, scale);
+        if (tail.active()) tail.AddIterate(round_start + done, x);
         eta += options_.lr * scale;
         spread_sum += options_.lr * scale * options_.lr * scale / static_cast<double>(batch);
         done += batch;
       }
+      // The last round averages the chosen tail window's mean iterates instead
+      // of the models, and measures nothing more.
+      const TailWindow* averaged = t == plan.size() ? tail.Chosen() : nullptr;
+      if (averaged) std::copy(averaged->mean.begin(), averaged->mean.end(), x.begin());
       // The round: the models (and their state outside x) averaged.
-      if (measure) {
+      if (measure && !averaged) {
         message.assign(x.begin(), x.end());
         double moved2 = 0.0;
         for (std::size_t j = 0; j < x.size(); ++j) moved2 += (start[j] - x[j]) * (start[j] - x[j]);
@@ -127,8 +137,10 @@ class AutoRounds final : public Algorithm {
         CRPSGD_RETURN_IF_ERROR(exchange.Average(comm, x));
       }
       CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "averaged model", t));  // after the round: all workers agree
+      std::optional<double> drift;
+      if (tail.active() && !averaged) drift = tail.AfterRound(round_start, start, x);
       std::optional<double> grad_norm2;
-      if (measure) {
+      if (measure && !averaged) {
         double mean2 = 0.0;  // ‖ḡ‖², ḡ = (x_r − x̄)/η
         for (std::size_t j = 0; j < x.size(); ++j) mean2 += (start[j] - x[j]) * (start[j] - x[j]);
         mean2 /= eta * eta;
@@ -143,10 +155,9 @@ class AutoRounds final : public Algorithm {
       // Outer momentum on the signal: scaled by the share Ĝ²/‖ḡ‖² of the mean
       // displacement that is gradient, not noise (momentum on noise adds noise).
       const NormTestState& measured = state.sgd.norm_test;
-      const double signal = measure && measured.mean_norm2 > 0.0 && grad_norm2
-                                ? std::clamp(*grad_norm2 / measured.mean_norm2, 0.0, 1.0)
-                                : 1.0;
-      outer.Apply(start, x, signal);
+      const double signal =
+          grad_norm2 && measured.mean_norm2 > 0.0 ? std::clamp(*grad_norm2 / measured.mean_norm2, 0.0, 1.0) : 1.0;
+      if (!averaged) outer.Apply(start, x, signal);  // the mean iterate is the output, not a step
       result.rounds = t;
       result.sfo_per_worker += samples;
       state.rounds = t;
@@ -158,10 +169,12 @@ class AutoRounds final : public Algorithm {
       record.samples = samples;
       record.sfo_per_worker = result.sfo_per_worker;
       record.last = t == plan.size();
-      if (measure) {
+      if (grad_norm2) {
         record.noise_trace = state.sgd.norm_test.noise;
         record.grad_norm2 = grad_norm2;
       }
+      record.drift = drift;
+      if (record.last) record.tail_average = result.tail_average = averaged ? averaged->share : 0.0;
       CRPSGD_RETURN_IF_ERROR(observer.OnRound(record, x));
     }
     result.budget_left = options_.budget - result.sfo_per_worker;
@@ -235,11 +248,12 @@ const AlgorithmSpec kAutoSpec{
           }
           if (o.round_split != AlgorithmOptions{}.round_split) os << " split=" << RoundSplitName(o.round_split);
           if (o.round_split == RoundSplit::kNoise && o.norm_test_theta2 != 1.0) os << " theta2=" << o.norm_test_theta2;
+          if (o.tail_average) os << " tail=" << *o.tail_average;
         },
     .fit_rounds = [](AlgorithmOptions&, int) { return Status::OK(); },  // its plan takes R itself
     .samples_per_step = [](const AlgorithmOptions& o, int) { return static_cast<double>(o.batch); },
     .summary_fields =
-        [](const AlgorithmOptions& o, const RunSummary&) {
+        [](const AlgorithmOptions& o, const RunSummary& summary) {
           SummaryFields fields{{"batch", std::uint64_t{o.batch}},
                                {"round_split", std::string(RoundSplitName(o.round_split))}};
           if (o.rounds > 0) {
@@ -248,6 +262,11 @@ const AlgorithmSpec kAutoSpec{
             fields.insert(fields.end(), {{"b1", std::uint64_t{o.first_batch}}, {"rho", o.growth}});
           }
           fields.insert(fields.end(), {{"outer_lr", o.outer_lr}, {"outer_momentum", o.outer_momentum}});
+          fields.emplace_back("tail_average",
+                              o.tail_average ? SummaryValue(*o.tail_average) : SummaryValue(std::string("auto")));
+          // The share the final model averages, as the drift test chose it (null: a target stopped the run).
+          fields.emplace_back("tail_averaged",
+                              summary.tail_average ? SummaryValue(*summary.tail_average) : SummaryValue(nullptr));
           return fields;
         },
 };

@@ -18,9 +18,11 @@ namespace {
 // "CRPSGDC" and the format's version: 2 added the norm test's state (--rho auto),
 // 3 the run's first loss (a run ending above it is reported as diverged), 4
 // the model's state outside x (a network's batch-norm statistics and its
-// augmentation stream), 5 the outer momentum and auto's local batch. Formats
-// 3 and 4 are still read: they have neither (nor, format 3, model state).
-constexpr char kMagic[8] = {'C', 'R', 'P', 'S', 'G', 'D', 'C', '5'};
+// augmentation stream), 5 the outer momentum and auto's local batch, 6 auto's
+// tail average. Formats 3 to 5 are still read: they lack what came later (an
+// auto run's checkpoint from before 6 belongs to another run: its identity
+// has no tail_average).
+constexpr char kMagic[8] = {'C', 'R', 'P', 'S', 'G', 'D', 'C', '6'};
 constexpr char kOldestReadable = '3';
 
 std::uint64_t Fnv1a(std::string_view bytes) {
@@ -100,6 +102,13 @@ Status WriteWorkerCheckpoint(const std::filesystem::path& path, const WorkerChec
   for (const std::string& o : c.observers) w.Str(o);
   w.Str(c.model_state);
   w.Doubles(a.outer_velocity), w.U64(a.local_batch);
+  const TailAverageState& tail = a.tail;
+  w.U64(tail.windows.size());
+  for (const TailWindow& window : tail.windows) {
+    w.F64(window.share), w.Doubles(window.mean), w.F64(window.count), w.F64(window.drift_sum);
+    w.U64(window.drift_count);
+  }
+  w.Doubles(tail.previous_move), w.U64(tail.previous_round_start);
   w.U64(Fnv1a(w.bytes()));
   return WriteFileAtomic(path, w.bytes());
 }
@@ -152,6 +161,15 @@ Result<WorkerCheckpoint> ReadWorkerCheckpoint(const std::filesystem::path& path)
   for (std::uint64_t i = 0; b.ok() && i < observers && i < 1000; ++i) c.observers.push_back(b.Str());
   if (version >= '4') c.model_state = b.Str();
   if (version >= '5') a.outer_velocity = b.Doubles(), a.local_batch = b.U64();
+  if (version >= '6') {
+    const std::uint64_t windows = b.U64();
+    for (std::uint64_t i = 0; b.ok() && i < windows && i < 1000; ++i) {
+      TailWindow& window = a.tail.windows.emplace_back();
+      window.share = b.F64(), window.mean = b.Doubles(), window.count = b.F64(), window.drift_sum = b.F64();
+      window.drift_count = b.U64();
+    }
+    a.tail.previous_move = b.Doubles(), a.tail.previous_round_start = b.U64();
+  }
   if (!b.ok()) return Status::Corruption(name + ": truncated record inside the checkpoint");
   return c;
 }

@@ -45,6 +45,10 @@ std::vector<std::pair<std::string, std::string>> RunIdentity(const TrainOptions&
                                    {"eval_samples_per_worker", std::to_string(options.eval_samples_per_worker)}});
   // Only when set, so that checkpoints written before the option existed still match.
   if (options.eval_every_sfo > 0) identity.emplace_back("eval_every_sfo", std::to_string(options.eval_every_sfo));
+  // auto's always: a checkpoint from before the tail average (format 5) did not average.
+  if (a.kind == AlgorithmKind::kAuto) {
+    identity.emplace_back("tail_average", a.tail_average ? ExactNumber(*a.tail_average) : "auto");
+  }
   return identity;
 }
 
@@ -195,6 +199,7 @@ Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, 
   summary.sfo_per_worker = result.sfo_per_worker;
   summary.sfo_total = result.sfo_per_worker * static_cast<std::uint64_t>(comm.size());
   summary.budget_left = result.budget_left;
+  summary.tail_average = result.tail_average;
   summary.final_loss = monitor.last_loss();
   summary.f_star = options.f_star;
   summary.lipschitz = options.lipschitz;

@@ -81,6 +81,8 @@ nlohmann::json RoundRecordToJson(const RoundRecord& r, std::optional<double> f_s
   if (r.test_accuracy) j["test_accuracy"] = *r.test_accuracy;
   if (r.noise_trace) j["noise_trace"] = *r.noise_trace;  // --rho auto: the norm test's V and G²
   if (r.noise_trace) j["grad_norm2"] = OrNull(r.grad_norm2);
+  if (r.drift) j["drift"] = *r.drift;                       // auto: the drift test's cosine
+  if (r.tail_average) j["tail_average"] = *r.tail_average;  // auto, last round: the averaged share
   return j;
 }
 

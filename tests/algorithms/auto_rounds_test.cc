@@ -179,7 +179,7 @@ TEST(AutoExtremesTest, OneStepIsCrPsgdAndLocalStepsIsLocalSgd) {
   TrainOptions one_step = cr;
   one_step.algorithm.kind = AlgorithmKind::kAuto;
   one_step.algorithm.round_split = RoundSplit::kOneStep;
-  one_step.algorithm.lr_schedule = LrSchedule::kConstant;  // cr-psgd's (auto's own is cosine)
+  one_step.algorithm.tail_average = 0.0;  // cr-psgd's last iterate
   const Outcome a = TrainOn(data, 4, cr), b = TrainOn(data, 4, one_step);
   ASSERT_TRUE(a.status.ok() && b.status.ok()) << a.status.ToString() << b.status.ToString();
   EXPECT_EQ(a.summaries[0].rounds, b.summaries[0].rounds);
@@ -199,7 +199,7 @@ TEST(AutoExtremesTest, OneStepIsCrPsgdAndLocalStepsIsLocalSgd) {
   TrainOptions local_steps = local;
   local_steps.algorithm.kind = AlgorithmKind::kAuto;
   local_steps.algorithm.round_split = RoundSplit::kLocalSteps;
-  local_steps.algorithm.lr_schedule = LrSchedule::kConstant;
+  local_steps.algorithm.tail_average = 0.0;
   local_steps.algorithm.first_batch = 10;
   local_steps.algorithm.growth = 1.0;
   const Outcome c = TrainOn(data, 3, local), e = TrainOn(data, 3, local_steps);

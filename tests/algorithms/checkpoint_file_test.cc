@@ -42,6 +42,12 @@ WorkerCheckpoint Example() {
   c.model_state = std::string("bn\0stats\x80", 9);
   c.algorithm.outer_velocity = {-0.5, 1e-300};
   c.algorithm.local_batch = 37;
+  TailWindow& window = c.algorithm.tail.windows.emplace_back();
+  window.share = 0.875, window.mean = {1.0 / 7.0, -2e-310}, window.count = 1234.0, window.drift_sum = -0.3;
+  window.drift_count = 9;
+  c.algorithm.tail.windows.emplace_back().share = 0.25;  // not started: no mean yet
+  c.algorithm.tail.previous_move = {0.1, -1.0 / 3.0};
+  c.algorithm.tail.previous_round_start = 5678;
   return c;
 }
 
@@ -92,6 +98,17 @@ TEST(CheckpointFileTest, EveryFieldSurvivesAWriteAndARead) {
   EXPECT_EQ(r.model_state, c.model_state);
   EXPECT_TRUE(SameBits(r.algorithm.outer_velocity, c.algorithm.outer_velocity));
   EXPECT_EQ(r.algorithm.local_batch, c.algorithm.local_batch);
+  ASSERT_EQ(r.algorithm.tail.windows.size(), c.algorithm.tail.windows.size());
+  for (std::size_t i = 0; i < c.algorithm.tail.windows.size(); ++i) {
+    const TailWindow &got = r.algorithm.tail.windows[i], &want = c.algorithm.tail.windows[i];
+    EXPECT_TRUE(SameBits(got.share, want.share));
+    EXPECT_TRUE(SameBits(got.mean, want.mean));
+    EXPECT_TRUE(SameBits(got.count, want.count));
+    EXPECT_TRUE(SameBits(got.drift_sum, want.drift_sum));
+    EXPECT_EQ(got.drift_count, want.drift_count);
+  }
+  EXPECT_TRUE(SameBits(r.algorithm.tail.previous_move, c.algorithm.tail.previous_move));
+  EXPECT_EQ(r.algorithm.tail.previous_round_start, c.algorithm.tail.previous_round_start);
 }
 
 // One flipped bit anywhere (magic, fields, checksum) and any cut is refused,
@@ -129,16 +146,25 @@ std::string AsOlderFormat(const std::string& bytes, std::size_t cut, char versio
   return body;
 }
 
-// Format 4 is format 5 without its last two fields, format 3 also without
-// the model state before them: both are still read, as runs without them.
-TEST(CheckpointFileTest, Format3And4FilesAreReadWithoutTheirLaterFields) {
+// Format 5 is format 6 without auto's tail average (three fields), format 4
+// also without the two before them, format 3 also without the model state
+// before those: all are still read, as runs without them.
+TEST(CheckpointFileTest, Format3To5FilesAreReadWithoutTheirLaterFields) {
   testing::TempDir dir;
   WorkerCheckpoint c = Example();
+  c.algorithm.tail = {};
+  ASSERT_TRUE(WriteWorkerCheckpoint(dir / "c", c).ok());
+  // Format 5: without the tail average's windows (8 bytes: none), move (8: empty) and round start (8).
+  WriteBytes(dir / "c5", AsOlderFormat(ReadBytes(dir / "c"), 24, '5'));
+  const Result<WorkerCheckpoint> read5 = ReadWorkerCheckpoint(dir / "c5");
+  ASSERT_TRUE(read5.ok()) << read5.status().ToString();
+  EXPECT_EQ(read5->algorithm.local_batch, c.algorithm.local_batch);
+  EXPECT_TRUE(read5->algorithm.tail.windows.empty());
   c.algorithm.outer_velocity.clear();
   c.algorithm.local_batch = 0;
   ASSERT_TRUE(WriteWorkerCheckpoint(dir / "c", c).ok());
-  // Format 4: without the empty outer velocity (8 bytes of length) and the local batch (8).
-  WriteBytes(dir / "c4", AsOlderFormat(ReadBytes(dir / "c"), 16, '4'));
+  // Format 4: also without the empty outer velocity (8 bytes of length) and the local batch (8).
+  WriteBytes(dir / "c4", AsOlderFormat(ReadBytes(dir / "c"), 24 + 16, '4'));
   const Result<WorkerCheckpoint> read4 = ReadWorkerCheckpoint(dir / "c4");
   ASSERT_TRUE(read4.ok()) << read4.status().ToString();
   EXPECT_EQ(read4->model_state, c.model_state);
@@ -146,7 +172,7 @@ TEST(CheckpointFileTest, Format3And4FilesAreReadWithoutTheirLaterFields) {
   // Format 3: also without the model state, here empty (8 bytes of length).
   c.model_state.clear();
   ASSERT_TRUE(WriteWorkerCheckpoint(dir / "c", c).ok());
-  WriteBytes(dir / "c3", AsOlderFormat(ReadBytes(dir / "c"), 24, '3'));
+  WriteBytes(dir / "c3", AsOlderFormat(ReadBytes(dir / "c"), 24 + 24, '3'));
   const Result<WorkerCheckpoint> read3 = ReadWorkerCheckpoint(dir / "c3");
   ASSERT_TRUE(read3.ok()) << read3.status().ToString();
   EXPECT_EQ(read3->observers, c.observers);
@@ -158,15 +184,15 @@ TEST(CheckpointFileTest, AnotherFormatIsRefusedNamingBothAndAMissingFileIsNotFou
   const auto path = dir / "c";
   ASSERT_TRUE(WriteWorkerCheckpoint(path, Example()).ok());
   std::string bytes = ReadBytes(path);
-  ASSERT_EQ(bytes.substr(0, 8), "CRPSGDC5");
-  for (char version : {'2', '6'}) {
+  ASSERT_EQ(bytes.substr(0, 8), "CRPSGDC6");
+  for (char version : {'2', '7'}) {
     bytes[7] = version;
     WriteBytes(path, bytes);
     const Result<WorkerCheckpoint> other = ReadWorkerCheckpoint(path);
     ASSERT_FALSE(other.ok());
     EXPECT_EQ(other.status().code(), StatusCode::kInvalidArgument);
     EXPECT_NE(other.status().message().find(std::string("checkpoint format ") + version +
-                                            ", this crpsgd reads formats 3 to 5"),
+                                            ", this crpsgd reads formats 3 to 6"),
               std::string::npos)
         << other.status().message();
   }

@@ -72,7 +72,10 @@ TrainOptions Options(AlgorithmKind kind) {
   o.algorithm.sync_period = 4;
   o.algorithm.outer_iterations = 4;
   o.algorithm.inner_budget = 40;
-  if (kind == AlgorithmKind::kAuto) o.algorithm.rounds = 20;
+  if (kind == AlgorithmKind::kAuto) {
+    o.algorithm.rounds = 20;
+    o.algorithm.tail_average = 0.5;  // the windows' means cross the checkpoints from round 10 on
+  }
   o.seed = 5;
   return o;
 }
@@ -127,6 +130,7 @@ TEST_P(FaultInjectionTest, AFailedWorkerEndsTheRunAndItsCheckpointsResumeBitIden
       EXPECT_EQ(resumed.summaries[r].rounds, rounds);
       EXPECT_EQ(resumed.summaries[r].sfo_per_worker, reference.summaries[r].sfo_per_worker);
       EXPECT_EQ(resumed.summaries[r].final_loss, reference.summaries[r].final_loss);
+      EXPECT_EQ(resumed.summaries[r].tail_average, reference.summaries[r].tail_average);
     }
   }
 }

@@ -34,6 +34,16 @@ Result<std::optional<double>> ParseRho(const std::string& text) {
   return std::optional<double>(*rho);
 }
 
+Result<std::optional<double>> ParseTailAverage(const std::string& text) {
+  if (text == "auto") return std::optional<double>();
+  const Result<double> share = ParseNumber(text, "--tail-average");
+  if (!share.ok() || !(*share >= 0.0 && *share <= 1.0)) {
+    return Status::InvalidArgument("--tail-average must be auto or a share of the budget in [0, 1], got '" + text +
+                                   "'");
+  }
+  return std::optional<double>(*share);
+}
+
 Result<StepRule> ParseStep(const std::string& text) {
   StepRule step;
   if (text == "auto") {
@@ -75,6 +85,7 @@ Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   CRPSGD_ASSIGN_OR_RETURN(o.round_split, ParseRoundSplit(f.round_split));
   o.outer_lr = f.outer_lr;
   o.outer_momentum = f.outer_momentum;
+  CRPSGD_ASSIGN_OR_RETURN(o.tail_average, ParseTailAverage(f.tail_average));
   o.theta = f.theta;
   o.outer_iterations = f.outer_iters;
   o.inner_budget = f.inner_budget;

@@ -88,6 +88,7 @@ struct AlgoFlags {
   std::string round_split = RoundSplitName(AlgorithmOptions{}.round_split);
   double outer_lr = AlgorithmOptions{}.outer_lr;
   double outer_momentum = AlgorithmOptions{}.outer_momentum;
+  std::string tail_average = "auto";  // or a share of the budget in [0, 1]
   double theta = AlgorithmOptions{}.theta;
   std::uint64_t outer_iters = AlgorithmOptions{}.outer_iterations;
   std::uint64_t inner_budget = AlgorithmOptions{}.inner_budget;
@@ -125,6 +126,8 @@ Result<double> ParseNumber(const std::string& text, const std::string& what);
 Result<bool> ParseRecomputeBatchNorm(const std::string& text);
 // --rho: a number, or nullopt for auto (the norm test).
 Result<std::optional<double>> ParseRho(const std::string& text);
+// --tail-average: "auto" (nullopt: the drift test chooses) or a share of the budget in [0, 1].
+Result<std::optional<double>> ParseTailAverage(const std::string& text);
 // --lr: auto (the safe step for the batch), auto*K (K/L̂, K > 0) or a number.
 struct StepRule {
   bool safe = false;

@@ -271,6 +271,11 @@ const Setting<AlgoFlags> kAlgoSettings[] = {
      "local-sgd, auto: Nesterov momentum mu in [0, 1) on the round's pseudo-gradient (DiLoCo); auto scales it each "
      "round by the share of the pseudo-gradient that is signal",
      "0.5", At<&AlgoFlags::outer_momentum>},
+    {"tail-average", kOneRun,
+     "auto: the final model is the workers' mean iterate over the last share of the budget (tail averaging); "
+     "auto: the share (3/4, 1/2, 1/4 or none) whose rounds' moves of the averaged model are anticorrelated "
+     "(the iterate has stopped drifting); 0: the last iterate",
+     "0.5", At<&AlgoFlags::tail_average>, Parses<ParseTailAverage>},
     {"theta", kOneRun,
      "theta > 0: proximal weight of cr-psgd-catalyst, h(x) = f(x) + theta/2 |x - y|^2 (theory: theta > L)", "2",
      At<&AlgoFlags::theta>},
@@ -296,7 +301,7 @@ const Setting<AlgoFlags> kAlgoSettings[] = {
      "0.0005", At<&AlgoFlags::weight_decay>},
     {"lr-schedule", kTrainSweep | kRunKey,
      "constant, cosine (gamma (1 + cos(pi p))/2) or step (gamma/10 from p = 1/2, gamma/100 from p = 3/4), p = "
-     "share of the SFO budget spent; auto: cosine for --algo auto, constant for the others",
+     "share of the SFO budget spent; auto: constant (every method's own)",
      "step", At<&AlgoFlags::lr_schedule>, IsSchedule},
     {"lr-batch-scaling", kTrainSweep | kRunKey,
      "Growing batches: step gamma (B_t/B1)^p with p = 0 (none: the paper's constant step), 1/2 (sqrt) or 1 "
@@ -314,7 +319,8 @@ const Setting<AlgoFlags> kAlgoSettings[] = {
 const Setting<SweepFlags> kSweepSettings[] = {
     {"run", kSweep | kRequired,
      "A run: ALGO[:key=value,...], keys batch, b1, rho, norm-test-theta2, sync-period, rounds, round-growth, "
-     "round-split, outer-lr, outer-momentum, theta, outer-iters, inner-budget, momentum, weight-decay, lr-schedule, "
+     "round-split, outer-lr, outer-momentum, tail-average, theta, outer-iters, inner-budget, momentum, weight-decay, "
+     "lr-schedule, "
      "lr-batch-scaling, lr-max, lr (the flags of the same names; '_' may stand for '-'; a run with lr keeps that "
      "step, auto or auto*K or a number, instead of --lr-grid). Repeat for several, e.g. --run psgd:batch=1 --run "
      "cr-psgd:b1=1,rho=1.1",

@@ -1,0 +1,66 @@
+#include "algorithms/tail_average.h"
+
+#include <cmath>
+
+namespace crpsgd::internal {
+
+TailAverage::TailAverage(std::optional<double> share, std::uint64_t budget, TailAverageState& state)
+    : share_(share), budget_(budget), state_(state) {
+  if (!state_.windows.empty()) return;  // resumed
+  if (!share_) {
+    for (double s : kAutoShares) state_.windows.emplace_back().share = s;
+  } else if (*share_ > 0.0) {
+    state_.windows.emplace_back().share = *share_;
+  }
+}
+
+std::uint64_t TailAverage::WindowStart(const TailWindow& window) const {
+  return static_cast<std::uint64_t>(std::ceil((1.0 - window.share) * static_cast<double>(budget_)));
+}
+
+void TailAverage::AddIterate(std::uint64_t step_start, std::span<const double> x) {
+  for (TailWindow& w : state_.windows) {
+    if (step_start < WindowStart(w)) continue;
+    if (w.mean.empty()) w.mean.assign(x.size(), 0.0);
+    w.count += 1.0;
+    for (std::size_t j = 0; j < x.size(); ++j) w.mean[j] += (x[j] - w.mean[j]) / w.count;
+  }
+}
+
+std::optional<double> TailAverage::AfterRound(std::uint64_t round_start, std::span<const double> round_start_x,
+                                              std::span<const double> x) {
+  std::vector<double> move(x.size());
+  for (std::size_t j = 0; j < x.size(); ++j) move[j] = x[j] - round_start_x[j];
+  std::optional<double> cosine;
+  if (state_.previous_move.size() == move.size()) {
+    double dot = 0.0, now2 = 0.0, before2 = 0.0;
+    for (std::size_t j = 0; j < move.size(); ++j) {
+      dot += move[j] * state_.previous_move[j];
+      now2 += move[j] * move[j];
+      before2 += state_.previous_move[j] * state_.previous_move[j];
+    }
+    if (now2 > 0.0 && before2 > 0.0) cosine = dot / std::sqrt(now2 * before2);
+  }
+  // Both moves inside a window: the previous round began in it.
+  if (cosine) {
+    for (TailWindow& w : state_.windows) {
+      if (state_.previous_round_start < WindowStart(w)) continue;
+      w.drift_sum += *cosine;
+      ++w.drift_count;
+    }
+  }
+  state_.previous_move = std::move(move);
+  state_.previous_round_start = round_start;
+  return cosine;
+}
+
+const TailWindow* TailAverage::Chosen() const {
+  for (const TailWindow& w : state_.windows) {  // longest first
+    if (w.count == 0.0) continue;
+    if (share_) return &w;
+    if (w.drift_count >= 2 && w.drift_sum / static_cast<double>(w.drift_count) <= kStationaryDrift) return &w;
+  }
+  return nullptr;
+}
+
+}  // namespace crpsgd::internal
