@@ -11,14 +11,15 @@
 # mean f - f*: psgd's step; local SGD's b in {1, 4, 16} and step; cr-psgd's
 # B1 in {1, 4, 16} and step (steps 0.25 ... 4 x 1/L-hat). auto runs once, at
 # its defaults: --lr auto, b_min = 1, --round-growth 4, --round-split
-# local-steps, a cosine step. Its defaults were chosen on other problems
+# local-steps, a constant step, --tail-average auto (the mean iterate over the
+# tail the drift test picks). Its defaults were chosen on other problems
 # (experiments/auto-tuning.sh: digits, breast cancer, least squares at
 # condition 50), not on these cells.
 # experiments/fewest_rounds_report.py judges each cell: auto's mean f - f*
 # against the best baseline's (pass: <= 1.0x in two thirds of the cells and
 # <= 1.25x in every one) and draws f - f* against R per cell.
 #
-# About 3 minutes on 2 cores. Usage:
+# About 2 minutes on 2 cores. Usage:
 #   [SEEDS=1,2,3] [PROBLEMS="raw standardised leastsq-well leastsq-bad"]
 #   [ROUNDS="20 50 100"] [OUT=out/fewest-rounds] experiments/fewest-rounds.sh
 set -euo pipefail
