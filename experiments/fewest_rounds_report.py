@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """Judges experiments/fewest-rounds.sh: a row per (problem, R), a figure per problem.
 
-In each cell every configuration's f - f* is averaged over the seeds; one with
-a diverged seed has no result. Each baseline (psgd, local-sgd, cr-psgd) keeps
-its best configuration (grid point and step); auto has one. Criteria (issue
-30's acceptance): auto's mean f - f* <= 1.0x the best baseline's in at least
-two thirds of the cells, and <= 1.25x in every cell.
+In each cell every configuration's f - f* (test error, 1 - accuracy, for the
+network) is averaged over the seeds; one with a diverged seed has no result.
+Each baseline (psgd, local-sgd, cr-psgd) keeps its best configuration (grid
+point and step); auto has one, at --lr auto, or for the network (no L-hat) at
+the step PSGD's grid found best. Criteria (issue 30's acceptance): auto's mean
+<= 1.0x the best baseline's in at least two thirds of the cells, and <= 1.25x
+in every cell.
 Usage: fewest_rounds_report.py OUT_DIR  (markdown on stdout; figures in OUT_DIR/figures)
 """
 import csv
@@ -19,20 +21,25 @@ BASELINES = ("psgd", "local-sgd", "cr-psgd")
 PROBLEMS = {"raw": "logistic regression, raw Fashion-MNIST pixels, N = 10",
             "standardised": "logistic regression, standardised Fashion-MNIST pixels, N = 10",
             "leastsq-well": "least squares, condition 5, N = 8",
-            "leastsq-bad": "least squares, condition 1000, N = 8"}
+            "leastsq-bad": "least squares, condition 1000, N = 8",
+            "cnn": "the scripted CNN of examples/your-own-model, one epoch, N = 2 (test error)"}
 ALL_CELLS, EVERY_CELL = 1.0, 1.25
 
 
 def configurations(path):
-    """{algo: {(params, lr_multiple): mean f - f* or None}} of a sweep's results.csv."""
+    """{algo: {(params, step): mean f - f* (or test error) or None}} of a sweep's results.csv.
+
+    The step is the multiple of 1/L-hat, or the step itself where the run gave one (the network)."""
     seeds = defaultdict(list)
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
-            ok = row["status"] == "ok" and row["f_gap"] != ""
+            gap = row["f_gap"] if row["f_gap"] != "" else (
+                str(1.0 - float(row["test_accuracy"])) if row["test_accuracy"] != "" else "")
+            ok = row["status"] == "ok" and gap != ""
             # The fitted parameters (rho, I, B) follow R; the grid point is the
             # first word (B1=, b=) and the step.
-            key = (row["algo"], row["params"].split()[0], float(row["lr_multiple"] or 0))
-            seeds[key].append(float(row["f_gap"]) if ok else None)
+            key = (row["algo"], row["params"].split()[0], float(row["lr_multiple"] or row["lr"] or 0))
+            seeds[key].append(float(gap) if ok else None)
     result = defaultdict(dict)
     for (algo, params, lr), gaps in seeds.items():
         result[algo][(params, lr)] = None if None in gaps else sum(gaps) / len(gaps)
@@ -59,13 +66,18 @@ def main(out):
     ratios, series = [], defaultdict(lambda: defaultdict(list))
     for problem, rounds, configs in cells:
         cols, best_gap = [], None
+        step = "lr {:g}" if problem == "cnn" else "{:g}/L"
         for algo in BASELINES:
             b = best(configs.get(algo, {}))
-            cols.append("diverged" if b is None else f"{b[0]:.3g} ({b[1]}, {b[2]:g}/L)")
+            cols.append("diverged" if b is None else f"{b[0]:.3g} ({b[1]}, {step.format(b[2])})")
             if b is not None:
                 best_gap = b[0] if best_gap is None else min(best_gap, b[0])
                 series[problem][algo].append((rounds, b[0]))
-        auto = best(configs.get("auto", {}))
+        auto_configs = configs.get("auto", {})
+        if problem == "cnn":  # no L-hat: auto takes PSGD's best step
+            psgd = best(configs.get("psgd", {}))
+            auto_configs = {k: g for k, g in auto_configs.items() if psgd is not None and k[1] == psgd[2]}
+        auto = best(auto_configs)
         if auto is not None:
             series[problem]["auto"].append((rounds, auto[0]))
         ratio = auto[0] / best_gap if auto is not None and best_gap else None
@@ -106,6 +118,7 @@ def draw(out, series):
                   "local-sgd": "local SGD (best b, step)", "cr-psgd": "CR-PSGD (best B1, step)"}
         plots = ", ".join(f"'{problem}.dat' index {i} using 1:2 with {styles[a]} title '{titles[a]}'"
                           for i, a in enumerate(names))
+        measure = "test error" if problem == "cnn" else "f − f*"
         script = f"""cd '{os.path.abspath(figures)}'
 set terminal pngcairo size 900,560
 set output '{problem}.png'
@@ -116,8 +129,8 @@ set format x '%g'
 set format y '%g'
 set xtics (20, 50, 100)
 set xrange [15:130]
-set xlabel 'communication rounds R (every method spends T = 6000 samples per worker)'
-set ylabel 'f − f* at the end (mean over seeds)'
+set xlabel 'communication rounds R (every method spends the same T samples per worker)'
+set ylabel '{measure} at the end (mean over seeds)'
 set title "{PROBLEMS.get(problem, problem)}" noenhanced
 plot {plots}
 """

@@ -124,7 +124,7 @@ class AutoRounds final : public Algorithm {
       // The last round averages the chosen tail window's mean iterates instead
       // of the models, and measures nothing more.
       const TailWindow* averaged = t == plan.size() ? tail.Chosen() : nullptr;
-      if (averaged) std::copy(averaged->mean.begin(), averaged->mean.end(), x.begin());
+      if (averaged) tail.MeanOver(*averaged, x);
       // The round: the models (and their state outside x) averaged.
       if (measure && !averaged) {
         message.assign(x.begin(), x.end());

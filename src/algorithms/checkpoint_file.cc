@@ -105,7 +105,7 @@ Status WriteWorkerCheckpoint(const std::filesystem::path& path, const WorkerChec
   const TailAverageState& tail = a.tail;
   w.U64(tail.windows.size());
   for (const TailWindow& window : tail.windows) {
-    w.F64(window.share), w.Doubles(window.mean), w.F64(window.count), w.F64(window.drift_sum);
+    w.F64(window.share), w.Doubles(window.sum), w.F64(window.count), w.F64(window.drift_sum);
     w.U64(window.drift_count);
   }
   w.Doubles(tail.previous_move), w.U64(tail.previous_round_start);
@@ -165,7 +165,7 @@ Result<WorkerCheckpoint> ReadWorkerCheckpoint(const std::filesystem::path& path)
     const std::uint64_t windows = b.U64();
     for (std::uint64_t i = 0; b.ok() && i < windows && i < 1000; ++i) {
       TailWindow& window = a.tail.windows.emplace_back();
-      window.share = b.F64(), window.mean = b.Doubles(), window.count = b.F64(), window.drift_sum = b.F64();
+      window.share = b.F64(), window.sum = b.Doubles(), window.count = b.F64(), window.drift_sum = b.F64();
       window.drift_count = b.U64();
     }
     a.tail.previous_move = b.Doubles(), a.tail.previous_round_start = b.U64();

@@ -1,5 +1,6 @@
 #include "algorithms/tail_average.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace crpsgd::internal {
@@ -19,12 +20,35 @@ std::uint64_t TailAverage::WindowStart(const TailWindow& window) const {
 }
 
 void TailAverage::AddIterate(std::uint64_t step_start, std::span<const double> x) {
-  for (TailWindow& w : state_.windows) {
-    if (step_start < WindowStart(w)) continue;
-    if (w.mean.empty()) w.mean.assign(x.size(), 0.0);
-    w.count += 1.0;
-    for (std::size_t j = 0; j < x.size(); ++j) w.mean[j] += (x[j] - w.mean[j]) / w.count;
+  // The shortest window that has started: its segment holds the iterate.
+  for (auto w = state_.windows.rbegin(); w != state_.windows.rend(); ++w) {
+    if (step_start < WindowStart(*w)) continue;
+    if (w->sum.empty()) w->sum.assign(x.size(), 0.0);
+    w->count += 1.0;
+    for (std::size_t j = 0; j < x.size(); ++j) w->sum[j] += x[j];
+    return;
   }
+}
+
+std::span<const TailWindow> TailAverage::From(const TailWindow& window) const {
+  const std::span<const TailWindow> all(state_.windows);
+  return all.subspan(static_cast<std::size_t>(&window - all.data()));
+}
+
+double TailAverage::Iterates(const TailWindow& window) const {
+  double count = 0.0;
+  for (const TailWindow& w : From(window)) count += w.count;
+  return count;
+}
+
+void TailAverage::MeanOver(const TailWindow& window, std::span<double> x) const {
+  std::fill(x.begin(), x.end(), 0.0);
+  for (const TailWindow& w : From(window)) {  // its own segment and the shorter windows'
+    if (w.sum.empty()) continue;
+    for (std::size_t j = 0; j < x.size(); ++j) x[j] += w.sum[j];
+  }
+  const double count = Iterates(window);
+  for (double& v : x) v /= count;
 }
 
 std::optional<double> TailAverage::AfterRound(std::uint64_t round_start, std::span<const double> round_start_x,
@@ -56,7 +80,7 @@ std::optional<double> TailAverage::AfterRound(std::uint64_t round_start, std::sp
 
 const TailWindow* TailAverage::Chosen() const {
   for (const TailWindow& w : state_.windows) {  // longest first
-    if (w.count == 0.0) continue;
+    if (Iterates(w) == 0.0) continue;
     if (share_) return &w;
     if (w.drift_count >= 2 && w.drift_sum / static_cast<double>(w.drift_count) <= kStationaryDrift) return &w;
   }

@@ -15,11 +15,13 @@
 // rounds' consecutive moves is at most −1/4 (ρ ≤ 1/2: a round spans at least
 // the iterate's half-life, so the window holds many independent draws).
 //
-// Each worker averages its own iterates in every candidate window (3/4, 1/2
+// Each worker sums its own iterates in every candidate window (7/8, 3/4, 1/2
 // and 1/4 of the budget under auto; the one given otherwise), so choosing
 // costs no communication: the last round all-reduces the chosen window's
 // means instead of the models, and their mean is the mean iterate of the
-// workers' average. Every worker takes the same decision, from x̄ alone.
+// workers' average. Every worker takes the same decision, from x̄ alone. The
+// windows are nested, so each keeps the sum of its iterates up to the next
+// one's start: one vector addition a step, however many windows.
 #pragma once
 
 #include <cstdint>
@@ -32,9 +34,12 @@ namespace crpsgd::internal {
 // One candidate window: the last `share` of the budget. Checkpointed.
 struct TailWindow {
   double share = 0.0;
-  std::vector<double> mean;  // this worker's mean local iterate in the window so far
-  double count = 0.0;        // iterates in `mean`
-  double drift_sum = 0.0;    // cosines of consecutive moves of x̄ inside the window
+  // This worker's iterates from the window's start to the next (shorter)
+  // window's: their sum and how many. The window's mean takes its own and
+  // every later window's.
+  std::vector<double> sum;
+  double count = 0.0;
+  double drift_sum = 0.0;  // cosines of consecutive moves of x̄ inside the window
   std::uint64_t drift_count = 0;
 };
 
@@ -73,9 +78,14 @@ class TailAverage {
   // least two cosines, mean <= kStationaryDrift), the given one once it holds
   // an iterate; null: the last iterate.
   const TailWindow* Chosen() const;
+  // This worker's mean iterate over `window` (one of the state's), into x.
+  void MeanOver(const TailWindow& window, std::span<double> x) const;
 
  private:
   std::uint64_t WindowStart(const TailWindow& window) const;
+  // `window` and the shorter ones after it: the segments its iterates are in.
+  std::span<const TailWindow> From(const TailWindow& window) const;
+  double Iterates(const TailWindow& window) const;  // how many it holds
 
   std::optional<double> share_;
   std::uint64_t budget_;

@@ -43,9 +43,9 @@ WorkerCheckpoint Example() {
   c.algorithm.outer_velocity = {-0.5, 1e-300};
   c.algorithm.local_batch = 37;
   TailWindow& window = c.algorithm.tail.windows.emplace_back();
-  window.share = 0.875, window.mean = {1.0 / 7.0, -2e-310}, window.count = 1234.0, window.drift_sum = -0.3;
+  window.share = 0.875, window.sum = {1.0 / 7.0, -2e-310}, window.count = 1234.0, window.drift_sum = -0.3;
   window.drift_count = 9;
-  c.algorithm.tail.windows.emplace_back().share = 0.25;  // not started: no mean yet
+  c.algorithm.tail.windows.emplace_back().share = 0.25;  // not started: no sum yet
   c.algorithm.tail.previous_move = {0.1, -1.0 / 3.0};
   c.algorithm.tail.previous_round_start = 5678;
   return c;
@@ -102,7 +102,7 @@ TEST(CheckpointFileTest, EveryFieldSurvivesAWriteAndARead) {
   for (std::size_t i = 0; i < c.algorithm.tail.windows.size(); ++i) {
     const TailWindow &got = r.algorithm.tail.windows[i], &want = c.algorithm.tail.windows[i];
     EXPECT_TRUE(SameBits(got.share, want.share));
-    EXPECT_TRUE(SameBits(got.mean, want.mean));
+    EXPECT_TRUE(SameBits(got.sum, want.sum));
     EXPECT_TRUE(SameBits(got.count, want.count));
     EXPECT_TRUE(SameBits(got.drift_sum, want.drift_sum));
     EXPECT_EQ(got.drift_count, want.drift_count);

@@ -22,9 +22,22 @@ TEST(TailAverageTest, AWindowHoldsTheMeanOfTheIteratesFromItsStart) {
   for (std::uint64_t s = 0; s < 100; s += 2) tail.AddIterate(s, std::vector<double>{double(s), -double(s)});
   const TailWindow* window = tail.Chosen();  // a given share is always taken
   ASSERT_NE(window, nullptr);
-  EXPECT_EQ(window->count, 12.0);           // s = 76, 78, ..., 98
-  EXPECT_DOUBLE_EQ(window->mean[0], 87.0);  // their mean
-  EXPECT_DOUBLE_EQ(window->mean[1], -87.0);
+  EXPECT_EQ(window->count, 12.0);  // s = 76, 78, ..., 98
+  std::vector<double> mean(2);
+  tail.MeanOver(*window, mean);
+  EXPECT_DOUBLE_EQ(mean[0], 87.0);  // their mean
+  EXPECT_DOUBLE_EQ(mean[1], -87.0);
+
+  // Nested windows (auto's): each holds the mean from its own start.
+  TailAverageState nested_state;
+  TailAverage nested(std::nullopt, 800, nested_state);  // starts 100, 200, 400, 600
+  for (std::uint64_t s = 0; s < 800; ++s) nested.AddIterate(s, std::vector<double>{double(s)});
+  ASSERT_EQ(nested_state.windows.size(), 4u);
+  for (const auto& [index, expected] : {std::pair{0, 449.5}, {1, 499.5}, {2, 599.5}, {3, 699.5}}) {
+    std::vector<double> got(1);
+    nested.MeanOver(nested_state.windows[static_cast<std::size_t>(index)], got);
+    EXPECT_DOUBLE_EQ(got[0], expected) << "window " << index;
+  }
 
   TailAverageState off_state;
   TailAverage off(0.0, 100, off_state);
