@@ -94,7 +94,7 @@ struct AlgorithmOptions {
   double outer_momentum = 0.0;
   // auto: the final model is the workers' mean local iterate over the last
   // share F of the budget (tail averaging) instead of their last one.
-  // nullopt: F chosen by the drift test from 3/4, 1/2, 1/4, or the last
+  // nullopt: F chosen by the drift test from 7/8, 3/4, 1/2, 1/4, or the last
   // iterate (src/algorithms/tail_average.h); 0: the last iterate. Default:
   // nullopt (with the constant step it beat the cosine schedule on the tuning
   // problems, docs/experiments.md).

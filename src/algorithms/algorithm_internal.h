@@ -52,7 +52,7 @@ struct AlgorithmState {
   std::vector<double> outer_velocity;
   // auto: the local batch b the noise chose for the next round (0: b_min).
   std::uint64_t local_batch = 0;
-  // auto: the tail windows' mean iterates and the drift test (TailAverage).
+  // auto: the tail windows' sums of iterates and the drift test (TailAverage).
   internal::TailAverageState tail;
 };
 

@@ -273,7 +273,7 @@ const Setting<AlgoFlags> kAlgoSettings[] = {
      "0.5", At<&AlgoFlags::outer_momentum>},
     {"tail-average", kOneRun,
      "auto: the final model is the workers' mean iterate over the last share of the budget (tail averaging); "
-     "auto: the share (3/4, 1/2, 1/4 or none) whose rounds' moves of the averaged model are anticorrelated "
+     "auto: the share (7/8, 3/4, 1/2, 1/4 or none) whose rounds' moves of the averaged model are anticorrelated "
      "(the iterate has stopped drifting); 0: the last iterate",
      "0.5", At<&AlgoFlags::tail_average>, Parses<ParseTailAverage>},
     {"theta", kOneRun,
