@@ -62,10 +62,21 @@ double LrBatchFactor(LrBatchScaling scaling, double batch_ratio);  // (B_t/B₁)
 const char* AlgorithmName(AlgorithmKind kind);  // "psgd", "cr-psgd", "local-sgd", "cr-psgd-catalyst", "auto"
 Result<AlgorithmKind> ParseAlgorithm(std::string_view name);
 
+// auto's --batch auto: the smallest local batch b_min follows the step
+// (AlgorithmOptions::SmallestBatch). ResolveStep replaces it with the number.
+inline constexpr std::uint64_t kAutoBatch = 0;
+// b_min where the step does not shrink with the batch: a given γ, K/L̂, or
+// --lr auto without L̄ (a network's 1/L̂). Measured on a tuning network
+// (experiments/auto-tuning-network.sh): single-sample steps diverge at the
+// large step a fixed-batch grid prefers; 4 was within 1.5x of the best tuned
+// baseline at every step there.
+inline constexpr std::uint64_t kAutoBatchForFixedStep = 4;
+
 struct AlgorithmOptions {
   AlgorithmKind kind = AlgorithmKind::kCrPsgd;
-  std::uint64_t budget = 0;       // T: SFO budget per worker. Required.
-  std::uint64_t batch = 1;        // B (psgd), b (local-sgd) or the smallest local batch b_min (auto). Default: 1.
+  std::uint64_t budget = 0;  // T: SFO budget per worker. Required.
+  // B (psgd), b (local-sgd) or the smallest local batch b_min (auto; kAutoBatch: SmallestBatch()). Default: 1.
+  std::uint64_t batch = 1;
   std::uint64_t first_batch = 1;  // B₁ (cr-psgd, cr-psgd-catalyst). Default: 1.
   double growth = 1.1;            // ρ > 1 (cr-psgd, cr-psgd-catalyst). Default: 1.1.
   // --rho auto: instead of ⌊ρ^t B₁⌋ the batch grows when the workers' own
@@ -121,7 +132,10 @@ struct AlgorithmOptions {
   std::string Describe() const;
   // ρ as the tool prints it: "1.1", or "auto" (with θ² when it is not 1).
   std::string rho() const;
-  // The smallest per-worker batch a round computes: B (psgd), b (local-sgd), B₁ (the growing ones).
+  // The smallest per-worker batch a round computes: B (psgd), b (local-sgd),
+  // B₁ (the growing ones), b_min (auto). auto's kAutoBatch: 1 where each local
+  // step is the safe step for its own batch (mean_sample_smoothness set: --lr
+  // auto with L̄), else kAutoBatchForFixedStep.
   std::uint64_t SmallestBatch() const;
   // Whether the round ends with outer momentum or an outer step other than 1.
   bool has_outer_step() const { return outer_lr != 1.0 || outer_momentum != 0.0; }

@@ -80,7 +80,7 @@ class AutoRounds final : public Algorithm {
   Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
                               RoundObserver& observer, AlgorithmState& state) override {
     const std::vector<std::uint64_t> plan = AutoRoundSamples(options_);
-    const std::uint64_t b_min = options_.batch;
+    const std::uint64_t b_min = options_.SmallestBatch();
     // The noise is measured whenever there is a spread (N > 1): the noise split and outer momentum use it.
     const bool measure = comm.size() > 1;
     BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
@@ -186,10 +186,10 @@ class AutoRounds final : public Algorithm {
   std::uint64_t LocalBatch(std::uint64_t samples, std::uint64_t wanted) const {
     switch (options_.round_split) {
       case RoundSplit::kOneStep: return samples;
-      case RoundSplit::kLocalSteps: return std::min(options_.batch, samples);
+      case RoundSplit::kLocalSteps: return std::min(options_.SmallestBatch(), samples);
       case RoundSplit::kNoise: break;
     }
-    return std::clamp(wanted, std::min(options_.batch, samples), samples);
+    return std::clamp(wanted, std::min(options_.SmallestBatch(), samples), samples);
   }
 
   // B_noise/(N θ²) (--norm-test-theta2) from the smoothed V and G², within ×2 and ÷2 of this
@@ -223,7 +223,6 @@ const AlgorithmSpec kAutoSpec{
           if (o.adaptive_batch) {
             return Status::InvalidArgument("--rho auto: auto measures the noise itself (--round-split noise)");
           }
-          if (o.batch < 1) return Status::InvalidArgument("--batch must be >= 1 (auto's smallest local batch)");
           if (o.rounds == 0) {
             if (!(o.growth >= 1.0) || !std::isfinite(o.growth)) {
               return Status::InvalidArgument("--rho must be >= 1 for auto (got " + std::to_string(o.growth) + ")");
@@ -240,7 +239,12 @@ const AlgorithmSpec kAutoSpec{
         },
     .describe =
         [](const AlgorithmOptions& o, std::ostream& os) {
-          os << "b=" << o.batch;
+          os << "b=";
+          if (o.batch == kAutoBatch) {
+            os << "auto";  // resolved by ResolveStep, once the step is known
+          } else {
+            os << o.batch;
+          }
           if (o.rounds > 0) {
             os << " R=" << o.rounds << " G=" << o.round_growth;
           } else {
@@ -251,10 +255,10 @@ const AlgorithmSpec kAutoSpec{
           if (o.tail_average) os << " tail=" << *o.tail_average;
         },
     .fit_rounds = [](AlgorithmOptions&, int) { return Status::OK(); },  // its plan takes R itself
-    .samples_per_step = [](const AlgorithmOptions& o, int) { return static_cast<double>(o.batch); },
+    .samples_per_step = [](const AlgorithmOptions& o, int) { return static_cast<double>(o.SmallestBatch()); },
     .summary_fields =
         [](const AlgorithmOptions& o, const RunSummary& summary) {
-          SummaryFields fields{{"batch", std::uint64_t{o.batch}},
+          SummaryFields fields{{"batch", std::uint64_t{o.SmallestBatch()}},
                                {"round_split", std::string(RoundSplitName(o.round_split))}};
           if (o.rounds > 0) {
             fields.emplace_back("round_growth", o.round_growth);

@@ -276,12 +276,14 @@ Result<AlgorithmOptions> ResolveStep(AlgorithmOptions options, const StepRule& r
   }
   if (rule.kind == StepRule::Kind::kMultipleOfInverseL) options.lr = rule.multiple / smoothness->value;
   if (rule.kind == StepRule::Kind::kSafe) {
-    options.lr = SafeStep(*smoothness, options, workers);
     if (options.kind == AlgorithmKind::kAuto) {  // its batch moves: each step the safe step for its own
       options.smoothness = smoothness->value;
       options.mean_sample_smoothness = smoothness->mean_sample.value_or(0.0);
     }
   }
+  // auto's --batch auto, now that the step is known: 1 under a step that follows the batch, else larger.
+  if (options.kind == AlgorithmKind::kAuto && options.batch == kAutoBatch) options.batch = options.SmallestBatch();
+  if (rule.kind == StepRule::Kind::kSafe) options.lr = SafeStep(*smoothness, options, workers);
   if (options.kind == AlgorithmKind::kCrPsgd && options.adaptive_batch && smoothness) {
     const std::uint64_t stable =
         std::min(StableFirstBatch(*smoothness, options.lr, workers, options.first_batch), options.budget);

@@ -210,6 +210,50 @@ TEST(AutoExtremesTest, OneStepIsCrPsgdAndLocalStepsIsLocalSgd) {
   EXPECT_EQ(c.summaries[0].final_loss, e.summaries[0].final_loss);
 }
 
+// --batch auto (kAutoBatch): b_min = 1 where every local step is the safe
+// step for its own batch, 1/(L̂ + L̄/b); 4 where the step stays the same at
+// every batch (a given step, K/L̂, or --lr auto without L̄, a network's 1/L̂).
+TEST(AutoBatchTest, OneUnderTheSafeStepAndFourUnderAStepThatIgnoresTheBatch) {
+  AlgorithmOptions o = Options(AlgorithmKind::kAuto, 1000, 10);
+  o.batch = kAutoBatch;
+  EXPECT_TRUE(o.Validate(4).ok()) << o.Validate(4).ToString();
+  EXPECT_NE(o.Describe().find("b=auto"), std::string::npos) << o.Describe();
+  const SmoothnessEstimate with_mean{2.0, "test", 40.0}, without_mean{2.0, "test", std::nullopt};
+  auto given = ResolveStep(o, {}, std::nullopt, 4);
+  ASSERT_TRUE(given.ok()) << given.status().ToString();
+  EXPECT_EQ(given->batch, kAutoBatchForFixedStep);
+  EXPECT_EQ(given->lr, 0.1);
+  auto multiple = ResolveStep(o, {StepRule::Kind::kMultipleOfInverseL, 0.5}, with_mean, 4);
+  ASSERT_TRUE(multiple.ok());
+  EXPECT_EQ(multiple->batch, kAutoBatchForFixedStep);
+  auto safe = ResolveStep(o, {StepRule::Kind::kSafe}, with_mean, 4);
+  ASSERT_TRUE(safe.ok());
+  EXPECT_EQ(safe->batch, 1u);
+  EXPECT_DOUBLE_EQ(safe->lr, 1.0 / (2.0 + 40.0 / 1.0));  // the safe step at b = 1
+  auto network = ResolveStep(o, {StepRule::Kind::kSafe}, without_mean, 4);
+  ASSERT_TRUE(network.ok());
+  EXPECT_EQ(network->batch, kAutoBatchForFixedStep);
+  EXPECT_DOUBLE_EQ(network->lr, 0.5);  // 1/L̂ at every batch
+  // An explicit b_min is kept; 0 is auto's alone.
+  o.batch = 2;
+  EXPECT_EQ(ResolveStep(o, {StepRule::Kind::kSafe}, with_mean, 4)->batch, 2u);
+  AlgorithmOptions psgd = Options(AlgorithmKind::kPsgd, 1000, 0);
+  psgd.batch = kAutoBatch;
+  EXPECT_NE(psgd.Validate(4).ToString().find("--batch must be >= 1"), std::string::npos);
+
+  // A library caller that trains without ResolveStep gets the same b_min.
+  const Dataset data = testing::SmallDense(240, 6, SyntheticTask::kBinary);
+  TrainOptions automatic;
+  automatic.algorithm = Options(AlgorithmKind::kAuto, 400, 8);
+  automatic.algorithm.batch = kAutoBatch;
+  automatic.seed = 3;
+  TrainOptions four = automatic;
+  four.algorithm.batch = kAutoBatchForFixedStep;
+  const Outcome a = TrainOn(data, 2, automatic), b = TrainOn(data, 2, four);
+  ASSERT_TRUE(a.status.ok() && b.status.ok()) << a.status.ToString() << b.status.ToString();
+  EXPECT_EQ(a.summaries[0].x, b.summaries[0].x);  // bit for bit
+}
+
 TEST(OuterStepTest, PlainAveragingIsUntouchedAndMomentumFollowsNesterov) {
   AlgorithmOptions plain;
   std::vector<double> velocity;

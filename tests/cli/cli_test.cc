@@ -60,6 +60,43 @@ TEST(CliTest, TrainWritesMetricsAndSummary) {
   EXPECT_NE(run.output.find("| cr-psgd |"), std::string::npos) << run.output;
 }
 
+// auto's --batch auto: b_min = 1 under --lr auto (each step the safe step for
+// its batch), 4 under a given step; a number given is kept; the folder names
+// the rule, summary.json the number.
+TEST(CliTest, AutosBatchFollowsTheStep) {
+  TempDir dir;
+  const auto batch_of = [&](const std::string& flags) {
+    const CommandResult run =
+        Execute("train" + kSynthetic + "--algo auto --rounds 5 --budget 200 --workers 2 " +
+                "--backend inproc --quiet --overwrite --out " + (dir / "out").string() + " " + flags);
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    return ReadJson(dir / "out" / "summary.json")["batch"].get<int>();
+  };
+  EXPECT_EQ(batch_of(""), 1);
+  EXPECT_EQ(batch_of("--lr 0.05"), 4);
+  EXPECT_EQ(batch_of("--lr auto*0.5"), 4);
+  EXPECT_EQ(batch_of("--lr 0.05 --batch 2"), 2);
+  EXPECT_EQ(batch_of("--lr auto --batch auto"), 1);
+  const CommandResult sweep = Execute("sweep" + kSynthetic + "--rounds 5 --budget 200 --workers 2 --backend inproc " +
+                                      "--quiet --run auto:lr=0.05 --out " + (dir / "sweep").string());
+  ASSERT_EQ(sweep.exit_code, 0) << sweep.output;
+  EXPECT_TRUE(std::filesystem::exists(dir / "sweep" / "auto_b-auto_R-5_G-4_lr0.05" / "summary.json"));
+  EXPECT_EQ(ReadJson(dir / "sweep" / "auto_b-auto_R-5_G-4_lr0.05" / "summary.json")["batch"], 4);
+}
+
+// A diverged run's row in results.csv keeps the step it was given, so that a
+// report can average it with the same step's other seeds (as no result).
+TEST(CliTest, SweepResultsKeepTheStepOfADivergedRun) {
+  TempDir dir;
+  const CommandResult sweep = Execute("sweep" + kSynthetic + "--budget 200 --workers 2 --backend inproc --quiet " +
+                                      "--run psgd:lr=1000 --run psgd:lr=0.05 --out " + (dir / "sweep").string());
+  ASSERT_EQ(sweep.exit_code, 3) << sweep.output;
+  std::ifstream csv(dir / "sweep" / "results.csv");
+  const std::string text((std::istreambuf_iterator<char>(csv)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("psgd,\"B=1\",1,,1000,diverged,"), std::string::npos) << text;
+  EXPECT_NE(text.find("psgd,\"B=1\",1,,0.05,ok,"), std::string::npos) << text;
+}
+
 TEST(CliTest, SameSeedSameBackendIsBitIdentical) {
   TempDir dir;
   for (const char* name : {"a", "b"}) {
@@ -984,6 +1021,10 @@ INSTANTIATE_TEST_SUITE_P(
                  "--round-growth must be >= 1"},
         BadInput{"auto_round_split", "--data DIR/ok.libsvm --budget 100 --algo auto --round-split half", 2,
                  "--round-split must be noise, one-step or local-steps, got 'half'"},
+        BadInput{"batch_zero", "--data DIR/ok.libsvm --budget 100 --algo auto --batch 0", 2,
+                 "--batch must be an integer >= 1 or auto, got '0'"},
+        BadInput{"batch_word", "--data DIR/ok.libsvm --budget 100 --algo psgd --batch many", 2,
+                 "--batch must be an integer >= 1 or auto, got 'many'"},
         BadInput{"auto_rho_auto", "--data DIR/ok.libsvm --budget 100 --algo auto --rho auto", 2,
                  "--rho auto: auto measures the noise itself"},
         BadInput{"outer_momentum_one", "--data DIR/ok.libsvm --budget 100 --algo local-sgd --outer-momentum 1", 2,

@@ -34,6 +34,16 @@ Result<std::optional<double>> ParseRho(const std::string& text) {
   return std::optional<double>(*rho);
 }
 
+Result<std::uint64_t> ParseBatch(const std::string& text) {
+  if (text == "auto") return kAutoBatch;
+  std::uint64_t batch = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), batch);
+  if (ec != std::errc() || end != text.data() + text.size() || batch < 1) {
+    return Status::InvalidArgument("--batch must be an integer >= 1 or auto, got '" + text + "'");
+  }
+  return batch;
+}
+
 Result<std::optional<double>> ParseTailAverage(const std::string& text) {
   if (text == "auto") return std::optional<double>();
   const Result<double> share = ParseNumber(text, "--tail-average");
@@ -73,7 +83,8 @@ Result<std::uint64_t> ParseCount(const std::string& text, const std::string& wha
 
 Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   o.budget = f.budget;
-  o.batch = f.batch;
+  CRPSGD_ASSIGN_OR_RETURN(o.batch, ParseBatch(f.batch));
+  if (o.batch == kAutoBatch && o.kind != AlgorithmKind::kAuto) o.batch = AlgorithmOptions{}.batch;
   o.first_batch = f.b1;
   CRPSGD_ASSIGN_OR_RETURN(const std::optional<double> rho, ParseRho(f.rho));
   o.adaptive_batch = !rho;  // auto: the norm test

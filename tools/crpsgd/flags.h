@@ -78,7 +78,7 @@ struct AlgoFlags {
   // The library's defaults (AlgorithmOptions), as text where the flag takes more than a number.
   std::string algo = AlgorithmName(AlgorithmOptions{}.kind);
   std::uint64_t budget = 0;
-  std::uint64_t batch = AlgorithmOptions{}.batch;
+  std::string batch = "auto";  // or a count >= 1 (ParseBatch)
   std::uint64_t b1 = AlgorithmOptions{}.first_batch;
   std::string rho = AlgorithmOptions{}.rho();  // a number > 1, or "auto" (the norm test)
   double norm_test_theta2 = AlgorithmOptions{}.norm_test_theta2;
@@ -128,6 +128,8 @@ Result<bool> ParseRecomputeBatchNorm(const std::string& text);
 Result<std::optional<double>> ParseRho(const std::string& text);
 // --tail-average: "auto" (nullopt: the drift test chooses) or a share of the budget in [0, 1].
 Result<std::optional<double>> ParseTailAverage(const std::string& text);
+// --batch: a count >= 1, or kAutoBatch for auto (1 for the other methods, AlgorithmOptions' default).
+Result<std::uint64_t> ParseBatch(const std::string& text);
 // --lr: auto (the safe step for the batch), auto*K (K/L̂, K > 0) or a number.
 struct StepRule {
   bool safe = false;

@@ -195,8 +195,9 @@ std::string FormatCsv(const JobReport& report) {
     const std::optional<double> multiple = StepMultiple(o);
     os << AlgorithmName(o.request.options.kind) << ",\"" << o.Parameters() << "\"," << o.seed << ","
        << (multiple ? Num(*multiple, 6) : "") << ",";
-    if (!o.status.ok()) {
-      os << ",diverged,,,,,,,,,,,,\n";
+    if (!o.status.ok()) {  // the step it diverged at, where it was given (a safe step is resolved in the run)
+      const bool given = !multiple && !o.request.safe_step && o.request.options.lr > 0.0;
+      os << (given ? Num(o.request.options.lr, 10) : "") << ",diverged,,,,,,,,,,,,\n";
       continue;
     }
     os << Num(s.algorithm.lr, 10) << ",ok," << s.rounds << "," << s.sfo_per_worker << "," << s.sfo_total << ","

@@ -248,7 +248,11 @@ const Setting<AlgoFlags> kAlgoSettings[] = {
      "R: spend the budget in at most R rounds; sets psgd's B, local-sgd's I, cr-psgd's rho and auto's plan "
      "(exactly R); 0: the parameters as given",
      "20", At<&AlgoFlags::rounds>},
-    {"batch", kOneRun, "B for psgd, b (per local step) for local-sgd", "4", At<&AlgoFlags::batch>},
+    {"batch", kOneRun,
+     "B for psgd, b (per local step) for local-sgd, b_min for auto; auto: 1, and auto's b_min is 1 under --lr "
+     "auto where each step is the safe step for its batch (L and Lbar known), 4 with any other step (a number, "
+     "auto*K, a network's 1/L)",
+     "4", At<&AlgoFlags::batch>, Parses<ParseBatch>},
     {"b1", kOneRun, "B1: first batch of cr-psgd (and of each inner cr-psgd of the catalyst)", "2", At<&AlgoFlags::b1>},
     {"rho", kOneRun,
      "rho > 1: batch growth factor of cr-psgd, B_{t+1} = floor(rho^t B1); or auto: the batch grows when the "
