@@ -10,11 +10,13 @@
 # Every method gets --rounds R. The baselines get a grid and keep their best
 # mean f - f*: psgd's step; local SGD's b in {1, 4, 16} and step; cr-psgd's
 # B1 in {1, 4, 16} and step (steps 0.25 ... 4 x 1/L-hat). auto runs once, at
-# its defaults: --lr auto, b_min = 1, --round-growth 4, --round-split
+# its defaults: --lr auto, --batch auto (b_min = 1 under --lr auto, 4 at the
+# CNN's given steps), --round-growth 4, --round-split
 # local-steps, a constant step, --tail-average auto (the mean iterate over the
 # tail the drift test picks). Its defaults were chosen on other problems
 # (experiments/auto-tuning.sh: digits, breast cancer, least squares at
-# condition 50), not on these cells.
+# condition 50; experiments/auto-tuning-network.sh: a CNN on digits), not on
+# these cells.
 # experiments/fewest_rounds_report.py judges each cell: auto's mean f - f*
 # against the best baseline's (pass: <= 1.0x in two thirds of the cells and
 # <= 1.25x in every one) and draws f - f* against R per cell.
@@ -23,7 +25,7 @@
 # examples/your-own-model, one epoch (N = 2 in-process workers, T = 30000),
 # with steps 0.02, 0.05, 0.1 (no L-hat for a network: every method, auto too,
 # runs at each, and auto is judged at PSGD's best); test error is the measure.
-# One R and one seed take about 25 minutes on 2 cores.
+# One R and one seed take about 13 minutes on 2 cores.
 #
 # About 2 minutes on 2 cores. Usage:
 #   [SEEDS=1,2,3] [PROBLEMS="raw standardised leastsq-well leastsq-bad" (or cnn)]

@@ -195,9 +195,12 @@ std::vector<std::pair<std::string, std::string>> JobIdentity(const JobSpec& job)
 Status CheckResumeEarly(const JobSpec& job, const RunRequest& r, int workers, std::uint64_t seed) {
   if (!job.resume || job.out.empty() || job.sweep) return Status::OK();
   std::vector<std::pair<std::string, std::string>> identity = JobIdentity(job);
+  // --rho auto may raise B1 once L̂ is known, and auto's --batch auto becomes a number with the
+  // step (ResolveStep), so their description waits for Train.
+  const bool resolved_later =
+      r.options.adaptive_batch || (r.options.kind == AlgorithmKind::kAuto && r.options.batch == kAutoBatch);
   for (auto& entry : EarlyRunIdentity(r.options, seed, workers)) {
-    // --rho auto may raise B1 once L̂ is known, so its description waits for Train.
-    if (entry.first != "algorithm" || !r.options.adaptive_batch) identity.push_back(std::move(entry));
+    if (entry.first != "algorithm" || !resolved_later) identity.push_back(std::move(entry));
   }
   return CheckCheckpointMatches(job.out / "checkpoint", workers, identity);
 }

@@ -456,7 +456,10 @@ TEST(CliCompareTest, BadConfigsNameTheProblem) {
         Case{R"({"budget": 10, "runs": [{"algo": "psgd"}], "workerz": 2})", "unknown key \"workerz\""},
         Case{R"({"budget": 10, "runs": [{"algo": "psgd", "rho": "x"}]})",
              "runs[0]: --rho must be a number > 1 or auto, got 'x'"},
-        Case{R"({"budget": 10, "runs": [{"algo": "psgd", "batch": "x"}]})", "runs[0]: \"batch\" has the wrong type"},
+        Case{R"({"budget": 10, "runs": [{"algo": "psgd", "batch": "x"}]})",
+             "runs[0]: --batch must be an integer >= 1 or auto, got 'x'"},
+        Case{R"({"budget": 10, "runs": [{"algo": "local-sgd", "sync_period": "x"}]})",
+             "runs[0]: \"sync_period\" has the wrong type"},
         Case{R"({"budget": 10, "runs": []})", "\"runs\" must be a non-empty list"},
         Case{R"({"runs": [{"algo": "psgd"}]})", "\"budget\""},
         Case{R"({"budget": 10, "runs": [{"algo": "cr-psgd", "rho": 1}]})", "runs[0]: --rho must be > 1"}}) {

@@ -23,8 +23,10 @@ struct CommandResult {
 };
 
 inline CommandResult Execute(const std::string& args, const std::string& prefix = "") {
-  // `timeout` turns a hang into a failure instead of a stuck test suite.
-  const std::string command = prefix + "timeout 120 " + CRPSGD_BINARY + " " + args + " 2>&1";
+  // `timeout` turns a hang into a failure instead of a stuck test suite: below
+  // ctest's 300 s, far above a run's time on a busy machine (theory-check's
+  // short sweep takes 60 s alone, over 120 s beside a running experiment).
+  const std::string command = prefix + "timeout 280 " + CRPSGD_BINARY + " " + args + " 2>&1";
   CommandResult run;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) return run;
