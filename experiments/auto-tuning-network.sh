@@ -20,37 +20,8 @@ out=${OUT:-out/auto-tuning-network}
 [ -x "$crpsgd" ] || { echo "auto-tuning-network: $crpsgd is missing: run scripts/build.sh" >&2; exit 2; }
 [ $# -gt 0 ] || { echo "auto-tuning-network: give one or more auto settings, e.g. batch=4" >&2; exit 2; }
 mkdir -p "$out"
-# The network (torch.jit.script, seed 1) and the digits as tensor files, split by a seeded permutation.
-/usr/bin/python3 - "$out" <<'PY'
-import os, sys
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-from sklearn.datasets import load_digits
-
-class DigitsCNN(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 16, 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(16)
-        self.fc1 = nn.Linear(16 * 4 * 4, 64)
-        self.fc2 = nn.Linear(64, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)  # 4 x 4
-        return self.fc2(F.relu(self.fc1(x.flatten(1))))
-
-out = sys.argv[1]
-torch.manual_seed(1)
-torch.jit.script(DigitsCNN()).save(os.path.join(out, "net.pt"))
-digits = load_digits()
-x = torch.tensor(digits.images * 16, dtype=torch.float32).clamp(0, 255).to(torch.uint8).view(-1, 1, 8, 8)
-y = torch.tensor(digits.target, dtype=torch.int64)
-order = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
-train, test = order[:1397], order[1397:]
-torch.save({"x": x[train].clone(), "y": y[train].clone()}, os.path.join(out, "train.pt"))
-torch.save({"x": x[test].clone(), "y": y[test].clone()}, os.path.join(out, "test.pt"))
-PY
+# The network (torch.jit.script needs its source in a file) and the digits as tensor files.
+/usr/bin/python3 experiments/make_digits_cnn.py "$out"
 runs=()
 for lr in 0.02 0.05 0.1; do
   runs+=(--run "psgd:lr=$lr")

@@ -67,9 +67,9 @@ Result<AlgorithmKind> ParseAlgorithm(std::string_view name);
 inline constexpr std::uint64_t kAutoBatch = 0;
 // b_min where the step does not shrink with the batch: a given γ, K/L̂, or
 // --lr auto without L̄ (a network's 1/L̂). Measured on a tuning network
-// (experiments/auto-tuning-network.sh): single-sample steps diverge at the
-// large step a fixed-batch grid prefers; 4 was within 1.5x of the best tuned
-// baseline at every step there.
+// (experiments/auto-tuning-network.sh): single-sample steps diverge or stall
+// at the large step a fixed-batch grid prefers (11-20x the best tuned
+// baseline's test error); 4 was 1.06-1.49x, 2 tied it.
 inline constexpr std::uint64_t kAutoBatchForFixedStep = 4;
 
 struct AlgorithmOptions {
