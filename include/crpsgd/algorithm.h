@@ -137,6 +137,8 @@ struct AlgorithmOptions {
   // step is the safe step for its own batch (mean_sample_smoothness set: --lr
   // auto with L̄), else kAutoBatchForFixedStep.
   std::uint64_t SmallestBatch() const;
+  // auto with --batch auto (kAutoBatch): b_min waits for the step (ResolveStep).
+  bool ChoosesOwnBatch() const { return kind == AlgorithmKind::kAuto && batch == kAutoBatch; }
   // Whether the round ends with outer momentum or an outer step other than 1.
   bool has_outer_step() const { return outer_lr != 1.0 || outer_momentum != 0.0; }
   // The step schedule as given, else constant: the theory's, and auto's

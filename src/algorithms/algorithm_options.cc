@@ -58,7 +58,7 @@ std::uint64_t AlgorithmOptions::InnerBudgetFor(int workers) const {
 }
 
 std::uint64_t AlgorithmOptions::SmallestBatch() const {
-  if (kind == AlgorithmKind::kAuto && batch == kAutoBatch) {
+  if (ChoosesOwnBatch()) {
     return mean_sample_smoothness > 0.0 ? 1 : kAutoBatchForFixedStep;  // 1/(L + L̄/b) is stable at b = 1
   }
   return internal::SpecOf(kind).fixed_batch ? batch : first_batch;
@@ -141,7 +141,7 @@ Status ValidateFixedBatch(const AlgorithmOptions& o) {
                                        AlgorithmName(o.kind) + " has a fixed batch (--batch)"));
   }
   // auto's own b_min (--batch auto) is cut to each round's samples, as any b_min is.
-  if (o.kind == AlgorithmKind::kAuto && o.batch == kAutoBatch) return errors.ToStatus();
+  if (o.ChoosesOwnBatch()) return errors.ToStatus();
   if (o.batch < 1) {
     errors.Add(Status::InvalidArgument("--batch must be >= 1"));
   } else if (o.batch > o.budget) {

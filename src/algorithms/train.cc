@@ -282,7 +282,7 @@ Result<AlgorithmOptions> ResolveStep(AlgorithmOptions options, const StepRule& r
     }
   }
   // auto's --batch auto, now that the step is known: 1 under a step that follows the batch, else larger.
-  if (options.kind == AlgorithmKind::kAuto && options.batch == kAutoBatch) options.batch = options.SmallestBatch();
+  if (options.ChoosesOwnBatch()) options.batch = options.SmallestBatch();
   if (rule.kind == StepRule::Kind::kSafe) options.lr = SafeStep(*smoothness, options, workers);
   if (options.kind == AlgorithmKind::kCrPsgd && options.adaptive_batch && smoothness) {
     const std::uint64_t stable =

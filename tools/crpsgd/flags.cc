@@ -27,6 +27,19 @@ Result<bool> ParseRecomputeBatchNorm(const std::string& text) {
   return kEvalBatchNorms.Parse(text, "--eval-batch-norm");
 }
 
+namespace {
+
+Result<std::uint64_t> ParseCount(const std::string& text, const std::string& what) {
+  std::uint64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size()) {
+    return Status::InvalidArgument(what + " must be a non-negative integer, got '" + text + "'");
+  }
+  return value;
+}
+
+}  // namespace
+
 Result<std::optional<double>> ParseRho(const std::string& text) {
   if (text == "auto") return std::optional<double>();
   const Result<double> rho = ParseNumber(text, "--rho");
@@ -36,12 +49,11 @@ Result<std::optional<double>> ParseRho(const std::string& text) {
 
 Result<std::uint64_t> ParseBatch(const std::string& text) {
   if (text == "auto") return kAutoBatch;
-  std::uint64_t batch = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), batch);
-  if (ec != std::errc() || end != text.data() + text.size() || batch < 1) {
+  const Result<std::uint64_t> batch = ParseCount(text, "--batch");
+  if (!batch.ok() || *batch < 1) {
     return Status::InvalidArgument("--batch must be an integer >= 1 or auto, got '" + text + "'");
   }
-  return batch;
+  return *batch;
 }
 
 Result<std::optional<double>> ParseTailAverage(const std::string& text) {
@@ -71,15 +83,6 @@ Result<StepRule> ParseStep(const std::string& text) {
 }
 
 namespace {
-
-Result<std::uint64_t> ParseCount(const std::string& text, const std::string& what) {
-  std::uint64_t value = 0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size()) {
-    return Status::InvalidArgument(what + " must be a non-negative integer, got '" + text + "'");
-  }
-  return value;
-}
 
 Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   o.budget = f.budget;
