@@ -9,12 +9,15 @@
 #   cr-psgd-catalyst with the paper's schedule (K = floor(sqrt(NT)) = 774,
 #   inner budget floor(sqrt(T/N)) = 96) and with the best setting of
 #   bench/network/catalyst_search.md (rho = 1.5, K = 10);
+#   auto --rounds 74 (local SGD I = 64's rounds) at local batch 4 (its own at a
+#   given step), 8 and 16;
 #   seed 2 of psgd B = 16 and of local SGD I = 8 (SEED2_RUNS) for the spread.
 # Test accuracy on all 10 000 test images 20 times per run (every half epoch),
 # batch-norm statistics recomputed before each evaluation.
 #
 # Long: 30-40 minutes a run on 2 cores with nothing beside it (a third of it
-# evaluation), twice that beside builds; 6-7 hours for all 10. Every run writes a
+# evaluation), twice that beside builds, 8-10 minutes for each auto row; 6-7 hours
+# for all 13. Every run writes a
 # checkpoint as it goes; run the script again (another session, after a kill)
 # and it resumes each unfinished run where its checkpoint left it, bit-identical
 # to an uninterrupted run, and skips finished ones. It prints how far each run is
@@ -44,8 +47,12 @@ add cr-psgd-auto      1 2   "--algo cr-psgd --b1 16 --rho auto --lr 0.025 --lr-b
 add catalyst-paper    1 100 "--algo cr-psgd-catalyst --b1 16 --rho 1.3 --theta 0.1"
 add catalyst-search   1 5   "--algo cr-psgd-catalyst --b1 16 --rho 1.5 --theta 0.1 --outer-iters 10 --inner-budget 7500"
 # auto at its defaults (issue 30), with the runs' shared step and --rounds 74:
-# the rounds of local SGD I = 64, the mark to beat.
-add auto-R74          1 4   "--algo auto --batch 16 --rounds 74"
+# the rounds of local SGD I = 64, the mark to beat. Its smallest local batch is
+# its own (--batch auto: 4 at a given step); beside it the local batches 8 and
+# 16 (the batch this step was chosen for).
+add auto-R74          1 4   "--algo auto --rounds 74"
+add auto-R74-b8       1 4   "--algo auto --batch 8 --rounds 74"
+add auto-R74-b16      1 4   "--algo auto --batch 16 --rounds 74"
 add psgd-B16-seed2    2 200 "${flags[psgd-B16]}"
 add local-sgd-I8-seed2 2 25 "${flags[local-sgd-I8]}"
 runs=(${RUNS:-${order[@]}})

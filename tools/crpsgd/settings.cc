@@ -251,7 +251,7 @@ const Setting<AlgoFlags> kAlgoSettings[] = {
     {"batch", kOneRun,
      "B for psgd, b (per local step) for local-sgd, b_min for auto; auto: 1, and auto's b_min is 1 under --lr "
      "auto where each step is the safe step for its batch (L and Lbar known), 4 with any other step (a number, "
-     "auto*K, a network's 1/L)",
+     "auto*K, a network's 1/L); a step tuned at a local batch B wants --batch B",
      "4", At<&AlgoFlags::batch>, Parses<ParseBatch>},
     {"b1", kOneRun, "B1: first batch of cr-psgd (and of each inner cr-psgd of the catalyst)", "2", At<&AlgoFlags::b1>},
     {"rho", kOneRun,
