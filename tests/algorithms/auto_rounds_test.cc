@@ -219,16 +219,19 @@ TEST(AutoBatchTest, OneUnderTheSafeStepAndFourUnderAStepThatIgnoresTheBatch) {
   EXPECT_TRUE(o.Validate(4).ok()) << o.Validate(4).ToString();
   EXPECT_NE(o.Describe().find("b=auto"), std::string::npos) << o.Describe();
   const SmoothnessEstimate with_mean{2.0, "test", 40.0}, without_mean{2.0, "test", std::nullopt};
-  auto given = ResolveStep(o, {}, std::nullopt, 4);
+  std::string note;
+  auto given = ResolveStep(o, {}, std::nullopt, 4, &note);
   ASSERT_TRUE(given.ok()) << given.status().ToString();
   EXPECT_EQ(given->batch, kAutoBatchForFixedStep);
   EXPECT_EQ(given->lr, 0.1);
+  EXPECT_NE(note.find("wants --batch B"), std::string::npos) << note;  // the user learns the batch is a guess
   auto multiple = ResolveStep(o, {StepRule::Kind::kMultipleOfInverseL, 0.5}, with_mean, 4);
   ASSERT_TRUE(multiple.ok());
   EXPECT_EQ(multiple->batch, kAutoBatchForFixedStep);
-  auto safe = ResolveStep(o, {StepRule::Kind::kSafe}, with_mean, 4);
+  auto safe = ResolveStep(o, {StepRule::Kind::kSafe}, with_mean, 4, &note);
   ASSERT_TRUE(safe.ok());
   EXPECT_EQ(safe->batch, 1u);
+  EXPECT_EQ(note, "");
   EXPECT_DOUBLE_EQ(safe->lr, 1.0 / (2.0 + 40.0 / 1.0));  // the safe step at b = 1
   auto network = ResolveStep(o, {StepRule::Kind::kSafe}, without_mean, 4);
   ASSERT_TRUE(network.ok());
