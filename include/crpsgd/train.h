@@ -179,9 +179,11 @@ struct StepRule {
 };
 
 // `options` ready to train as crpsgd train would: the step by `rule` (L̂
-// required unless kGiven) and, for cr-psgd with --rho auto, B₁ raised to
-// StableFirstBatch at that step (within the budget). `note`, when given,
-// receives a sentence saying why B₁ changed, or stays empty.
+// required unless kGiven); for auto with --batch auto, b_min as a number
+// (SmallestBatch); for cr-psgd with --rho auto, B₁ raised to StableFirstBatch
+// at that step (within the budget). `note`, when given, receives a sentence
+// saying why B₁ changed or that auto guessed b_min at a given step, or stays
+// empty.
 Result<AlgorithmOptions> ResolveStep(AlgorithmOptions options, const StepRule& rule,
                                      const std::optional<SmoothnessEstimate>& smoothness, int workers,
                                      std::string* note = nullptr);

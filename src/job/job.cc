@@ -295,12 +295,12 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
 
   for (const RunRequest& r : job.requests) {
     TrainOptions options;
-    std::string rounds_note, b1_note;
+    std::string rounds_note, step_note;
     CRPSGD_ASSIGN_OR_RETURN(const AlgorithmOptions fitted, FitToRounds(r.options, comm.size(), &rounds_note));
     if (!rounds_note.empty()) log(rounds_note);
     CRPSGD_ASSIGN_OR_RETURN(options.algorithm,
-                            ResolveStep(fitted, StepRuleOf(r), local.lipschitz, comm.size(), &b1_note));
-    if (!b1_note.empty()) log(b1_note);
+                            ResolveStep(fitted, StepRuleOf(r), local.lipschitz, comm.size(), &step_note));
+    if (!step_note.empty()) log(step_note);
     options.targets = job.targets;
     if (local.lipschitz) options.lipschitz = local.lipschitz->value;
     options.seed = seed;
