@@ -16,6 +16,7 @@
 #include "crpsgd/metrics.h"
 #include "crpsgd/objective.h"
 #include "crpsgd/objective_registry.h"
+#include "crpsgd/round_plan.h"
 #include "crpsgd/sampler.h"
 #include "crpsgd/status.h"
 #include "crpsgd/train.h"

@@ -29,18 +29,38 @@
 #include "crpsgd/metrics.h"
 #include "crpsgd/mpi.h"
 #include "crpsgd/objective_registry.h"
+#include "crpsgd/round_plan.h"
 #include "crpsgd/train.h"
 
 namespace crpsgd {
 
 // One run to execute: the options plus how its step is chosen.
+// --budget auto: at most this many passes over the data (T = E·n/N), and
+// on a convex problem with f* the run stops once f − f* has closed to
+// kConvergedGap of its start. Chosen on the tuning sets (heart_scale,
+// scikit-learn's breast cancer; docs/experiments.md, "nothing to choose").
+inline constexpr double kAutoBudgetEpochs = 20.0;
+inline constexpr double kConvergedGap = 1e-3;
+
 struct RunRequest {
   AlgorithmOptions options;           // lr filled in later when lr_multiple or safe_step is set
   std::optional<double> lr_multiple;  // γ = lr_multiple / L̂ (--lr auto*K, sweeps)
   bool safe_step = false;             // --lr auto: γ = SafeStep(L̂, L̄, batch)
   std::string name;                   // output subfolder in a sweep ("" for train)
   int group = 0;                      // sweep: index of the --run this request came from
+  // The budget in passes over the training data (--epochs E, --budget auto):
+  // options.budget = ⌈E·n/N⌉ once the data are loaded (ResolveBudget).
+  std::optional<double> epochs;
+  bool stop_when_converged = false;  // --budget auto: the stop rule above (needs f*)
+  // auto without --rounds: R from the measured costs of a round and a sample
+  // (round_plan.h), communication within comm_share of the wall time.
+  bool plan_rounds = false;
+  double comm_share = kDefaultCommShare;
 };
+
+// The request with its budget in samples: ⌈epochs·n/N⌉ for `total_samples`
+// n over `workers` N, at least one; unchanged without epochs.
+RunRequest ResolveBudget(RunRequest request, std::size_t total_samples, int workers);
 
 // The request's options on N workers (catalyst's split depends on N); a step
 // still to come from L̂ is not checked.
@@ -142,6 +162,7 @@ struct SeedIndependent {
   std::string f_star_method;
   std::optional<SmoothnessEstimate> lipschitz;
   bool computed = false;
+  std::vector<std::uint64_t> planned_rounds;  // by request: RunRequest::plan_rounds's R (0: none)
 };
 
 // Collective: every worker calls it, for one seed (shards and sampling derive

@@ -40,12 +40,14 @@ Result<NetworkModel> ParseNetworkModel(const std::string& text);
 
 // Stop a run at the first evaluated round that reaches any of these:
 // f(x) ≤ loss, f(x) − f* ≤ gap (f* must be known), accuracy ≥ accuracy (a
-// fraction; on the test data when given, else on the training data).
+// fraction; on the test data when given, else on the training data), and
+// f(x) − f* ≤ relative_gap·(f(x₀) − f*): the gap closed to this share of the
+// start's (f* known; --budget auto's stop rule, kConvergedGap).
 // Evaluations follow the eval schedule: --eval-every 1 checks every round.
 struct RunTargets {
-  std::optional<double> loss, gap, accuracy;
-  bool any() const { return loss || gap || accuracy; }
-  Status Validate() const;  // finite values, accuracy in (0, 1], gap ≥ 0
+  std::optional<double> loss, gap, accuracy, relative_gap;
+  bool any() const { return loss || gap || accuracy || relative_gap; }
+  Status Validate() const;  // finite values, accuracy in (0, 1], gap ≥ 0, relative_gap in (0, 1)
 };
 
 // Where a run first reached its targets.

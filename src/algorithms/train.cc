@@ -105,6 +105,10 @@ Status RunTargets::Validate() const {
     if (value && !std::isfinite(*value)) return Status::InvalidArgument(std::string(flag) + " must be a finite number");
   }
   if (gap && !(*gap >= 0.0)) return Status::InvalidArgument("--target-gap must be >= 0 (f - f* is never below 0)");
+  if (relative_gap && !(*relative_gap > 0.0 && *relative_gap < 1.0)) {
+    return Status::InvalidArgument("the relative gap of the stop rule must be in (0, 1) (got " +
+                                   std::to_string(*relative_gap) + ")");
+  }
   if (accuracy && !(*accuracy > 0.0 && *accuracy <= 1.0)) {
     return Status::InvalidArgument("--target-accuracy must be a fraction in (0, 1], e.g. 0.9 for 90% (got " +
                                    std::to_string(*accuracy) + ")");
@@ -119,10 +123,10 @@ Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, 
 Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Communicator& comm) {
   CRPSGD_RETURN_IF_ERROR(options.algorithm.Validate(comm.size()));
   CRPSGD_RETURN_IF_ERROR(options.targets.Validate());
-  if (options.targets.gap && !options.f_star) {
+  if ((options.targets.gap || options.targets.relative_gap) && !options.f_star) {
     return Status::InvalidArgument(
-        "--target-gap needs f* (TrainOptions::f_star): a convex problem, evaluated on "
-        "all samples");
+        std::string(options.targets.gap ? "--target-gap" : "the stop rule's relative gap") +
+        " needs f* (TrainOptions::f_star): a convex problem, evaluated on all samples");
   }
   if (options.algorithm.rounds == 0) return TrainFitted(options, f, comm);
   TrainOptions fitted = options;  // --rounds: the parameters that spend the budget in R rounds

@@ -143,6 +143,10 @@ class TrainMonitor final : public RoundObserver {
     if (!targets.any() || record.round == 0) return Status::OK();
     bool reached = (targets.loss && *record.loss <= *targets.loss) ||
                    (targets.gap && options_.f_star && *record.loss - *options_.f_star <= *targets.gap);
+    if (targets.relative_gap && options_.f_star) {  // the gap closed to a share of round 0's
+      const double start_gap = divergence_.first_loss() - *options_.f_star;
+      reached = reached || (start_gap > 0.0 && *record.loss - *options_.f_star <= *targets.relative_gap * start_gap);
+    }
     if (targets.accuracy) {
       std::optional<double> accuracy = record.test_accuracy;
       if (test_eval_ == nullptr) {

@@ -51,6 +51,13 @@ std::string RunFolderName(std::string description) {
   return description;
 }
 
+RunRequest ResolveBudget(RunRequest request, std::size_t total_samples, int workers) {
+  if (!request.epochs) return request;
+  const double samples = std::ceil(*request.epochs * static_cast<double>(total_samples) / std::max(1, workers));
+  request.options.budget = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(samples));
+  return request;
+}
+
 Status ValidateRequest(const RunRequest& r, int workers) {
   AlgorithmOptions probe = r.options;
   if (r.lr_multiple || r.safe_step) probe.lr = 1.0;  // a placeholder: the step comes from L̂ later
@@ -223,6 +230,83 @@ StepRule StepRuleOf(const RunRequest& r) {
   return {};
 }
 
+// Why a run with a budget in epochs ended, for the log and summary.json.
+std::string StopReason(const RunRequest& r, const RunSummary& summary) {
+  std::ostringstream os;
+  if (r.stop_when_converged && summary.reached) {
+    os << "converged: f - f* closed to " << kConvergedGap << " of its start after " << summary.sfo_per_worker
+       << " samples a worker";
+  } else {
+    os << "the budget: " << *r.epochs << " epochs (" << summary.sfo_per_worker << " samples a worker) spent";
+    if (r.stop_when_converged) os << (summary.f_star ? " before f - f* closed to " : " (no f* to stop on: ")
+                                  << (summary.f_star ? std::to_string(kConvergedGap) + " of its start" : "a network or --no-f-star)");
+  }
+  return os.str();
+}
+
+// The job's requests with their budgets in samples (--epochs, --budget auto).
+Result<std::vector<RunRequest>> ResolveBudgets(const JobSpec& job, const Objective& f, Communicator& comm) {
+  std::vector<RunRequest> requests = job.requests;
+  double total = static_cast<double>(f.num_samples());
+  if (std::any_of(requests.begin(), requests.end(), [](const RunRequest& r) { return r.epochs.has_value(); })) {
+    CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(std::span(&total, 1)));
+  }
+  for (RunRequest& r : requests) r = ResolveBudget(std::move(r), static_cast<std::size_t>(total), comm.size());
+  return requests;
+}
+
+// config.toml with the rounds a plan chose in place of "auto", so that the
+// file (and --resume, which reads it) repeats the run exactly.
+std::string WithPlannedRounds(std::string config_toml, std::uint64_t rounds) {
+  const std::string automatic = "\nrounds = \"auto\"\n";
+  const std::size_t at = config_toml.find(automatic);
+  if (at == std::string::npos) return config_toml;
+  return config_toml.replace(at, automatic.size(),
+                             "\nrounds = " + std::to_string(rounds) + "  # planned from the measured link (auto)\n");
+}
+
+// A request's options as --rounds (or the plan) fitted them, and ready to
+// train: the step resolved too.
+struct ResolvedRun {
+  AlgorithmOptions fitted, ready;
+};
+
+// auto's rounds planned from the link where asked, once per job (every seed
+// runs the same plan), and logged; 0 where the request does not plan.
+Result<std::uint64_t> PlannedRounds(const JobSpec& job, const RunRequest& r, std::size_t index,
+                                    const AlgorithmOptions& ready, const Objective& f, Communicator& comm,
+                                    SeedIndependent& cache, const std::function<void(const std::string&)>& log) {
+  if (!r.plan_rounds || r.options.rounds > 0) return std::uint64_t{0};
+  cache.planned_rounds.resize(job.requests.size(), 0);
+  if (cache.planned_rounds[index] == 0) {
+    const std::uint64_t batch = ready.SmallestBatch();
+    CRPSGD_ASSIGN_OR_RETURN(const RoundCosts costs, MeasureRoundCosts(f, comm, batch, job.net_model));
+    const RoundPlan plan = PlanRounds(costs, ready.budget, batch, r.comm_share);
+    log(plan.why);
+    cache.planned_rounds[index] = plan.rounds;
+  }
+  return cache.planned_rounds[index];
+}
+
+// The options one request trains with: --rounds fitted (or planned), the
+// step resolved. Logs what it chose.
+Result<ResolvedRun> ResolveRun(const JobSpec& job, const RunRequest& r, std::size_t index, const Objective& f,
+                               Communicator& comm, SeedIndependent& cache,
+                               const std::function<void(const std::string&)>& log) {
+  std::string rounds_note, step_note;
+  ResolvedRun run;
+  CRPSGD_ASSIGN_OR_RETURN(run.fitted, FitToRounds(r.options, comm.size(), &rounds_note));
+  if (!rounds_note.empty()) log(rounds_note);
+  CRPSGD_ASSIGN_OR_RETURN(run.ready, ResolveStep(run.fitted, StepRuleOf(r), cache.lipschitz, comm.size(), &step_note));
+  if (!step_note.empty()) log(step_note);
+  CRPSGD_ASSIGN_OR_RETURN(const std::uint64_t planned, PlannedRounds(job, r, index, run.ready, f, comm, cache, log));
+  if (planned > 0) {
+    run.fitted.rounds = run.ready.rounds = planned;
+    CRPSGD_ASSIGN_OR_RETURN(run.ready, FitToRounds(run.ready, comm.size()));
+  }
+  return run;
+}
+
 }  // namespace
 
 Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uint64_t seed, SeedIndependent& cache,
@@ -240,38 +324,23 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
   const Objective& f = *objectives.train;
   if (!data.automatic_choices.empty() && seed == job.seeds.front()) log("note: " + data.automatic_choices);
 
-  // Checks that depend on N (catalyst's budget split), before any output exists.
-  for (const RunRequest& r : job.requests) {
+  // Checks that depend on N (catalyst's budget split) and on the data (--epochs), before any output exists.
+  CRPSGD_ASSIGN_OR_RETURN(const std::vector<RunRequest> requests, ResolveBudgets(job, f, comm));
+  for (const RunRequest& r : requests) {
     CRPSGD_RETURN_IF_ERROR(ValidateRequest(r, comm.size()));
     CRPSGD_RETURN_IF_ERROR(CheckBatchFloor(r.options, f));  // a network's batch norm: 2 samples at least
   }
   if (job.save_model && !objectives.save_model) {  // an objective registered without a saver
     return Status::InvalidArgument("--save-model: --problem " + job.objective->name + " cannot save its model");
   }
-  for (const RunRequest& r : job.requests) CRPSGD_RETURN_IF_ERROR(CheckResumeEarly(job, r, comm.size(), seed));
-  if (job.overwrite && seed == job.seeds.front()) {
-    // --overwrite: the earlier run goes only now that every worker has built its
-    // objective and checked the requests, so bad input loses nothing. The
-    // barriers keep every worker's first write (checkpoints) after the removal.
-    CRPSGD_RETURN_IF_ERROR(comm.Barrier());
-    if (leader) CRPSGD_RETURN_IF_ERROR(RemoveEarlierRun(job.out));
-    CRPSGD_RETURN_IF_ERROR(comm.Barrier());
-  }
-  // The run folder is enough to resume: its flags are there before any
-  // training (train --resume --out DIR reads them back).
-  if (leader && !job.sweep && !job.out.empty() && !job.config_toml.empty() && seed == job.seeds.front()) {
-    std::error_code ec;
-    std::filesystem::create_directories(job.out, ec);
-    if (ec) return Status::IOError(job.out.string() + ": cannot create: " + ec.message());
-    CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(job.out / "config.toml", job.config_toml));
-  }
+  for (const RunRequest& r : requests) CRPSGD_RETURN_IF_ERROR(CheckResumeEarly(job, r, comm.size(), seed));
   JobReport local;
   if (cache.computed) {
     local.f_star = cache.f_star;
     local.f_star_method = cache.f_star_method;
     local.lipschitz = cache.lipschitz;
   }
-  for (const RunRequest& r : job.requests) {
+  for (const RunRequest& r : requests) {
     if (StepRuleOf(r).needs_smoothness() && !local.lipschitz) {
       log("estimating L (the smoothness behind --lr auto) on the full data...");
       CRPSGD_ASSIGN_OR_RETURN(local.lipschitz, EstimateLipschitz(f, comm));
@@ -291,17 +360,43 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
        << " iterations, |grad f| = " << std::setprecision(2) << optimum.gradient_norm << ")";
     log(os.str());
   }
-  cache = {local.f_star, local.f_star_method, local.lipschitz, true};
+  cache.f_star = local.f_star;
+  cache.f_star_method = local.f_star_method;
+  cache.lipschitz = local.lipschitz;
+  cache.computed = true;
+  // Every run's options, before anything is written: a refused step or plan leaves --out as it was.
+  std::vector<ResolvedRun> resolved;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    CRPSGD_ASSIGN_OR_RETURN(ResolvedRun run, ResolveRun(job, requests[i], i, f, comm, cache, log));
+    resolved.push_back(std::move(run));
+  }
+  if (job.overwrite && seed == job.seeds.front()) {
+    // --overwrite: the earlier run goes only now that every worker has built its
+    // objective and checked the requests, so bad input loses nothing. The
+    // barriers keep every worker's first write (checkpoints) after the removal.
+    CRPSGD_RETURN_IF_ERROR(comm.Barrier());
+    if (leader) CRPSGD_RETURN_IF_ERROR(RemoveEarlierRun(job.out));
+    CRPSGD_RETURN_IF_ERROR(comm.Barrier());
+  }
+  // The run folder is enough to resume: its flags are there before any
+  // training (train --resume --out DIR reads them back), with a planned R.
+  if (leader && !job.sweep && !job.out.empty() && !job.config_toml.empty() && seed == job.seeds.front()) {
+    std::error_code ec;
+    std::filesystem::create_directories(job.out, ec);
+    if (ec) return Status::IOError(job.out.string() + ": cannot create: " + ec.message());
+    std::string config = job.config_toml;
+    if (requests.size() == 1 && requests.front().plan_rounds) config = WithPlannedRounds(config, resolved[0].ready.rounds);
+    CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(job.out / "config.toml", config));
+  }
 
-  for (const RunRequest& r : job.requests) {
+  for (std::size_t index = 0; index < requests.size(); ++index) {
+    const RunRequest& r = requests[index];
     TrainOptions options;
-    std::string rounds_note, step_note;
-    CRPSGD_ASSIGN_OR_RETURN(const AlgorithmOptions fitted, FitToRounds(r.options, comm.size(), &rounds_note));
-    if (!rounds_note.empty()) log(rounds_note);
-    CRPSGD_ASSIGN_OR_RETURN(options.algorithm,
-                            ResolveStep(fitted, StepRuleOf(r), local.lipschitz, comm.size(), &step_note));
-    if (!step_note.empty()) log(step_note);
+    const AlgorithmOptions& fitted = resolved[index].fitted;
+    options.algorithm = resolved[index].ready;
     options.targets = job.targets;
+    // --budget auto on a convex problem: stop once the gap has closed (f* known).
+    if (r.stop_when_converged && local.f_star && job.eval_samples == 0) options.targets.relative_gap = kConvergedGap;
     if (local.lipschitz) options.lipschitz = local.lipschitz->value;
     options.seed = seed;
     options.eval_every = job.eval_every;
@@ -389,6 +484,7 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
       os << "seed " << seed << ": " << AlgorithmName(r.options.kind) << " " << options.algorithm.Describe() << " lr "
          << options.algorithm.lr << ": " << outcome.summary.rounds << " rounds, loss " << std::setprecision(8)
          << outcome.summary.final_loss;
+      if (r.epochs) os << "; " << StopReason(r, outcome.summary);
       log(os.str());
       if (!dir.empty()) {
         nlohmann::json j;  // the job's fields beside Train's
@@ -411,6 +507,13 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
                                           : nlohmann::json(nullptr);
         j["lipschitz_method"] = local.lipschitz ? nlohmann::json(local.lipschitz->method) : nlohmann::json(nullptr);
         j["f_star_method"] = local.f_star ? nlohmann::json(local.f_star_method) : nlohmann::json(nullptr);
+        if (r.epochs) {  // --epochs, --budget auto: the budget's rule, and why the run stopped
+          j["epochs"] = *r.epochs;
+          j["budget_rule"] = r.stop_when_converged ? "auto" : "epochs";
+          j["stopped_by"] = StopReason(r, outcome.summary);
+        }
+        if (r.plan_rounds && r.options.rounds == 0) j["rounds_planned"] = "from the measured link (--comm-share " +
+                                                                          std::to_string(r.comm_share) + ")";
         if (job.save_model) {
           CRPSGD_RETURN_IF_ERROR(objectives.save_model(dir, outcome.summary.x).status());
           // A network cannot fold --standardize into its weights: predict reads the statistics beside model.pt.

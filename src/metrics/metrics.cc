@@ -131,6 +131,7 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
     j["target_loss"] = OrNull(s.targets.loss);
     j["target_gap"] = OrNull(s.targets.gap);
     j["target_accuracy"] = OrNull(s.targets.accuracy);
+    if (s.targets.relative_gap) j["target_relative_gap"] = *s.targets.relative_gap;  // --budget auto's stop rule
     const std::optional<TargetReached>& r = s.reached;
     const TargetReached at = r.value_or(TargetReached{});  // read only when reached
     const auto when_reached = [&r](const auto& value) { return r ? nlohmann::json(value) : nlohmann::json(nullptr); };

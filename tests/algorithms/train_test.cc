@@ -275,6 +275,41 @@ TEST(TrainTest, CrPsgdReachesPsgdAccuracyWithFarFewerRounds) {
   EXPECT_LT(b.summaries[0].rounds * 40, a.summaries[0].rounds);
 }
 
+TEST(TrainTest, TheStopRuleStopsWhereTheGapHasClosedAndNotBefore) {
+  // Least squares, f* in closed form: the run stops at the first evaluated
+  // round whose f − f* is within the share of the start's, with budget left.
+  const Dataset data = testing::SmallDense(2000, 8, SyntheticTask::kRegression);
+  double f_star = 0;
+  ASSERT_TRUE(RunInProcess(1, [&](Communicator& comm) -> Status {
+                const LinearModelObjective f(Problem::kLeastSquares, data, 1e-3);
+                CRPSGD_ASSIGN_OR_RETURN(Optimum opt, ComputeOptimum(f, comm));
+                f_star = opt.value;
+                return Status::OK();
+              }).ok());
+  TrainOptions options = Options(AlgorithmKind::kPsgd, 20000, 0.05);
+  options.f_star = f_star;
+  options.eval_every = 1;
+  options.targets.relative_gap = 1e-2;
+  const Outcome out = RunOn(data, Problem::kLeastSquares, 2, options);
+  ASSERT_TRUE(out.status.ok()) << out.status.message();
+  const RunSummary& s = out.summaries[0];
+  ASSERT_TRUE(s.reached.has_value());
+  EXPECT_GT(s.budget_left, 0u);  // stopped early
+  const std::vector<RoundRecord>& records = out.records[0];
+  const double start_gap = records.front().loss.value() - f_star;
+  EXPECT_LE(s.final_loss - f_star, 1e-2 * start_gap);
+  ASSERT_GE(records.size(), 3u);  // the round before had not closed the gap
+  EXPECT_GT(records[records.size() - 2].loss.value() - f_star, 1e-2 * start_gap);
+  EXPECT_EQ(records.back().round, s.reached->round);
+
+  TrainOptions without_f_star = options;  // the rule needs f*
+  without_f_star.f_star.reset();
+  EXPECT_EQ(RunOn(data, Problem::kLeastSquares, 2, without_f_star).status.code(), StatusCode::kInvalidArgument);
+  TrainOptions bad = options;
+  bad.targets.relative_gap = 1.5;
+  EXPECT_EQ(RunOn(data, Problem::kLeastSquares, 2, bad).status.code(), StatusCode::kInvalidArgument);
+}
+
 TEST(TrainTest, DivergenceStopsEveryWorkerWithTheRound) {
   const Dataset data = testing::SmallDense(100, 4, SyntheticTask::kRegression);
   TrainOptions options = Options(AlgorithmKind::kPsgd, 1000, 1e3);

@@ -157,7 +157,9 @@ Result<std::vector<AlgoFlags>> ReadCompareConfig(const json& config, const std::
   const json* runs = top.Take("runs");
   CRPSGD_RETURN_IF_ERROR(top.CheckNoUnknownKeys());
   CRPSGD_RETURN_IF_ERROR(errors.ToStatus());
-  if (shared.budget == 0) return Status::InvalidArgument(file + ": \"budget\" (SFO per worker) is required and > 0");
+  if (shared.budget == "auto") {
+    return Status::InvalidArgument(file + ": \"budget\" (SFO per worker) is required and > 0");
+  }
   if (runs == nullptr || !runs->is_array() || runs->empty()) {
     return Status::InvalidArgument(file + ": \"runs\" must be a non-empty list of runs");
   }
@@ -182,7 +184,7 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
   CRPSGD_ASSIGN_OR_RETURN(const std::vector<AlgoFlags> runs, ReadCompareConfig(config, file, job));
   job.spec.requests.clear();
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    auto request = MakeTrainRequest(runs[i]);
+    auto request = MakeComparedRequest(runs[i], file);
     if (!request.ok()) return request.status().WithContext(RunWhere(file, i));
     request->group = static_cast<int>(i);
     request->name = RunFolderName(std::to_string(i + 1) + "_" + runs[i].algo + "_" + request->options.Describe());

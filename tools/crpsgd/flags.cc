@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <sstream>
 
 #include "arguments.h"
@@ -56,6 +57,23 @@ Result<std::uint64_t> ParseBatch(const std::string& text) {
   return *batch;
 }
 
+Result<std::optional<std::uint64_t>> ParseBudget(const std::string& text) {
+  if (text == "auto") return std::optional<std::uint64_t>();
+  const Result<std::uint64_t> budget = ParseCount(text, "--budget");
+  if (!budget.ok() || *budget < 1) {
+    return Status::InvalidArgument("--budget must be an integer >= 1 (SFO calls per worker) or auto, got '" + text +
+                                   "'");
+  }
+  return std::optional<std::uint64_t>(*budget);
+}
+
+Result<std::optional<std::uint64_t>> ParseRounds(const std::string& text) {
+  if (text == "auto") return std::optional<std::uint64_t>();
+  const Result<std::uint64_t> rounds = ParseCount(text, "--rounds");
+  if (!rounds.ok()) return Status::InvalidArgument("--rounds must be an integer >= 0 or auto, got '" + text + "'");
+  return std::optional<std::uint64_t>(*rounds);
+}
+
 Result<std::optional<double>> ParseTailAverage(const std::string& text) {
   if (text == "auto") return std::optional<double>();
   const Result<double> share = ParseNumber(text, "--tail-average");
@@ -85,7 +103,8 @@ Result<StepRule> ParseStep(const std::string& text) {
 namespace {
 
 Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
-  o.budget = f.budget;
+  CRPSGD_ASSIGN_OR_RETURN(const std::optional<std::uint64_t> budget, ParseBudget(f.budget));
+  o.budget = budget.value_or(0);  // auto: from the data (RunRequest::epochs)
   CRPSGD_ASSIGN_OR_RETURN(o.batch, ParseBatch(f.batch));
   if (o.batch == kAutoBatch && o.kind != AlgorithmKind::kAuto) o.batch = AlgorithmOptions{}.batch;
   o.first_batch = f.b1;
@@ -94,7 +113,8 @@ Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   if (rho) o.growth = *rho;
   o.norm_test_theta2 = f.norm_test_theta2;
   o.sync_period = f.sync_period;
-  o.rounds = f.rounds;
+  CRPSGD_ASSIGN_OR_RETURN(const std::optional<std::uint64_t> rounds, ParseRounds(f.rounds));
+  o.rounds = rounds.value_or(0);
   o.round_growth = f.round_growth;
   CRPSGD_ASSIGN_OR_RETURN(o.round_split, ParseRoundSplit(f.round_split));
   o.outer_lr = f.outer_lr;
@@ -125,9 +145,41 @@ Result<RunRequest> MakeTrainRequest(const AlgoFlags& f) {
   request.safe_step = step.safe;
   request.lr_multiple = step.multiple;
   if (!step.safe && !step.multiple) request.options.lr = step.lr;
-  CRPSGD_RETURN_IF_ERROR(ValidateRequest(request));
+  // The budget in passes over the data, known once the data are (RunJob).
+  if (f.epochs != 0.0 && request.options.budget != 0) {
+    return Status::InvalidArgument("--budget " + f.budget + " and --epochs " + ExactNumber(f.epochs) +
+                                   " both set the budget: give one");
+  }
+  if (!(f.epochs >= 0.0) || !std::isfinite(f.epochs)) {
+    return Status::InvalidArgument("--epochs must be > 0 (passes over the training data), got " +
+                                   ExactNumber(f.epochs));
+  }
+  if (request.options.budget == 0) {
+    request.epochs = f.epochs > 0.0 ? f.epochs : kAutoBudgetEpochs;
+    request.stop_when_converged = f.epochs == 0.0;
+  }
+  request.plan_rounds = request.options.kind == AlgorithmKind::kAuto && f.rounds == "auto";
+  if (!(f.comm_share > 0.0 && f.comm_share < 1.0)) {
+    return Status::InvalidArgument("--comm-share must be in (0, 1) (communication's share of the wall time), got " +
+                                   ExactNumber(f.comm_share));
+  }
+  request.comm_share = f.comm_share;
+  RunRequest probe = request;  // a budget from the data is checked once it is known
+  if (probe.epochs) probe.options.budget = std::numeric_limits<std::uint32_t>::max();
+  CRPSGD_RETURN_IF_ERROR(ValidateRequest(probe));
   // The parameters --rounds sets, once: folder names, tables and the run all see them.
-  CRPSGD_ASSIGN_OR_RETURN(request.options, FitToRounds(request.options));
+  if (!request.epochs) {
+    CRPSGD_ASSIGN_OR_RETURN(request.options, FitToRounds(request.options));
+  }
+  return request;
+}
+
+Result<RunRequest> MakeComparedRequest(const AlgoFlags& f, const std::string& command) {
+  if (f.budget == "auto" || f.epochs != 0.0) {
+    return Status::InvalidArgument(command + " compares methods at one budget: give --budget T (SFO per worker)");
+  }
+  CRPSGD_ASSIGN_OR_RETURN(RunRequest request, MakeTrainRequest(f));
+  request.plan_rounds = false;  // auto's rounds as given: --rounds R, else S1 and rho
   return request;
 }
 
@@ -142,6 +194,9 @@ Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const
       grid.push_back(k);
     }
     if (grid.empty()) return Status::InvalidArgument("--lr-grid is empty");
+  }
+  if (shared.budget == "auto" || shared.epochs != 0.0) {
+    return Status::InvalidArgument("sweep compares methods at one budget: give --budget T (SFO per worker)");
   }
   std::vector<RunRequest> requests;
   for (const std::string& spec : sweep.runs) {
@@ -169,7 +224,7 @@ Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const
     }
     if (own_step) {  // one request, its step as train's --lr takes it
       run_flags.algo = AlgorithmName(*kind);
-      Result<RunRequest> request = MakeTrainRequest(run_flags);
+      Result<RunRequest> request = MakeComparedRequest(run_flags, "sweep");
       if (!request.ok()) return request.status().WithContext("--run '" + spec + "'");
       request->group = base.group;
       request->name = RunFolderName(

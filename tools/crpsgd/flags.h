@@ -16,6 +16,7 @@
 #include "crpsgd/mpi.h"
 #include "crpsgd/objective_registry.h"
 #include "crpsgd/predict.h"
+#include "crpsgd/round_plan.h"
 
 namespace crpsgd::cli {
 
@@ -76,14 +77,18 @@ struct RunFlags {
 // Flags shared by every algorithm in a run.
 struct AlgoFlags {
   // The library's defaults (AlgorithmOptions), as text where the flag takes more than a number.
-  std::string algo = AlgorithmName(AlgorithmOptions{}.kind);
-  std::uint64_t budget = 0;
+  // But the method: the command line's is auto, the one the measurements pick
+  // (docs/algorithms.md); a library caller names its algorithm.
+  std::string algo = AlgorithmName(AlgorithmKind::kAuto);
+  std::string budget = "auto";  // or a count >= 1 (ParseBudget); auto: kAutoBudgetEpochs and the stop rule
+  double epochs = 0.0;          // > 0: the budget in passes over the data
+  double comm_share = kDefaultCommShare;  // auto's planned rounds: communication's share of the wall time
   std::string batch = "auto";  // or a count >= 1 (ParseBatch)
   std::uint64_t b1 = AlgorithmOptions{}.first_batch;
   std::string rho = AlgorithmOptions{}.rho();  // a number > 1, or "auto" (the norm test)
   double norm_test_theta2 = AlgorithmOptions{}.norm_test_theta2;
   std::uint64_t sync_period = AlgorithmOptions{}.sync_period;
-  std::uint64_t rounds = AlgorithmOptions{}.rounds;
+  std::string rounds = "auto";  // or a count (ParseRounds); auto: auto plans R from the link, the rest as given
   double round_growth = AlgorithmOptions{}.round_growth;
   std::string round_split = RoundSplitName(AlgorithmOptions{}.round_split);
   double outer_lr = AlgorithmOptions{}.outer_lr;
@@ -130,6 +135,10 @@ Result<std::optional<double>> ParseRho(const std::string& text);
 Result<std::optional<double>> ParseTailAverage(const std::string& text);
 // --batch: a count >= 1, or kAutoBatch for auto (1 for the other methods, AlgorithmOptions' default).
 Result<std::uint64_t> ParseBatch(const std::string& text);
+// --budget: a count >= 1, or nullopt for auto.
+Result<std::optional<std::uint64_t>> ParseBudget(const std::string& text);
+// --rounds: a count (0: the parameters as given), or nullopt for auto.
+Result<std::optional<std::uint64_t>> ParseRounds(const std::string& text);
 // --lr: auto (the safe step for the batch), auto*K (K/L̂, K > 0) or a number.
 struct StepRule {
   bool safe = false;
@@ -138,7 +147,12 @@ struct StepRule {
 };
 Result<StepRule> ParseStep(const std::string& text);
 
+// A run from its flags. --budget auto and --epochs become RunRequest::epochs
+// (and the stop rule); --rounds auto for auto plans R from the link.
 Result<RunRequest> MakeTrainRequest(const AlgoFlags& flags);
+// sweep and compare compare methods at one budget and one plan: --budget T,
+// and auto's rounds as given (--rounds R, else its S1 and rho).
+Result<RunRequest> MakeComparedRequest(const AlgoFlags& flags, const std::string& command);
 Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const SweepFlags& sweep);
 // One train, sweep or compare: its flags, and the library's job they make.
 struct Job {

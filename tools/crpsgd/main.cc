@@ -66,10 +66,10 @@ Status WriteReport(const Job& job, const JobReport& report) {
   std::cout << condition << table << std::flush;
   if (job.run.out.empty()) return Status::OK();
   const std::filesystem::path out(job.run.out);
-  if (!job.spec.config_toml.empty()) {
-    CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(out / "config.toml", job.spec.config_toml));
-  }
-  if (job.spec.sweep) {
+  if (job.spec.sweep) {  // train's was written before training (RunJob), with the rounds a plan chose
+    if (!job.spec.config_toml.empty()) {
+      CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(out / "config.toml", job.spec.config_toml));
+    }
     CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(out / "results.csv", FormatCsv(report)));
     std::string md = "# crpsgd sweep\n\n";
     char line[256];

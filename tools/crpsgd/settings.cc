@@ -126,9 +126,10 @@ const Setting<DataFlags> kDataSettings[] = {
     {"standardize", kShared | kOptionalWord,
      "Tables (LIBSVM, CSV, .npy): scale each feature to std 1, and centre it to mean 0 when the data are dense and "
      "the model has an intercept (--bias) or is a network (statistics of the training data, applied to the test "
-     "data; a saved linear model is of the raw features). Default auto: on for a linear model's dense table with a "
-     "feature outside [-1, 1] (not scaled, as svm-scale writes) or least-squares targets, where one step 1/L would "
-     "crawl along the small features; --standardize=no turns it off",
+     "data; a saved linear model is of the raw features, a network's model.pt has feature_scaling.json beside it, "
+     "which predict applies). Default auto: on for a dense table with a feature outside [-1, 1] (not scaled, as "
+     "svm-scale writes), for linear models and networks alike, and for a linear model's least-squares targets, "
+     "where one step would crawl along the small features; --standardize=no turns it off",
      "no", At<&DataFlags::standardize>, Parses<ParseStandardize>},
     {"augment", kShared, "Images, networks: 4-pixel padded random crop and horizontal flip", "",
      At<&DataFlags::augment>},
@@ -238,16 +239,30 @@ const Setting<RunFlags> kRunSettings[] = {
 
 const Setting<AlgoFlags> kAlgoSettings[] = {
     {"algo", kTrain,
-     "psgd (fixed batch), cr-psgd (Algorithm 1, growing batch), local-sgd (periodic model averaging), "
-     "cr-psgd-catalyst (Algorithm 2: cr-psgd on proximal problems, for non-convex f), auto (each round's samples "
-     "split into local steps and batch by the measured gradient noise; give --rounds)",
+     "auto (the default: local SGD whose rounds grow, with a constant step and a tail average; the best or within "
+     "1.02x of every tuned baseline in the project's 15 measured cells, docs/algorithms.md), psgd (fixed batch), "
+     "cr-psgd (the paper's Algorithm 1, growing batch), local-sgd (periodic model averaging), cr-psgd-catalyst "
+     "(Algorithm 2: cr-psgd on proximal problems, for non-convex f)",
      "local-sgd", At<&AlgoFlags::algo>, Parses<ParseAlgorithm>},
-    {"budget", kShared | kRequired, "T: SFO budget per worker (stochastic gradients each worker may compute)", "500",
-     At<&AlgoFlags::budget>},
+    {"budget", kShared,
+     "T: SFO budget per worker (stochastic gradients each worker may compute); auto (train's default): at most 20 "
+     "passes over the data, and on a convex problem the run stops once f - f* has closed to 1e-3 of its start "
+     "(summary.json's stopped_by says which); sweep and compare need a number",
+     "500", At<&AlgoFlags::budget>, Parses<ParseBudget>},
+    {"epochs", kTrain,
+     "The budget in passes over the training data, T = ceil(E n / N) for n samples on N workers (instead of "
+     "--budget; no stop rule); 0 = none",
+     "5", At<&AlgoFlags::epochs>},
     {"rounds", kTrainSweep | kRunKey,
      "R: spend the budget in at most R rounds; sets psgd's B, local-sgd's I, cr-psgd's rho and auto's plan "
-     "(exactly R); 0: the parameters as given",
-     "20", At<&AlgoFlags::rounds>},
+     "(exactly R); 0: the parameters as given; auto (the default): train's auto measures a round's and a sample's "
+     "cost at the start and takes the most rounds that keep communication within --comm-share of the wall time "
+     "(the plan is logged and written to config.toml), every other method and sweep's auto as given",
+     "20", At<&AlgoFlags::rounds>, Parses<ParseRounds>},
+    {"comm-share", kTrain,
+     "auto with --rounds auto: the share of the wall time communication may take, in (0, 1); fewer rounds on a "
+     "slower link (--net-model adds its cost to the measured one)",
+     "0.25", At<&AlgoFlags::comm_share>},
     {"batch", kOneRun,
      "B for psgd, b (per local step) for local-sgd, b_min for auto; auto: 1, and auto's b_min is 1 under --lr "
      "auto where each step is the safe step for its batch (L and Lbar known), 4 with any other step (a number, "
