@@ -60,7 +60,7 @@ class [[nodiscard]] Status {
 // counts them and gives each on its own line.
 class StatusList {
  public:
-  void Add(const Status& status, const std::string& context = "");
+  void Add(const Status& status, const std::string& context = "");  // an error already listed is not added again
   bool ok() const { return errors_.empty(); }
   Status ToStatus() const;
 

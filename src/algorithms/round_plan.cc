@@ -35,12 +35,13 @@ RoundPlan PlanRounds(const RoundCosts& costs, std::uint64_t budget, std::uint64_
   const double compute_s = static_cast<double>(budget) * costs.sample_s;
   const double allowed_s = std::max(comm_share / (1.0 - comm_share) * compute_s, kFreeCommSeconds);
   const double bound = costs.round_s > 0.0 ? allowed_s / costs.round_s : static_cast<double>(most);
-  plan.rounds = std::clamp(RoundDownToSeries(bound), std::min(kFewestPlannedRounds, most), most);
+  const std::uint64_t wanted = bound >= static_cast<double>(most) ? most : RoundDownToSeries(bound);
+  plan.rounds = std::clamp(wanted, std::min(kFewestPlannedRounds, most), most);
   const double comm_s = static_cast<double>(plan.rounds) * costs.round_s;
   plan.comm_share = comm_s + compute_s > 0.0 ? comm_s / (comm_s + compute_s) : 0.0;
   std::ostringstream os;
   os.precision(3);
-  os << "round plan: " << plan.rounds << " rounds (--rounds " << plan.rounds << " repeats it): a round costs "
+  os << "plan: " << plan.rounds << " rounds (--rounds " << plan.rounds << " repeats it): a round costs "
      << costs.round_s << " s (" << costs.bytes << " bytes: " << costs.measured_s << " s measured";
   if (costs.modelled_s > 0.0) os << " + " << costs.modelled_s << " s on --net-model's link";
   os << "), a sample's gradient " << costs.sample_s << " s, so " << budget << " samples a worker compute for "

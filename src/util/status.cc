@@ -40,14 +40,21 @@ void StatusList::Add(const Status& status, const std::string& context) {
   const std::size_t head = message.find(kListHead);
   const bool is_list = head != std::string::npos && head > 0 &&
                        message.find_first_not_of("0123456789") == head;  // another list's ToStatus: flatten it
+  // Each error once: two checks of one value (a flag's and the library's) say the same.
+  auto add = [this](Status item) {
+    for (const Status& e : errors_) {
+      if (e.message() == item.message()) return;
+    }
+    errors_.push_back(std::move(item));
+  };
   if (!is_list) {
-    errors_.push_back(context.empty() ? status : status.WithContext(context));
+    add(context.empty() ? status : status.WithContext(context));
     return;
   }
   for (std::size_t at = message.find(kListItem, head); at != std::string::npos;) {
     const std::size_t next = message.find(kListItem, at + kListItem.size());
     const Status item(status.code(), message.substr(at + kListItem.size(), next - at - kListItem.size()));
-    errors_.push_back(context.empty() ? item : item.WithContext(context));
+    add(context.empty() ? item : item.WithContext(context));
     at = next;
   }
 }

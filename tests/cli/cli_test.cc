@@ -481,6 +481,7 @@ synthetic-features = 8
 problem = "logreg"
 lambda = 1e-3
 budget = 400
+algo = "cr-psgd"
 rho = 1.2
 workers = 2
 quiet = true
@@ -502,10 +503,74 @@ quiet = true
   // And equals the same flags given by hand.
   run = Execute(
       "train --format synthetic --synthetic-samples 500 --synthetic-features 8 --lambda 1e-3 --budget 400 "
-      "--rho 1.3 --workers 2 -q --out " +
+      "--algo cr-psgd --rho 1.3 --workers 2 -q --out " +
       out3.string());
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_EQ(ReadJson(out3 / "summary.json")["final_loss"], summary["final_loss"]);
+}
+
+TEST(CliTest, AutoPlansFewerRoundsOnASlowLinkAndItsConfigRepeatsThePlan) {
+  if (!cli_testing::HaveLiblinear()) GTEST_SKIP() << "needs liblinear-tools' heart_scale";
+  TempDir dir;
+  const std::string common = "train --data " + cli_testing::kHeartScale + " --workers 2 --budget 2000 --out ";
+  CommandResult run = Execute(common + (dir / "fast").string());  // in process: a round costs microseconds
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("plan: 100 rounds (--rounds 100 repeats it)"), std::string::npos) << run.output;
+  run = Execute(common + (dir / "slow").string() + " --net-model alpha=0.05,bandwidth=1.25e6");  // 50 ms, 10 Mbit/s
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const nlohmann::json fast = ReadJson(dir / "fast" / "summary.json"), slow = ReadJson(dir / "slow" / "summary.json");
+  EXPECT_EQ(fast["algo"], "auto");  // the default method
+  EXPECT_EQ(fast["rounds"], 100);
+  EXPECT_EQ(slow["rounds"], 10);  // 0.1 s a round against 2 ms of compute: the fewest auto takes
+  EXPECT_NE(run.output.find("10 is the fewest auto takes"), std::string::npos) << run.output;
+  // The plan is in config.toml: the run repeats bit for bit from it, with no measurement.
+  EXPECT_NE(ReadText(dir / "slow" / "config.toml").find("\nrounds = 10  # planned"), std::string::npos);
+  run = Execute("train --config " + (dir / "slow" / "config.toml").string() + " --out " + (dir / "again").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output.find("plan: "), std::string::npos) << run.output;
+  EXPECT_EQ(ReadJson(dir / "again" / "summary.json")["final_loss"], slow["final_loss"]);
+}
+
+TEST(CliTest, BudgetAutoStopsOnceConvergedAndSaysWhy) {
+  TempDir dir;
+  // Least squares, well conditioned and without label noise (SGD converges linearly): f − f*
+  // closes to 1e-3 of its start long before 20 epochs.
+  const CommandResult run = Execute(
+      "train --format synthetic --problem leastsq --synthetic-samples 2000 --synthetic-condition 1 "
+      "--synthetic-noise 0 --workers 2 --eval-every 1 --out " +
+      (dir / "run").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const nlohmann::json s = ReadJson(dir / "run" / "summary.json");
+  EXPECT_EQ(s["budget"], 20000);  // 20 epochs of 2000 samples over 2 workers
+  EXPECT_EQ(s["budget_rule"], "auto");
+  EXPECT_LT(s["sfo_per_worker"].get<int>(), 20000);
+  EXPECT_EQ(s["stopped_by"].get<std::string>().rfind("converged", 0), 0u) << s["stopped_by"];
+  EXPECT_EQ(s["target_relative_gap"], 1e-3);
+  EXPECT_NE(run.output.find("; converged: f - f* closed to 0.001 of its start"), std::string::npos) << run.output;
+  // --epochs E: exactly E passes, no stop rule.
+  const CommandResult epochs = Execute(
+      "train --format synthetic --problem leastsq --synthetic-samples 2000 --workers 2 --epochs 0.5 --out " +
+      (dir / "epochs").string());
+  ASSERT_EQ(epochs.exit_code, 0) << epochs.output;
+  const nlohmann::json e = ReadJson(dir / "epochs" / "summary.json");
+  EXPECT_EQ(e["budget"], 500);
+  EXPECT_EQ(e["sfo_per_worker"], 500);
+  EXPECT_EQ(e["budget_rule"], "epochs");
+}
+
+TEST(CliTest, ARunRefusedOnceTheDataAreKnownLeavesOutFreeForTheCorrectedRun) {
+  if (!cli_testing::HaveLiblinear()) GTEST_SKIP() << "needs liblinear-tools' heart_scale";
+  TempDir dir;
+  const std::string common = "train --data " + cli_testing::kHeartScale + " --algo cr-psgd --b1 5 --workers 2 --out " +
+                             (dir / "run").string();
+  // 0.01 epochs of 270 samples over 2 workers: a budget of 2, below --b1, known only after loading.
+  CommandResult run = Execute(common + " --epochs 0.01");
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("--budget (2) is below --b1 (5)"), std::string::npos) << run.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "run" / "config.toml"));
+  run = Execute(common + " --epochs 1");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(std::filesystem::exists(dir / "run" / "summary.json"));
 }
 
 TEST(CliTest, VerboseLogsEveryEvaluatedRoundAndQuietLogsNothing) {
@@ -542,7 +607,7 @@ TEST(CliConfigTest, BadConfigFilesNameTheFileAndLine) {
                         Case{"budget = 100\nquiet = 1\n", "bad.toml:2: quiet is a flag"},
                         Case{"budget = [1, 2]\n", "bad.toml:1: budget takes one value, not a list"},
                         Case{"[train]\nbudget = 5\n", "bad.toml:1: [train]: sections are not used"},
-                        Case{"budget = 100\nrho = 1\n", "--rho must be > 1"}}) {
+                        Case{"budget = 100\nalgo = \"cr-psgd\"\nrho = 1\n", "--rho must be > 1"}}) {
     const auto config = dir.Write("bad.toml", c.content);
     const CommandResult run =
         Execute("train --format synthetic --config " + config.string() + " --out " + (dir / "out").string());
@@ -955,14 +1020,24 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadInput{"missing_file", "--data DIR/none.libsvm --budget 10", 2, "none.libsvm: no such file"},
         BadInput{"malformed_file", "--data DIR/bad.libsvm --budget 10", 2, "bad.libsvm:3: feature index 0 is below 1"},
-        BadInput{"rho_one", "--data DIR/ok.libsvm --budget 10 --rho 1", 2, "--rho must be > 1 (got 1)"},
-        BadInput{"b1_zero", "--data DIR/ok.libsvm --budget 10 --b1 0", 2, "--b1 must be >= 1"},
-        BadInput{"budget_below_b1", "--data DIR/ok.libsvm --budget 3 --b1 5", 2, "--budget (3) is below --b1 (5)"},
+        BadInput{"rho_one", "--data DIR/ok.libsvm --algo cr-psgd --budget 10 --rho 1", 2, "--rho must be > 1 (got 1)"},
+        BadInput{"b1_zero", "--data DIR/ok.libsvm --algo cr-psgd --budget 10 --b1 0", 2, "--b1 must be >= 1"},
+        BadInput{"budget_below_b1", "--data DIR/ok.libsvm --algo cr-psgd --budget 3 --b1 5", 2, "--budget (3) is below --b1 (5)"},
         BadInput{"more_workers_than_samples", "--data DIR/ok.libsvm --budget 10 --workers 3", 2,
                  "--workers (3) exceeds the 2 samples"},
         BadInput{"unknown_flag", "--data DIR/ok.libsvm --budget 10 --rhoo 2", 2, "--rhoo"},
         BadInput{"negative_budget", "--data DIR/ok.libsvm --budget -5", 2,
-                 "--budget must be a non-negative integer, got '-5'"},
+                 "--budget must be an integer >= 1 (SFO calls per worker) or auto, got '-5'"},
+        BadInput{"budget_zero", "--data DIR/ok.libsvm --budget 0", 2,
+                 "--budget must be an integer >= 1 (SFO calls per worker) or auto, got '0'"},
+        BadInput{"budget_and_epochs", "--data DIR/ok.libsvm --budget 10 --epochs 2", 2,
+                 "--budget 10 and --epochs 2 both set the budget: give one"},
+        BadInput{"negative_epochs", "--data DIR/ok.libsvm --epochs -1", 2, "--epochs must be > 0"},
+        BadInput{"comm_share_one", "--data DIR/ok.libsvm --comm-share 1", 2, "--comm-share must be in (0, 1)"},
+        BadInput{"rounds_word", "--data DIR/ok.libsvm --rounds many", 2,
+                 "--rounds must be an integer >= 0 or auto, got 'many'"},
+        BadInput{"workers_zero_with_others", "--data DIR/ok.libsvm --workers 0 --rho 0.5 --algo cr-psgd", 2,
+                 "2 settings are wrong"},
         BadInput{"fractional_batch", "--data DIR/ok.libsvm --budget 10 --batch 1.5", 2, "--batch"},
         BadInput{"catalyst_inner_budget_below_b1",
                  "--format synthetic --algo cr-psgd-catalyst --budget 100 --b1 6 --workers 4 --backend inproc", 2,
@@ -971,7 +1046,6 @@ INSTANTIATE_TEST_SUITE_P(
                  "--theta must be > 0"},
         BadInput{"net_model_incomplete", "--data DIR/ok.libsvm --budget 10 --net-model alpha=1", 2,
                  "--net-model needs both alpha and bandwidth"},
-        BadInput{"missing_budget", "--data DIR/ok.libsvm", 2, "--budget"},
         BadInput{"bad_lr", "--data DIR/ok.libsvm --budget 10 --lr fast", 2, "--lr must be a number, got 'fast'"},
         BadInput{"bad_algo", "--data DIR/ok.libsvm --budget 10 --algo adam", 2, "--algo must be psgd, cr-psgd"},
         BadInput{"bad_backend", "--data DIR/ok.libsvm --budget 10 --backend nccl", 2, "--backend must be"},
@@ -1002,21 +1076,21 @@ INSTANTIATE_TEST_SUITE_P(
         // Every bad value at once: the flags' own, then the library's.
         BadInput{"several_bad_flags", "--data DIR/ok.libsvm --budget 10 --rho fast --lr quick --workers 0", 2,
                  "3 settings are wrong:\n  --rho must be a number > 1 or auto, got 'fast'"},
-        BadInput{"several_bad_values", "--data DIR/ok.libsvm --budget 10 --rho 0.5 --b1 0 --momentum 2", 2,
+        BadInput{"several_bad_values", "--data DIR/ok.libsvm --algo cr-psgd --budget 10 --rho 0.5 --b1 0 --momentum 2", 2,
                  "3 settings are wrong:\n  --momentum must be in [0, 1)"},
         BadInput{"rho_auto_psgd", "--data DIR/ok.libsvm --budget 10 --algo psgd --rho auto", 2,
                  "--rho auto grows the batch of cr-psgd and cr-psgd-catalyst; psgd has a fixed batch"},
-        BadInput{"norm_test_theta2_zero", "--data DIR/ok.libsvm --budget 10 --rho auto --norm-test-theta2 0", 2,
+        BadInput{"norm_test_theta2_zero", "--data DIR/ok.libsvm --algo cr-psgd --budget 10 --rho auto --norm-test-theta2 0", 2,
                  "--norm-test-theta2 must be > 0 (got 0)"},
-        BadInput{"norm_test_theta2_negative", "--data DIR/ok.libsvm --budget 10 --rho auto --norm-test-theta2 -1", 2,
+        BadInput{"norm_test_theta2_negative", "--data DIR/ok.libsvm --algo cr-psgd --budget 10 --rho auto --norm-test-theta2 -1", 2,
                  "--norm-test-theta2 must be > 0 (got -1)"},
         BadInput{"rounds_above_budget", "--data DIR/ok.libsvm --budget 10 --algo psgd --rounds 11", 2,
                  "--rounds 11 is above --budget 10"},
         BadInput{"rounds_catalyst", "--format synthetic --budget 100 --algo cr-psgd-catalyst --rounds 5", 2,
                  "--rounds: cr-psgd-catalyst cannot plan its rounds from R"},
-        BadInput{"rounds_rho_auto", "--data DIR/ok.libsvm --budget 100 --rho auto --rounds 5", 2,
+        BadInput{"rounds_rho_auto", "--data DIR/ok.libsvm --algo cr-psgd --budget 100 --rho auto --rounds 5", 2,
                  "--rounds and --rho auto"},
-        BadInput{"rounds_too_many_for_cr_psgd", "--data DIR/ok.libsvm --budget 100 --b1 10 --rounds 10", 2,
+        BadInput{"rounds_too_many_for_cr_psgd", "--data DIR/ok.libsvm --algo cr-psgd --budget 100 --b1 10 --rounds 10", 2,
                  "cr-psgd from B1=10 takes fewer than 10 rounds at any rho > 1"},
         BadInput{"rounds_local_sgd_steps", "--data DIR/ok.libsvm --budget 100 --algo local-sgd --batch 20 --rounds 6",
                  2, "local-sgd with b=20 has only 5 steps in the budget"},

@@ -58,7 +58,7 @@ TEST(CliFirstHourTest, TyposAndStrayWordsGetTheFlagTheyMeant) {
            Case{"sweep --format synthetic --budget 100 --run psgd --lr-gird 1", "did you mean --lr-grid?"},
            Case{"train" + kTiny + "--budget 100 --workers 0", "--workers must be >= 1, got '0'"},
            Case{"train" + kTiny + "--budget 1.5e3x", "--budget"},
-           Case{"train" + kTiny + "--budget 1e-3", "--budget must be a non-negative integer, got '1e-3'"},
+           Case{"train" + kTiny + "--budget 1e-3", "--budget must be an integer >= 1 (SFO calls per worker) or auto, got '1e-3'"},
            Case{"train --data /usr/share --budget 10", "/usr/share: is a folder, so it was read as CIFAR-10"},
            Case{"train" + kTiny + "--budget 10 -q -v", "-q (--quiet) and -v (--verbose) contradict each other"},
        }) {
@@ -75,7 +75,7 @@ TEST(CliFirstHourTest, ABudgetInScientificNotationIsAWholeNumber) {
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const auto summary = ReadJson(dir / "run" / "summary.json");
   EXPECT_EQ(summary["sfo_per_worker"].get<int>() + summary["budget_left"].get<int>(), 1000);
-  EXPECT_NE(ReadText(dir / "run" / "config.toml").find("budget = 1000\n"), std::string::npos);
+  EXPECT_NE(ReadText(dir / "run" / "config.toml").find("budget = \"1e3\"\n"), std::string::npos);
 }
 
 TEST(CliFirstHourTest, ABadValueInAConfigFileNamesTheFileAndLine) {

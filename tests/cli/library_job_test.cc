@@ -39,7 +39,8 @@ TEST_P(LibraryJobTest, EqualsCrpsgdTrainBitForBit) {
   const Case c = GetParam();
   crpsgd::testing::TempDir dir;
   const std::string tool_out = (dir.path() / "tool").string(), library_out = (dir.path() / "library").string();
-  const std::string common = std::string(" --algo ") + c.algo + " --budget 2000 --workers 4 --rho " + c.rho;
+  const std::string common = std::string(" --algo ") + c.algo + " --budget 2000 --workers 4 --rho " + c.rho +
+                             " --rounds 0";  // auto: its S1 and rho, as the library's job, not a measured plan
   const auto tool = Execute("train --data " + kHeartScale + " --out " + tool_out + common + " --save-model -q");
   ASSERT_EQ(tool.exit_code, 0) << tool.output;
   const std::string example = std::string("timeout 120 ") + CRPSGD_TRAIN_JOB_EXAMPLE + " " + kHeartScale + " " +

@@ -194,7 +194,7 @@ TEST(CliYourDataTest, UsefulRefusalsAndProgressLines) {
       << run.output;
   EXPECT_NE(run.output.find(", test accuracy "), std::string::npos) << run.output;
   // -v: --rho auto's decisions, each change of the batch.
-  run = Execute("train -v --data " + data.string() + " --standardize --rho auto --budget 2000");
+  run = Execute("train -v --data " + data.string() + " --standardize --algo cr-psgd --rho auto --budget 2000");
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find(": the batch goes from "), std::string::npos) << run.output;
 }

@@ -207,7 +207,7 @@ TEST(DataLoaderTest, AutomaticScalingAndInterceptFollowTheData) {
   EXPECT_EQ(sparse->scaling, nullptr);
   EXPECT_EQ(sparse->bias, 1.0);
 
-  // What is given wins; a network's data are its own.
+  // What is given wins; a network's raw table is standardized (centred, no intercept: it has its own).
   options.train = dir.Write("raw2.csv", "y,a,b\n1,0.5,900\n0,-0.5,1200\n1,0.25,1000\n");
   options.labels = LabelTask::kBinary;
   options.standardize = false;
@@ -222,8 +222,17 @@ TEST(DataLoaderTest, AutomaticScalingAndInterceptFollowTheData) {
   options.labels = LabelTask::kClasses;
   auto network = LoadData(options, 1);
   ASSERT_TRUE(network.ok()) << network.status().ToString();
-  EXPECT_EQ(network->scaling, nullptr);
+  ASSERT_NE(network->scaling, nullptr);
   EXPECT_EQ(network->bias, 0.0);
+  EXPECT_NE(network->automatic_choices.find("feature 2 reaches 1200: not scaled"), std::string::npos)
+      << network->automatic_choices;
+  EXPECT_NE(network->automatic_choices.find("predict applies them"), std::string::npos);
+  EXPECT_NEAR(network->train.dense.col(1).mean(), 0.0, 1e-12);  // centred
+  // A network's scaled table is left alone, as a linear model's is.
+  options.train = dir.Write("scaled2.csv", "y,a,b\n1,0.5,0.9\n0,-0.5,-1\n1,0.25,0.1\n");
+  auto network_scaled = LoadData(options, 1);
+  ASSERT_TRUE(network_scaled.ok());
+  EXPECT_EQ(network_scaled->scaling, nullptr);
 }
 
 TEST(DataLoaderTest, SyntheticDataComesFromTheSeed) {

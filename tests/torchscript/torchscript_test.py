@@ -168,7 +168,7 @@ BAD = [
     (["--model", "cnn.pt", "--data", "mismatched.pt"], "mismatched.pt: y has shape [239], x [240, 1, 8, 8]"),
     (["--model", "cnn.pt", "--test-data", "legacy.pt"], "legacy.pt: LibTorch cannot read it as a tensors file"),
     (["--problem", "mlp", "--loss", "mse"], "--loss is for your own network"),
-    (["--model", "bn1d.pt"], "--b1 1: layer 'bn' is BatchNorm1d, which needs at least 2 samples per batch in "
+    (["--model", "bn1d.pt", "--algo", "cr-psgd"], "--b1 1: layer 'bn' is BatchNorm1d, which needs at least 2 samples per batch in "
                              "training: give --b1 2 or more"),
     (["--model", "bn1d.pt", "--algo", "psgd", "--batch", "1"], "--batch 1: layer 'bn' is BatchNorm1d"),
 ]

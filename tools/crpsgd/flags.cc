@@ -59,7 +59,13 @@ Result<std::uint64_t> ParseBatch(const std::string& text) {
 
 Result<std::optional<std::uint64_t>> ParseBudget(const std::string& text) {
   if (text == "auto") return std::optional<std::uint64_t>();
-  const Result<std::uint64_t> budget = ParseCount(text, "--budget");
+  Result<std::uint64_t> budget = ParseCount(text, "--budget");
+  if (const Result<double> number = ParseNumber(text, "--budget"); !budget.ok() && number.ok()) {
+    // 1e6 is a whole number, as the integer flags have always read it.
+    if (*number >= 1.0 && *number < 1.8e19 && *number == std::floor(*number)) {
+      budget = static_cast<std::uint64_t>(*number);
+    }
+  }
   if (!budget.ok() || *budget < 1) {
     return Status::InvalidArgument("--budget must be an integer >= 1 (SFO calls per worker) or auto, got '" + text +
                                    "'");

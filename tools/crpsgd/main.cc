@@ -331,7 +331,12 @@ std::optional<int> Parse(Commands& c, std::vector<std::string> args, bool leader
                                       {c.compare, &c.compare_settings},
                                       {c.predict, &c.predict_settings}}) {
     if (!sub->parsed()) continue;
-    if (Status applied = settings->Apply(from_config); !applied.ok()) return Fail(applied, leader);
+    if (Status applied = settings->Apply(from_config); !applied.ok()) {
+      StatusList errors;  // the flags' own checks, and train's run checks of the values that passed them
+      errors.Add(applied);
+      if (sub == c.train) errors.Add(MakeTrainRequest(c.train_algo).status());
+      return Fail(errors.ToStatus(), leader);
+    }
   }
   return std::nullopt;
 }
