@@ -19,4 +19,5 @@
 #include "crpsgd/round_plan.h"
 #include "crpsgd/sampler.h"
 #include "crpsgd/status.h"
+#include "crpsgd/step_search.h"
 #include "crpsgd/train.h"

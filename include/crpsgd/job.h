@@ -30,6 +30,7 @@
 #include "crpsgd/mpi.h"
 #include "crpsgd/objective_registry.h"
 #include "crpsgd/round_plan.h"
+#include "crpsgd/step_search.h"
 #include "crpsgd/train.h"
 
 namespace crpsgd {
@@ -163,6 +164,8 @@ struct SeedIndependent {
   std::optional<SmoothnessEstimate> lipschitz;
   bool computed = false;
   std::vector<std::uint64_t> planned_rounds;  // by request: RunRequest::plan_rounds's R (0: none)
+  // By request: a network's --lr auto, from the range test (step_search.h), and its samples per worker.
+  std::vector<std::optional<StepSearchResult>> searched_steps;
 };
 
 // Collective: every worker calls it, for one seed (shards and sampling derive

@@ -265,6 +265,22 @@ std::string WithPlannedRounds(std::string config_toml, std::uint64_t rounds) {
                              "\nrounds = " + std::to_string(rounds) + "  # planned from the measured link (auto)\n");
 }
 
+// A network's --lr auto: the range test, once per job and request (every seed takes the same step).
+Status SearchedStep(const JobSpec& job, const RunRequest& r, std::size_t index, const Objective& f,
+                    Communicator& comm, SeedIndependent& cache, const std::function<void(const std::string&)>& log) {
+  cache.searched_steps.resize(job.requests.size());
+  if (cache.searched_steps[index]) return Status::OK();
+  CRPSGD_ASSIGN_OR_RETURN(const AlgorithmOptions fitted, FitToRounds(r.options, comm.size()));
+  StepSearchOptions search;
+  search.batch = fitted.SmallestBatch();  // auto's --batch auto: its b_min at a step that ignores the batch
+  search.momentum = fitted.momentum;
+  log("searching a step (--lr auto: a network has no L estimate)...");
+  CRPSGD_ASSIGN_OR_RETURN(StepSearchResult found, SearchStep(f, comm, search));
+  log(found.why);
+  cache.searched_steps[index] = std::move(found);
+  return Status::OK();
+}
+
 // A request's options as --rounds (or the plan) fitted them, and ready to
 // train: the step resolved too.
 struct ResolvedRun {
@@ -297,8 +313,14 @@ Result<ResolvedRun> ResolveRun(const JobSpec& job, const RunRequest& r, std::siz
   ResolvedRun run;
   CRPSGD_ASSIGN_OR_RETURN(run.fitted, FitToRounds(r.options, comm.size(), &rounds_note));
   if (!rounds_note.empty()) log(rounds_note);
-  CRPSGD_ASSIGN_OR_RETURN(run.ready, ResolveStep(run.fitted, StepRuleOf(r), cache.lipschitz, comm.size(), &step_note));
-  if (!step_note.empty()) log(step_note);
+  StepRule rule = StepRuleOf(r);
+  if (index < cache.searched_steps.size() && cache.searched_steps[index]) {  // the range test's step, as given
+    rule = StepRule{};
+    run.fitted.lr = cache.searched_steps[index]->lr;
+  }
+  CRPSGD_ASSIGN_OR_RETURN(run.ready, ResolveStep(run.fitted, rule, cache.lipschitz, comm.size(), &step_note));
+  const bool searched_at_its_batch = rule.kind == StepRule::Kind::kGiven && r.safe_step;  // no guess to warn of
+  if (!step_note.empty() && !searched_at_its_batch) log(step_note);
   CRPSGD_ASSIGN_OR_RETURN(const std::uint64_t planned, PlannedRounds(job, r, index, run.ready, f, comm, cache, log));
   if (planned > 0) {
     run.fitted.rounds = run.ready.rounds = planned;
@@ -340,7 +362,12 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
     local.f_star_method = cache.f_star_method;
     local.lipschitz = cache.lipschitz;
   }
-  for (const RunRequest& r : requests) {
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const RunRequest& r = requests[i];
+    if (r.safe_step && job.network()) {  // no L̂: a range test finds the step
+      CRPSGD_RETURN_IF_ERROR(SearchedStep(job, r, i, f, comm, cache, log));
+      continue;
+    }
     if (StepRuleOf(r).needs_smoothness() && !local.lipschitz) {
       log("estimating L (the smoothness behind --lr auto) on the full data...");
       CRPSGD_ASSIGN_OR_RETURN(local.lipschitz, EstimateLipschitz(f, comm));
@@ -499,9 +526,15 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
                                              : nlohmann::json(nullptr);
         j["data"] = DataName(job.data);
         j["lr_multiple_of_inverse_L"] = r.lr_multiple ? nlohmann::json(*r.lr_multiple)
-                                        : r.safe_step ? nlohmann::json(options.algorithm.lr * local.lipschitz->value)
+                                        : r.safe_step && local.lipschitz
+                                            ? nlohmann::json(options.algorithm.lr * local.lipschitz->value)
                                                       : nlohmann::json(nullptr);
-        j["lr_rule"] = r.safe_step ? "auto: 1/(L + Lbar/b)" : r.lr_multiple ? "auto*K: K/L" : "given";
+        const bool searched = index < cache.searched_steps.size() && cache.searched_steps[index];
+        j["lr_rule"] = searched         ? "auto: range test"
+                       : r.safe_step    ? "auto: 1/(L + Lbar/b)"
+                       : r.lr_multiple  ? "auto*K: K/L"
+                                        : "given";
+        if (searched) j["step_search_sfo_per_worker"] = cache.searched_steps[index]->samples;
         j["mean_sample_smoothness"] = local.lipschitz && local.lipschitz->mean_sample
                                           ? nlohmann::json(*local.lipschitz->mean_sample)
                                           : nlohmann::json(nullptr);

@@ -187,12 +187,20 @@ TEST(DataLoaderTest, AutomaticScalingAndInterceptFollowTheData) {
       << raw->automatic_choices;
   EXPECT_NEAR(raw->train.dense.col(1).mean(), 0.0, 1e-12) << "centred, as the model has an intercept";
 
+  // A scaled CSV table: not standardized, but an intercept, as scikit-learn fits one.
   options.train = dir.Write("scaled.csv", "y,a,b\n1,0.5,-1\n-1,-0.5,1\n1,0.25,0.5\n");
   auto scaled = LoadData(options, 1);
   ASSERT_TRUE(scaled.ok());
   EXPECT_EQ(scaled->scaling, nullptr);
-  EXPECT_EQ(scaled->bias, 0.0);
-  EXPECT_TRUE(scaled->automatic_choices.empty()) << scaled->automatic_choices;
+  EXPECT_EQ(scaled->bias, 1.0);
+  EXPECT_EQ(scaled->automatic_choices.rfind("fitting an intercept (--bias 1)", 0), 0u) << scaled->automatic_choices;
+  // The same as LIBSVM, LIBLINEAR's format: as it is, as liblinear-train takes it.
+  options.train = dir.Write("scaled.svm", "1 1:0.5 2:-1\n-1 1:-0.5 2:1\n1 1:0.25 2:0.5\n");
+  auto scaled_libsvm = LoadData(options, 1);
+  ASSERT_TRUE(scaled_libsvm.ok());
+  EXPECT_EQ(scaled_libsvm->scaling, nullptr);
+  EXPECT_EQ(scaled_libsvm->bias, 0.0);
+  EXPECT_TRUE(scaled_libsvm->automatic_choices.empty()) << scaled_libsvm->automatic_choices;
 
   options.labels = LabelTask::kRegression;  // least squares: scaled or not, standardized with an intercept
   auto regression = LoadData(options, 1);

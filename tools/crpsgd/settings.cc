@@ -108,8 +108,9 @@ const Setting<DataFlags> kDataSettings[] = {
      At<&DataFlags::negative_class>},
     {"bias", kShared | kPredict,
      "Append a constant feature of this value (an intercept); 0 = none. auto: 1 for least squares on a data file "
-     "(targets are rarely centred) and wherever --standardize auto standardizes, else none (LIBLINEAR's default, "
-     "so LIBSVM classification runs match liblinear-train)",
+     "(targets are rarely centred), for a CSV or NumPy table (as scikit-learn's fit_intercept) and wherever "
+     "--standardize auto standardizes, else none (a scaled LIBSVM file: LIBLINEAR's default, so LIBSVM "
+     "classification runs match liblinear-train)",
      "2", At<&DataFlags::bias>, Parses<ParseBias>},
     {"synthetic-samples", kShared, "Synthetic data: samples", "300", At<&DataFlags::synthetic_samples>},
     {"synthetic-features", kShared, "Synthetic data: features", "7", At<&DataFlags::synthetic_features>},

@@ -1,0 +1,51 @@
+// A step for objectives without a smoothness estimate (networks): the
+// learning-rate range test (L. N. Smith, "Cyclical Learning Rates for
+// Training Neural Networks", 2017; fastai's lr_find).
+//
+// From the starting point, each worker takes `steps` SGD steps of `batch`
+// samples of its own shard (as auto's local steps do, with the run's
+// momentum), the step growing geometrically from `smallest` to `largest`.
+// The workers' batch losses are averaged after every step (one scalar,
+// evaluation traffic) and smoothed (an exponential average, β = 0.98, with
+// its start-up bias removed). The test ends when the smoothed loss passes
+// 4× its lowest or stops being finite; the step is the one at the lowest
+// smoothed loss divided by `divisor` (10: fastai's "minimum / 10", the
+// largest step still well inside the stable range). Deterministic:
+// samples are taken in order from each shard, and every worker agrees.
+//
+// The test's gradients are SFO calls outside the run's budget;
+// StepSearchResult::samples says how many, and the tool reports them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "crpsgd/communicator.h"
+#include "crpsgd/objective.h"
+#include "crpsgd/status.h"
+
+namespace crpsgd {
+
+struct StepSearchOptions {
+  std::uint64_t batch = 4;  // samples per step on each worker (the run's local batch)
+  double momentum = 0.0;    // the run's heavy-ball momentum
+  double smallest = 1e-5, largest = 10.0;
+  int steps = 100;
+  double divisor = 10.0;
+};
+
+struct StepSearchResult {
+  double lr = 0.0;
+  double lowest_loss_lr = 0.0;        // the step at the lowest smoothed loss
+  std::uint64_t samples = 0;          // per worker: the test's SFO calls
+  std::vector<double> lrs, losses;    // the curve: each step and its smoothed loss
+  std::string why;                    // one line for the log
+};
+
+// Collective. Fails when even the smallest step makes the loss non-finite.
+// A network's state outside x (batch-norm statistics, random streams) moves
+// with the test's steps; Train restores the statistics before the run.
+Result<StepSearchResult> SearchStep(const Objective& f, Communicator& comm, const StepSearchOptions& options);
+
+}  // namespace crpsgd
