@@ -10,14 +10,14 @@
 #   inner budget floor(sqrt(T/N)) = 96) and with the best setting of
 #   bench/network/catalyst_search.md (rho = 1.5, K = 10);
 #   auto --rounds 74 (local SGD I = 64's rounds) at local batch 4 (its own at a
-#   given step), 8 and 16;
+#   given step), 8 and 16, and with --lr auto (the range test's step);
 #   seed 2 of psgd B = 16 and of local SGD I = 8 (SEED2_RUNS) for the spread.
 # Test accuracy on all 10 000 test images 20 times per run (every half epoch),
 # batch-norm statistics recomputed before each evaluation.
 #
 # Long: 30-40 minutes a run on 2 cores with nothing beside it (a third of it
 # evaluation), twice that beside builds, 8-10 minutes for each auto row; 6-7 hours
-# for all 13. Every run writes a
+# for all 14. Every run writes a
 # checkpoint as it goes; run the script again (another session, after a kill)
 # and it resumes each unfinished run where its checkpoint left it, bit-identical
 # to an uninterrupted run, and skips finished ones. It prints how far each run is
@@ -53,6 +53,8 @@ add catalyst-search   1 5   "--algo cr-psgd-catalyst --b1 16 --rho 1.5 --theta 0
 add auto-R74          1 4   "--algo auto --rounds 74"
 add auto-R74-b8       1 4   "--algo auto --batch 8 --rounds 74"
 add auto-R74-b16      1 4   "--algo auto --batch 16 --rounds 74"
+# issue 40: auto with no step either (--lr auto: a network's range test, at its local batch 4).
+add auto-R74-lr-auto  1 4   "--algo auto --rounds 74 --lr auto"
 add psgd-B16-seed2    2 200 "${flags[psgd-B16]}"
 add local-sgd-I8-seed2 2 25 "${flags[local-sgd-I8]}"
 runs=(${RUNS:-${order[@]}})

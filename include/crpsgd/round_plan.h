@@ -49,11 +49,11 @@ inline constexpr std::uint64_t kFewestPlannedRounds = 10;
 inline constexpr std::uint64_t kMostPlannedRounds = 100;
 
 struct RoundCosts {
-  double round_s = 0.0;       // one round: the all-reduce of the model (measured + modelled)
-  double measured_s = 0.0;    // of which measured on this run's communicator
-  double modelled_s = 0.0;    // of which --net-model's (0 without one)
-  double sample_s = 0.0;      // one sample's gradient on one worker
-  std::uint64_t bytes = 0;    // a round's message, per worker
+  double round_s = 0.0;     // one round: the all-reduce of the model (measured + modelled)
+  double measured_s = 0.0;  // of which measured on this run's communicator
+  double modelled_s = 0.0;  // of which --net-model's (0 without one)
+  double sample_s = 0.0;    // one sample's gradient on one worker
+  std::uint64_t bytes = 0;  // a round's message, per worker
 };
 
 struct RoundPlan {

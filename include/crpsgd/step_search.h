@@ -37,10 +37,10 @@ struct StepSearchOptions {
 
 struct StepSearchResult {
   double lr = 0.0;
-  double lowest_loss_lr = 0.0;        // the step at the lowest smoothed loss
-  std::uint64_t samples = 0;          // per worker: the test's SFO calls
-  std::vector<double> lrs, losses;    // the curve: each step and its smoothed loss
-  std::string why;                    // one line for the log
+  double lowest_loss_lr = 0.0;      // the step at the lowest smoothed loss
+  std::uint64_t samples = 0;        // per worker: the test's SFO calls
+  std::vector<double> lrs, losses;  // the curve: each step and its smoothed loss
+  std::string why;                  // one line for the log
 };
 
 // Collective. Fails when even the smallest step makes the loss non-finite.

@@ -30,8 +30,8 @@ double SecondsSince(Clock::time_point start) { return std::chrono::duration<doub
 
 RoundPlan PlanRounds(const RoundCosts& costs, std::uint64_t budget, std::uint64_t smallest_batch, double comm_share) {
   RoundPlan plan;
-  const std::uint64_t most = std::max<std::uint64_t>(
-      1, std::min(kMostPlannedRounds, budget / std::max<std::uint64_t>(1, smallest_batch)));
+  const std::uint64_t most =
+      std::max<std::uint64_t>(1, std::min(kMostPlannedRounds, budget / std::max<std::uint64_t>(1, smallest_batch)));
   const double compute_s = static_cast<double>(budget) * costs.sample_s;
   const double allowed_s = std::max(comm_share / (1.0 - comm_share) * compute_s, kFreeCommSeconds);
   const double bound = costs.round_s > 0.0 ? allowed_s / costs.round_s : static_cast<double>(most);
@@ -51,8 +51,8 @@ RoundPlan PlanRounds(const RoundCosts& costs, std::uint64_t budget, std::uint64_
     os << "; " << most << " is the most this budget can use (" << kMostPlannedRounds
        << " at most, or one local step of " << smallest_batch << " samples a round)";
   } else if (bound < static_cast<double>(plan.rounds)) {
-    os << "; " << plan.rounds << " is the fewest auto takes, so communication takes about "
-       << 100.0 * plan.comm_share << "% (a slow link: consider a larger --comm-share or fewer workers)";
+    os << "; " << plan.rounds << " is the fewest auto takes, so communication takes about " << 100.0 * plan.comm_share
+       << "% (a slow link: consider a larger --comm-share or fewer workers)";
   }
   plan.why = os.str();
   return plan;

@@ -124,9 +124,8 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
   CRPSGD_RETURN_IF_ERROR(options.algorithm.Validate(comm.size()));
   CRPSGD_RETURN_IF_ERROR(options.targets.Validate());
   if ((options.targets.gap || options.targets.relative_gap) && !options.f_star) {
-    return Status::InvalidArgument(
-        std::string(options.targets.gap ? "--target-gap" : "the stop rule's relative gap") +
-        " needs f* (TrainOptions::f_star): a convex problem, evaluated on all samples");
+    return Status::InvalidArgument(std::string(options.targets.gap ? "--target-gap" : "the stop rule's relative gap") +
+                                   " needs f* (TrainOptions::f_star): a convex problem, evaluated on all samples");
   }
   if (options.algorithm.rounds == 0) return TrainFitted(options, f, comm);
   TrainOptions fitted = options;  // --rounds: the parameters that spend the budget in R rounds

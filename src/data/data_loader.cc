@@ -291,8 +291,8 @@ bool ResolveAutomaticChoices(const DataOptions& o, DataFormat format, const Data
   // starts match liblinear-train); a CSV or NumPy table gets one, as scikit-learn's fit_intercept gives it
   // (heart_scale as CSV: 81.5% test accuracy with it, 77.8% without; docs/experiments.md).
   const bool user_table = format == DataFormat::kCsv || format == DataFormat::kNpy || format == DataFormat::kNpz;
-  loaded.bias = o.bias.value_or(
-      linear && table && (standardize || user_table || o.labels == LabelTask::kRegression) ? 1.0 : 0.0);
+  loaded.bias =
+      o.bias.value_or(linear && table && (standardize || user_table || o.labels == LabelTask::kRegression) ? 1.0 : 0.0);
   std::vector<std::string> chosen;
   if (!o.standardize && standardize) chosen.push_back("standardizing the features (" + why + ")");
   if (!o.bias && loaded.bias != 0.0) chosen.push_back("fitting an intercept (--bias 1)");

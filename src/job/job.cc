@@ -238,8 +238,9 @@ std::string StopReason(const RunRequest& r, const RunSummary& summary) {
        << " samples a worker";
   } else {
     os << "the budget: " << *r.epochs << " epochs (" << summary.sfo_per_worker << " samples a worker) spent";
-    if (r.stop_when_converged) os << (summary.f_star ? " before f - f* closed to " : " (no f* to stop on: ")
-                                  << (summary.f_star ? std::to_string(kConvergedGap) + " of its start" : "a network or --no-f-star)");
+    if (r.stop_when_converged)
+      os << (summary.f_star ? " before f - f* closed to " : " (no f* to stop on: ")
+         << (summary.f_star ? std::to_string(kConvergedGap) + " of its start" : "a network or --no-f-star)");
   }
   return os.str();
 }
@@ -266,8 +267,8 @@ std::string WithPlannedRounds(std::string config_toml, std::uint64_t rounds) {
 }
 
 // A network's --lr auto: the range test, once per job and request (every seed takes the same step).
-Status SearchedStep(const JobSpec& job, const RunRequest& r, std::size_t index, const Objective& f,
-                    Communicator& comm, SeedIndependent& cache, const std::function<void(const std::string&)>& log) {
+Status SearchedStep(const JobSpec& job, const RunRequest& r, std::size_t index, const Objective& f, Communicator& comm,
+                    SeedIndependent& cache, const std::function<void(const std::string&)>& log) {
   cache.searched_steps.resize(job.requests.size());
   if (cache.searched_steps[index]) return Status::OK();
   CRPSGD_ASSIGN_OR_RETURN(const AlgorithmOptions fitted, FitToRounds(r.options, comm.size()));
@@ -412,7 +413,8 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
     std::filesystem::create_directories(job.out, ec);
     if (ec) return Status::IOError(job.out.string() + ": cannot create: " + ec.message());
     std::string config = job.config_toml;
-    if (requests.size() == 1 && requests.front().plan_rounds) config = WithPlannedRounds(config, resolved[0].ready.rounds);
+    if (requests.size() == 1 && requests.front().plan_rounds)
+      config = WithPlannedRounds(config, resolved[0].ready.rounds);
     CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(job.out / "config.toml", config));
   }
 
@@ -528,12 +530,12 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
         j["lr_multiple_of_inverse_L"] = r.lr_multiple ? nlohmann::json(*r.lr_multiple)
                                         : r.safe_step && local.lipschitz
                                             ? nlohmann::json(options.algorithm.lr * local.lipschitz->value)
-                                                      : nlohmann::json(nullptr);
+                                            : nlohmann::json(nullptr);
         const bool searched = index < cache.searched_steps.size() && cache.searched_steps[index];
-        j["lr_rule"] = searched         ? "auto: range test"
-                       : r.safe_step    ? "auto: 1/(L + Lbar/b)"
-                       : r.lr_multiple  ? "auto*K: K/L"
-                                        : "given";
+        j["lr_rule"] = searched        ? "auto: range test"
+                       : r.safe_step   ? "auto: 1/(L + Lbar/b)"
+                       : r.lr_multiple ? "auto*K: K/L"
+                                       : "given";
         if (searched) j["step_search_sfo_per_worker"] = cache.searched_steps[index]->samples;
         j["mean_sample_smoothness"] = local.lipschitz && local.lipschitz->mean_sample
                                           ? nlohmann::json(*local.lipschitz->mean_sample)
@@ -545,8 +547,8 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
           j["budget_rule"] = r.stop_when_converged ? "auto" : "epochs";
           j["stopped_by"] = StopReason(r, outcome.summary);
         }
-        if (r.plan_rounds && r.options.rounds == 0) j["rounds_planned"] = "from the measured link (--comm-share " +
-                                                                          std::to_string(r.comm_share) + ")";
+        if (r.plan_rounds && r.options.rounds == 0)
+          j["rounds_planned"] = "from the measured link (--comm-share " + std::to_string(r.comm_share) + ")";
         if (job.save_model) {
           CRPSGD_RETURN_IF_ERROR(objectives.save_model(dir, outcome.summary.x).status());
           // A network cannot fold --standardize into its weights: predict reads the statistics beside model.pt.

@@ -548,9 +548,9 @@ TEST(CliTest, BudgetAutoStopsOnceConvergedAndSaysWhy) {
   EXPECT_EQ(s["target_relative_gap"], 1e-3);
   EXPECT_NE(run.output.find("; converged: f - f* closed to 0.001 of its start"), std::string::npos) << run.output;
   // --epochs E: exactly E passes, no stop rule.
-  const CommandResult epochs = Execute(
-      "train --format synthetic --problem leastsq --synthetic-samples 2000 --workers 2 --epochs 0.5 --out " +
-      (dir / "epochs").string());
+  const CommandResult epochs =
+      Execute("train --format synthetic --problem leastsq --synthetic-samples 2000 --workers 2 --epochs 0.5 --out " +
+              (dir / "epochs").string());
   ASSERT_EQ(epochs.exit_code, 0) << epochs.output;
   const nlohmann::json e = ReadJson(dir / "epochs" / "summary.json");
   EXPECT_EQ(e["budget"], 500);
@@ -561,8 +561,8 @@ TEST(CliTest, BudgetAutoStopsOnceConvergedAndSaysWhy) {
 TEST(CliTest, ARunRefusedOnceTheDataAreKnownLeavesOutFreeForTheCorrectedRun) {
   if (!cli_testing::HaveLiblinear()) GTEST_SKIP() << "needs liblinear-tools' heart_scale";
   TempDir dir;
-  const std::string common = "train --data " + cli_testing::kHeartScale + " --algo cr-psgd --b1 5 --workers 2 --out " +
-                             (dir / "run").string();
+  const std::string common =
+      "train --data " + cli_testing::kHeartScale + " --algo cr-psgd --b1 5 --workers 2 --out " + (dir / "run").string();
   // 0.01 epochs of 270 samples over 2 workers: a budget of 2, below --b1, known only after loading.
   CommandResult run = Execute(common + " --epochs 0.01");
   EXPECT_EQ(run.exit_code, 2) << run.output;
@@ -1022,7 +1022,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"malformed_file", "--data DIR/bad.libsvm --budget 10", 2, "bad.libsvm:3: feature index 0 is below 1"},
         BadInput{"rho_one", "--data DIR/ok.libsvm --algo cr-psgd --budget 10 --rho 1", 2, "--rho must be > 1 (got 1)"},
         BadInput{"b1_zero", "--data DIR/ok.libsvm --algo cr-psgd --budget 10 --b1 0", 2, "--b1 must be >= 1"},
-        BadInput{"budget_below_b1", "--data DIR/ok.libsvm --algo cr-psgd --budget 3 --b1 5", 2, "--budget (3) is below --b1 (5)"},
+        BadInput{"budget_below_b1", "--data DIR/ok.libsvm --algo cr-psgd --budget 3 --b1 5", 2,
+                 "--budget (3) is below --b1 (5)"},
         BadInput{"more_workers_than_samples", "--data DIR/ok.libsvm --budget 10 --workers 3", 2,
                  "--workers (3) exceeds the 2 samples"},
         BadInput{"unknown_flag", "--data DIR/ok.libsvm --budget 10 --rhoo 2", 2, "--rhoo"},
@@ -1076,13 +1077,15 @@ INSTANTIATE_TEST_SUITE_P(
         // Every bad value at once: the flags' own, then the library's.
         BadInput{"several_bad_flags", "--data DIR/ok.libsvm --budget 10 --rho fast --lr quick --workers 0", 2,
                  "3 settings are wrong:\n  --rho must be a number > 1 or auto, got 'fast'"},
-        BadInput{"several_bad_values", "--data DIR/ok.libsvm --algo cr-psgd --budget 10 --rho 0.5 --b1 0 --momentum 2", 2,
-                 "3 settings are wrong:\n  --momentum must be in [0, 1)"},
+        BadInput{"several_bad_values", "--data DIR/ok.libsvm --algo cr-psgd --budget 10 --rho 0.5 --b1 0 --momentum 2",
+                 2, "3 settings are wrong:\n  --momentum must be in [0, 1)"},
         BadInput{"rho_auto_psgd", "--data DIR/ok.libsvm --budget 10 --algo psgd --rho auto", 2,
                  "--rho auto grows the batch of cr-psgd and cr-psgd-catalyst; psgd has a fixed batch"},
-        BadInput{"norm_test_theta2_zero", "--data DIR/ok.libsvm --algo cr-psgd --budget 10 --rho auto --norm-test-theta2 0", 2,
+        BadInput{"norm_test_theta2_zero",
+                 "--data DIR/ok.libsvm --algo cr-psgd --budget 10 --rho auto --norm-test-theta2 0", 2,
                  "--norm-test-theta2 must be > 0 (got 0)"},
-        BadInput{"norm_test_theta2_negative", "--data DIR/ok.libsvm --algo cr-psgd --budget 10 --rho auto --norm-test-theta2 -1", 2,
+        BadInput{"norm_test_theta2_negative",
+                 "--data DIR/ok.libsvm --algo cr-psgd --budget 10 --rho auto --norm-test-theta2 -1", 2,
                  "--norm-test-theta2 must be > 0 (got -1)"},
         BadInput{"rounds_above_budget", "--data DIR/ok.libsvm --budget 10 --algo psgd --rounds 11", 2,
                  "--rounds 11 is above --budget 10"},
@@ -1090,8 +1093,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "--rounds: cr-psgd-catalyst cannot plan its rounds from R"},
         BadInput{"rounds_rho_auto", "--data DIR/ok.libsvm --algo cr-psgd --budget 100 --rho auto --rounds 5", 2,
                  "--rounds and --rho auto"},
-        BadInput{"rounds_too_many_for_cr_psgd", "--data DIR/ok.libsvm --algo cr-psgd --budget 100 --b1 10 --rounds 10", 2,
-                 "cr-psgd from B1=10 takes fewer than 10 rounds at any rho > 1"},
+        BadInput{"rounds_too_many_for_cr_psgd", "--data DIR/ok.libsvm --algo cr-psgd --budget 100 --b1 10 --rounds 10",
+                 2, "cr-psgd from B1=10 takes fewer than 10 rounds at any rho > 1"},
         BadInput{"rounds_local_sgd_steps", "--data DIR/ok.libsvm --budget 100 --algo local-sgd --batch 20 --rounds 6",
                  2, "local-sgd with b=20 has only 5 steps in the budget"},
         BadInput{"auto_round_growth", "--data DIR/ok.libsvm --budget 100 --algo auto --rounds 5 --round-growth 0.5", 2,
@@ -1129,8 +1132,6 @@ INSTANTIATE_TEST_SUITE_P(Torch, CliBadInputTest,
                          ::testing::Values(BadInput{"resnet_on_flat_features",
                                                     "--data DIR/ok.libsvm --budget 10 --problem resnet20 --lr 0.1", 2,
                                                     "networks need dense data"},
-                                           BadInput{"network_lr_auto", "--format synthetic --budget 10 --problem mlp",
-                                                    2, "pass --lr"},
                                            BadInput{"augment_linear", "--format synthetic --budget 10 --augment", 2,
                                                     "--augment needs a network"},
                                            BadInput{"float32_network",

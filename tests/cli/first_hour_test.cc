@@ -58,7 +58,8 @@ TEST(CliFirstHourTest, TyposAndStrayWordsGetTheFlagTheyMeant) {
            Case{"sweep --format synthetic --budget 100 --run psgd --lr-gird 1", "did you mean --lr-grid?"},
            Case{"train" + kTiny + "--budget 100 --workers 0", "--workers must be >= 1, got '0'"},
            Case{"train" + kTiny + "--budget 1.5e3x", "--budget"},
-           Case{"train" + kTiny + "--budget 1e-3", "--budget must be an integer >= 1 (SFO calls per worker) or auto, got '1e-3'"},
+           Case{"train" + kTiny + "--budget 1e-3",
+                "--budget must be an integer >= 1 (SFO calls per worker) or auto, got '1e-3'"},
            Case{"train --data /usr/share --budget 10", "/usr/share: is a folder, so it was read as CIFAR-10"},
            Case{"train" + kTiny + "--budget 10 -q -v", "-q (--quiet) and -v (--verbose) contradict each other"},
        }) {

@@ -263,6 +263,33 @@ TEST(CliYourDataTest, AStandardizedNetworkPredictsOnTheRawFile) {
 }
 #endif
 
+#if CRPSGD_HAVE_TORCH
+// A network on a raw CSV table with nothing chosen (issue 40): the features are
+// standardized, the step comes from the range test, and predict scores the raw
+// file with the statistics saved beside model.pt.
+TEST(CliYourDataTest, ANetworkOnARawTableNeedsNoFlags) {
+  TempDir dir;
+  const auto data = dir.Write("t.csv", AsCsv(ThreeClasses()));
+  const auto out = dir / "mlp";
+  CommandResult run = Execute("train --problem mlp --hidden 16 --data " + data.string() +
+                              " --label-column label --workers 2 --save-model --out " + out.string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("standardizing the features (feature "), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("from a range test"), std::string::npos) << run.output;
+  const auto summary = ReadJson(out / "summary.json");
+  EXPECT_EQ(summary["algo"], "auto");
+  EXPECT_EQ(summary["lr_rule"], "auto: range test");
+  EXPECT_GT(summary["step_search_sfo_per_worker"].get<int>(), 0);
+  EXPECT_GT(summary["train_accuracy"].get<double>(), 0.9);
+  ASSERT_TRUE(std::filesystem::exists(out / "feature_scaling.json"));
+  run = Execute("predict --model " + (out / "model.pt").string() + " --problem mlp --hidden 16 --data " +
+                data.string() + " --label-column label");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const double accuracy = summary["train_accuracy"].get<double>();
+  EXPECT_EQ(Count(run.output), std::to_string(static_cast<int>(std::lround(accuracy * 90))) + "/90") << run.output;
+}
+#endif
+
 // A run that fails with no checkpoint leaves nothing that blocks the same
 // command from running again.
 TEST(CliYourDataTest, AFailedRunWithoutCheckpointLeavesNoBlockingFile) {

@@ -80,10 +80,10 @@ struct AlgoFlags {
   // But the method: the command line's is auto, the one the measurements pick
   // (docs/algorithms.md); a library caller names its algorithm.
   std::string algo = AlgorithmName(AlgorithmKind::kAuto);
-  std::string budget = "auto";  // or a count >= 1 (ParseBudget); auto: kAutoBudgetEpochs and the stop rule
-  double epochs = 0.0;          // > 0: the budget in passes over the data
+  std::string budget = "auto";            // or a count >= 1 (ParseBudget); auto: kAutoBudgetEpochs and the stop rule
+  double epochs = 0.0;                    // > 0: the budget in passes over the data
   double comm_share = kDefaultCommShare;  // auto's planned rounds: communication's share of the wall time
-  std::string batch = "auto";  // or a count >= 1 (ParseBatch)
+  std::string batch = "auto";             // or a count >= 1 (ParseBatch)
   std::uint64_t b1 = AlgorithmOptions{}.first_batch;
   std::string rho = AlgorithmOptions{}.rho();  // a number > 1, or "auto" (the norm test)
   double norm_test_theta2 = AlgorithmOptions{}.norm_test_theta2;
