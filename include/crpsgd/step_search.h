@@ -3,7 +3,7 @@
 // Training Neural Networks", 2017; fastai's lr_find).
 //
 // From the starting point, each worker takes `steps` SGD steps of `batch`
-// samples of its own shard (as auto's local steps do, with the run's
+// samples of its own shard (4x more, and again, while the loss does not fall) (as auto's local steps do, with the run's
 // momentum), the step growing geometrically from `smallest` to `largest`.
 // The workers' batch losses are averaged after every step (one scalar,
 // evaluation traffic) and smoothed (an exponential average, β = 0.98, with
@@ -33,17 +33,25 @@ struct StepSearchOptions {
   double smallest = 1e-5, largest = 10.0;
   int steps = 100;
   double divisor = 10.0;
+  // A test whose smoothed loss falls by less than this share has seen only
+  // noise (a CNN at 4 samples a step: 2%): it is repeated at 4x the batch, up
+  // to largest_batch, and then refused.
+  double least_fall = 0.1;
+  std::uint64_t largest_batch = 256;
 };
 
 struct StepSearchResult {
   double lr = 0.0;
   double lowest_loss_lr = 0.0;      // the step at the lowest smoothed loss
-  std::uint64_t samples = 0;        // per worker: the test's SFO calls
-  std::vector<double> lrs, losses;  // the curve: each step and its smoothed loss
+  std::uint64_t batch = 0;          // the batch of the test that was kept
+  std::uint64_t samples = 0;        // per worker: every test's SFO calls
+  std::vector<double> lrs, losses;  // the kept test's curve: each step and its smoothed loss
   std::string why;                  // one line for the log
 };
 
-// Collective. Fails when even the smallest step makes the loss non-finite.
+// Collective. Fails (InvalidArgument, naming --lr) when no test's loss fell
+// by least_fall, and (Diverged) when even the smallest step makes the loss
+// non-finite.
 // A network's state outside x (batch-norm statistics, random streams) moves
 // with the test's steps; Train restores the statistics before the run.
 Result<StepSearchResult> SearchStep(const Objective& f, Communicator& comm, const StepSearchOptions& options);

@@ -7,10 +7,11 @@
 
 namespace crpsgd {
 
-Result<StepSearchResult> SearchStep(const Objective& f, Communicator& comm, const StepSearchOptions& o) {
-  if (!(o.smallest > 0.0 && o.largest > o.smallest && o.steps >= 2 && o.divisor >= 1.0 && o.batch >= 1)) {
-    return Status::InvalidArgument("SearchStep: needs 0 < smallest < largest, steps >= 2, divisor >= 1, batch >= 1");
-  }
+namespace {
+
+// One range test at `batch` samples a worker; `result` gets its curve and samples.
+Status RangeTest(const Objective& f, Communicator& comm, const StepSearchOptions& o, std::uint64_t batch_size,
+                 StepSearchResult& result) {
   std::vector<double> x = f.InitialPoint();
   if (x.size() != f.dim()) {
     x.assign(f.dim(), 0.0);
@@ -19,11 +20,12 @@ Result<StepSearchResult> SearchStep(const Objective& f, Communicator& comm, cons
   }
   std::vector<double> grad(f.dim()), velocity(o.momentum > 0.0 ? f.dim() : 0);
   const std::size_t shard = f.num_samples();
-  const std::size_t batch = std::min<std::size_t>(o.batch, shard);
+  const std::size_t batch = std::min<std::size_t>(batch_size, shard);
   std::vector<std::size_t> samples(batch);
   std::size_t cursor = 0;  // samples in order, wrapping around the shard
-
-  StepSearchResult result;
+  result.lrs.clear();
+  result.losses.clear();
+  result.batch = batch;
   const double growth = std::pow(o.largest / o.smallest, 1.0 / (o.steps - 1));
   double average = 0.0, lowest = INFINITY;
   for (int k = 0; k < o.steps; ++k) {
@@ -49,15 +51,49 @@ Result<StepSearchResult> SearchStep(const Objective& f, Communicator& comm, cons
       x[j] -= lr * d;
     }
   }
-  if (result.losses.empty()) {
-    return Status::Diverged("--lr auto: the range test's loss is not finite even at step " +
-                            std::to_string(o.smallest) + "; pass --lr");
+  return Status::OK();
+}
+
+// The share by which the smoothed loss fell from the test's first step to its lowest.
+double Fall(const StepSearchResult& r) {
+  if (r.losses.empty() || !(r.losses.front() > 0.0)) return 0.0;
+  return 1.0 - *std::min_element(r.losses.begin(), r.losses.end()) / r.losses.front();
+}
+
+}  // namespace
+
+Result<StepSearchResult> SearchStep(const Objective& f, Communicator& comm, const StepSearchOptions& o) {
+  if (!(o.smallest > 0.0 && o.largest > o.smallest && o.steps >= 2 && o.divisor >= 1.0 && o.batch >= 1 &&
+        o.largest_batch >= o.batch && o.least_fall >= 0.0 && o.least_fall < 1.0)) {
+    return Status::InvalidArgument(
+        "SearchStep: needs 0 < smallest < largest, steps >= 2, divisor >= 1, 1 <= batch <= largest_batch, "
+        "least_fall in [0, 1)");
+  }
+  StepSearchResult result;
+  // Noisy batches can hide the fall of the loss over the test's few steps:
+  // the test is repeated with 4x the batch until the loss falls by least_fall.
+  for (std::uint64_t batch = o.batch;; batch *= 4) {
+    CRPSGD_RETURN_IF_ERROR(RangeTest(f, comm, o, batch, result));
+    if (result.losses.empty()) {
+      return Status::Diverged("--lr auto: the range test's loss is not finite even at step " +
+                              std::to_string(o.smallest) + "; pass --lr");
+    }
+    if (Fall(result) >= o.least_fall) break;
+    if (4 * batch > o.largest_batch || result.batch < batch) {  // the largest batch, or the whole shard
+      std::ostringstream os;
+      os.precision(3);
+      os << "--lr auto: the range test found no step that lowers the loss (it fell by " << 100.0 * Fall(result)
+         << "% at most, with batches of up to " << result.batch << " samples a worker and steps from " << o.smallest
+         << " to " << o.largest << "); pass --lr (for auto, the step tuned at its local batch, --batch)";
+      return Status::InvalidArgument(os.str());
+    }
   }
   result.lr = result.lowest_loss_lr / o.divisor;
   std::ostringstream os;
   os.precision(3);
-  os << "step " << result.lr << " from a range test (" << result.losses.size() << " steps of " << batch
-     << " samples a worker from " << o.smallest << " up: the smoothed loss was lowest, " << lowest << ", at "
+  os << "step " << result.lr << " from a range test (" << result.losses.size() << " steps of " << result.batch
+     << " samples a worker from " << o.smallest << " up: the smoothed loss fell by " << 100.0 * Fall(result)
+     << "% and was lowest, " << *std::min_element(result.losses.begin(), result.losses.end()) << ", at "
      << result.lowest_loss_lr << "; its 1/" << o.divisor << "; " << result.samples
      << " samples a worker, outside the budget)";
   result.why = os.str();

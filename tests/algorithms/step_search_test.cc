@@ -37,6 +37,25 @@ TEST(StepSearchTest, FindsAStepBelowTheStabilityLimitOfAKnownQuadratic) {
   EXPECT_NE(r.why.find("range test"), std::string::npos);
 }
 
+TEST(StepSearchTest, ALossThatDoesNotFallGrowsTheBatchThenNamesLr) {
+  // Labels independent of the features: no step lowers the loss by a tenth.
+  Dataset data = testing::SmallDense(3000, 5, SyntheticTask::kRegression);
+  for (std::size_t i = 0; i < data.labels.size(); ++i) data.labels[i] = (i % 2 == 0 ? 1.0 : -1.0);
+  ASSERT_TRUE(RunInProcess(1, [&](Communicator& comm) -> Status {
+                const LinearModelObjective f(Problem::kLeastSquares, data, 1e-3);
+                StepSearchOptions options;
+                options.batch = 4;
+                options.largest_batch = 64;  // tests at 4, 16 and 64 samples
+                const Result<StepSearchResult> r = SearchStep(f, comm, options);
+                EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+                EXPECT_NE(r.status().message().find("found no step that lowers the loss"), std::string::npos)
+                    << r.status().message();
+                EXPECT_NE(r.status().message().find("up to 64 samples"), std::string::npos) << r.status().message();
+                EXPECT_NE(r.status().message().find("pass --lr"), std::string::npos);
+                return Status::OK();
+              }).ok());
+}
+
 TEST(StepSearchTest, RefusesAnEmptyRangeOfSteps) {
   const Dataset data = testing::SmallDense(50, 3, SyntheticTask::kRegression);
   ASSERT_TRUE(RunInProcess(1, [&](Communicator& comm) -> Status {
