@@ -238,9 +238,8 @@ std::string StopReason(const RunRequest& r, const RunSummary& summary) {
        << " samples a worker";
   } else {
     os << "the budget: " << *r.epochs << " epochs (" << summary.sfo_per_worker << " samples a worker) spent";
-    if (r.stop_when_converged)
-      os << (summary.f_star ? " before f - f* closed to " : " (no f* to stop on: ")
-         << (summary.f_star ? std::to_string(kConvergedGap) + " of its start" : "a network or --no-f-star)");
+    if (r.stop_when_converged && summary.f_star) os << " before f - f* closed to " << kConvergedGap << " of its start";
+    if (r.stop_when_converged && !summary.f_star) os << " (no f* to stop on: a network or --no-f-star)";
   }
   return os.str();
 }

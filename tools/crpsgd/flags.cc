@@ -180,10 +180,20 @@ Result<RunRequest> MakeTrainRequest(const AlgoFlags& f) {
   return request;
 }
 
-Result<RunRequest> MakeComparedRequest(const AlgoFlags& f, const std::string& command) {
+namespace {
+
+// sweep and compare: a budget in samples, the same for every run.
+Status CheckOneBudget(const AlgoFlags& f, const std::string& command) {
   if (f.budget == "auto" || f.epochs != 0.0) {
     return Status::InvalidArgument(command + " compares methods at one budget: give --budget T (SFO per worker)");
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<RunRequest> MakeComparedRequest(const AlgoFlags& f, const std::string& command) {
+  CRPSGD_RETURN_IF_ERROR(CheckOneBudget(f, command));
   CRPSGD_ASSIGN_OR_RETURN(RunRequest request, MakeTrainRequest(f));
   request.plan_rounds = false;  // auto's rounds as given: --rounds R, else S1 and rho
   return request;
@@ -201,9 +211,7 @@ Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const
     }
     if (grid.empty()) return Status::InvalidArgument("--lr-grid is empty");
   }
-  if (shared.budget == "auto" || shared.epochs != 0.0) {
-    return Status::InvalidArgument("sweep compares methods at one budget: give --budget T (SFO per worker)");
-  }
+  CRPSGD_RETURN_IF_ERROR(CheckOneBudget(shared, "sweep"));
   std::vector<RunRequest> requests;
   for (const std::string& spec : sweep.runs) {
     RunRequest base;
