@@ -47,6 +47,10 @@ class Communicator {
   int rank() const { return rank_; }
   int size() const { return size_; }
   virtual const char* backend_name() const = 0;
+  // The machines the workers run on: ranks with the same host name and
+  // network namespace share one (they can talk through memory). 1 for the
+  // inproc backend. auto's round plan counts a link within one machine free.
+  virtual int machines() const { return 1; }
 
   // In place: data <- (1/N) Σ_ranks data, summed in rank order.
   Status AllreduceMean(std::span<double> data, Traffic traffic = Traffic::kTraining);

@@ -35,6 +35,7 @@ class FaultInjectingCommunicator final : public Communicator {
  public:
   FaultInjectingCommunicator(Communicator& inner, const Fault& fault);
   const char* backend_name() const override;
+  int machines() const override { return inner_.machines(); }
 
  private:
   Status BeforeTrainingRound(std::uint64_t round) override;

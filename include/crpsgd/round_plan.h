@@ -16,11 +16,13 @@
 // most, across sites few.
 //
 // The costs are measured at the start (MeasureRoundCosts): a round is the
-// all-reduce of the model, timed, plus what --net-model says the same bytes
-// cost on the modelled link; a sample is the time of a gradient. Measured
-// times vary from run to run, so the plan is rounded down to a coarse series
-// (1, 1.5, 2, 3, 5, 7 × 10^k) and written where the run can be repeated
-// exactly: --rounds R in the run's config.toml, which --resume reads.
+// all-reduce of the model, timed across machines (within one machine it is
+// counted free, so that a run there plans the same rounds every time), plus
+// what --net-model says the same bytes cost on the modelled link; a sample is
+// the time of a gradient. Measured times vary from run to run, so the plan is
+// rounded down to a coarse series (1, 1.5, 2, 3, 5, 7 × 10^k) and written
+// where the run can be repeated exactly: --rounds R in the run's config.toml,
+// which --resume reads.
 #pragma once
 
 #include <cstdint>
@@ -49,11 +51,12 @@ inline constexpr std::uint64_t kFewestPlannedRounds = 10;
 inline constexpr std::uint64_t kMostPlannedRounds = 100;
 
 struct RoundCosts {
-  double round_s = 0.0;     // one round: the all-reduce of the model (measured + modelled)
-  double measured_s = 0.0;  // of which measured on this run's communicator
-  double modelled_s = 0.0;  // of which --net-model's (0 without one)
-  double sample_s = 0.0;    // one sample's gradient on one worker
-  std::uint64_t bytes = 0;  // a round's message, per worker
+  double round_s = 0.0;      // one round: the all-reduce of the model (measured + modelled)
+  double measured_s = 0.0;   // of which measured on this run's communicator (0 on one machine)
+  double modelled_s = 0.0;   // of which --net-model's (0 without one)
+  double sample_s = 0.0;     // one sample's gradient on one worker
+  std::uint64_t bytes = 0;   // a round's message, per worker
+  bool one_machine = false;  // every worker on one machine: the link is not measured
 };
 
 struct RoundPlan {

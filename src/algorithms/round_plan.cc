@@ -42,7 +42,12 @@ RoundPlan PlanRounds(const RoundCosts& costs, std::uint64_t budget, std::uint64_
   std::ostringstream os;
   os.precision(3);
   os << "plan: " << plan.rounds << " rounds (--rounds " << plan.rounds << " repeats it): a round costs "
-     << costs.round_s << " s (" << costs.bytes << " bytes: " << costs.measured_s << " s measured";
+     << costs.round_s << " s (" << costs.bytes << " bytes: ";
+  if (costs.one_machine) {
+    os << "free within one machine";
+  } else {
+    os << costs.measured_s << " s measured";
+  }
   if (costs.modelled_s > 0.0) os << " + " << costs.modelled_s << " s on --net-model's link";
   os << "), a sample's gradient " << costs.sample_s << " s, so " << budget << " samples a worker compute for "
      << compute_s << " s; communication within " << 100.0 * comm_share << "% of the wall time (--comm-share), or "
@@ -87,20 +92,28 @@ Result<RoundCosts> MeasureRoundCosts(const Objective& f, Communicator& comm, std
   const double sample_s = SecondsSince(t0) / static_cast<double>(computed);
 
   // A round: the all-reduce of a model-sized message, the median of five.
+  // Within one machine it is counted free: there it costs microseconds to a
+  // few milliseconds (noise, on a busy machine), far below any share of a
+  // run's compute, and a plan from noise would make the same command give
+  // different rounds, and so different models, from run to run.
   std::vector<double> message(dim + state_size, 0.0);
-  std::vector<double> times;
-  CRPSGD_RETURN_IF_ERROR(comm.Barrier());
-  for (int k = 0; k < 5; ++k) {
-    const Clock::time_point a = Clock::now();
-    CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(std::span<double>(message), Traffic::kEvaluation));
-    times.push_back(SecondsSince(a));
+  std::vector<double> times(1, 0.0);
+  if (comm.machines() > 1) {
+    times.clear();
+    CRPSGD_RETURN_IF_ERROR(comm.Barrier());
+    for (int k = 0; k < 5; ++k) {
+      const Clock::time_point a = Clock::now();
+      CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(std::span<double>(message), Traffic::kEvaluation));
+      times.push_back(SecondsSince(a));
+    }
+    std::nth_element(times.begin(), times.begin() + 2, times.end());
   }
-  std::nth_element(times.begin(), times.begin() + 2, times.end());
   // Rank 0's numbers everywhere: every worker must plan the same rounds.
-  double measured[2] = {sample_s, times[2]};
+  double measured[2] = {sample_s, times[times.size() / 2]};
   CRPSGD_RETURN_IF_ERROR(comm.Broadcast(std::span<double>(measured, 2), 0));
   costs.sample_s = measured[0];
-  costs.measured_s = comm.size() > 1 ? measured[1] : 0.0;  // one worker sends nothing
+  costs.measured_s = measured[1];
+  costs.one_machine = comm.machines() == 1;
   if (net_model) costs.modelled_s = net_model->AllreduceSeconds(costs.bytes, comm.size());
   costs.round_s = costs.measured_s + costs.modelled_s;
   return costs;

@@ -12,6 +12,7 @@
 // ends the call with Status::Unavailable naming that peer and its host,
 // instead of a hang.
 #include <mpi.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <chrono>
@@ -21,8 +22,10 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "crpsgd/mpi.h"
@@ -104,12 +107,13 @@ constexpr int kAllgatherTag = 7102;
 class MpiCommunicator final : public Communicator {
  public:
   MpiCommunicator(MPI_Comm comm, int rank, int size, MpiReduction reduction, std::chrono::seconds timeout,
-                  std::vector<std::string> host_of_rank)
+                  std::vector<std::string> host_of_rank, int machines)
       : Communicator(rank, size),
         comm_(comm),
         reduction_(reduction),
         timeout_(timeout),
         host_of_rank_(std::move(host_of_rank)),
+        machines_(machines),
         chunk_begin_(size + 1),
         watchdog_(rank, /*enabled=*/timeout.count() > 0) {
     requests_.reserve(2 * size);
@@ -121,6 +125,7 @@ class MpiCommunicator final : public Communicator {
     if (!finalized) MPI_Comm_free(&comm_);
   }
   const char* backend_name() const override { return "mpi"; }
+  int machines() const override { return machines_; }
 
  private:
   // Arms the watchdog around a collective, disarms it on every path out.
@@ -262,6 +267,7 @@ class MpiCommunicator final : public Communicator {
   MpiReduction reduction_;
   std::chrono::seconds timeout_;
   std::vector<std::string> host_of_rank_;  // MPI_Get_processor_name of each rank, for messages
+  int machines_;                           // distinct (host name, network namespace) pairs
   std::vector<std::size_t> chunk_begin_;   // byte offset of each rank's chunk, and the end
   std::vector<MPI_Request> requests_;
   std::vector<int> request_peer_;
@@ -307,6 +313,15 @@ void MpiSession::AbortJob(int exit_code) {
   std::_Exit(exit_code);
 }
 
+namespace {
+// The inode of this process's network namespace (Linux); 0 where unknown.
+std::uint64_t NetworkNamespaceId() {
+  struct stat info {};
+  if (stat("/proc/self/ns/net", &info) != 0) return 0;
+  return static_cast<std::uint64_t>(info.st_ino);
+}
+}  // namespace
+
 Result<std::unique_ptr<Communicator>> MakeMpiCommunicator(MpiReduction reduction, std::chrono::seconds timeout) {
   int initialized = 0;
   MPI_Initialized(&initialized);
@@ -330,7 +345,15 @@ Result<std::unique_ptr<Communicator>> MakeMpiCommunicator(MpiReduction reduction
     const char* name = names.data() + static_cast<std::size_t>(r) * MPI_MAX_PROCESSOR_NAME;
     hosts.emplace_back(name, strnlen(name, MPI_MAX_PROCESSOR_NAME));
   }
-  return std::unique_ptr<Communicator>(new MpiCommunicator(comm, rank, size, reduction, timeout, std::move(hosts)));
+  // A machine is a host name and a network namespace: namespaces on one host
+  // (scripts/testcluster) talk over a network, not through memory.
+  std::uint64_t own_namespace = NetworkNamespaceId();
+  std::vector<std::uint64_t> namespaces(static_cast<std::size_t>(size), 0);
+  CRPSGD_MPI_CALL(MPI_Allgather(&own_namespace, 1, MPI_UINT64_T, namespaces.data(), 1, MPI_UINT64_T, comm));
+  std::set<std::pair<std::string, std::uint64_t>> machines;
+  for (int r = 0; r < size; ++r) machines.emplace(hosts[r], namespaces[r]);
+  return std::unique_ptr<Communicator>(
+      new MpiCommunicator(comm, rank, size, reduction, timeout, std::move(hosts), static_cast<int>(machines.size())));
 }
 
 }  // namespace crpsgd

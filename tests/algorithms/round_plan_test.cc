@@ -62,6 +62,10 @@ TEST(RoundPlanTest, EveryWorkerMeasuresTheSamePlanAndANetworkModelAddsItsCost) {
   EXPECT_EQ(seen[0].bytes, 20u * sizeof(double));
   EXPECT_DOUBLE_EQ(seen[0].modelled_s, wan.AllreduceSeconds(seen[0].bytes, 3));
   EXPECT_DOUBLE_EQ(seen[0].round_s, seen[0].measured_s + seen[0].modelled_s);
+  // Threads of one process share a machine: its link is not timed, so the
+  // round's cost is the model's alone and the plan is the same every run.
+  EXPECT_TRUE(seen[0].one_machine);
+  EXPECT_EQ(seen[0].measured_s, 0.0);
 }
 
 }  // namespace

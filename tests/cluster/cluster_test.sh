@@ -80,7 +80,17 @@ wall=$(field "$work/wan" wall_s)
 awk -v r="$rounds" -v w="$wall" 'BEGIN { exit !(r >= 20 && w >= 0.1 * r) }' ||
   fail "$rounds rounds took $wall s over a link of 50 ms each way (at least 0.1 s a round)"
 
+# auto plans its rounds from the link: all it can use on one machine (counted
+# free), the fewest across the distant one (measured: a round trip a round).
+on_hosts_and_here "$work/wan-auto" "$work/local-auto" --data "$data" --budget 2000 --seed 7
+wan_rounds=$(field "$work/wan-auto" rounds)
+local_rounds=$(field "$work/local-auto" rounds)
+grep -q "plan: .* s measured" "$work/wan-auto.log" || { cat "$work/wan-auto.log"; fail "the 2-host plan measured no link"; }
+grep -q "free within one machine" "$work/local-auto.log" || { cat "$work/local-auto.log"; fail "the one-host plan timed its link"; }
+(( wan_rounds < local_rounds )) ||
+  fail "auto planned $wan_rounds rounds across the distant link, not fewer than on one host ($local_rounds)"
+
 "$cluster" down
 "$cluster" check-clean || fail "the test cluster left something behind"
 echo "PASS: same loss on 2 hosts as on one; a cut link ended the job in $took s, naming rank 1 (host h2);" \
-  "$rounds rounds over a 50 ms link took $wall s, the same bits"
+  "$rounds rounds over a 50 ms link took $wall s, the same bits; auto planned $wan_rounds rounds there, $local_rounds here"

@@ -51,6 +51,13 @@ TEST_P(MpiTest, FloatBroadcastBarrier) {
   EXPECT_EQ(c.stats().evaluation.calls, 1u);
 }
 
+TEST_P(MpiTest, RanksStartedOnThisMachineShareOneMachine) {
+  auto comm = MakeMpiCommunicator(GetParam());
+  ASSERT_TRUE(comm.ok());
+  // CTest's mpirun starts every rank here, in one network namespace.
+  EXPECT_EQ((**comm).machines(), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Reductions, MpiTest, ::testing::Values(MpiReduction::kOrdered, MpiReduction::kNative));
 
 }  // namespace
