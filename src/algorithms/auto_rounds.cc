@@ -80,92 +80,45 @@ class AutoRounds final : public Algorithm {
   Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
                               RoundObserver& observer, AlgorithmState& state) override {
     const std::vector<std::uint64_t> plan = AutoRoundSamples(options_);
-    const std::uint64_t b_min = options_.SmallestBatch();
     // The noise is measured whenever there is a spread (N > 1): the noise split and outer momentum use it.
     const bool measure = comm.size() > 1;
-    BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
-    std::vector<double> grad(x.size());
-    SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), state.sgd.velocity);
-    RoundExchange exchange(f, /*with_state=*/true);
-    OuterStep outer(options_, state.outer_velocity, x.size());
-    TailAverage tail(options_.tail_average, options_.budget, state.tail);
-    std::vector<double> start;    // x_r
-    std::vector<double> message;  // measure: x_i and ‖Δ_i/η‖², one all-reduce
+    Workspace w(options_, f, sampler, x.size(), state);
     AlgorithmResult result;
     result.rounds = state.rounds;
     result.sfo_per_worker = state.sfo_per_worker;
     for (std::uint64_t t = state.rounds + 1; t <= plan.size(); ++t) {
       const std::uint64_t samples = plan[t - 1];
-      const std::uint64_t b = LocalBatch(samples, state.local_batch != 0 ? state.local_batch : b_min);
-      const std::uint64_t steps = std::max<std::uint64_t>(1, samples / b);
-      const std::uint64_t even = samples / steps, longer = samples % steps;  // `longer` steps take one more
-      if (measure || outer.active() || tail.active()) start.assign(x.begin(), x.end());
+      const std::uint64_t b =
+          LocalBatch(samples, state.local_batch != 0 ? state.local_batch : options_.SmallestBatch());
+      const Split split = SplitRound(samples, b);
+      if (measure || w.outer.active() || w.tail.active()) w.start.assign(x.begin(), x.end());
       const std::uint64_t round_start = result.sfo_per_worker;
-      double eta = 0.0;         // Σ_h γ_h: the round's summed step
-      double spread_sum = 0.0;  // Σ_h γ_h²/b_h: Var(g_i) = tr Σ·spread_sum/η²
-      std::uint64_t done = 0;
-      for (std::uint64_t h = 0; h < steps; ++h) {  // local steps: no communication
-        const std::uint64_t batch = even + (h < longer ? 1 : 0);
-        batch_gradient.Compute(x, batch, grad);
-        const double progress = static_cast<double>(result.sfo_per_worker + done) / options_.budget;
-        const double ratio = static_cast<double>(batch) / static_cast<double>(b_min);
-        double scale = LrScale(options_.Schedule(), progress) * LrBatchFactor(options_.lr_batch_scaling, ratio);
-        if (options_.smoothness > 0.0) {  // --lr auto: the safe step for this batch, 1/(L + L̄/b)
-          scale *=
-              1.0 / (options_.smoothness + options_.mean_sample_smoothness / static_cast<double>(batch)) / options_.lr;
-        }
-        if (options_.lr_max > 0.0) scale = std::min(scale, options_.lr_max / options_.lr);
-        step.Apply(grad, x, scale);
-        if (tail.active()) tail.AddIterate(round_start + done, x);
-        eta += options_.lr * scale;
-        spread_sum += options_.lr * scale * options_.lr * scale / static_cast<double>(batch);
-        done += batch;
-      }
+      const LocalPass pass = LocalSteps(w, split, round_start, x);
       // The last round averages the chosen tail window's mean iterates instead
       // of the models, and measures nothing more.
-      const TailWindow* averaged = t == plan.size() ? tail.Chosen() : nullptr;
-      if (averaged) tail.MeanOver(*averaged, x);
-      // The round: the models (and their state outside x) averaged.
-      if (measure && !averaged) {
-        message.assign(x.begin(), x.end());
-        double moved2 = 0.0;
-        for (std::size_t j = 0; j < x.size(); ++j) moved2 += (start[j] - x[j]) * (start[j] - x[j]);
-        message.push_back(moved2 / (eta * eta));
-        CRPSGD_RETURN_IF_ERROR(exchange.Average(comm, message));
-        std::copy_n(message.begin(), x.size(), x.begin());
-      } else {
-        CRPSGD_RETURN_IF_ERROR(exchange.Average(comm, x));
-      }
+      const TailWindow* averaged = t == plan.size() ? w.tail.Chosen() : nullptr;
+      if (averaged) w.tail.MeanOver(*averaged, x);
+      const bool spread = measure && !averaged;
+      CRPSGD_RETURN_IF_ERROR(AverageModels(comm, w, x, pass.eta, spread));
       CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "averaged model", t));  // after the round: all workers agree
       std::optional<double> drift;
-      if (tail.active() && !averaged) drift = tail.AfterRound(round_start, start, x);
+      if (w.tail.active() && !averaged) drift = w.tail.AfterRound(round_start, w.start, x);
       std::optional<double> grad_norm2;
-      if (measure && !averaged) {
-        double mean2 = 0.0;  // ‖ḡ‖², ḡ = (x_r − x̄)/η
-        for (std::size_t j = 0; j < x.size(); ++j) mean2 += (start[j] - x[j]) * (start[j] - x[j]);
-        mean2 /= eta * eta;
-        const double n = comm.size();
-        // The samples g_i averages, weighted by the steps: S_r when the step is constant.
-        const auto effective = static_cast<std::uint64_t>(std::max(1.0, std::round(eta * eta / spread_sum)));
-        const double noise = static_cast<double>(effective) * n / (n - 1.0) * (message.back() - mean2);
-        NormTestState& norm_test = state.sgd.norm_test;
-        grad_norm2 = UpdateNormTest(norm_test, noise, mean2, effective, comm.size(), options_.norm_test_theta2);
-        state.local_batch = NextLocalBatch(norm_test, *grad_norm2, b, comm.size(), options_.norm_test_theta2);
-      }
+      if (spread) grad_norm2 = MeasureNoise(w, x, pass, b, comm.size(), state);
       // Outer momentum on the signal: scaled by the share Ĝ²/‖ḡ‖² of the mean
       // displacement that is gradient, not noise (momentum on noise adds noise).
       const NormTestState& measured = state.sgd.norm_test;
       const double signal =
           grad_norm2 && measured.mean_norm2 > 0.0 ? std::clamp(*grad_norm2 / measured.mean_norm2, 0.0, 1.0) : 1.0;
-      if (!averaged) outer.Apply(start, x, signal);  // the mean iterate is the output, not a step
+      if (!averaged) w.outer.Apply(w.start, x, signal);  // the mean iterate is the output, not a step
       result.rounds = t;
       result.sfo_per_worker += samples;
       state.rounds = t;
       state.sfo_per_worker = result.sfo_per_worker;
       RoundRecord record;
       record.round = t;
-      record.batch = even;
-      record.local_steps = steps;
+      record.batch = split.even;
+      record.local_steps = split.steps;
       record.samples = samples;
       record.sfo_per_worker = result.sfo_per_worker;
       record.last = t == plan.size();
@@ -182,6 +135,95 @@ class AutoRounds final : public Algorithm {
   }
 
  private:
+  // What one run keeps between rounds, in the order it was always built.
+  struct Workspace {
+    Workspace(const AlgorithmOptions& o, const Objective& f, Sampler& sampler, std::size_t dim, AlgorithmState& state)
+        : batch_gradient(f, sampler, o.max_micro_batch),
+          grad(dim),
+          step(o.lr, o.momentum, o.weight_decay, dim, state.sgd.velocity),
+          exchange(f, /*with_state=*/true),
+          outer(o, state.outer_velocity, dim),
+          tail(o.tail_average, o.budget, state.tail) {}
+    BatchGradient batch_gradient;
+    std::vector<double> grad;
+    SgdStep step;
+    RoundExchange exchange;
+    OuterStep outer;
+    TailAverage tail;
+    std::vector<double> start;    // x_r
+    std::vector<double> message;  // measure: x_i and ‖Δ_i/η‖², one all-reduce
+  };
+
+  // A round's S_r samples as `steps` local steps: `even` samples each, the
+  // first `longer` of them one more.
+  struct Split {
+    std::uint64_t steps, even, longer;
+  };
+  static Split SplitRound(std::uint64_t samples, std::uint64_t b) {
+    const std::uint64_t steps = std::max<std::uint64_t>(1, samples / b);
+    return {steps, samples / steps, samples % steps};
+  }
+
+  // The round's summed step η = Σ_h γ_h and Σ_h γ_h²/b_h (Var(g_i) = tr Σ·spread_sum/η²).
+  struct LocalPass {
+    double eta = 0.0;
+    double spread_sum = 0.0;
+  };
+
+  // The local steps: no communication.
+  LocalPass LocalSteps(Workspace& w, const Split& split, std::uint64_t round_start, std::span<double> x) const {
+    const std::uint64_t b_min = options_.SmallestBatch();
+    LocalPass pass;
+    std::uint64_t done = 0;
+    for (std::uint64_t h = 0; h < split.steps; ++h) {
+      const std::uint64_t batch = split.even + (h < split.longer ? 1 : 0);
+      w.batch_gradient.Compute(x, batch, w.grad);
+      const double progress = static_cast<double>(round_start + done) / options_.budget;
+      const double ratio = static_cast<double>(batch) / static_cast<double>(b_min);
+      double scale = LrScale(options_.Schedule(), progress) * LrBatchFactor(options_.lr_batch_scaling, ratio);
+      if (options_.smoothness > 0.0) {  // --lr auto: the safe step for this batch, 1/(L + L̄/b)
+        scale *=
+            1.0 / (options_.smoothness + options_.mean_sample_smoothness / static_cast<double>(batch)) / options_.lr;
+      }
+      if (options_.lr_max > 0.0) scale = std::min(scale, options_.lr_max / options_.lr);
+      w.step.Apply(w.grad, x, scale);
+      if (w.tail.active()) w.tail.AddIterate(round_start + done, x);
+      pass.eta += options_.lr * scale;
+      pass.spread_sum += options_.lr * scale * options_.lr * scale / static_cast<double>(batch);
+      done += batch;
+    }
+    return pass;
+  }
+
+  // The round: the models (and their state outside x) averaged; with
+  // `spread`, each worker's ‖Δ_i/η‖² rides in the same all-reduce.
+  static Status AverageModels(Communicator& comm, Workspace& w, std::span<double> x, double eta, bool spread) {
+    if (!spread) return w.exchange.Average(comm, x);
+    w.message.assign(x.begin(), x.end());
+    double moved2 = 0.0;
+    for (std::size_t j = 0; j < x.size(); ++j) moved2 += (w.start[j] - x[j]) * (w.start[j] - x[j]);
+    w.message.push_back(moved2 / (eta * eta));
+    CRPSGD_RETURN_IF_ERROR(w.exchange.Average(comm, w.message));
+    std::copy_n(w.message.begin(), x.size(), x.begin());
+    return Status::OK();
+  }
+
+  // The norm test's Ĝ² from the round's spread, and the next round's local batch.
+  double MeasureNoise(const Workspace& w, std::span<const double> x, const LocalPass& pass, std::uint64_t b,
+                      int workers, AlgorithmState& state) const {
+    double mean2 = 0.0;  // ‖ḡ‖², ḡ = (x_r − x̄)/η
+    for (std::size_t j = 0; j < x.size(); ++j) mean2 += (w.start[j] - x[j]) * (w.start[j] - x[j]);
+    mean2 /= pass.eta * pass.eta;
+    const double n = workers;
+    // The samples g_i averages, weighted by the steps: S_r when the step is constant.
+    const auto effective = static_cast<std::uint64_t>(std::max(1.0, std::round(pass.eta * pass.eta / pass.spread_sum)));
+    const double noise = static_cast<double>(effective) * n / (n - 1.0) * (w.message.back() - mean2);
+    NormTestState& norm_test = state.sgd.norm_test;
+    const double grad_norm2 = UpdateNormTest(norm_test, noise, mean2, effective, workers, options_.norm_test_theta2);
+    state.local_batch = NextLocalBatch(norm_test, grad_norm2, b, workers, options_.norm_test_theta2);
+    return grad_norm2;
+  }
+
   // This round's local batch: the split's, cut to [b_min, S_r] (S_r when it is smaller).
   std::uint64_t LocalBatch(std::uint64_t samples, std::uint64_t wanted) const {
     switch (options_.round_split) {

@@ -49,6 +49,47 @@ double Norm2(std::span<const double> v) {
   return sum;
 }
 
+// --rho auto on one worker: the two halves of its batch stand in for two
+// workers. Writes the batch's mean gradient; returns Ĝ² (none from one sample).
+std::optional<double> GradientFromHalves(BatchGradient& batch_gradient, std::span<const double> x, std::uint64_t batch,
+                                         std::span<double> mean_grad, std::vector<double>& half,
+                                         NormTestState& norm_test, double theta2) {
+  const std::uint64_t first_half = batch / 2, second_half = batch - first_half;
+  if (first_half == 0) {
+    batch_gradient.Compute(x, batch, mean_grad);
+    norm_test.next_batch = 2 * batch;  // one sample: nothing to compare yet
+    return std::nullopt;
+  }
+  half.resize(x.size());
+  batch_gradient.Compute(x, first_half, mean_grad);
+  batch_gradient.Compute(x, second_half, half);
+  double difference2 = 0.0;
+  for (std::size_t j = 0; j < x.size(); ++j) {
+    const double d = mean_grad[j] - half[j];
+    difference2 += d * d;
+    mean_grad[j] = (static_cast<double>(first_half) * mean_grad[j] + static_cast<double>(second_half) * half[j]) /
+                   static_cast<double>(batch);
+  }
+  // E‖g_a − g_b‖² = tr Σ·(1/b_a + 1/b_b): unbiased for halves of any sizes.
+  const double noise = difference2 / (1.0 / static_cast<double>(first_half) + 1.0 / static_cast<double>(second_half));
+  return UpdateNormTest(norm_test, noise, Norm2(mean_grad), batch, 1, theta2);
+}
+
+RoundRecord SgdRoundRecord(std::uint64_t t, std::uint64_t batch, std::uint64_t sfo_per_worker, bool last, bool adaptive,
+                           const NormTestState& norm_test, std::optional<double> grad_norm2) {
+  RoundRecord record;
+  record.round = t;
+  record.batch = batch;
+  record.local_steps = 1;
+  record.sfo_per_worker = sfo_per_worker;
+  record.last = last;
+  if (adaptive) {
+    record.noise_trace = norm_test.noise;
+    record.grad_norm2 = grad_norm2;
+  }
+  return record;
+}
+
 }  // namespace
 
 Result<AlgorithmResult> MinibatchSgd::Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
@@ -91,27 +132,7 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
     if (batch == 0) break;
     std::optional<double> grad_norm2;
     if (adaptive && comm.size() == 1) {
-      // One worker: the two halves of its batch stand in for two workers.
-      const std::uint64_t first_half = batch / 2, second_half = batch - first_half;
-      if (first_half == 0) {
-        batch_gradient.Compute(x, batch, mean_grad);
-        norm_test.next_batch = 2 * batch;  // one sample: nothing to compare yet
-      } else {
-        half.resize(x.size());
-        batch_gradient.Compute(x, first_half, mean_grad);
-        batch_gradient.Compute(x, second_half, half);
-        double difference2 = 0.0;
-        for (std::size_t j = 0; j < x.size(); ++j) {
-          const double d = mean_grad[j] - half[j];
-          difference2 += d * d;
-          mean_grad[j] = (static_cast<double>(first_half) * mean_grad[j] + static_cast<double>(second_half) * half[j]) /
-                         static_cast<double>(batch);
-        }
-        // E‖g_a − g_b‖² = tr Σ·(1/b_a + 1/b_b): unbiased for halves of any sizes.
-        const double noise =
-            difference2 / (1.0 / static_cast<double>(first_half) + 1.0 / static_cast<double>(second_half));
-        grad_norm2 = UpdateNormTest(norm_test, noise, Norm2(mean_grad), batch, 1, options_.norm_test_theta2);
-      }
+      grad_norm2 = GradientFromHalves(batch_gradient, x, batch, mean_grad, half, norm_test, options_.norm_test_theta2);
       CRPSGD_RETURN_IF_ERROR(exchange.Average(comm, mean_grad));  // the round (a copy with N = 1)
     } else {
       batch_gradient.Compute(x, batch, mean_grad);
@@ -137,16 +158,8 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
     result.sfo_per_worker += batch;
     sgd.rounds = result.rounds;
     sgd.sfo = result.sfo_per_worker;
-    RoundRecord record;
-    record.round = t;
-    record.batch = batch;
-    record.local_steps = 1;
-    record.sfo_per_worker = result.sfo_per_worker;
-    record.last = adaptive ? result.sfo_per_worker == options_.budget : t == plan.rounds;
-    if (adaptive) {
-      record.noise_trace = norm_test.noise;
-      record.grad_norm2 = grad_norm2;
-    }
+    const bool last = adaptive ? result.sfo_per_worker == options_.budget : t == plan.rounds;
+    const RoundRecord record = SgdRoundRecord(t, batch, result.sfo_per_worker, last, adaptive, norm_test, grad_norm2);
     CRPSGD_RETURN_IF_ERROR(observer.OnRound(record, x));
   }
   result.budget_left = options_.budget - result.sfo_per_worker;

@@ -135,7 +135,7 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
 
 namespace {
 
-Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, Communicator& comm) {
+Status CheckTrainInputs(const TrainOptions& options, const Objective& f, const Communicator& comm) {
   CRPSGD_RETURN_IF_ERROR(CheckBatchFloor(options.algorithm, f));
   if (f.num_samples() == 0) {
     return Status::InvalidArgument("worker " + std::to_string(comm.rank()) + " has an empty shard");
@@ -144,25 +144,71 @@ Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, 
     return Status::InvalidArgument("initial x has " + std::to_string(options.initial_x.size()) +
                                    " entries, the objective has dimension " + std::to_string(f.dim()));
   }
+  return Status::OK();
+}
+
+// x₀: the given one, else the objective's (rank 0's, for all workers), else zero.
+Result<std::vector<double>> StartingPoint(const TrainOptions& options, const Objective& f, Communicator& comm) {
+  std::vector<double> x = options.initial_x;
+  if (!x.empty()) return x;
+  x = f.InitialPoint();
+  if (x.empty()) {
+    x.assign(f.dim(), 0.0);
+  } else if (x.size() != f.dim()) {
+    return Status::Internal("the objective's initial point has the wrong dimension");
+  } else {
+    CRPSGD_RETURN_IF_ERROR(comm.Broadcast(x, 0));  // one starting point for all workers
+  }
+  return x;
+}
+
+// The summary's counts, costs and targets, as the monitor saw the run end.
+RunSummary CountsOf(const TrainOptions& options, const Communicator& comm, const internal::TrainMonitor& monitor,
+                    const AlgorithmResult& result) {
+  RunSummary summary;
+  summary.algorithm = options.algorithm;
+  summary.backend = comm.backend_name();
+  summary.workers = comm.size();
+  summary.seed = options.seed;
+  summary.rounds = result.rounds;
+  summary.sfo_per_worker = result.sfo_per_worker;
+  summary.sfo_total = result.sfo_per_worker * static_cast<std::uint64_t>(comm.size());
+  summary.budget_left = result.budget_left;
+  summary.tail_average = result.tail_average;
+  summary.final_loss = monitor.last_loss();
+  summary.f_star = options.f_star;
+  summary.lipschitz = options.lipschitz;
+  summary.wall_s = monitor.last().wall_s;
+  summary.comm_s = monitor.last().comm_s;
+  summary.net_model_s = monitor.last().net_model_s;
+  summary.bytes = monitor.last().bytes;
+  summary.eval_s = monitor.eval_s();
+  summary.targets = options.targets;
+  summary.reached = monitor.reached();
+  return summary;
+}
+
+// Peak memory of each worker's process (threads of one process share one);
+// the largest, gathered as evaluation traffic.
+Status AddPeakMemory(Communicator& comm, RunSummary& summary) {
+  rusage usage{};
+  const double mine = ::getrusage(RUSAGE_SELF, &usage) == 0 ? static_cast<double>(usage.ru_maxrss) * 1024.0 : 0.0;
+  CRPSGD_ASSIGN_OR_RETURN(const std::vector<double> rss, comm.Allgather(std::span(&mine, 1), Traffic::kEvaluation));
+  summary.peak_rss_bytes = static_cast<std::uint64_t>(*std::max_element(rss.begin(), rss.end()));
+  summary.peak_rss_bytes_per_worker.assign(rss.begin(), rss.end());
+  return Status::OK();
+}
+
+Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, Communicator& comm) {
+  CRPSGD_RETURN_IF_ERROR(CheckTrainInputs(options, f, comm));
   // A second run on the same objective starts where the first did.
   if (ModelState* state = f.model_state()) state->RestoreInitial();
   CRPSGD_ASSIGN_OR_RETURN(FullEvaluator eval, FullEvaluator::Create(f, comm, options.eval_samples_per_worker));
   const CommStats base = comm.stats();
-  std::vector<double> x = options.initial_x;
-  if (x.empty()) {
-    x = f.InitialPoint();
-    if (x.empty()) {
-      x.assign(f.dim(), 0.0);
-    } else if (x.size() != f.dim()) {
-      return Status::Internal("the objective's initial point has the wrong dimension");
-    } else {
-      CRPSGD_RETURN_IF_ERROR(comm.Broadcast(x, 0));  // one starting point for all workers
-    }
-  }
+  CRPSGD_ASSIGN_OR_RETURN(std::vector<double> x, StartingPoint(options, f, comm));
   std::unique_ptr<Sampler> sampler =
       MakeSampler(options.algorithm.sampling, f.num_samples(), options.seed, comm.rank());
   std::unique_ptr<Algorithm> algorithm = MakeAlgorithm(options.algorithm);
-
   std::optional<FullEvaluator> test_eval;
   if (options.test_objective != nullptr) {
     CRPSGD_ASSIGN_OR_RETURN(test_eval,
@@ -192,27 +238,7 @@ Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, 
   } else {
     return ran.status();
   }
-
-  RunSummary summary;
-  summary.algorithm = options.algorithm;
-  summary.backend = comm.backend_name();
-  summary.workers = comm.size();
-  summary.seed = options.seed;
-  summary.rounds = result.rounds;
-  summary.sfo_per_worker = result.sfo_per_worker;
-  summary.sfo_total = result.sfo_per_worker * static_cast<std::uint64_t>(comm.size());
-  summary.budget_left = result.budget_left;
-  summary.tail_average = result.tail_average;
-  summary.final_loss = monitor.last_loss();
-  summary.f_star = options.f_star;
-  summary.lipschitz = options.lipschitz;
-  summary.wall_s = monitor.last().wall_s;
-  summary.comm_s = monitor.last().comm_s;
-  summary.net_model_s = monitor.last().net_model_s;
-  summary.bytes = monitor.last().bytes;
-  summary.eval_s = monitor.eval_s();
-  summary.targets = options.targets;
-  summary.reached = monitor.reached();
+  RunSummary summary = CountsOf(options, comm, monitor, result);
   CRPSGD_ASSIGN_OR_RETURN(summary.train_accuracy, eval.Accuracy(x));
   if (const auto finish = internal::SpecOf(options.algorithm.kind).finish) {  // what the algorithm adds
     CRPSGD_RETURN_IF_ERROR(finish(options.algorithm, comm.size(), eval, x, summary));
@@ -221,13 +247,7 @@ Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, 
     CRPSGD_ASSIGN_OR_RETURN(summary.test_loss, test_eval->Loss(x));
     summary.test_accuracy = monitor.last().test_accuracy;  // the last round is always evaluated
   }
-  // Peak memory of each worker's process (threads of one process share one);
-  // the largest, gathered as evaluation traffic.
-  rusage usage{};
-  const double mine = ::getrusage(RUSAGE_SELF, &usage) == 0 ? static_cast<double>(usage.ru_maxrss) * 1024.0 : 0.0;
-  CRPSGD_ASSIGN_OR_RETURN(const std::vector<double> rss, comm.Allgather(std::span(&mine, 1), Traffic::kEvaluation));
-  summary.peak_rss_bytes = static_cast<std::uint64_t>(*std::max_element(rss.begin(), rss.end()));
-  summary.peak_rss_bytes_per_worker.assign(rss.begin(), rss.end());
+  CRPSGD_RETURN_IF_ERROR(AddPeakMemory(comm, summary));
   summary.eval_bytes = checkpoints.EvalBytes();
   summary.x = std::move(x);
   return summary;

@@ -389,15 +389,11 @@ PartsToRead PartsToRead::All(int workers) {
   return parts;
 }
 
-Result<LoadedData> LoadData(const DataOptions& o, std::uint64_t seed, const PartsToRead& parts) {
-  if (o.bias && !std::isfinite(*o.bias)) return Status::InvalidArgument("--bias must be a finite number");
-  if (o.sharding == Sharding::kByteRange) {
-    if (o.standardize.value_or(false)) {
-      return Status::InvalidArgument("--standardize needs the whole training set's statistics: --sharding random");
-    }
-    return LoadParts(o, parts);
-  }
-  LoadedData loaded;
+namespace {
+
+// The training set (synthetic, or --data) and --test-data, widened to the
+// training set's features where it has fewer.
+Status ReadSets(const DataOptions& o, std::uint64_t seed, LoadedData& loaded) {
   if (o.format == DataFormat::kSynthetic) {
     if (!o.train.empty()) return Status::InvalidArgument("--data is not used with --format synthetic");
     SyntheticOptions options = o.synthetic;
@@ -410,23 +406,27 @@ Result<LoadedData> LoadData(const DataOptions& o, std::uint64_t seed, const Part
     options.seed = seed;
     CRPSGD_ASSIGN_OR_RETURN(loaded.train, MakeSynthetic(options));
     if (!o.test.empty()) return Status::InvalidArgument("--test-data is not used with --format synthetic");
-  } else {
-    if (o.train.empty()) return Status::InvalidArgument("--data is required (or --format synthetic)");
-    CRPSGD_ASSIGN_OR_RETURN(loaded.train, LoadOne(o, o.train, o.train_labels, "--labels", 0));
-    if (!o.test.empty()) {
-      CRPSGD_ASSIGN_OR_RETURN(Dataset test,
-                              LoadOne(o, o.test, o.test_labels, "--test-labels", loaded.train.num_features()));
-      if (test.num_features() > loaded.train.num_features()) {
-        return Status::InvalidArgument(o.test.string() + ": has " + std::to_string(test.num_features()) +
-                                       " features, the training data " + std::to_string(loaded.train.num_features()));
-      }
-      if (test.is_sparse && test.num_features() < loaded.train.num_features()) {
-        test.sparse.conservativeResize(test.sparse.rows(), static_cast<Eigen::Index>(loaded.train.num_features()));
-      }
-      loaded.test = std::move(test);
-    }
+    return Status::OK();
   }
-  const DataFormat format = ResolveFormat(o.format, o.train);
+  if (o.train.empty()) return Status::InvalidArgument("--data is required (or --format synthetic)");
+  CRPSGD_ASSIGN_OR_RETURN(loaded.train, LoadOne(o, o.train, o.train_labels, "--labels", 0));
+  if (o.test.empty()) return Status::OK();
+  CRPSGD_ASSIGN_OR_RETURN(Dataset test,
+                          LoadOne(o, o.test, o.test_labels, "--test-labels", loaded.train.num_features()));
+  if (test.num_features() > loaded.train.num_features()) {
+    return Status::InvalidArgument(o.test.string() + ": has " + std::to_string(test.num_features()) +
+                                   " features, the training data " + std::to_string(loaded.train.num_features()));
+  }
+  if (test.is_sparse && test.num_features() < loaded.train.num_features()) {
+    test.sparse.conservativeResize(test.sparse.rows(), static_cast<Eigen::Index>(loaded.train.num_features()));
+  }
+  loaded.test = std::move(test);
+  return Status::OK();
+}
+
+// --standardize (a table's features, with the training set's statistics) and
+// --normalize (an image's channels).
+Status ScaleFeatures(const DataOptions& o, DataFormat format, LoadedData& loaded) {
   if (ResolveAutomaticChoices(o, format, &loaded.train, loaded)) {
     const bool center = loaded.bias != 0.0 || o.labels == LabelTask::kClasses;
     // A LIBSVM file of mostly non-zeros is a dense table written sparsely:
@@ -440,36 +440,59 @@ Result<LoadedData> LoadData(const DataOptions& o, std::uint64_t seed, const Part
     if (loaded.test) ApplyScaling(*loaded.test, *scaling);
     loaded.scaling = std::move(scaling);
   }
-  if (o.normalize) {
-    if (loaded.train.image_shape.empty())
-      return Status::InvalidArgument(
-          "--normalize needs image data (IDX, CIFAR-10, or tensors of shape [n, H, W] or [n, C, H, W]); "
-          "tables (LIBSVM, CSV, .npy) take --standardize");
-    std::vector<double> mean, stddev;
-    ChannelStatistics(loaded.train, &mean, &stddev);
-    CRPSGD_RETURN_IF_ERROR(NormalizeChannels(loaded.train, mean, stddev));
-    if (loaded.test) CRPSGD_RETURN_IF_ERROR(NormalizeChannels(*loaded.test, mean, stddev));
-  }
+  if (!o.normalize) return Status::OK();
+  if (loaded.train.image_shape.empty())
+    return Status::InvalidArgument(
+        "--normalize needs image data (IDX, CIFAR-10, or tensors of shape [n, H, W] or [n, C, H, W]); "
+        "tables (LIBSVM, CSV, .npy) take --standardize");
+  std::vector<double> mean, stddev;
+  ChannelStatistics(loaded.train, &mean, &stddev);
+  CRPSGD_RETURN_IF_ERROR(NormalizeChannels(loaded.train, mean, stddev));
+  if (loaded.test) CRPSGD_RETURN_IF_ERROR(NormalizeChannels(*loaded.test, mean, stddev));
+  return Status::OK();
+}
+
+// The labels as the task reads them (±1, class numbers or values), the
+// number of classes, and a linear model's bias feature.
+Status FinishLabels(const DataOptions& o, DataFormat format, LoadedData& loaded) {
   // Tensor files hold class numbers (or a network's targets) already; a
   // network with its own targets reads any file's labels as they are.
   const bool as_given = o.labels == LabelTask::kClasses && (format == DataFormat::kTensors || o.labels_as_given);
   if (o.labels != LabelTask::kRegression && HasFileLabels(format) && !as_given) {
     CRPSGD_RETURN_IF_ERROR(MapFileLabels(o, loaded.train, loaded.test ? &*loaded.test : nullptr, loaded));
   }
-  if (o.labels == LabelTask::kClasses) {
-    if (format == DataFormat::kSynthetic) {  // its binary labels are ±1: classes 0 and 1
-      for (double& y : loaded.train.labels) y = y == -1.0 ? 0.0 : y;
-    }
-    if (loaded.bias != 0.0) return Status::InvalidArgument("--bias is for linear models; networks have their own");
-    if (loaded.class_labels.empty()) {  // as given: the largest class number + 1
-      double largest = 0.0;
-      for (double y : loaded.train.labels) largest = std::max(largest, y);
-      loaded.num_classes = std::max<std::size_t>(2, static_cast<std::size_t>(largest) + 1);
-    }
-  } else {
+  if (o.labels != LabelTask::kClasses) {
     AppendBiasFeature(loaded.train, loaded.bias);
     if (loaded.test) AppendBiasFeature(*loaded.test, loaded.bias);
+    return Status::OK();
   }
+  if (format == DataFormat::kSynthetic) {  // its binary labels are ±1: classes 0 and 1
+    for (double& y : loaded.train.labels) y = y == -1.0 ? 0.0 : y;
+  }
+  if (loaded.bias != 0.0) return Status::InvalidArgument("--bias is for linear models; networks have their own");
+  if (loaded.class_labels.empty()) {  // as given: the largest class number + 1
+    double largest = 0.0;
+    for (double y : loaded.train.labels) largest = std::max(largest, y);
+    loaded.num_classes = std::max<std::size_t>(2, static_cast<std::size_t>(largest) + 1);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<LoadedData> LoadData(const DataOptions& o, std::uint64_t seed, const PartsToRead& parts) {
+  if (o.bias && !std::isfinite(*o.bias)) return Status::InvalidArgument("--bias must be a finite number");
+  if (o.sharding == Sharding::kByteRange) {
+    if (o.standardize.value_or(false)) {
+      return Status::InvalidArgument("--standardize needs the whole training set's statistics: --sharding random");
+    }
+    return LoadParts(o, parts);
+  }
+  LoadedData loaded;
+  CRPSGD_RETURN_IF_ERROR(ReadSets(o, seed, loaded));
+  const DataFormat format = ResolveFormat(o.format, o.train);
+  CRPSGD_RETURN_IF_ERROR(ScaleFeatures(o, format, loaded));
+  CRPSGD_RETURN_IF_ERROR(FinishLabels(o, format, loaded));
   loaded.num_features = loaded.train.num_features();
   loaded.num_train_samples = loaded.train.num_samples();
   return loaded;

@@ -89,9 +89,10 @@ std::uint64_t AlignToLineStart(std::istream& in, std::uint64_t offset, std::uint
   return std::min(aligned, size);
 }
 
-}  // namespace
-
-Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOptions& options, FilePart part) {
+// Opens `path` as LIBSVM text after the checks that name what is wrong with it:
+// missing, a folder, binary, or gzip asked for in byte ranges (a stream
+// cannot be split). gzip is decompressed in memory.
+Result<std::unique_ptr<std::istream>> OpenLibsvm(const std::filesystem::path& path, FilePart part) {
   const std::string name = path.string();
   if (part.count < 1 || part.index < 0 || part.index >= part.count) {
     return Status::InvalidArgument(name + ": part " + std::to_string(part.index) + " of " + std::to_string(part.count) +
@@ -107,7 +108,6 @@ Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOption
                               ", not LIBSVM text (--format auto reads .npy, IDX, CIFAR-10, tensors, CSV and "
                               "LIBSVM, plain or gzip)");
   }
-  // gzip: the whole text, decompressed in memory (a stream cannot be split).
   std::unique_ptr<std::istream> stream;
   if (data::IsGzip(path)) {
     if (part.count > 1) {
@@ -120,8 +120,137 @@ Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOption
   } else {
     stream = std::make_unique<std::ifstream>(path, std::ios::binary);
   }
+  if (!*stream) return Status::IOError(name + ": cannot open for reading");
+  return stream;
+}
+
+// Pass 2's parser: one call a line, into CSR arrays reserved from pass 1's
+// bounds. The first bad line stops it with `error` (its line number is added
+// by the caller, which knows where the part starts).
+class LibsvmParser {
+ public:
+  LibsvmParser(const LibsvmOptions& options, std::size_t lines, std::size_t nonzeros) : options_(options) {
+    outer.reserve(lines + 1);
+    labels.reserve(lines);
+    inner.reserve(nonzeros);
+    values.reserve(nonzeros);
+  }
+
+  bool operator()(std::string_view line) {
+    ++line_in_part;
+    std::string_view rest = line;
+    if (auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
+    rest = Trim(rest);
+    if (rest.empty()) return true;
+    const std::size_t token_end = rest.find_first_of(" \t");
+    const std::string_view label_text = rest.substr(0, token_end);
+    double label = 0;
+    if (!ParseDouble(label_text, label)) return Fail("label '" + std::string(label_text) + "' is not a finite number");
+    if (options_.labels == LabelKind::kBinary) {
+      if (label == 1.0) {
+        label = 1.0;
+      } else if (label == -1.0 || label == 0.0) {
+        label = -1.0;
+      } else {
+        return Fail("label '" + std::string(label_text) + "' is not a binary label (expected +1/-1 or 1/0)");
+      }
+    }
+    if (!ParseFeatures(token_end == std::string_view::npos ? std::string_view() : rest.substr(token_end))) return false;
+    labels.push_back(label);
+    outer.push_back(static_cast<std::int64_t>(inner.size()));
+    return true;
+  }
+
+  std::vector<std::int64_t> outer{0};
+  std::vector<std::int64_t> inner;
+  std::vector<double> values, labels;
+  std::int64_t max_index = 0;
+  std::size_t line_in_part = 0;
+  Status error;
+
+ private:
+  bool Fail(const std::string& what) {
+    error = Status::Corruption(what);
+    return false;
+  }
+
+  // The index:value tokens, scanned by hand: this loop is the reader's speed.
+  bool ParseFeatures(std::string_view rest) {
+    std::int64_t previous = 0;
+    const char* p = rest.data();
+    const char* const stop = p + rest.size();
+    for (;;) {
+      while (p < stop && IsBlank(*p)) ++p;
+      if (p == stop) return true;
+      const char* colon_at = nullptr;
+      const char* token_stop = p;
+      for (; token_stop < stop && !IsBlank(*token_stop); ++token_stop) {
+        if (*token_stop == ':' && colon_at == nullptr) colon_at = token_stop;
+      }
+      const std::string_view token(p, static_cast<std::size_t>(token_stop - p));
+      p = token_stop;
+      if (colon_at == nullptr) return Fail(std::string("'").append(token).append("' is not of the form index:value"));
+      const std::size_t colon = static_cast<std::size_t>(colon_at - token.data());
+      std::int64_t feature = 0;
+      if (!ParseIndex(token.substr(0, colon), feature)) {
+        return Fail("feature index '" + std::string(token.substr(0, colon)) + "' is not an integer");
+      }
+      if (!CheckIndex(feature, previous)) return false;
+      double value = 0;
+      if (!ParseDouble(token.substr(colon + 1), value)) {
+        return Fail("feature value '" + std::string(token.substr(colon + 1)) + "' is not a finite number");
+      }
+      previous = feature;
+      max_index = std::max(max_index, feature);
+      inner.push_back(feature - 1);
+      values.push_back(value);
+    }
+  }
+
+  bool CheckIndex(std::int64_t feature, std::int64_t previous) {
+    if (feature < 1) return Fail("feature index " + std::to_string(feature) + " is below 1 (indices are 1-based)");
+    if (feature > kMaxFeatureIndex) {
+      return Fail("feature index " + std::to_string(feature) + " exceeds the limit of " +
+                  std::to_string(kMaxFeatureIndex) + " features");
+    }
+    if (feature <= previous) {
+      return Fail("feature index " + std::to_string(feature) + " does not increase (previous " +
+                  std::to_string(previous) + ")");
+    }
+    if (options_.num_features != 0 && static_cast<std::size_t>(feature) > options_.num_features) {
+      return Fail("feature index " + std::to_string(feature) + " exceeds the " + std::to_string(options_.num_features) +
+                  " features expected");
+    }
+    return true;
+  }
+
+  const LibsvmOptions& options_;
+};
+
+// The parsed arrays into a Dataset, one array at a time, each freed once
+// copied: the peak is the parsed arrays plus one more of indices, not two
+// copies of everything.
+Dataset ToDataset(LibsvmParser& parsed, const LibsvmOptions& options, const std::string& name) {
+  Dataset data;
+  data.is_sparse = true;
+  data.source = name;
+  data.labels = std::move(parsed.labels);
+  const auto cols = static_cast<Eigen::Index>(options.num_features != 0 ? options.num_features : parsed.max_index);
+  data.sparse.resize(static_cast<Eigen::Index>(data.labels.size()), cols);
+  data.sparse.resizeNonZeros(static_cast<Eigen::Index>(parsed.inner.size()));
+  std::copy(parsed.outer.begin(), parsed.outer.end(), data.sparse.outerIndexPtr());
+  std::copy(parsed.inner.begin(), parsed.inner.end(), data.sparse.innerIndexPtr());
+  std::vector<std::int64_t>().swap(parsed.inner);
+  std::copy(parsed.values.begin(), parsed.values.end(), data.sparse.valuePtr());
+  return data;
+}
+
+}  // namespace
+
+Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOptions& options, FilePart part) {
+  const std::string name = path.string();
+  CRPSGD_ASSIGN_OR_RETURN(const std::unique_ptr<std::istream> stream, OpenLibsvm(path, part));
   std::istream& in = *stream;
-  if (!in) return Status::IOError(name + ": cannot open for reading");
   in.seekg(0, std::ios::end);
   const auto size = static_cast<std::uint64_t>(std::max<std::streamoff>(in.tellg(), 0));
   const std::uint64_t count = static_cast<std::uint64_t>(part.count), index = static_cast<std::uint64_t>(part.index);
@@ -138,116 +267,21 @@ Result<Dataset> ReadLibsvm(const std::filesystem::path& path, const LibsvmOption
     return true;
   });
   if (in.bad()) return Status::IOError(name + ": read error");
-  std::vector<std::int64_t> outer{0};
-  std::vector<std::int64_t> inner;
-  std::vector<double> values, labels;
-  outer.reserve(lines + 1);
-  labels.reserve(lines);
-  inner.reserve(std::min<std::size_t>(colons, static_cast<std::size_t>((end - begin) / 4 + 1)));
-  values.reserve(inner.capacity());
 
   // Pass 2: parse.
-  std::int64_t max_index = 0;
-  std::size_t line_in_part = 0;
-  Status error;
-  const auto fail = [&](const std::string& what) {
-    error = Status::Corruption(what);  // the line number is added below, once
-    return false;
-  };
-  const auto parse_line = [&](std::string_view line) {
-    ++line_in_part;
-    std::string_view rest = line;
-    if (auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
-    rest = Trim(rest);
-    if (rest.empty()) return true;
-
-    std::size_t token_end = rest.find_first_of(" \t");
-    const std::string_view label_text = rest.substr(0, token_end);
-    double label = 0;
-    if (!ParseDouble(label_text, label)) return fail("label '" + std::string(label_text) + "' is not a finite number");
-    if (options.labels == LabelKind::kBinary) {
-      if (label == 1.0) {
-        label = 1.0;
-      } else if (label == -1.0 || label == 0.0) {
-        label = -1.0;
-      } else {
-        return fail("label '" + std::string(label_text) + "' is not a binary label (expected +1/-1 or 1/0)");
-      }
-    }
-    std::int64_t previous = 0;
-    rest = token_end == std::string_view::npos ? std::string_view() : rest.substr(token_end);
-    // The index:value tokens, scanned by hand: this loop is the reader's speed.
-    const char* p = rest.data();
-    const char* const stop = p + rest.size();
-    for (;;) {
-      while (p < stop && IsBlank(*p)) ++p;
-      if (p == stop) break;
-      const char* colon_at = nullptr;
-      const char* token_stop = p;
-      for (; token_stop < stop && !IsBlank(*token_stop); ++token_stop) {
-        if (*token_stop == ':' && colon_at == nullptr) colon_at = token_stop;
-      }
-      const std::string_view token(p, static_cast<std::size_t>(token_stop - p));
-      p = token_stop;
-      if (colon_at == nullptr) {
-        return fail(std::string("'").append(token).append("' is not of the form index:value"));
-      }
-      const std::size_t colon = static_cast<std::size_t>(colon_at - token.data());
-      std::int64_t feature = 0;
-      if (!ParseIndex(token.substr(0, colon), feature)) {
-        return fail("feature index '" + std::string(token.substr(0, colon)) + "' is not an integer");
-      }
-      if (feature < 1) return fail("feature index " + std::to_string(feature) + " is below 1 (indices are 1-based)");
-      if (feature > kMaxFeatureIndex) {
-        return fail("feature index " + std::to_string(feature) + " exceeds the limit of " +
-                    std::to_string(kMaxFeatureIndex) + " features");
-      }
-      if (feature <= previous) {
-        return fail("feature index " + std::to_string(feature) + " does not increase (previous " +
-                    std::to_string(previous) + ")");
-      }
-      if (options.num_features != 0 && static_cast<std::size_t>(feature) > options.num_features) {
-        return fail("feature index " + std::to_string(feature) + " exceeds the " +
-                    std::to_string(options.num_features) + " features expected");
-      }
-      double value = 0;
-      if (!ParseDouble(token.substr(colon + 1), value)) {
-        return fail("feature value '" + std::string(token.substr(colon + 1)) + "' is not a finite number");
-      }
-      previous = feature;
-      max_index = std::max(max_index, feature);
-      inner.push_back(feature - 1);
-      values.push_back(value);
-    }
-    labels.push_back(label);
-    outer.push_back(static_cast<std::int64_t>(inner.size()));
-    return true;
-  };
-  ForEachLine(in, begin, end, parse_line);
-  if (!error.ok()) {
+  LibsvmParser parser(options, lines, std::min<std::size_t>(colons, static_cast<std::size_t>((end - begin) / 4 + 1)));
+  ForEachLine(in, begin, end, [&](std::string_view line) { return parser(line); });
+  if (!parser.error.ok()) {
     // The line's number in the whole file: the lines before this part, counted
     // only now that there is an error to report.
     std::size_t before = 0;
     if (begin > 0) ForEachLine(in, 0, begin, [&](std::string_view) { return ++before, true; });
-    return Status::Corruption(name + ":" + std::to_string(before + line_in_part) + ": " + error.message());
+    return Status::Corruption(name + ":" + std::to_string(before + parser.line_in_part) + ": " +
+                              parser.error.message());
   }
   if (in.bad()) return Status::IOError(name + ": read error");
-  if (labels.empty() && part.count == 1) return Status::Corruption(name + ": contains no samples");
-
-  Dataset data;
-  data.is_sparse = true;
-  data.source = name;
-  data.labels = std::move(labels);
-  const auto cols = static_cast<Eigen::Index>(options.num_features != 0 ? options.num_features : max_index);
-  // Into the matrix one array at a time, each freed once copied: the peak is
-  // the parsed arrays plus one more of indices, not two copies of everything.
-  data.sparse.resize(static_cast<Eigen::Index>(data.labels.size()), cols);
-  data.sparse.resizeNonZeros(static_cast<Eigen::Index>(inner.size()));
-  std::copy(outer.begin(), outer.end(), data.sparse.outerIndexPtr());
-  std::copy(inner.begin(), inner.end(), data.sparse.innerIndexPtr());
-  std::vector<std::int64_t>().swap(inner);
-  std::copy(values.begin(), values.end(), data.sparse.valuePtr());
-  return data;
+  if (parser.labels.empty() && part.count == 1) return Status::Corruption(name + ": contains no samples");
+  return ToDataset(parser, options, name);
 }
 
 }  // namespace crpsgd

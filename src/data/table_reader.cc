@@ -149,30 +149,48 @@ struct NpyArray {
   std::vector<double> values;
 };
 
-// A .npy file's bytes (`name` for messages): version 1 to 3, little-endian
-// float or integer dtypes, C or Fortran order.
-Result<NpyArray> ParseNpy(const std::string& name, std::string_view view) {
-  const auto bad = [&](const std::string& what) { return Status::InvalidArgument(name + ": " + what); };
+// What a .npy header says: the shape, the dtype (kind 'f', 'i' or 'u' and
+// width in bytes), the order, and where the data start.
+struct NpyHeader {
+  std::vector<std::size_t> shape;
+  char kind = 'f';
+  std::size_t width = 8;
+  bool fortran = false;
+  std::size_t data_offset = 0;
+};
+
+Status NpyError(const std::string& name, const std::string& what) {
+  return Status::InvalidArgument(name + ": " + what);
+}
+
+// The header dict's text, after the magic and the version's length field.
+Result<std::string> NpyHeaderText(const std::string& name, std::string_view view, std::size_t& offset) {
   if (view.size() < 10 || !view.starts_with("\x93NUMPY")) {
-    return bad("looks like " + data::DescribeContent(view.substr(0, 512)) + ", not a NumPy .npy file");
+    return NpyError(name, "looks like " + data::DescribeContent(view.substr(0, 512)) + ", not a NumPy .npy file");
   }
   const auto byte = [&](std::size_t i) { return static_cast<std::size_t>(static_cast<unsigned char>(view[i])); };
   const std::size_t major = byte(6);
-  std::size_t header_length = 0, offset = 0;
+  std::size_t header_length = 0;
   if (major == 1) {
     header_length = byte(8) | byte(9) << 8;
     offset = 10;
   } else if (major == 2 || major == 3) {
-    if (view.size() < 12) return bad("truncated .npy header");
+    if (view.size() < 12) return NpyError(name, "truncated .npy header");
     for (std::size_t b = 0; b < 4; ++b) header_length |= byte(8 + b) << (8 * b);
     offset = 12;
   } else {
-    return bad(".npy format version " + std::to_string(major) + " is not supported (1 to 3)");
+    return NpyError(name, ".npy format version " + std::to_string(major) + " is not supported (1 to 3)");
   }
-  if (header_length > view.size() - offset) return bad("truncated .npy header");
-  const std::string header(view.substr(offset, header_length));
+  if (header_length > view.size() - offset) return NpyError(name, "truncated .npy header");
+  std::string header(view.substr(offset, header_length));
   offset += header_length;
-  // The header is a Python dict: {'descr': '<f8', 'fortran_order': False, 'shape': (150, 5), }
+  return header;
+}
+
+// The header is a Python dict: {'descr': '<f8', 'fortran_order': False, 'shape': (150, 5), }
+Result<NpyHeader> ParseNpyHeader(const std::string& name, std::string_view view) {
+  NpyHeader parsed;
+  CRPSGD_ASSIGN_OR_RETURN(const std::string header, NpyHeaderText(name, view, parsed.data_offset));
   const auto value_of = [&](const std::string& key) -> std::string {
     const std::size_t at = header.find("'" + key + "'");
     if (at == std::string::npos) return {};
@@ -182,68 +200,91 @@ Result<NpyArray> ParseNpy(const std::string& name, std::string_view view) {
   std::string descr = value_of("descr");
   const std::size_t quote = descr.find('\'');
   descr = quote == std::string::npos ? std::string() : descr.substr(quote + 1, descr.find('\'', quote + 1) - quote - 1);
-  const bool fortran = Trim(value_of("fortran_order")).starts_with("True");
+  parsed.fortran = Trim(value_of("fortran_order")).starts_with("True");
   const std::string shape_text = value_of("shape");
-  NpyArray array;
   const std::size_t open = shape_text.find('('), close = shape_text.find(')');
   if (open == std::string::npos || close == std::string::npos || close < open) {
-    return bad("the .npy header has no shape");
+    return NpyError(name, "the .npy header has no shape");
   }
   for (std::string_view d : SplitFields(std::string_view(shape_text).substr(open + 1, close - open - 1), ',')) {
     d = Trim(d);
     if (d.empty()) continue;
     std::size_t n = 0;
     const auto [ptr, ec] = std::from_chars(d.data(), d.data() + d.size(), n);
-    if (ec != std::errc() || ptr != d.data() + d.size()) return bad("the .npy shape '" + shape_text + "' is not read");
-    array.shape.push_back(n);
+    if (ec != std::errc() || ptr != d.data() + d.size()) {
+      return NpyError(name, "the .npy shape '" + shape_text + "' is not read");
+    }
+    parsed.shape.push_back(n);
   }
   if (descr.size() < 3 || (descr[0] != '<' && descr[0] != '|' && descr[0] != '=')) {
-    return bad("dtype '" + descr + "' is not supported (little-endian float or integer arrays)");
+    return NpyError(name, "dtype '" + descr + "' is not supported (little-endian float or integer arrays)");
   }
-  const char kind = descr[1];
-  std::size_t width = 0;
-  std::from_chars(descr.data() + 2, descr.data() + descr.size(), width);
-  const bool known = (kind == 'f' && (width == 4 || width == 8)) ||
-                     ((kind == 'i' || kind == 'u') && (width == 1 || width == 2 || width == 4 || width == 8));
-  if (!known) return bad("dtype '" + descr + "' is not supported (float32/64 or integers)");
-  const std::size_t available = (view.size() - offset) / width;
+  parsed.kind = descr[1];
+  parsed.width = 0;
+  std::from_chars(descr.data() + 2, descr.data() + descr.size(), parsed.width);
+  const std::size_t w = parsed.width;
+  const bool known = (parsed.kind == 'f' && (w == 4 || w == 8)) ||
+                     ((parsed.kind == 'i' || parsed.kind == 'u') && (w == 1 || w == 2 || w == 4 || w == 8));
+  if (!known) return NpyError(name, "dtype '" + descr + "' is not supported (float32/64 or integers)");
+  return parsed;
+}
+
+// The number of elements the shape holds, checked against the bytes there are.
+Result<std::size_t> NpyElementCount(const std::string& name, const NpyHeader& header, std::size_t data_bytes) {
+  const std::size_t available = data_bytes / header.width;
   std::size_t count = 1;
-  for (std::size_t n : array.shape) {
+  for (std::size_t n : header.shape) {
     if (n != 0 && count > available / n)
       count = available + 1;  // more than the file holds: no overflow
     else
       count *= n;
   }
-  if (count * width != view.size() - offset) {
+  if (count * header.width != data_bytes) {
     std::string shape;
-    for (std::size_t n : array.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(n);
-    return bad("holds " + std::to_string(view.size() - offset) + " bytes of data, its shape (" + shape + ") needs " +
-               (count > available ? std::string("more") : std::to_string(count * width)));
+    for (std::size_t n : header.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(n);
+    return NpyError(name, "holds " + std::to_string(data_bytes) + " bytes of data, its shape (" + shape + ") needs " +
+                              (count > available ? std::string("more") : std::to_string(count * header.width)));
   }
+  return count;
+}
+
+// One element at `p` as a double.
+double NpyValue(const char* p, char kind, std::size_t width) {
+  if (kind == 'f' && width == 8) {
+    double v = 0;
+    std::memcpy(&v, p, 8);
+    return v;
+  }
+  if (kind == 'f') {
+    float f;
+    std::memcpy(&f, p, 4);
+    return f;
+  }
+  std::uint64_t raw = 0;
+  std::memcpy(&raw, p, width);  // little-endian hosts (x86-64, ARM64)
+  if (kind == 'i' && width < 8 && (raw >> (8 * width - 1)) != 0) raw |= ~std::uint64_t{0} << (8 * width);
+  return kind == 'i' ? static_cast<double>(static_cast<std::int64_t>(raw)) : static_cast<double>(raw);
+}
+
+// A .npy file's bytes (`name` for messages): version 1 to 3, little-endian
+// float or integer dtypes, C or Fortran order.
+Result<NpyArray> ParseNpy(const std::string& name, std::string_view view) {
+  CRPSGD_ASSIGN_OR_RETURN(const NpyHeader header, ParseNpyHeader(name, view));
+  CRPSGD_ASSIGN_OR_RETURN(const std::size_t count, NpyElementCount(name, header, view.size() - header.data_offset));
   // Fortran order of a 2-D array: column by column; other ranks are read in C order only.
-  if (fortran && array.shape.size() > 2) return bad("a Fortran-order array of more than 2 dimensions");
+  if (header.fortran && header.shape.size() > 2)
+    return NpyError(name, "a Fortran-order array of more than 2 dimensions");
+  NpyArray array;
+  array.shape = header.shape;
   array.values.resize(count);
-  const char* data = view.data() + offset;
+  const char* data = view.data() + header.data_offset;
   const std::size_t rows = array.shape.empty() ? 1 : array.shape[0];
   const std::size_t columns = rows == 0 ? 0 : count / rows;
   for (std::size_t k = 0; k < count; ++k) {
     const std::size_t i = k / std::max<std::size_t>(1, columns), j = k % std::max<std::size_t>(1, columns);
-    const char* p = data + width * (fortran ? j * rows + i : k);
-    double v = 0;
-    if (kind == 'f' && width == 8) {
-      std::memcpy(&v, p, 8);
-    } else if (kind == 'f') {
-      float f;
-      std::memcpy(&f, p, 4);
-      v = f;
-    } else {
-      std::uint64_t raw = 0;
-      std::memcpy(&raw, p, width);  // little-endian hosts (x86-64, ARM64)
-      if (kind == 'i' && width < 8 && (raw >> (8 * width - 1)) != 0) raw |= ~std::uint64_t{0} << (8 * width);
-      v = kind == 'i' ? static_cast<double>(static_cast<std::int64_t>(raw)) : static_cast<double>(raw);
-    }
+    const double v = NpyValue(data + header.width * (header.fortran ? j * rows + i : k), header.kind, header.width);
     if (!std::isfinite(v)) {
-      return bad("element " + std::to_string(k) + " (row " + std::to_string(i) + ") is not a finite number");
+      return NpyError(name, "element " + std::to_string(k) + " (row " + std::to_string(i) + ") is not a finite number");
     }
     array.values[k] = v;
   }

@@ -102,7 +102,10 @@ std::string RenderTable(const Measurements& m, const Judgement& j) {
   return md.str();
 }
 
-Status DrawFigures(const Measurements& m, const Judgement& j, const std::filesystem::path& dir) {
+namespace {
+
+// The data files the figures plot: cr_psgd.dat, baselines.dat, speedup.dat, catalyst.dat.
+Status WriteFigureData(const Measurements& m, const std::filesystem::path& dir) {
   const BudgetPoint& largest = m.points.back();
   // cr-psgd: T, rounds, then mean/min/max of N·T·(f − f*) for each N.
   std::ostringstream cr;
@@ -142,76 +145,105 @@ Status DrawFigures(const Measurements& m, const Judgement& j, const std::filesys
     }
     cat << "\n\n";  // one gnuplot data block per N
   }
-  CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(dir / "catalyst.dat", cat.str()));
+  return WriteFileAtomic(dir / "catalyst.dat", cat.str());
+}
 
-  // Paths relative to the script's folder (GnuplotPreamble cds there).
-  auto q = [](const std::filesystem::path& p) { return GnuplotString(p.filename().string()); };
-  const std::string cr_dat = q(dir / "cr_psgd.dat");
+// A file of the figures' folder as the script names it (GnuplotPreamble cds there).
+std::string InFolder(const std::filesystem::path& file) { return GnuplotString(file.filename().string()); }
+
+// Where the next plot goes: `name` + `ext` in `dir`, on terminal `term`.
+struct FigureOutput {
+  const std::filesystem::path& dir;
+  const char* term;
+  const char* ext;
+  void Set(std::ostream& gp, const std::string& name) const {
+    gp << "set terminal " << term << "\nset output " << InFolder(dir / (name + ext)) << "\n";
+  }
+};
+
+// CR-PSGD's rounds against T with the log fit, and all three methods' rounds.
+void PlotRounds(std::ostream& gp, const Judgement& j, const FigureOutput& out) {
+  const std::string cr_dat = InFolder(out.dir / "cr_psgd.dat"), base_dat = InFolder(out.dir / "baselines.dat");
+  const Fit& fit = j.round_fits.front();
+  out.Set(gp, "cr_psgd_rounds");
+  gp << "set title "
+     << GnuplotString("CR-PSGD rounds against T: a straight line on a log T axis is O(log T) (fit R² = " +
+                      Format("%.4f", fit.r_squared) + ")")
+     << "\nset xlabel 'per-worker SFO budget T (log scale)'\nset ylabel 'communication rounds'\n"
+     << "set logscale x\nunset logscale y\n"
+     << "plot " << cr_dat << " using 1:2 with points pt 7 ps 1.2 title 'cr-psgd (B1 = " << kFirstBatch
+     << ", rho = " << kGrowth << "; every N)', " << fit.intercept << " + " << fit.slope
+     << "*log(x) with lines lc rgb 'black' lw 2 title "
+     << GnuplotString("fit " + Format("%.3g", fit.intercept) + " + " + Format("%.3g", fit.slope) + "·ln T") << "\n";
+  out.Set(gp, "rounds_vs_budget");
+  gp << "set title 'Communication rounds against T, N = 8'\nset xlabel 'per-worker SFO budget T (log scale)'\n"
+     << "set ylabel 'communication rounds (log scale)'\nset logscale xy\n"
+     << "plot " << base_dat << " using 1:2 with linespoints lw 2 pt 7 title 'psgd B = 1', " << base_dat
+     << " using 1:3 with linespoints lw 2 pt 7 title 'local-sgd b = 1, I = " << kSyncPeriod << "', " << cr_dat
+     << " using 1:2 with linespoints lw 2 pt 7 title 'cr-psgd B1 = " << kFirstBatch << ", rho = " << kGrowth << "'\n";
+}
+
+// N·T·(f − f*) against T, one panel per N on a shared y range: four min–max
+// bands drawn over each other would hide one another.
+void PlotScaledError(std::ostream& gp, const Measurements& m, const FigureOutput& out) {
+  const std::string cr_dat = InFolder(out.dir / "cr_psgd.dat");
+  double highest = 0.0;
+  for (std::size_t i = 0; i < kWorkers.size(); ++i) {
+    for (const BudgetPoint& p : m.points) highest = std::max(highest, ScaledError(p, i).max);
+  }
+  out.Set(gp, "scaled_error");
+  gp << "set multiplot layout 2,2 title 'N·T·(f − f*) of CR-PSGD against T: flat means O(1/(NT)) (mean over " << m.seeds
+     << " seeds, band: min–max)'\n"
+     << "set xlabel 'per-worker SFO budget T (log scale)'\nset ylabel 'N·T·(f(x) − f*)'\n"
+     << "set logscale x\nunset logscale y\n"  // from 0, so that flat looks flat
+     << "set yrange [0:" << highest * 1.15 << "]\nset key inside bottom right horizontal\n";
+  for (std::size_t i = 0; i < kWorkers.size(); ++i) {
+    const std::size_t mean = 3 + 3 * i;
+    gp << "set title 'N = " << kWorkers[i] << "'\nplot " << cr_dat << " using 1:" << mean + 1 << ":" << mean + 2
+       << " with filledcurves lc " << i + 1 << " fs transparent solid 0.25 title 'min–max', " << cr_dat
+       << " using 1:" << mean << " with linespoints lc " << i + 1 << " lw 2 pt 7 title 'mean'\n";
+  }
+  gp << "unset multiplot\nset yrange [*:*]\nset title\n" << kGnuplotKeyBeside;
+}
+
+// The error against N at the largest T, and Catalyst's rounds against its bound.
+void PlotSpeedupAndCatalyst(std::ostream& gp, const Measurements& m, const Judgement& j, const FigureOutput& out) {
+  const BudgetPoint& largest = m.points.back();
+  const double gap1 = Summarize(largest.cr_psgd_gaps.front()).mean;
+  out.Set(gp, "speedup");
+  gp << "set title 'CR-PSGD error against workers at T = " << largest.budget
+     << " (mean over seeds, bars: min–max)'\nset xlabel 'workers N (log scale)'\n"
+     << "set ylabel 'f(x) − f* (log scale)'\nset logscale xy\nset xtics ('1' 1, '2' 2, '4' 4, '8' 8)\n"
+     << "plot " << InFolder(out.dir / "speedup.dat") << " using 1:2:3:4 with yerrorlines lw 2 pt 7 title 'cr-psgd', "
+     << gap1
+     << "/x with lines lc rgb 'black' dt 2 lw 2 title 'linear speedup: (f − f*)(N = 1)/N'\nset xtics autofreq\n";
+  out.Set(gp, "catalyst_rounds");
+  gp << "set title "
+     << GnuplotString("CR-PSGD-Catalyst rounds against √(NT)·ln(T/N) (non-convex; fit R² = " +
+                      Format("%.4f", j.catalyst_fit.r_squared) + ")")
+     << "\nset xlabel '√(NT)·ln(T/N) (log scale)'\nset ylabel 'communication rounds (log scale)'\nset logscale "
+        "xy\nplot ";
+  for (std::size_t i = 0; i < kWorkers.size(); ++i) {
+    gp << InFolder(out.dir / "catalyst.dat") << " index " << i
+       << " using 1:2 with points pt 7 ps 1.2 title 'N = " << kWorkers[i] << "', ";
+  }
+  gp << j.catalyst_fit.intercept << " + " << j.catalyst_fit.slope << "*x with lines lc rgb 'black' lw 2 title 'fit'\n";
+}
+
+}  // namespace
+
+Status DrawFigures(const Measurements& m, const Judgement& j, const std::filesystem::path& dir) {
+  CRPSGD_RETURN_IF_ERROR(WriteFigureData(m, dir));
   std::ostringstream gp;
   gp << GnuplotPreamble("crpsgd theory-check") << kGnuplotKeyBeside << "set grid\nset autoscale xfix\n"
      << "set format x '10^{%T}'\nset format y '%g'\n"
      << "set style fill transparent solid 0.1 noborder\n";
-  auto output = [&](const std::string& name, const char* term, const char* ext) {
-    gp << "set terminal " << term << "\nset output " << q(dir / (name + ext)) << "\n";
-  };
   for (const auto& [term, ext] :
        {std::pair{"pngcairo size 1200,600", ".png"}, std::pair{"svg size 1200,600", ".svg"}}) {
-    const Fit& fit = j.round_fits.front();
-    output("cr_psgd_rounds", term, ext);
-    gp << "set title "
-       << GnuplotString("CR-PSGD rounds against T: a straight line on a log T axis is O(log T) (fit R² = " +
-                        Format("%.4f", fit.r_squared) + ")")
-       << "\nset xlabel 'per-worker SFO budget T (log scale)'\nset ylabel 'communication rounds'\n"
-       << "set logscale x\nunset logscale y\n"
-       << "plot " << cr_dat << " using 1:2 with points pt 7 ps 1.2 title 'cr-psgd (B1 = " << kFirstBatch
-       << ", rho = " << kGrowth << "; every N)', " << fit.intercept << " + " << fit.slope
-       << "*log(x) with lines lc rgb 'black' lw 2 title "
-       << GnuplotString("fit " + Format("%.3g", fit.intercept) + " + " + Format("%.3g", fit.slope) + "·ln T") << "\n";
-    output("rounds_vs_budget", term, ext);
-    gp << "set title 'Communication rounds against T, N = 8'\nset xlabel 'per-worker SFO budget T (log scale)'\n"
-       << "set ylabel 'communication rounds (log scale)'\nset logscale xy\n"
-       << "plot " << q(dir / "baselines.dat") << " using 1:2 with linespoints lw 2 pt 7 title 'psgd B = 1', "
-       << q(dir / "baselines.dat")
-       << " using 1:3 with linespoints lw 2 pt 7 title 'local-sgd b = 1, I = " << kSyncPeriod << "', " << cr_dat
-       << " using 1:2 with linespoints lw 2 pt 7 title 'cr-psgd B1 = " << kFirstBatch << ", rho = " << kGrowth << "'\n";
-    // One panel per N on a shared y range: four min–max bands drawn over
-    // each other would hide one another.
-    double highest = 0.0;
-    for (std::size_t i = 0; i < kWorkers.size(); ++i) {
-      for (const BudgetPoint& p : m.points) highest = std::max(highest, ScaledError(p, i).max);
-    }
-    output("scaled_error", term, ext);
-    gp << "set multiplot layout 2,2 title 'N·T·(f − f*) of CR-PSGD against T: flat means O(1/(NT)) (mean over "
-       << m.seeds << " seeds, band: min–max)'\n"
-       << "set xlabel 'per-worker SFO budget T (log scale)'\nset ylabel 'N·T·(f(x) − f*)'\n"
-       << "set logscale x\nunset logscale y\n"  // from 0, so that flat looks flat
-       << "set yrange [0:" << highest * 1.15 << "]\nset key inside bottom right horizontal\n";
-    for (std::size_t i = 0; i < kWorkers.size(); ++i) {
-      const std::size_t mean = 3 + 3 * i;
-      gp << "set title 'N = " << kWorkers[i] << "'\nplot " << cr_dat << " using 1:" << mean + 1 << ":" << mean + 2
-         << " with filledcurves lc " << i + 1 << " fs transparent solid 0.25 title 'min–max', " << cr_dat
-         << " using 1:" << mean << " with linespoints lc " << i + 1 << " lw 2 pt 7 title 'mean'\n";
-    }
-    gp << "unset multiplot\nset yrange [*:*]\nset title\n" << kGnuplotKeyBeside;
-    const double gap1 = Summarize(largest.cr_psgd_gaps.front()).mean;
-    output("speedup", term, ext);
-    gp << "set title 'CR-PSGD error against workers at T = " << largest.budget
-       << " (mean over seeds, bars: min–max)'\nset xlabel 'workers N (log scale)'\n"
-       << "set ylabel 'f(x) − f* (log scale)'\nset logscale xy\nset xtics ('1' 1, '2' 2, '4' 4, '8' 8)\n"
-       << "plot " << q(dir / "speedup.dat") << " using 1:2:3:4 with yerrorlines lw 2 pt 7 title 'cr-psgd', " << gap1
-       << "/x with lines lc rgb 'black' dt 2 lw 2 title 'linear speedup: (f − f*)(N = 1)/N'\nset xtics autofreq\n";
-    output("catalyst_rounds", term, ext);
-    gp << "set title "
-       << GnuplotString("CR-PSGD-Catalyst rounds against √(NT)·ln(T/N) (non-convex; fit R² = " +
-                        Format("%.4f", j.catalyst_fit.r_squared) + ")")
-       << "\nset xlabel '√(NT)·ln(T/N) (log scale)'\nset ylabel 'communication rounds (log scale)'\nset logscale "
-          "xy\nplot ";
-    for (std::size_t i = 0; i < kWorkers.size(); ++i) {
-      gp << q(dir / "catalyst.dat") << " index " << i << " using 1:2 with points pt 7 ps 1.2 title 'N = " << kWorkers[i]
-         << "', ";
-    }
-    gp << j.catalyst_fit.intercept << " + " << j.catalyst_fit.slope
-       << "*x with lines lc rgb 'black' lw 2 title 'fit'\n";
+    const FigureOutput out{dir, term, ext};
+    PlotRounds(gp, j, out);
+    PlotScaledError(gp, m, out);
+    PlotSpeedupAndCatalyst(gp, m, j, out);
   }
   return RunGnuplot(dir / "figures.gp", gp.str());
 }

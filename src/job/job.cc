@@ -329,25 +329,12 @@ Result<ResolvedRun> ResolveRun(const JobSpec& job, const RunRequest& r, std::siz
   return run;
 }
 
-}  // namespace
-
-Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uint64_t seed, SeedIndependent& cache,
-              JobReport* report, bool release_data) {
-  const bool leader = comm.rank() == 0;
-  comm.set_barrier_before_rounds(job.barrier_before_rounds);
-  auto log = [&](const std::string& line) {
-    if (leader && !job.quiet) std::fprintf(stderr, "crpsgd: %s\n", line.c_str());
-  };
-  CRPSGD_ASSIGN_OR_RETURN(WorkerObjectives objectives, MakeObjectives(job, data, comm, seed));
-  if (release_data) {  // this process's worker has its shard: the whole set can go
-    data.train = Dataset();
-    data.test.reset();
-  }
-  const Objective& f = *objectives.train;
-  if (!data.automatic_choices.empty() && seed == job.seeds.front()) log("note: " + data.automatic_choices);
-
-  // Checks that depend on N (catalyst's budget split) and on the data (--epochs), before any output exists.
-  CRPSGD_ASSIGN_OR_RETURN(const std::vector<RunRequest> requests, ResolveBudgets(job, f, comm));
+// The requests with their budgets resolved (--epochs, --budget auto) and
+// checked against N and the data, before any output exists.
+Result<std::vector<RunRequest>> CheckedRequests(const JobSpec& job, const Objective& f, Communicator& comm,
+                                                const WorkerObjectives& objectives, std::uint64_t seed) {
+  // Checks that depend on N (catalyst's budget split) and on the data (--epochs).
+  CRPSGD_ASSIGN_OR_RETURN(std::vector<RunRequest> requests, ResolveBudgets(job, f, comm));
   for (const RunRequest& r : requests) {
     CRPSGD_RETURN_IF_ERROR(ValidateRequest(r, comm.size()));
     CRPSGD_RETURN_IF_ERROR(CheckBatchFloor(r.options, f));  // a network's batch norm: 2 samples at least
@@ -356,7 +343,14 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
     return Status::InvalidArgument("--save-model: --problem " + job.objective->name + " cannot save its model");
   }
   for (const RunRequest& r : requests) CRPSGD_RETURN_IF_ERROR(CheckResumeEarly(job, r, comm.size(), seed));
-  JobReport local;
+  return requests;
+}
+
+// What the steps and the f - f* column need, once per job: a network's
+// searched step, L̂ and f*. Fills `local` and the cache.
+Status EstimateConstants(const JobSpec& job, const std::vector<RunRequest>& requests, const Objective& f,
+                         Communicator& comm, SeedIndependent& cache, JobReport& local,
+                         const std::function<void(const std::string&)>& log) {
   if (cache.computed) {
     local.f_star = cache.f_star;
     local.f_star_method = cache.f_star_method;
@@ -391,13 +385,15 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
   cache.f_star_method = local.f_star_method;
   cache.lipschitz = local.lipschitz;
   cache.computed = true;
-  // Every run's options, before anything is written: a refused step or plan leaves --out as it was.
-  std::vector<ResolvedRun> resolved;
-  for (std::size_t i = 0; i < requests.size(); ++i) {
-    CRPSGD_ASSIGN_OR_RETURN(ResolvedRun run, ResolveRun(job, requests[i], i, f, comm, cache, log));
-    resolved.push_back(std::move(run));
-  }
-  if (job.overwrite && seed == job.seeds.front()) {
+  return Status::OK();
+}
+
+// --overwrite's removal and config.toml, once every run's options are known:
+// a refused step or plan leaves --out as it was.
+Status PrepareOutFolder(const JobSpec& job, const std::vector<RunRequest>& requests,
+                        const std::vector<ResolvedRun>& resolved, Communicator& comm) {
+  const bool leader = comm.rank() == 0;
+  if (job.overwrite) {
     // --overwrite: the earlier run goes only now that every worker has built its
     // objective and checked the requests, so bad input loses nothing. The
     // barriers keep every worker's first write (checkpoints) after the removal.
@@ -407,7 +403,7 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
   }
   // The run folder is enough to resume: its flags are there before any
   // training (train --resume --out DIR reads them back), with a planned R.
-  if (leader && !job.sweep && !job.out.empty() && !job.config_toml.empty() && seed == job.seeds.front()) {
+  if (leader && !job.sweep && !job.out.empty() && !job.config_toml.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(job.out, ec);
     if (ec) return Status::IOError(job.out.string() + ": cannot create: " + ec.message());
@@ -416,147 +412,208 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
       config = WithPlannedRounds(config, resolved[0].ready.rounds);
     CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(job.out / "config.toml", config));
   }
+  return Status::OK();
+}
+
+// Train's options for one resolved request (outputs and observers aside).
+TrainOptions MakeTrainOptions(const JobSpec& job, const RunRequest& r, const ResolvedRun& run, const JobReport& local,
+                              const WorkerObjectives& objectives, std::uint64_t seed, int workers) {
+  TrainOptions options;
+  options.algorithm = run.ready;
+  options.targets = job.targets;
+  // --budget auto on a convex problem: stop once the gap has closed (f* known).
+  if (r.stop_when_converged && local.f_star && job.eval_samples == 0) options.targets.relative_gap = kConvergedGap;
+  if (local.lipschitz) options.lipschitz = local.lipschitz->value;
+  options.seed = seed;
+  options.eval_every = job.eval_every;
+  options.eval_every_sfo = job.eval_every_sfo;
+  if (job.eval_samples > 0) options.eval_samples_per_worker = std::max<std::size_t>(1, job.eval_samples / workers);
+  options.recalibrate_state = job.recompute_batch_norm;
+  if (options.eval_every == 0 && options.eval_every_sfo == 0 && job.network()) {
+    // A full pass over the data costs as much as training on it: evaluate a
+    // network about 10 times per run instead of on a log scale.
+    options.eval_every = std::max<std::uint64_t>(1, PlanAlgorithm(options.algorithm, workers).rounds / 10);
+  }
+  options.net_model = job.net_model;
+  if (job.eval_samples == 0) options.f_star = local.f_star;  // a subset's loss is not comparable with f*
+  options.test_objective = objectives.test.get();
+  options.initial_x = job.initial_x;
+  return options;
+}
+
+// One run's output folder (rank 0 writes it; every rank its checkpoint), its
+// metrics writer and its progress line, attached to `options` as observers.
+struct RunOutputs {
+  std::filesystem::path dir;  // empty on the other ranks and without --out
+  std::unique_ptr<MetricsWriter> metrics;
+  std::optional<ProgressReporter> progress;
+};
+
+Status OpenRunOutputs(const JobSpec& job, const RunRequest& r, std::uint64_t seed, const Objective& f,
+                      std::optional<double> f_star, int rank, int workers,
+                      const std::function<void(const std::string&)>& log, TrainOptions& options, RunOutputs& out) {
+  const bool leader = rank == 0;
+  if (!job.out.empty()) {
+    std::filesystem::path run_dir = job.out;
+    if (job.seeds.size() > 1) run_dir /= "seed-" + std::to_string(seed);
+    run_dir /= r.name;
+    options.checkpoint.dir = run_dir / "checkpoint";  // every rank writes its own file there
+    options.checkpoint.every = job.checkpoint_every;
+    options.checkpoint.resume = job.resume;
+    options.checkpoint.run_identity = JobIdentity(job);
+    if (leader) {
+      out.dir = run_dir;
+      std::error_code ec;
+      std::filesystem::create_directories(out.dir, ec);
+      if (ec) return Status::IOError(out.dir.string() + ": cannot create: " + ec.message());
+      CRPSGD_ASSIGN_OR_RETURN(out.metrics, MetricsWriter::Open(out.dir / "metrics.jsonl", f_star, job.resume));
+      options.observers.push_back(out.metrics.get());
+    }
+  }
+  if (leader && !job.quiet) {
+    const AlgorithmPlan plan = PlanAlgorithm(options.algorithm, workers);
+    if (options.checkpoint.resume) {
+      if (const auto round = CheckpointRound(options.checkpoint.dir)) {
+        log("resuming " + (out.dir.has_filename() ? out.dir : out.dir.parent_path()).string() +
+            " from its checkpoint at round " + std::to_string(*round) +
+            (plan.exact ? " of " + std::to_string(plan.rounds) : ""));
+      }
+    }
+    out.progress.emplace(std::string(AlgorithmName(r.options.kind)) + " " + options.algorithm.Describe(),
+                         plan.sfo_per_worker, plan.exact ? plan.rounds : 0, ::isatty(STDERR_FILENO) == 1, job.verbose,
+                         f.num_samples());
+    options.observers.push_back(&*out.progress);
+  }
+  return Status::OK();
+}
+
+// Train, with --inject-fault's wrapper where asked; an exception inside a
+// worker (LibTorch's) becomes a status, so the clean-up after it runs.
+Result<RunSummary> TrainWorker(const JobSpec& job, const TrainOptions& options, const Objective& f,
+                               Communicator& comm) {
+  std::optional<FaultInjectingCommunicator> faulty;  // --inject-fault (tests): this worker's, with the fault
+  if (job.fault) {
+    faulty.emplace(comm, *job.fault);
+    faulty->set_barrier_before_rounds(job.barrier_before_rounds);
+  }
+  try {
+    return Train(options, f, faulty ? *faulty : comm);
+  } catch (const std::exception& e) {
+    return Status::Internal("worker " + std::to_string(comm.rank()) + " threw: " + e.what());
+  }
+}
+
+// The job's fields of summary.json, beside Train's (FormatRunSummary writes both).
+nlohmann::json JobSummaryFields(const JobSpec& job, const RunRequest& r, std::size_t index, const TrainOptions& options,
+                                const JobReport& local, const SeedIndependent& cache, const RunSummary& summary) {
+  nlohmann::json j;
+  j["version"] = CRPSGD_VERSION;
+  j["problem"] = job.objective->name;
+  if (!job.objective_settings.model_file.empty()) {
+    j["model"] = job.objective_settings.model_file.string();
+    j["loss"] = job.objective_settings.loss;
+  }
+  j["lambda"] = job.objective_settings.lambda;
+  j["eval_batch_norm"] =
+      job.network() ? nlohmann::json(job.recompute_batch_norm ? "recomputed" : "running") : nlohmann::json(nullptr);
+  j["data"] = DataName(job.data);
+  j["lr_multiple_of_inverse_L"] = r.lr_multiple ? nlohmann::json(*r.lr_multiple)
+                                  : r.safe_step && local.lipschitz
+                                      ? nlohmann::json(options.algorithm.lr * local.lipschitz->value)
+                                      : nlohmann::json(nullptr);
+  const bool searched = index < cache.searched_steps.size() && cache.searched_steps[index];
+  j["lr_rule"] = searched        ? "auto: range test"
+                 : r.safe_step   ? "auto: 1/(L + Lbar/b)"
+                 : r.lr_multiple ? "auto*K: K/L"
+                                 : "given";
+  if (searched) j["step_search_sfo_per_worker"] = cache.searched_steps[index]->samples;
+  j["mean_sample_smoothness"] = local.lipschitz && local.lipschitz->mean_sample
+                                    ? nlohmann::json(*local.lipschitz->mean_sample)
+                                    : nlohmann::json(nullptr);
+  j["lipschitz_method"] = local.lipschitz ? nlohmann::json(local.lipschitz->method) : nlohmann::json(nullptr);
+  j["f_star_method"] = local.f_star ? nlohmann::json(local.f_star_method) : nlohmann::json(nullptr);
+  if (r.epochs) {  // --epochs, --budget auto: the budget's rule, and why the run stopped
+    j["epochs"] = *r.epochs;
+    j["budget_rule"] = r.stop_when_converged ? "auto" : "epochs";
+    j["stopped_by"] = StopReason(r, summary);
+  }
+  if (r.plan_rounds && r.options.rounds == 0)
+    j["rounds_planned"] = "from the measured link (--comm-share " + std::to_string(r.comm_share) + ")";
+  return j;
+}
+
+// A finished run's files: the model (and a network's feature scaling) and summary.json.
+Status WriteRunFiles(const JobSpec& job, const LoadedData& data, const WorkerObjectives& objectives,
+                     const std::filesystem::path& dir, const RunSummary& summary, const nlohmann::json& job_fields) {
+  if (job.save_model) {
+    CRPSGD_RETURN_IF_ERROR(objectives.save_model(dir, summary.x).status());
+    // A network cannot fold --standardize into its weights: predict reads the statistics beside model.pt.
+    if (job.network() && data.scaling) {
+      const nlohmann::json scaling = {{"mean", data.scaling->mean}, {"scale", data.scaling->scale}};
+      CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(dir / kFeatureScalingFile, scaling.dump() + "\n"));
+    }
+  }
+  return WriteFileAtomic(dir / "summary.json", FormatRunSummary(summary, job_fields.dump()));
+}
+
+}  // namespace
+
+Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uint64_t seed, SeedIndependent& cache,
+              JobReport* report, bool release_data) {
+  const bool leader = comm.rank() == 0;
+  comm.set_barrier_before_rounds(job.barrier_before_rounds);
+  auto log = [&](const std::string& line) {
+    if (leader && !job.quiet) std::fprintf(stderr, "crpsgd: %s\n", line.c_str());
+  };
+  CRPSGD_ASSIGN_OR_RETURN(WorkerObjectives objectives, MakeObjectives(job, data, comm, seed));
+  if (release_data) {  // this process's worker has its shard: the whole set can go
+    data.train = Dataset();
+    data.test.reset();
+  }
+  const Objective& f = *objectives.train;
+  if (!data.automatic_choices.empty() && seed == job.seeds.front()) log("note: " + data.automatic_choices);
+  CRPSGD_ASSIGN_OR_RETURN(const std::vector<RunRequest> requests, CheckedRequests(job, f, comm, objectives, seed));
+  JobReport local;
+  CRPSGD_RETURN_IF_ERROR(EstimateConstants(job, requests, f, comm, cache, local, log));
+  std::vector<ResolvedRun> resolved;  // every run's options, before anything is written
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    CRPSGD_ASSIGN_OR_RETURN(ResolvedRun run, ResolveRun(job, requests[i], i, f, comm, cache, log));
+    resolved.push_back(std::move(run));
+  }
+  if (seed == job.seeds.front()) CRPSGD_RETURN_IF_ERROR(PrepareOutFolder(job, requests, resolved, comm));
 
   for (std::size_t index = 0; index < requests.size(); ++index) {
     const RunRequest& r = requests[index];
-    TrainOptions options;
-    const AlgorithmOptions& fitted = resolved[index].fitted;
-    options.algorithm = resolved[index].ready;
-    options.targets = job.targets;
-    // --budget auto on a convex problem: stop once the gap has closed (f* known).
-    if (r.stop_when_converged && local.f_star && job.eval_samples == 0) options.targets.relative_gap = kConvergedGap;
-    if (local.lipschitz) options.lipschitz = local.lipschitz->value;
-    options.seed = seed;
-    options.eval_every = job.eval_every;
-    options.eval_every_sfo = job.eval_every_sfo;
-    if (job.eval_samples > 0) {
-      options.eval_samples_per_worker = std::max<std::size_t>(1, job.eval_samples / comm.size());
-    }
-    options.recalibrate_state = job.recompute_batch_norm;
-    if (options.eval_every == 0 && options.eval_every_sfo == 0 && job.network()) {
-      // A full pass over the data costs as much as training on it: evaluate a
-      // network about 10 times per run instead of on a log scale.
-      options.eval_every = std::max<std::uint64_t>(1, PlanAlgorithm(options.algorithm, comm.size()).rounds / 10);
-    }
-    options.net_model = job.net_model;
-    if (job.eval_samples == 0) options.f_star = local.f_star;  // a subset's loss is not comparable with f*
-    options.test_objective = objectives.test.get();
-    options.initial_x = job.initial_x;
-
-    std::filesystem::path dir;  // the run's output folder; rank 0 writes it
-    std::unique_ptr<MetricsWriter> metrics;
-    if (!job.out.empty()) {
-      std::filesystem::path run_dir = job.out;
-      if (job.seeds.size() > 1) run_dir /= "seed-" + std::to_string(seed);
-      run_dir /= r.name;
-      options.checkpoint.dir = run_dir / "checkpoint";  // every rank writes its own file there
-      options.checkpoint.every = job.checkpoint_every;
-      options.checkpoint.resume = job.resume;
-      options.checkpoint.run_identity = JobIdentity(job);
-      if (leader) {
-        dir = run_dir;
-        std::error_code ec;
-        std::filesystem::create_directories(dir, ec);
-        if (ec) return Status::IOError(dir.string() + ": cannot create: " + ec.message());
-        CRPSGD_ASSIGN_OR_RETURN(metrics, MetricsWriter::Open(dir / "metrics.jsonl", local.f_star, job.resume));
-        options.observers.push_back(metrics.get());
-      }
-    }
-    std::optional<ProgressReporter> progress;
-    if (leader && !job.quiet) {
-      const AlgorithmPlan plan = PlanAlgorithm(options.algorithm, comm.size());
-      if (options.checkpoint.resume) {
-        if (const auto round = CheckpointRound(options.checkpoint.dir)) {
-          log("resuming " + (dir.has_filename() ? dir : dir.parent_path()).string() + " from its checkpoint at round " +
-              std::to_string(*round) + (plan.exact ? " of " + std::to_string(plan.rounds) : ""));
-        }
-      }
-      progress.emplace(std::string(AlgorithmName(r.options.kind)) + " " + options.algorithm.Describe(),
-                       plan.sfo_per_worker, plan.exact ? plan.rounds : 0, ::isatty(STDERR_FILENO) == 1, job.verbose,
-                       f.num_samples());
-      options.observers.push_back(&*progress);
-    }
-    // An exception inside a worker (LibTorch's) ends the job as the backends
-    // report it, after the clean-up below.
-    std::optional<FaultInjectingCommunicator> faulty;  // --inject-fault (tests): this worker's, with the fault
-    if (job.fault) {
-      faulty.emplace(comm, *job.fault);
-      faulty->set_barrier_before_rounds(job.barrier_before_rounds);
-    }
-    Result<RunSummary> summary = [&]() -> Result<RunSummary> {
-      try {
-        return Train(options, f, faulty ? *faulty : comm);
-      } catch (const std::exception& e) {
-        return Status::Internal("worker " + std::to_string(comm.rank()) + " threw: " + e.what());
-      }
-    }();
+    TrainOptions options = MakeTrainOptions(job, r, resolved[index], local, objectives, seed, comm.size());
+    RunOutputs out;
+    CRPSGD_RETURN_IF_ERROR(OpenRunOutputs(job, r, seed, f, local.f_star, comm.rank(), comm.size(), log, options, out));
+    Result<RunSummary> summary = TrainWorker(job, options, f, comm);
     RunOutcome outcome{r, seed, summary.status(), {}};
-    outcome.request.options = fitted;  // what ran, as --rounds set it (a failed run has no summary to say so)
-    if (!summary.ok() && summary.status().code() != StatusCode::kDiverged && !dir.empty() &&
+    outcome.request.options = resolved[index].fitted;  // what ran, as --rounds set it (a failed run has no summary)
+    if (!summary.ok() && summary.status().code() != StatusCode::kDiverged && !out.dir.empty() &&
         !std::filesystem::exists(options.checkpoint.dir / "LATEST")) {
       // A run that failed with nothing to resume from leaves no file that
       // would make a rerun ask for --resume (a diverged one keeps its metrics).
-      metrics.reset();
+      out.metrics.reset();
       std::error_code ec;
-      std::filesystem::remove(dir / "metrics.jsonl", ec);
-      if (!job.sweep) std::filesystem::remove(dir / "config.toml", ec);
+      std::filesystem::remove(out.dir / "metrics.jsonl", ec);
+      if (!job.sweep) std::filesystem::remove(out.dir / "config.toml", ec);
     }
+    const std::string what = std::string(AlgorithmName(r.options.kind)) + " " + options.algorithm.Describe();
     if (!summary.ok()) {
       // Every worker sees a divergence at the same round, so a sweep can go on.
       if (summary.status().code() != StatusCode::kDiverged || !job.sweep) return summary.status();
-      log(std::string(AlgorithmName(r.options.kind)) + " " + options.algorithm.Describe() + " step " +
-          std::to_string(options.algorithm.lr) + ": diverged (" + summary.status().message() + ")");
+      log(what + " step " + std::to_string(options.algorithm.lr) + ": diverged (" + summary.status().message() + ")");
     } else {
       outcome.summary = std::move(summary).value();
       std::ostringstream os;
-      os << "seed " << seed << ": " << AlgorithmName(r.options.kind) << " " << options.algorithm.Describe() << " lr "
-         << options.algorithm.lr << ": " << outcome.summary.rounds << " rounds, loss " << std::setprecision(8)
-         << outcome.summary.final_loss;
+      os << "seed " << seed << ": " << what << " lr " << options.algorithm.lr << ": " << outcome.summary.rounds
+         << " rounds, loss " << std::setprecision(8) << outcome.summary.final_loss;
       if (r.epochs) os << "; " << StopReason(r, outcome.summary);
       log(os.str());
-      if (!dir.empty()) {
-        nlohmann::json j;  // the job's fields beside Train's
-        j["version"] = CRPSGD_VERSION;
-        j["problem"] = job.objective->name;
-        if (!job.objective_settings.model_file.empty()) {
-          j["model"] = job.objective_settings.model_file.string();
-          j["loss"] = job.objective_settings.loss;
-        }
-        j["lambda"] = job.objective_settings.lambda;
-        j["eval_batch_norm"] = job.network() ? nlohmann::json(job.recompute_batch_norm ? "recomputed" : "running")
-                                             : nlohmann::json(nullptr);
-        j["data"] = DataName(job.data);
-        j["lr_multiple_of_inverse_L"] = r.lr_multiple ? nlohmann::json(*r.lr_multiple)
-                                        : r.safe_step && local.lipschitz
-                                            ? nlohmann::json(options.algorithm.lr * local.lipschitz->value)
-                                            : nlohmann::json(nullptr);
-        const bool searched = index < cache.searched_steps.size() && cache.searched_steps[index];
-        j["lr_rule"] = searched        ? "auto: range test"
-                       : r.safe_step   ? "auto: 1/(L + Lbar/b)"
-                       : r.lr_multiple ? "auto*K: K/L"
-                                       : "given";
-        if (searched) j["step_search_sfo_per_worker"] = cache.searched_steps[index]->samples;
-        j["mean_sample_smoothness"] = local.lipschitz && local.lipschitz->mean_sample
-                                          ? nlohmann::json(*local.lipschitz->mean_sample)
-                                          : nlohmann::json(nullptr);
-        j["lipschitz_method"] = local.lipschitz ? nlohmann::json(local.lipschitz->method) : nlohmann::json(nullptr);
-        j["f_star_method"] = local.f_star ? nlohmann::json(local.f_star_method) : nlohmann::json(nullptr);
-        if (r.epochs) {  // --epochs, --budget auto: the budget's rule, and why the run stopped
-          j["epochs"] = *r.epochs;
-          j["budget_rule"] = r.stop_when_converged ? "auto" : "epochs";
-          j["stopped_by"] = StopReason(r, outcome.summary);
-        }
-        if (r.plan_rounds && r.options.rounds == 0)
-          j["rounds_planned"] = "from the measured link (--comm-share " + std::to_string(r.comm_share) + ")";
-        if (job.save_model) {
-          CRPSGD_RETURN_IF_ERROR(objectives.save_model(dir, outcome.summary.x).status());
-          // A network cannot fold --standardize into its weights: predict reads the statistics beside model.pt.
-          if (job.network() && data.scaling) {
-            const nlohmann::json scaling = {{"mean", data.scaling->mean}, {"scale", data.scaling->scale}};
-            CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(dir / kFeatureScalingFile, scaling.dump() + "\n"));
-          }
-        }
-        CRPSGD_RETURN_IF_ERROR(WriteFileAtomic(dir / "summary.json", FormatRunSummary(outcome.summary, j.dump())));
+      if (!out.dir.empty()) {
+        const nlohmann::json fields = JobSummaryFields(job, r, index, options, local, cache, outcome.summary);
+        CRPSGD_RETURN_IF_ERROR(WriteRunFiles(job, data, objectives, out.dir, outcome.summary, fields));
       }
     }
     if (leader) local.runs.push_back(std::move(outcome));

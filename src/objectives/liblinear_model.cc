@@ -41,90 +41,116 @@ Status WriteLiblinearModel(const std::filesystem::path& path, Problem problem, s
   return WriteFileAtomic(path, out.str());
 }
 
+namespace {
+
+// A LIBLINEAR model file, line by line: the header (key value...), then "w"
+// and one line of weights per feature. Errors name the file and line.
+class LiblinearModelParser {
+ public:
+  explicit LiblinearModelParser(std::string name) : name_(std::move(name)) {}
+
+  Status Line(const std::string& line) {
+    ++line_no_;
+    std::istringstream fields(line);
+    if (in_weights_) return WeightRow(fields);
+    std::string key;
+    if (!(fields >> key)) return Status::OK();
+    if (key == "w") {
+      in_weights_ = true;
+      if (model_.solver_type.empty()) return Bad("the header lacks solver_type");
+      if (!model_.is_regression() && nr_class_ < 2) {
+        return Bad("nr_class must be 2 or more for a classifier, got " + std::to_string(nr_class_));
+      }
+    } else if (key == "solver_type") {
+      fields >> model_.solver_type;
+    } else if (key == "nr_class") {
+      if (!(fields >> nr_class_)) return Bad("nr_class needs a number");
+    } else if (key == "label") {
+      double l;
+      while (fields >> l) labels_.push_back(l);
+    } else if (key == "nr_feature") {
+      long long n = -1;
+      if (!(fields >> n) || n < 0) return Bad("nr_feature needs a number >= 0");
+      model_.nr_feature = static_cast<std::size_t>(n);
+      have_nr_feature_ = true;
+    } else if (key == "bias") {
+      if (!(fields >> model_.bias)) return Bad("bias needs a number");
+    } else if (key != "rho") {  // rho: one-class SVMs only
+      return Bad("unknown header line '" + key + "' (is this a LIBLINEAR model file?)");
+    }
+    return Status::OK();
+  }
+
+  // The model, once every line is read: its header complete, its labels and weights consistent.
+  Result<LiblinearModel> Finish() {
+    if (!in_weights_) return Status::Corruption(name_ + ": no 'w' line: not a LIBLINEAR model file");
+    if (!have_nr_feature_) return Status::Corruption(name_ + ": the header lacks nr_feature");
+    if (!model_.is_regression()) {
+      if (labels_.size() != static_cast<std::size_t>(nr_class_) || (nr_class_ == 2 && labels_[0] == labels_[1])) {
+        return Status::Corruption(name_ + ": nr_class " + std::to_string(nr_class_) + " needs as many distinct labels");
+      }
+      // Binary: the positive label first (1, else the larger), as the data loader reads it.
+      const bool first_positive = labels_[0] == 1.0 || (labels_[1] != 1.0 && labels_[0] > labels_[1]);
+      if (nr_class_ == 2 && !first_positive) {
+        for (double& w : model_.weights) w = -w;  // LIBLINEAR's w scores the first label
+        std::swap(labels_[0], labels_[1]);
+      }
+      model_.labels = labels_;
+    }
+    const std::size_t expected = (model_.nr_feature + (model_.bias >= 0 ? 1 : 0)) * model_.columns();
+    if (model_.weights.size() != expected) {
+      return Status::Corruption(name_ + ": " + std::to_string(model_.weights.size()) + " weights, expected " +
+                                std::to_string(expected) + " (nr_feature" + (model_.bias >= 0 ? " + bias)" : ")"));
+    }
+    return std::move(model_);
+  }
+
+ private:
+  Status Bad(const std::string& what) const {
+    return Status::Corruption(name_ + ":" + std::to_string(line_no_) + ": " + what);
+  }
+
+  // One feature's weights: one, or one per class beyond two.
+  Status WeightRow(std::istringstream& fields) {
+    std::string text;
+    std::vector<double> row;
+    while (fields >> text) {
+      char* end = nullptr;
+      const double w = std::strtod(text.c_str(), &end);
+      if (end != text.c_str() + text.size() || !std::isfinite(w))
+        return Bad("weight '" + text + "' is not a finite number");
+      row.push_back(w);
+    }
+    if (row.empty()) return Status::OK();
+    const std::size_t columns = model_.is_regression() || nr_class_ <= 2 ? 1 : static_cast<std::size_t>(nr_class_);
+    if (row.size() != columns) {
+      return Bad("expected " + std::to_string(columns) + " weight" + (columns > 1 ? "s" : "") +
+                 " per line (a model of " + std::to_string(columns > 1 ? nr_class_ : 2) + " classes)");
+    }
+    model_.weights.insert(model_.weights.end(), row.begin(), row.end());
+    return Status::OK();
+  }
+
+  std::string name_;
+  LiblinearModel model_;
+  std::vector<double> labels_;
+  bool have_nr_feature_ = false, in_weights_ = false;
+  int nr_class_ = 0;
+  std::size_t line_no_ = 0;
+};
+
+}  // namespace
+
 Result<LiblinearModel> ReadLiblinearModel(const std::filesystem::path& path) {
   const std::string name = path.string();
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return Status::NotFound(name + ": no such file");
   std::ifstream in(path);
   if (!in) return Status::IOError(name + ": cannot open for reading");
-  auto bad = [&](std::size_t line, const std::string& what) {
-    return Status::Corruption(name + ":" + std::to_string(line) + ": " + what);
-  };
-  LiblinearModel model;
-  std::vector<double> labels;
-  bool have_nr_feature = false, in_weights = false;
-  int nr_class = 0;
+  LiblinearModelParser parser(name);
   std::string line;
-  std::size_t line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    std::istringstream fields(line);
-    if (in_weights) {
-      std::string text;
-      std::vector<double> row;
-      while (fields >> text) {
-        char* end = nullptr;
-        const double w = std::strtod(text.c_str(), &end);
-        if (end != text.c_str() + text.size() || !std::isfinite(w)) {
-          return bad(line_no, "weight '" + text + "' is not a finite number");
-        }
-        row.push_back(w);
-      }
-      if (row.empty()) continue;
-      const std::size_t columns = model.is_regression() || nr_class <= 2 ? 1 : static_cast<std::size_t>(nr_class);
-      if (row.size() != columns) {
-        return bad(line_no, "expected " + std::to_string(columns) + " weight" + (columns > 1 ? "s" : "") +
-                                " per line (a model of " + std::to_string(columns > 1 ? nr_class : 2) + " classes)");
-      }
-      model.weights.insert(model.weights.end(), row.begin(), row.end());
-      continue;
-    }
-    std::string key;
-    if (!(fields >> key)) continue;
-    if (key == "w") {
-      in_weights = true;
-      if (model.solver_type.empty()) return bad(line_no, "the header lacks solver_type");
-      if (!model.is_regression() && nr_class < 2) {
-        return bad(line_no, "nr_class must be 2 or more for a classifier, got " + std::to_string(nr_class));
-      }
-    } else if (key == "solver_type") {
-      fields >> model.solver_type;
-    } else if (key == "nr_class") {
-      if (!(fields >> nr_class)) return bad(line_no, "nr_class needs a number");
-    } else if (key == "label") {
-      double l;
-      while (fields >> l) labels.push_back(l);
-    } else if (key == "nr_feature") {
-      long long n = -1;
-      if (!(fields >> n) || n < 0) return bad(line_no, "nr_feature needs a number >= 0");
-      model.nr_feature = static_cast<std::size_t>(n);
-      have_nr_feature = true;
-    } else if (key == "bias") {
-      if (!(fields >> model.bias)) return bad(line_no, "bias needs a number");
-    } else if (key != "rho") {  // rho: one-class SVMs only
-      return bad(line_no, "unknown header line '" + key + "' (is this a LIBLINEAR model file?)");
-    }
-  }
-  if (!in_weights) return Status::Corruption(name + ": no 'w' line: not a LIBLINEAR model file");
-  if (!have_nr_feature) return Status::Corruption(name + ": the header lacks nr_feature");
-  if (!model.is_regression()) {
-    if (labels.size() != static_cast<std::size_t>(nr_class) || (nr_class == 2 && labels[0] == labels[1])) {
-      return Status::Corruption(name + ": nr_class " + std::to_string(nr_class) + " needs as many distinct labels");
-    }
-    // Binary: the positive label first (1, else the larger), as the data loader reads it.
-    const bool first_positive = labels[0] == 1.0 || (labels[1] != 1.0 && labels[0] > labels[1]);
-    if (nr_class == 2 && !first_positive) {
-      for (double& w : model.weights) w = -w;  // LIBLINEAR's w scores the first label
-      std::swap(labels[0], labels[1]);
-    }
-    model.labels = labels;
-  }
-  const std::size_t expected = (model.nr_feature + (model.bias >= 0 ? 1 : 0)) * model.columns();
-  if (model.weights.size() != expected) {
-    return Status::Corruption(name + ": " + std::to_string(model.weights.size()) + " weights, expected " +
-                              std::to_string(expected) + " (nr_feature" + (model.bias >= 0 ? " + bias)" : ")"));
-  }
-  return model;
+  while (std::getline(in, line)) CRPSGD_RETURN_IF_ERROR(parser.Line(line));
+  return parser.Finish();
 }
 
 // w_k·a over the features both the model and the data have (LIBLINEAR's

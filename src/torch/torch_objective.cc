@@ -341,10 +341,8 @@ Status CheckScriptOutputs(TorchObjective::Impl& m, const std::string& source) {
   return Status::OK();
 }
 
-}  // namespace
-
-Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset& shard, const TorchObjectiveOptions& options,
-                                                           const TorchObjective* share_model_with) {
+// The settings and data a network cannot train on, each with its reason.
+Status CheckNetworkInputs(const Dataset& shard, const TorchObjectiveOptions& options) {
   const bool script = !options.script_module.empty();
   if (shard.is_sparse) return Status::InvalidArgument(shard.source + ": networks need dense data (IDX or CIFAR-10)");
   if (options.loss == TorchLoss::kCrossEntropy && options.num_classes < 2) {
@@ -358,12 +356,91 @@ Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset& shard,
   if (!script && options.model == TorchModel::kResNet20 && shard.image_shape.size() != 3) {
     return Status::InvalidArgument(shard.source + ": resnet20 needs images (IDX or CIFAR-10), not flat features");
   }
-  std::vector<std::int64_t> sample_shape;
-  if (shard.image_shape.size() == 3) {
-    for (std::size_t d : shard.image_shape) sample_shape.push_back(static_cast<std::int64_t>(d));
-  } else {
-    sample_shape = {static_cast<std::int64_t>(shard.num_features())};
+  return Status::OK();
+}
+
+// One sample's shape: [C, H, W] for images, [features] for a table.
+std::vector<std::int64_t> SampleShape(const Dataset& shard) {
+  if (shard.image_shape.size() != 3) return {static_cast<std::int64_t>(shard.num_features())};
+  std::vector<std::int64_t> shape;
+  for (std::size_t d : shard.image_shape) shape.push_back(static_cast<std::int64_t>(d));
+  return shape;
+}
+
+// A TorchScript module (--model), loaded once per worker (Module::clone gives
+// parameters that are not leaves): its trainable parameters and buffers.
+Status LoadScriptModel(const TorchObjectiveOptions& options, torch::Dtype dtype, SharedModel& model,
+                       std::vector<torch::Tensor>& parameters,
+                       std::vector<std::pair<std::string, torch::Tensor>>& buffers) {
+  CRPSGD_ASSIGN_OR_RETURN(torch::jit::Module module, internal::LoadScriptModule(options.script_module));
+  if (options.loss == TorchLoss::kModel && !module.find_method("loss")) {
+    return Status::InvalidArgument(options.script_module.string() +
+                                   ": --loss model needs a method loss(output, target) exported with "
+                                   "@torch.jit.export; the module has none");
   }
+  module.to(dtype);
+  for (const torch::Tensor& p : module.parameters()) {
+    if (p.requires_grad()) parameters.push_back(p);  // frozen ones stay as the file has them
+  }
+  for (const auto& item : module.named_buffers()) buffers.emplace_back(item.name, item.value);
+  model.draws_random = internal::DrawsRandomNumbers(module);
+  model.script = std::move(module);
+  return Status::OK();
+}
+
+// A built-in network (--problem mlp, cnn, resnet20), initialised from the run's seed.
+void BuildBuiltInModel(const TorchObjectiveOptions& options, const std::vector<std::int64_t>& sample_shape,
+                       torch::Dtype dtype, SharedModel& model, std::vector<torch::Tensor>& parameters,
+                       std::vector<std::pair<std::string, torch::Tensor>>& buffers) {
+  {
+    // LibTorch's generator is global: construct under a lock with the run's
+    // seed, so that the initialisation depends on the seed only.
+    static std::mutex init_mutex;
+    std::lock_guard lock(init_mutex);
+    torch::manual_seed(options.seed);
+    model.module = internal::MakeModel(options, sample_shape);
+  }
+  model.module.ptr()->to(dtype);
+  parameters = model.module.ptr()->parameters();
+  for (const auto& item : model.module.ptr()->named_buffers()) buffers.emplace_back(item.key(), item.value());
+}
+
+// The worker's model: its parameters (x, flattened in order), its
+// floating-point buffers (the averaged state, e.g. batch norm's) and x₀.
+Result<std::shared_ptr<SharedModel>> BuildModel(const TorchObjectiveOptions& options,
+                                                const std::vector<std::int64_t>& sample_shape, torch::Dtype dtype) {
+  auto model = std::make_shared<SharedModel>();
+  std::vector<torch::Tensor> parameters;
+  std::vector<std::pair<std::string, torch::Tensor>> buffers;
+  if (!options.script_module.empty()) {
+    CRPSGD_RETURN_IF_ERROR(LoadScriptModel(options, dtype, *model, parameters, buffers));
+  } else {
+    BuildBuiltInModel(options, sample_shape, dtype, *model, parameters, buffers);
+  }
+  for (const torch::Tensor& p : parameters) {
+    model->parameters.push_back(p);
+    model->dim += static_cast<std::size_t>(p.numel());
+  }
+  for (const auto& [name, buffer] : buffers) {
+    if (buffer.is_floating_point()) {
+      model->state.emplace_back(name, buffer);
+      model->initial_state.push_back(buffer.detach().clone());
+    }
+  }
+  model->buffers = std::move(buffers);
+  for (const torch::Tensor& p : model->parameters) {
+    const torch::Tensor flat = p.detach().to(torch::kFloat64).contiguous().flatten();
+    model->initial_x.insert(model->initial_x.end(), flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
+  }
+  return model;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset& shard, const TorchObjectiveOptions& options,
+                                                           const TorchObjective* share_model_with) {
+  CRPSGD_RETURN_IF_ERROR(CheckNetworkInputs(shard, options));
+  const std::vector<std::int64_t> sample_shape = SampleShape(shard);
   try {
     auto impl = std::make_unique<TorchObjective::Impl>();
     impl->options = options;
@@ -378,54 +455,7 @@ Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset& shard,
     if (share_model_with != nullptr) {
       impl->model = share_model_with->impl_->model;
     } else {
-      auto model = std::make_shared<SharedModel>();
-      std::vector<torch::Tensor> parameters;
-      std::vector<std::pair<std::string, torch::Tensor>> buffers;
-      if (script) {
-        // Loaded once per worker (Module::clone gives parameters that are not leaves).
-        CRPSGD_ASSIGN_OR_RETURN(torch::jit::Module module, internal::LoadScriptModule(options.script_module));
-        if (options.loss == TorchLoss::kModel && !module.find_method("loss")) {
-          return Status::InvalidArgument(options.script_module.string() +
-                                         ": --loss model needs a method loss(output, target) exported with "
-                                         "@torch.jit.export; the module has none");
-        }
-        module.to(dtype);
-        for (const torch::Tensor& p : module.parameters()) {
-          if (p.requires_grad()) parameters.push_back(p);  // frozen ones stay as the file has them
-        }
-        for (const auto& item : module.named_buffers()) buffers.emplace_back(item.name, item.value);
-        model->draws_random = internal::DrawsRandomNumbers(module);
-        model->script = std::move(module);
-      } else {
-        {
-          // LibTorch's generator is global: construct under a lock with the run's
-          // seed, so that the initialisation depends on the seed only.
-          static std::mutex init_mutex;
-          std::lock_guard lock(init_mutex);
-          torch::manual_seed(options.seed);
-          model->module = internal::MakeModel(options, sample_shape);
-        }
-        model->module.ptr()->to(dtype);
-        parameters = model->module.ptr()->parameters();
-        for (const auto& item : model->module.ptr()->named_buffers()) buffers.emplace_back(item.key(), item.value());
-      }
-      for (const torch::Tensor& p : parameters) {
-        model->parameters.push_back(p);
-        model->dim += static_cast<std::size_t>(p.numel());
-      }
-      for (const auto& [name, buffer] : buffers) {
-        if (buffer.is_floating_point()) {
-          model->state.emplace_back(name, buffer);
-          model->initial_state.push_back(buffer.detach().clone());
-        }
-      }
-      model->buffers = std::move(buffers);
-      for (const torch::Tensor& p : model->parameters) {
-        const torch::Tensor flat = p.detach().to(torch::kFloat64).contiguous().flatten();
-        model->initial_x.insert(model->initial_x.end(), flat.data_ptr<double>(),
-                                flat.data_ptr<double>() + flat.numel());
-      }
-      impl->model = std::move(model);
+      CRPSGD_ASSIGN_OR_RETURN(impl->model, BuildModel(options, sample_shape, dtype));
     }
     if (impl->model->draws_random) {
       impl->generator = at::detail::createCPUGenerator(
@@ -434,7 +464,7 @@ Result<std::unique_ptr<TorchObjective>> MakeTorchObjective(const Dataset& shard,
     std::unique_ptr<TorchObjective> objective(new TorchObjective(std::move(impl)));
     // One forward pass on a sample: a shape mismatch shows up here, as a Status.
     if (objective->num_samples() > 0) {
-      if (script) {
+      if (!options.script_module.empty()) {
         CRPSGD_RETURN_IF_ERROR(CheckScriptOutputs(*objective->impl_, shard.source));
       } else {
         torch::NoGradGuard no_grad;
