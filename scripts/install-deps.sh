@@ -16,6 +16,7 @@ packages=(
   gnuplot-nox                         # figures
   clang                               # libFuzzer harnesses (scripts/fuzz.sh)
   clang-format                        # the code's layout (scripts/format.sh; the format_check test)
+  universal-ctags                     # functions' lengths (scripts/function-length.sh; the function_length test)
   libtorch-dev                        # networks (softmax, MLP, ResNet-20): target crpsgd_torch
   python3-torch                       # a real peer: the model-file test loads crpsgd's models in PyTorch
   iproute2                            # ip, tc: the test cluster of network namespaces (scripts/testcluster)
