@@ -22,7 +22,10 @@ PROBLEMS = {"raw": "logistic regression, raw Fashion-MNIST pixels, N = 10",
             "standardised": "logistic regression, standardised Fashion-MNIST pixels, N = 10",
             "leastsq-well": "least squares, condition 5, N = 8",
             "leastsq-bad": "least squares, condition 1000, N = 8",
-            "cnn": "the scripted CNN of examples/your-own-model, one epoch, N = 2 (test error)"}
+            "cnn": "the scripted CNN of examples/your-own-model, one epoch, N = 2 (test error)",
+            "wine": "multinomial logistic regression, scikit-learn's wine, N = 2 (untuned)",
+            "iris": "multinomial logistic regression, scikit-learn's iris, N = 2 (untuned)",
+            "diabetes": "least squares, scikit-learn's diabetes, N = 2 (untuned)"}
 ALL_CELLS, EVERY_CELL = 1.0, 1.25
 
 
