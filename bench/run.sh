@@ -79,9 +79,11 @@ REPORT
     echo
     /usr/bin/python3 bench/peers/resnet20_step.py --script "$tmp/resnet20.pt"
     CRPSGD_SCRIPTED_RESNET20="$tmp/resnet20.pt" build/bench/torch_step_bench --benchmark_min_time=3 \
-      --benchmark_format=json 2>/dev/null > "$tmp/step.json"
-    # Debian's python3, the one with python3-torch (a python3 earlier on PATH may lack it).
-    /usr/bin/python3 bench/peers/resnet20_step.py --threads 1,2 --seconds 6 > "$tmp/peer.jsonl"
+      --benchmark_filter=Step --benchmark_format=json 2>/dev/null > "$tmp/step.json"
+    # Debian's python3, the one with python3-torch (a python3 earlier on PATH may lack it),
+    # with the allocator settings crpsgd sets itself (crpsgd/allocator.h), so that both reuse memory.
+    GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=1073741824 \
+      /usr/bin/python3 bench/peers/resnet20_step.py --threads 1,2 --seconds 6 > "$tmp/peer.jsonl"
     python3 - "$tmp/step.json" "$tmp/peer.jsonl" <<'REPORT'
 import json, sys
 bench = json.load(open(sys.argv[1]))["benchmarks"]
@@ -98,6 +100,8 @@ for t in sorted(peer):
     s = rate[("BM_CrpsgdScriptedResNet20Step", t)]
     print(f"| {t} | {c:.0f} images/s | {l:.0f} images/s | {p:.0f} images/s | {c / p:.2f}× | {s:.0f} images/s | {c / s:.2f}× |")
 REPORT
+    echo
+    bash bench/batch_rate.sh
   fi
 } > "$out.tmp"
 mv "$out.tmp" "$out"

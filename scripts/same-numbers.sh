@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Do two builds compute the same numbers? For a refactor: every algorithm,
-# the defaults, a network, a resumed checkpoint, a sweep and the main job's
+# the defaults, an MLP and ResNet-20, a resumed checkpoint, a sweep and the main job's
 # sweep at a small budget, run by both
 # binaries with the same seeds; every JSON, JSONL and CSV file they write must
 # be equal, the fields that measure time or memory aside.
@@ -33,6 +33,7 @@ runs=(
   "epochs|train --data $heart --workers 2 --epochs 3 --seed 5"
   "mlp|train --format synthetic --synthetic-samples 400 --synthetic-features 8 --workers 2 --problem mlp --epochs 2"
   "main-job|sweep --problem logreg --data $fashion --positive-class 0 --normalize --lambda 1e-4 --workers 10 --budget 600 --lr-grid 1,4 --seeds 1 --run psgd:batch=1 --run local-sgd:batch=1,sync-period=10 --run cr-psgd:b1=4,rho=1.04 --run cr-psgd:rho=auto"
+  "resnet20|train --problem resnet20 --data $fashion --algo local-sgd --batch 64 --sync-period 2 --budget 256 --workers 2 --lr 0.05 --eval-samples 128"
   "sweep|sweep --data $heart --workers 2 --budget 1000 --lr-grid 0.5,2 --seeds 1,2 --run psgd:batch=2 --run auto:rounds=10"
 )
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "crpsgd/algorithm.h"
+#include "crpsgd/allocator.h"
 #include "crpsgd/batch_schedule.h"
 #include "crpsgd/communicator.h"
 #include "crpsgd/data_loader.h"
