@@ -397,6 +397,11 @@ int RunParsed(Commands& c, int argc, char** argv, bool leader) {
     if (leader) std::fprintf(stderr, "crpsgd: --resume: %s\n", finished->c_str());
     return kExitOk;
   }
+  // Before MPI or a worker starts a thread: a network's large tensors are
+  // reused, not mapped afresh every step (the same numbers, faster). Not for
+  // linear models: their readers free large arrays once, and a heap that
+  // keeps them raised a 2 GB file's peak per rank by 30% (bench/shard_memory.sh).
+  if (job.network()) crpsgd::KeepFreedMemoryForReuse();
   return RunCommand(job, argc, argv);
 }
 
@@ -405,9 +410,6 @@ int RunParsed(Commands& c, int argc, char** argv, bool leader) {
 
 int main(int argc, char** argv) {
   using namespace crpsgd::cli;
-  // First, before MPI or a worker starts a thread: a network's large tensors
-  // are reused, not mapped afresh every step (the same numbers, faster).
-  crpsgd::KeepFreedMemoryForReuse();
   Commands commands;
   const bool leader = crpsgd::MpirunRank() == 0;
   if (std::optional<int> code = Parse(commands, std::vector<std::string>(argv, argv + argc), leader)) return *code;
