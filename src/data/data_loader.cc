@@ -458,7 +458,12 @@ Status FinishLabels(const DataOptions& o, DataFormat format, LoadedData& loaded)
   // Tensor files hold class numbers (or a network's targets) already; a
   // network with its own targets reads any file's labels as they are.
   const bool as_given = o.labels == LabelTask::kClasses && (format == DataFormat::kTensors || o.labels_as_given);
-  if (o.labels != LabelTask::kRegression && HasFileLabels(format) && !as_given) {
+  // Images read with every class (--positive-class -1) for a linear
+  // classifier: class numbers, which the classifier must see as classes
+  // (multinomial logreg, or a binary problem's message), not as ±1 labels.
+  const bool image_classes = o.labels == LabelTask::kBinary && o.positive_class < 0 &&
+                             (format == DataFormat::kIdx || format == DataFormat::kCifar10);
+  if (o.labels != LabelTask::kRegression && (HasFileLabels(format) || image_classes) && !as_given) {
     CRPSGD_RETURN_IF_ERROR(MapFileLabels(o, loaded.train, loaded.test ? &*loaded.test : nullptr, loaded));
   }
   if (o.labels != LabelTask::kClasses) {

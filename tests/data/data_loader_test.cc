@@ -6,6 +6,7 @@
 
 #include "crpsgd/data_loader.h"
 #include "crpsgd/inproc.h"
+#include "testing/problems.h"
 #include "testing/temp_dir.h"
 
 namespace crpsgd {
@@ -129,6 +130,31 @@ TEST(DataLoaderTest, MultiClassLabelsBecomeClassesInTheirOrder) {
   options.train = dir.Write("half.svm", "1.5 1:1\n1 1:2\n");
   EXPECT_NE(LoadData(options, 1).status().message().find("half.svm: sample 1: label 1.5 is not a class label"),
             std::string::npos);
+}
+
+// IDX images with every class (--positive-class -1) for a linear classifier:
+// the class numbers become classes (multinomial logreg), or a binary
+// problem's message; they never reach a binary model as labels 0..K−1.
+TEST(DataLoaderTest, EveryClassOfImagesIsMultinomialForLogreg) {
+  testing::TempDir dir;
+  DataOptions options;
+  options.format = DataFormat::kIdx;
+  // 4 images of 1x2 pixels, classes 0, 1, 2, 0.
+  options.train = dir.Write("train-images-idx3-ubyte", testing::IdxBytes({4, 1, 2}, {0, 1, 2, 3, 4, 5, 6, 7}));
+  options.train_labels = dir.Write("train-labels-idx1-ubyte", testing::IdxBytes({4}, {0, 1, 2, 0}));
+  options.positive_class = -1;
+  const Status binary = LoadData(options, 1).status();
+  EXPECT_NE(binary.message().find("3 labels (0, 1, 2): this --problem is binary"), std::string::npos)
+      << binary.ToString();
+  options.multiclass = true;  // logreg
+  auto multinomial = LoadData(options, 1);
+  ASSERT_TRUE(multinomial.ok()) << multinomial.status().ToString();
+  EXPECT_EQ(multinomial->num_classes, 3u);
+  EXPECT_EQ(multinomial->train.labels, (std::vector<double>{0, 1, 2, 0}));
+  options.labels = LabelTask::kRegression;  // leastsq: the class numbers are the targets
+  auto targets = LoadData(options, 1);
+  ASSERT_TRUE(targets.ok()) << targets.status().ToString();
+  EXPECT_EQ(targets->train.labels, (std::vector<double>{0, 1, 2, 0}));
 }
 
 // Binary data keeps its own two labels for the model file: 1/0 stays 1/0,

@@ -101,8 +101,9 @@ const Setting<DataFlags> kDataSettings[] = {
     {"test-labels", kShared, "IDX labels file of --test-data (default: derived from its name)", "test-labels.idx",
      At<&DataFlags::test_labels>},
     {"positive-class", kShared | kPredict,
-     "IDX binary task: this class is +1 (-1 keeps raw class numbers, for leastsq)", "3",
-     At<&DataFlags::positive_class>},
+     "IDX and CIFAR-10: this class is +1 against the others; -1: every class (multinomial logreg; class numbers as "
+     "targets for leastsq)",
+     "3", At<&DataFlags::positive_class>},
     {"negative-class", kShared | kPredict,
      "IDX binary task: this class is -1 and other classes are dropped; -1 = all other classes", "5",
      At<&DataFlags::negative_class>},
