@@ -33,6 +33,14 @@ crpsgd::Dataset Images(std::size_t n) {
   return data;
 }
 
+// Images per second, and their inverse: the time of one sample.
+void CountSamples(benchmark::State& state, int batch_size) {
+  state.SetItemsProcessed(state.iterations() * batch_size);
+  state.counters["time_per_sample"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * batch_size),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert, benchmark::Counter::kIs1000);
+}
+
 // Training steps of `batch` samples through crpsgd's Objective interface on
 // the network `options` describes, on `threads` threads.
 void TimeCrpsgdSteps(benchmark::State& state, crpsgd::TorchObjectiveOptions options, int threads, int batch_size) {
@@ -55,10 +63,7 @@ void TimeCrpsgdSteps(benchmark::State& state, crpsgd::TorchObjectiveOptions opti
   };
   for (int i = 0; i < kWarmUpSteps; ++i) step();
   for (auto _ : state) step();
-  state.SetItemsProcessed(state.iterations() * batch_size);
-  state.counters["time_per_sample"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * batch_size),
-                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert, benchmark::Counter::kIs1000);
+  CountSamples(state, batch_size);
 }
 
 void BM_CrpsgdResNet20Step(benchmark::State& state) {
@@ -108,10 +113,7 @@ void TimeBareLibTorchSteps(benchmark::State& state, int threads, int batch_size)
   };
   for (int i = 0; i < kWarmUpSteps; ++i) step();
   for (auto _ : state) step();
-  state.SetItemsProcessed(state.iterations() * batch_size);
-  state.counters["time_per_sample"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * batch_size),
-                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert, benchmark::Counter::kIs1000);
+  CountSamples(state, batch_size);
 }
 
 void BM_BareLibTorchResNet20Step(benchmark::State& state) {

@@ -3,8 +3,9 @@
 // Training Neural Networks", 2017; fastai's lr_find).
 //
 // From the starting point, each worker takes `steps` SGD steps of `batch`
-// samples of its own shard (4x more, and again, while the loss does not fall) (as auto's local steps do, with the run's
-// momentum), the step growing geometrically from `smallest` to `largest`.
+// samples of its own shard (as auto's local steps do, with the run's
+// momentum), the step growing geometrically from `smallest` to `largest`;
+// a test whose loss does not fall is repeated at 4x the batch (least_fall).
 // The workers' batch losses are averaged after every step (one scalar,
 // evaluation traffic) and smoothed (an exponential average, β = 0.98, with
 // its start-up bias removed). The test ends when the smoothed loss passes

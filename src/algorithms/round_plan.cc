@@ -96,10 +96,11 @@ Result<RoundCosts> MeasureRoundCosts(const Objective& f, Communicator& comm, std
   // few milliseconds (noise, on a busy machine), far below any share of a
   // run's compute, and a plan from noise would make the same command give
   // different rounds, and so different models, from run to run.
-  std::vector<double> message(dim + state_size, 0.0);
-  std::vector<double> times(1, 0.0);
-  if (comm.machines() > 1) {
-    times.clear();
+  const bool one_machine = comm.machines() == 1;
+  double round_s = 0.0;
+  if (!one_machine) {
+    std::vector<double> message(dim + state_size, 0.0);
+    std::vector<double> times;
     CRPSGD_RETURN_IF_ERROR(comm.Barrier());
     for (int k = 0; k < 5; ++k) {
       const Clock::time_point a = Clock::now();
@@ -107,13 +108,14 @@ Result<RoundCosts> MeasureRoundCosts(const Objective& f, Communicator& comm, std
       times.push_back(SecondsSince(a));
     }
     std::nth_element(times.begin(), times.begin() + 2, times.end());
+    round_s = times[2];
   }
   // Rank 0's numbers everywhere: every worker must plan the same rounds.
-  double measured[2] = {sample_s, times[times.size() / 2]};
+  double measured[2] = {sample_s, round_s};
   CRPSGD_RETURN_IF_ERROR(comm.Broadcast(std::span<double>(measured, 2), 0));
   costs.sample_s = measured[0];
   costs.measured_s = measured[1];
-  costs.one_machine = comm.machines() == 1;
+  costs.one_machine = one_machine;
   if (net_model) costs.modelled_s = net_model->AllreduceSeconds(costs.bytes, comm.size());
   costs.round_s = costs.measured_s + costs.modelled_s;
   return costs;
