@@ -61,6 +61,8 @@ double LrBatchFactor(LrBatchScaling scaling, double batch_ratio);  // (B_t/B₁)
 
 const char* AlgorithmName(AlgorithmKind kind);  // "psgd", "cr-psgd", "local-sgd", "cr-psgd-catalyst", "auto"
 Result<AlgorithmKind> ParseAlgorithm(std::string_view name);
+// Whether --rounds auto plans its R from the link it runs on (round_plan.h): auto.
+bool PlansOwnRounds(AlgorithmKind kind);
 
 // auto's --batch auto: the smallest local batch b_min follows the step
 // (AlgorithmOptions::SmallestBatch). ResolveStep replaces it with the number.
@@ -138,7 +140,7 @@ struct AlgorithmOptions {
   // auto with L̄), else kAutoBatchForFixedStep.
   std::uint64_t SmallestBatch() const;
   // auto with --batch auto (kAutoBatch): b_min waits for the step (ResolveStep).
-  bool ChoosesOwnBatch() const { return kind == AlgorithmKind::kAuto && batch == kAutoBatch; }
+  bool ChoosesOwnBatch() const;
   // Whether the round ends with outer momentum or an outer step other than 1.
   bool has_outer_step() const { return outer_lr != 1.0 || outer_momentum != 0.0; }
   // The step schedule as given, else constant: the theory's, and auto's

@@ -109,12 +109,12 @@ struct RunSummary {
   std::uint64_t bytes = 0;            // training payload bytes per worker
   std::uint64_t eval_bytes = 0;       // evaluation payload bytes per worker
   std::optional<double> train_accuracy, test_loss, test_accuracy;
-  // cr-psgd-catalyst: K, the inner budget, and ‖∇f‖ at the returned y (Algorithm 2's
-  // convergence measure for non-convex f), computed on all training data.
-  std::optional<std::uint64_t> outer_iterations, inner_budget;
-  std::optional<double> gradient_norm;
-  // auto: the share of the budget whose mean iterate is the final model (0: the last iterate).
-  std::optional<double> tail_average;
+  // The algorithm's own results. The built-in ones report: cr-psgd-catalyst
+  // outer_iterations (K), inner_budget and gradient_norm, ‖∇f‖ at the
+  // returned y (Algorithm 2's convergence measure for non-convex f) on all
+  // training data; auto tail_averaged, the share of the budget whose mean
+  // iterate is the final model (0: the last iterate).
+  AlgorithmFields fields;
   RunTargets targets;                    // as given
   std::optional<TargetReached> reached;  // where they were first reached; nullopt: not reached
   std::uint64_t peak_rss_bytes = 0;      // peak resident memory, the largest over the workers' processes

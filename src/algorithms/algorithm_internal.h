@@ -1,19 +1,22 @@
 // The algorithms behind Train(): internal to the library. Their state is
-// opaque to users: Train keeps it, and checkpoints save and restore it.
+// opaque to users: each algorithm keeps its own, and checkpoints save and
+// restore it as a record the algorithm writes and reads itself.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
-#include "algorithms/tail_average.h"
 #include "crpsgd/algorithm.h"
 #include "crpsgd/communicator.h"
 #include "crpsgd/objective.h"
 #include "crpsgd/sampler.h"
 #include "crpsgd/status.h"
+#include "util/byte_record.h"
 
 namespace crpsgd {
 
@@ -21,47 +24,55 @@ struct AlgorithmResult {
   std::uint64_t rounds = 0;
   std::uint64_t sfo_per_worker = 0;
   std::uint64_t budget_left = 0;
-  // auto: the share of the budget whose iterates the final model averages (0: the last iterate).
-  std::optional<double> tail_average;
+  AlgorithmFields fields;  // its own, for RunSummary::fields (auto: tail_averaged)
+};
+
+// How far a run has come, whatever its algorithm: rounds done and SFO spent
+// per worker, the whole run. Train keeps it and checkpoints save it; an
+// algorithm updates it before each observer call and starts from it.
+struct RunProgress {
+  std::uint64_t rounds = 0;
+  std::uint64_t sfo_per_worker = 0;
 };
 
 // The SGD loop's own position: the rounds and SFO of the loop in progress (the
 // catalyst's inner run; the whole run for psgd and cr-psgd), the momentum
-// buffer (local-sgd: this worker's) and, with --rho auto, the norm test's
-// smoothed statistics and the batch they chose for the next round.
+// buffer and, with --rho auto, the norm test's smoothed statistics and the
+// batch they chose for the next round.
 struct SgdState {
   std::uint64_t rounds = 0, sfo = 0;
   std::vector<double> velocity;
   NormTestState norm_test;
 };
+void SaveNormTest(const NormTestState& norm_test, ByteWriter& out);
+NormTestState LoadNormTest(ByteReader& in);
+void SaveSgdState(const SgdState& sgd, ByteWriter& out);
+// A round's norm-test fields: noise_trace V and grad_norm2 G² (null before it has one).
+void SetNormTestFields(const NormTestState& norm_test, std::optional<double> grad_norm2, AlgorithmFields& fields);
+SgdState LoadSgdState(ByteReader& in);
 
-// Where a run stands at the end of a round: what it needs, besides x and the
-// sampler, to go on exactly as if it had never stopped (checkpoints). A fresh
-// run starts from the default. Algorithms keep it up to date before each
-// observer call and start from the one they are given.
-struct AlgorithmState {
-  std::uint64_t rounds = 0;          // rounds done (the whole run)
-  std::uint64_t sfo_per_worker = 0;  // SFO spent per worker (the whole run)
-  // cr-psgd-catalyst: the outer iteration in progress (1-based; 0 = not
-  // started) and its center y⁽ᵏ⁻¹⁾.
-  std::uint64_t outer_iteration = 0;
-  std::vector<double> center;
-  SgdState sgd;
-  // local-sgd and auto with --outer-momentum: the outer velocity u (the same
-  // on every worker).
-  std::vector<double> outer_velocity;
-  // auto: the local batch b the noise chose for the next round (0: b_min).
-  std::uint64_t local_batch = 0;
-  // auto: the tail windows' sums of iterates and the drift test (TailAverage).
-  internal::TailAverageState tail;
-};
+// An algorithm's state record: its own version first, then what it writes.
+// A change to one algorithm's state bumps that algorithm's version only.
+ByteWriter BeginStateRecord(std::uint64_t version);
+// The version of the record `in` starts (1..newest), or InvalidArgument
+// naming `algorithm` and both versions.
+Result<std::uint64_t> ReadStateVersion(ByteReader& in, std::uint64_t newest, std::string_view algorithm);
+// Corruption naming `algorithm` unless `in` was read whole and to its end.
+Status CheckStateRead(const ByteReader& in, std::string_view algorithm);
 
 class Algorithm {
  public:
   virtual ~Algorithm() = default;
-  // Runs from `state` (default: the start) to the end of the budget.
+  // Runs from `progress` and the algorithm's own state (default: the start)
+  // to the end of the budget, keeping both current before each observer call.
   virtual Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
-                                      RoundObserver& observer, AlgorithmState& state) = 0;
+                                      RoundObserver& observer, RunProgress& progress) = 0;
+  // What it needs besides x, the sampler and `progress` to go on exactly as
+  // if it had never stopped (momentum buffers, the norm test, the outer
+  // iteration, tail windows): its versioned record (BeginStateRecord), and
+  // that record read back into a fresh algorithm before Run.
+  virtual std::string SaveState() const = 0;
+  virtual Status LoadState(std::string_view record) = 0;
 };
 
 // options must be valid.

@@ -6,11 +6,6 @@
 #include "crpsgd/enum_table.h"
 
 namespace crpsgd {
-constexpr EnumTable<AlgorithmKind, 5> kAlgorithms{{{{AlgorithmKind::kPsgd, "psgd"},
-                                                    {AlgorithmKind::kCrPsgd, "cr-psgd"},
-                                                    {AlgorithmKind::kLocalSgd, "local-sgd"},
-                                                    {AlgorithmKind::kCrPsgdCatalyst, "cr-psgd-catalyst"},
-                                                    {AlgorithmKind::kAuto, "auto"}}}};
 constexpr EnumTable<RoundSplit, 3> kRoundSplits{
     {{{RoundSplit::kNoise, "noise"}, {RoundSplit::kOneStep, "one-step"}, {RoundSplit::kLocalSteps, "local-steps"}}}};
 constexpr EnumTable<LrSchedule, 3> kLrSchedules{
@@ -18,8 +13,6 @@ constexpr EnumTable<LrSchedule, 3> kLrSchedules{
 constexpr EnumTable<LrBatchScaling, 3> kLrBatchScalings{
     {{{LrBatchScaling::kNone, "none"}, {LrBatchScaling::kSqrt, "sqrt"}, {LrBatchScaling::kLinear, "linear"}}}};
 
-const char* AlgorithmName(AlgorithmKind kind) { return kAlgorithms.Name(kind); }
-Result<AlgorithmKind> ParseAlgorithm(std::string_view name) { return kAlgorithms.Parse(name, "--algo"); }
 const char* RoundSplitName(RoundSplit split) { return kRoundSplits.Name(split); }
 Result<RoundSplit> ParseRoundSplit(std::string_view name) { return kRoundSplits.Parse(name, "--round-split"); }
 const char* LrScheduleName(LrSchedule schedule) { return kLrSchedules.Name(schedule); }
@@ -90,7 +83,8 @@ Status AlgorithmOptions::Validate(int workers) const {
     errors.Add(
         Status::InvalidArgument("--outer-momentum must be in [0, 1) (got " + std::to_string(outer_momentum) + ")"));
   }
-  if (has_outer_step() && kind != AlgorithmKind::kLocalSgd && kind != AlgorithmKind::kAuto) {
+  const internal::AlgorithmSpec& spec = internal::SpecOf(kind);
+  if (has_outer_step() && !spec.averages_models) {
     errors.Add(Status::InvalidArgument(std::string("--outer-lr and --outer-momentum act on averaged models "
                                                    "(local-sgd, auto); ") +
                                        AlgorithmName(kind) + " averages gradients"));
@@ -99,11 +93,11 @@ Status AlgorithmOptions::Validate(int workers) const {
     errors.Add(Status::InvalidArgument("--tail-average must be auto or a share of the budget in [0, 1] (got " +
                                        std::to_string(*tail_average) + ")"));
   }
-  if (tail_average && kind != AlgorithmKind::kAuto) {
+  if (tail_average && !spec.tail_averages) {
     errors.Add(Status::InvalidArgument(std::string("--tail-average is auto's; ") + AlgorithmName(kind) +
                                        " returns its last iterate"));
   }
-  if (budget >= 1) errors.Add(internal::SpecOf(kind).validate(*this, workers));  // the algorithm's own
+  if (budget >= 1) errors.Add(spec.validate(*this, workers));  // the algorithm's own
   if (!errors.ok()) return errors.ToStatus();
   if (rounds > 0) return FitToRounds(*this, workers).status();  // R must be reachable
   return Status::OK();

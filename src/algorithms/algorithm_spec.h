@@ -21,16 +21,29 @@
 
 namespace crpsgd::internal {
 
-// One of an algorithm's own fields in summary.json: a count, a number, a
-// word ("auto"), or null (not known).
-using SummaryValue = std::variant<std::nullptr_t, std::uint64_t, double, std::string>;
+// One of an algorithm's own fields in summary.json (round_record.h).
+using SummaryValue = FieldValue;
 using SummaryFields = std::vector<std::pair<std::string, SummaryValue>>;
 
 struct AlgorithmSpec {
   AlgorithmKind kind;
+  const char* name;  // --algo's word, and summary.json's "algo"
   // A constant batch (--batch: psgd, local-sgd); otherwise B₁ and a growing
   // batch (--b1, --rho), which the checks and messages name instead.
   bool fixed_batch = false;
+  // What of the shared machinery it takes, so that the generic code asks
+  // these instead of naming algorithms. It averages models (local-sgd,
+  // auto): --outer-lr and --outer-momentum act on its rounds.
+  bool averages_models = false;
+  // --tail-average: its final model may be a mean of its last iterates (auto).
+  bool tail_averages = false;
+  // --batch auto picks its smallest batch from the step, and under --lr auto
+  // each step takes the safe step for its own batch (auto).
+  bool step_per_batch = false;
+  // --rounds auto plans R from the link it runs on (round_plan.h; auto).
+  bool plans_rounds = false;
+  // --rho auto raises B₁ to the smallest batch stable at the step (cr-psgd).
+  bool stable_first_batch = false;
   std::unique_ptr<Algorithm> (*make)(const AlgorithmOptions& options) = nullptr;
   // Rounds and samples for the budget, as Run spends them.
   AlgorithmPlan (*plan)(const AlgorithmOptions& options, int workers) = nullptr;

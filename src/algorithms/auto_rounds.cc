@@ -78,18 +78,18 @@ class AutoRounds final : public Algorithm {
   explicit AutoRounds(const AlgorithmOptions& options) : options_(options) {}
 
   Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
-                              RoundObserver& observer, AlgorithmState& state) override {
+                              RoundObserver& observer, RunProgress& progress) override {
     const std::vector<std::uint64_t> plan = AutoRoundSamples(options_);
     // The noise is measured whenever there is a spread (N > 1): the noise split and outer momentum use it.
     const bool measure = comm.size() > 1;
-    Workspace w(options_, f, sampler, x.size(), state);
+    Workspace w(options_, f, sampler, x.size(), state_);
     AlgorithmResult result;
-    result.rounds = state.rounds;
-    result.sfo_per_worker = state.sfo_per_worker;
-    for (std::uint64_t t = state.rounds + 1; t <= plan.size(); ++t) {
+    result.rounds = progress.rounds;
+    result.sfo_per_worker = progress.sfo_per_worker;
+    for (std::uint64_t t = progress.rounds + 1; t <= plan.size(); ++t) {
       const std::uint64_t samples = plan[t - 1];
       const std::uint64_t b =
-          LocalBatch(samples, state.local_batch != 0 ? state.local_batch : options_.SmallestBatch());
+          LocalBatch(samples, state_.local_batch != 0 ? state_.local_batch : options_.SmallestBatch());
       const Split split = SplitRound(samples, b);
       if (measure || w.outer.active() || w.tail.active()) w.start.assign(x.begin(), x.end());
       const std::uint64_t round_start = result.sfo_per_worker;
@@ -104,17 +104,17 @@ class AutoRounds final : public Algorithm {
       std::optional<double> drift;
       if (w.tail.active() && !averaged) drift = w.tail.AfterRound(round_start, w.start, x);
       std::optional<double> grad_norm2;
-      if (spread) grad_norm2 = MeasureNoise(w, x, pass, b, comm.size(), state);
+      if (spread) grad_norm2 = MeasureNoise(w, x, pass, b, comm.size());
       // Outer momentum on the signal: scaled by the share Ĝ²/‖ḡ‖² of the mean
       // displacement that is gradient, not noise (momentum on noise adds noise).
-      const NormTestState& measured = state.sgd.norm_test;
+      const NormTestState& measured = state_.norm_test;
       const double signal =
           grad_norm2 && measured.mean_norm2 > 0.0 ? std::clamp(*grad_norm2 / measured.mean_norm2, 0.0, 1.0) : 1.0;
       if (!averaged) w.outer.Apply(w.start, x, signal);  // the mean iterate is the output, not a step
       result.rounds = t;
       result.sfo_per_worker += samples;
-      state.rounds = t;
-      state.sfo_per_worker = result.sfo_per_worker;
+      progress.rounds = t;
+      progress.sfo_per_worker = result.sfo_per_worker;
       RoundRecord record;
       record.round = t;
       record.batch = split.even;
@@ -122,25 +122,56 @@ class AutoRounds final : public Algorithm {
       record.samples = samples;
       record.sfo_per_worker = result.sfo_per_worker;
       record.last = t == plan.size();
-      if (grad_norm2) {
-        record.noise_trace = state.sgd.norm_test.noise;
-        record.grad_norm2 = grad_norm2;
+      if (grad_norm2) SetNormTestFields(state_.norm_test, grad_norm2, record.fields);
+      if (drift) record.fields.Set("drift", *drift);
+      if (record.last) {
+        const double share = averaged ? averaged->share : 0.0;
+        record.fields.Set("tail_average", share);
+        result.fields.Set("tail_averaged", share);
       }
-      record.drift = drift;
-      if (record.last) record.tail_average = result.tail_average = averaged ? averaged->share : 0.0;
       CRPSGD_RETURN_IF_ERROR(observer.OnRound(record, x));
     }
     result.budget_left = options_.budget - result.sfo_per_worker;
     return result;
   }
 
+  // Version 1: the momentum buffer, the norm test, the outer velocity, the
+  // next local batch, the tail windows.
+  std::string SaveState() const override {
+    ByteWriter out = BeginStateRecord(1);
+    out.Doubles(state_.velocity);
+    SaveNormTest(state_.norm_test, out);
+    out.Doubles(state_.outer_velocity), out.U64(state_.local_batch);
+    SaveTailAverage(state_.tail, out);
+    return std::move(out.bytes());
+  }
+
+  Status LoadState(std::string_view record) override {
+    ByteReader in(record);
+    CRPSGD_RETURN_IF_ERROR(ReadStateVersion(in, 1, "auto").status());
+    state_.velocity = in.Doubles();
+    state_.norm_test = LoadNormTest(in);
+    state_.outer_velocity = in.Doubles(), state_.local_batch = in.U64();
+    state_.tail = LoadTailAverage(in);
+    return CheckStateRead(in, "auto");
+  }
+
  private:
+  // What the run carries from round to round (and a checkpoint saves).
+  struct State {
+    std::vector<double> velocity;        // this worker's momentum buffer (local steps)
+    NormTestState norm_test;             // the round spread's smoothed statistics
+    std::vector<double> outer_velocity;  // --outer-momentum's u (the same on every worker)
+    std::uint64_t local_batch = 0;       // the local batch b the noise chose for the next round (0: b_min)
+    TailAverageState tail;               // the tail windows' sums of iterates and the drift test
+  };
+
   // What one run keeps between rounds, in the order it was always built.
   struct Workspace {
-    Workspace(const AlgorithmOptions& o, const Objective& f, Sampler& sampler, std::size_t dim, AlgorithmState& state)
+    Workspace(const AlgorithmOptions& o, const Objective& f, Sampler& sampler, std::size_t dim, State& state)
         : batch_gradient(f, sampler, o.max_micro_batch),
           grad(dim),
-          step(o.lr, o.momentum, o.weight_decay, dim, state.sgd.velocity),
+          step(o.lr, o.momentum, o.weight_decay, dim, state.velocity),
           exchange(f, /*with_state=*/true),
           outer(o, state.outer_velocity, dim),
           tail(o.tail_average, o.budget, state.tail) {}
@@ -210,7 +241,7 @@ class AutoRounds final : public Algorithm {
 
   // The norm test's Ĝ² from the round's spread, and the next round's local batch.
   double MeasureNoise(const Workspace& w, std::span<const double> x, const LocalPass& pass, std::uint64_t b,
-                      int workers, AlgorithmState& state) const {
+                      int workers) {
     double mean2 = 0.0;  // ‖ḡ‖², ḡ = (x_r − x̄)/η
     for (std::size_t j = 0; j < x.size(); ++j) mean2 += (w.start[j] - x[j]) * (w.start[j] - x[j]);
     mean2 /= pass.eta * pass.eta;
@@ -218,9 +249,9 @@ class AutoRounds final : public Algorithm {
     // The samples g_i averages, weighted by the steps: S_r when the step is constant.
     const auto effective = static_cast<std::uint64_t>(std::max(1.0, std::round(pass.eta * pass.eta / pass.spread_sum)));
     const double noise = static_cast<double>(effective) * n / (n - 1.0) * (w.message.back() - mean2);
-    NormTestState& norm_test = state.sgd.norm_test;
+    NormTestState& norm_test = state_.norm_test;
     const double grad_norm2 = UpdateNormTest(norm_test, noise, mean2, effective, workers, options_.norm_test_theta2);
-    state.local_batch = NextLocalBatch(norm_test, grad_norm2, b, workers, options_.norm_test_theta2);
+    state_.local_batch = NextLocalBatch(norm_test, grad_norm2, b, workers, options_.norm_test_theta2);
     return grad_norm2;
   }
 
@@ -245,6 +276,7 @@ class AutoRounds final : public Algorithm {
   }
 
   AlgorithmOptions options_;
+  State state_;
 };
 
 }  // namespace
@@ -252,7 +284,12 @@ class AutoRounds final : public Algorithm {
 // auto: S_r per round (AutoRoundSamples), split by the measured noise.
 const AlgorithmSpec kAutoSpec{
     .kind = AlgorithmKind::kAuto,
+    .name = "auto",
     .fixed_batch = true,  // --batch is b_min
+    .averages_models = true,
+    .tail_averages = true,
+    .step_per_batch = true,
+    .plans_rounds = true,
     .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<AutoRounds>(o); },
     .plan =
         [](const AlgorithmOptions& o, int) {
@@ -311,8 +348,7 @@ const AlgorithmSpec kAutoSpec{
           fields.emplace_back("tail_average",
                               o.tail_average ? SummaryValue(*o.tail_average) : SummaryValue(std::string("auto")));
           // The share the final model averages, as the drift test chose it (null: a target stopped the run).
-          fields.emplace_back("tail_averaged",
-                              summary.tail_average ? SummaryValue(*summary.tail_average) : SummaryValue(nullptr));
+          fields.emplace_back("tail_averaged", summary.fields.ValueOr("tail_averaged"));
           return fields;
         },
 };

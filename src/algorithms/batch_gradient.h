@@ -42,7 +42,7 @@ class BatchGradient {
 
 // x ← x − γ·d with d = g + wd·x, or, with momentum μ > 0, v ← μv + d and
 // x ← x − γ·v (heavy ball). With μ = wd = 0 this is plain SGD, bit for bit.
-// The momentum buffer v is the caller's (AlgorithmState::velocity, which a
+// The momentum buffer v is the caller's (part of the algorithm's state, which a
 // checkpoint saves): an empty one starts at zero, a resumed one goes on.
 class SgdStep {
  public:

@@ -19,11 +19,11 @@ namespace {
 // 3 the run's first loss (a run ending above it is reported as diverged), 4
 // the model's state outside x (a network's batch-norm statistics and its
 // augmentation stream), 5 the outer momentum and auto's local batch, 6 auto's
-// tail average. Formats 3 to 5 are still read: they lack what came later (an
-// auto run's checkpoint from before 6 belongs to another run: its identity
-// has no tail_average).
-constexpr char kMagic[8] = {'C', 'R', 'P', 'S', 'G', 'D', 'C', '6'};
-constexpr char kOldestReadable = '3';
+// tail average. 7 leaves the algorithm's state to the algorithm: its name and
+// the record it writes and reads itself (Algorithm::SaveState), with a version
+// of its own, so that a change to one algorithm's state no longer changes the
+// format. Older formats are refused with one message.
+constexpr char kMagic[8] = {'C', 'R', 'P', 'S', 'G', 'D', 'C', '7'};
 
 std::uint64_t Fnv1a(std::string_view bytes) {
   std::uint64_t h = 14695981039346656037ull;
@@ -87,12 +87,8 @@ Status WriteWorkerCheckpoint(const std::filesystem::path& path, const WorkerChec
   for (const auto& [key, value] : c.identity) w.Str(key), w.Str(value);
   w.U64(c.rank), w.U64(c.workers);
   w.Doubles(c.x);
-  const AlgorithmState& a = c.algorithm;
-  w.U64(a.rounds), w.U64(a.sfo_per_worker), w.U64(a.outer_iteration), w.U64(a.sgd.rounds), w.U64(a.sgd.sfo);
-  w.Doubles(a.center), w.Doubles(a.sgd.velocity);
-  const NormTestState& norm_test = a.sgd.norm_test;
-  w.U64(norm_test.started ? 1 : 0), w.F64(norm_test.noise), w.F64(norm_test.mean_norm2);
-  w.U64(norm_test.next_batch);
+  w.U64(c.progress.rounds), w.U64(c.progress.sfo_per_worker);
+  w.Str(c.algorithm), w.Str(c.algorithm_state);
   w.Str(c.sampler);
   const MonitorState& m = c.monitor;
   w.U64(m.next_auto_eval), w.U64(m.bytes), w.U64(m.eval_bytes);
@@ -101,14 +97,6 @@ Status WriteWorkerCheckpoint(const std::filesystem::path& path, const WorkerChec
   w.U64(c.observers.size());
   for (const std::string& o : c.observers) w.Str(o);
   w.Str(c.model_state);
-  w.Doubles(a.outer_velocity), w.U64(a.local_batch);
-  const TailAverageState& tail = a.tail;
-  w.U64(tail.windows.size());
-  for (const TailWindow& window : tail.windows) {
-    w.F64(window.share), w.Doubles(window.sum), w.F64(window.count), w.F64(window.drift_sum);
-    w.U64(window.drift_count);
-  }
-  w.Doubles(tail.previous_move), w.U64(tail.previous_round_start);
   w.U64(Fnv1a(w.bytes()));
   return WriteFileAtomic(path, w.bytes());
 }
@@ -118,13 +106,12 @@ Result<WorkerCheckpoint> ReadWorkerCheckpoint(const std::filesystem::path& path)
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound(name + ": checkpoint file missing");
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const char newest = kMagic[sizeof kMagic - 1];
+  const char version = kMagic[sizeof kMagic - 1];
   const bool ours = bytes.size() >= sizeof kMagic && std::memcmp(bytes.data(), kMagic, sizeof kMagic - 1) == 0;
-  const char version = ours ? bytes[sizeof kMagic - 1] : '\0';
-  if (ours && (version < kOldestReadable || version > newest)) {
-    return Status::InvalidArgument(name + ": checkpoint format " + std::string(1, version) +
-                                   ", this crpsgd reads formats " + std::string(1, kOldestReadable) + " to " +
-                                   std::string(1, newest) + " (written by another version: start the run again)");
+  if (ours && bytes[sizeof kMagic - 1] != version) {
+    return Status::InvalidArgument(name + ": checkpoint format " + std::string(1, bytes[sizeof kMagic - 1]) +
+                                   ", this crpsgd reads format " + std::string(1, version) +
+                                   " (written by another version: start the run again)");
   }
   if (!ours || bytes.size() < sizeof kMagic + 8) {
     return Status::Corruption(name + ": not a crpsgd checkpoint (or truncated)");
@@ -144,14 +131,8 @@ Result<WorkerCheckpoint> ReadWorkerCheckpoint(const std::filesystem::path& path)
   }
   c.rank = b.U64(), c.workers = b.U64();
   c.x = b.Doubles();
-  AlgorithmState& a = c.algorithm;
-  a.rounds = b.U64(), a.sfo_per_worker = b.U64(), a.outer_iteration = b.U64(), a.sgd.rounds = b.U64();
-  a.sgd.sfo = b.U64();
-  a.center = b.Doubles(), a.sgd.velocity = b.Doubles();
-  NormTestState& norm_test = a.sgd.norm_test;
-  norm_test.started = b.U64() != 0;
-  norm_test.noise = b.F64(), norm_test.mean_norm2 = b.F64();
-  norm_test.next_batch = b.U64();
+  c.progress.rounds = b.U64(), c.progress.sfo_per_worker = b.U64();
+  c.algorithm = b.Str(), c.algorithm_state = b.Str();
   c.sampler = b.Str();
   MonitorState& m = c.monitor;
   m.next_auto_eval = b.U64(), m.bytes = b.U64(), m.eval_bytes = b.U64();
@@ -159,17 +140,7 @@ Result<WorkerCheckpoint> ReadWorkerCheckpoint(const std::filesystem::path& path)
   m.first_loss = b.F64();
   const std::uint64_t observers = b.U64();
   for (std::uint64_t i = 0; b.ok() && i < observers && i < 1000; ++i) c.observers.push_back(b.Str());
-  if (version >= '4') c.model_state = b.Str();
-  if (version >= '5') a.outer_velocity = b.Doubles(), a.local_batch = b.U64();
-  if (version >= '6') {
-    const std::uint64_t windows = b.U64();
-    for (std::uint64_t i = 0; b.ok() && i < windows && i < 1000; ++i) {
-      TailWindow& window = a.tail.windows.emplace_back();
-      window.share = b.F64(), window.sum = b.Doubles(), window.count = b.F64(), window.drift_sum = b.F64();
-      window.drift_count = b.U64();
-    }
-    a.tail.previous_move = b.Doubles(), a.tail.previous_round_start = b.U64();
-  }
+  c.model_state = b.Str();
   if (!b.ok()) return Status::Corruption(name + ": truncated record inside the checkpoint");
   return c;
 }
@@ -218,7 +189,7 @@ Result<WorkerCheckpoint> ReadLatestCheckpoint(const std::filesystem::path& dir, 
     return Status::Corruption(file.string() + ": holds rank " + std::to_string(c.rank) + "'s state, not rank " +
                               std::to_string(rank) + "'s");
   }
-  if (c.algorithm.rounds != *round) return Status::Corruption(file.string() + ": its round does not match LATEST");
+  if (c.progress.rounds != *round) return Status::Corruption(file.string() + ": its round does not match LATEST");
   return c;
 }
 

@@ -25,7 +25,9 @@ struct WorkerCheckpoint {
   std::vector<std::pair<std::string, std::string>> identity;  // the run it belongs to
   std::uint64_t rank = 0, workers = 0;
   std::vector<double> x;
-  AlgorithmState algorithm;
+  RunProgress progress;
+  std::string algorithm;        // its name ("cr-psgd")
+  std::string algorithm_state;  // Algorithm::SaveState(): the algorithm's own versioned record
   std::string sampler;
   MonitorState monitor;
   std::vector<std::string> observers;  // RoundObserver::CheckpointState(), in order

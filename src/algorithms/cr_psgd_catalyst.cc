@@ -11,32 +11,34 @@ namespace crpsgd::internal {
 namespace {
 
 // Renumbers an inner CR-PSGD run's rounds and SFO into the whole run's, in
-// the record and in the run's state.
+// the record and in the run's progress.
 class OuterIterationObserver final : public RoundObserver {
  public:
-  OuterIterationObserver(RoundObserver& outer, AlgorithmState& state, std::uint64_t k, bool final_iteration,
-                         std::uint64_t rounds_before, std::uint64_t sfo_before)
+  OuterIterationObserver(RoundObserver& outer, RunProgress& progress, const SgdState& inner, std::uint64_t k,
+                         bool final_iteration, std::uint64_t rounds_before, std::uint64_t sfo_before)
       : outer_(outer),
-        state_(state),
+        progress_(progress),
+        inner_(inner),
         k_(k),
         final_(final_iteration),
         rounds_before_(rounds_before),
         sfo_before_(sfo_before) {}
 
   Status OnRound(const RoundRecord& inner, std::span<const double> x) override {
-    state_.rounds = rounds_before_ + state_.sgd.rounds;
-    state_.sfo_per_worker = sfo_before_ + state_.sgd.sfo;
+    progress_.rounds = rounds_before_ + inner_.rounds;
+    progress_.sfo_per_worker = sfo_before_ + inner_.sfo;
     RoundRecord record = inner;
     record.round += rounds_before_;
     record.sfo_per_worker += sfo_before_;
-    record.outer_iteration = k_;
+    record.fields.Set("outer_iteration", k_);
     record.last = inner.last && final_;
     return outer_.OnRound(record, x);
   }
 
  private:
   RoundObserver& outer_;
-  AlgorithmState& state_;
+  RunProgress& progress_;
+  const SgdState& inner_;
   std::uint64_t k_;
   bool final_;
   std::uint64_t rounds_before_, sfo_before_;
@@ -45,40 +47,56 @@ class OuterIterationObserver final : public RoundObserver {
 }  // namespace
 
 Result<AlgorithmResult> CrPsgdCatalyst::Run(Communicator& comm, const Objective& f, Sampler& sampler,
-                                            std::span<double> x, RoundObserver& observer, AlgorithmState& state) {
+                                            std::span<double> x, RoundObserver& observer, RunProgress& progress) {
   CRPSGD_RETURN_IF_ERROR(options_.Validate(comm.size()));
   const std::uint64_t outer = options_.OuterIterationsFor(comm.size());
   AlgorithmOptions inner = options_;
   inner.kind = AlgorithmKind::kCrPsgd;
   inner.budget = options_.InnerBudgetFor(comm.size());
 
-  if (state.outer_iteration == 0) {  // a fresh run: y⁽⁰⁾ = x₁
-    state.outer_iteration = 1;
-    state.center.assign(x.begin(), x.end());
+  if (outer_iteration_ == 0) {  // a fresh run: y⁽⁰⁾ = x₁
+    outer_iteration_ = 1;
+    center_.assign(x.begin(), x.end());
   }
   AlgorithmResult result;
-  result.rounds = state.rounds;
-  result.sfo_per_worker = state.sfo_per_worker;
-  for (std::uint64_t k = state.outer_iteration; k <= outer; ++k) {
-    const ProximalObjective h(f, options_.theta, state.center);  // y⁽ᵏ⁻¹⁾: fixed during one inner run
+  result.rounds = progress.rounds;
+  result.sfo_per_worker = progress.sfo_per_worker;
+  for (std::uint64_t k = outer_iteration_; k <= outer; ++k) {
+    const ProximalObjective h(f, options_.theta, center_);  // y⁽ᵏ⁻¹⁾: fixed during one inner run
     MinibatchSgd cr_psgd(inner, std::make_unique<GeometricBatch>(inner.first_batch, inner.growth),
-                         result.sfo_per_worker - state.sgd.sfo, options_.budget);  // one step schedule for the run
-    const std::uint64_t rounds_before = result.rounds - state.sgd.rounds;
-    const std::uint64_t sfo_before = result.sfo_per_worker - state.sgd.sfo;
-    OuterIterationObserver renumber(observer, state, k, k == outer, rounds_before, sfo_before);
+                         result.sfo_per_worker - inner_.sfo, options_.budget);  // one step schedule for the run
+    const std::uint64_t rounds_before = result.rounds - inner_.rounds;
+    const std::uint64_t sfo_before = result.sfo_per_worker - inner_.sfo;
+    OuterIterationObserver renumber(observer, progress, inner_, k, k == outer, rounds_before, sfo_before);
     CRPSGD_ASSIGN_OR_RETURN(AlgorithmResult step,
-                            cr_psgd.RunFrom(comm, h, sampler, x, renumber, state.sgd));  // x₁ = y⁽ᵏ⁻¹⁾
+                            cr_psgd.RunFrom(comm, h, sampler, x, renumber, inner_));  // x₁ = y⁽ᵏ⁻¹⁾
     result.rounds = rounds_before + step.rounds;
     result.sfo_per_worker = sfo_before + step.sfo_per_worker;
     // The next outer iteration: y⁽ᵏ⁾ = x, a fresh inner run (momentum restarts).
-    std::copy(x.begin(), x.end(), state.center.begin());
-    state.outer_iteration = k + 1;
+    std::copy(x.begin(), x.end(), center_.begin());
+    outer_iteration_ = k + 1;
     // A fresh inner run: momentum restarts, and (--rho auto) each proximal
     // problem starts at B₁ with fresh statistics.
-    state.sgd = {};
+    inner_ = {};
   }
   result.budget_left = options_.budget - result.sfo_per_worker;
   return result;
+}
+
+// Version 1: k, y⁽ᵏ⁻¹⁾, the inner run's SgdState.
+std::string CrPsgdCatalyst::SaveState() const {
+  ByteWriter out = BeginStateRecord(1);
+  out.U64(outer_iteration_), out.Doubles(center_);
+  SaveSgdState(inner_, out);
+  return std::move(out.bytes());
+}
+
+Status CrPsgdCatalyst::LoadState(std::string_view record) {
+  ByteReader in(record);
+  CRPSGD_RETURN_IF_ERROR(ReadStateVersion(in, 1, "cr-psgd-catalyst").status());
+  outer_iteration_ = in.U64(), center_ = in.Doubles();
+  inner_ = LoadSgdState(in);
+  return CheckStateRead(in, "cr-psgd-catalyst");
 }
 
 namespace {
@@ -110,22 +128,21 @@ Status ValidateCatalyst(const AlgorithmOptions& o, int workers) {
 // gradient (non-convex f), which no other algorithm reports.
 Status FinishCatalyst(const AlgorithmOptions& o, int workers, FullEvaluator& eval, std::span<const double> x,
                       RunSummary& summary) {
-  summary.outer_iterations = o.OuterIterationsFor(workers);
-  summary.inner_budget = o.InnerBudgetFor(workers);
+  summary.fields.Set("outer_iterations", o.OuterIterationsFor(workers));
+  summary.fields.Set("inner_budget", o.InnerBudgetFor(workers));
   std::vector<double> gradient(x.size());
   CRPSGD_RETURN_IF_ERROR(eval.LossAndGradient(x, gradient).status());
   double norm2 = 0.0;
   for (double g : gradient) norm2 += g * g;
-  summary.gradient_norm = std::sqrt(norm2);
+  summary.fields.Set("gradient_norm", std::sqrt(norm2));
   return Status::OK();
 }
-
-SummaryValue OrNull(const std::optional<std::uint64_t>& v) { return v ? SummaryValue(*v) : SummaryValue(nullptr); }
 
 }  // namespace
 
 const AlgorithmSpec kCrPsgdCatalystSpec{
     .kind = AlgorithmKind::kCrPsgdCatalyst,
+    .name = "cr-psgd-catalyst",
     .fixed_batch = false,
     .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<CrPsgdCatalyst>(o); },
     .plan =
@@ -148,13 +165,12 @@ const AlgorithmSpec kCrPsgdCatalystSpec{
                            int workers) { return static_cast<double>(workers) * static_cast<double>(o.first_batch); },
     .summary_fields =
         [](const AlgorithmOptions& o, const RunSummary& s) {
-          return SummaryFields{
-              {"b1", std::uint64_t{o.first_batch}},
-              {"rho", RhoValue(o)},
-              {"theta", o.theta},
-              {"outer_iterations", OrNull(s.outer_iterations)},
-              {"inner_budget", OrNull(s.inner_budget)},
-              {"gradient_norm", s.gradient_norm ? SummaryValue(*s.gradient_norm) : SummaryValue(nullptr)}};
+          return SummaryFields{{"b1", std::uint64_t{o.first_batch}},
+                               {"rho", RhoValue(o)},
+                               {"theta", o.theta},
+                               {"outer_iterations", s.fields.ValueOr("outer_iterations")},
+                               {"inner_budget", s.fields.ValueOr("inner_budget")},
+                               {"gradient_norm", s.fields.ValueOr("gradient_norm")}};
         },
     .finish = FinishCatalyst,
 };

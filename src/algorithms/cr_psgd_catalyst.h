@@ -1,5 +1,9 @@
 #pragma once
 
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "algorithms/algorithm_internal.h"
 #include "crpsgd/algorithm.h"
 
@@ -19,10 +23,15 @@ class CrPsgdCatalyst final : public Algorithm {
  public:
   CrPsgdCatalyst(const AlgorithmOptions& options) : options_(options) {}
   Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
-                              RoundObserver& observer, AlgorithmState& state) override;
+                              RoundObserver& observer, RunProgress& progress) override;
+  std::string SaveState() const override;
+  Status LoadState(std::string_view record) override;
 
  private:
   AlgorithmOptions options_;
+  std::uint64_t outer_iteration_ = 0;  // k in progress (1-based; 0 = not started)
+  std::vector<double> center_;         // its center y⁽ᵏ⁻¹⁾
+  SgdState inner_;                     // where its inner CR-PSGD stands
 };
 
 }  // namespace crpsgd::internal

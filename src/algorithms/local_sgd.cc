@@ -10,7 +10,7 @@
 namespace crpsgd::internal {
 
 Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
-                                      RoundObserver& observer, AlgorithmState& state) {
+                                      RoundObserver& observer, RunProgress& progress) {
   const std::uint64_t b = options_.batch, period = options_.sync_period;
   const std::uint64_t total_steps = options_.budget / b;
   const std::uint64_t rounds = (total_steps + period - 1) / period;
@@ -18,20 +18,20 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
   std::vector<double> grad(x.size());
   RoundExchange exchange(f, /*with_state=*/true);
   // This worker's own momentum buffer (local steps).
-  SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), state.sgd.velocity);
+  SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), velocity_);
   AlgorithmResult result;
-  result.rounds = state.rounds;
-  result.sfo_per_worker = state.sfo_per_worker;
-  OuterStep outer(options_, state.outer_velocity, x.size());
+  result.rounds = progress.rounds;
+  result.sfo_per_worker = progress.sfo_per_worker;
+  OuterStep outer(options_, outer_velocity_, x.size());
   std::vector<double> start;  // x_r, for the outer step
-  std::uint64_t steps_done = state.sfo_per_worker / b;
-  for (std::uint64_t t = state.rounds + 1; t <= rounds; ++t) {
+  std::uint64_t steps_done = progress.sfo_per_worker / b;
+  for (std::uint64_t t = progress.rounds + 1; t <= rounds; ++t) {
     const std::uint64_t steps = std::min(period, total_steps - steps_done);
     if (outer.active()) start.assign(x.begin(), x.end());
     for (std::uint64_t s = 0; s < steps; ++s) {  // local steps: no communication
       batch_gradient.Compute(x, b, grad);
-      const double progress = static_cast<double>((steps_done + s) * b) / options_.budget;
-      step.Apply(grad, x, LrScale(options_.Schedule(), progress));
+      const double spent = static_cast<double>((steps_done + s) * b) / options_.budget;
+      step.Apply(grad, x, LrScale(options_.Schedule(), spent));
     }
     steps_done += steps;
     // Model averaging, the round: the models' state outside x (batch-norm
@@ -41,8 +41,8 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
     CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "averaged model", t));  // after the round: all workers agree
     result.rounds = t;
     result.sfo_per_worker += steps * b;
-    state.rounds = t;
-    state.sfo_per_worker = result.sfo_per_worker;
+    progress.rounds = t;
+    progress.sfo_per_worker = result.sfo_per_worker;
     RoundRecord record;
     record.round = t;
     record.batch = b;
@@ -55,6 +55,20 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
   return result;
 }
 
+// Version 1: the local momentum buffer, the outer velocity.
+std::string LocalSgd::SaveState() const {
+  ByteWriter out = BeginStateRecord(1);
+  out.Doubles(velocity_), out.Doubles(outer_velocity_);
+  return std::move(out.bytes());
+}
+
+Status LocalSgd::LoadState(std::string_view record) {
+  ByteReader in(record);
+  CRPSGD_RETURN_IF_ERROR(ReadStateVersion(in, 1, "local-sgd").status());
+  velocity_ = in.Doubles(), outer_velocity_ = in.Doubles();
+  return CheckStateRead(in, "local-sgd");
+}
+
 }  // namespace crpsgd::internal
 
 namespace crpsgd::internal {
@@ -62,7 +76,9 @@ namespace crpsgd::internal {
 // Local SGD: I local steps of b samples between averagings; ⌊T/b⌋ steps.
 const AlgorithmSpec kLocalSgdSpec{
     .kind = AlgorithmKind::kLocalSgd,
+    .name = "local-sgd",
     .fixed_batch = true,
+    .averages_models = true,
     .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<LocalSgd>(o); },
     .plan =
         [](const AlgorithmOptions& o, int) {

@@ -1,5 +1,9 @@
 #pragma once
 
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "algorithms/algorithm_internal.h"
 #include "crpsgd/algorithm.h"
 
@@ -14,10 +18,14 @@ class LocalSgd final : public Algorithm {
  public:
   explicit LocalSgd(const AlgorithmOptions& options) : options_(options) {}
   Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
-                              RoundObserver& observer, AlgorithmState& state) override;
+                              RoundObserver& observer, RunProgress& progress) override;
+  std::string SaveState() const override;
+  Status LoadState(std::string_view record) override;
 
  private:
   AlgorithmOptions options_;
+  std::vector<double> velocity_;        // this worker's momentum buffer (local steps)
+  std::vector<double> outer_velocity_;  // --outer-momentum's u (the same on every worker)
 };
 
 }  // namespace crpsgd::internal

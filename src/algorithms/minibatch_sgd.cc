@@ -31,16 +31,18 @@ namespace {
 // psgd and cr-psgd: the loop is the whole run, so its counters are the run's.
 class WholeRunObserver final : public RoundObserver {
  public:
-  WholeRunObserver(RoundObserver& outer, AlgorithmState& state) : outer_(outer), state_(state) {}
+  WholeRunObserver(RoundObserver& outer, RunProgress& progress, const SgdState& sgd)
+      : outer_(outer), progress_(progress), sgd_(sgd) {}
   Status OnRound(const RoundRecord& record, std::span<const double> x) override {
-    state_.rounds = state_.sgd.rounds;
-    state_.sfo_per_worker = state_.sgd.sfo;
+    progress_.rounds = sgd_.rounds;
+    progress_.sfo_per_worker = sgd_.sfo;
     return outer_.OnRound(record, x);
   }
 
  private:
   RoundObserver& outer_;
-  AlgorithmState& state_;
+  RunProgress& progress_;
+  const SgdState& sgd_;
 };
 
 double Norm2(std::span<const double> v) {
@@ -83,21 +85,33 @@ RoundRecord SgdRoundRecord(std::uint64_t t, std::uint64_t batch, std::uint64_t s
   record.local_steps = 1;
   record.sfo_per_worker = sfo_per_worker;
   record.last = last;
-  if (adaptive) {
-    record.noise_trace = norm_test.noise;
-    record.grad_norm2 = grad_norm2;
-  }
+  if (adaptive) SetNormTestFields(norm_test, grad_norm2, record.fields);
   return record;
 }
 
 }  // namespace
 
 Result<AlgorithmResult> MinibatchSgd::Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
-                                          RoundObserver& observer, AlgorithmState& state) {
-  state.sgd.rounds = state.rounds;  // the same counters (a checkpoint of format 3 kept only these)
-  state.sgd.sfo = state.sfo_per_worker;
-  WholeRunObserver whole_run(observer, state);
-  return RunFrom(comm, f, sampler, x, whole_run, state.sgd);
+                                          RoundObserver& observer, RunProgress& progress) {
+  sgd_.rounds = progress.rounds;  // the same counters
+  sgd_.sfo = progress.sfo_per_worker;
+  WholeRunObserver whole_run(observer, progress, sgd_);
+  return RunFrom(comm, f, sampler, x, whole_run, sgd_);
+}
+
+// Version 1: the loop's SgdState.
+std::string MinibatchSgd::SaveState() const {
+  ByteWriter out = BeginStateRecord(1);
+  SaveSgdState(sgd_, out);
+  return std::move(out.bytes());
+}
+
+Status MinibatchSgd::LoadState(std::string_view record) {
+  ByteReader in(record);
+  const char* name = AlgorithmName(options_.kind);
+  CRPSGD_RETURN_IF_ERROR(ReadStateVersion(in, 1, name).status());
+  sgd_ = LoadSgdState(in);
+  return CheckStateRead(in, name);
 }
 
 Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objective& f, Sampler& sampler,
@@ -219,6 +233,7 @@ AlgorithmPlan PlanOf(const BudgetPlan& budget) {
 // PSGD: one step of N·B samples a round.
 const AlgorithmSpec kPsgdSpec{
     .kind = AlgorithmKind::kPsgd,
+    .name = "psgd",
     .fixed_batch = true,
     .make = MakePsgd,
     .plan = [](const AlgorithmOptions& o, int) { return PlanOf(PlanBudget(ConstantBatch(o.batch), o.budget)); },
@@ -240,7 +255,9 @@ const AlgorithmSpec kPsgdSpec{
 // CR-PSGD (Algorithm 1): the batch grows as ⌊ρ^t B₁⌋, or by the norm test.
 const AlgorithmSpec kCrPsgdSpec{
     .kind = AlgorithmKind::kCrPsgd,
+    .name = "cr-psgd",
     .fixed_batch = false,
+    .stable_first_batch = true,
     .make = MakeCrPsgd,
     .plan = [](const AlgorithmOptions& o, int) { return PlanOf(PlanGrowing(o, o.budget)); },
     .validate = [](const AlgorithmOptions& o, int) { return ValidateGrowingBatch(o); },

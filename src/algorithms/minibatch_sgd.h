@@ -22,7 +22,9 @@ class MinibatchSgd final : public Algorithm {
         schedule_offset_(schedule_offset),
         schedule_total_(schedule_total != 0 ? schedule_total : options.budget) {}
   Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
-                              RoundObserver& observer, AlgorithmState& state) override;
+                              RoundObserver& observer, RunProgress& progress) override;
+  std::string SaveState() const override;
+  Status LoadState(std::string_view record) override;
 
   // The loop itself, from where `sgd` stands, which it keeps current before
   // each observer call. The catalyst runs its inner CR-PSGD through it.
@@ -33,6 +35,7 @@ class MinibatchSgd final : public Algorithm {
   AlgorithmOptions options_;
   std::unique_ptr<BatchSchedule> schedule_;
   std::uint64_t schedule_offset_, schedule_total_;
+  SgdState sgd_;  // psgd and cr-psgd: the loop is the whole run
 };
 
 }  // namespace crpsgd::internal

@@ -12,7 +12,7 @@ namespace crpsgd::internal {
 
 class OuterStep {
  public:
-  // `velocity`: u, the caller's (AlgorithmState::outer_velocity, which a
+  // `velocity`: u, the caller's (part of the algorithm's state, which a
   // checkpoint saves); an empty one starts at zero.
   OuterStep(const AlgorithmOptions& options, std::vector<double>& velocity, std::size_t dim)
       : lr_(options.outer_lr), momentum_(options.outer_momentum), velocity_(velocity) {

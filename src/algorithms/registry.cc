@@ -1,7 +1,10 @@
 // The one table of algorithms: a row each (algorithms/algorithm_spec.h),
-// defined in the algorithm's own file. A new algorithm adds its file, its
-// name in AlgorithmKind and the name table, and a row here.
+// defined in the algorithm's own file with its name and what it takes of the
+// shared machinery. A new algorithm adds its file (its row, its state), its
+// value in AlgorithmKind, and a row here.
 #include <array>
+#include <string>
+#include <string_view>
 
 #include "algorithms/algorithm_spec.h"
 #include "util/check.h"
@@ -9,10 +12,16 @@
 namespace crpsgd {
 namespace internal {
 
-const AlgorithmSpec& SpecOf(AlgorithmKind kind) {
+namespace {
+const std::array<const AlgorithmSpec*, 5>& Rows() {
   static const std::array<const AlgorithmSpec*, 5> kRows = {&kPsgdSpec, &kCrPsgdSpec, &kLocalSgdSpec,
                                                             &kCrPsgdCatalystSpec, &kAutoSpec};
-  for (const AlgorithmSpec* row : kRows) {
+  return kRows;
+}
+}  // namespace
+
+const AlgorithmSpec& SpecOf(AlgorithmKind kind) {
+  for (const AlgorithmSpec* row : Rows()) {
     if (row->kind == kind) return *row;
   }
   CRPSGD_CHECK(false && "an AlgorithmKind without a registry row");
@@ -38,6 +47,18 @@ BudgetPlan PlanGrowing(const AlgorithmOptions& options, std::uint64_t budget) {
 
 }  // namespace internal
 
+const char* AlgorithmName(AlgorithmKind kind) { return internal::SpecOf(kind).name; }
+
+Result<AlgorithmKind> ParseAlgorithm(std::string_view name) {
+  std::string choices;
+  const auto& rows = internal::Rows();
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (name == rows[i]->name) return rows[i]->kind;
+    choices += (i == 0 ? "" : i + 1 == rows.size() ? " or " : ", ") + std::string(rows[i]->name);
+  }
+  return Status::InvalidArgument("--algo must be " + choices + ", got '" + std::string(name) + "'");
+}
+
 Result<AlgorithmOptions> FitToRounds(AlgorithmOptions options, int workers, std::string* note) {
   if (note != nullptr) note->clear();
   if (options.rounds == 0) return options;
@@ -60,6 +81,10 @@ Result<AlgorithmOptions> FitToRounds(AlgorithmOptions options, int workers, std:
   }
   return options;
 }
+
+bool PlansOwnRounds(AlgorithmKind kind) { return internal::SpecOf(kind).plans_rounds; }
+
+bool AlgorithmOptions::ChoosesOwnBatch() const { return internal::SpecOf(kind).step_per_batch && batch == kAutoBatch; }
 
 std::unique_ptr<Algorithm> MakeAlgorithm(const AlgorithmOptions& options) {
   // Catalyst's budget split depends on N: its Run validates with comm.size().

@@ -27,8 +27,14 @@ Status RunCheckpoints::Resume() {
     const Status loaded = model_state->LoadState(saved.model_state);
     if (!loaded.ok()) return Status(loaded.code(), file + ": " + loaded.message());
   }
+  const char* algorithm = AlgorithmName(options_.algorithm.kind);
+  if (saved.algorithm != algorithm) {
+    return Status::InvalidArgument(file + ": holds the state of " + saved.algorithm + ", this run is " + algorithm);
+  }
+  const Status loaded = parts_.algorithm.LoadState(saved.algorithm_state);
+  if (!loaded.ok()) return Status(loaded.code(), file + ": " + loaded.message());
   parts_.x = std::move(saved.x);
-  parts_.state = std::move(saved.algorithm);
+  parts_.progress = saved.progress;
   CRPSGD_RETURN_IF_ERROR(parts_.sampler.LoadState(saved.sampler));
   parts_.monitor.Restore(saved.monitor);
   for (std::size_t i = 0; i < options_.observers.size(); ++i) {
@@ -45,7 +51,9 @@ Status RunCheckpoints::Write(std::uint64_t round, std::span<const double> now) {
   mine.rank = static_cast<std::uint64_t>(comm_.rank());
   mine.workers = static_cast<std::uint64_t>(comm_.size());
   mine.x.assign(now.begin(), now.end());
-  mine.algorithm = parts_.state;
+  mine.progress = parts_.progress;
+  mine.algorithm = AlgorithmName(options_.algorithm.kind);
+  mine.algorithm_state = parts_.algorithm.SaveState();
   mine.sampler = parts_.sampler.SaveState();
   mine.monitor = parts_.monitor.Save();
   mine.monitor.eval_bytes = EvalBytes();

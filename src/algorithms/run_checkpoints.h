@@ -1,5 +1,5 @@
 // --checkpoint-every and --resume (TrainOptions::checkpoint): the parts of a
-// run that save themselves (x, the algorithm's position, the sampler, the
+// run that save themselves (x, the run's progress and the algorithm's own state, the sampler, the
 // monitor, the user's observers, the model's state), written after the
 // observers of every K-th round and read back on resume, one file per
 // worker (checkpoint_file.h). Internal to the library.
@@ -22,7 +22,8 @@ class RunCheckpoints {
  public:
   struct Parts {
     std::vector<double>& x;
-    AlgorithmState& state;
+    Algorithm& algorithm;
+    RunProgress& progress;
     Sampler& sampler;
     TrainMonitor& monitor;
   };

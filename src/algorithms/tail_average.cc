@@ -5,6 +5,27 @@
 
 namespace crpsgd::internal {
 
+void SaveTailAverage(const TailAverageState& state, ByteWriter& out) {
+  out.U64(state.windows.size());
+  for (const TailWindow& window : state.windows) {
+    out.F64(window.share), out.Doubles(window.sum), out.F64(window.count), out.F64(window.drift_sum);
+    out.U64(window.drift_count);
+  }
+  out.Doubles(state.previous_move), out.U64(state.previous_round_start);
+}
+
+TailAverageState LoadTailAverage(ByteReader& in) {
+  TailAverageState state;
+  const std::uint64_t windows = in.U64();
+  for (std::uint64_t i = 0; in.ok() && i < windows && i < 1000; ++i) {
+    TailWindow& window = state.windows.emplace_back();
+    window.share = in.F64(), window.sum = in.Doubles(), window.count = in.F64(), window.drift_sum = in.F64();
+    window.drift_count = in.U64();
+  }
+  state.previous_move = in.Doubles(), state.previous_round_start = in.U64();
+  return state;
+}
+
 TailAverage::TailAverage(std::optional<double> share, std::uint64_t budget, TailAverageState& state)
     : share_(share), budget_(budget), state_(state) {
   if (!state_.windows.empty()) return;  // resumed

@@ -29,6 +29,8 @@
 #include <span>
 #include <vector>
 
+#include "util/byte_record.h"
+
 namespace crpsgd::internal {
 
 // One candidate window: the last `share` of the budget. Checkpointed.
@@ -43,12 +45,14 @@ struct TailWindow {
   std::uint64_t drift_count = 0;
 };
 
-// What TailAverage keeps between rounds (AlgorithmState::tail). Checkpointed.
+// What TailAverage keeps between rounds (auto's state). Checkpointed.
 struct TailAverageState {
   std::vector<TailWindow> windows;
   std::vector<double> previous_move;       // d_{r−1}; empty before the first round
   std::uint64_t previous_round_start = 0;  // the sample the previous round began at
 };
+void SaveTailAverage(const TailAverageState& state, ByteWriter& out);
+TailAverageState LoadTailAverage(ByteReader& in);
 
 class TailAverage {
  public:

@@ -45,8 +45,8 @@ std::vector<std::pair<std::string, std::string>> RunIdentity(const TrainOptions&
                                    {"eval_samples_per_worker", std::to_string(options.eval_samples_per_worker)}});
   // Only when set, so that checkpoints written before the option existed still match.
   if (options.eval_every_sfo > 0) identity.emplace_back("eval_every_sfo", std::to_string(options.eval_every_sfo));
-  // auto's always: a checkpoint from before the tail average (format 5) did not average.
-  if (a.kind == AlgorithmKind::kAuto) {
+  // Always where it may average: a checkpoint from before the tail average (format 5) did not average.
+  if (internal::SpecOf(a.kind).tail_averages) {
     identity.emplace_back("tail_average", a.tail_average ? ExactNumber(*a.tail_average) : "auto");
   }
   return identity;
@@ -174,7 +174,7 @@ RunSummary CountsOf(const TrainOptions& options, const Communicator& comm, const
   summary.sfo_per_worker = result.sfo_per_worker;
   summary.sfo_total = result.sfo_per_worker * static_cast<std::uint64_t>(comm.size());
   summary.budget_left = result.budget_left;
-  summary.tail_average = result.tail_average;
+  summary.fields = result.fields;
   summary.final_loss = monitor.last_loss();
   summary.f_star = options.f_star;
   summary.lipschitz = options.lipschitz;
@@ -215,8 +215,9 @@ Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, 
                             FullEvaluator::Create(*options.test_objective, comm, options.eval_samples_per_worker));
   }
   internal::TrainMonitor monitor(options, f, comm, eval, test_eval ? &*test_eval : nullptr);
-  AlgorithmState state;
-  internal::RunCheckpoints checkpoints(options, f, comm, {x, state, *sampler, monitor}, base.evaluation.bytes);
+  RunProgress progress;
+  internal::RunCheckpoints checkpoints(options, f, comm, {x, *algorithm, progress, *sampler, monitor},
+                                       base.evaluation.bytes);
   const CheckpointOptions& checkpoint = options.checkpoint;
   if (checkpoint.every > 0 || checkpoint.resume) {
     if (checkpoint.dir.empty()) return Status::InvalidArgument("checkpoints need a folder (--out)");
@@ -226,7 +227,7 @@ Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, 
         [&checkpoints](std::uint64_t round, std::span<const double> now) { return checkpoints.Write(round, now); });
   }
   if (!checkpoint.resume) CRPSGD_RETURN_IF_ERROR(monitor.OnRound(RoundRecord{}, x));  // round 0: the start
-  Result<AlgorithmResult> ran = algorithm->Run(comm, f, *sampler, x, monitor, state);
+  Result<AlgorithmResult> ran = algorithm->Run(comm, f, *sampler, x, monitor, progress);
   AlgorithmResult result;
   if (ran.ok()) {
     result = *ran;
@@ -299,7 +300,7 @@ Result<AlgorithmOptions> ResolveStep(AlgorithmOptions options, const StepRule& r
   }
   if (rule.kind == StepRule::Kind::kMultipleOfInverseL) options.lr = rule.multiple / smoothness->value;
   if (rule.kind == StepRule::Kind::kSafe) {
-    if (options.kind == AlgorithmKind::kAuto) {  // its batch moves: each step the safe step for its own
+    if (internal::SpecOf(options.kind).step_per_batch) {  // its batch moves: each step the safe step for its own
       options.smoothness = smoothness->value;
       options.mean_sample_smoothness = smoothness->mean_sample.value_or(0.0);
     }
@@ -314,7 +315,7 @@ Result<AlgorithmOptions> ResolveStep(AlgorithmOptions options, const StepRule& r
     }
   }
   if (rule.kind == StepRule::Kind::kSafe) options.lr = SafeStep(*smoothness, options, workers);
-  if (options.kind == AlgorithmKind::kCrPsgd && options.adaptive_batch && smoothness) {
+  if (internal::SpecOf(options.kind).stable_first_batch && options.adaptive_batch && smoothness) {
     const std::uint64_t stable =
         std::min(StableFirstBatch(*smoothness, options.lr, workers, options.first_batch), options.budget);
     if (stable > options.first_batch) {

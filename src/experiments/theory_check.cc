@@ -61,7 +61,7 @@ Result<Sample> RunOnce(const Dataset& data, Problem problem, double lambda, cons
   s.rounds = summary.rounds;
   s.sfo_per_worker = summary.sfo_per_worker;
   s.gap = f_star ? summary.final_loss - *f_star : 0.0;
-  s.gradient_norm = summary.gradient_norm;
+  s.gradient_norm = summary.fields.Number("gradient_norm");
   s.wall_s = summary.wall_s;
   return s;
 }

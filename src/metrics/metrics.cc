@@ -69,7 +69,6 @@ nlohmann::json RoundRecordToJson(const RoundRecord& r, std::optional<double> f_s
   j["batch"] = r.batch;
   j["local_steps"] = r.local_steps;
   if (r.samples != 0) j["samples"] = r.samples;
-  if (r.outer_iteration != 0) j["outer_iteration"] = r.outer_iteration;
   j["sfo_per_worker"] = r.sfo_per_worker;
   j["sfo_total"] = r.sfo_total;
   j["loss"] = OrNull(r.loss);
@@ -79,10 +78,9 @@ nlohmann::json RoundRecordToJson(const RoundRecord& r, std::optional<double> f_s
   j["bytes"] = r.bytes;
   if (r.net_model_s) j["net_model_s"] = *r.net_model_s;
   if (r.test_accuracy) j["test_accuracy"] = *r.test_accuracy;
-  if (r.noise_trace) j["noise_trace"] = *r.noise_trace;  // --rho auto: the norm test's V and G²
-  if (r.noise_trace) j["grad_norm2"] = OrNull(r.grad_norm2);
-  if (r.drift) j["drift"] = *r.drift;                       // auto: the drift test's cosine
-  if (r.tail_average) j["tail_average"] = *r.tail_average;  // auto, last round: the averaged share
+  for (const auto& [name, value] : r.fields.entries()) {  // the algorithm's own
+    std::visit([&j, &name](const auto& v) { j[name] = v; }, value);
+  }
   return j;
 }
 

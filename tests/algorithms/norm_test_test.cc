@@ -96,11 +96,12 @@ TEST_P(NormTestEstimatorTest, NoiseAndGradientEstimatesAreUnbiased) {
     const Result<std::vector<RoundRecord>> last = testing::LastRounds(data, workers, options);
     ASSERT_TRUE(last.ok()) << last.status().ToString();
     for (const RoundRecord& record : *last) {
-      ASSERT_TRUE(record.noise_trace && record.grad_norm2);
-      ASSERT_EQ(*record.noise_trace, *last->front().noise_trace);  // every worker agrees
+      ASSERT_TRUE(record.fields.Number("noise_trace") && record.fields.Number("grad_norm2"));
+      ASSERT_EQ(*record.fields.Number("noise_trace"),
+                *last->front().fields.Number("noise_trace"));  // every worker agrees
     }
-    noise.push_back(*last->front().noise_trace);
-    g2.push_back(*last->front().grad_norm2);
+    noise.push_back(*last->front().fields.Number("noise_trace"));
+    g2.push_back(*last->front().fields.Number("grad_norm2"));
   }
   auto check = [](const std::vector<double>& draws, double truth, const char* what) {
     const testing::SampleMean m = testing::MeanOf(draws);

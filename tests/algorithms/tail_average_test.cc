@@ -140,8 +140,8 @@ TEST(AutoTailAverageTest, TheAverageBeatsTheLastIterateWhereTheNoiseDecides) {
     const TrainedRun averaged = TrainOn(data, Problem::kLeastSquares, AutoOptions(seed, 0.05, std::nullopt));
     const TrainedRun last = TrainOn(data, Problem::kLeastSquares, AutoOptions(seed, 0.05, 0.0));
     ASSERT_TRUE(averaged.status.ok() && last.status.ok()) << averaged.status.ToString() << last.status.ToString();
-    EXPECT_GT(averaged.summary.tail_average.value_or(0.0), 0.0);
-    EXPECT_EQ(last.summary.tail_average, 0.0);
+    EXPECT_GT(averaged.summary.fields.Number("tail_averaged").value_or(0.0), 0.0);
+    EXPECT_EQ(last.summary.fields.Number("tail_averaged"), 0.0);
     EXPECT_LT(averaged.summary.final_loss, last.summary.final_loss);
     EXPECT_EQ(averaged.summary.rounds, last.summary.rounds);    // no round more
     EXPECT_EQ(averaged.summary.bytes + 8, last.summary.bytes);  // the last round sends no noise scalar
@@ -155,7 +155,7 @@ TEST(AutoTailAverageTest, ADriftingRunKeepsItsLastIterateBitForBit) {
   const TrainedRun chosen = TrainOn(data, Problem::kLogistic, AutoOptions(5, 0.002, std::nullopt));
   const TrainedRun last = TrainOn(data, Problem::kLogistic, AutoOptions(5, 0.002, 0.0));
   ASSERT_TRUE(chosen.status.ok() && last.status.ok()) << chosen.status.ToString() << last.status.ToString();
-  EXPECT_EQ(chosen.summary.tail_average, 0.0);
+  EXPECT_EQ(chosen.summary.fields.Number("tail_averaged"), 0.0);
   EXPECT_EQ(chosen.summary.x, last.summary.x);
   EXPECT_EQ(chosen.summary.final_loss, last.summary.final_loss);
 }

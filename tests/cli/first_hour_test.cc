@@ -310,13 +310,13 @@ TEST(CliFirstHourTest, ACheckpointOfAnotherFormatIsRefused) {
   const auto latest = ReadJson(out / "checkpoint" / "LATEST")["round"].get<std::uint64_t>();
   const auto file = out / "checkpoint" / ("round-" + std::to_string(latest) + ".rank-0");
   std::string bytes = ReadText(file);
-  ASSERT_EQ(bytes.substr(0, 8), "CRPSGDC6");
-  bytes[7] = '2';
+  ASSERT_EQ(bytes.substr(0, 8), "CRPSGDC7");
+  bytes[7] = '6';  // the last format that held every algorithm's state in one record
   std::ofstream(file, std::ios::binary) << bytes;
   const std::string metrics = ReadText(out / "metrics.jsonl");
   const CommandResult run = Execute(train + " --resume");
   EXPECT_EQ(run.exit_code, 2) << run.output;
-  EXPECT_TRUE(Has(run, "checkpoint format 2, this crpsgd reads formats 3 to 6")) << run.output;
+  EXPECT_TRUE(Has(run, "checkpoint format 6, this crpsgd reads format 7")) << run.output;
   EXPECT_EQ(ReadText(out / "metrics.jsonl"), metrics);
 }
 

@@ -112,7 +112,7 @@ Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   CRPSGD_ASSIGN_OR_RETURN(const std::optional<std::uint64_t> budget, ParseBudget(f.budget));
   o.budget = budget.value_or(0);  // auto: from the data (RunRequest::epochs)
   CRPSGD_ASSIGN_OR_RETURN(o.batch, ParseBatch(f.batch));
-  if (o.batch == kAutoBatch && o.kind != AlgorithmKind::kAuto) o.batch = AlgorithmOptions{}.batch;
+  if (o.batch == kAutoBatch && !o.ChoosesOwnBatch()) o.batch = AlgorithmOptions{}.batch;
   o.first_batch = f.b1;
   CRPSGD_ASSIGN_OR_RETURN(const std::optional<double> rho, ParseRho(f.rho));
   o.adaptive_batch = !rho;  // auto: the norm test
@@ -164,7 +164,7 @@ Result<RunRequest> MakeTrainRequest(const AlgoFlags& f) {
     request.epochs = f.epochs > 0.0 ? f.epochs : kAutoBudgetEpochs;
     request.stop_when_converged = f.epochs == 0.0;
   }
-  request.plan_rounds = request.options.kind == AlgorithmKind::kAuto && f.rounds == "auto";
+  request.plan_rounds = PlansOwnRounds(request.options.kind) && f.rounds == "auto";
   if (!(f.comm_share > 0.0 && f.comm_share < 1.0)) {
     return Status::InvalidArgument("--comm-share must be in (0, 1) (communication's share of the wall time), got " +
                                    ExactNumber(f.comm_share));
