@@ -124,6 +124,11 @@ struct RunSummary {
 
 Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Communicator& comm);
 
+// The algorithm's own fields of summary.json, from its registry row: its
+// parameters ("b1", "rho", "sync_period", ...) and what it reported of the
+// run (RunSummary::fields), null where it reported nothing.
+AlgorithmFields SummaryFieldsOf(const RunSummary& summary);
+
 // The part of a run's checkpoint identity known before L̂ and the step: the
 // seed, the workers, the algorithm with its parameters, the budget. Train's
 // identity starts with it; a tool checks a resume against it before any work

@@ -66,7 +66,7 @@ struct AlgorithmSpec {
 // The row of `kind` (registry.cc).
 const AlgorithmSpec& SpecOf(AlgorithmKind kind);
 
-// Checks the rows share (algorithm_options.cc): a constant batch, and a
+// Checks the rows share (algorithm.cc): a constant batch, and a
 // growing one (B₁ with ρ or the norm test).
 Status ValidateFixedBatch(const AlgorithmOptions& options);
 Status ValidateGrowingBatch(const AlgorithmOptions& options);
@@ -75,9 +75,11 @@ Status ValidateGrowingBatch(const AlgorithmOptions& options);
 // catalyst): Algorithm 1's rounds, or --rho auto's fewest (doubling from B₁).
 BudgetPlan PlanGrowing(const AlgorithmOptions& options, std::uint64_t budget);
 
+// --rounds R for Algorithm 1's batches (cr-psgd): the smallest ρ, to 6
+// significant digits rounded up, whose plan from B₁ takes at most R rounds.
+Status FitGrowth(AlgorithmOptions& options, int workers);
+
 // ρ in summary.json: its number, or "auto" (the norm test).
 SummaryValue RhoValue(const AlgorithmOptions& options);
-
-extern const AlgorithmSpec kPsgdSpec, kCrPsgdSpec, kLocalSgdSpec, kCrPsgdCatalystSpec, kAutoSpec;
 
 }  // namespace crpsgd::internal

@@ -282,7 +282,7 @@ class AutoRounds final : public Algorithm {
 }  // namespace
 
 // auto: S_r per round (AutoRoundSamples), split by the measured noise.
-const AlgorithmSpec kAutoSpec{
+extern const AlgorithmSpec kAutoSpec{
     .kind = AlgorithmKind::kAuto,
     .name = "auto",
     .fixed_batch = true,  // --batch is b_min

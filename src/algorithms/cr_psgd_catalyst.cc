@@ -140,7 +140,7 @@ Status FinishCatalyst(const AlgorithmOptions& o, int workers, FullEvaluator& eva
 
 }  // namespace
 
-const AlgorithmSpec kCrPsgdCatalystSpec{
+extern const AlgorithmSpec kCrPsgdCatalystSpec{
     .kind = AlgorithmKind::kCrPsgdCatalyst,
     .name = "cr-psgd-catalyst",
     .fixed_batch = false,

@@ -74,7 +74,7 @@ Status LocalSgd::LoadState(std::string_view record) {
 namespace crpsgd::internal {
 
 // Local SGD: I local steps of b samples between averagings; ⌊T/b⌋ steps.
-const AlgorithmSpec kLocalSgdSpec{
+extern const AlgorithmSpec kLocalSgdSpec{
     .kind = AlgorithmKind::kLocalSgd,
     .name = "local-sgd",
     .fixed_batch = true,

@@ -192,9 +192,16 @@ std::unique_ptr<Algorithm> MakeCrPsgd(const AlgorithmOptions& o) {
   return std::make_unique<MinibatchSgd>(o, std::make_unique<GeometricBatch>(o.first_batch, o.growth));
 }
 
-// cr-psgd --rounds R: the smallest ρ (to 6 significant digits, rounded up)
-// whose Algorithm-1 plan from B₁ takes at most R rounds; rounds only fall as
-// ρ grows, so bisection finds it.
+AlgorithmPlan PlanOf(const BudgetPlan& budget) {
+  AlgorithmPlan plan;
+  plan.rounds = budget.rounds;
+  plan.sfo_per_worker = budget.spent;
+  return plan;
+}
+
+}  // namespace
+
+// Rounds only fall as ρ grows, so bisection finds the smallest ρ.
 Status FitGrowth(AlgorithmOptions& o, int) {
   if (o.adaptive_batch) {
     return Status::InvalidArgument("--rounds and --rho auto: the norm test chooses the rounds; give one of them");
@@ -221,17 +228,8 @@ Status FitGrowth(AlgorithmOptions& o, int) {
   return Status::OK();
 }
 
-AlgorithmPlan PlanOf(const BudgetPlan& budget) {
-  AlgorithmPlan plan;
-  plan.rounds = budget.rounds;
-  plan.sfo_per_worker = budget.spent;
-  return plan;
-}
-
-}  // namespace
-
 // PSGD: one step of N·B samples a round.
-const AlgorithmSpec kPsgdSpec{
+extern const AlgorithmSpec kPsgdSpec{
     .kind = AlgorithmKind::kPsgd,
     .name = "psgd",
     .fixed_batch = true,
@@ -253,7 +251,7 @@ const AlgorithmSpec kPsgdSpec{
 };
 
 // CR-PSGD (Algorithm 1): the batch grows as ⌊ρ^t B₁⌋, or by the norm test.
-const AlgorithmSpec kCrPsgdSpec{
+extern const AlgorithmSpec kCrPsgdSpec{
     .kind = AlgorithmKind::kCrPsgd,
     .name = "cr-psgd",
     .fixed_batch = false,

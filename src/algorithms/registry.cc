@@ -3,8 +3,10 @@
 // shared machinery. A new algorithm adds its file (its row, its state), its
 // value in AlgorithmKind, and a row here.
 #include <array>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "algorithms/algorithm_spec.h"
 #include "util/check.h"
@@ -12,10 +14,13 @@
 namespace crpsgd {
 namespace internal {
 
+// Each defined in its algorithm's file.
+extern const AlgorithmSpec kPsgdSpec, kCrPsgdSpec, kLocalSgdSpec, kCrPsgdCatalystSpec, kAutoSpec;
+
 namespace {
-const std::array<const AlgorithmSpec*, 5>& Rows() {
-  static const std::array<const AlgorithmSpec*, 5> kRows = {&kPsgdSpec, &kCrPsgdSpec, &kLocalSgdSpec,
-                                                            &kCrPsgdCatalystSpec, &kAutoSpec};
+// In --help's and the messages' order.
+std::span<const AlgorithmSpec* const> Rows() {
+  static const std::array kRows{&kPsgdSpec, &kCrPsgdSpec, &kLocalSgdSpec, &kCrPsgdCatalystSpec, &kAutoSpec};
   return kRows;
 }
 }  // namespace
@@ -80,6 +85,15 @@ Result<AlgorithmOptions> FitToRounds(AlgorithmOptions options, int workers, std:
             std::to_string(plan.sfo_per_worker) + " of " + std::to_string(options.budget) + " samples per worker";
   }
   return options;
+}
+
+AlgorithmFields SummaryFieldsOf(const RunSummary& summary) {
+  AlgorithmFields fields;
+  const AlgorithmOptions& options = summary.algorithm;
+  for (auto& [name, value] : internal::SpecOf(options.kind).summary_fields(options, summary)) {
+    fields.Set(name, std::move(value));
+  }
+  return fields;
 }
 
 bool PlansOwnRounds(AlgorithmKind kind) { return internal::SpecOf(kind).plans_rounds; }

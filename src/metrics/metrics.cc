@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "algorithms/algorithm_spec.h"
+#include "crpsgd/train.h"
 
 namespace crpsgd {
 
@@ -89,8 +89,9 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   nlohmann::json j;
   j["algo"] = AlgorithmName(a.kind);
   j["params"] = a.Describe();
-  for (const auto& field : internal::SpecOf(a.kind).summary_fields(a, s)) {  // its own parameters
-    std::visit([&j, &field](const auto& v) { j[field.first] = v; }, field.second);
+  const AlgorithmFields own = SummaryFieldsOf(s);  // its own parameters and results
+  for (const auto& [name, value] : own.entries()) {
+    std::visit([&j, &name](const auto& v) { j[name] = v; }, value);
   }
   if (a.rounds > 0) j["rounds_requested"] = a.rounds;
   j["sampling"] = SamplingName(a.sampling);
