@@ -61,6 +61,8 @@ double LrBatchFactor(LrBatchScaling scaling, double batch_ratio);  // (B_t/B₁)
 
 const char* AlgorithmName(AlgorithmKind kind);  // "psgd", "cr-psgd", "local-sgd", "cr-psgd-catalyst", "auto"
 Result<AlgorithmKind> ParseAlgorithm(std::string_view name);
+// Every algorithm with what it is, "psgd (fixed batch, ...), cr-psgd (...), ...": --algo's help.
+const char* AlgorithmChoices();
 // Whether --rounds auto plans its R from the link it runs on (round_plan.h): auto.
 bool PlansOwnRounds(AlgorithmKind kind);
 

@@ -28,6 +28,7 @@ using SummaryFields = std::vector<std::pair<std::string, SummaryValue>>;
 struct AlgorithmSpec {
   AlgorithmKind kind;
   const char* name;  // --algo's word, and summary.json's "algo"
+  const char* help;  // what it is, for --algo's help: "growing batch: the paper's Algorithm 1"
   // A constant batch (--batch: psgd, local-sgd); otherwise B₁ and a growing
   // batch (--b1, --rho), which the checks and messages name instead.
   bool fixed_batch = false;

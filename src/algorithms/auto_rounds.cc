@@ -285,6 +285,9 @@ class AutoRounds final : public Algorithm {
 extern const AlgorithmSpec kAutoSpec{
     .kind = AlgorithmKind::kAuto,
     .name = "auto",
+    .help =
+        "the default: local SGD whose rounds grow, with a constant step and a tail average; the best or within 1.02x "
+        "of every tuned baseline in the project's 15 measured cells, docs/algorithms.md",
     .fixed_batch = true,  // --batch is b_min
     .averages_models = true,
     .tail_averages = true,

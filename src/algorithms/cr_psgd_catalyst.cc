@@ -143,6 +143,7 @@ Status FinishCatalyst(const AlgorithmOptions& o, int workers, FullEvaluator& eva
 extern const AlgorithmSpec kCrPsgdCatalystSpec{
     .kind = AlgorithmKind::kCrPsgdCatalyst,
     .name = "cr-psgd-catalyst",
+    .help = "cr-psgd on proximal problems: Algorithm 2, for non-convex f",
     .fixed_batch = false,
     .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<CrPsgdCatalyst>(o); },
     .plan =

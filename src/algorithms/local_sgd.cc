@@ -77,6 +77,7 @@ namespace crpsgd::internal {
 extern const AlgorithmSpec kLocalSgdSpec{
     .kind = AlgorithmKind::kLocalSgd,
     .name = "local-sgd",
+    .help = "periodic model averaging: I local steps a round",
     .fixed_batch = true,
     .averages_models = true,
     .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<LocalSgd>(o); },

@@ -232,6 +232,7 @@ Status FitGrowth(AlgorithmOptions& o, int) {
 extern const AlgorithmSpec kPsgdSpec{
     .kind = AlgorithmKind::kPsgd,
     .name = "psgd",
+    .help = "fixed batch, one step a round: classic parallel SGD",
     .fixed_batch = true,
     .make = MakePsgd,
     .plan = [](const AlgorithmOptions& o, int) { return PlanOf(PlanBudget(ConstantBatch(o.batch), o.budget)); },
@@ -254,6 +255,7 @@ extern const AlgorithmSpec kPsgdSpec{
 extern const AlgorithmSpec kCrPsgdSpec{
     .kind = AlgorithmKind::kCrPsgd,
     .name = "cr-psgd",
+    .help = "growing batch B1 rho^t: the paper's Algorithm 1",
     .fixed_batch = false,
     .stable_first_batch = true,
     .make = MakeCrPsgd,

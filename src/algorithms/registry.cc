@@ -96,6 +96,17 @@ AlgorithmFields SummaryFieldsOf(const RunSummary& summary) {
   return fields;
 }
 
+const char* AlgorithmChoices() {
+  static const std::string kChoices = [] {
+    std::string choices;
+    for (const internal::AlgorithmSpec* row : internal::Rows()) {
+      choices += (choices.empty() ? "" : ", ") + std::string(row->name) + " (" + row->help + ")";
+    }
+    return choices;
+  }();
+  return kChoices.c_str();
+}
+
 bool PlansOwnRounds(AlgorithmKind kind) { return internal::SpecOf(kind).plans_rounds; }
 
 bool AlgorithmOptions::ChoosesOwnBatch() const { return internal::SpecOf(kind).step_per_batch && batch == kAutoBatch; }

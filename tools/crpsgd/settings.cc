@@ -240,12 +240,7 @@ const Setting<RunFlags> kRunSettings[] = {
 };
 
 const Setting<AlgoFlags> kAlgoSettings[] = {
-    {"algo", kTrain,
-     "auto (the default: local SGD whose rounds grow, with a constant step and a tail average; the best or within "
-     "1.02x of every tuned baseline in the project's 15 measured cells, docs/algorithms.md), psgd (fixed batch), "
-     "cr-psgd (the paper's Algorithm 1, growing batch), local-sgd (periodic model averaging), cr-psgd-catalyst "
-     "(Algorithm 2: cr-psgd on proximal problems, for non-convex f)",
-     "local-sgd", At<&AlgoFlags::algo>, Parses<ParseAlgorithm>},
+    {"algo", kTrain, AlgorithmChoices(), "local-sgd", At<&AlgoFlags::algo>, Parses<ParseAlgorithm>},
     {"budget", kShared,
      "T: SFO budget per worker (stochastic gradients each worker may compute); auto (train's default): at most 20 "
      "passes over the data, and on a convex problem the run stops once f - f* has closed to 1e-3 of its start "
