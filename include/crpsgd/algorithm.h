@@ -29,7 +29,7 @@
 
 namespace crpsgd {
 
-enum class AlgorithmKind { kPsgd, kCrPsgd, kLocalSgd, kCrPsgdCatalyst, kAuto };
+enum class AlgorithmKind { kPsgd, kCrPsgd, kLocalSgd, kCrPsgdCatalyst, kAuto, kAccCrPsgd };
 
 // How `auto` spends a round's S_r samples per worker: as H_r local steps of
 // b_r samples, b_r from the measured gradient noise (noise); as one step of
@@ -59,7 +59,7 @@ const char* LrBatchScalingName(LrBatchScaling scaling);  // "none", "sqrt", "lin
 Result<LrBatchScaling> ParseLrBatchScaling(std::string_view name);
 double LrBatchFactor(LrBatchScaling scaling, double batch_ratio);  // (B_t/B₁)^p
 
-const char* AlgorithmName(AlgorithmKind kind);  // "psgd", "cr-psgd", "local-sgd", "cr-psgd-catalyst", "auto"
+const char* AlgorithmName(AlgorithmKind kind);  // "psgd", "cr-psgd", "acc-cr-psgd", "local-sgd", ...
 Result<AlgorithmKind> ParseAlgorithm(std::string_view name);
 // Every algorithm with what it is, "psgd (fixed batch, ...), cr-psgd (...), ...": --algo's help.
 const char* AlgorithmChoices();

@@ -15,12 +15,13 @@ namespace crpsgd {
 namespace internal {
 
 // Each defined in its algorithm's file.
-extern const AlgorithmSpec kPsgdSpec, kCrPsgdSpec, kLocalSgdSpec, kCrPsgdCatalystSpec, kAutoSpec;
+extern const AlgorithmSpec kPsgdSpec, kCrPsgdSpec, kLocalSgdSpec, kCrPsgdCatalystSpec, kAutoSpec, kAccCrPsgdSpec;
 
 namespace {
 // In --help's and the messages' order.
 std::span<const AlgorithmSpec* const> Rows() {
-  static const std::array kRows{&kPsgdSpec, &kCrPsgdSpec, &kLocalSgdSpec, &kCrPsgdCatalystSpec, &kAutoSpec};
+  static const std::array kRows{&kPsgdSpec,     &kCrPsgdSpec,         &kAccCrPsgdSpec,
+                                &kLocalSgdSpec, &kCrPsgdCatalystSpec, &kAutoSpec};
   return kRows;
 }
 }  // namespace

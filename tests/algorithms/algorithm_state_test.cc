@@ -55,7 +55,7 @@ AlgorithmOptions Options(AlgorithmKind kind) {
   o.first_batch = 2;
   o.growth = 1.3;
   o.sync_period = 4;
-  o.momentum = 0.5;  // a velocity to carry over
+  o.momentum = kind == AlgorithmKind::kAccCrPsgd ? 0.0 : 0.5;  // a velocity to carry over (acc: its own momentum)
   if (kind == AlgorithmKind::kLocalSgd || kind == AlgorithmKind::kAuto) o.outer_momentum = 0.5;
   if (kind == AlgorithmKind::kAuto) o.rounds = 12, o.batch = 1;
   if (kind == AlgorithmKind::kCrPsgdCatalyst) o.budget = 2000;  // K = 63 inner runs of 31 samples
@@ -132,7 +132,8 @@ TEST_P(AlgorithmStateTest, ARecordOfAnotherVersionCutShortOrTooLongIsRefused) {
 
 INSTANTIATE_TEST_SUITE_P(EveryAlgorithm, AlgorithmStateTest,
                          ::testing::Values(AlgorithmKind::kPsgd, AlgorithmKind::kCrPsgd, AlgorithmKind::kLocalSgd,
-                                           AlgorithmKind::kCrPsgdCatalyst, AlgorithmKind::kAuto),
+                                           AlgorithmKind::kCrPsgdCatalyst, AlgorithmKind::kAuto,
+                                           AlgorithmKind::kAccCrPsgd),
                          [](const ::testing::TestParamInfo<AlgorithmKind>& param) {
                            std::string name = AlgorithmName(param.param);
                            for (char& c : name) c = c == '-' ? '_' : c;
