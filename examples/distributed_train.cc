@@ -40,8 +40,8 @@ crpsgd::Status TrainOnThisRank(crpsgd::Communicator& comm, const crpsgd::DataOpt
   crpsgd::TrainOptions options;
   options.algorithm.kind = crpsgd::AlgorithmKind::kCrPsgd;
   options.algorithm.budget = 2000;  // T: samples per worker
-  options.algorithm.first_batch = 4;
-  options.algorithm.growth = 1.2;
+  options.algorithm.params.Set("b1", std::uint64_t{4});
+  options.algorithm.params.Set("rho", 1.2);
   options.seed = kSeed;
   CRPSGD_ASSIGN_OR_RETURN(const crpsgd::SmoothnessEstimate smoothness,
                           crpsgd::EstimateLipschitz(*objectives.train, comm));

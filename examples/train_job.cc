@@ -49,9 +49,9 @@ int main(int argc, char** argv) {
   run.options.budget = std::strtoull(argc > 4 ? argv[4] : "2000", nullptr, 10);
   run.safe_step = true;
   if (rho == "auto") {
-    run.options.adaptive_batch = true;  // the norm test grows the batch
+    run.options.params.Set("rho", std::string("auto"));  // the norm test grows the batch
   } else {
-    run.options.growth = std::strtod(rho.c_str(), nullptr);
+    run.options.params.Set("rho", std::strtod(rho.c_str(), nullptr));
   }
   if (const crpsgd::Status valid = crpsgd::ValidateRequest(run); !valid.ok()) {
     std::fprintf(stderr, "error: %s\n", valid.message().c_str());

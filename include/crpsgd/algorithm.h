@@ -81,42 +81,10 @@ struct AlgorithmOptions {
   std::uint64_t budget = 0;  // T: SFO budget per worker. Required.
   // B (psgd), b (local-sgd) or the smallest local batch b_min (auto; kAutoBatch: SmallestBatch()). Default: 1.
   std::uint64_t batch = 1;
-  std::uint64_t first_batch = 1;  // B₁ (cr-psgd, cr-psgd-catalyst). Default: 1.
-  double growth = 1.1;            // ρ > 1 (cr-psgd, cr-psgd-catalyst). Default: 1.1.
-  // --rho auto: instead of ⌊ρ^t B₁⌋ the batch grows when the workers' own
-  // gradients say so (the norm test, below). cr-psgd and each inner cr-psgd
-  // of the catalyst. Default: off.
-  bool adaptive_batch = false;
-  double norm_test_theta2 = 1.0;  // θ² of the norm test: grow until N·B reaches tr Σ/(θ²‖∇f‖²). Default: 1.
-  double theta = 1.0;             // θ > 0: weight of the proximal term (cr-psgd-catalyst). Default: 1.
-  std::uint64_t outer_iterations = 0;  // K (cr-psgd-catalyst); 0 = ⌊√(NT)⌋. Default: 0.
-  std::uint64_t inner_budget = 0;      // per-worker budget of each inner CR-PSGD; 0 = ⌊√(T/N)⌋. Default: 0.
-  std::uint64_t sync_period = 10;      // I: local steps per round (local-sgd). Default: 10.
   // R > 0: the rounds the run may take; FitToRounds sets each method's
   // parameters from it (psgd B, local-sgd I, cr-psgd ρ, auto's plan). 0: the
   // parameters as given. Default: 0.
   std::uint64_t rounds = 0;
-  // auto with `rounds`: S_R/S₁, how much more the last round samples than the
-  // first (1: every round alike). Default: 4.
-  double round_growth = 4.0;
-  // auto. Default: local-steps (it beat the noise split on the tuning problems).
-  RoundSplit round_split = RoundSplit::kLocalSteps;
-  // The model-averaging methods (local-sgd, auto): Nesterov momentum on the
-  // round's pseudo-gradient Δ = x_r − x̄ (DiLoCo, SlowMo): u ← μu + Δ,
-  // x_{r+1} = x_r − α(Δ + μu). α = 1, μ = 0 is plain averaging. auto scales
-  // μ each round by the share of Δ that is signal. Default: 1, 0.
-  double outer_lr = 1.0;
-  double outer_momentum = 0.0;
-  // auto: the final model is the workers' mean local iterate over the last
-  // share F of the budget (tail averaging) instead of their last one.
-  // nullopt: F chosen by the drift test from 7/8, 3/4, 1/2, 1/4, or the last
-  // iterate (src/algorithms/tail_average.h); 0: the last iterate. Default:
-  // nullopt (with the constant step it beat the cosine schedule on the tuning
-  // problems, docs/experiments.md).
-  std::optional<double> tail_average;
-  // auto with --lr auto (ResolveStep sets them): each local step of b samples
-  // takes the safe step for b, 1/(L + L̄/b), instead of lr. 0: lr.
-  double smoothness = 0.0, mean_sample_smoothness = 0.0;
   double lr = 0.0;  // γ > 0. Required (Train resolves --lr auto).
   // Heavy-ball momentum μ in [0, 1) and weight decay (adds wd·x to every
   // gradient). Practical options for networks; the paper's theory is for plain
@@ -128,6 +96,18 @@ struct AlgorithmOptions {
   double lr_max = 0.0;                                      // cap on the scaled step; 0 = none. Default: 0.
   Sampling sampling = Sampling::kWithReplacement;
   std::uint64_t max_micro_batch = 4096;  // larger batches are accumulated in pieces. Default: 4096.
+  // The algorithm's own parameters, by name, as its file declares them
+  // (with their defaults; docs/algorithms.md): those not set keep their
+  // default, and a name no algorithm takes is refused. A parameter an
+  // algorithm does not take is ignored, so one set serves several methods.
+  //   b1 (count), rho (number > 1 or "auto": the norm test), norm_test_theta2:
+  //     cr-psgd, acc-cr-psgd, cr-psgd-catalyst; auto with rounds = 0
+  //   theta, outer_iterations (K; 0: ⌊√(NT)⌋), inner_budget (0: ⌊√(T/N)⌋): cr-psgd-catalyst
+  //   sync_period (I), outer_lr, outer_momentum: local-sgd (the last two auto too)
+  //   round_growth, round_split ("local-steps", "noise", "one-step"),
+  //     tail_average (a share in [0, 1] or "auto"): auto
+  //   e.g. options.params.Set("b1", std::uint64_t{16}); options.params.Set("rho", 1.2);
+  AlgorithmFields params;
 
   // Every constraint, with a message that names the flag. Catalyst's budget
   // split depends on the number of workers N.
@@ -136,22 +116,25 @@ struct AlgorithmOptions {
   std::string Describe() const;
   // ρ as the tool prints it: "1.1", or "auto" (with θ² when it is not 1).
   std::string rho() const;
+  // --rho auto: the norm test grows the batch (rho is "auto").
+  bool adaptive_batch() const;
   // The smallest per-worker batch a round computes: B (psgd), b (local-sgd),
   // B₁ (the growing ones), b_min (auto). auto's kAutoBatch: 1 where each local
-  // step is the safe step for its own batch (mean_sample_smoothness set: --lr
-  // auto with L̄), else kAutoBatchForFixedStep.
+  // step is the safe step for its own batch (--lr auto with L̄), else
+  // kAutoBatchForFixedStep.
   std::uint64_t SmallestBatch() const;
   // auto with --batch auto (kAutoBatch): b_min waits for the step (ResolveStep).
   bool ChoosesOwnBatch() const;
   // Whether the round ends with outer momentum or an outer step other than 1.
-  bool has_outer_step() const { return outer_lr != 1.0 || outer_momentum != 0.0; }
+  bool has_outer_step() const;
   // The step schedule as given, else constant: the theory's, and auto's
   // (whose tail average takes the noise down at the end, as cosine did).
   LrSchedule Schedule() const { return lr_schedule.value_or(LrSchedule::kConstant); }
-  // Catalyst's K and inner budget for N workers: the overrides, or ⌊√(NT)⌋ and ⌊√(T/N)⌋.
-  std::uint64_t OuterIterationsFor(int workers) const;
-  std::uint64_t InnerBudgetFor(int workers) const;
 };
+
+// A parameter's default (AlgorithmOptions::params), as the algorithm that
+// takes it declares it; null for a name no algorithm takes.
+FieldValue ParamDefault(std::string_view name);
 
 // The norm test of --rho auto (Byrd, Chin, Nocedal & Wu 2012; McCandlish et
 // al. 2018), on the N workers' batch means g_i of the round, mean ḡ, batch B

@@ -31,11 +31,11 @@ namespace {
 
 class AccCrPsgd final : public Algorithm {
  public:
-  explicit AccCrPsgd(const AlgorithmOptions& options) : options_(options) {}
+  explicit AccCrPsgd(const AlgorithmOptions& options) : options_(options), growing_(GrowingBatchOf(options)) {}
 
   Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
                               RoundObserver& observer, RunProgress& progress) override {
-    const GeometricBatch schedule(options_.first_batch, options_.growth);
+    const GeometricBatch schedule(growing_.first_batch, growing_.growth);
     const BudgetPlan plan = PlanBudget(schedule, options_.budget);
     BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
     std::vector<double> grad(x.size()), y(x.size()), no_velocity;
@@ -95,21 +95,24 @@ class AccCrPsgd final : public Algorithm {
   // The step's factor: the schedule at the budget spent, the batch scaling, the cap.
   double StepScale(std::uint64_t spent, std::uint64_t batch) const {
     const double progress = static_cast<double>(spent) / static_cast<double>(options_.budget);
-    const double ratio = static_cast<double>(batch) / static_cast<double>(options_.first_batch);
+    const double ratio = static_cast<double>(batch) / static_cast<double>(growing_.first_batch);
     double scale = LrScale(options_.Schedule(), progress) * LrBatchFactor(options_.lr_batch_scaling, ratio);
     if (options_.lr_max > 0.0) scale = std::min(scale, options_.lr_max / options_.lr);
     return scale;
   }
 
   AlgorithmOptions options_;
+  GrowingBatch growing_;          // B₁, ρ
   std::vector<double> previous_;  // x_{t−1}
   std::uint64_t k_ = 1;           // steps since the last restart, this one included
   std::uint64_t restarts_ = 0;
 };
 
+constexpr ParamSpec kAccParams[] = {kFirstBatchParam, kRhoParam};
+
 Status ValidateAccelerated(const AlgorithmOptions& o, int) {
   CRPSGD_RETURN_IF_ERROR(ValidateGrowingBatch(o));
-  if (o.adaptive_batch) {
+  if (o.adaptive_batch()) {
     return Status::InvalidArgument("acc-cr-psgd: --rho auto is cr-psgd's; give a number (or --rounds R)");
   }
   if (o.momentum != 0.0) {
@@ -127,24 +130,18 @@ extern const AlgorithmSpec kAccCrPsgdSpec{
     .name = "acc-cr-psgd",
     .help = "cr-psgd's rounds with Nesterov's momentum, restarted when it points uphill",
     .fixed_batch = false,
+    .params = kAccParams,
     .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<AccCrPsgd>(o); },
-    .plan =
-        [](const AlgorithmOptions& o, int) {
-          const BudgetPlan budget = PlanBudget(GeometricBatch(o.first_batch, o.growth), o.budget);
-          AlgorithmPlan plan;
-          plan.rounds = budget.rounds;
-          plan.sfo_per_worker = budget.spent;
-          return plan;
-        },
+    .plan = PlanWholeBudgetGrowing,
     .validate = ValidateAccelerated,
-    .describe = [](const AlgorithmOptions& o, std::ostream& os) { os << "B1=" << o.first_batch << " rho=" << o.rho(); },
+    .describe = DescribeGrowing,
     .fit_rounds = FitGrowth,
-    .samples_per_step = [](const AlgorithmOptions& o,
-                           int workers) { return static_cast<double>(workers) * static_cast<double>(o.first_batch); },
+    .samples_per_step = GrowingSamplesPerStep,
     .summary_fields =
         [](const AlgorithmOptions& o, const RunSummary& s) {
-          return SummaryFields{
-              {"b1", std::uint64_t{o.first_batch}}, {"rho", RhoValue(o)}, {"restarts", s.fields.ValueOr("restarts")}};
+          return SummaryFields{{"b1", std::uint64_t{GrowingBatchOf(o).first_batch}},
+                               {"rho", RhoValue(o)},
+                               {"restarts", s.fields.ValueOr("restarts")}};
         },
 };
 

@@ -1,4 +1,6 @@
 #include <cmath>
+#include <string>
+#include <variant>
 #include <sstream>
 
 #include "algorithms/algorithm_spec.h"
@@ -40,25 +42,93 @@ double LrBatchFactor(LrBatchScaling scaling, double batch_ratio) {
   return 1.0;
 }
 
-std::uint64_t AlgorithmOptions::OuterIterationsFor(int workers) const {
-  if (outer_iterations != 0) return outer_iterations;
-  return static_cast<std::uint64_t>(std::floor(std::sqrt(static_cast<double>(workers) * static_cast<double>(budget))));
+namespace internal {
+
+FieldValue ParamSpec::Default() const {
+  if (word != nullptr) return std::string(word);
+  if (count) return static_cast<std::uint64_t>(number);
+  return number;
 }
 
-std::uint64_t AlgorithmOptions::InnerBudgetFor(int workers) const {
-  if (inner_budget != 0) return inner_budget;
-  return static_cast<std::uint64_t>(std::floor(std::sqrt(static_cast<double>(budget) / workers)));
+FieldValue ParamValue(const AlgorithmOptions& options, std::string_view name) {
+  if (const FieldValue* set = options.params.Find(name)) return *set;
+  for (const ParamSpec& param : SpecOf(options.kind).params) {
+    if (name == param.name) return param.Default();
+  }
+  return ParamDefault(name);
+}
+
+double ParamNumber(const AlgorithmOptions& options, std::string_view name) {
+  const FieldValue value = ParamValue(options, name);
+  if (const auto* count = std::get_if<std::uint64_t>(&value)) return static_cast<double>(*count);
+  if (const auto* number = std::get_if<double>(&value)) return *number;
+  return 0.0;
+}
+
+std::uint64_t ParamCount(const AlgorithmOptions& options, std::string_view name) {
+  const FieldValue value = ParamValue(options, name);
+  if (const auto* count = std::get_if<std::uint64_t>(&value)) return *count;
+  return 0;
+}
+
+std::string ParamWord(const AlgorithmOptions& options, std::string_view name) {
+  const FieldValue value = ParamValue(options, name);
+  if (const auto* word = std::get_if<std::string>(&value)) return *word;
+  return "";
+}
+
+GrowingBatch GrowingBatchOf(const AlgorithmOptions& options) {
+  GrowingBatch growing;
+  growing.first_batch = ParamCount(options, kFirstBatchParam.name);
+  growing.adaptive = ParamWord(options, kRhoParam.name) == "auto";
+  growing.growth = growing.adaptive ? kRhoParam.number : ParamNumber(options, kRhoParam.name);
+  growing.theta2 = ParamNumber(options, kNormTestParam.name);
+  return growing;
+}
+
+// Each set parameter: a name some algorithm takes, of that parameter's kind
+// (a count, a number, a word; rho and tail_average a number or "auto").
+Status CheckParamTypes(const AlgorithmOptions& options) {
+  StatusList errors;
+  for (const auto& [name, value] : options.params.entries()) {
+    const FieldValue wanted = ParamDefault(name);
+    if (std::holds_alternative<std::nullptr_t>(wanted)) {
+      errors.Add(Status::InvalidArgument("algorithm parameter '" + name + "': no algorithm takes it"));
+      continue;
+    }
+    const bool auto_word = std::holds_alternative<std::string>(value) && std::get<std::string>(value) == "auto" &&
+                           (name == kRhoParam.name || name == "tail_average");
+    const bool number_for_word = std::holds_alternative<double>(value) && name == "tail_average";
+    if (value.index() != wanted.index() && !auto_word && !number_for_word) {
+      errors.Add(Status::InvalidArgument("algorithm parameter '" + name + "': of the wrong kind (a " +
+                                         (std::holds_alternative<std::string>(wanted) ? "word"
+                                          : std::holds_alternative<double>(wanted)    ? "number"
+                                                                                      : "count") +
+                                         ")"));
+    }
+  }
+  return errors.ToStatus();
+}
+
+}  // namespace internal
+
+bool AlgorithmOptions::adaptive_batch() const { return internal::GrowingBatchOf(*this).adaptive; }
+
+bool AlgorithmOptions::has_outer_step() const {
+  return internal::ParamNumber(*this, internal::kOuterLrParam.name) != 1.0 ||
+         internal::ParamNumber(*this, internal::kOuterMomentumParam.name) != 0.0;
 }
 
 std::uint64_t AlgorithmOptions::SmallestBatch() const {
-  if (ChoosesOwnBatch()) {
-    return mean_sample_smoothness > 0.0 ? 1 : kAutoBatchForFixedStep;  // 1/(L + L̄/b) is stable at b = 1
+  if (ChoosesOwnBatch()) {  // 1/(L + L̄/b) is stable at b = 1
+    return internal::ParamNumber(*this, "mean_sample_smoothness") > 0.0 ? 1 : kAutoBatchForFixedStep;
   }
-  return internal::SpecOf(kind).fixed_batch ? batch : first_batch;
+  return internal::SpecOf(kind).fixed_batch ? batch : internal::GrowingBatchOf(*this).first_batch;
 }
 
 Status AlgorithmOptions::Validate(int workers) const {
   StatusList errors;  // every bad value at once; then what depends on them all
+  errors.Add(internal::CheckParamTypes(*this));
   if (budget < 1) errors.Add(Status::InvalidArgument("--budget must be >= 1 (SFO calls per worker)"));
   if (!(lr > 0.0) || !std::isfinite(lr)) {
     errors.Add(Status::InvalidArgument("--lr must be a positive number or 'auto' (got " + std::to_string(lr) + ")"));
@@ -76,6 +146,8 @@ Status AlgorithmOptions::Validate(int workers) const {
   if (!(weight_decay >= 0.0) || !std::isfinite(weight_decay)) {
     errors.Add(Status::InvalidArgument("--weight-decay must be >= 0 (got " + std::to_string(weight_decay) + ")"));
   }
+  const double outer_lr = internal::ParamNumber(*this, internal::kOuterLrParam.name);
+  const double outer_momentum = internal::ParamNumber(*this, internal::kOuterMomentumParam.name);
   if (!(outer_lr > 0.0) || !std::isfinite(outer_lr)) {
     errors.Add(Status::InvalidArgument("--outer-lr must be > 0 (got " + std::to_string(outer_lr) + ")"));
   }
@@ -89,6 +161,8 @@ Status AlgorithmOptions::Validate(int workers) const {
                                                    "(local-sgd, auto); ") +
                                        AlgorithmName(kind) + " averages gradients"));
   }
+  const FieldValue tail = internal::ParamValue(*this, "tail_average");
+  const double* tail_average = std::get_if<double>(&tail);  // null: auto
   if (tail_average && !(*tail_average >= 0.0 && *tail_average <= 1.0)) {
     errors.Add(Status::InvalidArgument("--tail-average must be auto or a share of the budget in [0, 1] (got " +
                                        std::to_string(*tail_average) + ")"));
@@ -111,17 +185,21 @@ std::string AlgorithmOptions::Describe() const {
   if (Schedule() != LrSchedule::kConstant) os << " lr=" << LrScheduleName(Schedule());
   if (lr_batch_scaling != LrBatchScaling::kNone) os << " lr~" << LrBatchScalingName(lr_batch_scaling) << "(B)";
   if (lr_max > 0.0) os << " lr<=" << lr_max;
-  if (has_outer_step()) os << " outer_lr=" << outer_lr << " outer_mu=" << outer_momentum;
+  if (has_outer_step()) {
+    os << " outer_lr=" << internal::ParamNumber(*this, internal::kOuterLrParam.name)
+       << " outer_mu=" << internal::ParamNumber(*this, internal::kOuterMomentumParam.name);
+  }
   return os.str();
 }
 
 std::string AlgorithmOptions::rho() const {
+  const internal::GrowingBatch growing = internal::GrowingBatchOf(*this);
   std::ostringstream os;
-  if (!adaptive_batch) {
-    os << growth;
+  if (!growing.adaptive) {
+    os << growing.growth;
   } else {
     os << "auto";
-    if (norm_test_theta2 != 1.0) os << "(theta2=" << norm_test_theta2 << ")";
+    if (growing.theta2 != 1.0) os << "(theta2=" << growing.theta2 << ")";
   }
   return os.str();
 }
@@ -130,7 +208,7 @@ namespace internal {
 
 Status ValidateFixedBatch(const AlgorithmOptions& o) {
   StatusList errors;
-  if (o.adaptive_batch) {
+  if (o.adaptive_batch()) {
     errors.Add(Status::InvalidArgument(std::string("--rho auto grows the batch of cr-psgd and cr-psgd-catalyst; ") +
                                        AlgorithmName(o.kind) + " has a fixed batch (--batch)"));
   }
@@ -146,29 +224,47 @@ Status ValidateFixedBatch(const AlgorithmOptions& o) {
 }
 
 Status ValidateGrowingBatch(const AlgorithmOptions& o) {
+  const GrowingBatch g = GrowingBatchOf(o);
   StatusList errors;
-  if (o.first_batch < 1) {
-    errors.Add(Status::InvalidArgument("--b1 must be >= 1 (got " + std::to_string(o.first_batch) + ")"));
-  } else if (o.first_batch > o.budget) {
+  if (g.first_batch < 1) {
+    errors.Add(Status::InvalidArgument("--b1 must be >= 1 (got " + std::to_string(g.first_batch) + ")"));
+  } else if (g.first_batch > o.budget) {
     errors.Add(Status::InvalidArgument("--budget (" + std::to_string(o.budget) + ") is below --b1 (" +
-                                       std::to_string(o.first_batch) + "): not even one round fits"));
+                                       std::to_string(g.first_batch) + "): not even one round fits"));
   }
-  if (o.adaptive_batch && (!(o.norm_test_theta2 > 0.0) || !std::isfinite(o.norm_test_theta2))) {
+  if (g.adaptive && (!(g.theta2 > 0.0) || !std::isfinite(g.theta2))) {
     std::ostringstream os;
-    os << "--norm-test-theta2 must be > 0 (got " << o.norm_test_theta2 << "): the norm test grows the batch "
+    os << "--norm-test-theta2 must be > 0 (got " << g.theta2 << "): the norm test grows the batch "
        << "until N·B reaches tr Σ/(θ²‖∇f‖²)";
     errors.Add(Status::InvalidArgument(os.str()));
   }
-  if (!o.adaptive_batch && (!(o.growth > 1.0) || !std::isfinite(o.growth))) {
+  if (!g.adaptive && (!(g.growth > 1.0) || !std::isfinite(g.growth))) {
     std::ostringstream os;
-    os << "--rho must be > 1 (got " << o.growth << ")";
+    os << "--rho must be > 1 (got " << g.growth << ")";
     errors.Add(Status::InvalidArgument(os.str()));
   }
   return errors.ToStatus();
 }
 
+AlgorithmPlan PlanWholeBudgetGrowing(const AlgorithmOptions& options, int) {
+  const BudgetPlan budget = PlanGrowing(options, options.budget);
+  AlgorithmPlan plan;
+  plan.rounds = budget.rounds;
+  plan.sfo_per_worker = budget.spent;
+  return plan;
+}
+
+void DescribeGrowing(const AlgorithmOptions& options, std::ostream& os) {
+  os << "B1=" << GrowingBatchOf(options).first_batch << " rho=" << options.rho();
+}
+
+double GrowingSamplesPerStep(const AlgorithmOptions& options, int workers) {
+  return static_cast<double>(workers) * static_cast<double>(GrowingBatchOf(options).first_batch);
+}
+
 SummaryValue RhoValue(const AlgorithmOptions& o) {
-  return o.adaptive_batch ? SummaryValue(std::string("auto")) : SummaryValue(o.growth);
+  const GrowingBatch g = GrowingBatchOf(o);
+  return g.adaptive ? SummaryValue(std::string("auto")) : SummaryValue(g.growth);
 }
 
 }  // namespace internal

@@ -25,6 +25,24 @@ namespace crpsgd::internal {
 using SummaryValue = FieldValue;
 using SummaryFields = std::vector<std::pair<std::string, SummaryValue>>;
 
+// One of an algorithm's own parameters (AlgorithmOptions::params) and its
+// default: a word, or a number (a count when `count`).
+struct ParamSpec {
+  const char* name;
+  double number = 0.0;
+  const char* word = nullptr;
+  bool count = false;
+  FieldValue Default() const;
+};
+
+// The parameters of the growing-batch methods: B₁, ρ or the norm test, θ².
+inline constexpr ParamSpec kFirstBatchParam{"b1", 1.0, nullptr, true};
+inline constexpr ParamSpec kRhoParam{"rho", 1.1};
+inline constexpr ParamSpec kNormTestParam{"norm_test_theta2", 1.0};
+// The model-averaging methods' outer step: α = 1, μ = 0 is plain averaging.
+inline constexpr ParamSpec kOuterLrParam{"outer_lr", 1.0};
+inline constexpr ParamSpec kOuterMomentumParam{"outer_momentum", 0.0};
+
 struct AlgorithmSpec {
   AlgorithmKind kind;
   const char* name;  // --algo's word, and summary.json's "algo"
@@ -45,6 +63,8 @@ struct AlgorithmSpec {
   bool plans_rounds = false;
   // --rho auto raises B₁ to the smallest batch stable at the step (cr-psgd).
   bool stable_first_batch = false;
+  // Its own parameters with their defaults (AlgorithmOptions::params).
+  std::span<const ParamSpec> params;
   std::unique_ptr<Algorithm> (*make)(const AlgorithmOptions& options) = nullptr;
   // Rounds and samples for the budget, as Run spends them.
   AlgorithmPlan (*plan)(const AlgorithmOptions& options, int workers) = nullptr;
@@ -67,6 +87,25 @@ struct AlgorithmSpec {
 // The row of `kind` (registry.cc).
 const AlgorithmSpec& SpecOf(AlgorithmKind kind);
 
+// One of the run's own parameters: as set in options.params, else the
+// default of its algorithm's row (or of the row that declares it). The
+// algorithms read theirs through these; Validate has checked the types.
+FieldValue ParamValue(const AlgorithmOptions& options, std::string_view name);
+double ParamNumber(const AlgorithmOptions& options, std::string_view name);  // a count or a number
+std::uint64_t ParamCount(const AlgorithmOptions& options, std::string_view name);
+std::string ParamWord(const AlgorithmOptions& options, std::string_view name);  // "" unless a word
+// Every row, in --help's order (registry.cc).
+std::span<const AlgorithmSpec* const> AllSpecs();
+
+// The growing batch: B₁, and ρ (Algorithm 1) or the norm test with θ².
+struct GrowingBatch {
+  std::uint64_t first_batch = 1;
+  double growth = 1.1;  // ρ; kRhoParam's default under the norm test
+  bool adaptive = false;
+  double theta2 = 1.0;
+};
+GrowingBatch GrowingBatchOf(const AlgorithmOptions& options);
+
 // Checks the rows share (algorithm.cc): a constant batch, and a
 // growing one (B₁ with ρ or the norm test).
 Status ValidateFixedBatch(const AlgorithmOptions& options);
@@ -79,6 +118,13 @@ BudgetPlan PlanGrowing(const AlgorithmOptions& options, std::uint64_t budget);
 // --rounds R for Algorithm 1's batches (cr-psgd): the smallest ρ, to 6
 // significant digits rounded up, whose plan from B₁ takes at most R rounds.
 Status FitGrowth(AlgorithmOptions& options, int workers);
+
+// The row functions of Algorithm 1's batches (cr-psgd, acc-cr-psgd; the
+// catalyst describes and steps as they do): its plan for the whole budget,
+// "B1=4 rho=1.1", and N·B₁ samples a step (the first, smallest batch).
+AlgorithmPlan PlanWholeBudgetGrowing(const AlgorithmOptions& options, int workers);
+void DescribeGrowing(const AlgorithmOptions& options, std::ostream& os);
+double GrowingSamplesPerStep(const AlgorithmOptions& options, int workers);
 
 // ρ in summary.json: its number, or "auto" (the norm test).
 SummaryValue RhoValue(const AlgorithmOptions& options);

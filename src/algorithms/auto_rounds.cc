@@ -31,6 +31,8 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <optional>
+#include <variant>
 #include <vector>
 
 #include "algorithms/algorithm_spec.h"
@@ -44,7 +46,8 @@ namespace crpsgd {
 std::vector<std::uint64_t> AutoRoundSamples(const AlgorithmOptions& o) {
   std::vector<std::uint64_t> samples;
   if (o.rounds == 0) {  // Algorithm 1's rounds, as PlanBudget counts them
-    const GeometricBatch schedule(o.first_batch, o.growth);
+    const internal::GrowingBatch growing = internal::GrowingBatchOf(o);
+    const GeometricBatch schedule(growing.first_batch, growing.growth);
     const BudgetPlan plan = PlanBudget(schedule, o.budget);
     for (std::uint64_t t = 1; t <= plan.rounds; ++t) samples.push_back(schedule.BatchAt(t));
     return samples;
@@ -53,7 +56,8 @@ std::vector<std::uint64_t> AutoRoundSamples(const AlgorithmOptions& o) {
   // geometric curve, rounded: C_r = round((T − R)·W_r/W_R), S_r = 1 + C_r −
   // C_{r−1}. The R rounds spend exactly T, each at least one sample.
   const std::uint64_t rounds = o.rounds;
-  const double ratio = rounds > 1 ? std::pow(o.round_growth, 1.0 / static_cast<double>(rounds - 1)) : 1.0;
+  const double round_growth = internal::ParamNumber(o, "round_growth");
+  const double ratio = rounds > 1 ? std::pow(round_growth, 1.0 / static_cast<double>(rounds - 1)) : 1.0;
   std::vector<double> cumulative(rounds);
   double weight = 1.0, total = 0.0;
   for (std::uint64_t r = 0; r < rounds; ++r, weight *= ratio) cumulative[r] = total += weight;
@@ -73,9 +77,47 @@ std::vector<std::uint64_t> AutoRoundSamples(const AlgorithmOptions& o) {
 namespace internal {
 namespace {
 
+constexpr ParamSpec kAutoParams[] = {kFirstBatchParam,
+                                     kRhoParam,
+                                     kNormTestParam,
+                                     {"round_growth", 4.0},
+                                     {"round_split", 0.0, "local-steps"},
+                                     kOuterLrParam,
+                                     kOuterMomentumParam,
+                                     {"tail_average", 0.0, "auto"},
+                                     {"smoothness", 0.0},
+                                     {"mean_sample_smoothness", 0.0}};
+
+// auto's own parameters, read once. --round-split local-steps beat the noise
+// split on the tuning problems; with the constant step the tail average beat
+// the cosine schedule (docs/experiments.md).
+struct AutoParams {
+  GrowingBatch growing;  // S₁ and ρ (rounds = 0), the noise split's θ²
+  double round_growth;   // S_R/S₁ with rounds R
+  RoundSplit round_split;
+  // The final model's tail: nullopt: the drift test chooses (tail_average.h); 0: the last iterate.
+  std::optional<double> tail_average;
+  // --lr auto (ResolveStep sets them): each local step of b samples takes
+  // the safe step for b, 1/(L + L̄/b), instead of lr. 0: lr.
+  double smoothness, mean_sample_smoothness;
+};
+
+AutoParams AutoParamsOf(const AlgorithmOptions& o) {
+  AutoParams p;
+  p.growing = GrowingBatchOf(o);
+  p.round_growth = ParamNumber(o, "round_growth");
+  const Result<RoundSplit> split = ParseRoundSplit(ParamWord(o, "round_split"));  // Validate has checked it
+  p.round_split = split.ok() ? *split : RoundSplit::kLocalSteps;
+  const FieldValue tail = ParamValue(o, "tail_average");
+  if (const auto* share = std::get_if<double>(&tail)) p.tail_average = *share;
+  p.smoothness = ParamNumber(o, "smoothness");
+  p.mean_sample_smoothness = ParamNumber(o, "mean_sample_smoothness");
+  return p;
+}
+
 class AutoRounds final : public Algorithm {
  public:
-  explicit AutoRounds(const AlgorithmOptions& options) : options_(options) {}
+  explicit AutoRounds(const AlgorithmOptions& options) : options_(options), params_(AutoParamsOf(options)) {}
 
   Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
                               RoundObserver& observer, RunProgress& progress) override {
@@ -174,7 +216,7 @@ class AutoRounds final : public Algorithm {
           step(o.lr, o.momentum, o.weight_decay, dim, state.velocity),
           exchange(f, /*with_state=*/true),
           outer(o, state.outer_velocity, dim),
-          tail(o.tail_average, o.budget, state.tail) {}
+          tail(AutoParamsOf(o).tail_average, o.budget, state.tail) {}
     BatchGradient batch_gradient;
     std::vector<double> grad;
     SgdStep step;
@@ -212,9 +254,8 @@ class AutoRounds final : public Algorithm {
       const double progress = static_cast<double>(round_start + done) / options_.budget;
       const double ratio = static_cast<double>(batch) / static_cast<double>(b_min);
       double scale = LrScale(options_.Schedule(), progress) * LrBatchFactor(options_.lr_batch_scaling, ratio);
-      if (options_.smoothness > 0.0) {  // --lr auto: the safe step for this batch, 1/(L + L̄/b)
-        scale *=
-            1.0 / (options_.smoothness + options_.mean_sample_smoothness / static_cast<double>(batch)) / options_.lr;
+      if (params_.smoothness > 0.0) {  // --lr auto: the safe step for this batch, 1/(L + L̄/b)
+        scale *= 1.0 / (params_.smoothness + params_.mean_sample_smoothness / static_cast<double>(batch)) / options_.lr;
       }
       if (options_.lr_max > 0.0) scale = std::min(scale, options_.lr_max / options_.lr);
       w.step.Apply(w.grad, x, scale);
@@ -250,14 +291,14 @@ class AutoRounds final : public Algorithm {
     const auto effective = static_cast<std::uint64_t>(std::max(1.0, std::round(pass.eta * pass.eta / pass.spread_sum)));
     const double noise = static_cast<double>(effective) * n / (n - 1.0) * (w.message.back() - mean2);
     NormTestState& norm_test = state_.norm_test;
-    const double grad_norm2 = UpdateNormTest(norm_test, noise, mean2, effective, workers, options_.norm_test_theta2);
-    state_.local_batch = NextLocalBatch(norm_test, grad_norm2, b, workers, options_.norm_test_theta2);
+    const double grad_norm2 = UpdateNormTest(norm_test, noise, mean2, effective, workers, params_.growing.theta2);
+    state_.local_batch = NextLocalBatch(norm_test, grad_norm2, b, workers, params_.growing.theta2);
     return grad_norm2;
   }
 
   // This round's local batch: the split's, cut to [b_min, S_r] (S_r when it is smaller).
   std::uint64_t LocalBatch(std::uint64_t samples, std::uint64_t wanted) const {
-    switch (options_.round_split) {
+    switch (params_.round_split) {
       case RoundSplit::kOneStep: return samples;
       case RoundSplit::kLocalSteps: return std::min(options_.SmallestBatch(), samples);
       case RoundSplit::kNoise: break;
@@ -276,6 +317,7 @@ class AutoRounds final : public Algorithm {
   }
 
   AlgorithmOptions options_;
+  AutoParams params_;
   State state_;
 };
 
@@ -293,6 +335,7 @@ extern const AlgorithmSpec kAutoSpec{
     .tail_averages = true,
     .step_per_batch = true,
     .plans_rounds = true,
+    .params = kAutoParams,
     .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<AutoRounds>(o); },
     .plan =
         [](const AlgorithmOptions& o, int) {
@@ -302,25 +345,28 @@ extern const AlgorithmSpec kAutoSpec{
         },
     .validate =
         [](const AlgorithmOptions& o, int) {
-          if (o.adaptive_batch) {
+          if (o.adaptive_batch()) {
             return Status::InvalidArgument("--rho auto: auto measures the noise itself (--round-split noise)");
           }
+          const AutoParams p = AutoParamsOf(o);
           if (o.rounds == 0) {
-            if (!(o.growth >= 1.0) || !std::isfinite(o.growth)) {
-              return Status::InvalidArgument("--rho must be >= 1 for auto (got " + std::to_string(o.growth) + ")");
+            if (!(p.growing.growth >= 1.0) || !std::isfinite(p.growing.growth)) {
+              return Status::InvalidArgument("--rho must be >= 1 for auto (got " + std::to_string(p.growing.growth) +
+                                             ")");
             }
-            if (o.first_batch < 1 || o.first_batch > o.budget) {
+            if (p.growing.first_batch < 1 || p.growing.first_batch > o.budget) {
               return Status::InvalidArgument("--b1 must be in [1, --budget] (auto's first round's samples, S1)");
             }
           }
-          if (!(o.round_growth >= 1.0) || !std::isfinite(o.round_growth)) {
-            return Status::InvalidArgument("--round-growth must be >= 1 (got " + std::to_string(o.round_growth) +
+          if (!(p.round_growth >= 1.0) || !std::isfinite(p.round_growth)) {
+            return Status::InvalidArgument("--round-growth must be >= 1 (got " + std::to_string(p.round_growth) +
                                            "): the last round's samples over the first's");
           }
-          return Status::OK();
+          return ParseRoundSplit(ParamWord(o, "round_split")).status();
         },
     .describe =
         [](const AlgorithmOptions& o, std::ostream& os) {
+          const AutoParams p = AutoParamsOf(o);
           os << "b=";
           if (o.batch == kAutoBatch) {
             os << "auto";  // resolved by ResolveStep, once the step is known
@@ -328,28 +374,30 @@ extern const AlgorithmSpec kAutoSpec{
             os << o.batch;
           }
           if (o.rounds > 0) {
-            os << " R=" << o.rounds << " G=" << o.round_growth;
+            os << " R=" << o.rounds << " G=" << p.round_growth;
           } else {
-            os << " S1=" << o.first_batch << " rho=" << o.growth;
+            os << " S1=" << p.growing.first_batch << " rho=" << p.growing.growth;
           }
-          if (o.round_split != AlgorithmOptions{}.round_split) os << " split=" << RoundSplitName(o.round_split);
-          if (o.round_split == RoundSplit::kNoise && o.norm_test_theta2 != 1.0) os << " theta2=" << o.norm_test_theta2;
-          if (o.tail_average) os << " tail=" << *o.tail_average;
+          if (p.round_split != RoundSplit::kLocalSteps) os << " split=" << RoundSplitName(p.round_split);
+          if (p.round_split == RoundSplit::kNoise && p.growing.theta2 != 1.0) os << " theta2=" << p.growing.theta2;
+          if (p.tail_average) os << " tail=" << *p.tail_average;
         },
     .fit_rounds = [](AlgorithmOptions&, int) { return Status::OK(); },  // its plan takes R itself
     .samples_per_step = [](const AlgorithmOptions& o, int) { return static_cast<double>(o.SmallestBatch()); },
     .summary_fields =
         [](const AlgorithmOptions& o, const RunSummary& summary) {
+          const AutoParams p = AutoParamsOf(o);
           SummaryFields fields{{"batch", std::uint64_t{o.SmallestBatch()}},
-                               {"round_split", std::string(RoundSplitName(o.round_split))}};
+                               {"round_split", std::string(RoundSplitName(p.round_split))}};
           if (o.rounds > 0) {
-            fields.emplace_back("round_growth", o.round_growth);
+            fields.emplace_back("round_growth", p.round_growth);
           } else {
-            fields.insert(fields.end(), {{"b1", std::uint64_t{o.first_batch}}, {"rho", o.growth}});
+            fields.insert(fields.end(), {{"b1", std::uint64_t{p.growing.first_batch}}, {"rho", p.growing.growth}});
           }
-          fields.insert(fields.end(), {{"outer_lr", o.outer_lr}, {"outer_momentum", o.outer_momentum}});
+          fields.insert(fields.end(), {{"outer_lr", ParamNumber(o, kOuterLrParam.name)},
+                                       {"outer_momentum", ParamNumber(o, kOuterMomentumParam.name)}});
           fields.emplace_back("tail_average",
-                              o.tail_average ? SummaryValue(*o.tail_average) : SummaryValue(std::string("auto")));
+                              p.tail_average ? SummaryValue(*p.tail_average) : SummaryValue(std::string("auto")));
           // The share the final model averages, as the drift test chose it (null: a target stopped the run).
           fields.emplace_back("tail_averaged", summary.fields.ValueOr("tail_averaged"));
           return fields;

@@ -10,6 +10,25 @@
 namespace crpsgd::internal {
 namespace {
 
+constexpr ParamSpec kCatalystParams[] = {kFirstBatchParam,
+                                         kRhoParam,
+                                         kNormTestParam,
+                                         {"theta", 1.0},
+                                         {"outer_iterations", 0.0, nullptr, true},
+                                         {"inner_budget", 0.0, nullptr, true}};
+
+// K and the inner budget for N workers: the parameters, or ⌊√(NT)⌋ and ⌊√(T/N)⌋ where they are 0.
+std::uint64_t OuterIterations(const AlgorithmOptions& o, int workers) {
+  if (const std::uint64_t k = ParamCount(o, "outer_iterations"); k != 0) return k;
+  return static_cast<std::uint64_t>(
+      std::floor(std::sqrt(static_cast<double>(workers) * static_cast<double>(o.budget))));
+}
+
+std::uint64_t InnerBudget(const AlgorithmOptions& o, int workers) {
+  if (const std::uint64_t inner = ParamCount(o, "inner_budget"); inner != 0) return inner;
+  return static_cast<std::uint64_t>(std::floor(std::sqrt(static_cast<double>(o.budget) / workers)));
+}
+
 // Renumbers an inner CR-PSGD run's rounds and SFO into the whole run's, in
 // the record and in the run's progress.
 class OuterIterationObserver final : public RoundObserver {
@@ -49,10 +68,10 @@ class OuterIterationObserver final : public RoundObserver {
 Result<AlgorithmResult> CrPsgdCatalyst::Run(Communicator& comm, const Objective& f, Sampler& sampler,
                                             std::span<double> x, RoundObserver& observer, RunProgress& progress) {
   CRPSGD_RETURN_IF_ERROR(options_.Validate(comm.size()));
-  const std::uint64_t outer = options_.OuterIterationsFor(comm.size());
+  const std::uint64_t outer = OuterIterations(options_, comm.size());
   AlgorithmOptions inner = options_;
   inner.kind = AlgorithmKind::kCrPsgd;
-  inner.budget = options_.InnerBudgetFor(comm.size());
+  inner.budget = InnerBudget(options_, comm.size());
 
   if (outer_iteration_ == 0) {  // a fresh run: y⁽⁰⁾ = x₁
     outer_iteration_ = 1;
@@ -62,9 +81,10 @@ Result<AlgorithmResult> CrPsgdCatalyst::Run(Communicator& comm, const Objective&
   result.rounds = progress.rounds;
   result.sfo_per_worker = progress.sfo_per_worker;
   for (std::uint64_t k = outer_iteration_; k <= outer; ++k) {
-    const ProximalObjective h(f, options_.theta, center_);  // y⁽ᵏ⁻¹⁾: fixed during one inner run
-    MinibatchSgd cr_psgd(inner, std::make_unique<GeometricBatch>(inner.first_batch, inner.growth),
-                         result.sfo_per_worker - inner_.sfo, options_.budget);  // one step schedule for the run
+    const ProximalObjective h(f, ParamNumber(options_, "theta"), center_);  // y⁽ᵏ⁻¹⁾: fixed during one inner run
+    MinibatchSgd cr_psgd(
+        inner, std::make_unique<GeometricBatch>(GrowingBatchOf(inner).first_batch, GrowingBatchOf(inner).growth),
+        result.sfo_per_worker - inner_.sfo, options_.budget);  // one step schedule for the run
     const std::uint64_t rounds_before = result.rounds - inner_.rounds;
     const std::uint64_t sfo_before = result.sfo_per_worker - inner_.sfo;
     OuterIterationObserver renumber(observer, progress, inner_, k, k == outer, rounds_before, sfo_before);
@@ -104,17 +124,18 @@ namespace {
 // Algorithm 2 splits T into K inner CR-PSGD runs of ⌊√(T/N)⌋ each.
 Status ValidateCatalyst(const AlgorithmOptions& o, int workers) {
   CRPSGD_RETURN_IF_ERROR(ValidateGrowingBatch(o));
-  if (!(o.theta > 0.0) || !std::isfinite(o.theta)) {
+  if (!(ParamNumber(o, "theta") > 0.0) || !std::isfinite(ParamNumber(o, "theta"))) {
     std::ostringstream os;
-    os << "--theta must be > 0 (got " << o.theta << ")";
+    os << "--theta must be > 0 (got " << ParamNumber(o, "theta") << ")";
     return Status::InvalidArgument(os.str());
   }
-  const std::uint64_t outer = o.OuterIterationsFor(workers), inner = o.InnerBudgetFor(workers);
+  const std::uint64_t outer = OuterIterations(o, workers), inner = InnerBudget(o, workers);
   if (outer < 1) return Status::InvalidArgument("--outer-iters: no outer iteration fits the budget");
-  if (inner < o.first_batch) {
+  if (inner < GrowingBatchOf(o).first_batch) {
     return Status::InvalidArgument("cr-psgd-catalyst: the inner budget " + std::to_string(inner) +
-                                   (o.inner_budget ? " (--inner-budget)" : " (floor(sqrt(T/N)))") + " is below --b1 (" +
-                                   std::to_string(o.first_batch) + "): raise --budget or set --inner-budget");
+                                   (ParamCount(o, "inner_budget") != 0 ? " (--inner-budget)" : " (floor(sqrt(T/N)))") +
+                                   " is below --b1 (" + std::to_string(GrowingBatchOf(o).first_batch) +
+                                   "): raise --budget or set --inner-budget");
   }
   if (inner > o.budget / outer) {
     return Status::InvalidArgument("cr-psgd-catalyst: --outer-iters (" + std::to_string(outer) +
@@ -128,8 +149,8 @@ Status ValidateCatalyst(const AlgorithmOptions& o, int workers) {
 // gradient (non-convex f), which no other algorithm reports.
 Status FinishCatalyst(const AlgorithmOptions& o, int workers, FullEvaluator& eval, std::span<const double> x,
                       RunSummary& summary) {
-  summary.fields.Set("outer_iterations", o.OuterIterationsFor(workers));
-  summary.fields.Set("inner_budget", o.InnerBudgetFor(workers));
+  summary.fields.Set("outer_iterations", OuterIterations(o, workers));
+  summary.fields.Set("inner_budget", InnerBudget(o, workers));
   std::vector<double> gradient(x.size());
   CRPSGD_RETURN_IF_ERROR(eval.LossAndGradient(x, gradient).status());
   double norm2 = 0.0;
@@ -145,11 +166,12 @@ extern const AlgorithmSpec kCrPsgdCatalystSpec{
     .name = "cr-psgd-catalyst",
     .help = "cr-psgd on proximal problems: Algorithm 2, for non-convex f",
     .fixed_batch = false,
+    .params = kCatalystParams,
     .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<CrPsgdCatalyst>(o); },
     .plan =
         [](const AlgorithmOptions& o, int workers) {
-          const BudgetPlan inner = PlanGrowing(o, o.InnerBudgetFor(workers));
-          const std::uint64_t outer = o.OuterIterationsFor(workers);
+          const BudgetPlan inner = PlanGrowing(o, InnerBudget(o, workers));
+          const std::uint64_t outer = OuterIterations(o, workers);
           AlgorithmPlan plan;
           plan.rounds = outer * inner.rounds;
           plan.sfo_per_worker = outer * inner.spent;
@@ -158,17 +180,17 @@ extern const AlgorithmSpec kCrPsgdCatalystSpec{
     .validate = ValidateCatalyst,
     .describe =
         [](const AlgorithmOptions& o, std::ostream& os) {
-          os << "B1=" << o.first_batch << " rho=" << o.rho() << " theta=" << o.theta;
-          if (o.outer_iterations != 0) os << " K=" << o.outer_iterations;
-          if (o.inner_budget != 0) os << " Tin=" << o.inner_budget;
+          DescribeGrowing(o, os);
+          os << " theta=" << ParamNumber(o, "theta");
+          if (const std::uint64_t k = ParamCount(o, "outer_iterations"); k != 0) os << " K=" << k;
+          if (const std::uint64_t inner = ParamCount(o, "inner_budget"); inner != 0) os << " Tin=" << inner;
         },
-    .samples_per_step = [](const AlgorithmOptions& o,
-                           int workers) { return static_cast<double>(workers) * static_cast<double>(o.first_batch); },
+    .samples_per_step = GrowingSamplesPerStep,
     .summary_fields =
         [](const AlgorithmOptions& o, const RunSummary& s) {
-          return SummaryFields{{"b1", std::uint64_t{o.first_batch}},
+          return SummaryFields{{"b1", std::uint64_t{GrowingBatchOf(o).first_batch}},
                                {"rho", RhoValue(o)},
-                               {"theta", o.theta},
+                               {"theta", ParamNumber(o, "theta")},
                                {"outer_iterations", s.fields.ValueOr("outer_iterations")},
                                {"inner_budget", s.fields.ValueOr("inner_budget")},
                                {"gradient_norm", s.fields.ValueOr("gradient_norm")}};

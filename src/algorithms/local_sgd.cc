@@ -11,7 +11,7 @@ namespace crpsgd::internal {
 
 Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
                                       RoundObserver& observer, RunProgress& progress) {
-  const std::uint64_t b = options_.batch, period = options_.sync_period;
+  const std::uint64_t b = options_.batch, period = ParamCount(options_, "sync_period");
   const std::uint64_t total_steps = options_.budget / b;
   const std::uint64_t rounds = (total_steps + period - 1) / period;
   BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
@@ -73,6 +73,8 @@ Status LocalSgd::LoadState(std::string_view record) {
 
 namespace crpsgd::internal {
 
+constexpr ParamSpec kLocalSgdParams[] = {{"sync_period", 10.0, nullptr, true}, kOuterLrParam, kOuterMomentumParam};
+
 // Local SGD: I local steps of b samples between averagings; ⌊T/b⌋ steps.
 extern const AlgorithmSpec kLocalSgdSpec{
     .kind = AlgorithmKind::kLocalSgd,
@@ -80,22 +82,24 @@ extern const AlgorithmSpec kLocalSgdSpec{
     .help = "periodic model averaging: I local steps a round",
     .fixed_batch = true,
     .averages_models = true,
+    .params = kLocalSgdParams,
     .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<LocalSgd>(o); },
     .plan =
         [](const AlgorithmOptions& o, int) {
-          const std::uint64_t steps = o.budget / o.batch;
+          const std::uint64_t steps = o.budget / o.batch, period = ParamCount(o, "sync_period");
           AlgorithmPlan plan;
-          plan.rounds = (steps + o.sync_period - 1) / o.sync_period;
+          plan.rounds = (steps + period - 1) / period;
           plan.sfo_per_worker = steps * o.batch;
           return plan;
         },
     .validate =
         [](const AlgorithmOptions& o, int) {
           CRPSGD_RETURN_IF_ERROR(ValidateFixedBatch(o));
-          if (o.sync_period < 1) return Status::InvalidArgument("--sync-period must be >= 1");
+          if (ParamCount(o, "sync_period") < 1) return Status::InvalidArgument("--sync-period must be >= 1");
           return Status::OK();
         },
-    .describe = [](const AlgorithmOptions& o, std::ostream& os) { os << "b=" << o.batch << " I=" << o.sync_period; },
+    .describe = [](const AlgorithmOptions& o,
+                   std::ostream& os) { os << "b=" << o.batch << " I=" << ParamCount(o, "sync_period"); },
     .fit_rounds =
         [](AlgorithmOptions& o, int) {
           const std::uint64_t steps = o.budget / o.batch;
@@ -104,15 +108,17 @@ extern const AlgorithmSpec kLocalSgdSpec{
                                            ": local-sgd with b=" + std::to_string(o.batch) + " has only " +
                                            std::to_string(steps) + " steps in the budget, one round each at most");
           }
-          o.sync_period = (steps + o.rounds - 1) / o.rounds;
+          o.params.Set("sync_period", (steps + o.rounds - 1) / o.rounds);
           return Status::OK();
         },
     .samples_per_step = [](const AlgorithmOptions& o, int) { return static_cast<double>(o.batch); },
     .summary_fields =
         [](const AlgorithmOptions& o, const RunSummary&) {
-          SummaryFields fields{{"batch", std::uint64_t{o.batch}}, {"sync_period", std::uint64_t{o.sync_period}}};
+          SummaryFields fields{{"batch", std::uint64_t{o.batch}},
+                               {"sync_period", std::uint64_t{ParamCount(o, "sync_period")}}};
           if (o.has_outer_step())
-            fields.insert(fields.end(), {{"outer_lr", o.outer_lr}, {"outer_momentum", o.outer_momentum}});
+            fields.insert(fields.end(), {{"outer_lr", ParamNumber(o, kOuterLrParam.name)},
+                                         {"outer_momentum", ParamNumber(o, kOuterMomentumParam.name)}});
           return fields;
         },
 };

@@ -117,7 +117,8 @@ Status MinibatchSgd::LoadState(std::string_view record) {
 Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objective& f, Sampler& sampler,
                                               std::span<double> x, RoundObserver& observer, SgdState& sgd) {
   NormTestState& norm_test = sgd.norm_test;
-  const bool adaptive = options_.adaptive_batch;
+  const GrowingBatch growing = GrowingBatchOf(options_);
+  const bool adaptive = growing.adaptive;
   const BudgetPlan plan = PlanBudget(*schedule_, options_.budget);
   BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
   // --rho auto: one more entry rides in the round's all-reduce, ‖g_i‖².
@@ -146,7 +147,7 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
     if (batch == 0) break;
     std::optional<double> grad_norm2;
     if (adaptive && comm.size() == 1) {
-      grad_norm2 = GradientFromHalves(batch_gradient, x, batch, mean_grad, half, norm_test, options_.norm_test_theta2);
+      grad_norm2 = GradientFromHalves(batch_gradient, x, batch, mean_grad, half, norm_test, growing.theta2);
       CRPSGD_RETURN_IF_ERROR(exchange.Average(comm, mean_grad));  // the round (a copy with N = 1)
     } else {
       batch_gradient.Compute(x, batch, mean_grad);
@@ -160,7 +161,7 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
       // The spread of the N batch means: v̂ = B·N/(N−1)·(S − ‖ḡ‖²), unbiased for tr Σ.
       const double mean_norm2 = Norm2(mean_grad), n = comm.size();
       const double noise = static_cast<double>(batch) * n / (n - 1.0) * (grad.back() - mean_norm2);
-      grad_norm2 = UpdateNormTest(norm_test, noise, mean_norm2, batch, comm.size(), options_.norm_test_theta2);
+      grad_norm2 = UpdateNormTest(norm_test, noise, mean_norm2, batch, comm.size(), growing.theta2);
     }
     const double progress = static_cast<double>(schedule_offset_ + result.sfo_per_worker) / schedule_total_;
     const double batch_ratio = static_cast<double>(batch) / static_cast<double>(first_batch);
@@ -189,7 +190,8 @@ std::unique_ptr<Algorithm> MakePsgd(const AlgorithmOptions& o) {
   return std::make_unique<MinibatchSgd>(o, std::make_unique<ConstantBatch>(o.batch));
 }
 std::unique_ptr<Algorithm> MakeCrPsgd(const AlgorithmOptions& o) {
-  return std::make_unique<MinibatchSgd>(o, std::make_unique<GeometricBatch>(o.first_batch, o.growth));
+  const GrowingBatch growing = GrowingBatchOf(o);
+  return std::make_unique<MinibatchSgd>(o, std::make_unique<GeometricBatch>(growing.first_batch, growing.growth));
 }
 
 AlgorithmPlan PlanOf(const BudgetPlan& budget) {
@@ -201,20 +203,23 @@ AlgorithmPlan PlanOf(const BudgetPlan& budget) {
 
 }  // namespace
 
+constexpr ParamSpec kGrowingBatchParams[] = {kFirstBatchParam, kRhoParam, kNormTestParam};
+
 // Rounds only fall as ρ grows, so bisection finds the smallest ρ.
 Status FitGrowth(AlgorithmOptions& o, int) {
-  if (o.adaptive_batch) {
+  if (o.adaptive_batch()) {
     return Status::InvalidArgument("--rounds and --rho auto: the norm test chooses the rounds; give one of them");
   }
-  const std::uint64_t most = o.budget / o.first_batch;  // a constant B₁, the slowest growth
+  const std::uint64_t first = GrowingBatchOf(o).first_batch;
+  const std::uint64_t most = o.budget / first;  // a constant B₁, the slowest growth
   if (o.rounds >= most) {
     return Status::InvalidArgument("--rounds " + std::to_string(o.rounds) +
-                                   ": cr-psgd from B1=" + std::to_string(o.first_batch) + " takes fewer than " +
+                                   ": cr-psgd from B1=" + std::to_string(first) + " takes fewer than " +
                                    std::to_string(most) + " rounds at any rho > 1; for " + std::to_string(o.rounds) +
                                    " rounds use psgd or a smaller --b1");
   }
-  const auto too_many = [&o](double growth) {  // more than R rounds (counted to R + 1 at most)
-    return PlanBudget(GeometricBatch(o.first_batch, growth), o.budget, o.rounds + 1).rounds > o.rounds;
+  const auto too_many = [&o, first](double growth) {  // more than R rounds (counted to R + 1 at most)
+    return PlanBudget(GeometricBatch(first, growth), o.budget, o.rounds + 1).rounds > o.rounds;
   };
   double low = 1.0, high = 2.0;  // rounds(low) > R >= rounds(high)
   while (too_many(high)) low = high, high *= 2.0;
@@ -224,7 +229,7 @@ Status FitGrowth(AlgorithmOptions& o, int) {
   }
   // A printable ρ (as Describe prints it, 6 digits): high rounded up still takes at most R rounds.
   const double scale = std::pow(10.0, 5 - std::floor(std::log10(high)));
-  o.growth = std::ceil(high * scale) / scale;
+  o.params.Set(kRhoParam.name, std::ceil(high * scale) / scale);
   return Status::OK();
 }
 
@@ -234,6 +239,7 @@ extern const AlgorithmSpec kPsgdSpec{
     .name = "psgd",
     .help = "fixed batch, one step a round: classic parallel SGD",
     .fixed_batch = true,
+    .params = {},  // none of its own: --batch is everyone's
     .make = MakePsgd,
     .plan = [](const AlgorithmOptions& o, int) { return PlanOf(PlanBudget(ConstantBatch(o.batch), o.budget)); },
     .validate = [](const AlgorithmOptions& o, int) { return ValidateFixedBatch(o); },
@@ -258,16 +264,16 @@ extern const AlgorithmSpec kCrPsgdSpec{
     .help = "growing batch B1 rho^t: the paper's Algorithm 1",
     .fixed_batch = false,
     .stable_first_batch = true,
+    .params = kGrowingBatchParams,
     .make = MakeCrPsgd,
-    .plan = [](const AlgorithmOptions& o, int) { return PlanOf(PlanGrowing(o, o.budget)); },
+    .plan = PlanWholeBudgetGrowing,
     .validate = [](const AlgorithmOptions& o, int) { return ValidateGrowingBatch(o); },
-    .describe = [](const AlgorithmOptions& o, std::ostream& os) { os << "B1=" << o.first_batch << " rho=" << o.rho(); },
+    .describe = DescribeGrowing,
     .fit_rounds = FitGrowth,
-    .samples_per_step = [](const AlgorithmOptions& o,
-                           int workers) { return static_cast<double>(workers) * static_cast<double>(o.first_batch); },
+    .samples_per_step = GrowingSamplesPerStep,
     .summary_fields =
         [](const AlgorithmOptions& o, const RunSummary&) {
-          return SummaryFields{{"b1", std::uint64_t{o.first_batch}}, {"rho", RhoValue(o)}};
+          return SummaryFields{{"b1", std::uint64_t{GrowingBatchOf(o).first_batch}}, {"rho", RhoValue(o)}};
         },
 };
 

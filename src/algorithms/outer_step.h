@@ -6,6 +6,7 @@
 #include <span>
 #include <vector>
 
+#include "algorithms/algorithm_spec.h"
 #include "crpsgd/algorithm.h"
 
 namespace crpsgd::internal {
@@ -15,7 +16,9 @@ class OuterStep {
   // `velocity`: u, the caller's (part of the algorithm's state, which a
   // checkpoint saves); an empty one starts at zero.
   OuterStep(const AlgorithmOptions& options, std::vector<double>& velocity, std::size_t dim)
-      : lr_(options.outer_lr), momentum_(options.outer_momentum), velocity_(velocity) {
+      : lr_(ParamNumber(options, kOuterLrParam.name)),
+        momentum_(ParamNumber(options, kOuterMomentumParam.name)),
+        velocity_(velocity) {
     if (active() && velocity_.empty()) velocity_.assign(dim, 0.0);
   }
 

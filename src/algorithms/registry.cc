@@ -26,6 +26,8 @@ std::span<const AlgorithmSpec* const> Rows() {
 }
 }  // namespace
 
+std::span<const AlgorithmSpec* const> AllSpecs() { return Rows(); }
+
 const AlgorithmSpec& SpecOf(AlgorithmKind kind) {
   for (const AlgorithmSpec* row : Rows()) {
     if (row->kind == kind) return *row;
@@ -47,13 +49,23 @@ static BudgetPlan PlanDoubling(std::uint64_t first_batch, std::uint64_t budget) 
 }
 
 BudgetPlan PlanGrowing(const AlgorithmOptions& options, std::uint64_t budget) {
-  return options.adaptive_batch ? PlanDoubling(options.first_batch, budget)
-                                : PlanBudget(GeometricBatch(options.first_batch, options.growth), budget);
+  const GrowingBatch growing = GrowingBatchOf(options);
+  return growing.adaptive ? PlanDoubling(growing.first_batch, budget)
+                          : PlanBudget(GeometricBatch(growing.first_batch, growing.growth), budget);
 }
 
 }  // namespace internal
 
 const char* AlgorithmName(AlgorithmKind kind) { return internal::SpecOf(kind).name; }
+
+FieldValue ParamDefault(std::string_view name) {
+  for (const internal::AlgorithmSpec* row : internal::Rows()) {
+    for (const internal::ParamSpec& param : row->params) {
+      if (name == param.name) return param.Default();
+    }
+  }
+  return nullptr;
+}
 
 Result<AlgorithmKind> ParseAlgorithm(std::string_view name) {
   std::string choices;
@@ -94,6 +106,7 @@ AlgorithmFields SummaryFieldsOf(const RunSummary& summary) {
   for (auto& [name, value] : internal::SpecOf(options.kind).summary_fields(options, summary)) {
     fields.Set(name, std::move(value));
   }
+  if (options.adaptive_batch()) fields.Set("norm_test_theta2", internal::GrowingBatchOf(options).theta2);
   return fields;
 }
 
@@ -120,7 +133,7 @@ std::unique_ptr<Algorithm> MakeAlgorithm(const AlgorithmOptions& options) {
 
 AlgorithmPlan PlanAlgorithm(const AlgorithmOptions& options, int workers) {
   AlgorithmPlan plan = internal::SpecOf(options.kind).plan(options, workers);
-  plan.exact = !options.adaptive_batch;
+  plan.exact = !options.adaptive_batch();
   plan.budget_left = options.budget - plan.sfo_per_worker;
   return plan;
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <variant>
 #include <sstream>
 
 #include "algorithms/algorithm_internal.h"
@@ -47,7 +48,9 @@ std::vector<std::pair<std::string, std::string>> RunIdentity(const TrainOptions&
   if (options.eval_every_sfo > 0) identity.emplace_back("eval_every_sfo", std::to_string(options.eval_every_sfo));
   // Always where it may average: a checkpoint from before the tail average (format 5) did not average.
   if (internal::SpecOf(a.kind).tail_averages) {
-    identity.emplace_back("tail_average", a.tail_average ? ExactNumber(*a.tail_average) : "auto");
+    const FieldValue tail = internal::ParamValue(a, "tail_average");
+    identity.emplace_back("tail_average",
+                          std::holds_alternative<double>(tail) ? ExactNumber(std::get<double>(tail)) : "auto");
   }
   return identity;
 }
@@ -301,8 +304,8 @@ Result<AlgorithmOptions> ResolveStep(AlgorithmOptions options, const StepRule& r
   if (rule.kind == StepRule::Kind::kMultipleOfInverseL) options.lr = rule.multiple / smoothness->value;
   if (rule.kind == StepRule::Kind::kSafe) {
     if (internal::SpecOf(options.kind).step_per_batch) {  // its batch moves: each step the safe step for its own
-      options.smoothness = smoothness->value;
-      options.mean_sample_smoothness = smoothness->mean_sample.value_or(0.0);
+      options.params.Set("smoothness", smoothness->value);
+      options.params.Set("mean_sample_smoothness", smoothness->mean_sample.value_or(0.0));
     }
   }
   // auto's --batch auto, now that the step is known: 1 under a step that follows the batch, else larger.
@@ -315,19 +318,20 @@ Result<AlgorithmOptions> ResolveStep(AlgorithmOptions options, const StepRule& r
     }
   }
   if (rule.kind == StepRule::Kind::kSafe) options.lr = SafeStep(*smoothness, options, workers);
-  if (internal::SpecOf(options.kind).stable_first_batch && options.adaptive_batch && smoothness) {
+  if (internal::SpecOf(options.kind).stable_first_batch && options.adaptive_batch() && smoothness) {
+    const std::uint64_t first_batch = internal::GrowingBatchOf(options).first_batch;
     const std::uint64_t stable =
-        std::min(StableFirstBatch(*smoothness, options.lr, workers, options.first_batch), options.budget);
-    if (stable > options.first_batch) {
+        std::min(StableFirstBatch(*smoothness, options.lr, workers, first_batch), options.budget);
+    if (stable > first_batch) {
       if (note != nullptr) {
         std::ostringstream os;
-        os << "--rho auto: B1 " << options.first_batch << " -> " << stable
+        os << "--rho auto: B1 " << first_batch << " -> " << stable
            << ", the smallest first batch whose rounds are stable at step " << options.lr << " (" << options.lr
            << " * (L " << smoothness->value << " + Lbar " << *smoothness->mean_sample
            << " / (N B1)) <= " << kStableStepMargin << ")";
         *note = os.str();
       }
-      options.first_batch = stable;
+      options.params.Set(internal::kFirstBatchParam.name, stable);
     }
   }
   return options;

@@ -121,8 +121,8 @@ class Measurer {
   Status SweepCrPsgd() {
     AlgorithmOptions algorithm;
     algorithm.kind = AlgorithmKind::kCrPsgd;
-    algorithm.first_batch = kFirstBatch;
-    algorithm.growth = kGrowth;
+    algorithm.params.Set("b1", std::uint64_t{kFirstBatch});
+    algorithm.params.Set("rho", kGrowth);
     algorithm.lr = 1.0 / m_.constants.lipschitz;
     for (std::size_t i = 0; i < kWorkers.size(); ++i) {
       const int n = kWorkers[i];
@@ -148,7 +148,7 @@ class Measurer {
     AlgorithmOptions algorithm;
     algorithm.lr = 1.0 / (m_.constants.lipschitz + m_.constants.trace);
     algorithm.batch = 1;
-    algorithm.sync_period = kSyncPeriod;
+    algorithm.params.Set("sync_period", std::uint64_t{kSyncPeriod});
     for (AlgorithmKind kind : {AlgorithmKind::kPsgd, AlgorithmKind::kLocalSgd}) {
       algorithm.kind = kind;
       for (std::size_t i = 0; i < kWorkers.size(); ++i) {
@@ -174,10 +174,11 @@ class Measurer {
     const double lipschitz = m_.constants.lipschitz / 4 + 2 * kNonconvexLambda;  // φ'' ≤ 1/4, R'' ≤ 2λ
     AlgorithmOptions algorithm;
     algorithm.kind = AlgorithmKind::kCrPsgdCatalyst;
-    algorithm.theta = 2 * lipschitz;
-    algorithm.lr = 1.0 / (lipschitz + algorithm.theta);
-    algorithm.first_batch = 1;
-    algorithm.growth = kGrowth;
+    const double theta = 2 * lipschitz;
+    algorithm.params.Set("theta", theta);
+    algorithm.lr = 1.0 / (lipschitz + theta);
+    algorithm.params.Set("b1", std::uint64_t{1});
+    algorithm.params.Set("rho", kGrowth);
     for (std::size_t i = 0; i < kWorkers.size(); ++i) {
       Log("cr-psgd-catalyst, N = " + std::to_string(kWorkers[i]));
       for (BudgetPoint& point : m_.points) {

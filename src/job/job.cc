@@ -204,7 +204,7 @@ Status CheckResumeEarly(const JobSpec& job, const RunRequest& r, int workers, st
   std::vector<std::pair<std::string, std::string>> identity = JobIdentity(job);
   // --rho auto may raise B1 once L̂ is known, and auto's --batch auto becomes a number with the
   // step (ResolveStep), so their description waits for Train.
-  const bool resolved_later = r.options.adaptive_batch || r.options.ChoosesOwnBatch();
+  const bool resolved_later = r.options.adaptive_batch() || r.options.ChoosesOwnBatch();
   for (auto& entry : EarlyRunIdentity(r.options, seed, workers)) {
     if (entry.first != "algorithm" || !resolved_later) identity.push_back(std::move(entry));
   }

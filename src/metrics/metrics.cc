@@ -101,7 +101,6 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   j["lr_batch_scaling"] = LrBatchScalingName(a.lr_batch_scaling);
   j["lr_max"] = a.lr_max;
   j["max_micro_batch"] = a.max_micro_batch;
-  if (a.adaptive_batch) j["norm_test_theta2"] = a.norm_test_theta2;
   j["workers"] = s.workers;
   j["backend"] = s.backend;
   j["seed"] = s.seed;

@@ -43,8 +43,8 @@ Ran RunOn(AlgorithmKind kind, double growth = 1.2) {
     TrainOptions options;
     options.algorithm.kind = kind;
     options.algorithm.budget = 20000;
-    options.algorithm.first_batch = 16;
-    options.algorithm.growth = growth;
+    options.algorithm.params.Set("b1", std::uint64_t{16});
+    options.algorithm.params.Set("rho", static_cast<double>(growth));
     options.algorithm.lr = 1.0 / l.value;
     options.f_star = optimum.value;
     options.seed = 5;
@@ -90,7 +90,7 @@ TEST(AccCrPsgdTest, RefusesTheNormTestAndHeavyBallMomentum) {
   o.budget = 1000, o.lr = 0.1;
   EXPECT_TRUE(o.Validate().ok());
   AlgorithmOptions adaptive = o;
-  adaptive.adaptive_batch = true;
+  adaptive.params.Set("rho", std::string("auto"));
   EXPECT_NE(adaptive.Validate().message().find("--rho auto is cr-psgd's"), std::string::npos);
   AlgorithmOptions momentum = o;
   momentum.momentum = 0.9;

@@ -52,11 +52,11 @@ AlgorithmOptions Options(AlgorithmKind kind) {
   o.budget = 600;
   o.lr = 0.2;
   o.batch = 2;
-  o.first_batch = 2;
-  o.growth = 1.3;
-  o.sync_period = 4;
+  o.params.Set("b1", std::uint64_t{2});
+  o.params.Set("rho", 1.3);
+  o.params.Set("sync_period", std::uint64_t{4});
   o.momentum = kind == AlgorithmKind::kAccCrPsgd ? 0.0 : 0.5;  // a velocity to carry over (acc: its own momentum)
-  if (kind == AlgorithmKind::kLocalSgd || kind == AlgorithmKind::kAuto) o.outer_momentum = 0.5;
+  if (kind == AlgorithmKind::kLocalSgd || kind == AlgorithmKind::kAuto) o.params.Set("outer_momentum", 0.5);
   if (kind == AlgorithmKind::kAuto) o.rounds = 12, o.batch = 1;
   if (kind == AlgorithmKind::kCrPsgdCatalyst) o.budget = 2000;  // K = 63 inner runs of 31 samples
   return o;

@@ -29,7 +29,7 @@ TEST(AutoPlanTest, SpendsExactlyTheBudgetInExactlyRRounds) {
     for (std::uint64_t rounds : {1ull, 2ull, 20ull, 100ull}) {
       for (double growth : {1.0, 4.0, 16.0}) {
         AlgorithmOptions o = Options(AlgorithmKind::kAuto, budget, rounds);
-        o.round_growth = growth;
+        o.params.Set("round_growth", static_cast<double>(growth));
         const std::vector<std::uint64_t> samples = AutoRoundSamples(o);
         ASSERT_EQ(samples.size(), rounds);
         EXPECT_EQ(std::accumulate(samples.begin(), samples.end(), std::uint64_t{0}), budget);
@@ -54,7 +54,7 @@ TEST(FitToRoundsTest, EachMethodTakesAtMostRRoundsAndCrPsgdTheSmallestRho) {
     for (AlgorithmKind kind : {AlgorithmKind::kPsgd, AlgorithmKind::kLocalSgd, AlgorithmKind::kCrPsgd}) {
       AlgorithmOptions o = Options(kind, 6000, rounds);
       o.batch = 4;
-      o.first_batch = 4;
+      o.params.Set("b1", std::uint64_t{4});
       const Result<AlgorithmOptions> fitted = FitToRounds(o, 10);
       ASSERT_TRUE(fitted.ok()) << fitted.status().ToString();
       const AlgorithmPlan plan = PlanAlgorithm(*fitted, 10);
@@ -68,12 +68,13 @@ TEST(FitToRoundsTest, EachMethodTakesAtMostRRoundsAndCrPsgdTheSmallestRho) {
         EXPECT_EQ(fitted->batch, (6000 + rounds - 1) / rounds);
       }
       if (kind == AlgorithmKind::kLocalSgd) {
-        EXPECT_EQ(fitted->sync_period, (1500 + rounds - 1) / rounds);
+        EXPECT_EQ(fitted->params.Number("sync_period"), static_cast<double>((1500 + rounds - 1) / rounds));
       }
       if (kind == AlgorithmKind::kCrPsgd) {  // a slightly smaller ρ would take more rounds than R
         AlgorithmOptions slower = *fitted;
-        slower.growth = 1.0 + (fitted->growth - 1.0) * 0.999;
-        EXPECT_GT(PlanAlgorithm(slower, 10).rounds, rounds) << "rho " << fitted->growth << " is not the smallest";
+        slower.params.Set("rho", static_cast<double>(1.0 + (*fitted->params.Number("rho") - 1.0) * 0.999));
+        EXPECT_GT(PlanAlgorithm(slower, 10).rounds, rounds)
+            << "rho " << *fitted->params.Number("rho") << " is not the smallest";
       }
     }
   }
@@ -83,7 +84,7 @@ TEST(FitToRoundsTest, EachMethodTakesAtMostRRoundsAndCrPsgdTheSmallestRho) {
   EXPECT_EQ(FitToRounds(Options(AlgorithmKind::kCrPsgdCatalyst, 6000, 20)).status().code(),
             StatusCode::kInvalidArgument);
   AlgorithmOptions adaptive = Options(AlgorithmKind::kCrPsgd, 6000, 20);
-  adaptive.adaptive_batch = true;
+  adaptive.params.Set("rho", std::string("auto"));
   EXPECT_EQ(FitToRounds(adaptive).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(FitToRounds(Options(AlgorithmKind::kPsgd, 10, 11)).status().code(), StatusCode::kInvalidArgument);
 }
@@ -172,15 +173,15 @@ TEST(AutoExtremesTest, OneStepIsCrPsgdAndLocalStepsIsLocalSgd) {
   const Dataset data = testing::SmallDense(240, 6, SyntheticTask::kBinary);
   TrainOptions cr;
   cr.algorithm = Options(AlgorithmKind::kCrPsgd, 0, 0);
-  cr.algorithm.first_batch = 3;
-  cr.algorithm.growth = 1.3;
+  cr.algorithm.params.Set("b1", std::uint64_t{3});
+  cr.algorithm.params.Set("rho", 1.3);
   cr.algorithm.budget = PlanBudget(GeometricBatch(3, 1.3), 500).spent;  // no remainder
   cr.algorithm.lr = 0.5;
   cr.seed = 5;
   TrainOptions one_step = cr;
   one_step.algorithm.kind = AlgorithmKind::kAuto;
-  one_step.algorithm.round_split = RoundSplit::kOneStep;
-  one_step.algorithm.tail_average = 0.0;  // cr-psgd's last iterate
+  one_step.algorithm.params.Set("round_split", std::string(RoundSplitName(RoundSplit::kOneStep)));
+  one_step.algorithm.params.Set("tail_average", 0.0);  // cr-psgd's last iterate
   const Outcome a = TrainOn(data, 4, cr), b = TrainOn(data, 4, one_step);
   ASSERT_TRUE(a.status.ok() && b.status.ok()) << a.status.ToString() << b.status.ToString();
   EXPECT_EQ(a.summaries[0].rounds, b.summaries[0].rounds);
@@ -194,15 +195,15 @@ TEST(AutoExtremesTest, OneStepIsCrPsgdAndLocalStepsIsLocalSgd) {
   TrainOptions local;
   local.algorithm = Options(AlgorithmKind::kLocalSgd, 600, 0);
   local.algorithm.batch = 2;
-  local.algorithm.sync_period = 5;  // S = I·b = 10 a round, 60 rounds
+  local.algorithm.params.Set("sync_period", std::uint64_t{5});  // S = I·b = 10 a round, 60 rounds
   local.algorithm.momentum = 0.5;
   local.seed = 7;
   TrainOptions local_steps = local;
   local_steps.algorithm.kind = AlgorithmKind::kAuto;
-  local_steps.algorithm.round_split = RoundSplit::kLocalSteps;
-  local_steps.algorithm.tail_average = 0.0;
-  local_steps.algorithm.first_batch = 10;
-  local_steps.algorithm.growth = 1.0;
+  local_steps.algorithm.params.Set("round_split", std::string(RoundSplitName(RoundSplit::kLocalSteps)));
+  local_steps.algorithm.params.Set("tail_average", 0.0);
+  local_steps.algorithm.params.Set("b1", std::uint64_t{10});
+  local_steps.algorithm.params.Set("rho", 1.0);
   const Outcome c = TrainOn(data, 3, local), e = TrainOn(data, 3, local_steps);
   ASSERT_TRUE(c.status.ok() && e.status.ok()) << c.status.ToString() << e.status.ToString();
   EXPECT_EQ(c.summaries[0].rounds, 60u);
@@ -269,8 +270,8 @@ TEST(OuterStepTest, PlainAveragingIsUntouchedAndMomentumFollowsNesterov) {
   EXPECT_TRUE(velocity.empty());
 
   AlgorithmOptions nesterov;
-  nesterov.outer_lr = 0.5;
-  nesterov.outer_momentum = 0.9;
+  nesterov.params.Set("outer_lr", 0.5);
+  nesterov.params.Set("outer_momentum", 0.9);
   internal::OuterStep outer(nesterov, velocity, 1);
   // Round 1: x_r = 1, x̄ = 0.8: Δ = 0.2, u = 0.2, x = 1 − 0.5·(0.2 + 0.9·0.2) = 0.81.
   x = {0.8};
@@ -296,10 +297,10 @@ TEST(OuterStepTest, LocalSgdWithOuterMomentumIsDeterministicAndShared) {
   TrainOptions options;
   options.algorithm = Options(AlgorithmKind::kLocalSgd, 400, 0);
   options.algorithm.batch = 2;
-  options.algorithm.sync_period = 5;
+  options.algorithm.params.Set("sync_period", std::uint64_t{5});
   const Outcome plain = TrainOn(data, 3, options);
-  options.algorithm.outer_lr = 0.7;
-  options.algorithm.outer_momentum = 0.6;
+  options.algorithm.params.Set("outer_lr", 0.7);
+  options.algorithm.params.Set("outer_momentum", 0.6);
   const Outcome first = TrainOn(data, 3, options), second = TrainOn(data, 3, options);
   ASSERT_TRUE(plain.status.ok() && first.status.ok() && second.status.ok());
   EXPECT_NE(first.summaries[0].x, plain.summaries[0].x);

@@ -74,7 +74,7 @@ TEST(PlanAlgorithmTest, LocalSgdSpendsWholeStepsAndEndsOnAnAverage) {
   AlgorithmOptions o;
   o.kind = AlgorithmKind::kLocalSgd;
   o.batch = 3;
-  o.sync_period = 4;
+  o.params.Set("sync_period", std::uint64_t{4});
   o.budget = 40;  // 13 steps of 3 = 39 SFO, 1 left; rounds ⌈13/4⌉ = 4
   o.lr = 0.1;
   const AlgorithmPlan plan = PlanAlgorithm(o);

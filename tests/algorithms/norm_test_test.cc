@@ -54,8 +54,8 @@ TEST(NormTestRuleTest, TheLastBatchTakesASmallRemainderAndThePlanAgrees) {
   // 2048 would leave 1905 < 2048, so the 12th round takes all 3953.
   AlgorithmOptions options;
   options.kind = AlgorithmKind::kCrPsgd;
-  options.adaptive_batch = true;
-  options.first_batch = 1;
+  options.params.Set("rho", std::string("auto"));
+  options.params.Set("b1", std::uint64_t{1});
   options.budget = 6000;
   const AlgorithmPlan plan = PlanAlgorithm(options, 10);
   EXPECT_FALSE(plan.exact);
@@ -87,8 +87,8 @@ TEST_P(NormTestEstimatorTest, NoiseAndGradientEstimatesAreUnbiased) {
   for (int seed = 1; seed <= kDraws; ++seed) {
     TrainOptions options;
     options.algorithm.kind = AlgorithmKind::kCrPsgd;
-    options.algorithm.adaptive_batch = true;
-    options.algorithm.first_batch = batch;
+    options.algorithm.params.Set("rho", std::string("auto"));
+    options.algorithm.params.Set("b1", static_cast<std::uint64_t>(batch));
     options.algorithm.budget = batch;  // one round
     options.algorithm.lr = 1e-3;
     options.end_below_start = false;  // one noisy step may go up: only the estimates matter here
@@ -144,8 +144,8 @@ TEST(NormTestRunTest, SpendsTheBudgetWithGrowingBatchesDeterministically) {
       keep.out = &mine_records;
       TrainOptions options;
       options.algorithm.kind = AlgorithmKind::kCrPsgd;
-      options.algorithm.adaptive_batch = true;
-      options.algorithm.first_batch = 2;
+      options.algorithm.params.Set("rho", std::string("auto"));
+      options.algorithm.params.Set("b1", std::uint64_t{2});
       options.algorithm.budget = 3001;
       options.algorithm.lr = 0.5;
       options.seed = 5;
@@ -181,7 +181,7 @@ TEST(ResolveStepTest, StepsAndTheStableFirstBatchOfRhoAuto) {
   AlgorithmOptions o;
   o.kind = AlgorithmKind::kCrPsgd;
   o.budget = 1000;
-  o.first_batch = 1;
+  o.params.Set("b1", std::uint64_t{1});
   o.lr = 0.125;
   auto given = ResolveStep(o, {}, std::nullopt, 4);
   ASSERT_TRUE(given.ok());
@@ -194,13 +194,13 @@ TEST(ResolveStepTest, StepsAndTheStableFirstBatchOfRhoAuto) {
   EXPECT_EQ(safe->lr, SafeStep(L, o, 4));  // 1/(L̂ + L̄/(N·B₁)) = 1/12
   EXPECT_FALSE(ResolveStep(o, {StepRule::Kind::kSafe}, std::nullopt, 4).ok()) << "L̂ is needed";
   // --rho auto at step 0.5: 0.5·(2 + 40/(4·B₁)) <= 1.5 needs B₁ >= 10.
-  o.adaptive_batch = true;
+  o.params.Set("rho", std::string("auto"));
   o.lr = 0.5;
   std::string note;
   auto raised = ResolveStep(o, {}, L, 4, &note);
   ASSERT_TRUE(raised.ok());
-  EXPECT_EQ(raised->first_batch, StableFirstBatch(L, 0.5, 4, 1));
-  EXPECT_EQ(raised->first_batch, 10u);
+  EXPECT_EQ(raised->params.Number("b1"), static_cast<double>(StableFirstBatch(L, 0.5, 4, 1)));
+  EXPECT_EQ(raised->params.Number("b1"), 10.0);
   EXPECT_NE(note.find("--rho auto: B1 1 -> 10"), std::string::npos) << note;
 }
 

@@ -126,7 +126,7 @@ TrainOptions AutoOptions(std::uint64_t seed, double lr, std::optional<double> ta
   o.algorithm.budget = 2000;
   o.algorithm.rounds = 20;
   o.algorithm.lr = lr;
-  o.algorithm.tail_average = tail_average;
+  if (tail_average) o.algorithm.params.Set("tail_average", *tail_average);
   o.seed = seed;
   return o;
 }

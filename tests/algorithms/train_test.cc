@@ -53,9 +53,9 @@ TrainOptions Options(AlgorithmKind kind, std::uint64_t budget, double lr) {
   o.algorithm.budget = budget;
   o.algorithm.lr = lr;
   o.algorithm.batch = 2;
-  o.algorithm.first_batch = 2;
-  o.algorithm.growth = 1.3;
-  o.algorithm.sync_period = 5;
+  o.algorithm.params.Set("b1", std::uint64_t{2});
+  o.algorithm.params.Set("rho", 1.3);
+  o.algorithm.params.Set("sync_period", std::uint64_t{5});
   o.seed = 11;
   return o;
 }
@@ -127,14 +127,12 @@ TEST(CatalystTest, BudgetSplitFollowsAlgorithm2) {
   // N = 4, T = 301: K = ⌊√1204⌋ = 34 outer iterations of ⌊√75.25⌋ = 8 SFO each.
   // Inner CR-PSGD with B₁ = 2, ρ = 1.3: batches 2, 2, 3 (7 SFO), the next (4) does not fit.
   AlgorithmOptions o = Options(AlgorithmKind::kCrPsgdCatalyst, 301, 0.1).algorithm;
-  EXPECT_EQ(o.OuterIterationsFor(4), 34u);
-  EXPECT_EQ(o.InnerBudgetFor(4), 8u);
-  const AlgorithmPlan plan = PlanAlgorithm(o, 4);
+  const AlgorithmPlan plan = PlanAlgorithm(o, 4);  // K inner runs of 3 rounds and 7 SFO
   EXPECT_EQ(plan.rounds, 34u * 3);
   EXPECT_EQ(plan.sfo_per_worker, 34u * 7);
   EXPECT_EQ(plan.budget_left, 301u - 34 * 7);
-  o.outer_iterations = 5;
-  o.inner_budget = 60;
+  o.params.Set("outer_iterations", std::uint64_t{5});
+  o.params.Set("inner_budget", std::uint64_t{60});
   EXPECT_EQ(PlanAlgorithm(o, 4).sfo_per_worker, 5u * PlanBudget(GeometricBatch(2, 1.3), 60).spent);
 }
 
@@ -166,9 +164,9 @@ TEST(CatalystTest, OneOuterIterationIsCrPsgdOnTheProximalObjective) {
     const LinearModelObjective f(Problem::kNonconvexLogistic, SelectRows(data, ShardIndices(120, comm.rank(), 3, 5)),
                                  0.1);
     TrainOptions catalyst = Options(AlgorithmKind::kCrPsgdCatalyst, 200, 0.3);
-    catalyst.algorithm.theta = 2.0;
-    catalyst.algorithm.outer_iterations = 1;
-    catalyst.algorithm.inner_budget = 200;
+    catalyst.algorithm.params.Set("theta", 2.0);
+    catalyst.algorithm.params.Set("outer_iterations", std::uint64_t{1});
+    catalyst.algorithm.params.Set("inner_budget", std::uint64_t{200});
     catalyst.initial_x = start;
     CRPSGD_ASSIGN_OR_RETURN(RunSummary a, Train(catalyst, f, comm));
     const ProximalObjective h(f, 2.0, start);
@@ -184,16 +182,16 @@ TEST(CatalystTest, OneOuterIterationIsCrPsgdOnTheProximalObjective) {
 
 TEST(CatalystTest, InvalidSplitsNameTheFlag) {
   AlgorithmOptions o = Options(AlgorithmKind::kCrPsgdCatalyst, 100, 0.1).algorithm;
-  o.first_batch = 6;  // ⌊√(100/4)⌋ = 5 < 6
+  o.params.Set("b1", std::uint64_t{6});  // ⌊√(100/4)⌋ = 5 < 6
   EXPECT_NE(o.Validate(4).message().find("inner budget 5"), std::string::npos) << o.Validate(4).message();
   EXPECT_TRUE(o.Validate(1).ok());  // ⌊√100⌋ = 10 >= 6
-  o.first_batch = 1;
-  o.outer_iterations = 30;
-  o.inner_budget = 5;
+  o.params.Set("b1", std::uint64_t{1});
+  o.params.Set("outer_iterations", std::uint64_t{30});
+  o.params.Set("inner_budget", std::uint64_t{5});
   EXPECT_NE(o.Validate(4).message().find("exceeds --budget"), std::string::npos);
-  o.outer_iterations = 0;
-  o.inner_budget = 0;
-  o.theta = 0.0;
+  o.params.Set("outer_iterations", std::uint64_t{0});
+  o.params.Set("inner_budget", std::uint64_t{0});
+  o.params.Set("theta", 0.0);
   EXPECT_NE(o.Validate(4).message().find("--theta must be > 0"), std::string::npos);
 }
 
@@ -261,8 +259,8 @@ TEST(TrainTest, CrPsgdReachesPsgdAccuracyWithFarFewerRounds) {
   TrainOptions psgd = Options(AlgorithmKind::kPsgd, 4000, 0.05);
   psgd.algorithm.batch = 1;
   TrainOptions cr = Options(AlgorithmKind::kCrPsgd, 4000, 0.5);
-  cr.algorithm.first_batch = 1;
-  cr.algorithm.growth = 1.1;
+  cr.algorithm.params.Set("b1", std::uint64_t{1});
+  cr.algorithm.params.Set("rho", 1.1);
   const Outcome a = RunOn(data, Problem::kLeastSquares, 4, psgd);
   const Outcome b = RunOn(data, Problem::kLeastSquares, 4, cr);
   ASSERT_TRUE(a.status.ok() && b.status.ok());
@@ -427,8 +425,8 @@ TEST(LrBatchScalingTest, StepGrowsWithTheBatchUpToTheCap) {
         ScalingCase{LrBatchScaling::kSqrt, 0.0, {1, std::sqrt(2.0), 2}},
         ScalingCase{LrBatchScaling::kLinear, 0.0, {1, 2, 4}}, ScalingCase{LrBatchScaling::kLinear, 0.03, {1, 2, 3}}}) {
     TrainOptions options = Options(AlgorithmKind::kCrPsgd, 210, 0.01);
-    options.algorithm.first_batch = 30;
-    options.algorithm.growth = 2.0;
+    options.algorithm.params.Set("b1", std::uint64_t{30});
+    options.algorithm.params.Set("rho", 2.0);
     options.algorithm.sampling = Sampling::kReshuffle;
     options.algorithm.lr_batch_scaling = c.scaling;
     options.algorithm.lr_max = c.lr_max;

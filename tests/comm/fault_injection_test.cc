@@ -67,14 +67,14 @@ TrainOptions Options(AlgorithmKind kind) {
   o.algorithm.budget = 300;
   o.algorithm.lr = 0.2;
   o.algorithm.batch = 2;
-  o.algorithm.first_batch = 2;
-  o.algorithm.growth = 1.1;
-  o.algorithm.sync_period = 4;
-  o.algorithm.outer_iterations = 4;
-  o.algorithm.inner_budget = 40;
+  o.algorithm.params.Set("b1", std::uint64_t{2});
+  o.algorithm.params.Set("rho", 1.1);
+  o.algorithm.params.Set("sync_period", std::uint64_t{4});
+  o.algorithm.params.Set("outer_iterations", std::uint64_t{4});
+  o.algorithm.params.Set("inner_budget", std::uint64_t{40});
   if (kind == AlgorithmKind::kAuto) {
     o.algorithm.rounds = 20;
-    o.algorithm.tail_average = 0.5;  // the windows' means cross the checkpoints from round 10 on
+    o.algorithm.params.Set("tail_average", 0.5);  // the windows' means cross the checkpoints from round 10 on
   }
   o.seed = 5;
   return o;

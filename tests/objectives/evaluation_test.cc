@@ -95,7 +95,7 @@ TEST(EvaluationTest, MeanSampleSmoothnessAndTheSafeStep) {
     if (SafeStep(estimate, local, comm.size()) != 1.0 / (l + mean_sample / 5.0)) return Status::Internal("local");
     AlgorithmOptions cr = psgd;
     cr.kind = AlgorithmKind::kCrPsgd;
-    cr.first_batch = 2;  // the first, smallest batch
+    cr.params.Set("b1", std::uint64_t{2});  // the first, smallest batch
     if (SafeStep(estimate, cr, comm.size()) != 1.0 / (l + mean_sample / 6.0)) return Status::Internal("cr-psgd");
     // A huge batch: the step tends to 1/L; without L̄ it is 1/L.
     psgd.batch = 1'000'000'000;

@@ -201,9 +201,9 @@ Trained TrainOn(
     train.algorithm.kind = kind;
     train.algorithm.budget = 300;
     train.algorithm.batch = 4;
-    train.algorithm.first_batch = 4;
-    train.algorithm.growth = 1.2;
-    train.algorithm.sync_period = 4;
+    train.algorithm.params.Set("b1", std::uint64_t{4});
+    train.algorithm.params.Set("rho", 1.2);
+    train.algorithm.params.Set("sync_period", std::uint64_t{4});
     train.algorithm.lr = 0.1;
     train.algorithm.momentum = 0.5;
     train.seed = seed;
@@ -271,10 +271,10 @@ TEST(TorchTrainTest, RecalibratingBatchNormBeforeEvaluationsLeavesTrainingAlone)
     runs.push_back(
         TrainOn(data, TorchModel::kResNet20, AlgorithmKind::kCrPsgdCatalyst, 2, 1, {}, [&](TrainOptions& train) {
           train.algorithm.budget = 120;
-          train.algorithm.growth = 1.5;
-          train.algorithm.theta = 0.1;
-          train.algorithm.outer_iterations = 2;
-          train.algorithm.inner_budget = 60;
+          train.algorithm.params.Set("rho", 1.5);
+          train.algorithm.params.Set("theta", 0.1);
+          train.algorithm.params.Set("outer_iterations", std::uint64_t{2});
+          train.algorithm.params.Set("inner_budget", std::uint64_t{60});
           train.eval_every = 3;
           train.eval_samples_per_worker = 20;
           train.recalibrate_state = recalibrate;

@@ -113,22 +113,25 @@ Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   o.budget = budget.value_or(0);  // auto: from the data (RunRequest::epochs)
   CRPSGD_ASSIGN_OR_RETURN(o.batch, ParseBatch(f.batch));
   if (o.batch == kAutoBatch && !o.ChoosesOwnBatch()) o.batch = AlgorithmOptions{}.batch;
-  o.first_batch = f.b1;
+  // The algorithms' own parameters, every one: each algorithm reads those it takes.
+  AlgorithmFields& p = o.params;
+  p.Set("b1", f.b1);
   CRPSGD_ASSIGN_OR_RETURN(const std::optional<double> rho, ParseRho(f.rho));
-  o.adaptive_batch = !rho;  // auto: the norm test
-  if (rho) o.growth = *rho;
-  o.norm_test_theta2 = f.norm_test_theta2;
-  o.sync_period = f.sync_period;
+  p.Set("rho", rho ? FieldValue(*rho) : FieldValue(std::string("auto")));  // auto: the norm test
+  p.Set("norm_test_theta2", f.norm_test_theta2);
+  p.Set("sync_period", f.sync_period);
   CRPSGD_ASSIGN_OR_RETURN(const std::optional<std::uint64_t> rounds, ParseRounds(f.rounds));
   o.rounds = rounds.value_or(0);
-  o.round_growth = f.round_growth;
-  CRPSGD_ASSIGN_OR_RETURN(o.round_split, ParseRoundSplit(f.round_split));
-  o.outer_lr = f.outer_lr;
-  o.outer_momentum = f.outer_momentum;
-  CRPSGD_ASSIGN_OR_RETURN(o.tail_average, ParseTailAverage(f.tail_average));
-  o.theta = f.theta;
-  o.outer_iterations = f.outer_iters;
-  o.inner_budget = f.inner_budget;
+  p.Set("round_growth", f.round_growth);
+  CRPSGD_RETURN_IF_ERROR(ParseRoundSplit(f.round_split).status());
+  p.Set("round_split", f.round_split);
+  p.Set("outer_lr", f.outer_lr);
+  p.Set("outer_momentum", f.outer_momentum);
+  CRPSGD_ASSIGN_OR_RETURN(const std::optional<double> tail_average, ParseTailAverage(f.tail_average));
+  p.Set("tail_average", tail_average ? FieldValue(*tail_average) : FieldValue(std::string("auto")));
+  p.Set("theta", f.theta);
+  p.Set("outer_iterations", f.outer_iters);
+  p.Set("inner_budget", f.inner_budget);
   o.max_micro_batch = f.max_micro_batch;
   o.momentum = f.momentum;
   o.weight_decay = f.weight_decay;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "crpsgd/algorithm.h"
@@ -84,19 +85,19 @@ struct AlgoFlags {
   double epochs = 0.0;                    // > 0: the budget in passes over the data
   double comm_share = kDefaultCommShare;  // auto's planned rounds: communication's share of the wall time
   std::string batch = "auto";             // or a count >= 1 (ParseBatch)
-  std::uint64_t b1 = AlgorithmOptions{}.first_batch;
+  std::uint64_t b1 = std::get<std::uint64_t>(ParamDefault("b1"));
   std::string rho = AlgorithmOptions{}.rho();  // a number > 1, or "auto" (the norm test)
-  double norm_test_theta2 = AlgorithmOptions{}.norm_test_theta2;
-  std::uint64_t sync_period = AlgorithmOptions{}.sync_period;
+  double norm_test_theta2 = std::get<double>(ParamDefault("norm_test_theta2"));
+  std::uint64_t sync_period = std::get<std::uint64_t>(ParamDefault("sync_period"));
   std::string rounds = "auto";  // or a count (ParseRounds); auto: auto plans R from the link, the rest as given
-  double round_growth = AlgorithmOptions{}.round_growth;
-  std::string round_split = RoundSplitName(AlgorithmOptions{}.round_split);
-  double outer_lr = AlgorithmOptions{}.outer_lr;
-  double outer_momentum = AlgorithmOptions{}.outer_momentum;
+  double round_growth = std::get<double>(ParamDefault("round_growth"));
+  std::string round_split = std::get<std::string>(ParamDefault("round_split"));
+  double outer_lr = std::get<double>(ParamDefault("outer_lr"));
+  double outer_momentum = std::get<double>(ParamDefault("outer_momentum"));
   std::string tail_average = "auto";  // or a share of the budget in [0, 1]
-  double theta = AlgorithmOptions{}.theta;
-  std::uint64_t outer_iters = AlgorithmOptions{}.outer_iterations;
-  std::uint64_t inner_budget = AlgorithmOptions{}.inner_budget;
+  double theta = std::get<double>(ParamDefault("theta"));
+  std::uint64_t outer_iters = std::get<std::uint64_t>(ParamDefault("outer_iterations"));
+  std::uint64_t inner_budget = std::get<std::uint64_t>(ParamDefault("inner_budget"));
   std::string lr = "auto";
   std::string sampling = SamplingName(AlgorithmOptions{}.sampling);
   std::uint64_t max_micro_batch = AlgorithmOptions{}.max_micro_batch;
