@@ -722,12 +722,14 @@ const std::vector<CheckpointCase> kCheckpointCases = {
     {"catalyst", "--algo cr-psgd-catalyst --budget 400 --outer-iters 6 --inner-budget 30 --theta 1", 96},
     {"cr-psgd-auto", "--algo cr-psgd --rho auto --b1 2 --budget 1500", 20},  // the norm test's state
     // auto: the noise statistics, the chosen local batch, both momentum buffers
-    {"auto", "--algo auto --rounds 30 --budget 1500 --momentum 0.3 --outer-lr 0.8 --outer-momentum 0.5", 30}};
+    {"auto", "--algo auto --rounds 30 --budget 1500 --momentum 0.3 --outer-lr 0.8 --outer-momentum 0.5", 30},
+    // acc-cr-psgd: the previous iterate, k and the restarts
+    {"acc-cr-psgd", "--algo acc-cr-psgd --b1 2 --rho 1.05 --budget 1500", 75}};
 
 // Kill -9 at seeded random rounds, resume, and compare with the run that was
 // never stopped: every metrics line and the summary, times aside, are equal.
 // One test per algorithm and backend (three kill points in-process, two under
-// mpirun: 20 in all), so that each is short and ctest runs them side by side.
+// mpirun: 35 in all), so that each is short and ctest runs them side by side.
 struct CheckpointParam {
   CheckpointCase algorithm;
   bool mpi;
@@ -773,9 +775,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(CheckpointParam{kCheckpointCases[0], false}, CheckpointParam{kCheckpointCases[1], false},
                       CheckpointParam{kCheckpointCases[2], false}, CheckpointParam{kCheckpointCases[3], false},
                       CheckpointParam{kCheckpointCases[4], false}, CheckpointParam{kCheckpointCases[5], false},
-                      CheckpointParam{kCheckpointCases[0], true}, CheckpointParam{kCheckpointCases[1], true},
-                      CheckpointParam{kCheckpointCases[2], true}, CheckpointParam{kCheckpointCases[3], true},
-                      CheckpointParam{kCheckpointCases[4], true}, CheckpointParam{kCheckpointCases[5], true}),
+                      CheckpointParam{kCheckpointCases[6], false}, CheckpointParam{kCheckpointCases[0], true},
+                      CheckpointParam{kCheckpointCases[1], true}, CheckpointParam{kCheckpointCases[2], true},
+                      CheckpointParam{kCheckpointCases[3], true}, CheckpointParam{kCheckpointCases[4], true},
+                      CheckpointParam{kCheckpointCases[5], true}, CheckpointParam{kCheckpointCases[6], true}),
     [](const auto& p) {
       std::string name = std::string(p.param.algorithm.name) + (p.param.mpi ? "_mpi" : "_inproc");
       for (char& ch : name) ch = ch == '-' ? '_' : ch;
@@ -1022,6 +1025,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "3 settings are wrong:\n  --rho must be a number > 1 or auto, got 'fast'"},
         BadInput{"several_bad_values", "--data DIR/ok.libsvm --algo cr-psgd --budget 10 --rho 0.5 --b1 0 --momentum 2",
                  2, "3 settings are wrong:\n  --momentum must be in [0, 1)"},
+        BadInput{"acc_rho_auto", "--data DIR/ok.libsvm --budget 10 --algo acc-cr-psgd --rho auto", 2,
+                 "acc-cr-psgd: --rho auto is cr-psgd's"},
         BadInput{"rho_auto_psgd", "--data DIR/ok.libsvm --budget 10 --algo psgd --rho auto", 2,
                  "--rho auto grows the batch of cr-psgd and cr-psgd-catalyst; psgd has a fixed batch"},
         BadInput{"norm_test_theta2_zero",

@@ -147,7 +147,8 @@ TEST_P(FaultInjectionTest, AThrowingWorkerEndsTheRunWithItsMessage) {
 
 INSTANTIATE_TEST_SUITE_P(EveryAlgorithm, FaultInjectionTest,
                          ::testing::Values(AlgorithmKind::kPsgd, AlgorithmKind::kCrPsgd, AlgorithmKind::kLocalSgd,
-                                           AlgorithmKind::kCrPsgdCatalyst, AlgorithmKind::kAuto),
+                                           AlgorithmKind::kCrPsgdCatalyst, AlgorithmKind::kAuto,
+                                           AlgorithmKind::kAccCrPsgd),
                          [](const auto& p) {
                            std::string name = AlgorithmName(p.param);
                            for (char& ch : name) ch = ch == '-' ? '_' : ch;
