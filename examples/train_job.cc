@@ -15,7 +15,7 @@
 #include <string>
 
 #include "crpsgd/job.h"
-#include "crpsgd/objectives.h"
+#include "crpsgd/built_in_objectives.h"
 
 int main(int argc, char** argv) {
   if (argc < 3 || argc > 7) {

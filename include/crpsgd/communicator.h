@@ -14,6 +14,7 @@
 //  * A peer that failed or aborted makes the call return Status::Unavailable.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -37,6 +38,23 @@ struct CommStats {
   TrafficStats training;
   TrafficStats evaluation;
 };
+
+// --round-timeout: how long a round (a training all-reduce) may wait for the
+// other workers before it fails with Unavailable naming the silent ones and
+// the last round every worker completed. Evaluation traffic keeps the
+// backend's own limit (--mpi-timeout).
+struct RoundTimeout {
+  std::chrono::milliseconds fixed{0};  // > 0: this deadline for every round
+  // Or, when set: kMultiple × the median of the last 255 rounds (compute and
+  // exchange, start to start), at least `floor`, once kAutoAfter are measured.
+  bool automatic = false;
+  std::chrono::milliseconds floor{std::chrono::seconds(60)};
+  static constexpr double kMultiple = 10.0;
+  static constexpr std::size_t kAutoAfter = 5;
+};
+// The deadline of the next round given the rounds measured so far (seconds,
+// start to start); 0: none. Pure.
+std::chrono::milliseconds RoundDeadline(const RoundTimeout& timeout, std::vector<double> round_seconds);
 
 class Communicator {
  public:
@@ -72,18 +90,29 @@ class Communicator {
   // wait for the slowest worker that they otherwise include (for measuring
   // communication cost; one barrier a round more, counted in no traffic).
   void set_barrier_before_rounds(bool on) { barrier_before_rounds_ = on; }
+  void set_round_timeout(const RoundTimeout& timeout) { round_timeout_ = timeout; }
+  // The run's number of the next training all-reduce (Train: 1, or the round
+  // after a resumed checkpoint's), for --round-timeout's message.
+  void NumberRoundsFrom(std::uint64_t next_round);
 
  protected:
   Communicator(int rank, int size) : rank_(rank), size_(size) {}
   // For a communicator that wraps another (FaultInjectingCommunicator): the
   // other's backend calls, uncounted there (the wrapper's public methods count).
-  static Status ForwardAllreduceSum(Communicator& to, std::span<std::byte> data, DataType type) {
-    return to.DoAllreduceSum(data, type);
+  Status ForwardAllreduceSum(Communicator& to, std::span<std::byte> data, DataType type) {
+    to.round_deadline_ = round_deadline_, to.round_in_progress_ = round_in_progress_;
+    const Status status = to.DoAllreduceSum(data, type);
+    to.round_deadline_ = {};
+    return status;
   }
   static Status ForwardBroadcast(Communicator& to, std::span<std::byte> data, int root) {
     return to.DoBroadcast(data, root);
   }
   static Status ForwardBarrier(Communicator& to) { return to.DoBarrier(); }
+  // For a backend, during DoAllreduceSum: the deadline of the round in
+  // progress (--round-timeout; 0: not a round, or none) and its number.
+  std::chrono::milliseconds round_deadline() const { return round_deadline_; }
+  std::uint64_t round_in_progress() const { return round_in_progress_; }
 
  private:
   // Backends implement these; the public methods above do the accounting, so
@@ -107,6 +136,13 @@ class Communicator {
   int size_;
   CommStats stats_;
   bool barrier_before_rounds_ = false;
+  RoundTimeout round_timeout_;
+  static constexpr std::size_t kRoundWindow = 255;  // the rounds whose median sets an automatic deadline
+  std::vector<double> round_seconds_;               // their times, start to start
+  std::chrono::steady_clock::time_point last_round_start_;
+  std::chrono::milliseconds round_deadline_{0};
+  std::uint64_t round_in_progress_ = 0;
+  std::int64_t round_base_ = 0;  // a round's number less this process's training calls
 };
 
 std::size_t DataTypeSize(DataType type);

@@ -95,7 +95,10 @@ struct JobSpec {
   bool compute_f_star = true;         // convex problems: the optimum, for f − f*
   std::optional<NetworkModel> net_model;
   bool barrier_before_rounds = false;  // comm_s without the wait for the slowest worker
-  RunTargets targets;                  // each run stops at the first evaluated round that reaches one
+  // --round-timeout: how long a round waits for a silent worker (the mpi
+  // backend's ordered all-reduce). Default: auto, 10× the median round, at least 60 s.
+  RoundTimeout round_timeout{.fixed = {}, .automatic = true};
+  RunTargets targets;  // each run stops at the first evaluated round that reaches one
 
   // Outputs, written by rank 0 (none when `out` is empty).
   std::filesystem::path out;

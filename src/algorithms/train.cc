@@ -230,6 +230,7 @@ Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, 
         [&checkpoints](std::uint64_t round, std::span<const double> now) { return checkpoints.Write(round, now); });
   }
   if (!checkpoint.resume) CRPSGD_RETURN_IF_ERROR(monitor.OnRound(RoundRecord{}, x));  // round 0: the start
+  comm.NumberRoundsFrom(progress.rounds + 1);
   Result<AlgorithmResult> ran = algorithm->Run(comm, f, *sampler, x, monitor, progress);
   AlgorithmResult result;
   if (ran.ok()) {

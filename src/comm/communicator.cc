@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -35,10 +36,38 @@ Status Communicator::Account(Traffic traffic, std::size_t bytes, double seconds,
   return status;
 }
 
+std::chrono::milliseconds RoundDeadline(const RoundTimeout& timeout, std::vector<double> round_seconds) {
+  if (timeout.fixed.count() > 0) return timeout.fixed;
+  if (!timeout.automatic || round_seconds.size() < RoundTimeout::kAutoAfter) return std::chrono::milliseconds(0);
+  const auto middle = round_seconds.begin() + static_cast<std::ptrdiff_t>(round_seconds.size() / 2);
+  std::nth_element(round_seconds.begin(), middle, round_seconds.end());
+  const auto typical =
+      std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(RoundTimeout::kMultiple * *middle * 1e3)));
+  return std::max(timeout.floor, typical);
+}
+
+void Communicator::NumberRoundsFrom(std::uint64_t next_round) {
+  round_base_ = static_cast<std::int64_t>(next_round) - static_cast<std::int64_t>(stats_.training.calls) - 1;
+}
+
 Status Communicator::WaitForAll(Traffic traffic) {
+  round_deadline_ = std::chrono::milliseconds(0);
   if (traffic != Traffic::kTraining) return Status::OK();
+  round_in_progress_ = static_cast<std::uint64_t>(round_base_ + static_cast<std::int64_t>(stats_.training.calls) + 1);
+  const auto now = std::chrono::steady_clock::now();
+  if (round_timeout_.automatic && stats_.training.calls > 0) {  // the last kRoundWindow rounds
+    const double seconds = std::chrono::duration<double>(now - last_round_start_).count();
+    if (round_seconds_.size() < kRoundWindow) {
+      round_seconds_.push_back(seconds);
+    } else {
+      round_seconds_[stats_.training.calls % kRoundWindow] = seconds;
+    }
+  }
+  last_round_start_ = now;
   CRPSGD_RETURN_IF_ERROR(BeforeTrainingRound(stats_.training.calls + 1));
-  return barrier_before_rounds_ ? DoBarrier() : Status::OK();
+  CRPSGD_RETURN_IF_ERROR(barrier_before_rounds_ ? DoBarrier() : Status::OK());
+  round_deadline_ = RoundDeadline(round_timeout_, round_seconds_);  // for the all-reduce that follows
+  return Status::OK();
 }
 
 template <class T>
@@ -46,6 +75,7 @@ Status Communicator::AllreduceMeanImpl(std::span<T> data, DataType type, Traffic
   CRPSGD_RETURN_IF_ERROR(WaitForAll(traffic));
   const auto start = std::chrono::steady_clock::now();
   Status status = DoAllreduceSum(std::as_writable_bytes(data), type);
+  round_deadline_ = std::chrono::milliseconds(0);
   if (status.ok()) {
     const T n = static_cast<T>(size_);
     for (T& v : data) v /= n;
@@ -65,6 +95,7 @@ Status Communicator::AllreduceSum(std::span<double> data, Traffic traffic) {
   CRPSGD_RETURN_IF_ERROR(WaitForAll(traffic));
   const auto start = std::chrono::steady_clock::now();
   Status status = DoAllreduceSum(std::as_writable_bytes(data), DataType::kFloat64);
+  round_deadline_ = std::chrono::milliseconds(0);
   return Account(traffic, data.size_bytes(), SecondsSince(start), std::move(status));
 }
 

@@ -495,6 +495,7 @@ Result<RunSummary> TrainWorker(const JobSpec& job, const TrainOptions& options, 
   if (job.fault) {
     faulty.emplace(comm, *job.fault);
     faulty->set_barrier_before_rounds(job.barrier_before_rounds);
+    faulty->set_round_timeout(job.round_timeout);
   }
   try {
     return Train(options, f, faulty ? *faulty : comm);
@@ -562,6 +563,7 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
               JobReport* report, bool release_data) {
   const bool leader = comm.rank() == 0;
   comm.set_barrier_before_rounds(job.barrier_before_rounds);
+  comm.set_round_timeout(job.round_timeout);
   auto log = [&](const std::string& line) {
     if (leader && !job.quiet) std::fprintf(stderr, "crpsgd: %s\n", line.c_str());
   };

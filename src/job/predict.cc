@@ -8,7 +8,7 @@
 #include "crpsgd/files.h"
 #include "crpsgd/job.h"
 #include "crpsgd/liblinear_model.h"
-#include "crpsgd/objectives.h"
+#include "crpsgd/built_in_objectives.h"
 #if CRPSGD_WITH_TORCH
 #include "crpsgd/torch.h"
 #endif

@@ -902,6 +902,27 @@ TEST(CliCheckpointFailureTest, AHungMpiRankEndsTheJobAfterTheTimeout) {
   EXPECT_FALSE(std::filesystem::exists(dir / "run" / "summary.json"));
 }
 
+// --round-timeout: a rank that stops answering mid-run ends the round after
+// the round's deadline, long before --mpi-timeout, with exit code 5 (a lost
+// worker), naming the silent rank and the last round every rank completed.
+TEST(CliCheckpointFailureTest, ASilentRankEndsTheRoundAfterTheRoundTimeout) {
+  if (!CRPSGD_HAVE_MPI || !std::filesystem::exists(kHeartScale)) GTEST_SKIP();
+  TempDir dir;
+  const auto start = std::chrono::steady_clock::now();
+  const CommandResult run =
+      Execute("train -q --data " + kHeartScale + " --algo psgd --batch 4 --budget 1500 --round-timeout 3 " +
+                  "--mpi-timeout 600 --out " + (dir / "run").string() + " --inject-fault stop:rank=2,round=10",
+              MpiPrefix(4));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(run.exit_code, 5) << run.output;
+  EXPECT_LT(seconds, 120.0) << run.output;  // --mpi-timeout alone would wait 600 s
+  EXPECT_NE(run.output.find("rank 2 (host "), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("stopped answering: round 11 has waited 3 s for them (--round-timeout)"), std::string::npos)
+      << run.output;
+  EXPECT_NE(run.output.find("the last round every rank completed is 10"), std::string::npos) << run.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "run" / "summary.json"));
+}
+
 TEST(CliCheckpointFailureTest, CorruptOrForeignCheckpointsAreRefused) {
   if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP();
   TempDir dir;

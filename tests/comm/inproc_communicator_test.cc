@@ -144,3 +144,27 @@ TEST(InprocFailureTest, ExceptionsBecomeStatusesAndMismatchedLengthsAreCaught) {
 
 }  // namespace
 }  // namespace crpsgd
+
+namespace crpsgd {
+namespace {
+
+// --round-timeout's deadline: fixed, or 10x the median of the rounds measured
+// (from the 5th), never below the floor; none before that or when off.
+TEST(RoundDeadlineTest, FixedOrTenTimesTheMedianRoundAboveAFloor) {
+  using std::chrono::milliseconds;
+  RoundTimeout off;
+  EXPECT_EQ(RoundDeadline(off, {1.0, 1.0, 1.0, 1.0, 1.0, 1.0}), milliseconds(0));
+  RoundTimeout fixed;
+  fixed.fixed = milliseconds(2500);
+  EXPECT_EQ(RoundDeadline(fixed, {}), milliseconds(2500));
+  RoundTimeout automatic;
+  automatic.automatic = true;
+  automatic.floor = milliseconds(1000);
+  EXPECT_EQ(RoundDeadline(automatic, {9.0, 9.0, 9.0, 9.0}), milliseconds(0));  // 4 rounds: too few to judge
+  // Median of {0.2, 0.3, 5.0, 0.25, 0.35} is 0.3 s: an outlier (an evaluation) does not move it.
+  EXPECT_EQ(RoundDeadline(automatic, {0.2, 0.3, 5.0, 0.25, 0.35}), milliseconds(3000));
+  EXPECT_EQ(RoundDeadline(automatic, {0.01, 0.01, 0.01, 0.01, 0.01}), milliseconds(1000));  // the floor
+}
+
+}  // namespace
+}  // namespace crpsgd

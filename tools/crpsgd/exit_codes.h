@@ -7,10 +7,11 @@ namespace crpsgd::cli {
 
 enum ExitCode : int {
   kExitOk = 0,
-  kExitRuntime = 1,      // I/O failure, lost worker, internal error
+  kExitRuntime = 1,      // I/O failure, internal error
   kExitBadInput = 2,     // bad flag, bad file, impossible configuration
   kExitDiverged = 3,     // non-finite loss, gradient or iterate
   kExitCheckFailed = 4,  // theory-check ran, and a criterion did not hold
+  kExitWorkerLost = 5,   // a worker died or stopped answering (--round-timeout, --mpi-timeout): resume
 };
 
 inline int ExitCodeFor(const Status& status) {
@@ -20,6 +21,7 @@ inline int ExitCodeFor(const Status& status) {
     case StatusCode::kNotFound:
     case StatusCode::kCorruption: return kExitBadInput;
     case StatusCode::kDiverged: return kExitDiverged;
+    case StatusCode::kUnavailable: return kExitWorkerLost;
     default: return kExitRuntime;
   }
 }

@@ -2,14 +2,16 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <sstream>
 
 #include "arguments.h"
 #include "crpsgd/enum_table.h"
-#include "crpsgd/objectives.h"
+#include "crpsgd/built_in_objectives.h"
 #include "settings.h"
 
 namespace crpsgd::cli {
@@ -21,6 +23,21 @@ Result<double> ParseNumber(const std::string& text, const std::string& what) {
     return Status::InvalidArgument(what + " must be a number, got '" + text + "'");
   }
   return value;
+}
+
+Result<RoundTimeout> ParseRoundTimeout(const std::string& text) {
+  RoundTimeout timeout;
+  if (text == "auto") {
+    timeout.automatic = true;
+    return timeout;
+  }
+  char* end = nullptr;
+  const double seconds = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(seconds >= 0.0) || !std::isfinite(seconds)) {
+    return Status::InvalidArgument("--round-timeout must be auto, 0 (none) or seconds > 0, got '" + text + "'");
+  }
+  timeout.fixed = std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1e3)));
+  return timeout;
 }
 
 Result<bool> ParseRecomputeBatchNorm(const std::string& text) {
@@ -356,6 +373,7 @@ Status MakeJobSpec(Job& job) {
     CRPSGD_ASSIGN_OR_RETURN(spec.net_model, ParseNetworkModel(run.net_model));
   }
   spec.barrier_before_rounds = run.barrier_before_rounds;
+  CRPSGD_ASSIGN_OR_RETURN(spec.round_timeout, ParseRoundTimeout(run.round_timeout));
   for (const auto& [text, flag, target] : {std::tuple{&run.target_loss, "--target-loss", &spec.targets.loss},
                                            {&run.target_gap, "--target-gap", &spec.targets.gap},
                                            {&run.target_accuracy, "--target-accuracy", &spec.targets.accuracy}}) {

@@ -53,6 +53,7 @@ struct RunFlags {
   std::string backend = "auto";
   std::string mpi_reduction = "ordered";
   std::uint64_t mpi_timeout_s = kDefaultMpiTimeout.count();  // a collective waiting longer ends the job
+  std::string round_timeout = "auto";  // a round waiting longer ends the job: auto, seconds, or 0 (ParseRoundTimeout)
   std::uint64_t seed = 1;
   std::string out;
   std::uint64_t eval_every = 0;
@@ -128,6 +129,8 @@ Result<ObjectiveSettings> MakeObjectiveSettings(const DataFlags& data, const Run
 
 // A number as a text setting holds it (--lr, --rho, the targets); `what` names it in the error.
 Result<double> ParseNumber(const std::string& text, const std::string& what);
+// --round-timeout: auto (10x the median round, at least 60 s), seconds > 0, or 0 (none: --mpi-timeout alone).
+Result<RoundTimeout> ParseRoundTimeout(const std::string& text);
 // --eval-batch-norm: running (false) or recomputed (true).
 Result<bool> ParseRecomputeBatchNorm(const std::string& text);
 // --rho: a number, or nullopt for auto (the norm test).

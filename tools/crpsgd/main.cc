@@ -18,7 +18,7 @@
 #include "crpsgd/config.h"
 #include "crpsgd/job_figures.h"
 #include "crpsgd/metrics.h"
-#include "crpsgd/objectives.h"
+#include "crpsgd/built_in_objectives.h"
 #include "crpsgd/output_folder.h"
 #include "crpsgd/predict.h"
 #include "crpsgd/theory_check.h"

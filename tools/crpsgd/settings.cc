@@ -9,7 +9,7 @@
 
 #include "arguments.h"
 #include "crpsgd/config.h"
-#include "crpsgd/objectives.h"
+#include "crpsgd/built_in_objectives.h"
 
 namespace crpsgd::cli {
 namespace {
@@ -160,6 +160,11 @@ const Setting<RunFlags> kRunSettings[] = {
      "mpi backend: seconds a collective may wait for the other ranks before the job ends (a rank died or stopped "
      "answering); 0 = forever",
      "30", At<&RunFlags::mpi_timeout_s>},
+    {"round-timeout", kShared,
+     "mpi backend: how long a round may wait for a silent rank before every rank ends with exit code 5, naming it "
+     "and the last round all ranks completed; auto: 10x the median round so far (from the 6th), at least 60 s; "
+     "seconds; 0 = --mpi-timeout alone",
+     "20", At<&RunFlags::round_timeout>, Parses<ParseRoundTimeout>},
     {"seed", kShared, "Seed of every random choice (shards, sampling, synthetic data)", "7", At<&RunFlags::seed>},
     {"out", kTrainSweep | kCompareFlag,
      "Output folder (created if missing; a folder holding another run's files is refused unless --overwrite): "

@@ -1,4 +1,4 @@
-// theory-check (src/experiments/theory_check*.cc) through the tool: the
+// theory-check (src/reports/theory_check*.cc) through the tool: the
 // paper's rates on a seeded sweep, and a sweep too short to show them refused.
 #include <cstdint>
 #include <filesystem>

@@ -23,6 +23,7 @@
 #include <limits>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -231,18 +232,23 @@ class MpiCommunicator final : public Communicator {
   // Progresses the pending requests until all complete or the deadline passes.
   // Polling MPI_Testall is what a blocking call does inside MPI; doing it here
   // lets a deadline name the peers whose messages never came.
+  // A round's deadline (--round-timeout) where it comes before --mpi-timeout.
   Status WaitAll(const char* what) {
     const auto start = std::chrono::steady_clock::now();
+    const std::chrono::milliseconds round = round_deadline();
+    const bool by_round = round.count() > 0 && (timeout_.count() == 0 || round < timeout_);
+    const std::chrono::milliseconds limit = by_round ? round : std::chrono::milliseconds(timeout_);
     for (std::uint64_t polls = 0;; ++polls) {
       int done = 0;
       CRPSGD_MPI_CALL(MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &done, MPI_STATUSES_IGNORE));
       if (done) return Status::OK();
-      if (timeout_.count() == 0 || polls % 256 != 0) continue;
-      if (std::chrono::steady_clock::now() - start >= timeout_) return Silence(what);
+      if (limit.count() == 0 || polls % 256 != 0) continue;
+      if (std::chrono::steady_clock::now() - start >= limit) return by_round ? RoundSilence(limit) : Silence(what);
     }
   }
 
-  Status Silence(const char* what) {
+  // The ranks whose messages of the pending requests never came: "2 (host h), 3 (host h)".
+  std::string SilentPeers() {
     std::string silent;
     for (std::size_t i = 0; i < requests_.size(); ++i) {
       const int peer = request_peer_[i];
@@ -252,6 +258,22 @@ class MpiCommunicator final : public Communicator {
       if (done) continue;
       silent += (silent.empty() ? "" : ", ") + std::to_string(peer) + " (host " + host_of_rank_[peer] + ")";
     }
+    return silent;
+  }
+
+  Status RoundSilence(std::chrono::milliseconds limit) {
+    std::ostringstream os;
+    os << "rank " << rank() << " (host " << host_of_rank_[rank()] << "): ";
+    const std::string silent = SilentPeers();
+    os << (silent.empty() ? std::string("the other ranks") : "rank " + silent) << " stopped answering: round "
+       << round_in_progress() << " has waited " << std::chrono::duration<double>(limit).count()
+       << " s for them (--round-timeout); the last round every rank completed is " << round_in_progress() - 1
+       << " (resume from the checkpoint on the ranks that answer)";
+    return Status::Unavailable(os.str());
+  }
+
+  Status Silence(const char* what) {
+    const std::string silent = SilentPeers();
     const std::string seconds = std::to_string(timeout_.count());
     if (silent.empty()) {
       return Status::Unavailable("rank " + std::to_string(rank()) + ": " + what + " has waited " + seconds +

@@ -1,4 +1,4 @@
-#include "crpsgd/objectives.h"
+#include "crpsgd/built_in_objectives.h"
 
 #include <cstdio>
 #include <cstdlib>
