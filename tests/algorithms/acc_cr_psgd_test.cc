@@ -18,14 +18,7 @@ struct Ran {
   std::vector<RoundRecord> records;
 };
 
-class Recorder final : public RoundObserver {
- public:
-  Status OnRound(const RoundRecord& record, std::span<const double>) override {
-    records.push_back(record);
-    return Status::OK();
-  }
-  std::vector<RoundRecord> records;
-};
+using testing::Recorder;
 
 // Least squares whose Hessian has condition number about 1000, N = 4, γ = 1/L̂,
 // B₁ = 16, T = 20000: 30 rounds at ρ = 1.2 (f − f* 1.3e-4 against CR-PSGD's 1.4e-3).

@@ -10,14 +10,7 @@
 namespace crpsgd {
 namespace {
 
-class Recorder final : public RoundObserver {
- public:
-  Status OnRound(const RoundRecord& record, std::span<const double>) override {
-    records.push_back(record);
-    return Status::OK();
-  }
-  std::vector<RoundRecord> records;
-};
+using testing::Recorder;
 
 struct Outcome {
   std::vector<RunSummary> summaries;  // per worker

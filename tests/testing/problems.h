@@ -12,8 +12,19 @@
 
 #include "crpsgd/dataset.h"
 #include "crpsgd/objective.h"
+#include "crpsgd/round_record.h"
 
 namespace crpsgd::testing {
+
+// Keeps every round's record (an observer for Train's options).
+class Recorder final : public RoundObserver {
+ public:
+  Status OnRound(const RoundRecord& record, std::span<const double>) override {
+    records.push_back(record);
+    return Status::OK();
+  }
+  std::vector<RoundRecord> records;
+};
 
 // Dense synthetic data (regression or ±1 labels), deterministic.
 inline Dataset SmallDense(std::size_t n, std::size_t d, SyntheticTask task, std::uint64_t seed = 7) {
