@@ -83,9 +83,9 @@ int main() {
 
     crpsgd::TrainOptions options;
     options.algorithm.kind = crpsgd::AlgorithmKind::kCrPsgd;
-    options.algorithm.budget = 2000;                       // T: stochastic gradients per worker
-    options.algorithm.params.Set("b1", std::uint64_t{1});  // B₁: its own parameters, by name
-    options.algorithm.params.Set("rho", 1.1);              // ρ
+    options.algorithm.budget = 2000;           // T: stochastic gradients per worker
+    options.algorithm.params.Set("b1", 1);     // B₁: its own parameters, by name
+    options.algorithm.params.Set("rho", 1.1);  // ρ
     options.algorithm.lr = 0.5;
     options.seed = 7;
     CRPSGD_ASSIGN_OR_RETURN(crpsgd::RunSummary summary, crpsgd::Train(options, f, comm));

@@ -40,7 +40,7 @@ crpsgd::Status TrainOnThisRank(crpsgd::Communicator& comm, const crpsgd::DataOpt
   crpsgd::TrainOptions options;
   options.algorithm.kind = crpsgd::AlgorithmKind::kCrPsgd;
   options.algorithm.budget = 2000;  // T: samples per worker
-  options.algorithm.params.Set("b1", std::uint64_t{4});
+  options.algorithm.params.Set("b1", 4);
   options.algorithm.params.Set("rho", 1.2);
   options.seed = kSeed;
   CRPSGD_ASSIGN_OR_RETURN(const crpsgd::SmoothnessEstimate smoothness,

@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   run.options.budget = std::strtoull(argc > 4 ? argv[4] : "2000", nullptr, 10);
   run.safe_step = true;
   if (rho == "auto") {
-    run.options.params.Set("rho", std::string("auto"));  // the norm test grows the batch
+    run.options.params.Set("rho", "auto");  // the norm test grows the batch
   } else {
     run.options.params.Set("rho", std::strtod(rho.c_str(), nullptr));
   }

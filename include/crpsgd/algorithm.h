@@ -106,7 +106,7 @@ struct AlgorithmOptions {
   //   sync_period (I), outer_lr, outer_momentum: local-sgd (the last two auto too)
   //   round_growth, round_split ("local-steps", "noise", "one-step"),
   //     tail_average (a share in [0, 1] or "auto"): auto
-  //   e.g. options.params.Set("b1", std::uint64_t{16}); options.params.Set("rho", 1.2);
+  //   e.g. options.params.Set("b1", 16); options.params.Set("rho", 1.2); ...Set("rho", "auto");
   AlgorithmFields params;
 
   // Every constraint, with a message that names the flag. Catalyst's budget

@@ -26,6 +26,15 @@ using FieldValue = std::variant<std::nullptr_t, std::uint64_t, double, std::stri
 class AlgorithmFields {
  public:
   void Set(const std::string& name, FieldValue value);  // replaces a field of that name
+  // Each kind exactly, and literals: Set("b1", 16) is a count (a negative int a
+  // number), Set("rho", 1.2) a number, Set("rho", "auto") a word.
+  void Set(const std::string& name, double value) { Set(name, FieldValue(value)); }
+  void Set(const std::string& name, std::uint64_t value) { Set(name, FieldValue(value)); }
+  void Set(const std::string& name, int value) {
+    Set(name, value >= 0 ? FieldValue(static_cast<std::uint64_t>(value)) : FieldValue(static_cast<double>(value)));
+  }
+  void Set(const std::string& name, std::string word) { Set(name, FieldValue(std::move(word))); }
+  void Set(const std::string& name, const char* word) { Set(name, FieldValue(std::string(word))); }
   const FieldValue* Find(std::string_view name) const;  // null: not reported
   // The field as a number: a count or a number; nullopt when absent, null or a word.
   std::optional<double> Number(std::string_view name) const;

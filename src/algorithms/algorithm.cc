@@ -51,7 +51,14 @@ FieldValue ParamSpec::Default() const {
 }
 
 FieldValue ParamValue(const AlgorithmOptions& options, std::string_view name) {
-  if (const FieldValue* set = options.params.Find(name)) return *set;
+  if (const FieldValue* set = options.params.Find(name)) {
+    // A count given for a number (Set("rho", 2), Set("tail_average", 0)) is that number.
+    const auto* count = std::get_if<std::uint64_t>(set);
+    if (count != nullptr && !std::holds_alternative<std::uint64_t>(ParamDefault(name))) {
+      return static_cast<double>(*count);
+    }
+    return *set;
+  }
   for (const ParamSpec& param : SpecOf(options.kind).params) {
     if (name == param.name) return param.Default();
   }
@@ -98,8 +105,12 @@ Status CheckParamTypes(const AlgorithmOptions& options) {
     }
     const bool auto_word = std::holds_alternative<std::string>(value) && std::get<std::string>(value) == "auto" &&
                            (name == kRhoParam.name || name == "tail_average");
-    const bool number_for_word = std::holds_alternative<double>(value) && name == "tail_average";
-    if (value.index() != wanted.index() && !auto_word && !number_for_word) {
+    const bool number = std::holds_alternative<double>(value) || std::holds_alternative<std::uint64_t>(value);
+    const bool number_for_word = number && name == "tail_average";
+    // A count where a number is wanted is exact (Set("rho", 2)).
+    const bool count_for_number =
+        std::holds_alternative<std::uint64_t>(value) && std::holds_alternative<double>(wanted);
+    if (value.index() != wanted.index() && !auto_word && !number_for_word && !count_for_number) {
       errors.Add(Status::InvalidArgument("algorithm parameter '" + name + "': of the wrong kind (a " +
                                          (std::holds_alternative<std::string>(wanted) ? "word"
                                           : std::holds_alternative<double>(wanted)    ? "number"

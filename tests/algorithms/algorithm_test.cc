@@ -147,8 +147,17 @@ TEST(AlgorithmParamsTest, ByNameWithDefaultsAndChecked) {
   EXPECT_NE(wrong_kind.Validate().message().find("algorithm parameter 'b1': of the wrong kind (a count)"),
             std::string::npos)
       << wrong_kind.Validate().message();
+  AlgorithmOptions literals = o;  // what a library user writes
+  literals.params.Set("b1", 4);
+  literals.params.Set("rho", 2);
+  EXPECT_TRUE(literals.Validate().ok()) << literals.Validate().message();
+  EXPECT_EQ(literals.Describe(), "B1=4 rho=2");
+  AlgorithmOptions last_iterate = Valid(AlgorithmKind::kAuto);
+  last_iterate.params.Set("tail_average", 0);  // a count for a share: 0, not auto
+  EXPECT_TRUE(last_iterate.Validate().ok()) << last_iterate.Validate().message();
+  EXPECT_NE(last_iterate.Describe().find("tail=0"), std::string::npos) << last_iterate.Describe();
   AlgorithmOptions norm_test = o;
-  norm_test.params.Set("rho", std::string("auto"));  // a number, or the word auto
+  norm_test.params.Set("rho", "auto");  // a number, or the word auto
   EXPECT_TRUE(norm_test.Validate().ok());
   EXPECT_TRUE(norm_test.adaptive_batch());
   EXPECT_EQ(norm_test.rho(), "auto");
