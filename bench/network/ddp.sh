@@ -11,7 +11,9 @@
 # worker (one pass over the 60 000 images by the two workers), B = 32, step
 # 0.01 (PSGD's best in bench/your_own_model.md), momentum 0.9, the same
 # starting weights. Each profile runs, one after the other:
-#   PyTorch  DDP psgd; periodic model averaging (local SGD) at I = 8 and 64
+#   PyTorch  DDP psgd, plain and with its own compression hooks (fp16_compress_hook;
+#            powerSGD_hook at rank 2 after a 10% warm-up; bf16_compress_hook needs
+#            CUDA and NCCL); periodic model averaging (local SGD) at I = 8 and 64
 #            (bench/peers/ddp_train.py, gloo on the hosts' link)
 #   crpsgd   psgd; local SGD at I = 8 and 64; cr-psgd B1 = 32, rho = 1.05,
 #            step growing as sqrt(B) to 0.04 (bench/your_own_model.md's settings)
@@ -22,7 +24,8 @@
 # point), each row's ratio to DDP psgd, and the alpha-beta model's prediction
 # of its communication time; and draws accuracy against wall time.
 #
-# Usage (root): bash bench/network/ddp.sh   (about 30 minutes on 2 cores)
+# Usage (root): bash bench/network/ddp.sh   (about 30 minutes on 2 cores before the two
+#   compressed PyTorch rows were added; each adds a PSGD-length run per profile)
 #   [BUDGET=30000] [EVAL_EVERY=1600] [PROFILES="1gbit 100mbit wan"] [OUT=out/network-ddp]
 # Writes bench/network/ddp_results.md and docs/figures/ddp/; the runs stay in out/network-ddp/.
 set -euo pipefail
@@ -98,6 +101,8 @@ for profile in ${PROFILES:-1gbit 100mbit wan}; do
   esac
   mkdir -p "$out/$profile"
   ddp_run "$profile" "psgd B=32" --algo psgd
+  ddp_run "$profile" "psgd B=32 fp16" --algo psgd --comm-hook fp16
+  ddp_run "$profile" "psgd B=32 PowerSGD r=2" --algo psgd --comm-hook powersgd
   ddp_run "$profile" "local-sgd b=32 I=8" --algo local-sgd --sync-period 8
   ddp_run "$profile" "local-sgd b=32 I=64" --algo local-sgd --sync-period 64
   crpsgd_run "$profile" "psgd B=32" --algo psgd --batch 32 --lr 0.01

@@ -5,7 +5,12 @@ torch.distributed (gloo) job, as a user of PyTorch would train it.
 
   psgd       DistributedDataParallel (its defaults: gradients all-reduced in
              buckets, buffers broadcast from rank 0 before each forward);
-             one step a round.
+             one step a round. --comm-hook compresses the gradients with
+             PyTorch's own DDP communication hooks: fp16 (fp16_compress_hook:
+             2 bytes a value; its bf16 twin needs CUDA and NCCL) or powersgd
+             (powerSGD_hook at rank 2 with error feedback and warm start,
+             plain all-reduces for the first 10% of the steps, the hook's
+             recommended warm-up; bytes from the hook's own element counts).
   local-sgd  plain SGD on each rank; every --sync-period steps the parameters
              and the batch-norm statistics are averaged in one all-reduce (what
              torch.distributed.algorithms.model_averaging's
@@ -47,6 +52,27 @@ def standardised(x, mean, std):
     return (x.float() - mean) / std
 
 
+def hook_gradient_bytes(net, a, parameters, steps):
+    """Registers --comm-hook on DDP `net`; returns a function giving the bytes of this step's gradients."""
+    if a.algo != "psgd" or a.comm_hook == "none":
+        return lambda: 4 * parameters
+    from torch.distributed.algorithms.ddp_comm_hooks import default_hooks, powerSGD_hook
+    if a.comm_hook == "fp16":
+        net.register_comm_hook(dist.group.WORLD, default_hooks.fp16_compress_hook)
+        return lambda: 2 * parameters
+    state = powerSGD_hook.PowerSGDState(process_group=None, matrix_approximation_rank=2,
+                                        start_powerSGD_iter=max(2, steps // 10), use_error_feedback=True,
+                                        warm_start=True, random_seed=a.seed)
+    net.register_comm_hook(state, powerSGD_hook.powerSGD_hook)
+    seen = [0]
+
+    def compressed_bytes():  # the elements the hook all-reduced this step (P, Q and what it left whole)
+        now = state.total_numel_after_compression
+        sent, seen[0] = now - seen[0], now
+        return 4 * sent if sent > 0 else 4 * parameters  # 0: a plain all-reduce (the warm-up)
+    return compressed_bytes
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--rank", type=int, required=True)
@@ -54,6 +80,7 @@ def main():
     p.add_argument("--master", required=True, help="ADDR:PORT of rank 0")
     p.add_argument("--dir", required=True, help="cnn.pt, train.pt and test.pt (make_model.py)")
     p.add_argument("--algo", choices=("psgd", "local-sgd"), required=True)
+    p.add_argument("--comm-hook", choices=("none", "fp16", "powersgd"), default="none", help="psgd's gradients")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--sync-period", type=int, default=8)
     p.add_argument("--lr", type=float, default=0.01)
@@ -86,6 +113,7 @@ def main():
     optimizer = torch.optim.SGD(net.parameters(), lr=a.lr, momentum=a.momentum)
 
     steps = min(a.budget, len(y_train)) // a.batch
+    gradient_bytes = hook_gradient_bytes(net, a, parameters, steps)
     wall, rounds, sent, next_eval = 0.0, 0, 0, a.eval_every
     log = open(a.out, "w") if a.rank == 0 else None
 
@@ -121,7 +149,7 @@ def main():
         optimizer.step()
         if a.algo == "psgd":
             rounds += 1
-            sent += 4 * (parameters + buffer_values)  # gradients, and the buffers DDP broadcasts
+            sent += gradient_bytes() + 4 * buffer_values  # gradients, and the buffers DDP broadcasts
         elif step % a.sync_period == 0 or step == steps:
             rounds += 1
             sent += average_models()
