@@ -27,7 +27,8 @@
 # Usage (root): bash bench/network/ddp.sh   (about 30 minutes on 2 cores before the two
 #   compressed PyTorch rows were added; each adds a PSGD-length run per profile)
 #   [BUDGET=30000] [EVAL_EVERY=1600] [PROFILES="1gbit 100mbit wan"] [OUT=out/network-ddp]
-# Writes bench/network/ddp_results.md and docs/figures/ddp/; the runs stay in out/network-ddp/.
+#   [RESULTS=bench/network/ddp_results.md]
+# Writes RESULTS, and with the default RESULTS docs/figures/ddp/; the runs stay in OUT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" = 0 ] || { echo "ddp bench: needs root (network namespaces, tc)" >&2; exit 2; }
@@ -114,7 +115,10 @@ done
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 /usr/bin/python3 bench/network/ddp_report.py "$out" "$cpu ($(nproc) cores)" "$budget" > "$out/ddp_results.md"
-cp "$out/ddp_results.md" bench/network/ddp_results.md
-mkdir -p docs/figures/ddp
-cp "$out"/ddp-accuracy.svg "$out"/ddp-accuracy.png docs/figures/ddp/
-log "wrote bench/network/ddp_results.md and docs/figures/ddp/"
+results=${RESULTS:-bench/network/ddp_results.md}
+cp "$out/ddp_results.md" "$results"
+if [ -z "${RESULTS:-}" ]; then
+  mkdir -p docs/figures/ddp
+  cp "$out"/ddp-accuracy.svg "$out"/ddp-accuracy.png docs/figures/ddp/
+fi
+log "wrote $results (figures in $out)"
