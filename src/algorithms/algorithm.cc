@@ -54,9 +54,8 @@ FieldValue ParamValue(const AlgorithmOptions& options, std::string_view name) {
   if (const FieldValue* set = options.params.Find(name)) {
     // A count given for a number (Set("rho", 2), Set("tail_average", 0)) is that number.
     const auto* count = std::get_if<std::uint64_t>(set);
-    if (count != nullptr && !std::holds_alternative<std::uint64_t>(ParamDefault(name))) {
-      return static_cast<double>(*count);
-    }
+    const ParamSpec* param = FindParam(name);
+    if (count != nullptr && param != nullptr && !param->count) return static_cast<double>(*count);
     return *set;
   }
   for (const ParamSpec& param : SpecOf(options.kind).params) {
@@ -93,28 +92,29 @@ GrowingBatch GrowingBatchOf(const AlgorithmOptions& options) {
   return growing;
 }
 
-// Each set parameter: a name some algorithm takes, of that parameter's kind
-// (a count, a number, a word; rho and tail_average a number or "auto").
+// Whether `value` is of the kind `param` declares: a count; a number (a count
+// is one too); a word; and with or_auto also the word auto or a number.
+bool OfItsKind(const ParamSpec& param, const FieldValue& value) {
+  const bool count = std::holds_alternative<std::uint64_t>(value);
+  const bool number = count || std::holds_alternative<double>(value);
+  const auto* word = std::get_if<std::string>(&value);
+  if (param.count) return count;
+  if (param.or_auto && (number || (word != nullptr && *word == "auto"))) return true;
+  return param.word != nullptr ? word != nullptr : number;
+}
+
+// Each set parameter: a name some algorithm takes, of that parameter's kind.
 Status CheckParamTypes(const AlgorithmOptions& options) {
   StatusList errors;
   for (const auto& [name, value] : options.params.entries()) {
-    const FieldValue wanted = ParamDefault(name);
-    if (std::holds_alternative<std::nullptr_t>(wanted)) {
+    const ParamSpec* param = FindParam(name);
+    if (param == nullptr) {
       errors.Add(Status::InvalidArgument("algorithm parameter '" + name + "': no algorithm takes it"));
-      continue;
-    }
-    const bool auto_word = std::holds_alternative<std::string>(value) && std::get<std::string>(value) == "auto" &&
-                           (name == kRhoParam.name || name == "tail_average");
-    const bool number = std::holds_alternative<double>(value) || std::holds_alternative<std::uint64_t>(value);
-    const bool number_for_word = number && name == "tail_average";
-    // A count where a number is wanted is exact (Set("rho", 2)).
-    const bool count_for_number =
-        std::holds_alternative<std::uint64_t>(value) && std::holds_alternative<double>(wanted);
-    if (value.index() != wanted.index() && !auto_word && !number_for_word && !count_for_number) {
+    } else if (!OfItsKind(*param, value)) {
       errors.Add(Status::InvalidArgument("algorithm parameter '" + name + "': of the wrong kind (a " +
-                                         (std::holds_alternative<std::string>(wanted) ? "word"
-                                          : std::holds_alternative<double>(wanted)    ? "number"
-                                                                                      : "count") +
+                                         (param->word != nullptr ? "word"
+                                          : param->count         ? "count"
+                                                                 : "number") +
                                          ")"));
     }
   }
@@ -257,12 +257,15 @@ Status ValidateGrowingBatch(const AlgorithmOptions& o) {
   return errors.ToStatus();
 }
 
-AlgorithmPlan PlanWholeBudgetGrowing(const AlgorithmOptions& options, int) {
-  const BudgetPlan budget = PlanGrowing(options, options.budget);
+AlgorithmPlan PlanOf(const BudgetPlan& budget) {
   AlgorithmPlan plan;
   plan.rounds = budget.rounds;
   plan.sfo_per_worker = budget.spent;
   return plan;
+}
+
+AlgorithmPlan PlanWholeBudgetGrowing(const AlgorithmOptions& options, int) {
+  return PlanOf(PlanGrowing(options, options.budget));
 }
 
 void DescribeGrowing(const AlgorithmOptions& options, std::ostream& os) {

@@ -26,18 +26,21 @@ using SummaryValue = FieldValue;
 using SummaryFields = std::vector<std::pair<std::string, SummaryValue>>;
 
 // One of an algorithm's own parameters (AlgorithmOptions::params) and its
-// default: a word, or a number (a count when `count`).
+// default: a word, or a number (a count when `count`). With `or_auto` it also
+// takes the other of a number and the word "auto" (rho: a number or auto;
+// tail_average: auto or a share).
 struct ParamSpec {
   const char* name;
   double number = 0.0;
   const char* word = nullptr;
   bool count = false;
+  bool or_auto = false;
   FieldValue Default() const;
 };
 
 // The parameters of the growing-batch methods: B₁, ρ or the norm test, θ².
 inline constexpr ParamSpec kFirstBatchParam{"b1", 1.0, nullptr, true};
-inline constexpr ParamSpec kRhoParam{"rho", 1.1};
+inline constexpr ParamSpec kRhoParam{"rho", 1.1, nullptr, false, /*or_auto=*/true};
 inline constexpr ParamSpec kNormTestParam{"norm_test_theta2", 1.0};
 // The model-averaging methods' outer step: α = 1, μ = 0 is plain averaging.
 inline constexpr ParamSpec kOuterLrParam{"outer_lr", 1.0};
@@ -94,8 +97,9 @@ FieldValue ParamValue(const AlgorithmOptions& options, std::string_view name);
 double ParamNumber(const AlgorithmOptions& options, std::string_view name);  // a count or a number
 std::uint64_t ParamCount(const AlgorithmOptions& options, std::string_view name);
 std::string ParamWord(const AlgorithmOptions& options, std::string_view name);  // "" unless a word
-// Every row, in --help's order (registry.cc).
-std::span<const AlgorithmSpec* const> AllSpecs();
+// The declaration of a parameter (the first row's that takes it); null for a
+// name no algorithm takes (registry.cc).
+const ParamSpec* FindParam(std::string_view name);
 
 // The growing batch: B₁, and ρ (Algorithm 1) or the norm test with θ².
 struct GrowingBatch {
@@ -118,6 +122,9 @@ BudgetPlan PlanGrowing(const AlgorithmOptions& options, std::uint64_t budget);
 // --rounds R for Algorithm 1's batches (cr-psgd): the smallest ρ, to 6
 // significant digits rounded up, whose plan from B₁ takes at most R rounds.
 Status FitGrowth(AlgorithmOptions& options, int workers);
+
+// A budget plan as the rounds and samples a run takes.
+AlgorithmPlan PlanOf(const BudgetPlan& budget);
 
 // The row functions of Algorithm 1's batches (cr-psgd, acc-cr-psgd; the
 // catalyst describes and steps as they do): its plan for the whole budget,

@@ -84,7 +84,7 @@ constexpr ParamSpec kAutoParams[] = {kFirstBatchParam,
                                      {"round_split", 0.0, "local-steps"},
                                      kOuterLrParam,
                                      kOuterMomentumParam,
-                                     {"tail_average", 0.0, "auto"},
+                                     {"tail_average", 0.0, "auto", false, /*or_auto=*/true},
                                      {"smoothness", 0.0},
                                      {"mean_sample_smoothness", 0.0}};
 
@@ -124,7 +124,7 @@ class AutoRounds final : public Algorithm {
     const std::vector<std::uint64_t> plan = AutoRoundSamples(options_);
     // The noise is measured whenever there is a spread (N > 1): the noise split and outer momentum use it.
     const bool measure = comm.size() > 1;
-    Workspace w(options_, f, sampler, x.size(), state_);
+    Workspace w(options_, params_.tail_average, f, sampler, x.size(), state_);
     AlgorithmResult result;
     result.rounds = progress.rounds;
     result.sfo_per_worker = progress.sfo_per_worker;
@@ -210,13 +210,14 @@ class AutoRounds final : public Algorithm {
 
   // What one run keeps between rounds, in the order it was always built.
   struct Workspace {
-    Workspace(const AlgorithmOptions& o, const Objective& f, Sampler& sampler, std::size_t dim, State& state)
+    Workspace(const AlgorithmOptions& o, std::optional<double> tail_average, const Objective& f, Sampler& sampler,
+              std::size_t dim, State& state)
         : batch_gradient(f, sampler, o.max_micro_batch),
           grad(dim),
           step(o.lr, o.momentum, o.weight_decay, dim, state.velocity),
           exchange(f, /*with_state=*/true),
           outer(o, state.outer_velocity, dim),
-          tail(AutoParamsOf(o).tail_average, o.budget, state.tail) {}
+          tail(tail_average, o.budget, state.tail) {}
     BatchGradient batch_gradient;
     std::vector<double> grad;
     SgdStep step;

@@ -194,13 +194,6 @@ std::unique_ptr<Algorithm> MakeCrPsgd(const AlgorithmOptions& o) {
   return std::make_unique<MinibatchSgd>(o, std::make_unique<GeometricBatch>(growing.first_batch, growing.growth));
 }
 
-AlgorithmPlan PlanOf(const BudgetPlan& budget) {
-  AlgorithmPlan plan;
-  plan.rounds = budget.rounds;
-  plan.sfo_per_worker = budget.spent;
-  return plan;
-}
-
 }  // namespace
 
 constexpr ParamSpec kGrowingBatchParams[] = {kFirstBatchParam, kRhoParam, kNormTestParam};

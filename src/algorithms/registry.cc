@@ -26,8 +26,6 @@ std::span<const AlgorithmSpec* const> Rows() {
 }
 }  // namespace
 
-std::span<const AlgorithmSpec* const> AllSpecs() { return Rows(); }
-
 const AlgorithmSpec& SpecOf(AlgorithmKind kind) {
   for (const AlgorithmSpec* row : Rows()) {
     if (row->kind == kind) return *row;
@@ -58,13 +56,20 @@ BudgetPlan PlanGrowing(const AlgorithmOptions& options, std::uint64_t budget) {
 
 const char* AlgorithmName(AlgorithmKind kind) { return internal::SpecOf(kind).name; }
 
-FieldValue ParamDefault(std::string_view name) {
-  for (const internal::AlgorithmSpec* row : internal::Rows()) {
-    for (const internal::ParamSpec& param : row->params) {
-      if (name == param.name) return param.Default();
+namespace internal {
+const ParamSpec* FindParam(std::string_view name) {
+  for (const AlgorithmSpec* row : Rows()) {
+    for (const ParamSpec& param : row->params) {
+      if (name == param.name) return &param;
     }
   }
   return nullptr;
+}
+}  // namespace internal
+
+FieldValue ParamDefault(std::string_view name) {
+  const internal::ParamSpec* param = internal::FindParam(name);
+  return param != nullptr ? param->Default() : FieldValue(nullptr);
 }
 
 Result<AlgorithmKind> ParseAlgorithm(std::string_view name) {
