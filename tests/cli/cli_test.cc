@@ -1046,6 +1046,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "3 settings are wrong:\n  --rho must be a number > 1 or auto, got 'fast'"},
         BadInput{"several_bad_values", "--data DIR/ok.libsvm --algo cr-psgd --budget 10 --rho 0.5 --b1 0 --momentum 2",
                  2, "3 settings are wrong:\n  --momentum must be in [0, 1)"},
+        BadInput{"round_timeout_word", "--data DIR/ok.libsvm --budget 10 --round-timeout soon", 2,
+                 "--round-timeout must be auto, 0 (none) or seconds > 0, got 'soon'"},
         BadInput{"acc_rho_auto", "--data DIR/ok.libsvm --budget 10 --algo acc-cr-psgd --rho auto", 2,
                  "acc-cr-psgd: --rho auto is cr-psgd's"},
         BadInput{"rho_auto_psgd", "--data DIR/ok.libsvm --budget 10 --algo psgd --rho auto", 2,
