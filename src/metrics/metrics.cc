@@ -63,6 +63,14 @@ nlohmann::json OrNull(const std::optional<T>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
+// Writes each of an algorithm's own fields under its name. (A lambda takes the
+// entry, not a structured binding: C++17 does not let a lambda capture one.)
+void PutFields(const AlgorithmFields& fields, nlohmann::json& j) {
+  for (const auto& entry : fields.entries()) {
+    std::visit([&j, &entry](const auto& v) { j[entry.first] = v; }, entry.second);
+  }
+}
+
 nlohmann::json RoundRecordToJson(const RoundRecord& r, std::optional<double> f_star) {
   nlohmann::json j;
   j["round"] = r.round;
@@ -78,9 +86,7 @@ nlohmann::json RoundRecordToJson(const RoundRecord& r, std::optional<double> f_s
   j["bytes"] = r.bytes;
   if (r.net_model_s) j["net_model_s"] = *r.net_model_s;
   if (r.test_accuracy) j["test_accuracy"] = *r.test_accuracy;
-  for (const auto& [name, value] : r.fields.entries()) {  // the algorithm's own
-    std::visit([&j, &name](const auto& v) { j[name] = v; }, value);
-  }
+  PutFields(r.fields, j);  // the algorithm's own
   return j;
 }
 
@@ -90,9 +96,7 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   j["algo"] = AlgorithmName(a.kind);
   j["params"] = a.Describe();
   const AlgorithmFields own = SummaryFieldsOf(s);  // its own parameters and results
-  for (const auto& [name, value] : own.entries()) {
-    std::visit([&j, &name](const auto& v) { j[name] = v; }, value);
-  }
+  PutFields(own, j);
   if (a.rounds > 0) j["rounds_requested"] = a.rounds;
   j["sampling"] = SamplingName(a.sampling);
   j["momentum"] = a.momentum;
