@@ -7,11 +7,12 @@
 // after a barrier rank 0 points DIR/LATEST at the new round and the older
 // files are removed. A kill at any moment leaves LATEST naming a complete
 // checkpoint. Resuming checks the checksum and that the checkpoint belongs to
-// this run (algorithm, budget, step, seed, workers, …).
+// this run (algorithm, budget, step, seed, the plan's workers, …).
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,10 +31,21 @@ struct CheckpointOptions {
 };
 
 // Before any work of a resumed run: the differences between the checkpoint
-// in `dir` (its LATEST) and this run's worker count and identity (the keys
-// given; RunIdentity's others are checked when Train resumes), all in one
-// InvalidArgument. OK when they match, or when `dir` holds no checkpoint.
+// in `dir` (its LATEST) and this run's identity (the keys given; RunIdentity's
+// others are checked when Train resumes), all in one InvalidArgument. OK when
+// they match, or when `dir` holds no checkpoint. `workers` are this run's:
+// another number than wrote the checkpoint is a difference only for
+// --sampling reshuffle.
+//
+// A run resumed on another number of workers keeps its plan's: the plan's N
+// stays in the identity ("workers"), each round's planned samples are shared
+// by the workers there are (Sampler::Claim), x is the writers' average and
+// the algorithm merges their states (docs/reliability.md).
 Status CheckCheckpointMatches(const std::filesystem::path& dir, int workers,
                               const std::vector<std::pair<std::string, std::string>>& identity);
+
+// The N of the plan of the run whose checkpoint is in `dir`, which a resume on
+// any number of workers keeps; nullopt when `dir` holds no (readable) checkpoint.
+std::optional<int> CheckpointPlanWorkers(const std::filesystem::path& dir);
 
 }  // namespace crpsgd

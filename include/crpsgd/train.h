@@ -84,22 +84,28 @@ struct TrainOptions {
   std::optional<double> lipschitz;            // recorded in the summary when given
   std::vector<RoundObserver*> observers;      // called on this worker after every round
   const Objective* test_objective = nullptr;  // this worker's test shard, for test metrics
-  std::vector<double> initial_x;              // x₁; empty = zeros
-  std::optional<NetworkModel> net_model;      // when set, records report net_model_s
-  CheckpointOptions checkpoint;               // periodic checkpoints and resuming (checkpoint.h)
-  RunTargets targets;                         // stop early on reaching one (none: run the budget)
+  // --sampling global (algorithm.sampling): this worker's objective over the
+  // whole training set, which the sampler's indices name and the algorithm
+  // trains on; Train's f stays the worker's shard, for evaluation. Required
+  // with kGlobal; of f's dimension, with no state outside x (ModelState).
+  const Objective* global_objective = nullptr;
+  std::vector<double> initial_x;          // x₁; empty = zeros
+  std::optional<NetworkModel> net_model;  // when set, records report net_model_s
+  CheckpointOptions checkpoint;           // periodic checkpoints and resuming (checkpoint.h)
+  RunTargets targets;                     // stop early on reaching one (none: run the budget)
 };
 
 struct RunSummary {
   AlgorithmOptions algorithm;
   std::string backend;
-  int workers = 0;
+  int workers = 0;       // those at the end (a resumed run may have another number)
+  int plan_workers = 0;  // the plan's N, which a resume on another number of workers keeps
   std::uint64_t seed = 0;
   std::uint64_t rounds = 0;
-  std::uint64_t sfo_per_worker = 0;
-  std::uint64_t sfo_total = 0;
-  std::uint64_t budget_left = 0;  // unspent per-worker budget (Algorithm 1's remainder)
-  double final_loss = 0.0;        // f(x) at the returned x, all training data
+  std::uint64_t sfo_per_worker = 0;  // per worker of the plan
+  std::uint64_t sfo_total = 0;       // sfo_per_worker × plan_workers: the samples the run used
+  std::uint64_t budget_left = 0;     // unspent per-worker budget (Algorithm 1's remainder)
+  double final_loss = 0.0;           // f(x) at the returned x, all training data
   std::optional<double> f_star;
   std::optional<double> lipschitz;
   double wall_s = 0.0;                // training time, loss evaluations excluded
@@ -122,7 +128,13 @@ struct RunSummary {
   std::vector<double> x;                                 // the final model
 };
 
+// With options.checkpoint.resume, the run goes on from the checkpoint on the
+// workers there are, as many as wrote it or not (checkpoint.h).
 Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Communicator& comm);
+
+// The N a run plans for: the workers there are, or, resuming, the plan's N of
+// the checkpoint (CheckpointPlanWorkers).
+int PlanWorkers(const CheckpointOptions& checkpoint, int workers);
 
 // The algorithm's own fields of summary.json, from its registry row: its
 // parameters ("b1", "rho", "sync_period", ...) and what it reported of the

@@ -54,4 +54,31 @@ Status CheckStateRead(const ByteReader& in, std::string_view algorithm) {
   return Status::Corruption(std::string(algorithm) + "'s state: " + (in.ok() ? "bytes left over" : "truncated"));
 }
 
+Status Algorithm::LoadStates(std::span<const std::string> records) {
+  if (records.empty()) return Status::InvalidArgument("no worker's state to resume from");
+  for (const std::string& record : records) {
+    if (record != records.front()) {
+      return Status::Corruption(
+          "the workers' states differ, and this algorithm keeps one state on every worker: the checkpoint is "
+          "corrupt");
+    }
+  }
+  return LoadState(records.front());
+}
+
+Status LoadAveragingOwn(Algorithm& algorithm, std::span<const std::string> records, std::vector<double>& own) {
+  if (records.empty()) return Status::InvalidArgument("no worker's state to resume from");
+  std::vector<double> sum;
+  for (const std::string& record : records) {
+    CRPSGD_RETURN_IF_ERROR(algorithm.LoadState(record));
+    if (&record == &records.front()) sum.assign(own.size(), 0.0);
+    if (own.size() != sum.size()) return Status::Corruption("the workers' states are of different sizes");
+    for (std::size_t j = 0; j < sum.size(); ++j) sum[j] += own[j];
+  }
+  CRPSGD_RETURN_IF_ERROR(algorithm.LoadState(records.front()));
+  const double workers = static_cast<double>(records.size());
+  for (std::size_t j = 0; j < sum.size(); ++j) own[j] = sum[j] / workers;
+  return Status::OK();
+}
+
 }  // namespace crpsgd

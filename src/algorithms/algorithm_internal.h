@@ -73,7 +73,17 @@ class Algorithm {
   // that record read back into a fresh algorithm before Run.
   virtual std::string SaveState() const = 0;
   virtual Status LoadState(std::string_view record) = 0;
+  // A resume on another number of workers: the state from the records of all
+  // the workers that wrote the checkpoint, in rank order. By default they must
+  // be alike (an algorithm that keeps one state on every worker); one with a
+  // state of each worker's own (local momentum) merges them.
+  virtual Status LoadStates(std::span<const std::string> records);
 };
+
+// Algorithm::LoadStates for a state of each worker's own: every record is
+// loaded in turn, then the first, with `own` (a member LoadState fills: the
+// local momentum buffer) set to the workers' average.
+Status LoadAveragingOwn(Algorithm& algorithm, std::span<const std::string> records, std::vector<double>& own);
 
 // options must be valid.
 std::unique_ptr<Algorithm> MakeAlgorithm(const AlgorithmOptions& options);

@@ -198,6 +198,12 @@ class AutoRounds final : public Algorithm {
     return CheckStateRead(in, "auto");
   }
 
+  // On other workers: the local momentum buffers' average; the rest is the
+  // same on every worker.
+  Status LoadStates(std::span<const std::string> records) override {
+    return LoadAveragingOwn(*this, records, state_.velocity);
+  }
+
  private:
   // What the run carries from round to round (and a checkpoint saves).
   struct State {

@@ -20,16 +20,20 @@ class BatchGradient {
   BatchGradient(const Objective& f, Sampler& sampler, std::uint64_t max_micro)
       : f_(f), sampler_(sampler), max_micro_(max_micro) {}
 
-  // Overwrites grad with ḡ; costs `batch` SFO calls.
+  // Overwrites grad with ḡ; costs `batch` SFO calls per worker of the plan.
+  // (On another number of workers than planned, --sampling global, a worker
+  // averages its share of the step's samples: Sampler::Claim; none, zero.)
   void Compute(std::span<const double> x, std::uint64_t batch, std::span<double> grad) {
     std::fill(grad.begin(), grad.end(), 0.0);
-    for (std::uint64_t done = 0; done < batch;) {
-      const std::uint64_t take = std::min(max_micro_, batch - done);
+    const std::uint64_t mine = sampler_.Claim(batch);
+    for (std::uint64_t done = 0; done < mine;) {
+      const std::uint64_t take = std::min(max_micro_, mine - done);
       sampler_.Next(take, &indices_);
       f_.AddGradient(x, indices_, grad);
       done += take;
     }
-    const double inv = 1.0 / static_cast<double>(batch);
+    if (mine == 0) return;
+    const double inv = 1.0 / static_cast<double>(mine);
     for (double& g : grad) g *= inv;
   }
 

@@ -2,14 +2,18 @@
 
 #include <algorithm>
 
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "crpsgd/files.h"
+#include "crpsgd/sampler.h"
 #include "util/byte_record.h"
 
 namespace crpsgd::internal {
@@ -51,24 +55,42 @@ Identity ParseIdentityText(const std::string& text) {
   return identity;
 }
 
-// Every difference between a checkpoint (its worker count and identity) and
-// this run, joined by "; ", so that one rerun can fix them all; empty when
-// they match. Only the keys of `mine` are compared.
+// Two numbers equal but for the last bits: a value computed from the data
+// (the step 1/L̂) sums the workers' parts in another order on another number
+// of workers. Bit-identical where the workers are as many.
+bool SameComputedNumber(const std::string& a, const std::string& b) {
+  char* end_a = nullptr;
+  char* end_b = nullptr;
+  const double x = std::strtod(a.c_str(), &end_a), y = std::strtod(b.c_str(), &end_b);
+  if (a.empty() || b.empty() || *end_a != '\0' || *end_b != '\0' || !std::isfinite(x) || !std::isfinite(y)) {
+    return false;
+  }
+  return std::abs(x - y) <= 1e-12 * std::max(std::abs(x), std::abs(y));
+}
+
+// Every difference between a checkpoint's identity and this run's, joined by
+// "; ", so that one rerun can fix them all; empty when they match. Only the
+// keys of `mine` are compared ("workers" is the plan's N, which a resume on
+// another number of workers keeps). A checkpoint written by another number
+// of workers than `workers` (those there are now) is one difference only for
+// --sampling reshuffle, whose passes are over each worker's own shard.
 std::string IdentityDifferences(std::uint64_t their_workers, int workers, const Identity& theirs,
                                 const Identity& mine) {
   std::string differences;
-  if (their_workers != static_cast<std::uint64_t>(workers)) {
-    differences =
-        "written by a run of " + std::to_string(their_workers) + " workers, this one has " + std::to_string(workers);
-  }
   for (const auto& [key, value] : mine) {
-    if (key == "workers") continue;  // said above
     std::string their_value = "(missing)";
     for (const auto& [k, v] : theirs) {
       if (k == key) their_value = v;
     }
-    if (their_value != value) {
+    if (their_value != value && !SameComputedNumber(their_value, value)) {
       differences += (differences.empty() ? "" : "; ") + key + " is " + their_value + " there, " + value + " here";
+    }
+    if (key == "sampling" && value == SamplingName(Sampling::kReshuffle) &&
+        their_workers != static_cast<std::uint64_t>(workers)) {
+      differences += std::string(differences.empty() ? "" : "; ") + "written by a run of " +
+                     std::to_string(their_workers) + " workers, this one has " + std::to_string(workers) +
+                     " (--sampling reshuffle resumes on as many workers only; global or with-replacement on any "
+                     "number)";
     }
   }
   return differences;
@@ -164,24 +186,11 @@ Status WriteCheckpoint(Communicator& comm, const std::filesystem::path& dir, std
   return Status::OK();
 }
 
-Result<WorkerCheckpoint> ReadLatestCheckpoint(const std::filesystem::path& dir, int rank, int workers,
-                                              const std::vector<std::pair<std::string, std::string>>& identity,
-                                              std::uint64_t* round) {
-  const std::filesystem::path latest_path = dir / "LATEST";
-  std::ifstream in(latest_path);
-  if (!in) {
-    return Status::NotFound(dir.string() +
-                            ": no checkpoint to resume from (no LATEST; was the run started with "
-                            "--checkpoint-every?)");
-  }
-  nlohmann::json latest;
-  try {
-    latest = nlohmann::json::parse(in);
-    *round = latest.at("round").get<std::uint64_t>();
-  } catch (const nlohmann::json::exception& e) {
-    return Status::Corruption(latest_path.string() + ": corrupt (" + e.what() + ")");
-  }
-  const std::filesystem::path file = CheckpointFile(dir, *round, rank);
+namespace {
+
+Result<WorkerCheckpoint> ReadCheckedFile(const std::filesystem::path& dir, std::uint64_t round, int rank, int workers,
+                                         const Identity& identity) {
+  const std::filesystem::path file = CheckpointFile(dir, round, rank);
   CRPSGD_ASSIGN_OR_RETURN(WorkerCheckpoint c, ReadWorkerCheckpoint(file));
   const std::string differences = IdentityDifferences(c.workers, workers, c.identity, identity);
   if (!differences.empty()) return Status::InvalidArgument(file.string() + ": belongs to another run: " + differences);
@@ -189,13 +198,60 @@ Result<WorkerCheckpoint> ReadLatestCheckpoint(const std::filesystem::path& dir, 
     return Status::Corruption(file.string() + ": holds rank " + std::to_string(c.rank) + "'s state, not rank " +
                               std::to_string(rank) + "'s");
   }
-  if (c.progress.rounds != *round) return Status::Corruption(file.string() + ": its round does not match LATEST");
+  if (c.progress.rounds != round) return Status::Corruption(file.string() + ": its round does not match LATEST");
   return c;
+}
+
+}  // namespace
+
+Result<std::vector<WorkerCheckpoint>> ReadLatestCheckpoint(const std::filesystem::path& dir, int rank, int workers,
+                                                           const Identity& identity, std::uint64_t* round) {
+  const std::filesystem::path latest_path = dir / "LATEST";
+  std::ifstream in(latest_path);
+  if (!in) {
+    return Status::NotFound(dir.string() +
+                            ": no checkpoint to resume from (no LATEST; was the run started with "
+                            "--checkpoint-every?)");
+  }
+  std::uint64_t writers = 0;
+  try {
+    const nlohmann::json latest = nlohmann::json::parse(in);
+    *round = latest.at("round").get<std::uint64_t>();
+    writers = latest.at("workers").get<std::uint64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Corruption(latest_path.string() + ": corrupt (" + e.what() + ")");
+  }
+  if (writers < 1 || writers > 1u << 20) return Status::Corruption(latest_path.string() + ": corrupt (workers)");
+  std::vector<WorkerCheckpoint> files;
+  if (writers == static_cast<std::uint64_t>(workers)) {
+    CRPSGD_ASSIGN_OR_RETURN(WorkerCheckpoint mine, ReadCheckedFile(dir, *round, rank, workers, identity));
+    files.push_back(std::move(mine));
+    return files;
+  }
+  for (std::uint64_t writer = 0; writer < writers; ++writer) {  // a resume on another number of workers
+    CRPSGD_ASSIGN_OR_RETURN(WorkerCheckpoint theirs,
+                            ReadCheckedFile(dir, *round, static_cast<int>(writer), workers, identity));
+    files.push_back(std::move(theirs));
+  }
+  return files;
 }
 
 }  // namespace crpsgd::internal
 
 namespace crpsgd {
+
+std::optional<int> CheckpointPlanWorkers(const std::filesystem::path& dir) {
+  std::ifstream in(dir / "LATEST");
+  if (!in) return std::nullopt;
+  try {
+    const nlohmann::json latest = nlohmann::json::parse(in);
+    for (const auto& [key, value] : internal::ParseIdentityText(latest.at("identity").get<std::string>())) {
+      if (key == "workers" && std::stoi(value) >= 1) return std::stoi(value);
+    }
+  } catch (const std::exception&) {  // a corrupt LATEST: ReadLatestCheckpoint says what is wrong
+  }
+  return std::nullopt;
+}
 
 Status CheckCheckpointMatches(const std::filesystem::path& dir, int workers,
                               const std::vector<std::pair<std::string, std::string>>& identity) {

@@ -45,10 +45,12 @@ Result<WorkerCheckpoint> ReadWorkerCheckpoint(const std::filesystem::path& path)
 // rank 0 points DIR/LATEST at `round`, then the files of `previous` go.
 Status WriteCheckpoint(Communicator& comm, const std::filesystem::path& dir, std::uint64_t round,
                        std::uint64_t previous, const WorkerCheckpoint& mine);
-// The round DIR/LATEST names, and this worker's checkpoint of it, checked
-// against `identity` and the worker's rank and the number of workers.
-Result<WorkerCheckpoint> ReadLatestCheckpoint(const std::filesystem::path& dir, int rank, int workers,
-                                              const std::vector<std::pair<std::string, std::string>>& identity,
-                                              std::uint64_t* round);
+// The round DIR/LATEST names and the files of it this worker reads, each
+// checked against `identity` (and its rank). A checkpoint written by as many
+// workers as there are now: this worker's own file. By another number of
+// workers (a resume elsewhere): every file of that round, in rank order.
+Result<std::vector<WorkerCheckpoint>> ReadLatestCheckpoint(
+    const std::filesystem::path& dir, int rank, int workers,
+    const std::vector<std::pair<std::string, std::string>>& identity, std::uint64_t* round);
 
 }  // namespace crpsgd::internal

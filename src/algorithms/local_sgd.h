@@ -21,6 +21,10 @@ class LocalSgd final : public Algorithm {
                               RoundObserver& observer, RunProgress& progress) override;
   std::string SaveState() const override;
   Status LoadState(std::string_view record) override;
+  // On other workers: the local momentum buffers' average.
+  Status LoadStates(std::span<const std::string> records) override {
+    return LoadAveragingOwn(*this, records, velocity_);
+  }
 
  private:
   AlgorithmOptions options_;

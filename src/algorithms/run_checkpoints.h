@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "algorithms/algorithm_internal.h"
+#include "algorithms/checkpoint_file.h"
 #include "algorithms/train_monitor.h"
 #include "crpsgd/sampler.h"
 #include "crpsgd/train.h"
@@ -34,7 +35,8 @@ class RunCheckpoints {
 
   // What a checkpoint must match to be resumed by this run.
   void set_identity(std::vector<std::pair<std::string, std::string>> identity) { identity_ = std::move(identity); }
-  // Every part back to this worker's latest checkpoint.
+  // Every part back to the latest checkpoint: this worker's own file, or
+  // those of all the workers that wrote it, when they were another number.
   Status Resume();
   // Every part into the checkpoint of `round`, at x = `now`.
   Status Write(std::uint64_t round, std::span<const double> now);
@@ -42,6 +44,11 @@ class RunCheckpoints {
   std::uint64_t EvalBytes() const { return eval_bytes_before_ + comm_.stats().evaluation.bytes - eval_base_; }
 
  private:
+  Status ResumeOwn(WorkerCheckpoint saved);
+  Status CheckAlgorithmName(const std::string& saved, const std::string& file) const;
+  // The monitor, the observers, the model's state.
+  Status RestoreWorkerParts(WorkerCheckpoint& saved, const std::string& file);
+
   const TrainOptions& options_;
   const Objective& f_;
   Communicator& comm_;

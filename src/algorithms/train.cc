@@ -25,7 +25,8 @@ std::vector<std::pair<std::string, std::string>> EarlyRunIdentity(const Algorith
   return {{"seed", std::to_string(seed)},
           {"workers", std::to_string(workers)},
           {"algorithm", std::string(AlgorithmName(a.kind)) + " " + a.Describe()},
-          {"budget", std::to_string(a.budget)}};
+          {"budget", std::to_string(a.budget)},
+          {"sampling", SamplingName(a.sampling)}};
 }
 
 namespace {
@@ -39,7 +40,6 @@ std::vector<std::pair<std::string, std::string>> RunIdentity(const TrainOptions&
   identity.insert(identity.end(), early.begin(), early.end());
   identity.insert(identity.end(), {{"lr", ExactNumber(a.lr)},
                                    {"lr_schedule", LrScheduleName(a.Schedule())},
-                                   {"sampling", SamplingName(a.sampling)},
                                    {"max_micro_batch", std::to_string(a.max_micro_batch)},
                                    {"dim", std::to_string(f.dim())},
                                    {"eval_every", std::to_string(options.eval_every)},
@@ -120,7 +120,7 @@ Status RunTargets::Validate() const {
 }
 
 namespace {
-Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, Communicator& comm);
+Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, Communicator& comm, int plan_workers);
 }  // namespace
 
 Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Communicator& comm) {
@@ -130,10 +130,17 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
     return Status::InvalidArgument(std::string(options.targets.gap ? "--target-gap" : "the stop rule's relative gap") +
                                    " needs f* (TrainOptions::f_star): a convex problem, evaluated on all samples");
   }
-  if (options.algorithm.rounds == 0) return TrainFitted(options, f, comm);
+  const int plan_workers = PlanWorkers(options.checkpoint, comm.size());
+  if (plan_workers != comm.size()) CRPSGD_RETURN_IF_ERROR(options.algorithm.Validate(plan_workers));
+  if (options.algorithm.rounds == 0) return TrainFitted(options, f, comm, plan_workers);
   TrainOptions fitted = options;  // --rounds: the parameters that spend the budget in R rounds
-  CRPSGD_ASSIGN_OR_RETURN(fitted.algorithm, FitToRounds(options.algorithm, comm.size()));
-  return TrainFitted(fitted, f, comm);
+  CRPSGD_ASSIGN_OR_RETURN(fitted.algorithm, FitToRounds(options.algorithm, plan_workers));
+  return TrainFitted(fitted, f, comm, plan_workers);
+}
+
+int PlanWorkers(const CheckpointOptions& checkpoint, int workers) {
+  if (!checkpoint.resume || checkpoint.dir.empty()) return workers;
+  return CheckpointPlanWorkers(checkpoint.dir).value_or(workers);
 }
 
 namespace {
@@ -166,16 +173,17 @@ Result<std::vector<double>> StartingPoint(const TrainOptions& options, const Obj
 }
 
 // The summary's counts, costs and targets, as the monitor saw the run end.
-RunSummary CountsOf(const TrainOptions& options, const Communicator& comm, const internal::TrainMonitor& monitor,
-                    const AlgorithmResult& result) {
+RunSummary CountsOf(const TrainOptions& options, const Communicator& comm, int plan_workers,
+                    const internal::TrainMonitor& monitor, const AlgorithmResult& result) {
   RunSummary summary;
   summary.algorithm = options.algorithm;
   summary.backend = comm.backend_name();
   summary.workers = comm.size();
+  summary.plan_workers = plan_workers;
   summary.seed = options.seed;
   summary.rounds = result.rounds;
   summary.sfo_per_worker = result.sfo_per_worker;
-  summary.sfo_total = result.sfo_per_worker * static_cast<std::uint64_t>(comm.size());
+  summary.sfo_total = result.sfo_per_worker * static_cast<std::uint64_t>(plan_workers);
   summary.budget_left = result.budget_left;
   summary.fields = result.fields;
   summary.final_loss = monitor.last_loss();
@@ -202,15 +210,34 @@ Status AddPeakMemory(Communicator& comm, RunSummary& summary) {
   return Status::OK();
 }
 
-Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, Communicator& comm) {
-  CRPSGD_RETURN_IF_ERROR(CheckTrainInputs(options, f, comm));
+// What the algorithm trains on: f, or with --sampling global the objective
+// over the whole training set that the sampler's indices name.
+Result<const Objective*> TrainedObjective(const TrainOptions& options, const Objective& f) {
+  if (options.algorithm.sampling != Sampling::kGlobal) return &f;
+  const Objective* global = options.global_objective;
+  if (global == nullptr) {
+    return Status::InvalidArgument(
+        "--sampling global needs each worker's objective over the whole training set "
+        "(TrainOptions::global_objective)");
+  }
+  if (global->dim() != f.dim()) return Status::InvalidArgument("the global objective's dimension differs from f's");
+  if (global->model_state() != nullptr || f.model_state() != nullptr) {
+    return Status::InvalidArgument(
+        "--sampling global is for models without state outside x (not batch norm): use --sampling with-replacement");
+  }
+  return global;
+}
+
+Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, Communicator& comm, int plan_workers) {
+  CRPSGD_ASSIGN_OR_RETURN(const Objective* trained, TrainedObjective(options, f));
+  CRPSGD_RETURN_IF_ERROR(CheckTrainInputs(options, *trained, comm));
   // A second run on the same objective starts where the first did.
   if (ModelState* state = f.model_state()) state->RestoreInitial();
   CRPSGD_ASSIGN_OR_RETURN(FullEvaluator eval, FullEvaluator::Create(f, comm, options.eval_samples_per_worker));
   const CommStats base = comm.stats();
   CRPSGD_ASSIGN_OR_RETURN(std::vector<double> x, StartingPoint(options, f, comm));
-  std::unique_ptr<Sampler> sampler =
-      MakeSampler(options.algorithm.sampling, f.num_samples(), options.seed, comm.rank());
+  std::unique_ptr<Sampler> sampler = MakeSampler(options.algorithm.sampling, trained->num_samples(), options.seed,
+                                                 {comm.rank(), comm.size(), plan_workers});
   std::unique_ptr<Algorithm> algorithm = MakeAlgorithm(options.algorithm);
   std::optional<FullEvaluator> test_eval;
   if (options.test_objective != nullptr) {
@@ -224,14 +251,14 @@ Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, 
   const CheckpointOptions& checkpoint = options.checkpoint;
   if (checkpoint.every > 0 || checkpoint.resume) {
     if (checkpoint.dir.empty()) return Status::InvalidArgument("checkpoints need a folder (--out)");
-    checkpoints.set_identity(RunIdentity(options, f, comm.size()));
+    checkpoints.set_identity(RunIdentity(options, f, plan_workers));
     if (checkpoint.resume) CRPSGD_RETURN_IF_ERROR(checkpoints.Resume());
     monitor.set_checkpoint(
         [&checkpoints](std::uint64_t round, std::span<const double> now) { return checkpoints.Write(round, now); });
   }
   if (!checkpoint.resume) CRPSGD_RETURN_IF_ERROR(monitor.OnRound(RoundRecord{}, x));  // round 0: the start
   comm.NumberRoundsFrom(progress.rounds + 1);
-  Result<AlgorithmResult> ran = algorithm->Run(comm, f, *sampler, x, monitor, progress);
+  Result<AlgorithmResult> ran = algorithm->Run(comm, *trained, *sampler, x, monitor, progress);
   AlgorithmResult result;
   if (ran.ok()) {
     result = *ran;
@@ -243,10 +270,10 @@ Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, 
   } else {
     return ran.status();
   }
-  RunSummary summary = CountsOf(options, comm, monitor, result);
+  RunSummary summary = CountsOf(options, comm, plan_workers, monitor, result);
   CRPSGD_ASSIGN_OR_RETURN(summary.train_accuracy, eval.Accuracy(x));
   if (const auto finish = internal::SpecOf(options.algorithm.kind).finish) {  // what the algorithm adds
-    CRPSGD_RETURN_IF_ERROR(finish(options.algorithm, comm.size(), eval, x, summary));
+    CRPSGD_RETURN_IF_ERROR(finish(options.algorithm, plan_workers, eval, x, summary));
   }
   if (test_eval) {
     CRPSGD_ASSIGN_OR_RETURN(summary.test_loss, test_eval->Loss(x));

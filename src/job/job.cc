@@ -36,6 +36,36 @@ Result<WorkerObjectives> MakeObjectives(const JobSpec& job, const LoadedData& da
   return job.objective->make(job.objective_settings, inputs);  // settings checked once, before loading
 }
 
+// --sampling global: this worker's objective over the whole training set
+// (TrainOptions::global_objective); null where no request samples that way.
+Result<std::unique_ptr<Objective>> MakeGlobalObjective(const JobSpec& job, const LoadedData& data,
+                                                       const Communicator& comm, std::uint64_t seed) {
+  const auto global = [](const RunRequest& r) { return r.options.sampling == Sampling::kGlobal; };
+  if (std::none_of(job.requests.begin(), job.requests.end(), global)) return std::unique_ptr<Objective>();
+  if (data.byte_range()) {
+    return Status::InvalidArgument("--sampling global reads the whole training set on every worker: --sharding random");
+  }
+  const ObjectiveInputs inputs{std::make_shared<const Dataset>(data.train),
+                               nullptr,
+                               data.num_classes,
+                               seed,
+                               comm.rank(),
+                               data.class_labels,
+                               data.scaling};
+  CRPSGD_ASSIGN_OR_RETURN(WorkerObjectives whole, job.objective->make(job.objective_settings, inputs));
+  return std::move(whole.train);
+}
+
+// The N the job's runs plan for: the workers there are, or those of the plan
+// of the checkpoint a resume goes on from (which may have been another number).
+int JobPlanWorkers(const JobSpec& job, const Communicator& comm) {
+  if (!job.resume || job.out.empty() || job.sweep) return comm.size();
+  CheckpointOptions checkpoint;
+  checkpoint.dir = job.out / "checkpoint";
+  checkpoint.resume = true;
+  return PlanWorkers(checkpoint, comm.size());
+}
+
 // The data a run names in its identity and summary: the training file, or "synthetic".
 std::string DataName(const DataOptions& data) {
   return data.format == DataFormat::kSynthetic ? std::string("synthetic") : data.train.string();
@@ -199,13 +229,13 @@ std::vector<std::pair<std::string, std::string>> JobIdentity(const JobSpec& job)
 
 // --resume, before L̂ and f* are computed: every difference between the
 // checkpoint and this run that is known without them, at once.
-Status CheckResumeEarly(const JobSpec& job, const RunRequest& r, int workers, std::uint64_t seed) {
+Status CheckResumeEarly(const JobSpec& job, const RunRequest& r, int workers, int plan_workers, std::uint64_t seed) {
   if (!job.resume || job.out.empty() || job.sweep) return Status::OK();
   std::vector<std::pair<std::string, std::string>> identity = JobIdentity(job);
   // --rho auto may raise B1 once L̂ is known, and auto's --batch auto becomes a number with the
   // step (ResolveStep), so their description waits for Train.
   const bool resolved_later = r.options.adaptive_batch() || r.options.ChoosesOwnBatch();
-  for (auto& entry : EarlyRunIdentity(r.options, seed, workers)) {
+  for (auto& entry : EarlyRunIdentity(r.options, seed, plan_workers)) {
     if (entry.first != "algorithm" || !resolved_later) identity.push_back(std::move(entry));
   }
   return CheckCheckpointMatches(job.out / "checkpoint", workers, identity);
@@ -245,13 +275,14 @@ std::string StopReason(const RunRequest& r, const RunSummary& summary) {
 }
 
 // The job's requests with their budgets in samples (--epochs, --budget auto).
-Result<std::vector<RunRequest>> ResolveBudgets(const JobSpec& job, const Objective& f, Communicator& comm) {
+Result<std::vector<RunRequest>> ResolveBudgets(const JobSpec& job, const Objective& f, Communicator& comm,
+                                               int plan_workers) {
   std::vector<RunRequest> requests = job.requests;
   double total = static_cast<double>(f.num_samples());
   if (std::any_of(requests.begin(), requests.end(), [](const RunRequest& r) { return r.epochs.has_value(); })) {
     CRPSGD_RETURN_IF_ERROR(comm.AllreduceSum(std::span(&total, 1)));
   }
-  for (RunRequest& r : requests) r = ResolveBudget(std::move(r), static_cast<std::size_t>(total), comm.size());
+  for (RunRequest& r : requests) r = ResolveBudget(std::move(r), static_cast<std::size_t>(total), plan_workers);
   return requests;
 }
 
@@ -267,10 +298,10 @@ std::string WithPlannedRounds(std::string config_toml, std::uint64_t rounds) {
 
 // A network's --lr auto: the range test, once per job and request (every seed takes the same step).
 Status SearchedStep(const JobSpec& job, const RunRequest& r, std::size_t index, const Objective& f, Communicator& comm,
-                    SeedIndependent& cache, const std::function<void(const std::string&)>& log) {
+                    int plan_workers, SeedIndependent& cache, const std::function<void(const std::string&)>& log) {
   cache.searched_steps.resize(job.requests.size());
   if (cache.searched_steps[index]) return Status::OK();
-  CRPSGD_ASSIGN_OR_RETURN(const AlgorithmOptions fitted, FitToRounds(r.options, comm.size()));
+  CRPSGD_ASSIGN_OR_RETURN(const AlgorithmOptions fitted, FitToRounds(r.options, plan_workers));
   StepSearchOptions search;
   search.batch = fitted.SmallestBatch();  // auto's --batch auto: its b_min at a step that ignores the batch
   search.momentum = fitted.momentum;
@@ -307,24 +338,24 @@ Result<std::uint64_t> PlannedRounds(const JobSpec& job, const RunRequest& r, std
 // The options one request trains with: --rounds fitted (or planned), the
 // step resolved. Logs what it chose.
 Result<ResolvedRun> ResolveRun(const JobSpec& job, const RunRequest& r, std::size_t index, const Objective& f,
-                               Communicator& comm, SeedIndependent& cache,
+                               Communicator& comm, int plan_workers, SeedIndependent& cache,
                                const std::function<void(const std::string&)>& log) {
   std::string rounds_note, step_note;
   ResolvedRun run;
-  CRPSGD_ASSIGN_OR_RETURN(run.fitted, FitToRounds(r.options, comm.size(), &rounds_note));
+  CRPSGD_ASSIGN_OR_RETURN(run.fitted, FitToRounds(r.options, plan_workers, &rounds_note));
   if (!rounds_note.empty()) log(rounds_note);
   StepRule rule = StepRuleOf(r);
   if (index < cache.searched_steps.size() && cache.searched_steps[index]) {  // the range test's step, as given
     rule = StepRule{};
     run.fitted.lr = cache.searched_steps[index]->lr;
   }
-  CRPSGD_ASSIGN_OR_RETURN(run.ready, ResolveStep(run.fitted, rule, cache.lipschitz, comm.size(), &step_note));
+  CRPSGD_ASSIGN_OR_RETURN(run.ready, ResolveStep(run.fitted, rule, cache.lipschitz, plan_workers, &step_note));
   const bool searched_at_its_batch = rule.kind == StepRule::Kind::kGiven && r.safe_step;  // no guess to warn of
   if (!step_note.empty() && !searched_at_its_batch) log(step_note);
   CRPSGD_ASSIGN_OR_RETURN(const std::uint64_t planned, PlannedRounds(job, r, index, run.ready, f, comm, cache, log));
   if (planned > 0) {
     run.fitted.rounds = run.ready.rounds = planned;
-    CRPSGD_ASSIGN_OR_RETURN(run.ready, FitToRounds(run.ready, comm.size()));
+    CRPSGD_ASSIGN_OR_RETURN(run.ready, FitToRounds(run.ready, plan_workers));
   }
   return run;
 }
@@ -332,24 +363,26 @@ Result<ResolvedRun> ResolveRun(const JobSpec& job, const RunRequest& r, std::siz
 // The requests with their budgets resolved (--epochs, --budget auto) and
 // checked against N and the data, before any output exists.
 Result<std::vector<RunRequest>> CheckedRequests(const JobSpec& job, const Objective& f, Communicator& comm,
-                                                const WorkerObjectives& objectives, std::uint64_t seed) {
+                                                int plan_workers, const WorkerObjectives& objectives,
+                                                std::uint64_t seed) {
   // Checks that depend on N (catalyst's budget split) and on the data (--epochs).
-  CRPSGD_ASSIGN_OR_RETURN(std::vector<RunRequest> requests, ResolveBudgets(job, f, comm));
+  CRPSGD_ASSIGN_OR_RETURN(std::vector<RunRequest> requests, ResolveBudgets(job, f, comm, plan_workers));
   for (const RunRequest& r : requests) {
-    CRPSGD_RETURN_IF_ERROR(ValidateRequest(r, comm.size()));
+    CRPSGD_RETURN_IF_ERROR(ValidateRequest(r, plan_workers));
     CRPSGD_RETURN_IF_ERROR(CheckBatchFloor(r.options, f));  // a network's batch norm: 2 samples at least
   }
   if (job.save_model && !objectives.save_model) {  // an objective registered without a saver
     return Status::InvalidArgument("--save-model: --problem " + job.objective->name + " cannot save its model");
   }
-  for (const RunRequest& r : requests) CRPSGD_RETURN_IF_ERROR(CheckResumeEarly(job, r, comm.size(), seed));
+  for (const RunRequest& r : requests)
+    CRPSGD_RETURN_IF_ERROR(CheckResumeEarly(job, r, comm.size(), plan_workers, seed));
   return requests;
 }
 
 // What the steps and the f - f* column need, once per job: a network's
 // searched step, L̂ and f*. Fills `local` and the cache.
 Status EstimateConstants(const JobSpec& job, const std::vector<RunRequest>& requests, const Objective& f,
-                         Communicator& comm, SeedIndependent& cache, JobReport& local,
+                         Communicator& comm, int plan_workers, SeedIndependent& cache, JobReport& local,
                          const std::function<void(const std::string&)>& log) {
   if (cache.computed) {
     local.f_star = cache.f_star;
@@ -359,7 +392,7 @@ Status EstimateConstants(const JobSpec& job, const std::vector<RunRequest>& requ
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const RunRequest& r = requests[i];
     if (r.safe_step && job.network()) {  // no L̂: a range test finds the step
-      CRPSGD_RETURN_IF_ERROR(SearchedStep(job, r, i, f, comm, cache, log));
+      CRPSGD_RETURN_IF_ERROR(SearchedStep(job, r, i, f, comm, plan_workers, cache, log));
       continue;
     }
     if (StepRuleOf(r).needs_smoothness() && !local.lipschitz) {
@@ -568,27 +601,31 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
     if (leader && !job.quiet) std::fprintf(stderr, "crpsgd: %s\n", line.c_str());
   };
   CRPSGD_ASSIGN_OR_RETURN(WorkerObjectives objectives, MakeObjectives(job, data, comm, seed));
-  if (release_data) {  // this process's worker has its shard: the whole set can go
+  CRPSGD_ASSIGN_OR_RETURN(const std::unique_ptr<Objective> global, MakeGlobalObjective(job, data, comm, seed));
+  if (release_data) {  // this process's worker has its shard (or its whole set): the loaded one can go
     data.train = Dataset();
     data.test.reset();
   }
+  const int plan_workers = JobPlanWorkers(job, comm);  // resumed on another number of workers: the plan's
   const Objective& f = *objectives.train;
   if (!data.automatic_choices.empty() && seed == job.seeds.front()) log("note: " + data.automatic_choices);
-  CRPSGD_ASSIGN_OR_RETURN(const std::vector<RunRequest> requests, CheckedRequests(job, f, comm, objectives, seed));
+  CRPSGD_ASSIGN_OR_RETURN(const std::vector<RunRequest> requests,
+                          CheckedRequests(job, f, comm, plan_workers, objectives, seed));
   JobReport local;
-  CRPSGD_RETURN_IF_ERROR(EstimateConstants(job, requests, f, comm, cache, local, log));
+  CRPSGD_RETURN_IF_ERROR(EstimateConstants(job, requests, f, comm, plan_workers, cache, local, log));
   std::vector<ResolvedRun> resolved;  // every run's options, before anything is written
   for (std::size_t i = 0; i < requests.size(); ++i) {
-    CRPSGD_ASSIGN_OR_RETURN(ResolvedRun run, ResolveRun(job, requests[i], i, f, comm, cache, log));
+    CRPSGD_ASSIGN_OR_RETURN(ResolvedRun run, ResolveRun(job, requests[i], i, f, comm, plan_workers, cache, log));
     resolved.push_back(std::move(run));
   }
   if (seed == job.seeds.front()) CRPSGD_RETURN_IF_ERROR(PrepareOutFolder(job, requests, resolved, comm));
 
   for (std::size_t index = 0; index < requests.size(); ++index) {
     const RunRequest& r = requests[index];
-    TrainOptions options = MakeTrainOptions(job, r, resolved[index], local, objectives, seed, comm.size());
+    TrainOptions options = MakeTrainOptions(job, r, resolved[index], local, objectives, seed, plan_workers);
+    options.global_objective = global.get();
     RunOutputs out;
-    CRPSGD_RETURN_IF_ERROR(OpenRunOutputs(job, r, seed, f, local.f_star, comm.rank(), comm.size(), log, options, out));
+    CRPSGD_RETURN_IF_ERROR(OpenRunOutputs(job, r, seed, f, local.f_star, comm.rank(), plan_workers, log, options, out));
     Result<RunSummary> summary = TrainWorker(job, options, f, comm);
     RunOutcome outcome{r, seed, summary.status(), {}};
     outcome.request.options = resolved[index].fitted;  // what ran, as --rounds set it (a failed run has no summary)

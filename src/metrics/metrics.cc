@@ -106,6 +106,7 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   j["lr_max"] = a.lr_max;
   j["max_micro_batch"] = a.max_micro_batch;
   j["workers"] = s.workers;
+  if (s.plan_workers != 0 && s.plan_workers != s.workers) j["plan_workers"] = s.plan_workers;  // resumed elsewhere
   j["backend"] = s.backend;
   j["seed"] = s.seed;
   j["budget"] = a.budget;
@@ -139,7 +140,8 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
     const auto when_reached = [&r](const auto& value) { return r ? nlohmann::json(value) : nlohmann::json(nullptr); };
     j["rounds_to_target"] = when_reached(at.round);
     j["sfo_to_target"] = when_reached(at.sfo_per_worker);
-    j["sfo_total_to_target"] = when_reached(at.sfo_per_worker * static_cast<std::uint64_t>(s.workers));
+    j["sfo_total_to_target"] =
+        when_reached(at.sfo_per_worker * static_cast<std::uint64_t>(s.plan_workers != 0 ? s.plan_workers : s.workers));
     j["bytes_to_target"] = when_reached(at.bytes);
     j["wall_s_to_target"] = when_reached(at.wall_s);
   }

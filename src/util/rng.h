@@ -29,7 +29,9 @@ enum class RngStream : std::uint64_t {
   kInit = 4,
   kSolver = 5,
   kAugment = 6,
-  kDropout = 7
+  kDropout = 7,
+  kGlobalOrder = 8,  // --sampling global: each epoch's order of the whole set
+  kResume = 9,       // a with-replacement stream after a resume on other workers
 };
 
 inline std::uint64_t DeriveSeed(std::uint64_t seed, RngStream stream, std::uint64_t rank = 0) {

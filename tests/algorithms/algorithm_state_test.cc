@@ -79,13 +79,13 @@ TEST_P(AlgorithmStateTest, AFreshAlgorithmGoesOnFromTheRecordBitForBit) {
                                  SelectRows(data, ShardIndices(data.num_samples(), comm.rank(), workers, seed)), 1e-3);
     Nothing nothing;
     {  // uninterrupted
-      auto sampler = MakeSampler(options.sampling, f.num_samples(), seed, comm.rank());
+      auto sampler = MakeSampler(options.sampling, f.num_samples(), seed, {comm.rank(), comm.size()});
       RunProgress progress;
       std::vector<double>& x = whole[comm.rank()];
       x.assign(f.dim(), 0.0);
       CRPSGD_RETURN_IF_ERROR(MakeAlgorithm(options)->Run(comm, f, *sampler, x, nothing, progress).status());
     }
-    auto sampler = MakeSampler(options.sampling, f.num_samples(), seed, comm.rank());
+    auto sampler = MakeSampler(options.sampling, f.num_samples(), seed, {comm.rank(), comm.size()});
     RunProgress progress;
     std::unique_ptr<Algorithm> first = MakeAlgorithm(options);
     StopAfter stop(5, *first, progress, *sampler);
@@ -95,7 +95,7 @@ TEST_P(AlgorithmStateTest, AFreshAlgorithmGoesOnFromTheRecordBitForBit) {
     // A fresh algorithm and sampler, from the record alone.
     std::unique_ptr<Algorithm> second = MakeAlgorithm(options);
     CRPSGD_RETURN_IF_ERROR(second->LoadState(stop.state));
-    auto fresh_sampler = MakeSampler(options.sampling, f.num_samples(), seed, comm.rank());
+    auto fresh_sampler = MakeSampler(options.sampling, f.num_samples(), seed, {comm.rank(), comm.size()});
     CRPSGD_RETURN_IF_ERROR(fresh_sampler->LoadState(stop.sampler_state));
     RunProgress from = stop.progress;
     EXPECT_EQ(from.rounds, 5u);

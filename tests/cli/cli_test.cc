@@ -927,7 +927,9 @@ TEST(CliCheckpointFailureTest, CorruptOrForeignCheckpointsAreRefused) {
   if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP();
   TempDir dir;
   const auto out = dir / "run";
-  const std::string common = "train -q --data " + kHeartScale + " --algo cr-psgd --out " + out.string();
+  // reshuffle: passes over each worker's own shard, which resume on as many workers only.
+  const std::string common =
+      "train -q --data " + kHeartScale + " --algo cr-psgd --sampling reshuffle --out " + out.string();
   CommandResult run =
       Execute(common + " --workers 3 --budget 1500 --checkpoint-every 5 --inject-fault kill:rank=0,round=23");
   ASSERT_NE(run.exit_code, 0);
@@ -937,7 +939,8 @@ TEST(CliCheckpointFailureTest, CorruptOrForeignCheckpointsAreRefused) {
   for (const Case& c :
        {Case{" --workers 3 --budget 1600 --resume", "belongs to another run: budget is 1500 there, 1600 here"},
         Case{" --workers 3 --budget 1500 --resume --seed 2", "belongs to another run: seed is 1 there, 2 here"},
-        Case{" --workers 2 --budget 1500 --resume", "written by a run of 3 workers, this one has 2"}}) {
+        Case{" --workers 2 --budget 1500 --resume",
+             "written by a run of 3 workers, this one has 2 (--sampling reshuffle resumes on as many workers only"}}) {
     run = Execute(common + c.flags);
     EXPECT_EQ(run.exit_code, 2) << run.output;
     EXPECT_NE(run.output.find(c.fragment), std::string::npos) << run.output;
@@ -957,6 +960,52 @@ TEST(CliCheckpointFailureTest, CorruptOrForeignCheckpointsAreRefused) {
   EXPECT_NE(run.output.find("holds no checkpoint"), std::string::npos) << run.output;
   EXPECT_FALSE(std::filesystem::exists(dir / "fresh"));
 }
+
+// Issue 43: a run of 4 workers killed, resumed on 3, killed, resumed on 4
+// (in process and under mpirun) ends on the uninterrupted run's rounds and
+// samples, with f − f* within 5% of its (--sampling global: the same
+// samples), and metrics.jsonl has each round once.
+class CliElasticResumeTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(CliElasticResumeTest, FourThenThreeThenFourWorkersFinishThePlan) {
+  const bool mpi = GetParam();
+  if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP() << "liblinear-tools is not installed";
+  if (mpi && !CRPSGD_HAVE_MPI) GTEST_SKIP() << "built without MPI";
+  TempDir dir;
+  const std::string common =
+      "train -q --data " + kHeartScale + " --algo cr-psgd --b1 2 --rho 1.05 --budget 1200 --sampling global --out ";
+  const auto on = [&](int workers) {
+    return mpi ? std::make_pair(std::string(), MpiPrefix(workers))
+               : std::make_pair(" --workers " + std::to_string(workers), std::string());
+  };
+  CommandResult run = Execute(common + (dir / "reference").string() + on(4).first, on(4).second);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const nlohmann::json reference = ReadJson(dir / "reference" / "summary.json");
+  const auto out = dir / "elastic";
+  const std::string every = " --checkpoint-every 2";
+  run = Execute(common + out.string() + on(4).first + every + " --inject-fault kill:rank=1,round=9", on(4).second);
+  ASSERT_NE(run.exit_code, 0) << run.output;
+  run = Execute(common + out.string() + on(3).first + every + " --resume --inject-fault kill:rank=2,round=25",
+                on(3).second);
+  ASSERT_NE(run.exit_code, 0) << run.output;
+  EXPECT_FALSE(std::filesystem::exists(out / "summary.json"));
+  run = Execute(common + out.string() + on(4).first + every + " --resume", on(4).second);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const nlohmann::json elastic = ReadJson(out / "summary.json");
+  EXPECT_EQ(elastic["rounds"], reference["rounds"]);
+  EXPECT_EQ(elastic["sfo_total"], reference["sfo_total"]);
+  EXPECT_EQ(elastic["workers"], 4);
+  const double ratio = elastic["f_gap"].get<double>() / reference["f_gap"].get<double>();
+  EXPECT_LT(ratio, 1.05) << elastic["f_gap"] << " against " << reference["f_gap"];
+  // The same rounds as the uninterrupted run's lines, each once.
+  const std::vector<nlohmann::json> lines = ReadJsonLines(out / "metrics.jsonl");
+  const std::vector<nlohmann::json> reference_lines = ReadJsonLines(dir / "reference" / "metrics.jsonl");
+  ASSERT_EQ(lines.size(), reference_lines.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(lines[i]["round"], reference_lines[i]["round"]);
+}
+
+INSTANTIATE_TEST_SUITE_P(InProcessAndMpi, CliElasticResumeTest, ::testing::Bool(),
+                         [](const auto& p) { return std::string(p.param ? "mpi" : "inproc"); });
 
 struct BadInput {
   const char* name;

@@ -331,7 +331,9 @@ const Setting<AlgoFlags> kAlgoSettings[] = {
      "sqrt", At<&AlgoFlags::lr_batch_scaling>, Parses<ParseLrBatchScaling>},
     {"lr-max", kTrainSweep | kRunKey, "Cap on the step that --lr-batch-scaling gives larger batches; 0 = none", "8",
      At<&AlgoFlags::lr_max>},
-    {"sampling", kShared, "with-replacement (i.i.d.) or reshuffle (passes over the shard, without replacement)",
+    {"sampling", kShared,
+     "with-replacement (i.i.d.), reshuffle (passes over the shard, without replacement) or global (passes over the "
+     "whole set, shared by the workers: a run resumes on any number of workers, no sample lost or read twice)",
      "reshuffle", At<&AlgoFlags::sampling>, Parses<ParseSampling>},
     {"max-micro-batch", kShared,
      "Larger batches are computed as accumulated micro-batches of this size (still one round)", "64",
