@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scripts/supervise.sh: a run whose worker is killed mid-run (in process, and
 # one rank of three under mpirun) is relaunched from its checkpoint and ends
-# with exactly the outputs of a run never stopped (times aside); a bad input
-# is not relaunched.
+# with exactly the outputs of a run never stopped (times aside); with --hosts
+# it goes on on the hosts that answer and grows back; a bad input is not
+# relaunched.
 # Usage: supervise_test.sh CRPSGD [MPIEXEC]
 set -euo pipefail
 crpsgd=$1 mpiexec=${2:-}
@@ -31,6 +32,41 @@ if [ -n "$mpiexec" ]; then
   root=(); [ "$(id -u)" = 0 ] && root=(--allow-run-as-root)
   check mpi "$mpiexec" "${root[@]}" --oversubscribe -np 3
 fi
+# --hosts: a run on hosts a b c d (in process: --workers {np}) whose process
+# is killed while d is down goes on on 3, grows back to 4 once d answers, and
+# ends on the plan of the run never stopped: its rounds, samples, each round's
+# line once, and f - f* within 5% (--sampling global).
+wait_for() {  # what, a test command...: polls for up to 120 s
+  local what=$1; shift
+  for _ in $(seq 2400); do "$@" && return 0; sleep 0.05; done
+  fail "waited 120 s for $what"
+}
+printf 'a\nb\nc\nd slots=1\n' > "$work/hosts"
+touch "$work/d-up"
+grow=(train -q --data "$data" --algo psgd --batch 1 --budget 3000 --sampling global --checkpoint-every 20)
+"$crpsgd" "${grow[@]}" --workers 4 --out "$work/grow-reference" > /dev/null 2>&1 || fail "grow: the reference run failed"
+"$here/scripts/supervise.sh" --hosts "$work/hosts" --probe "[ {host} != d ] || [ -e $work/d-up ]" --grow-every 0.1 \
+  -- "$crpsgd" "${grow[@]}" --workers '{np}' --out "$work/grow" > "$work/grow.log" 2>&1 &
+supervisor=$!
+wait_for "the first checkpoint" test -f "$work/grow/checkpoint/LATEST"
+rm "$work/d-up"  # d is lost with the process
+pkill -KILL -f "^$crpsgd train .*--out $work/grow\$" || fail "grow: no run to kill"
+wait_for "the relaunch on 3 hosts" grep -q "launching on 3 of 4 hosts" "$work/grow.log"
+wait_for "a checkpoint of 3 workers" grep -q '"workers": 3' "$work/grow/checkpoint/LATEST"
+touch "$work/d-up"  # d is back
+wait "$supervisor" || { cat "$work/grow.log"; fail "grow: the supervised run failed"; }
+grep -q "a host is back; stopping after the checkpoint of round" "$work/grow.log" || { cat "$work/grow.log"; fail "grow: it did not grow"; }
+[ "$(grep -c "launching on 4 of 4 hosts" "$work/grow.log")" = 2 ] || { cat "$work/grow.log"; fail "grow: not back on 4"; }
+/usr/bin/python3 - "$work/grow-reference" "$work/grow" << 'EOF2' || fail "grow: the run does not end on the plan"
+import json, sys
+ref, run = (json.load(open(d + "/summary.json")) for d in sys.argv[1:])
+for key in ("rounds", "sfo_total", "workers"):
+    assert ref[key] == run[key], (key, ref[key], run[key])
+assert run["f_gap"] < 1.05 * ref["f_gap"], (run["f_gap"], ref["f_gap"])
+rounds = [[json.loads(line)["round"] for line in open(d + "/metrics.jsonl")] for d in sys.argv[1:]]
+assert rounds[0] == rounds[1], "metrics.jsonl's rounds differ"
+EOF2
+
 # Bad input is not relaunched: exit 2 once.
 code=0
 "$here/scripts/supervise.sh" -- "$crpsgd" train -q --data "$work/none.libsvm" --budget 10 --out "$work/bad" \

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Losing and regaining a host on the test cluster (scripts/testcluster: 4
+# hosts, network namespaces, 1 Gbit/s links). For each seed: the run on 4
+# hosts never stopped, then the same run under scripts/supervise.sh --hosts:
+# once a checkpoint past a third of the run exists, the rank on h4 is killed
+# with kill -9 and h4's link is cut; the supervisor relaunches on the 3 hosts
+# that answer from the last checkpoint; once those 3 have written a
+# checkpoint, h4 is restored, and the supervisor grows back to 4 at the next
+# checkpoint and the run finishes. Logistic regression (synthetic data with
+# f*), psgd B=4, --sampling global.
+# Reports, against the uninterrupted run: rounds and samples (equal), f − f*,
+# how long every rank took to be gone after the kill, and the time from the
+# kill to the relaunched run's first checkpoint.
+#
+# Usage (root): bash bench/network/elastic.sh [SEEDS]   (default 3; about 3 minutes on 2 cores)
+# Writes bench/network/elastic.md; the runs stay in out/network-elastic/.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+[ "$(id -u)" = 0 ] || { echo "elastic bench: needs root (network namespaces, tc)" >&2; exit 2; }
+[ -x build/crpsgd ] || { echo "elastic bench: build/crpsgd is missing: run scripts/build.sh" >&2; exit 2; }
+seeds=${1:-3}
+cluster=scripts/testcluster/cluster.sh
+out=out/network-elastic
+rm -rf "$out"
+mkdir -p "$out"
+log() { echo "elastic bench: $*" >&2; }
+teardown() {
+  "$cluster" down
+  "$cluster" check-clean >&2
+}
+trap teardown EXIT
+trap 'exit 130' INT TERM
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+latest() { sed -n "s/.*\"$2\": *\\([0-9]*\\).*/\\1/p" "$1/checkpoint/LATEST" 2> /dev/null || true; }
+wait_until() {  # what, test...: polls for up to 10 minutes
+  local what=$1; shift
+  for _ in $(seq 12000); do "$@" && return 0; sleep 0.05; done
+  log "waited 10 minutes for $what"; exit 1
+}
+past() { [ "$(latest "$1" round)" -ge "$2" ] 2> /dev/null; }
+ranks() {  # the crpsgd processes in hosts' namespaces
+  local h p
+  for h in "$@"; do
+    for p in $(ip netns pids "crpsgd-h$h"); do [ "$(cat "/proc/$p/comm" 2> /dev/null)" = crpsgd ] && echo "$p"; done
+  done
+  return 0
+}
+gone() { local p; for p in $1; do [ -e "/proc/$p" ] && return 1; done; return 0; }
+written_by() { [ "$(latest "$1" workers)" = "$2" ]; }
+
+printf '1\n2\n3\n4\n' > "$out/hosts"  # host I is h I, at 10.213.0.I
+probe="ip netns exec crpsgd-head ping -c 1 -W 1 10.213.0.{host}"
+budget=12000  # samples per worker: 3000 rounds of psgd B=4
+train=(train -q --format synthetic --synthetic-samples 20000 --synthetic-features 50 --problem logreg
+       --algo psgd --batch 4 --budget "$budget" --sampling global --checkpoint-every 50)
+printf 'seed\tdir\tkilled_ms\tgone_ms\trecovered_ms\n' > "$out/runs.tsv"
+
+"$cluster" up 4 1gbit >&2
+for seed in $(seq "$seeds"); do
+  log "seed $seed: the run never stopped"
+  "$cluster" mpirun 4 ./build/crpsgd "${train[@]}" --seed "$seed" --out "$out/reference-$seed" \
+    > "$out/reference-$seed.log" 2>&1 || { grep -v setpgid "$out/reference-$seed.log" >&2; exit 1; }
+  dir=$out/elastic-$seed
+  log "seed $seed: supervised, h4 killed and cut, then restored"
+  scripts/supervise.sh --hosts "$out/hosts" --probe "$probe" --grow-every 0.5 --min-hosts 2 -- \
+    "$cluster" mpirun '{np}' ./build/crpsgd "${train[@]}" --seed "$seed" --out "$dir" > "$dir.log" 2>&1 &
+  supervisor=$!
+  wait_until "a third of the run" past "$dir" 1000
+  before=$(ranks 1 2 3)  # the ranks on the hosts that stay
+  killed=$(now_ms)
+  kill -9 $(ranks 4)
+  "$cluster" cut 4
+  wait_until "every rank to be gone" gone "$before"
+  gone_at=$(now_ms)
+  wait_until "a checkpoint of the 3 hosts" written_by "$dir" 3
+  recovered=$(now_ms)
+  "$cluster" restore 4
+  wait "$supervisor" || { cat "$dir.log" >&2; exit 1; }
+  grep -q "launching on 3 of 4 hosts" "$dir.log" && grep -q "stopping after the checkpoint" "$dir.log" ||
+    { cat "$dir.log" >&2; log "seed $seed: the run did not go on on 3 and grow back"; exit 1; }
+  printf '%s\t%s\t%s\t%s\t%s\n' "$seed" "$dir" "$killed" "$((gone_at - killed))" "$((recovered - killed))" \
+    >> "$out/runs.tsv"
+done
+/usr/bin/python3 bench/network/elastic_report.py "$out" > bench/network/elastic.md
+cat bench/network/elastic.md
