@@ -2,8 +2,8 @@
 # Losing and regaining a host on the test cluster (scripts/testcluster: 4
 # hosts, network namespaces, 1 Gbit/s links). For each seed: the run on 4
 # hosts never stopped, then the same run under scripts/supervise.sh --hosts:
-# once a checkpoint past a third of the run exists, the rank on h4 is killed
-# with kill -9 and h4's link is cut; the supervisor relaunches on the 3 hosts
+# once a checkpoint past a quarter of the run exists, h4 "crashes": its rank
+# and mpirun's daemon there are killed with kill -9 and its link is cut; the supervisor relaunches on the 3 hosts
 # that answer from the last checkpoint; once those 3 have written a
 # checkpoint, h4 is restored, and the supervisor grows back to 4 at the next
 # checkpoint and the run finishes. Logistic regression (synthetic data with
@@ -35,7 +35,11 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 latest() { sed -n "s/.*\"$2\": *\\([0-9]*\\).*/\\1/p" "$1/checkpoint/LATEST" 2> /dev/null || true; }
 wait_until() {  # what, test...: polls for up to 10 minutes
   local what=$1; shift
-  for _ in $(seq 12000); do "$@" && return 0; sleep 0.05; done
+  for _ in $(seq 12000); do
+    "$@" && return 0
+    kill -0 "$supervisor" 2> /dev/null || { cat "$dir.log" >&2; log "the supervisor ended waiting for $what"; exit 1; }
+    sleep 0.05
+  done
   log "waited 10 minutes for $what"; exit 1
 }
 past() { [ "$(latest "$1" round)" -ge "$2" ] 2> /dev/null; }
@@ -49,11 +53,13 @@ ranks() {  # the crpsgd processes in hosts' namespaces
 gone() { local p; for p in $1; do [ -e "/proc/$p" ] && return 1; done; return 0; }
 written_by() { [ "$(latest "$1" workers)" = "$2" ]; }
 
-printf '1\n2\n3\n4\n' > "$out/hosts"  # host I is h I, at 10.213.0.I
-probe="ip netns exec crpsgd-head ping -c 1 -W 1 10.213.0.{host}"
-budget=12000  # samples per worker: 3000 rounds of psgd B=4
+printf '11\n12\n13\n14\n' > "$out/hosts"  # host hI is at 10.213.0.1I (cluster.sh)
+# A host answers when a TCP connection from the head node is refused at once
+# (no ping here); a cut link leaves it unanswered.
+probe='ip netns exec crpsgd-head timeout 2 bash -c "exec 3<>/dev/tcp/10.213.0.{host}/9" 2>&1 | grep -q refused'
+budget=80000  # samples per worker: 20000 rounds of psgd B=4 (about 10 s a run here)
 train=(train -q --format synthetic --synthetic-samples 20000 --synthetic-features 50 --problem logreg
-       --algo psgd --batch 4 --budget "$budget" --sampling global --checkpoint-every 50)
+       --algo psgd --batch 4 --budget "$budget" --sampling global --checkpoint-every 200)
 printf 'seed\tdir\tkilled_ms\tgone_ms\trecovered_ms\n' > "$out/runs.tsv"
 
 "$cluster" up 4 1gbit >&2
@@ -66,10 +72,11 @@ for seed in $(seq "$seeds"); do
   scripts/supervise.sh --hosts "$out/hosts" --probe "$probe" --grow-every 0.5 --min-hosts 2 -- \
     "$cluster" mpirun '{np}' ./build/crpsgd "${train[@]}" --seed "$seed" --out "$dir" > "$dir.log" 2>&1 &
   supervisor=$!
-  wait_until "a third of the run" past "$dir" 1000
+  wait_until "a quarter of the run" past "$dir" 5000
   before=$(ranks 1 2 3)  # the ranks on the hosts that stay
   killed=$(now_ms)
-  kill -9 $(ranks 4)
+  # h4 crashes: its rank and mpirun's daemon there die (kill -9), then its link goes down.
+  kill -9 $(ip netns pids crpsgd-h4)
   "$cluster" cut 4
   wait_until "every rank to be gone" gone "$before"
   gone_at=$(now_ms)
