@@ -23,6 +23,7 @@
 
 #include "crpsgd/communicator.h"
 #include "crpsgd/objective.h"
+#include "crpsgd/compression.h"
 #include "crpsgd/sampler.h"
 #include "crpsgd/status.h"
 #include "crpsgd/round_record.h"  // RoundRecord, RoundObserver: what Run reports each round
@@ -95,6 +96,10 @@ struct AlgorithmOptions {
   LrBatchScaling lr_batch_scaling = LrBatchScaling::kNone;  // Default: none (the theory's).
   double lr_max = 0.0;                                      // cap on the scaled step; 0 = none. Default: 0.
   Sampling sampling = Sampling::kWithReplacement;
+  // The round's message on the wire (compression.h): psgd, cr-psgd and
+  // acc-cr-psgd send the gradient, local-sgd the pseudo-gradient (its model's
+  // step since the last round), with error feedback. Default: none.
+  Compression compression = Compression::kNone;
   std::uint64_t max_micro_batch = 4096;  // larger batches are accumulated in pieces. Default: 4096.
   // The algorithm's own parameters, by name, as its file declares them
   // (with their defaults; docs/algorithms.md): those not set keep their

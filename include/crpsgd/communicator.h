@@ -26,7 +26,12 @@
 namespace crpsgd {
 
 enum class Traffic { kTraining, kEvaluation };
-enum class DataType { kFloat32, kFloat64 };
+// kBf16 and int8 blocks are --compress's wires (compression.h): their chunks
+// reduce to the encoded mean, not a sum (a sum would not fit). An int8 block
+// of L values is the type kInt8Blocks + L (Int8BlocksOf), so that a message
+// chooses L to fit its length and the backends still see one element size.
+enum class DataType : std::uint32_t { kFloat32, kFloat64, kBf16, kInt8Blocks };
+enum class Compression;  // compression.h
 
 struct TrafficStats {
   std::uint64_t calls = 0;  // collectives; for kTraining these are the rounds
@@ -73,6 +78,10 @@ class Communicator {
   // In place: data <- (1/N) Σ_ranks data, summed in rank order.
   Status AllreduceMean(std::span<double> data, Traffic traffic = Traffic::kTraining);
   Status AllreduceMean(std::span<float> data, Traffic traffic = Traffic::kTraining);
+  // In place: data <- the workers' mean, sent compressed (compression.h:
+  // each worker's data encoded, the chunks' means encoded again on the way
+  // back); counted as the encoded bytes. kNone: AllreduceMean's bits.
+  Status AllreduceMeanCompressed(std::span<double> data, Compression compression, Traffic traffic = Traffic::kTraining);
   // In place: data <- Σ_ranks data, summed in rank order.
   Status AllreduceSum(std::span<double> data, Traffic traffic = Traffic::kEvaluation);
   // Every rank's `mine` (the same length on every rank), in rank order, on
@@ -147,8 +156,12 @@ class Communicator {
 
 std::size_t DataTypeSize(DataType type);
 
-// Adds `src` into `acc` element-wise (count elements of `type`). The one
-// reduction kernel every backend uses, so that all of them round identically.
+// Adds `src` into `acc` element-wise (count elements of kFloat32 or kFloat64).
 void AddInto(std::byte* acc, const std::byte* src, std::size_t count, DataType type);
+// The one reduction kernel every backend uses for a chunk, so that all of
+// them round identically: out <- the sum of `count` elements of each source
+// in rank order (floats), or their encoded mean (kBf16, kInt8Blocks). `out`
+// may be sources[0].
+void ReduceChunk(std::byte* out, std::span<const std::byte* const> sources, std::size_t count, DataType type);
 
 }  // namespace crpsgd

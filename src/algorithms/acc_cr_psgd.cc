@@ -40,7 +40,7 @@ class AccCrPsgd final : public Algorithm {
     BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
     std::vector<double> grad(x.size()), y(x.size()), no_velocity;
     SgdStep step(options_.lr, /*momentum=*/0.0, options_.weight_decay, x.size(), no_velocity);
-    RoundExchange exchange(f, /*with_state=*/false);
+    RoundExchange exchange(f, /*with_state=*/false, options_.compression, &residual_);
     if (previous_.empty()) previous_.assign(x.begin(), x.end());  // x₀ = x₁: no momentum yet
     AlgorithmResult result;
     result.rounds = progress.rounds;
@@ -77,18 +77,24 @@ class AccCrPsgd final : public Algorithm {
     return result;
   }
 
-  // Version 1: x_{t−1}, k, the restarts.
+  // Version 2: x_{t−1}, k, the restarts, --compress's residual (1: none).
   std::string SaveState() const override {
-    ByteWriter out = BeginStateRecord(1);
-    out.Doubles(previous_), out.U64(k_), out.U64(restarts_);
+    ByteWriter out = BeginStateRecord(2);
+    out.Doubles(previous_), out.U64(k_), out.U64(restarts_), out.Doubles(residual_);
     return std::move(out.bytes());
   }
 
   Status LoadState(std::string_view record) override {
     ByteReader in(record);
-    CRPSGD_RETURN_IF_ERROR(ReadStateVersion(in, 1, "acc-cr-psgd").status());
+    CRPSGD_ASSIGN_OR_RETURN(const std::uint64_t version, ReadStateVersion(in, 2, "acc-cr-psgd"));
     previous_ = in.Doubles(), k_ = in.U64(), restarts_ = in.U64();
+    residual_ = version >= 2 ? in.Doubles() : std::vector<double>();
     return CheckStateRead(in, "acc-cr-psgd");
+  }
+
+  // On other workers: --compress's residuals averaged (the rest is alike).
+  Status LoadStates(std::span<const std::string> records) override {
+    return LoadAveragingOwn(*this, records, {&residual_});
   }
 
  private:
@@ -106,6 +112,7 @@ class AccCrPsgd final : public Algorithm {
   std::vector<double> previous_;  // x_{t−1}
   std::uint64_t k_ = 1;           // steps since the last restart, this one included
   std::uint64_t restarts_ = 0;
+  std::vector<double> residual_;  // --compress: what this worker's messages lost (error feedback)
 };
 
 constexpr ParamSpec kAccParams[] = {kFirstBatchParam, kRhoParam};
@@ -130,6 +137,7 @@ extern const AlgorithmSpec kAccCrPsgdSpec{
     .name = "acc-cr-psgd",
     .help = "cr-psgd's rounds with Nesterov's momentum, restarted when it points uphill",
     .fixed_batch = false,
+    .compresses = true,
     .params = kAccParams,
     .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<AccCrPsgd>(o); },
     .plan = PlanWholeBudgetGrowing,

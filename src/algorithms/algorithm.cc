@@ -182,6 +182,12 @@ Status AlgorithmOptions::Validate(int workers) const {
     errors.Add(Status::InvalidArgument(std::string("--tail-average is auto's; ") + AlgorithmName(kind) +
                                        " returns its last iterate"));
   }
+  if (compression != Compression::kNone && (!spec.compresses || adaptive_batch())) {
+    errors.Add(Status::InvalidArgument(
+        std::string("--compress is for psgd, cr-psgd, acc-cr-psgd and cr-psgd-catalyst at a given rho, and "
+                    "local-sgd; not ") +
+        (adaptive_batch() ? "--rho auto (its norm test rides in the message)" : AlgorithmName(kind))));
+  }
   if (budget >= 1) errors.Add(spec.validate(*this, workers));  // the algorithm's own
   if (!errors.ok()) return errors.ToStatus();
   if (rounds > 0) return FitToRounds(*this, workers).status();  // R must be reachable

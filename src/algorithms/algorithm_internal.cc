@@ -18,6 +18,7 @@ NormTestState LoadNormTest(ByteReader& in) {
 void SaveSgdState(const SgdState& sgd, ByteWriter& out) {
   out.U64(sgd.rounds), out.U64(sgd.sfo), out.Doubles(sgd.velocity);
   SaveNormTest(sgd.norm_test, out);
+  out.Doubles(sgd.residual);
 }
 
 void SetNormTestFields(const NormTestState& norm_test, std::optional<double> grad_norm2, AlgorithmFields& fields) {
@@ -25,10 +26,11 @@ void SetNormTestFields(const NormTestState& norm_test, std::optional<double> gra
   fields.Set("grad_norm2", grad_norm2 ? FieldValue(*grad_norm2) : FieldValue(nullptr));
 }
 
-SgdState LoadSgdState(ByteReader& in) {
+SgdState LoadSgdState(ByteReader& in, std::uint64_t version) {
   SgdState sgd;
   sgd.rounds = in.U64(), sgd.sfo = in.U64(), sgd.velocity = in.Doubles();
   sgd.norm_test = LoadNormTest(in);
+  if (version >= 2) sgd.residual = in.Doubles();
   return sgd;
 }
 
@@ -66,18 +68,27 @@ Status Algorithm::LoadStates(std::span<const std::string> records) {
   return LoadState(records.front());
 }
 
-Status LoadAveragingOwn(Algorithm& algorithm, std::span<const std::string> records, std::vector<double>& own) {
+Status LoadAveragingOwn(Algorithm& algorithm, std::span<const std::string> records,
+                        std::initializer_list<std::vector<double>*> own) {
   if (records.empty()) return Status::InvalidArgument("no worker's state to resume from");
-  std::vector<double> sum;
+  std::vector<std::vector<double>> sums(own.size());
   for (const std::string& record : records) {
     CRPSGD_RETURN_IF_ERROR(algorithm.LoadState(record));
-    if (&record == &records.front()) sum.assign(own.size(), 0.0);
-    if (own.size() != sum.size()) return Status::Corruption("the workers' states are of different sizes");
-    for (std::size_t j = 0; j < sum.size(); ++j) sum[j] += own[j];
+    std::size_t i = 0;
+    for (const std::vector<double>* member : own) {
+      std::vector<double>& sum = sums[i++];
+      if (&record == &records.front()) sum.assign(member->size(), 0.0);
+      if (member->size() != sum.size()) return Status::Corruption("the workers' states are of different sizes");
+      for (std::size_t j = 0; j < sum.size(); ++j) sum[j] += (*member)[j];
+    }
   }
   CRPSGD_RETURN_IF_ERROR(algorithm.LoadState(records.front()));
   const double workers = static_cast<double>(records.size());
-  for (std::size_t j = 0; j < sum.size(); ++j) own[j] = sum[j] / workers;
+  std::size_t i = 0;
+  for (std::vector<double>* member : own) {
+    const std::vector<double>& sum = sums[i++];
+    for (std::size_t j = 0; j < sum.size(); ++j) (*member)[j] = sum[j] / workers;
+  }
   return Status::OK();
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <span>
@@ -43,13 +44,16 @@ struct SgdState {
   std::uint64_t rounds = 0, sfo = 0;
   std::vector<double> velocity;
   NormTestState norm_test;
+  std::vector<double> residual;  // --compress: what this worker's messages lost (error feedback)
 };
 void SaveNormTest(const NormTestState& norm_test, ByteWriter& out);
 NormTestState LoadNormTest(ByteReader& in);
+// With the residual (records of version 2 of psgd, cr-psgd, cr-psgd-catalyst);
+// LoadSgdState reads it from a record of `version` 2 on.
 void SaveSgdState(const SgdState& sgd, ByteWriter& out);
 // A round's norm-test fields: noise_trace V and grad_norm2 G² (null before it has one).
 void SetNormTestFields(const NormTestState& norm_test, std::optional<double> grad_norm2, AlgorithmFields& fields);
-SgdState LoadSgdState(ByteReader& in);
+SgdState LoadSgdState(ByteReader& in, std::uint64_t version);
 
 // An algorithm's state record: its own version first, then what it writes.
 // A change to one algorithm's state bumps that algorithm's version only.
@@ -81,9 +85,11 @@ class Algorithm {
 };
 
 // Algorithm::LoadStates for a state of each worker's own: every record is
-// loaded in turn, then the first, with `own` (a member LoadState fills: the
-// local momentum buffer) set to the workers' average.
-Status LoadAveragingOwn(Algorithm& algorithm, std::span<const std::string> records, std::vector<double>& own);
+// loaded in turn, then the first, with each of `own` (members LoadState
+// fills: the local momentum buffer, --compress's residual) set to the
+// workers' average.
+Status LoadAveragingOwn(Algorithm& algorithm, std::span<const std::string> records,
+                        std::initializer_list<std::vector<double>*> own);
 
 // options must be valid.
 std::unique_ptr<Algorithm> MakeAlgorithm(const AlgorithmOptions& options);

@@ -66,6 +66,9 @@ struct AlgorithmSpec {
   bool plans_rounds = false;
   // --rho auto raises B₁ to the smallest batch stable at the step (cr-psgd).
   bool stable_first_batch = false;
+  // --compress: its round's message (the gradient, or local SGD's step since
+  // the last round) may be sent compressed, with error feedback.
+  bool compresses = false;
   // Its own parameters with their defaults (AlgorithmOptions::params).
   std::span<const ParamSpec> params;
   std::unique_ptr<Algorithm> (*make)(const AlgorithmOptions& options) = nullptr;

@@ -201,7 +201,7 @@ class AutoRounds final : public Algorithm {
   // On other workers: the local momentum buffers' average; the rest is the
   // same on every worker.
   Status LoadStates(std::span<const std::string> records) override {
-    return LoadAveragingOwn(*this, records, state_.velocity);
+    return LoadAveragingOwn(*this, records, {&state_.velocity});
   }
 
  private:

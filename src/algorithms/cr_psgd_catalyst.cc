@@ -103,9 +103,9 @@ Result<AlgorithmResult> CrPsgdCatalyst::Run(Communicator& comm, const Objective&
   return result;
 }
 
-// Version 1: k, y⁽ᵏ⁻¹⁾, the inner run's SgdState.
+// Version 2: k, y⁽ᵏ⁻¹⁾, the inner run's SgdState (1: without its residual).
 std::string CrPsgdCatalyst::SaveState() const {
-  ByteWriter out = BeginStateRecord(1);
+  ByteWriter out = BeginStateRecord(2);
   out.U64(outer_iteration_), out.Doubles(center_);
   SaveSgdState(inner_, out);
   return std::move(out.bytes());
@@ -113,9 +113,9 @@ std::string CrPsgdCatalyst::SaveState() const {
 
 Status CrPsgdCatalyst::LoadState(std::string_view record) {
   ByteReader in(record);
-  CRPSGD_RETURN_IF_ERROR(ReadStateVersion(in, 1, "cr-psgd-catalyst").status());
+  CRPSGD_ASSIGN_OR_RETURN(const std::uint64_t version, ReadStateVersion(in, 2, "cr-psgd-catalyst"));
   outer_iteration_ = in.U64(), center_ = in.Doubles();
-  inner_ = LoadSgdState(in);
+  inner_ = LoadSgdState(in, version);
   return CheckStateRead(in, "cr-psgd-catalyst");
 }
 
@@ -166,6 +166,7 @@ extern const AlgorithmSpec kCrPsgdCatalystSpec{
     .name = "cr-psgd-catalyst",
     .help = "cr-psgd on proximal problems: Algorithm 2, for non-convex f",
     .fixed_batch = false,
+    .compresses = true,
     .params = kCatalystParams,
     .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<CrPsgdCatalyst>(o); },
     .plan =

@@ -26,6 +26,10 @@ class CrPsgdCatalyst final : public Algorithm {
                               RoundObserver& observer, RunProgress& progress) override;
   std::string SaveState() const override;
   Status LoadState(std::string_view record) override;
+  // On other workers: the inner run's --compress residuals averaged.
+  Status LoadStates(std::span<const std::string> records) override {
+    return LoadAveragingOwn(*this, records, {&inner_.residual});
+  }
 
  private:
   AlgorithmOptions options_;

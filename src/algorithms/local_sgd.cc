@@ -16,7 +16,8 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
   const std::uint64_t rounds = (total_steps + period - 1) / period;
   BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
   std::vector<double> grad(x.size());
-  RoundExchange exchange(f, /*with_state=*/true);
+  RoundExchange exchange(f, /*with_state=*/true, options_.compression, &residual_);
+  const bool compressed = options_.compression != Compression::kNone;
   // This worker's own momentum buffer (local steps).
   SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), velocity_);
   AlgorithmResult result;
@@ -27,7 +28,7 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
   std::uint64_t steps_done = progress.sfo_per_worker / b;
   for (std::uint64_t t = progress.rounds + 1; t <= rounds; ++t) {
     const std::uint64_t steps = std::min(period, total_steps - steps_done);
-    if (outer.active()) start.assign(x.begin(), x.end());
+    if (outer.active() || compressed) start.assign(x.begin(), x.end());
     for (std::uint64_t s = 0; s < steps; ++s) {  // local steps: no communication
       batch_gradient.Compute(x, b, grad);
       const double spent = static_cast<double>((steps_done + s) * b) / options_.budget;
@@ -36,7 +37,7 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
     steps_done += steps;
     // Model averaging, the round: the models' state outside x (batch-norm
     // statistics) in the same message (linear models have none).
-    CRPSGD_RETURN_IF_ERROR(exchange.Average(comm, x));
+    CRPSGD_RETURN_IF_ERROR(exchange.AverageModels(comm, x, start));
     outer.Apply(start, x);
     CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "averaged model", t));  // after the round: all workers agree
     result.rounds = t;
@@ -55,17 +56,19 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
   return result;
 }
 
-// Version 1: the local momentum buffer, the outer velocity.
+// Version 2: the local momentum buffer, the outer velocity, --compress's
+// residual (version 1: none).
 std::string LocalSgd::SaveState() const {
-  ByteWriter out = BeginStateRecord(1);
-  out.Doubles(velocity_), out.Doubles(outer_velocity_);
+  ByteWriter out = BeginStateRecord(2);
+  out.Doubles(velocity_), out.Doubles(outer_velocity_), out.Doubles(residual_);
   return std::move(out.bytes());
 }
 
 Status LocalSgd::LoadState(std::string_view record) {
   ByteReader in(record);
-  CRPSGD_RETURN_IF_ERROR(ReadStateVersion(in, 1, "local-sgd").status());
+  CRPSGD_ASSIGN_OR_RETURN(const std::uint64_t version, ReadStateVersion(in, 2, "local-sgd"));
   velocity_ = in.Doubles(), outer_velocity_ = in.Doubles();
+  residual_ = version >= 2 ? in.Doubles() : std::vector<double>();
   return CheckStateRead(in, "local-sgd");
 }
 
@@ -82,6 +85,7 @@ extern const AlgorithmSpec kLocalSgdSpec{
     .help = "periodic model averaging: I local steps a round",
     .fixed_batch = true,
     .averages_models = true,
+    .compresses = true,
     .params = kLocalSgdParams,
     .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<LocalSgd>(o); },
     .plan =

@@ -21,15 +21,16 @@ class LocalSgd final : public Algorithm {
                               RoundObserver& observer, RunProgress& progress) override;
   std::string SaveState() const override;
   Status LoadState(std::string_view record) override;
-  // On other workers: the local momentum buffers' average.
+  // On other workers: the local momentum buffers' and --compress's residuals' averages.
   Status LoadStates(std::span<const std::string> records) override {
-    return LoadAveragingOwn(*this, records, velocity_);
+    return LoadAveragingOwn(*this, records, {&velocity_, &residual_});
   }
 
  private:
   AlgorithmOptions options_;
   std::vector<double> velocity_;        // this worker's momentum buffer (local steps)
   std::vector<double> outer_velocity_;  // --outer-momentum's u (the same on every worker)
+  std::vector<double> residual_;        // --compress: what this worker's steps lost (error feedback)
 };
 
 }  // namespace crpsgd::internal

@@ -99,9 +99,9 @@ Result<AlgorithmResult> MinibatchSgd::Run(Communicator& comm, const Objective& f
   return RunFrom(comm, f, sampler, x, whole_run, sgd_);
 }
 
-// Version 1: the loop's SgdState.
+// Version 2: the loop's SgdState, --compress's residual with it (1: none).
 std::string MinibatchSgd::SaveState() const {
-  ByteWriter out = BeginStateRecord(1);
+  ByteWriter out = BeginStateRecord(2);
   SaveSgdState(sgd_, out);
   return std::move(out.bytes());
 }
@@ -109,8 +109,8 @@ std::string MinibatchSgd::SaveState() const {
 Status MinibatchSgd::LoadState(std::string_view record) {
   ByteReader in(record);
   const char* name = AlgorithmName(options_.kind);
-  CRPSGD_RETURN_IF_ERROR(ReadStateVersion(in, 1, name).status());
-  sgd_ = LoadSgdState(in);
+  CRPSGD_ASSIGN_OR_RETURN(const std::uint64_t version, ReadStateVersion(in, 2, name));
+  sgd_ = LoadSgdState(in, version);
   return CheckStateRead(in, name);
 }
 
@@ -127,7 +127,7 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
   std::vector<double> half;  // --rho auto on one worker: the second half's mean
   SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), sgd.velocity);
   // Gradients in the model's precision; its state waits for the evaluations.
-  RoundExchange exchange(f, /*with_state=*/false);
+  RoundExchange exchange(f, /*with_state=*/false, options_.compression, &sgd.residual);
   const std::uint64_t first_batch = schedule_->BatchAt(1);  // B₁, for --lr-batch-scaling
   AlgorithmResult result;
   result.rounds = sgd.rounds;
@@ -232,6 +232,7 @@ extern const AlgorithmSpec kPsgdSpec{
     .name = "psgd",
     .help = "fixed batch, one step a round: classic parallel SGD",
     .fixed_batch = true,
+    .compresses = true,
     .params = {},  // none of its own: --batch is everyone's
     .make = MakePsgd,
     .plan = [](const AlgorithmOptions& o, int) { return PlanOf(PlanBudget(ConstantBatch(o.batch), o.budget)); },
@@ -257,6 +258,7 @@ extern const AlgorithmSpec kCrPsgdSpec{
     .help = "growing batch B1 rho^t: the paper's Algorithm 1",
     .fixed_batch = false,
     .stable_first_batch = true,
+    .compresses = true,
     .params = kGrowingBatchParams,
     .make = MakeCrPsgd,
     .plan = PlanWholeBudgetGrowing,

@@ -25,6 +25,10 @@ class MinibatchSgd final : public Algorithm {
                               RoundObserver& observer, RunProgress& progress) override;
   std::string SaveState() const override;
   Status LoadState(std::string_view record) override;
+  // On other workers: --compress's residuals averaged (the rest is alike).
+  Status LoadStates(std::span<const std::string> records) override {
+    return LoadAveragingOwn(*this, records, {&sgd_.residual});
+  }
 
   // The loop itself, from where `sgd` stands, which it keeps current before
   // each observer call. The catalyst runs its inner CR-PSGD through it.

@@ -20,8 +20,36 @@ Status RoundExchange::AverageAs(Communicator& comm, std::span<double> values, st
   return Status::OK();
 }
 
+Status RoundExchange::AverageCompressed(Communicator& comm, std::span<double> values, std::span<const double> state) {
+  std::vector<double>& residual = *residual_;
+  if (residual.size() != values.size()) residual.assign(values.size(), 0.0);
+  message_.assign(values.begin(), values.end());
+  for (std::size_t j = 0; j < values.size(); ++j) message_[j] += residual[j];
+  message_.insert(message_.end(), state.begin(), state.end());
+  sent_ = message_;  // what the wire makes of this worker's message
+  CompressionRoundTrip(sent_, compression_);
+  for (std::size_t j = 0; j < values.size(); ++j) residual[j] = message_[j] - sent_[j];
+  CRPSGD_RETURN_IF_ERROR(comm.AllreduceMeanCompressed(message_, compression_, Traffic::kTraining));
+  std::copy_n(message_.begin(), values.size(), values.begin());
+  if (state_ != nullptr && !state.empty()) {
+    state_->SetAveragedValues(
+        std::vector<double>(message_.begin() + static_cast<std::ptrdiff_t>(values.size()), message_.end()));
+  }
+  return Status::OK();
+}
+
+Status RoundExchange::AverageModels(Communicator& comm, std::span<double> x, std::span<const double> start) {
+  if (compression_ == Compression::kNone) return Average(comm, x);
+  step_.resize(x.size());
+  for (std::size_t j = 0; j < x.size(); ++j) step_[j] = start[j] - x[j];
+  CRPSGD_RETURN_IF_ERROR(Average(comm, step_));
+  for (std::size_t j = 0; j < x.size(); ++j) x[j] = start[j] - step_[j];
+  return Status::OK();
+}
+
 Status RoundExchange::Average(Communicator& comm, std::span<double> values) {
   const std::vector<double> state = state_ != nullptr ? state_->AveragedValues() : std::vector<double>();
+  if (compression_ != Compression::kNone) return AverageCompressed(comm, values, state);
   if (wire_ == DataType::kFloat64 && state.empty()) return comm.AllreduceMean(values, Traffic::kTraining);
   if (wire_ == DataType::kFloat32) return AverageAs(comm, values, state, wire32_);
   return AverageAs(comm, values, state, wire64_);

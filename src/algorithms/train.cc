@@ -45,6 +45,7 @@ std::vector<std::pair<std::string, std::string>> RunIdentity(const TrainOptions&
                                    {"eval_every", std::to_string(options.eval_every)},
                                    {"eval_samples_per_worker", std::to_string(options.eval_samples_per_worker)}});
   // Only when set, so that checkpoints written before the option existed still match.
+  if (a.compression != Compression::kNone) identity.emplace_back("compress", CompressionName(a.compression));
   if (options.eval_every_sfo > 0) identity.emplace_back("eval_every_sfo", std::to_string(options.eval_every_sfo));
   // Always where it may average: a checkpoint from before the tail average (format 5) did not average.
   if (internal::SpecOf(a.kind).tail_averages) {

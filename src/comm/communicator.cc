@@ -1,5 +1,9 @@
 #include "crpsgd/communicator.h"
 
+#include <cstdint>
+
+#include "crpsgd/compression.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -8,7 +12,15 @@
 
 namespace crpsgd {
 
-std::size_t DataTypeSize(DataType type) { return type == DataType::kFloat32 ? sizeof(float) : sizeof(double); }
+std::size_t DataTypeSize(DataType type) {
+  switch (type) {
+    case DataType::kFloat32: return sizeof(float);
+    case DataType::kFloat64: return sizeof(double);
+    case DataType::kBf16: return sizeof(std::uint16_t);
+    case DataType::kInt8Blocks: break;
+  }
+  return sizeof(float) + Int8BlockValuesOf(type);  // an int8 block
+}
 
 void AddInto(std::byte* acc, const std::byte* src, std::size_t count, DataType type) {
   if (type == DataType::kFloat64) {
@@ -20,6 +32,12 @@ void AddInto(std::byte* acc, const std::byte* src, std::size_t count, DataType t
     const auto* s = reinterpret_cast<const float*>(src);
     for (std::size_t i = 0; i < count; ++i) a[i] += s[i];
   }
+}
+
+void ReduceChunk(std::byte* out, std::span<const std::byte* const> sources, std::size_t count, DataType type) {
+  if (type == DataType::kBf16 || IsInt8Blocks(type)) return MeanOfEncoded(out, sources, count, type);
+  if (out != sources[0]) std::memcpy(out, sources[0], count * DataTypeSize(type));
+  for (std::size_t r = 1; r < sources.size(); ++r) AddInto(out, sources[r], count, type);
 }
 
 namespace {
@@ -89,6 +107,17 @@ Status Communicator::AllreduceMean(std::span<double> data, Traffic traffic) {
 
 Status Communicator::AllreduceMean(std::span<float> data, Traffic traffic) {
   return AllreduceMeanImpl(data, DataType::kFloat32, traffic);
+}
+
+Status Communicator::AllreduceMeanCompressed(std::span<double> data, Compression compression, Traffic traffic) {
+  if (compression == Compression::kNone) return AllreduceMean(data, traffic);
+  std::vector<std::byte> wire = EncodeValues(data, compression);
+  CRPSGD_RETURN_IF_ERROR(WaitForAll(traffic));
+  const auto start = std::chrono::steady_clock::now();
+  Status status = DoAllreduceSum(wire, WireTypeOf(compression, data.size()));
+  round_deadline_ = std::chrono::milliseconds(0);
+  if (status.ok()) DecodeValues(wire, compression, data);
+  return Account(traffic, wire.size(), SecondsSince(start), std::move(status));
 }
 
 Status Communicator::AllreduceSum(std::span<double> data, Traffic traffic) {

@@ -121,9 +121,9 @@ class InprocCommunicator final : public Communicator {
     const std::size_t begin = count * rank() / n;
     const std::size_t end = count * (rank() + 1) / n;
     if (end > begin) {
-      std::byte* acc = group_.scratch_.data() + begin * elem;
-      std::memcpy(acc, group_.slots_[0] + begin * elem, (end - begin) * elem);
-      for (int r = 1; r < n; ++r) AddInto(acc, group_.slots_[r] + begin * elem, end - begin, type);
+      sources_.resize(static_cast<std::size_t>(n));
+      for (int r = 0; r < n; ++r) sources_[static_cast<std::size_t>(r)] = group_.slots_[r] + begin * elem;
+      ReduceChunk(group_.scratch_.data() + begin * elem, sources_, end - begin, type);
     }
     CRPSGD_RETURN_IF_ERROR(group_.Wait(rank()));
     std::memcpy(data.data(), group_.scratch_.data(), data.size());
@@ -149,6 +149,7 @@ class InprocCommunicator final : public Communicator {
   Status DoBarrier() override { return group_.Wait(rank()); }
 
   InprocGroup& group_;
+  std::vector<const std::byte*> sources_;  // this worker's chunk of each buffer, in rank order
 };
 
 }  // namespace

@@ -148,7 +148,7 @@ class MpiCommunicator final : public Communicator {
     const MPI_Datatype mpi_type = type == DataType::kFloat64 ? MPI_DOUBLE : MPI_FLOAT;
     const std::size_t elem = DataTypeSize(type);
     const std::size_t count = data.size() / elem;
-    if (reduction_ == MpiReduction::kNative) {
+    if (reduction_ == MpiReduction::kNative && (type == DataType::kFloat64 || type == DataType::kFloat32)) {
       const Watched watched(watchdog_, timeout_);
       CRPSGD_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, data.data(), static_cast<int>(count), mpi_type, MPI_SUM, comm_));
       return Status::OK();
@@ -183,10 +183,11 @@ class MpiCommunicator final : public Communicator {
     // 0's chunk (this rank's own on rank 0, slot 0 of scratch elsewhere).
     std::byte* own = base + chunk_begin_[me];
     std::byte* acc = me == 0 ? own : scratch_.data();
-    for (int k = 1; k < n; ++k) {
-      const std::byte* src = k == me ? own : scratch_.data() + static_cast<std::size_t>(k) * mine;
-      AddInto(acc, src, mine / elem, type);
+    sources_.resize(static_cast<std::size_t>(n));
+    for (int k = 0; k < n; ++k) {
+      sources_[static_cast<std::size_t>(k)] = k == me ? own : scratch_.data() + static_cast<std::size_t>(k) * mine;
     }
+    ReduceChunk(acc, sources_, mine / elem, type);
     if (acc != own) std::memcpy(own, acc, mine);
     StartRequests();
     for (int k = 0; k < n; ++k) {
@@ -286,6 +287,7 @@ class MpiCommunicator final : public Communicator {
   }
 
   MPI_Comm comm_;
+  std::vector<const std::byte*> sources_;  // the chunks this rank reduces, in rank order
   MpiReduction reduction_;
   std::chrono::seconds timeout_;
   std::vector<std::string> host_of_rank_;  // MPI_Get_processor_name of each rank, for messages

@@ -68,8 +68,7 @@ bool SameBits(const std::vector<double>& a, const std::vector<double>& b) {
 
 class AlgorithmStateTest : public ::testing::TestWithParam<AlgorithmKind> {};
 
-TEST_P(AlgorithmStateTest, AFreshAlgorithmGoesOnFromTheRecordBitForBit) {
-  const AlgorithmOptions options = Options(GetParam());
+void ExpectAFreshAlgorithmGoesOnBitForBit(const AlgorithmOptions& options) {
   const Dataset data = testing::SmallDense(200, 5, SyntheticTask::kBinary);
   const int workers = 2;
   const std::uint64_t seed = 3;
@@ -106,6 +105,20 @@ TEST_P(AlgorithmStateTest, AFreshAlgorithmGoesOnFromTheRecordBitForBit) {
   for (int rank = 0; rank < workers; ++rank) EXPECT_TRUE(SameBits(whole[rank], resumed[rank])) << "rank " << rank;
 }
 
+TEST_P(AlgorithmStateTest, AFreshAlgorithmGoesOnFromTheRecordBitForBit) {
+  ExpectAFreshAlgorithmGoesOnBitForBit(Options(GetParam()));
+}
+
+// --compress: each worker's error-feedback residual is in its record.
+TEST_P(AlgorithmStateTest, WithCompressionTheResidualGoesOnToo) {
+  AlgorithmOptions options = Options(GetParam());
+  if (options.Validate(2).ok()) {
+    options.compression = Compression::kInt8;
+    if (!options.Validate(2).ok()) GTEST_SKIP() << AlgorithmName(GetParam()) << " does not compress";
+  }
+  ExpectAFreshAlgorithmGoesOnBitForBit(options);
+}
+
 TEST_P(AlgorithmStateTest, ARecordOfAnotherVersionCutShortOrTooLongIsRefused) {
   const AlgorithmOptions options = Options(GetParam());
   const std::string name = AlgorithmName(options.kind);
@@ -113,13 +126,20 @@ TEST_P(AlgorithmStateTest, ARecordOfAnotherVersionCutShortOrTooLongIsRefused) {
   ASSERT_GE(record.size(), 8u);
   EXPECT_TRUE(MakeAlgorithm(options)->LoadState(record).ok());
 
+  const int current = record[0];  // the version (little-endian u64)
   std::string newer = record;
-  newer[0] = 2;  // version 2 (little-endian u64)
+  newer[0] = static_cast<char>(current + 1);
   const Status version = MakeAlgorithm(options)->LoadState(newer);
   EXPECT_EQ(version.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(version.message().find(name + "'s state is version 2, this crpsgd reads versions 1 to 1"),
+  EXPECT_NE(version.message().find(name + "'s state is version " + std::to_string(current + 1) +
+                                   ", this crpsgd reads versions 1 to " + std::to_string(current)),
             std::string::npos)
       << version.message();
+  if (current == 2) {  // version 1 is version 2 without --compress's residual, its last field (an empty one: 8 bytes)
+    std::string older = record.substr(0, record.size() - 8);
+    older[0] = 1;
+    EXPECT_TRUE(MakeAlgorithm(options)->LoadState(older).ok()) << "a record from before --compress";
+  }
 
   const Status cut = MakeAlgorithm(options)->LoadState(record.substr(0, record.size() - 1));
   EXPECT_EQ(cut.code(), StatusCode::kCorruption);

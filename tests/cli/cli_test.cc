@@ -1097,6 +1097,11 @@ INSTANTIATE_TEST_SUITE_P(
                  2, "3 settings are wrong:\n  --momentum must be in [0, 1)"},
         BadInput{"round_timeout_word", "--data DIR/ok.libsvm --budget 10 --round-timeout soon", 2,
                  "--round-timeout must be auto, 0 (none) or seconds > 0, got 'soon'"},
+        BadInput{"compress_unknown", "--data DIR/ok.libsvm --budget 10 --compress int4", 2,
+                 "--compress must be none, bf16 or int8, got 'int4'"},
+        BadInput{"compress_auto", "--data DIR/ok.libsvm --budget 10 --algo auto --compress int8", 2,
+                 "--compress is for psgd, cr-psgd, acc-cr-psgd and cr-psgd-catalyst at a given rho, and local-sgd; "
+                 "not auto"},
         BadInput{"acc_rho_auto", "--data DIR/ok.libsvm --budget 10 --algo acc-cr-psgd --rho auto", 2,
                  "acc-cr-psgd: --rho auto is cr-psgd's"},
         BadInput{"rho_auto_psgd", "--data DIR/ok.libsvm --budget 10 --algo psgd --rho auto", 2,

@@ -158,6 +158,7 @@ Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   CRPSGD_ASSIGN_OR_RETURN(o.lr_batch_scaling, ParseLrBatchScaling(f.lr_batch_scaling));
   o.lr_max = f.lr_max;
   CRPSGD_ASSIGN_OR_RETURN(o.sampling, ParseSampling(f.sampling));
+  CRPSGD_ASSIGN_OR_RETURN(o.compression, ParseCompression(f.compress));
   return Status::OK();
 }
 

@@ -101,6 +101,7 @@ struct AlgoFlags {
   std::uint64_t inner_budget = std::get<std::uint64_t>(ParamDefault("inner_budget"));
   std::string lr = "auto";
   std::string sampling = SamplingName(AlgorithmOptions{}.sampling);
+  std::string compress = CompressionName(AlgorithmOptions{}.compression);
   std::uint64_t max_micro_batch = AlgorithmOptions{}.max_micro_batch;
   double momentum = AlgorithmOptions{}.momentum;
   double weight_decay = AlgorithmOptions{}.weight_decay;
