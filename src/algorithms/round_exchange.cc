@@ -12,12 +12,17 @@ Status RoundExchange::AverageAs(Communicator& comm, std::span<double> values, st
   std::transform(state.begin(), state.end(), wire.begin() + static_cast<std::ptrdiff_t>(values.size()),
                  [](double v) { return static_cast<T>(v); });
   CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(std::span<T>(wire), Traffic::kTraining));
-  std::copy_n(wire.begin(), values.size(), values.begin());
-  if (state_ != nullptr && !state.empty()) {
-    state_->SetAveragedValues(
-        std::vector<double>(wire.begin() + static_cast<std::ptrdiff_t>(values.size()), wire.end()));
-  }
+  TakeMean(std::span<const T>(wire), values);
   return Status::OK();
+}
+
+template <class T>
+void RoundExchange::TakeMean(std::span<const T> mean, std::span<double> values) {
+  std::copy_n(mean.begin(), values.size(), values.begin());
+  if (state_ != nullptr && mean.size() > values.size()) {  // the model's state rode behind
+    state_->SetAveragedValues(
+        std::vector<double>(mean.begin() + static_cast<std::ptrdiff_t>(values.size()), mean.end()));
+  }
 }
 
 Status RoundExchange::AverageCompressed(Communicator& comm, std::span<double> values, std::span<const double> state) {
@@ -30,11 +35,7 @@ Status RoundExchange::AverageCompressed(Communicator& comm, std::span<double> va
   CompressionRoundTrip(sent_, compression_);
   for (std::size_t j = 0; j < values.size(); ++j) residual[j] = message_[j] - sent_[j];
   CRPSGD_RETURN_IF_ERROR(comm.AllreduceMeanCompressed(message_, compression_, Traffic::kTraining));
-  std::copy_n(message_.begin(), values.size(), values.begin());
-  if (state_ != nullptr && !state.empty()) {
-    state_->SetAveragedValues(
-        std::vector<double>(message_.begin() + static_cast<std::ptrdiff_t>(values.size()), message_.end()));
-  }
+  TakeMean(std::span<const double>(message_), values);
   return Status::OK();
 }
 

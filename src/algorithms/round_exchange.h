@@ -43,6 +43,9 @@ class RoundExchange {
   template <class T>
   Status AverageAs(Communicator& comm, std::span<double> values, std::span<const double> state, std::vector<T>& wire);
   Status AverageCompressed(Communicator& comm, std::span<double> values, std::span<const double> state);
+  // values <- the mean's first values.size(); the model's state <- the rest.
+  template <class T>
+  void TakeMean(std::span<const T> mean, std::span<double> values);
 
   DataType wire_;
   ModelState* state_;
