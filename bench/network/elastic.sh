@@ -2,7 +2,7 @@
 # Losing and regaining a host on the test cluster (scripts/testcluster: 4
 # hosts, network namespaces, 1 Gbit/s links). For each seed: the run on 4
 # hosts never stopped, then the same run under scripts/supervise.sh --hosts:
-# once a checkpoint past a quarter of the run exists, h4 "crashes": its rank
+# with a checkpoint every round; past a quarter of the run h4 "crashes": its rank
 # and mpirun's daemon there are killed with kill -9 and its link is cut; the supervisor relaunches on the 3 hosts
 # that answer from the last checkpoint; once those 3 have written a
 # checkpoint, h4 is restored, and the supervisor grows back to 4 at the next
@@ -57,10 +57,10 @@ printf '11\n12\n13\n14\n' > "$out/hosts"  # host hI is at 10.213.0.1I (cluster.s
 # A host answers when a TCP connection from the head node is refused at once
 # (no ping here); a cut link leaves it unanswered.
 probe='ip netns exec crpsgd-head timeout 2 bash -c "exec 3<>/dev/tcp/10.213.0.{host}/9" 2>&1 | grep -q refused'
-budget=80000  # samples per worker: 20000 rounds of psgd B=4 (about 10 s a run here)
+budget=20000  # samples per worker: 5000 rounds of psgd B=4 (about 10 s a run here, a checkpoint every round)
 train=(train -q --format synthetic --synthetic-samples 20000 --synthetic-features 50 --problem logreg
-       --algo psgd --batch 4 --budget "$budget" --sampling global --checkpoint-every 200)
-printf 'seed\tdir\tkilled_ms\tgone_ms\trecovered_ms\n' > "$out/runs.tsv"
+       --algo psgd --batch 4 --budget "$budget" --sampling global --checkpoint-every 1)
+printf 'seed\tdir\tkilled_ms\tgone_ms\trecovered_ms\tlast_checkpoint\tresumed_from\n' > "$out/runs.tsv"
 
 "$cluster" up 4 1gbit >&2
 for seed in $(seq "$seeds"); do
@@ -72,8 +72,9 @@ for seed in $(seq "$seeds"); do
   scripts/supervise.sh --hosts "$out/hosts" --probe "$probe" --grow-every 0.5 --min-hosts 2 -- \
     "$cluster" mpirun '{np}' ./build/crpsgd "${train[@]}" --seed "$seed" --out "$dir" > "$dir.log" 2>&1 &
   supervisor=$!
-  wait_until "a quarter of the run" past "$dir" 5000
+  wait_until "a quarter of the run" past "$dir" 1250
   before=$(ranks 1 2 3)  # the ranks on the hosts that stay
+  last_round=$(latest "$dir" round)  # the last checkpoint before the crash (one every round)
   killed=$(now_ms)
   # h4 crashes: its rank and mpirun's daemon there die (kill -9), then its link goes down.
   kill -9 $(ip netns pids crpsgd-h4)
@@ -86,8 +87,9 @@ for seed in $(seq "$seeds"); do
   wait "$supervisor" || { cat "$dir.log" >&2; exit 1; }
   grep -q "launching on 3 of 4 hosts" "$dir.log" && grep -q "stopping after the checkpoint" "$dir.log" ||
     { cat "$dir.log" >&2; log "seed $seed: the run did not go on on 3 and grow back"; exit 1; }
-  printf '%s\t%s\t%s\t%s\t%s\n' "$seed" "$dir" "$killed" "$((gone_at - killed))" "$((recovered - killed))" \
-    >> "$out/runs.tsv"
+  resumed_from=$(sed -n 's/.*relaunching from the checkpoint of round \([0-9]*\).*/\1/p' "$dir.log" | head -1)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$seed" "$dir" "$killed" "$((gone_at - killed))" "$((recovered - killed))" \
+    "$last_round" "$resumed_from" >> "$out/runs.tsv"
 done
 /usr/bin/python3 bench/network/elastic_report.py "$out" > bench/network/elastic.md
 cat bench/network/elastic.md
