@@ -144,6 +144,11 @@ struct LoadedData {
   // when they changed nothing.
   std::string automatic_choices;
 
+  // --sampling global: the whole training set every worker of this process
+  // samples from, one copy they share (set before the workers start; null:
+  // each makes its own).
+  std::shared_ptr<const Dataset> whole_train;
+
   bool byte_range() const { return !parts.empty(); }
 };
 

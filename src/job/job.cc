@@ -45,15 +45,11 @@ Result<std::unique_ptr<Objective>> MakeGlobalObjective(const JobSpec& job, const
   if (data.byte_range()) {
     return Status::InvalidArgument("--sampling global reads the whole training set on every worker: --sharding random");
   }
-  const ObjectiveInputs inputs{std::make_shared<const Dataset>(data.train),
-                               nullptr,
-                               data.num_classes,
-                               seed,
-                               comm.rank(),
-                               data.class_labels,
-                               data.scaling};
-  CRPSGD_ASSIGN_OR_RETURN(WorkerObjectives whole, job.objective->make(job.objective_settings, inputs));
-  return std::move(whole.train);
+  std::shared_ptr<const Dataset> whole = data.whole_train;  // in process: one copy every worker shares
+  if (whole == nullptr) whole = std::make_shared<const Dataset>(data.train);
+  const ObjectiveInputs inputs{whole, nullptr, data.num_classes, seed, comm.rank(), data.class_labels, data.scaling};
+  CRPSGD_ASSIGN_OR_RETURN(WorkerObjectives made, job.objective->make(job.objective_settings, inputs));
+  return std::move(made.train);
 }
 
 // The N the job's runs plan for: the workers there are, or those of the plan
