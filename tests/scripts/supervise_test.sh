@@ -43,14 +43,24 @@ wait_for() {  # what, a test command...: polls for up to 120 s
 }
 printf 'a\nb\nc\nd slots=1\n' > "$work/hosts"
 touch "$work/d-up"
-grow=(train -q --data "$data" --algo psgd --batch 1 --budget 3000 --sampling global --checkpoint-every 20)
+# 20000 rounds (seconds, even on an idle machine): the run on 3 outlasts the supervisor noticing d.
+grow=(train -q --data "$data" --algo psgd --batch 1 --budget 20000 --sampling global --checkpoint-every 20)
 "$crpsgd" "${grow[@]}" --workers 4 --out "$work/grow-reference" > /dev/null 2>&1 || fail "grow: the reference run failed"
 "$here/scripts/supervise.sh" --hosts "$work/hosts" --probe "[ {host} != d ] || [ -e $work/d-up ]" --grow-every 0.1 \
   -- "$crpsgd" "${grow[@]}" --workers '{np}' --out "$work/grow" > "$work/grow.log" 2>&1 &
 supervisor=$!
 wait_for "the first checkpoint" test -f "$work/grow/checkpoint/LATEST"
 rm "$work/d-up"  # d is lost with the process
-pkill -KILL -f "^$crpsgd train .*--out $work/grow\$" || fail "grow: no run to kill"
+kill_run() {  # kill -9 the crpsgd process of --out $1 (from /proc: procps may not be installed)
+  local p killed=no
+  for p in /proc/[0-9]*; do
+    case $(tr '\0' ' ' < "$p/cmdline" 2> /dev/null) in
+      "$crpsgd train "*"--out $1 ") kill -KILL "${p#/proc/}" 2> /dev/null && killed=yes ;;
+    esac
+  done
+  [ "$killed" = yes ]
+}
+kill_run "$work/grow" || fail "grow: no run to kill"
 wait_for "the relaunch on 3 hosts" grep -q "launching on 3 of 4 hosts" "$work/grow.log"
 wait_for "a checkpoint of 3 workers" grep -q '"workers": 3' "$work/grow/checkpoint/LATEST"
 touch "$work/d-up"  # d is back
