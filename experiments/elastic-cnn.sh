@@ -38,6 +38,6 @@ a, b = 100 * ref["test_accuracy"], 100 * run["test_accuracy"]
 open(sys.argv[4], "a").write(f"{sys.argv[3]}\t{a:.2f}%\t{b:.2f}%\t{b - a:+.2f}\n")
 PY
 done
-column -t -s $'\t' "$out/results.tsv"
+cat "$out/results.tsv"
 awk -F'\t' 'NR > 1 { sum += $4; n += 1 } END { printf "mean difference: %+.2f points over %d seeds\n", sum / n, n }' \
   "$out/results.tsv"
