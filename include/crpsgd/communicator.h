@@ -81,7 +81,10 @@ class Communicator {
   // In place: data <- the workers' mean, sent compressed (compression.h:
   // each worker's data encoded, the chunks' means encoded again on the way
   // back); counted as the encoded bytes. kNone: AllreduceMean's bits.
-  Status AllreduceMeanCompressed(std::span<double> data, Compression compression, Traffic traffic = Traffic::kTraining);
+  // `sent` (data's length, or empty): what the wire made of this worker's
+  // data, decoded from the one encoding it sent (error feedback's need).
+  Status AllreduceMeanCompressed(std::span<double> data, Compression compression, Traffic traffic = Traffic::kTraining,
+                                 std::span<double> sent = {});
   // In place: data <- Σ_ranks data, summed in rank order.
   Status AllreduceSum(std::span<double> data, Traffic traffic = Traffic::kEvaluation);
   // Every rank's `mine` (the same length on every rank), in rank order, on
@@ -133,6 +136,9 @@ class Communicator {
   // wrapper's place to act between rounds. The backends do nothing.
   virtual Status BeforeTrainingRound(std::uint64_t /*round*/) { return Status::OK(); }
 
+  // WaitForAll, DoAllreduceSum, then the round's deadline cleared and the
+  // call counted (its bytes and time): every public all-reduce goes through it.
+  Status CountedAllreduce(std::span<std::byte> data, DataType type, Traffic traffic);
   template <class T>
   Status AllreduceMeanImpl(std::span<T> data, DataType type, Traffic traffic);
   Status Account(Traffic traffic, std::size_t bytes, double seconds, Status status);

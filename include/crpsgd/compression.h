@@ -31,7 +31,7 @@ Result<Compression> ParseCompression(std::string_view name);
 
 // int8 blocks of L values (1 <= L <= kInt8BlockValues): a float32 scale and L
 // steps, 4 + L bytes. A message of n values takes ⌈n/256⌉ blocks of equal
-// length (the last padded with at most one value a block): Int8WireOf(n).
+// length (the last padded with at most one value a block): WireTypeOf.
 constexpr std::size_t kInt8BlockValues = 256;
 DataType Int8BlocksOf(std::size_t block_values);
 bool IsInt8Blocks(DataType type);

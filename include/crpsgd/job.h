@@ -11,6 +11,7 @@
 // only parses flags into a JobSpec, launches and prints the table.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -121,6 +122,11 @@ struct JobSpec {
   std::vector<double> initial_x;  // init_model's weights; empty: zeros
 
   bool network() const { return objective != nullptr && objective->network(); }
+  // A request samples with --sampling global: every worker needs the whole training set.
+  bool samples_globally() const {
+    return std::any_of(requests.begin(), requests.end(),
+                       [](const RunRequest& r) { return r.options.sampling == Sampling::kGlobal; });
+  }
 };
 
 // The settings of `spec` that no data is needed to check, each at once:

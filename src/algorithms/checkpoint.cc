@@ -204,8 +204,7 @@ Result<WorkerCheckpoint> ReadCheckedFile(const std::filesystem::path& dir, std::
 
 }  // namespace
 
-Result<std::vector<WorkerCheckpoint>> ReadLatestCheckpoint(const std::filesystem::path& dir, int rank, int workers,
-                                                           const Identity& identity, std::uint64_t* round) {
+Result<LatestRecord> ReadLatest(const std::filesystem::path& dir) {
   const std::filesystem::path latest_path = dir / "LATEST";
   std::ifstream in(latest_path);
   if (!in) {
@@ -213,15 +212,26 @@ Result<std::vector<WorkerCheckpoint>> ReadLatestCheckpoint(const std::filesystem
                             ": no checkpoint to resume from (no LATEST; was the run started with "
                             "--checkpoint-every?)");
   }
-  std::uint64_t writers = 0;
+  LatestRecord latest;
   try {
-    const nlohmann::json latest = nlohmann::json::parse(in);
-    *round = latest.at("round").get<std::uint64_t>();
-    writers = latest.at("workers").get<std::uint64_t>();
+    const nlohmann::json json = nlohmann::json::parse(in);
+    latest.round = json.at("round").get<std::uint64_t>();
+    latest.writers = json.at("workers").get<std::uint64_t>();
+    latest.identity = ParseIdentityText(json.at("identity").get<std::string>());
   } catch (const nlohmann::json::exception& e) {
     return Status::Corruption(latest_path.string() + ": corrupt (" + e.what() + ")");
   }
-  if (writers < 1 || writers > 1u << 20) return Status::Corruption(latest_path.string() + ": corrupt (workers)");
+  if (latest.writers < 1 || latest.writers > 1u << 20) {
+    return Status::Corruption(latest_path.string() + ": corrupt (workers)");
+  }
+  return latest;
+}
+
+Result<std::vector<WorkerCheckpoint>> ReadLatestCheckpoint(const std::filesystem::path& dir, int rank, int workers,
+                                                           const Identity& identity, std::uint64_t* round) {
+  CRPSGD_ASSIGN_OR_RETURN(const LatestRecord latest, ReadLatest(dir));
+  *round = latest.round;
+  const std::uint64_t writers = latest.writers;
   std::vector<WorkerCheckpoint> files;
   if (writers == static_cast<std::uint64_t>(workers)) {
     CRPSGD_ASSIGN_OR_RETURN(WorkerCheckpoint mine, ReadCheckedFile(dir, *round, rank, workers, identity));
@@ -241,33 +251,23 @@ Result<std::vector<WorkerCheckpoint>> ReadLatestCheckpoint(const std::filesystem
 namespace crpsgd {
 
 std::optional<int> CheckpointPlanWorkers(const std::filesystem::path& dir) {
-  std::ifstream in(dir / "LATEST");
-  if (!in) return std::nullopt;
-  try {
-    const nlohmann::json latest = nlohmann::json::parse(in);
-    for (const auto& [key, value] : internal::ParseIdentityText(latest.at("identity").get<std::string>())) {
-      if (key == "workers" && std::stoi(value) >= 1) return std::stoi(value);
+  const Result<internal::LatestRecord> latest = internal::ReadLatest(dir);
+  if (!latest.ok()) return std::nullopt;  // none, or corrupt: ReadLatestCheckpoint says what is wrong
+  for (const auto& [key, value] : latest->identity) {
+    if (key != "workers") continue;
+    try {
+      if (std::stoi(value) >= 1) return std::stoi(value);
+    } catch (const std::exception&) {  // not a number: the identity check names it
     }
-  } catch (const std::exception&) {  // a corrupt LATEST: ReadLatestCheckpoint says what is wrong
   }
   return std::nullopt;
 }
 
 Status CheckCheckpointMatches(const std::filesystem::path& dir, int workers,
                               const std::vector<std::pair<std::string, std::string>>& identity) {
-  std::ifstream in(dir / "LATEST");
-  if (!in) return Status::OK();  // none: Train says so
-  std::uint64_t their_workers = 0;
-  std::string text;
-  try {
-    const nlohmann::json latest = nlohmann::json::parse(in);
-    their_workers = latest.at("workers").get<std::uint64_t>();
-    text = latest.at("identity").get<std::string>();
-  } catch (const nlohmann::json::exception&) {
-    return Status::OK();  // ReadLatestCheckpoint reports what is wrong with it
-  }
-  const std::string differences =
-      internal::IdentityDifferences(their_workers, workers, internal::ParseIdentityText(text), identity);
+  const Result<internal::LatestRecord> latest = internal::ReadLatest(dir);
+  if (!latest.ok()) return Status::OK();  // none, or corrupt: Train says what is wrong
+  const std::string differences = internal::IdentityDifferences(latest->writers, workers, latest->identity, identity);
   if (differences.empty()) return Status::OK();
   return Status::InvalidArgument("--resume: the checkpoint in " + dir.string() +
                                  " belongs to another run: " + differences);

@@ -45,6 +45,15 @@ Result<WorkerCheckpoint> ReadWorkerCheckpoint(const std::filesystem::path& path)
 // rank 0 points DIR/LATEST at `round`, then the files of `previous` go.
 Status WriteCheckpoint(Communicator& comm, const std::filesystem::path& dir, std::uint64_t round,
                        std::uint64_t previous, const WorkerCheckpoint& mine);
+// DIR/LATEST: the round of the last complete checkpoint, how many workers
+// wrote it, and the identity of its run. NotFound without one, Corruption
+// naming the file when it does not parse.
+struct LatestRecord {
+  std::uint64_t round = 0, writers = 0;
+  std::vector<std::pair<std::string, std::string>> identity;
+};
+Result<LatestRecord> ReadLatest(const std::filesystem::path& dir);
+
 // The round DIR/LATEST names and the files of it this worker reads, each
 // checked against `identity` (and its rank). A checkpoint written by as many
 // workers as there are now: this worker's own file. By another number of

@@ -31,10 +31,9 @@ Status RoundExchange::AverageCompressed(Communicator& comm, std::span<double> va
   message_.assign(values.begin(), values.end());
   for (std::size_t j = 0; j < values.size(); ++j) message_[j] += residual[j];
   message_.insert(message_.end(), state.begin(), state.end());
-  sent_ = message_;  // what the wire makes of this worker's message
-  CompressionRoundTrip(sent_, compression_);
-  for (std::size_t j = 0; j < values.size(); ++j) residual[j] = message_[j] - sent_[j];
-  CRPSGD_RETURN_IF_ERROR(comm.AllreduceMeanCompressed(message_, compression_, Traffic::kTraining));
+  sent_.resize(message_.size());  // what the wire makes of this worker's message
+  CRPSGD_RETURN_IF_ERROR(comm.AllreduceMeanCompressed(message_, compression_, Traffic::kTraining, sent_));
+  for (std::size_t j = 0; j < values.size(); ++j) residual[j] = (values[j] + residual[j]) - sent_[j];
   TakeMean(std::span<const double>(message_), values);
   return Status::OK();
 }

@@ -125,14 +125,13 @@ Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, 
 }  // namespace
 
 Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Communicator& comm) {
-  CRPSGD_RETURN_IF_ERROR(options.algorithm.Validate(comm.size()));
+  const int plan_workers = PlanWorkers(options.checkpoint, comm.size());  // resumed elsewhere: the plan's N
+  CRPSGD_RETURN_IF_ERROR(options.algorithm.Validate(plan_workers));
   CRPSGD_RETURN_IF_ERROR(options.targets.Validate());
   if ((options.targets.gap || options.targets.relative_gap) && !options.f_star) {
     return Status::InvalidArgument(std::string(options.targets.gap ? "--target-gap" : "the stop rule's relative gap") +
                                    " needs f* (TrainOptions::f_star): a convex problem, evaluated on all samples");
   }
-  const int plan_workers = PlanWorkers(options.checkpoint, comm.size());
-  if (plan_workers != comm.size()) CRPSGD_RETURN_IF_ERROR(options.algorithm.Validate(plan_workers));
   if (options.algorithm.rounds == 0) return TrainFitted(options, f, comm, plan_workers);
   TrainOptions fitted = options;  // --rounds: the parameters that spend the budget in R rounds
   CRPSGD_ASSIGN_OR_RETURN(fitted.algorithm, FitToRounds(options.algorithm, plan_workers));

@@ -1,14 +1,13 @@
 #include "crpsgd/communicator.h"
 
-#include <cstdint>
-
-#include "crpsgd/compression.h"
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <vector>
+
+#include "crpsgd/compression.h"
 
 namespace crpsgd {
 
@@ -88,17 +87,20 @@ Status Communicator::WaitForAll(Traffic traffic) {
   return Status::OK();
 }
 
-template <class T>
-Status Communicator::AllreduceMeanImpl(std::span<T> data, DataType type, Traffic traffic) {
+Status Communicator::CountedAllreduce(std::span<std::byte> data, DataType type, Traffic traffic) {
   CRPSGD_RETURN_IF_ERROR(WaitForAll(traffic));
   const auto start = std::chrono::steady_clock::now();
-  Status status = DoAllreduceSum(std::as_writable_bytes(data), type);
-  round_deadline_ = std::chrono::milliseconds(0);
-  if (status.ok()) {
-    const T n = static_cast<T>(size_);
-    for (T& v : data) v /= n;
-  }
-  return Account(traffic, data.size_bytes(), SecondsSince(start), std::move(status));
+  Status status = DoAllreduceSum(data, type);
+  round_deadline_ = std::chrono::milliseconds(0);  // the round's deadline is for this call only
+  return Account(traffic, data.size(), SecondsSince(start), std::move(status));
+}
+
+template <class T>
+Status Communicator::AllreduceMeanImpl(std::span<T> data, DataType type, Traffic traffic) {
+  CRPSGD_RETURN_IF_ERROR(CountedAllreduce(std::as_writable_bytes(data), type, traffic));
+  const T n = static_cast<T>(size_);
+  for (T& v : data) v /= n;
+  return Status::OK();
 }
 
 Status Communicator::AllreduceMean(std::span<double> data, Traffic traffic) {
@@ -109,23 +111,21 @@ Status Communicator::AllreduceMean(std::span<float> data, Traffic traffic) {
   return AllreduceMeanImpl(data, DataType::kFloat32, traffic);
 }
 
-Status Communicator::AllreduceMeanCompressed(std::span<double> data, Compression compression, Traffic traffic) {
-  if (compression == Compression::kNone) return AllreduceMean(data, traffic);
+Status Communicator::AllreduceMeanCompressed(std::span<double> data, Compression compression, Traffic traffic,
+                                             std::span<double> sent) {
+  if (compression == Compression::kNone) {
+    if (!sent.empty()) std::copy(data.begin(), data.end(), sent.begin());
+    return AllreduceMean(data, traffic);
+  }
   std::vector<std::byte> wire = EncodeValues(data, compression);
-  CRPSGD_RETURN_IF_ERROR(WaitForAll(traffic));
-  const auto start = std::chrono::steady_clock::now();
-  Status status = DoAllreduceSum(wire, WireTypeOf(compression, data.size()));
-  round_deadline_ = std::chrono::milliseconds(0);
-  if (status.ok()) DecodeValues(wire, compression, data);
-  return Account(traffic, wire.size(), SecondsSince(start), std::move(status));
+  if (!sent.empty()) DecodeValues(wire, compression, sent);
+  CRPSGD_RETURN_IF_ERROR(CountedAllreduce(wire, WireTypeOf(compression, data.size()), traffic));
+  DecodeValues(wire, compression, data);
+  return Status::OK();
 }
 
 Status Communicator::AllreduceSum(std::span<double> data, Traffic traffic) {
-  CRPSGD_RETURN_IF_ERROR(WaitForAll(traffic));
-  const auto start = std::chrono::steady_clock::now();
-  Status status = DoAllreduceSum(std::as_writable_bytes(data), DataType::kFloat64);
-  round_deadline_ = std::chrono::milliseconds(0);
-  return Account(traffic, data.size_bytes(), SecondsSince(start), std::move(status));
+  return CountedAllreduce(std::as_writable_bytes(data), DataType::kFloat64, traffic);
 }
 
 Result<std::vector<double>> Communicator::Allgather(std::span<const double> mine, Traffic traffic) {

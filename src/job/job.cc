@@ -40,8 +40,7 @@ Result<WorkerObjectives> MakeObjectives(const JobSpec& job, const LoadedData& da
 // (TrainOptions::global_objective); null where no request samples that way.
 Result<std::unique_ptr<Objective>> MakeGlobalObjective(const JobSpec& job, const LoadedData& data,
                                                        const Communicator& comm, std::uint64_t seed) {
-  const auto global = [](const RunRequest& r) { return r.options.sampling == Sampling::kGlobal; };
-  if (std::none_of(job.requests.begin(), job.requests.end(), global)) return std::unique_ptr<Objective>();
+  if (!job.samples_globally()) return std::unique_ptr<Objective>();
   if (data.byte_range()) {
     return Status::InvalidArgument("--sampling global reads the whole training set on every worker: --sharding random");
   }

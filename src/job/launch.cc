@@ -56,8 +56,7 @@ LaunchResult LaunchInProcess(JobSpec& job, int workers, const std::function<Stat
     return Failed(TooFewSamples("--workers (" + std::to_string(workers) + ")", data->num_train_samples));
   }
   if (Status adopted = AdoptLoadedData(job, *data); !adopted.ok()) return Failed(adopted);
-  const auto global = [](const RunRequest& r) { return r.options.sampling == Sampling::kGlobal; };
-  if (!data->byte_range() && std::any_of(job.requests.begin(), job.requests.end(), global)) {
+  if (!data->byte_range() && job.samples_globally()) {
     data->whole_train = std::make_shared<const Dataset>(data->train);  // one copy for every worker thread
   }
   std::vector<SeedIndependent> caches(static_cast<std::size_t>(workers));  // one per worker thread
