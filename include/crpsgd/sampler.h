@@ -35,9 +35,9 @@ class Sampler {
  public:
   virtual ~Sampler() = default;
   // A step of `batch` samples per worker of the run's plan begins: how many
-  // this worker takes (the Next calls that follow, `batch` but for kGlobal
-  // on another number of workers than planned, where it is this worker's
-  // share of the step's planned samples, which may be 0).
+  // this worker takes (the Next calls that follow): `batch`, but on another
+  // number of workers than planned (kWithReplacement, kGlobal) this worker's
+  // share of the step's planned samples, which may be 0.
   virtual std::size_t Claim(std::size_t batch) { return batch; }
   // Replaces *out with the next `count` sample indices.
   virtual void Next(std::size_t count, std::vector<std::size_t>* out) = 0;

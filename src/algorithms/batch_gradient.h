@@ -21,8 +21,8 @@ class BatchGradient {
       : f_(f), sampler_(sampler), max_micro_(max_micro) {}
 
   // Overwrites grad with ḡ; costs `batch` SFO calls per worker of the plan.
-  // (On another number of workers than planned, --sampling global, a worker
-  // averages its share of the step's samples: Sampler::Claim; none, zero.)
+  // (On another number of workers than planned, a worker averages its share
+  // of the step's samples: Sampler::Claim; none, zero.)
   void Compute(std::span<const double> x, std::uint64_t batch, std::span<double> grad) {
     std::fill(grad.begin(), grad.end(), 0.0);
     const std::uint64_t mine = sampler_.Claim(batch);

@@ -28,9 +28,8 @@ class WithReplacementSampler final : public Sampler {
         seed_(seed),
         place_(place),
         rng_(DeriveSeed(seed, RngStream::kSampler, static_cast<std::uint64_t>(place.rank))) {}
-  // On the plan's workers, `batch`; on others, a share of the step's planned samples.
+  // Its share of the step's planned samples (on the plan's workers, `batch`).
   std::size_t Claim(std::size_t batch) override {
-    if (place_.workers == place_.plan_workers) return batch;
     const StepShare share = ShareOfStep(static_cast<std::uint64_t>(place_.plan_workers) * batch, place_);
     return static_cast<std::size_t>(share.end - share.begin);
   }
