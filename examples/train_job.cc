@@ -53,11 +53,7 @@ int main(int argc, char** argv) {
   } else {
     run.options.params.Set("rho", std::strtod(rho.c_str(), nullptr));
   }
-  if (const crpsgd::Status valid = crpsgd::ValidateRequest(run); !valid.ok()) {
-    std::fprintf(stderr, "error: %s\n", valid.message().c_str());
-    return 2;
-  }
-  spec.requests = {run};
+  spec.requests = {run};  // the job checks it on the workers it has (once), before it writes anything
   spec.seeds = {1};
 
   spec.out = argv[2];
@@ -69,7 +65,7 @@ int main(int argc, char** argv) {
   const crpsgd::LaunchResult result = crpsgd::Launch(spec, launch);
   if (!result.status.ok()) {
     std::fprintf(stderr, "error: %s\n", result.status.message().c_str());
-    return 1;
+    return result.status.code() == crpsgd::StatusCode::kInvalidArgument ? 2 : 1;
   }
   const crpsgd::RunSummary& summary = result.report.runs.front().summary;
   std::printf("%s: %llu rounds, %llu SFO per worker, loss %.8f\n", algo.c_str(),

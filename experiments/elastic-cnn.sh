@@ -3,12 +3,14 @@
 # of Fashion-MNIST on 4 in-process workers (local SGD b = 16, I = 8, the step
 # 0.05, momentum 0.9), never stopped, and the same run killed (kill -9 of the
 # process) past a third of its rounds, resumed on 3 workers, killed past two
-# thirds, resumed on 4. The network has batch norm, so it samples with
-# replacement: the resumed run follows another sample path (docs/reliability.md).
+# thirds, resumed on 4. SAMPLING=global (the default): one order of the whole
+# set that the run keeps across the resumes, every worker's shard a slice of
+# its whole-set objective (one batch-norm state); SAMPLING=with-replacement:
+# the resumed run follows another sample path (docs/reliability.md).
 # Reports each seed's test accuracy of both, the difference and its mean.
 #
 # About 4 minutes a seed on 2 cores. Usage:
-#   [SEEDS="1 2 3"] [OUT=out/elastic-cnn] experiments/elastic-cnn.sh
+#   [SEEDS="1 2 3"] [SAMPLING=global] [OUT=out/elastic-cnn] experiments/elastic-cnn.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 crpsgd=${CRPSGD:-./build/crpsgd}
@@ -19,7 +21,7 @@ model=out/your-own-model
 mkdir -p "$out"
 train=(train -q --model "$model/cnn.pt" --data "$model/train.pt" --test-data "$model/test.pt" --normalize
        --threads 1 --algo local-sgd --batch 16 --sync-period 8 --lr 0.05 --momentum 0.9 --budget 15000
-       --checkpoint-every 2)
+       --checkpoint-every 2 --sampling "${SAMPLING:-global}")
 printf 'seed\tnever stopped\tlost and regained\tdifference (points)\n' > "$out/results.tsv"
 for seed in ${SEEDS:-1 2 3}; do
   echo "elastic-cnn: seed $seed" >&2

@@ -115,7 +115,8 @@ struct AlgorithmOptions {
   AlgorithmFields params;
 
   // Every constraint, with a message that names the flag. Catalyst's budget
-  // split depends on the number of workers N.
+  // split depends on the number of workers N. Whether R is reachable by the
+  // parameters is FitToRounds' check (it fits them) and Train's (it runs them).
   Status Validate(int workers = 1) const;
   // "B=1", "B1=1 rho=1.1", "b=1 I=10", "B1=1 rho=1.1 theta=1": the parameters that define the run.
   std::string Describe() const;
@@ -179,12 +180,13 @@ struct AlgorithmPlan {
 };
 AlgorithmPlan PlanAlgorithm(const AlgorithmOptions& options, int workers = 1);
 
-// --rounds R: the options with the parameters that spend the budget T in at
-// most R rounds (options.rounds; unchanged when 0): psgd B = ⌈T/R⌉; local-sgd
-// I = ⌈⌊T/b⌋/R⌉; cr-psgd the smallest ρ whose Algorithm-1 plan from B₁ takes
-// at most R rounds; auto spends exactly T in exactly R rounds (its own plan).
-// cr-psgd-catalyst and --rho auto are refused. Idempotent. `note`, when
-// given, says what was chosen.
+// --rounds R: the options checked (Validate) and with the parameters that
+// spend the budget T in at most R rounds (options.rounds; unchanged when 0):
+// psgd B = ⌈T/R⌉; local-sgd I = ⌈⌊T/b⌋/R⌉; cr-psgd the smallest ρ whose
+// Algorithm-1 plan from B₁ takes at most R rounds; auto spends exactly T in
+// exactly R rounds (its own plan). cr-psgd-catalyst and --rho auto are
+// refused. Idempotent. `note`, when given, says what was chosen. Train runs
+// the parameters it is given and refuses R they do not reach: fit first.
 Result<AlgorithmOptions> FitToRounds(AlgorithmOptions options, int workers = 1, std::string* note = nullptr);
 
 // auto's samples per worker in round r = 1..R: with `rounds` R ≤ T, S_r spends

@@ -48,4 +48,8 @@ Status CheckCheckpointMatches(const std::filesystem::path& dir, int workers,
 // any number of workers keeps; nullopt when `dir` holds no (readable) checkpoint.
 std::optional<int> CheckpointPlanWorkers(const std::filesystem::path& dir);
 
+// The round of the last checkpoint in `dir`, which a resume continues from;
+// nullopt when `dir` holds no (readable) checkpoint.
+std::optional<std::uint64_t> LatestCheckpointRound(const std::filesystem::path& dir);
+
 }  // namespace crpsgd

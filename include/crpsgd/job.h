@@ -48,8 +48,11 @@ struct RunRequest {
   AlgorithmOptions options;           // lr filled in later when lr_multiple or safe_step is set
   std::optional<double> lr_multiple;  // γ = lr_multiple / L̂ (--lr auto*K, sweeps)
   bool safe_step = false;             // --lr auto: γ = SafeStep(L̂, L̄, batch)
-  std::string name;                   // output subfolder in a sweep ("" for train)
-  int group = 0;                      // sweep: index of the --run this request came from
+  // Output subfolder in a sweep ("" for train); kRunParameters in it becomes
+  // the parameters as --rounds fitted them ("psgd_{parameters}_lr2overL").
+  std::string name;
+  int group = 0;       // sweep: index of the --run this request came from
+  std::string source;  // where it was asked for, leading its errors ("--run 'psgd:batch=4'"); "" for train
   // The budget in passes over the training data (--epochs E, --budget auto):
   // options.budget = ⌈E·n/N⌉ once the data are loaded (ResolveBudget).
   std::optional<double> epochs;
@@ -64,8 +67,13 @@ struct RunRequest {
 // n over `workers` N, at least one; unchanged without epochs.
 RunRequest ResolveBudget(RunRequest request, std::size_t total_samples, int workers);
 
-// The request's options on N workers (catalyst's split depends on N); a step
-// still to come from L̂ is not checked.
+// In RunRequest::name: the run's parameters, as fitted ("B=300").
+inline constexpr const char* kRunParameters = "{parameters}";
+
+// The request's options on N workers (catalyst's split depends on N), as the
+// job checks them; a step still to come from L̂ and a budget still to come
+// from the data are not checked. For a tool that reports every bad setting at
+// once; a job checks each of its requests itself, once.
 Status ValidateRequest(const RunRequest& request, int workers = 1);
 // A run's description made into a folder name: "psgd B=1" -> "psgd_B-1".
 std::string RunFolderName(std::string description);
@@ -147,7 +155,7 @@ Status AdoptLoadedData(JobSpec& spec, const LoadedData& data);
 std::optional<std::string> FinishedRun(const JobSpec& spec);
 
 struct RunOutcome {
-  RunRequest request;  // its options as --rounds set them (FitToRounds)
+  RunRequest request;  // its options as --rounds set them (FitToRounds), its folder name made
   std::uint64_t seed = 0;
   Status status;       // OK or Diverged (a sweep keeps going past a diverged step)
   RunSummary summary;  // valid when status is OK

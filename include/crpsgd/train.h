@@ -87,7 +87,8 @@ struct TrainOptions {
   // --sampling global (algorithm.sampling): this worker's objective over the
   // whole training set, which the sampler's indices name and the algorithm
   // trains on; Train's f stays the worker's shard, for evaluation. Required
-  // with kGlobal; of f's dimension, with no state outside x (ModelState).
+  // with kGlobal; of f's dimension. With state outside x (ModelState: batch
+  // norm), f must share it: a SliceObjective of this one (slice_objective.h).
   const Objective* global_objective = nullptr;
   std::vector<double> initial_x;          // x₁; empty = zeros
   std::optional<NetworkModel> net_model;  // when set, records report net_model_s
@@ -129,8 +130,21 @@ struct RunSummary {
 };
 
 // With options.checkpoint.resume, the run goes on from the checkpoint on the
-// workers there are, as many as wrote it or not (checkpoint.h).
+// workers there are, as many as wrote it or not (checkpoint.h). Runs the
+// algorithm's parameters as given: with options.algorithm.rounds R they must
+// reach R (FitToRounds makes them), else InvalidArgument. Checks the options
+// first (CheckTrainOptions), then TrainChecked.
 Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Communicator& comm);
+
+// Train's checks, every one a message naming the flag: the algorithm's
+// settings on `plan_workers` (Validate), R reached by its parameters, f's
+// batch floor (CheckBatchFloor), the targets' values.
+Status CheckTrainOptions(const TrainOptions& options, const Objective& f, int plan_workers);
+
+// Train without CheckTrainOptions, for a caller that made the same checks
+// itself, once, before it wrote anything (the job: FitToRounds, CheckBatchFloor
+// and ValidateJob's targets, before --out is touched).
+Result<RunSummary> TrainChecked(const TrainOptions& options, const Objective& f, Communicator& comm);
 
 // The N a run plans for: the workers there are, or, resuming, the plan's N of
 // the checkpoint (CheckpointPlanWorkers).
@@ -150,7 +164,7 @@ std::vector<std::pair<std::string, std::string>> EarlyRunIdentity(const Algorith
 
 // The algorithm's smallest batch against the objective's floor (a network's
 // batch norm needs 2): InvalidArgument naming the flag, the layer and the
-// minimum. Train checks it first; a tool checks it before writing anything.
+// minimum. CheckTrainOptions checks it; the job before writing anything.
 Status CheckBatchFloor(const AlgorithmOptions& options, const Objective& f);
 
 struct SmoothnessEstimate {

@@ -188,10 +188,16 @@ Status AlgorithmOptions::Validate(int workers) const {
                     "local-sgd; not ") +
         (adaptive_batch() ? "--rho auto (its norm test rides in the message)" : AlgorithmName(kind))));
   }
+  if (rounds > 0 && spec.fit_rounds == nullptr) {
+    errors.Add(Status::InvalidArgument(std::string("--rounds: ") + AlgorithmName(kind) +
+                                       " cannot plan its rounds from R (its rounds are K inner cr-psgd runs): set "
+                                       "--outer-iters and --inner-budget instead"));
+  } else if (rounds > 0 && budget >= 1 && rounds > budget) {
+    errors.Add(Status::InvalidArgument("--rounds " + std::to_string(rounds) + " is above --budget " +
+                                       std::to_string(budget) + ": every round needs a sample per worker"));
+  }
   if (budget >= 1) errors.Add(spec.validate(*this, workers));  // the algorithm's own
-  if (!errors.ok()) return errors.ToStatus();
-  if (rounds > 0) return FitToRounds(*this, workers).status();  // R must be reachable
-  return Status::OK();
+  return errors.ToStatus();
 }
 
 std::string AlgorithmOptions::Describe() const {

@@ -250,6 +250,12 @@ Result<std::vector<WorkerCheckpoint>> ReadLatestCheckpoint(const std::filesystem
 
 namespace crpsgd {
 
+std::optional<std::uint64_t> LatestCheckpointRound(const std::filesystem::path& dir) {
+  const Result<internal::LatestRecord> latest = internal::ReadLatest(dir);
+  if (!latest.ok()) return std::nullopt;  // none, or corrupt: ReadLatestCheckpoint says what is wrong
+  return latest->round;
+}
+
 std::optional<int> CheckpointPlanWorkers(const std::filesystem::path& dir) {
   const Result<internal::LatestRecord> latest = internal::ReadLatest(dir);
   if (!latest.ok()) return std::nullopt;  // none, or corrupt: ReadLatestCheckpoint says what is wrong

@@ -84,18 +84,9 @@ Result<AlgorithmKind> ParseAlgorithm(std::string_view name) {
 
 Result<AlgorithmOptions> FitToRounds(AlgorithmOptions options, int workers, std::string* note) {
   if (note != nullptr) note->clear();
+  CRPSGD_RETURN_IF_ERROR(options.Validate(workers));  // R's own checks too: a method that fits, R <= T
   if (options.rounds == 0) return options;
-  const internal::AlgorithmSpec& spec = internal::SpecOf(options.kind);
-  if (spec.fit_rounds == nullptr) {
-    return Status::InvalidArgument(std::string("--rounds: ") + AlgorithmName(options.kind) +
-                                   " cannot plan its rounds from R (its rounds are K inner cr-psgd runs): set "
-                                   "--outer-iters and --inner-budget instead");
-  }
-  if (options.rounds > options.budget) {
-    return Status::InvalidArgument("--rounds " + std::to_string(options.rounds) + " is above --budget " +
-                                   std::to_string(options.budget) + ": every round needs a sample per worker");
-  }
-  CRPSGD_RETURN_IF_ERROR(spec.fit_rounds(options, workers));
+  CRPSGD_RETURN_IF_ERROR(internal::SpecOf(options.kind).fit_rounds(options, workers));
   if (note != nullptr) {
     const AlgorithmPlan plan = PlanAlgorithm(options, workers);
     *note = "--rounds " + std::to_string(options.rounds) + ": " + AlgorithmName(options.kind) + " " +

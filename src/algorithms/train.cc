@@ -17,6 +17,7 @@
 #include "algorithms/train_monitor.h"
 #include "crpsgd/evaluation.h"
 #include "crpsgd/files.h"
+#include "crpsgd/slice_objective.h"
 
 namespace crpsgd {
 
@@ -120,22 +121,25 @@ Status RunTargets::Validate() const {
   return Status::OK();
 }
 
-namespace {
-Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, Communicator& comm, int plan_workers);
-}  // namespace
+Status CheckTrainOptions(const TrainOptions& options, const Objective& f, int plan_workers) {
+  const AlgorithmOptions& algorithm = options.algorithm;
+  CRPSGD_RETURN_IF_ERROR(algorithm.Validate(plan_workers));
+  if (algorithm.rounds > 0) {  // Train runs the parameters it is given: they must reach R
+    const AlgorithmPlan plan = PlanAlgorithm(algorithm, plan_workers);
+    if (plan.rounds > algorithm.rounds) {
+      return Status::InvalidArgument("rounds " + std::to_string(algorithm.rounds) + ": " +
+                                     AlgorithmName(algorithm.kind) + " " + algorithm.Describe() + " takes " +
+                                     std::to_string(plan.rounds) +
+                                     " rounds; fit its parameters to R first (FitToRounds)");
+    }
+  }
+  CRPSGD_RETURN_IF_ERROR(CheckBatchFloor(algorithm, f));
+  return options.targets.Validate();
+}
 
 Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Communicator& comm) {
-  const int plan_workers = PlanWorkers(options.checkpoint, comm.size());  // resumed elsewhere: the plan's N
-  CRPSGD_RETURN_IF_ERROR(options.algorithm.Validate(plan_workers));
-  CRPSGD_RETURN_IF_ERROR(options.targets.Validate());
-  if ((options.targets.gap || options.targets.relative_gap) && !options.f_star) {
-    return Status::InvalidArgument(std::string(options.targets.gap ? "--target-gap" : "the stop rule's relative gap") +
-                                   " needs f* (TrainOptions::f_star): a convex problem, evaluated on all samples");
-  }
-  if (options.algorithm.rounds == 0) return TrainFitted(options, f, comm, plan_workers);
-  TrainOptions fitted = options;  // --rounds: the parameters that spend the budget in R rounds
-  CRPSGD_ASSIGN_OR_RETURN(fitted.algorithm, FitToRounds(options.algorithm, plan_workers));
-  return TrainFitted(fitted, f, comm, plan_workers);
+  CRPSGD_RETURN_IF_ERROR(CheckTrainOptions(options, f, PlanWorkers(options.checkpoint, comm.size())));
+  return TrainChecked(options, f, comm);
 }
 
 int PlanWorkers(const CheckpointOptions& checkpoint, int workers) {
@@ -145,8 +149,12 @@ int PlanWorkers(const CheckpointOptions& checkpoint, int workers) {
 
 namespace {
 
+// What only the run's own inputs can say (the options' checks are CheckTrainOptions').
 Status CheckTrainInputs(const TrainOptions& options, const Objective& f, const Communicator& comm) {
-  CRPSGD_RETURN_IF_ERROR(CheckBatchFloor(options.algorithm, f));
+  if ((options.targets.gap || options.targets.relative_gap) && !options.f_star) {
+    return Status::InvalidArgument(std::string(options.targets.gap ? "--target-gap" : "the stop rule's relative gap") +
+                                   " needs f* (TrainOptions::f_star): a convex problem, evaluated on all samples");
+  }
   if (f.num_samples() == 0) {
     return Status::InvalidArgument("worker " + std::to_string(comm.rank()) + " has an empty shard");
   }
@@ -221,14 +229,20 @@ Result<const Objective*> TrainedObjective(const TrainOptions& options, const Obj
         "(TrainOptions::global_objective)");
   }
   if (global->dim() != f.dim()) return Status::InvalidArgument("the global objective's dimension differs from f's");
-  if (global->model_state() != nullptr || f.model_state() != nullptr) {
+  const auto* slice = dynamic_cast<const SliceObjective*>(&f);
+  const bool one_state = slice != nullptr && &slice->whole() == global;
+  if ((global->model_state() != nullptr || f.model_state() != nullptr) && !one_state) {  // two would drift apart
     return Status::InvalidArgument(
-        "--sampling global is for models without state outside x (not batch norm): use --sampling with-replacement");
+        "--sampling global with state outside x (batch norm): f must share the global objective's state (make f a "
+        "SliceObjective of it, as the job does)");
   }
   return global;
 }
 
-Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, Communicator& comm, int plan_workers) {
+}  // namespace
+
+Result<RunSummary> TrainChecked(const TrainOptions& options, const Objective& f, Communicator& comm) {
+  const int plan_workers = PlanWorkers(options.checkpoint, comm.size());  // resumed elsewhere: the plan's N
   CRPSGD_ASSIGN_OR_RETURN(const Objective* trained, TrainedObjective(options, f));
   CRPSGD_RETURN_IF_ERROR(CheckTrainInputs(options, *trained, comm));
   // A second run on the same objective starts where the first did.
@@ -284,8 +298,6 @@ Result<RunSummary> TrainFitted(const TrainOptions& options, const Objective& f, 
   summary.x = std::move(x);
   return summary;
 }
-
-}  // namespace
 
 Result<SmoothnessEstimate> EstimateLipschitz(const Objective& f, Communicator& comm) {
   CRPSGD_ASSIGN_OR_RETURN(const std::optional<SmoothnessConstants> computed, f.GlobalSmoothness(comm));
@@ -346,6 +358,11 @@ Result<AlgorithmOptions> ResolveStep(AlgorithmOptions options, const StepRule& r
     }
   }
   if (rule.kind == StepRule::Kind::kSafe) options.lr = SafeStep(*smoothness, options, workers);
+  if (rule.needs_smoothness() && (!(options.lr > 0.0) || !std::isfinite(options.lr))) {  // L̂ of 0 or infinity
+    std::ostringstream os;
+    os << "--lr auto: the step from L = " << smoothness->value << " is " << options.lr << "; pass --lr";
+    return Status::InvalidArgument(os.str());
+  }
   if (internal::SpecOf(options.kind).stable_first_batch && options.adaptive_batch() && smoothness) {
     const std::uint64_t first_batch = internal::GrowingBatchOf(options).first_batch;
     const std::uint64_t stable =

@@ -47,6 +47,10 @@ Status MpiError(const char* what, int code) {
     if (crpsgd_mpi_rc_ != MPI_SUCCESS) return MpiError(#call, crpsgd_mpi_rc_); \
   } while (0)
 
+// The process's exit code when the watchdog gives up on a peer: crpsgd's
+// "a worker was lost" (docs/errors.md; the tool's kExitWorkerLost).
+constexpr int kLostPeerExitCode = 5;
+
 // Ends the process from a thread of its own (which makes no MPI calls) when a
 // blocking MPI call has not returned by its deadline: a peer died or stopped
 // answering. Used around calls that cannot be polled (the native
@@ -55,8 +59,8 @@ Status MpiError(const char* what, int code) {
 // not. mpirun sees the exit and ends the other ranks.
 class CollectiveWatchdog {
  public:
-  // No thread when disabled (--mpi-timeout 0: every call may wait forever).
-  CollectiveWatchdog(int rank, bool enabled) : rank_(rank) {
+  // No thread when disabled (no deadline can be armed: every call may wait forever).
+  CollectiveWatchdog(int rank, std::string host, bool enabled) : rank_(rank), host_(std::move(host)) {
     if (enabled) thread_ = std::thread([this] { Watch(); });
   }
   ~CollectiveWatchdog() {
@@ -67,10 +71,13 @@ class CollectiveWatchdog {
     wake_.notify_all();
     if (thread_.joinable()) thread_.join();
   }
-  // Arms the watchdog for one call; a zero limit waits forever.
-  void Enter(std::chrono::seconds limit) {
-    limit_s_.store(limit.count(), std::memory_order_relaxed);
-    deadline_ms_.store(limit.count() > 0 ? Now() + limit.count() * 1000 : 0, std::memory_order_relaxed);
+  // Arms the watchdog for one call; a zero limit waits forever. `round` > 0:
+  // the call is that training round's all-reduce and `limit` its deadline
+  // (--round-timeout); 0: any call under --mpi-timeout.
+  void Enter(std::chrono::milliseconds limit, std::uint64_t round = 0) {
+    limit_ms_.store(limit.count(), std::memory_order_relaxed);
+    round_.store(round, std::memory_order_relaxed);
+    deadline_ms_.store(limit.count() > 0 ? Now() + limit.count() : 0, std::memory_order_relaxed);
   }
   void Leave() { deadline_ms_.store(0, std::memory_order_relaxed); }
 
@@ -84,17 +91,30 @@ class CollectiveWatchdog {
     while (!wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stop_; })) {
       const std::int64_t deadline = deadline_ms_.load(std::memory_order_relaxed);
       if (deadline == 0 || Now() < deadline) continue;
-      std::fprintf(stderr,
-                   "crpsgd: error: rank %d: an MPI call has not returned for %lld s: a peer died, stopped "
-                   "answering or is unreachable (--mpi-timeout); ending the job\n",
-                   rank_, static_cast<long long>(limit_s_.load(std::memory_order_relaxed)));
+      const double seconds = static_cast<double>(limit_ms_.load(std::memory_order_relaxed)) / 1000.0;
+      const std::uint64_t round = round_.load(std::memory_order_relaxed);
+      if (round > 0) {  // the ordered reduction's message, less the rank it can name
+        std::fprintf(stderr,
+                     "crpsgd: error: rank %d (host %s): a rank stopped answering: round %llu has waited %g s for "
+                     "them (--round-timeout; --mpi-reduction native cannot name it, ordered does); the last round "
+                     "every rank completed is %llu (resume from the checkpoint on the ranks that answer)\n",
+                     rank_, host_.c_str(), static_cast<unsigned long long>(round), seconds,
+                     static_cast<unsigned long long>(round - 1));
+      } else {
+        std::fprintf(stderr,
+                     "crpsgd: error: rank %d: an MPI call has not returned for %g s: a peer died, stopped "
+                     "answering or is unreachable (--mpi-timeout); ending the job\n",
+                     rank_, seconds);
+      }
       std::fflush(stderr);
-      std::_Exit(1);
+      std::_Exit(kLostPeerExitCode);
     }
   }
   const int rank_;
+  const std::string host_;
   std::atomic<std::int64_t> deadline_ms_{0};
-  std::atomic<std::int64_t> limit_s_{0};
+  std::atomic<std::int64_t> limit_ms_{0};
+  std::atomic<std::uint64_t> round_{0};
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
@@ -116,7 +136,8 @@ class MpiCommunicator final : public Communicator {
         host_of_rank_(std::move(host_of_rank)),
         machines_(machines),
         chunk_begin_(size + 1),
-        watchdog_(rank, /*enabled=*/timeout.count() > 0) {
+        // A round's deadline may arm it under the native reduction without --mpi-timeout.
+        watchdog_(rank, host_of_rank_[rank], /*enabled=*/timeout.count() > 0 || reduction == MpiReduction::kNative) {
     requests_.reserve(2 * size);
     request_peer_.reserve(2 * size);
   }
@@ -131,7 +152,9 @@ class MpiCommunicator final : public Communicator {
  private:
   // Arms the watchdog around a collective, disarms it on every path out.
   struct Watched {
-    Watched(CollectiveWatchdog& w, std::chrono::seconds limit) : watchdog(w) { watchdog.Enter(limit); }
+    Watched(CollectiveWatchdog& w, std::chrono::milliseconds limit, std::uint64_t round = 0) : watchdog(w) {
+      watchdog.Enter(limit, round);
+    }
     ~Watched() { watchdog.Leave(); }
     CollectiveWatchdog& watchdog;
   };
@@ -149,7 +172,11 @@ class MpiCommunicator final : public Communicator {
     const std::size_t elem = DataTypeSize(type);
     const std::size_t count = data.size() / elem;
     if (reduction_ == MpiReduction::kNative && (type == DataType::kFloat64 || type == DataType::kFloat32)) {
-      const Watched watched(watchdog_, timeout_);
+      // MPI_Allreduce cannot be polled: the watchdog keeps the round's deadline, or --mpi-timeout's.
+      const std::chrono::milliseconds round = round_deadline();
+      const bool by_round = round.count() > 0 && (timeout_.count() == 0 || round < timeout_);
+      const Watched watched(watchdog_, by_round ? round : std::chrono::milliseconds(timeout_),
+                            by_round ? round_in_progress() : 0);
       CRPSGD_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, data.data(), static_cast<int>(count), mpi_type, MPI_SUM, comm_));
       return Status::OK();
     }

@@ -10,8 +10,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -22,33 +24,49 @@
 #include "crpsgd/linear_models.h"
 #include "crpsgd/metrics.h"
 #include "crpsgd/output_folder.h"
+#include "crpsgd/slice_objective.h"
 #include "progress.h"
 
 namespace crpsgd {
 namespace {
 
 // This worker's shard and its objectives (the one --problem names).
-Result<WorkerObjectives> MakeObjectives(const JobSpec& job, const LoadedData& data, Communicator& comm,
-                                        std::uint64_t seed) {
+// A worker's objectives and, with --sampling global, its objective over the
+// whole training set (TrainOptions::global_objective; null otherwise).
+struct JobObjectives {
+  std::unique_ptr<Objective> global;  // first: a slice in `worker` refers to it, and goes before it
+  WorkerObjectives worker;
+};
+
+Result<JobObjectives> MakeObjectives(const JobSpec& job, const LoadedData& data, Communicator& comm,
+                                     std::uint64_t seed) {
   CRPSGD_ASSIGN_OR_RETURN(WorkerShard shard, ShardOf(data, job.data, comm.rank(), comm.size(), seed));
+  JobObjectives made;
+  if (job.samples_globally()) {
+    if (data.byte_range()) {
+      return Status::InvalidArgument(
+          "--sampling global reads the whole training set on every worker: --sharding random");
+    }
+    std::shared_ptr<const Dataset> whole = data.whole_train;  // in process: one copy every worker shares
+    if (whole == nullptr) whole = std::make_shared<const Dataset>(data.train);
+    const ObjectiveInputs inputs{whole,       shard.test,        data.num_classes, seed,
+                                 comm.rank(), data.class_labels, data.scaling};
+    CRPSGD_ASSIGN_OR_RETURN(WorkerObjectives over_whole, job.objective->make(job.objective_settings, inputs));
+    made.global = std::move(over_whole.train);
+    if (made.global->model_state() != nullptr) {
+      // State outside x (batch norm) is kept once: the worker's shard is a
+      // slice of the whole set's objective, which its test objective and saver share.
+      made.worker.train = std::make_unique<SliceObjective>(
+          *made.global, ShardIndices(data.train.num_samples(), comm.rank(), comm.size(), seed));
+      made.worker.test = std::move(over_whole.test);
+      made.worker.save_model = std::move(over_whole.save_model);
+      return made;
+    }
+  }
   const ObjectiveInputs inputs{shard.train, shard.test,        data.num_classes, seed,
                                comm.rank(), data.class_labels, data.scaling};
-  return job.objective->make(job.objective_settings, inputs);  // settings checked once, before loading
-}
-
-// --sampling global: this worker's objective over the whole training set
-// (TrainOptions::global_objective); null where no request samples that way.
-Result<std::unique_ptr<Objective>> MakeGlobalObjective(const JobSpec& job, const LoadedData& data,
-                                                       const Communicator& comm, std::uint64_t seed) {
-  if (!job.samples_globally()) return std::unique_ptr<Objective>();
-  if (data.byte_range()) {
-    return Status::InvalidArgument("--sampling global reads the whole training set on every worker: --sharding random");
-  }
-  std::shared_ptr<const Dataset> whole = data.whole_train;  // in process: one copy every worker shares
-  if (whole == nullptr) whole = std::make_shared<const Dataset>(data.train);
-  const ObjectiveInputs inputs{whole, nullptr, data.num_classes, seed, comm.rank(), data.class_labels, data.scaling};
-  CRPSGD_ASSIGN_OR_RETURN(WorkerObjectives made, job.objective->make(job.objective_settings, inputs));
-  return std::move(made.train);
+  CRPSGD_ASSIGN_OR_RETURN(made.worker, job.objective->make(job.objective_settings, inputs));  // settings checked
+  return made;
 }
 
 // The N the job's runs plan for: the workers there are, or those of the plan
@@ -83,10 +101,30 @@ RunRequest ResolveBudget(RunRequest request, std::size_t total_samples, int work
   return request;
 }
 
-Status ValidateRequest(const RunRequest& r, int workers) {
+namespace {
+
+// The request's options checked on N workers and fitted to --rounds (the one
+// FitToRounds of a run), its step's placeholder aside, and its folder name
+// made from the parameters fitted. `note` says what --rounds chose.
+Status PrepareRequest(RunRequest& r, int workers, std::string* note) {
   AlgorithmOptions probe = r.options;
   if (r.lr_multiple || r.safe_step) probe.lr = 1.0;  // a placeholder: the step comes from L̂ later
-  return probe.Validate(workers);
+  Result<AlgorithmOptions> fitted = FitToRounds(std::move(probe), workers, note);
+  if (!fitted.ok()) return r.source.empty() ? fitted.status() : fitted.status().WithContext(r.source);
+  fitted->lr = r.options.lr;
+  r.options = std::move(*fitted);
+  if (const std::size_t at = r.name.find(kRunParameters); at != std::string::npos) {
+    r.name = RunFolderName(r.name.replace(at, std::string_view(kRunParameters).size(), r.options.Describe()));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ValidateRequest(const RunRequest& request, int workers) {
+  RunRequest probe = request;
+  if (probe.epochs) probe.options.budget = std::numeric_limits<std::uint32_t>::max();  // a budget from the data
+  return PrepareRequest(probe, workers, nullptr);
 }
 
 Status ValidateJob(const JobSpec& job) {
@@ -236,16 +274,6 @@ Status CheckResumeEarly(const JobSpec& job, const RunRequest& r, int workers, in
   return CheckCheckpointMatches(job.out / "checkpoint", workers, identity);
 }
 
-// --resume: the round of the checkpoint the run continues from, for the log.
-std::optional<std::uint64_t> CheckpointRound(const std::filesystem::path& dir) {
-  try {
-    std::ifstream in(dir / "LATEST");
-    return nlohmann::json::parse(in).at("round").get<std::uint64_t>();
-  } catch (const std::exception&) {
-    return std::nullopt;  // the library reports what is wrong with it
-  }
-}
-
 namespace {
 
 // The request's step rule (--lr auto wins over a multiple).
@@ -293,13 +321,12 @@ std::string WithPlannedRounds(std::string config_toml, std::uint64_t rounds) {
 
 // A network's --lr auto: the range test, once per job and request (every seed takes the same step).
 Status SearchedStep(const JobSpec& job, const RunRequest& r, std::size_t index, const Objective& f, Communicator& comm,
-                    int plan_workers, SeedIndependent& cache, const std::function<void(const std::string&)>& log) {
+                    SeedIndependent& cache, const std::function<void(const std::string&)>& log) {
   cache.searched_steps.resize(job.requests.size());
   if (cache.searched_steps[index]) return Status::OK();
-  CRPSGD_ASSIGN_OR_RETURN(const AlgorithmOptions fitted, FitToRounds(r.options, plan_workers));
   StepSearchOptions search;
-  search.batch = fitted.SmallestBatch();  // auto's --batch auto: its b_min at a step that ignores the batch
-  search.momentum = fitted.momentum;
+  search.batch = r.options.SmallestBatch();  // auto's --batch auto: its b_min at a step that ignores the batch
+  search.momentum = r.options.momentum;
   log("searching a step (--lr auto: a network has no L estimate)...");
   CRPSGD_ASSIGN_OR_RETURN(StepSearchResult found, SearchStep(f, comm, search));
   log(found.why);
@@ -335,10 +362,9 @@ Result<std::uint64_t> PlannedRounds(const JobSpec& job, const RunRequest& r, std
 Result<ResolvedRun> ResolveRun(const JobSpec& job, const RunRequest& r, std::size_t index, const Objective& f,
                                Communicator& comm, int plan_workers, SeedIndependent& cache,
                                const std::function<void(const std::string&)>& log) {
-  std::string rounds_note, step_note;
+  std::string step_note;
   ResolvedRun run;
-  CRPSGD_ASSIGN_OR_RETURN(run.fitted, FitToRounds(r.options, plan_workers, &rounds_note));
-  if (!rounds_note.empty()) log(rounds_note);
+  run.fitted = r.options;  // prepared: checked and fitted to --rounds (CheckedRequests)
   StepRule rule = StepRuleOf(r);
   if (index < cache.searched_steps.size() && cache.searched_steps[index]) {  // the range test's step, as given
     rule = StepRule{};
@@ -348,22 +374,23 @@ Result<ResolvedRun> ResolveRun(const JobSpec& job, const RunRequest& r, std::siz
   const bool searched_at_its_batch = rule.kind == StepRule::Kind::kGiven && r.safe_step;  // no guess to warn of
   if (!step_note.empty() && !searched_at_its_batch) log(step_note);
   CRPSGD_ASSIGN_OR_RETURN(const std::uint64_t planned, PlannedRounds(job, r, index, run.ready, f, comm, cache, log));
-  if (planned > 0) {
-    run.fitted.rounds = run.ready.rounds = planned;
-    CRPSGD_ASSIGN_OR_RETURN(run.ready, FitToRounds(run.ready, plan_workers));
-  }
+  if (planned > 0) run.fitted.rounds = run.ready.rounds = planned;  // auto: its plan takes R (at most T/b)
   return run;
 }
 
-// The requests with their budgets resolved (--epochs, --budget auto) and
-// checked against N and the data, before any output exists.
+// The requests with their budgets resolved (--epochs, --budget auto),
+// checked against N and the data and fitted to --rounds (PrepareRequest),
+// before any output exists: the one place a run's options are checked.
 Result<std::vector<RunRequest>> CheckedRequests(const JobSpec& job, const Objective& f, Communicator& comm,
                                                 int plan_workers, const WorkerObjectives& objectives,
-                                                std::uint64_t seed) {
+                                                std::uint64_t seed,
+                                                const std::function<void(const std::string&)>& log) {
   // Checks that depend on N (catalyst's budget split) and on the data (--epochs).
   CRPSGD_ASSIGN_OR_RETURN(std::vector<RunRequest> requests, ResolveBudgets(job, f, comm, plan_workers));
-  for (const RunRequest& r : requests) {
-    CRPSGD_RETURN_IF_ERROR(ValidateRequest(r, plan_workers));
+  for (RunRequest& r : requests) {
+    std::string rounds_note;
+    CRPSGD_RETURN_IF_ERROR(PrepareRequest(r, plan_workers, &rounds_note));
+    if (!rounds_note.empty()) log(rounds_note);
     CRPSGD_RETURN_IF_ERROR(CheckBatchFloor(r.options, f));  // a network's batch norm: 2 samples at least
   }
   if (job.save_model && !objectives.save_model) {  // an objective registered without a saver
@@ -377,7 +404,7 @@ Result<std::vector<RunRequest>> CheckedRequests(const JobSpec& job, const Object
 // What the steps and the f - f* column need, once per job: a network's
 // searched step, L̂ and f*. Fills `local` and the cache.
 Status EstimateConstants(const JobSpec& job, const std::vector<RunRequest>& requests, const Objective& f,
-                         Communicator& comm, int plan_workers, SeedIndependent& cache, JobReport& local,
+                         Communicator& comm, SeedIndependent& cache, JobReport& local,
                          const std::function<void(const std::string&)>& log) {
   if (cache.computed) {
     local.f_star = cache.f_star;
@@ -387,7 +414,7 @@ Status EstimateConstants(const JobSpec& job, const std::vector<RunRequest>& requ
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const RunRequest& r = requests[i];
     if (r.safe_step && job.network()) {  // no L̂: a range test finds the step
-      CRPSGD_RETURN_IF_ERROR(SearchedStep(job, r, i, f, comm, plan_workers, cache, log));
+      CRPSGD_RETURN_IF_ERROR(SearchedStep(job, r, i, f, comm, cache, log));
       continue;
     }
     if (StepRuleOf(r).needs_smoothness() && !local.lipschitz) {
@@ -501,7 +528,7 @@ Status OpenRunOutputs(const JobSpec& job, const RunRequest& r, std::uint64_t see
   if (leader && !job.quiet) {
     const AlgorithmPlan plan = PlanAlgorithm(options.algorithm, workers);
     if (options.checkpoint.resume) {
-      if (const auto round = CheckpointRound(options.checkpoint.dir)) {
+      if (const auto round = LatestCheckpointRound(options.checkpoint.dir)) {
         log("resuming " + (out.dir.has_filename() ? out.dir : out.dir.parent_path()).string() +
             " from its checkpoint at round " + std::to_string(*round) +
             (plan.exact ? " of " + std::to_string(plan.rounds) : ""));
@@ -526,7 +553,7 @@ Result<RunSummary> TrainWorker(const JobSpec& job, const TrainOptions& options, 
     faulty->set_round_timeout(job.round_timeout);
   }
   try {
-    return Train(options, f, faulty ? *faulty : comm);
+    return TrainChecked(options, f, faulty ? *faulty : comm);  // the job checked them (CheckedRequests)
   } catch (const std::exception& e) {
     return Status::Internal("worker " + std::to_string(comm.rank()) + " threw: " + e.what());
   }
@@ -595,8 +622,8 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
   auto log = [&](const std::string& line) {
     if (leader && !job.quiet) std::fprintf(stderr, "crpsgd: %s\n", line.c_str());
   };
-  CRPSGD_ASSIGN_OR_RETURN(WorkerObjectives objectives, MakeObjectives(job, data, comm, seed));
-  CRPSGD_ASSIGN_OR_RETURN(const std::unique_ptr<Objective> global, MakeGlobalObjective(job, data, comm, seed));
+  CRPSGD_ASSIGN_OR_RETURN(JobObjectives made, MakeObjectives(job, data, comm, seed));
+  const WorkerObjectives& objectives = made.worker;
   if (release_data) {  // this process's worker has its shard (or its whole set): the loaded one can go
     data.train = Dataset();
     data.test.reset();
@@ -605,9 +632,9 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
   const Objective& f = *objectives.train;
   if (!data.automatic_choices.empty() && seed == job.seeds.front()) log("note: " + data.automatic_choices);
   CRPSGD_ASSIGN_OR_RETURN(const std::vector<RunRequest> requests,
-                          CheckedRequests(job, f, comm, plan_workers, objectives, seed));
+                          CheckedRequests(job, f, comm, plan_workers, objectives, seed, log));
   JobReport local;
-  CRPSGD_RETURN_IF_ERROR(EstimateConstants(job, requests, f, comm, plan_workers, cache, local, log));
+  CRPSGD_RETURN_IF_ERROR(EstimateConstants(job, requests, f, comm, cache, local, log));
   std::vector<ResolvedRun> resolved;  // every run's options, before anything is written
   for (std::size_t i = 0; i < requests.size(); ++i) {
     CRPSGD_ASSIGN_OR_RETURN(ResolvedRun run, ResolveRun(job, requests[i], i, f, comm, plan_workers, cache, log));
@@ -618,7 +645,7 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
   for (std::size_t index = 0; index < requests.size(); ++index) {
     const RunRequest& r = requests[index];
     TrainOptions options = MakeTrainOptions(job, r, resolved[index], local, objectives, seed, plan_workers);
-    options.global_objective = global.get();
+    options.global_objective = made.global.get();
     RunOutputs out;
     CRPSGD_RETURN_IF_ERROR(OpenRunOutputs(job, r, seed, f, local.f_star, comm.rank(), plan_workers, log, options, out));
     Result<RunSummary> summary = TrainWorker(job, options, f, comm);

@@ -77,7 +77,8 @@ LaunchResult LaunchInProcess(JobSpec& job, int workers, const std::function<Stat
 }
 
 #if CRPSGD_WITH_MPI
-LaunchResult LaunchOnMpiRanks(JobSpec& job, const LaunchOptions& options,
+// `valid`: ValidateJob's verdict, reported once MPI runs (rank 0 prints it).
+LaunchResult LaunchOnMpiRanks(JobSpec& job, const LaunchOptions& options, const Status& valid,
                               const std::function<Status(const JobReport&)>& finish) {
   auto comm = MakeMpiCommunicator(options.mpi_reduction, options.mpi_timeout);
   if (!comm.ok()) return Failed(comm.status());
@@ -85,7 +86,7 @@ LaunchResult LaunchOnMpiRanks(JobSpec& job, const LaunchOptions& options,
   LaunchResult result;
   result.leader = c.rank() == 0;
   result.print_error = result.leader;
-  if (Status valid = ValidateJob(job); !valid.ok()) return result.status = valid, result;
+  if (!valid.ok()) return result.status = valid, result;
   if (options.workers != 0 && options.workers != c.size()) {
     result.status = Status::InvalidArgument("--workers " + std::to_string(options.workers) + " does not match the " +
                                             std::to_string(c.size()) + " MPI ranks (mpirun -np)");
@@ -176,13 +177,14 @@ Result<MpiReduction> ParseMpiReduction(std::string_view name) {
 }
 
 LaunchResult Launch(JobSpec spec, const LaunchOptions& options, const std::function<Status(const JobReport&)>& finish) {
+  const Status valid = ValidateJob(spec);
   if (options.backend == Backend::kInProcess) {
-    if (Status valid = ValidateJob(spec); !valid.ok()) return Failed(valid);
+    if (!valid.ok()) return Failed(valid);
     if (options.workers < 1) return Failed(Status::InvalidArgument("--workers must be >= 1"));
     return LaunchInProcess(spec, options.workers, finish);
   }
 #if CRPSGD_WITH_MPI
-  return LaunchOnMpiRanks(spec, options, finish);
+  return LaunchOnMpiRanks(spec, options, valid, finish);
 #else
   return Failed(Status::InvalidArgument("--backend mpi: this build has no MPI support (CRPSGD_WITH_MPI=OFF)"));
 #endif

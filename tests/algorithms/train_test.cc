@@ -344,6 +344,32 @@ TEST(TrainTest, RejectsEmptyShardsAndBadStartingPoints) {
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
 }
 
+// Train runs the parameters it is given: R is FitToRounds' to meet, and
+// Train refuses parameters that do not (it used to refit them silently).
+TEST(TrainTest, RunsRoundsOnlyWithParametersFittedToThem) {
+  const Dataset data = testing::SmallDense(120, 4, SyntheticTask::kBinary);
+  TrainOptions o = Options(AlgorithmKind::kPsgd, 300, 0.1);  // B = 2: 150 rounds
+  o.algorithm.rounds = 10;
+  const Outcome unfitted = RunOn(data, Problem::kLogistic, 2, o);
+  EXPECT_EQ(unfitted.status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unfitted.status.message().find("takes 150 rounds; fit its parameters to R first (FitToRounds)"),
+            std::string::npos)
+      << unfitted.status.message();
+  const Result<AlgorithmOptions> fitted = FitToRounds(o.algorithm, 2);
+  ASSERT_TRUE(fitted.ok()) << fitted.status().ToString();
+  EXPECT_EQ(fitted->batch, 30u);
+  o.algorithm = *fitted;
+  const Outcome ran = RunOn(data, Problem::kLogistic, 2, o);
+  ASSERT_TRUE(ran.status.ok()) << ran.status.ToString();
+  EXPECT_EQ(ran.summaries[0].rounds, 10u);
+  // FitToRounds checks the settings before it fits them: a bad one is named, not divided by.
+  AlgorithmOptions zero_batch = o.algorithm;
+  zero_batch.kind = AlgorithmKind::kLocalSgd;
+  zero_batch.batch = 0;
+  const Status refused = FitToRounds(zero_batch, 2).status();
+  EXPECT_NE(refused.message().find("--batch must be >= 1"), std::string::npos) << refused.ToString();
+}
+
 TEST(TrainTest, MomentumAndWeightDecayFollowTheHeavyBallRecursion) {
   // One worker, batch = the whole shard: the rounds are exact gradient steps,
   // so the iterates can be recomputed here with the objective itself.

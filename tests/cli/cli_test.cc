@@ -216,6 +216,25 @@ TEST(CliTest, MpiBadInputFailsOnEveryRankWithoutHanging) {
 }
 #endif
 
+// The job checks and fits each run once, on the workers it has: a sweep's
+// folders are named after the parameters --rounds chose, and a run that
+// cannot take --rounds is refused naming the run, before anything is written.
+TEST(CliTest, SweepFoldersNameTheFittedParametersAndABadRunIsNamed) {
+  TempDir dir;
+  CommandResult run = Execute("sweep" + kSynthetic + "--budget 200 --rounds 4 --workers 2 --lr-grid 0.1 --run psgd " +
+                              "--run local-sgd:batch=2 --out " + (dir / "fitted").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(std::filesystem::exists(dir / "fitted" / "psgd_B-50_lr0.1overL" / "summary.json")) << run.output;
+  EXPECT_TRUE(std::filesystem::exists(dir / "fitted" / "local-sgd_b-2_I-25_lr0.1overL" / "summary.json")) << run.output;
+  run = Execute("sweep" + kSynthetic + "--budget 200 --rounds 4 --lr-grid 0.1 --run psgd --run cr-psgd-catalyst " +
+                "--out " + (dir / "refused").string());
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("--run 'cr-psgd-catalyst': --rounds: cr-psgd-catalyst cannot plan its rounds"),
+            std::string::npos)
+      << run.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "refused" / "psgd_B-50_lr0.1overL")) << run.output;
+}
+
 TEST(CliTest, SweepPicksEachRunsBestMeanStepOverSeeds) {
   TempDir dir;
   const CommandResult run =
@@ -462,7 +481,9 @@ TEST(CliCompareTest, BadConfigsNameTheProblem) {
              "runs[0]: \"sync_period\" has the wrong type"},
         Case{R"({"budget": 10, "runs": []})", "\"runs\" must be a non-empty list"},
         Case{R"({"runs": [{"algo": "psgd"}]})", "\"budget\""},
-        Case{R"({"budget": 10, "runs": [{"algo": "cr-psgd", "rho": 1}]})", "runs[0]: --rho must be > 1"}}) {
+        // A setting each value of which passes, checked by the job against the others: named the same way.
+        Case{R"({"budget": 10, "workers": 2, "format": "synthetic", "runs": [{"algo": "cr-psgd", "rho": 1}]})",
+             "runs[0]: --rho must be > 1"}}) {
     const auto config = dir.Write("bad.json", c.content);
     const CommandResult run = Execute("compare --config " + config.string() + " --out " + (dir / "out").string());
     EXPECT_EQ(run.exit_code, 2) << c.content << "\n" << run.output;
@@ -818,6 +839,35 @@ TEST(CliTorchTest, KilledResNet20RunsResumeBitIdentical) {
     }
   }
 }
+
+// --sampling global with batch norm: each worker's shard is a slice of its
+// objective over the whole set, so there is one batch-norm state. A killed
+// run resumes to the same bits on as many workers, and on another number
+// with the plan's rounds and samples.
+TEST(CliTorchTest, ANetworkWithBatchNormSamplesGloballyAndResumesElsewhere) {
+  TempDir dir;
+  WriteCifarFolder(dir, 24);
+  const std::string common = std::string("train -q --problem resnet20 --data ") + dir.path().string() +
+                             " --budget 24 --lr 0.01 --threads 1 --eval-every 2 --sampling global --algo local-sgd "
+                             "--batch 2 --sync-period 2 --checkpoint-every 2 --out ";
+  const auto reference = dir / "reference", killed = dir / "killed", elsewhere = dir / "elsewhere";
+  CommandResult run = Execute(common + reference.string() + " --workers 2");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  run = Execute(common + killed.string() + " --workers 2 --inject-fault kill:rank=1,round=3");
+  ASSERT_NE(run.exit_code, 0) << run.output;
+  run = Execute(common + killed.string() + " --workers 2 --resume");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(WithoutTimes(ReadText(killed / "summary.json")), WithoutTimes(ReadText(reference / "summary.json")));
+  run = Execute(common + elsewhere.string() + " --workers 2 --inject-fault kill:rank=1,round=3");
+  ASSERT_NE(run.exit_code, 0) << run.output;
+  run = Execute(common + elsewhere.string() + " --workers 3 --resume");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const nlohmann::json done = ReadJson(elsewhere / "summary.json"), planned = ReadJson(reference / "summary.json");
+  EXPECT_EQ(done["rounds"], planned["rounds"]);
+  EXPECT_EQ(done["sfo_total"], planned["sfo_total"]);
+  EXPECT_EQ(done["plan_workers"], 2);
+  EXPECT_TRUE(std::isfinite(done["final_loss"].get<double>()));
+}
 #endif
 
 // One of four MPI ranks dies: the job ends quickly with a message naming the
@@ -918,6 +968,28 @@ TEST(CliCheckpointFailureTest, ASilentRankEndsTheRoundAfterTheRoundTimeout) {
   EXPECT_LT(seconds, 120.0) << run.output;  // --mpi-timeout alone would wait 600 s
   EXPECT_NE(run.output.find("rank 2 (host "), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("stopped answering: round 11 has waited 3 s for them (--round-timeout)"), std::string::npos)
+      << run.output;
+  EXPECT_NE(run.output.find("the last round every rank completed is 10"), std::string::npos) << run.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "run" / "summary.json"));
+}
+
+// The same under --mpi-reduction native, whose MPI_Allreduce cannot be
+// polled: the watchdog keeps the round's deadline and ends each rank that
+// waits with exit code 5, naming the round (MPI cannot say which rank is silent).
+TEST(CliCheckpointFailureTest, ASilentRankEndsANativeRoundAfterTheRoundTimeout) {
+  if (!CRPSGD_HAVE_MPI || !std::filesystem::exists(kHeartScale)) GTEST_SKIP();
+  TempDir dir;
+  const auto start = std::chrono::steady_clock::now();
+  const CommandResult run = Execute(
+      "train -q --data " + kHeartScale + " --algo psgd --batch 4 --budget 1500 --round-timeout 3 --mpi-timeout 600 " +
+          "--mpi-reduction native --out " + (dir / "run").string() + " --inject-fault stop:rank=2,round=10",
+      MpiPrefix(4));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(run.exit_code, 5) << run.output;
+  EXPECT_LT(seconds, 120.0) << run.output;  // --mpi-timeout alone would wait 600 s
+  EXPECT_NE(run.output.find("a rank stopped answering: round 11 has waited 3 s for them (--round-timeout; "
+                            "--mpi-reduction native cannot name it"),
+            std::string::npos)
       << run.output;
   EXPECT_NE(run.output.find("the last round every rank completed is 10"), std::string::npos) << run.output;
   EXPECT_FALSE(std::filesystem::exists(dir / "run" / "summary.json"));

@@ -187,7 +187,8 @@ Status LoadCompareConfig(const std::filesystem::path& path, Job& job) {
     auto request = MakeComparedRequest(runs[i], file);
     if (!request.ok()) return request.status().WithContext(RunWhere(file, i));
     request->group = static_cast<int>(i);
-    request->name = RunFolderName(std::to_string(i + 1) + "_" + runs[i].algo + "_" + request->options.Describe());
+    request->source = RunWhere(file, i);
+    request->name = std::to_string(i + 1) + "_" + runs[i].algo + "_" + kRunParameters;  // as the job fits them
     job.spec.requests.push_back(std::move(request).value());
   }
   job.spec.sweep = true;  // rows aggregate each run over the seeds

@@ -191,14 +191,7 @@ Result<RunRequest> MakeTrainRequest(const AlgoFlags& f) {
                                    ExactNumber(f.comm_share));
   }
   request.comm_share = f.comm_share;
-  RunRequest probe = request;  // a budget from the data is checked once it is known
-  if (probe.epochs) probe.options.budget = std::numeric_limits<std::uint32_t>::max();
-  CRPSGD_RETURN_IF_ERROR(ValidateRequest(probe));
-  // The parameters --rounds sets, once: folder names, tables and the run all see them.
-  if (!request.epochs) {
-    CRPSGD_ASSIGN_OR_RETURN(request.options, FitToRounds(request.options));
-  }
-  return request;
+  return request;  // the job checks it against N and the data, and fits it to --rounds, once
 }
 
 namespace {
@@ -262,9 +255,9 @@ Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const
       Result<RunRequest> request = MakeComparedRequest(run_flags, "sweep");
       if (!request.ok()) return request.status().WithContext("--run '" + spec + "'");
       request->group = base.group;
-      request->name = RunFolderName(
-          std::string(AlgorithmName(*kind)) + "_" + request->options.Describe() + "_lr" +
-          (run_flags.lr.find('*') == std::string::npos ? run_flags.lr : "auto-x" + run_flags.lr.substr(5)));
+      request->source = "--run '" + spec + "'";
+      request->name = std::string(AlgorithmName(*kind)) + "_" + kRunParameters + "_lr" +
+                      (run_flags.lr.find('*') == std::string::npos ? run_flags.lr : "auto-x" + run_flags.lr.substr(5));
       requests.push_back(std::move(*request));
       continue;
     }
@@ -274,11 +267,10 @@ Result<std::vector<RunRequest>> MakeSweepRequests(const AlgoFlags& shared, const
     for (double k : grid) {
       RunRequest request = base;
       request.lr_multiple = k;
-      if (Status s = ValidateRequest(request); !s.ok()) return s.WithContext("--run '" + spec + "'");
-      CRPSGD_ASSIGN_OR_RETURN(request.options, FitToRounds(request.options));  // as in MakeTrainRequest
-      std::ostringstream name;
-      name << AlgorithmName(request.options.kind) << "_" << request.options.Describe() << "_lr" << k << "overL";
-      request.name = RunFolderName(name.str());
+      request.source = "--run '" + spec + "'";
+      std::ostringstream name;  // the parameters as the job fits them to --rounds
+      name << AlgorithmName(request.options.kind) << "_" << kRunParameters << "_lr" << k << "overL";
+      request.name = name.str();
       requests.push_back(std::move(request));
     }
   }

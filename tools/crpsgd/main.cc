@@ -335,7 +335,10 @@ std::optional<int> Parse(Commands& c, std::vector<std::string> args, bool leader
     if (Status applied = settings->Apply(from_config); !applied.ok()) {
       StatusList errors;  // the flags' own checks, and train's run checks of the values that passed them
       errors.Add(applied);
-      if (sub == c.train) errors.Add(MakeTrainRequest(c.train_algo).status());
+      if (sub == c.train) {  // the run is refused: what the job would also have said of it
+        const Result<RunRequest> request = MakeTrainRequest(c.train_algo);
+        errors.Add(request.ok() ? ValidateRequest(*request) : request.status());
+      }
       return Fail(errors.ToStatus(), leader);
     }
   }
