@@ -103,6 +103,8 @@ REPORT
     echo
     bash bench/batch_rate.sh
   fi
+  echo
+  bash bench/checkpoint_cost.sh
 } > "$out.tmp"
 mv "$out.tmp" "$out"
 echo "bench: wrote $out" >&2
