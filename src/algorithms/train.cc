@@ -363,6 +363,13 @@ Result<AlgorithmOptions> ResolveStep(AlgorithmOptions options, const StepRule& r
     os << "--lr auto: the step from L = " << smoothness->value << " is " << options.lr << "; pass --lr";
     return Status::InvalidArgument(os.str());
   }
+  std::string capped;  // --lr-max caps a step from L̂ as it caps a step that grows with the batch
+  if (rule.needs_smoothness() && options.lr_max > 0.0 && options.lr > options.lr_max) {
+    std::ostringstream os;
+    os << "--lr-max " << options.lr_max << " caps the step from L (" << options.lr << ")";
+    capped = os.str();
+    options.lr = options.lr_max;
+  }
   if (internal::SpecOf(options.kind).stable_first_batch && options.adaptive_batch() && smoothness) {
     const std::uint64_t first_batch = internal::GrowingBatchOf(options).first_batch;
     const std::uint64_t stable =
@@ -379,6 +386,7 @@ Result<AlgorithmOptions> ResolveStep(AlgorithmOptions options, const StepRule& r
       options.params.Set(internal::kFirstBatchParam.name, stable);
     }
   }
+  if (note != nullptr && !capped.empty()) *note += (note->empty() ? "" : "; ") + capped;
   return options;
 }
 

@@ -108,7 +108,8 @@ namespace {
 // made from the parameters fitted. `note` says what --rounds chose.
 Status PrepareRequest(RunRequest& r, int workers, std::string* note) {
   AlgorithmOptions probe = r.options;
-  if (r.lr_multiple || r.safe_step) probe.lr = 1.0;  // a placeholder: the step comes from L̂ later
+  // A placeholder that --lr-max admits: the step comes from L̂ later (and --lr-max caps it there).
+  if (r.lr_multiple || r.safe_step) probe.lr = probe.lr_max > 0.0 ? probe.lr_max : 1.0;
   Result<AlgorithmOptions> fitted = FitToRounds(std::move(probe), workers, note);
   if (!fitted.ok()) return r.source.empty() ? fitted.status() : fitted.status().WithContext(r.source);
   fitted->lr = r.options.lr;

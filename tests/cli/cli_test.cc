@@ -60,6 +60,22 @@ TEST(CliTest, TrainWritesMetricsAndSummary) {
   EXPECT_NE(run.output.find("| cr-psgd |"), std::string::npos) << run.output;
 }
 
+// --lr-max caps a step from L̂ (--lr auto) as it caps a step that grows with
+// the batch; it used to be refused against a placeholder step of 1.
+TEST(CliTest, LrMaxCapsTheStepFromL) {
+  if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP();
+  TempDir dir;
+  const std::string common = "train --data " + kHeartScale + " --algo psgd --batch 4 --budget 100 --lr auto --out ";
+  CommandResult run = Execute(common + (dir / "free").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const double free_step = ReadJson(dir / "free" / "summary.json")["lr"].get<double>();
+  const double cap = std::stod(std::to_string(free_step / 4));  // as the flag reads it
+  run = Execute(common + (dir / "capped").string() + " --lr-max " + std::to_string(cap));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(ReadJson(dir / "capped" / "summary.json")["lr"].get<double>(), cap);
+  EXPECT_NE(run.output.find("caps the step from L"), std::string::npos) << run.output;
+}
+
 // auto's --batch auto: b_min = 1 under --lr auto (each step the safe step for
 // its batch), 4 under a given step; a number given is kept; the folder names
 // the rule, summary.json the number.

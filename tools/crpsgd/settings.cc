@@ -329,7 +329,8 @@ const Setting<AlgoFlags> kAlgoSettings[] = {
      "Growing batches: step gamma (B_t/B1)^p with p = 0 (none: the paper's constant step), 1/2 (sqrt) or 1 "
      "(linear)",
      "sqrt", At<&AlgoFlags::lr_batch_scaling>, Parses<ParseLrBatchScaling>},
-    {"lr-max", kTrainSweep | kRunKey, "Cap on the step that --lr-batch-scaling gives larger batches; 0 = none", "8",
+    {"lr-max", kTrainSweep | kRunKey,
+     "Cap on the step that --lr-batch-scaling gives larger batches, and on --lr auto's step; 0 = none", "8",
      At<&AlgoFlags::lr_max>},
     {"sampling", kShared,
      "with-replacement (i.i.d.), reshuffle (passes over the shard, without replacement) or global (passes over the "
