@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "crpsgd/enum_table.h"
 #include "util/check.h"
 
 namespace crpsgd {
@@ -47,21 +48,12 @@ void DecodeBlock(const std::byte* block, double* values, std::size_t count) {
 
 }  // namespace
 
-const char* CompressionName(Compression compression) {
-  switch (compression) {
-    case Compression::kNone: return "none";
-    case Compression::kBf16: return "bf16";
-    case Compression::kInt8: return "int8";
-  }
-  return "?";
-}
+constexpr EnumTable<Compression, 3> kCompressions{
+    {{{Compression::kNone, "none"}, {Compression::kBf16, "bf16"}, {Compression::kInt8, "int8"}}}};
 
-Result<Compression> ParseCompression(std::string_view name) {
-  for (Compression c : {Compression::kNone, Compression::kBf16, Compression::kInt8}) {
-    if (name == CompressionName(c)) return c;
-  }
-  return Status::InvalidArgument("--compress must be none, bf16 or int8, got '" + std::string(name) + "'");
-}
+const char* CompressionName(Compression compression) { return kCompressions.Name(compression); }
+
+Result<Compression> ParseCompression(std::string_view name) { return kCompressions.Parse(name, "--compress"); }
 
 DataType Int8BlocksOf(std::size_t block_values) {
   CRPSGD_CHECK(block_values >= 1 && block_values <= kInt8BlockValues);
