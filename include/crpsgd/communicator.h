@@ -30,7 +30,9 @@ enum class Traffic { kTraining, kEvaluation };
 // reduce to the encoded mean, not a sum (a sum would not fit). An int8 block
 // of L values is the type kInt8Blocks + L (Int8BlocksOf), so that a message
 // chooses L to fit its length and the backends still see one element size.
-enum class DataType : std::uint32_t { kFloat32, kFloat64, kBf16, kInt8Blocks };
+// kBytes: raw bytes that reduce by bitwise or, for buffers whose parts are
+// disjoint (zero elsewhere): an exact gather on the all-reduce's path (hosted.h).
+enum class DataType : std::uint32_t { kFloat32, kFloat64, kBf16, kBytes, kInt8Blocks };
 enum class Compression;  // compression.h
 
 struct TrafficStats {
@@ -166,8 +168,8 @@ std::size_t DataTypeSize(DataType type);
 void AddInto(std::byte* acc, const std::byte* src, std::size_t count, DataType type);
 // The one reduction kernel every backend uses for a chunk, so that all of
 // them round identically: out <- the sum of `count` elements of each source
-// in rank order (floats), or their encoded mean (kBf16, kInt8Blocks). `out`
-// may be sources[0].
+// in rank order (floats), their encoded mean (kBf16, kInt8Blocks), or their
+// bitwise or (kBytes). `out` may be sources[0].
 void ReduceChunk(std::byte* out, std::span<const std::byte* const> sources, std::size_t count, DataType type);
 
 }  // namespace crpsgd

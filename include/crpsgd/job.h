@@ -193,6 +193,11 @@ struct SeedIndependent {
 Status RunJob(Communicator& comm, const JobSpec& spec, LoadedData& data, std::uint64_t seed, SeedIndependent& cache,
               JobReport* report, bool release_data = false);
 
+// The N the job's runs plan for: `workers`, or the plan's N of the checkpoint
+// a --resume goes on from (which may have been another number). Launch hosts
+// a plan of more workers than there are on those there are (hosted.h).
+int JobPlanWorkers(const JobSpec& spec, int workers);
+
 enum class Backend {
   kInProcess,  // the workers are threads of this process
   kMpi,        // one worker per MPI rank (under mpirun); needs a live MpiSession

@@ -16,6 +16,7 @@ std::size_t DataTypeSize(DataType type) {
     case DataType::kFloat32: return sizeof(float);
     case DataType::kFloat64: return sizeof(double);
     case DataType::kBf16: return sizeof(std::uint16_t);
+    case DataType::kBytes: return 1;
     case DataType::kInt8Blocks: break;
   }
   return sizeof(float) + Int8BlockValuesOf(type);  // an int8 block
@@ -35,6 +36,14 @@ void AddInto(std::byte* acc, const std::byte* src, std::size_t count, DataType t
 
 void ReduceChunk(std::byte* out, std::span<const std::byte* const> sources, std::size_t count, DataType type) {
   if (type == DataType::kBf16 || IsInt8Blocks(type)) return MeanOfEncoded(out, sources, count, type);
+  if (type == DataType::kBytes) {
+    for (std::size_t i = 0; i < count; ++i) {
+      std::byte b = sources[0][i];
+      for (std::size_t r = 1; r < sources.size(); ++r) b |= sources[r][i];
+      out[i] = b;
+    }
+    return;
+  }
   if (out != sources[0]) std::memcpy(out, sources[0], count * DataTypeSize(type));
   for (std::size_t r = 1; r < sources.size(); ++r) AddInto(out, sources[r], count, type);
 }

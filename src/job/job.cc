@@ -69,16 +69,6 @@ Result<JobObjectives> MakeObjectives(const JobSpec& job, const LoadedData& data,
   return made;
 }
 
-// The N the job's runs plan for: the workers there are, or those of the plan
-// of the checkpoint a resume goes on from (which may have been another number).
-int JobPlanWorkers(const JobSpec& job, const Communicator& comm) {
-  if (!job.resume || job.out.empty() || job.sweep) return comm.size();
-  CheckpointOptions checkpoint;
-  checkpoint.dir = job.out / "checkpoint";
-  checkpoint.resume = true;
-  return PlanWorkers(checkpoint, comm.size());
-}
-
 // The data a run names in its identity and summary: the training file, or "synthetic".
 std::string DataName(const DataOptions& data) {
   return data.format == DataFormat::kSynthetic ? std::string("synthetic") : data.train.string();
@@ -615,6 +605,14 @@ Status WriteRunFiles(const JobSpec& job, const LoadedData& data, const WorkerObj
 
 }  // namespace
 
+int JobPlanWorkers(const JobSpec& job, int workers) {
+  if (!job.resume || job.out.empty() || job.sweep) return workers;
+  CheckpointOptions checkpoint;
+  checkpoint.dir = job.out / "checkpoint";
+  checkpoint.resume = true;
+  return PlanWorkers(checkpoint, workers);
+}
+
 Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uint64_t seed, SeedIndependent& cache,
               JobReport* report, bool release_data) {
   const bool leader = comm.rank() == 0;
@@ -629,7 +627,7 @@ Status RunJob(Communicator& comm, const JobSpec& job, LoadedData& data, std::uin
     data.train = Dataset();
     data.test.reset();
   }
-  const int plan_workers = JobPlanWorkers(job, comm);  // resumed on another number of workers: the plan's
+  const int plan_workers = JobPlanWorkers(job, comm.size());  // resumed on another number of workers: the plan's
   const Objective& f = *objectives.train;
   if (!data.automatic_choices.empty() && seed == job.seeds.front()) log("note: " + data.automatic_choices);
   CRPSGD_ASSIGN_OR_RETURN(const std::vector<RunRequest> requests,

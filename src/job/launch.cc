@@ -2,6 +2,7 @@
 // once per process (every in-process worker shards the same copy); every rank
 // sees the same inputs, so bad input fails all of them together.
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -12,6 +13,7 @@
 #include "crpsgd/config.h"
 #include "crpsgd/enum_table.h"
 #include "crpsgd/files.h"
+#include "crpsgd/hosted.h"
 #include "crpsgd/inproc.h"
 #include "crpsgd/job.h"
 #if CRPSGD_WITH_MPI
@@ -48,9 +50,23 @@ Status TooFewSamples(const std::string& workers, std::size_t samples) {
                                  std::to_string(samples) + " samples of the data");
 }
 
+// Resumed on fewer workers than the checkpoint's plan: says how they carry it
+// on (RunHostedWorkers), and returns the plan's N, or `workers`.
+int PlanWorkersToHost(const JobSpec& job, int workers, bool leader) {
+  const int plan = std::max(workers, JobPlanWorkers(job, workers));
+  if (plan > workers && leader && !job.quiet) {
+    std::fprintf(stderr,
+                 "crpsgd: note: a run planned for %d workers goes on on %d: each runs %d or %d of the plan's workers, "
+                 "so that the run stays the %d-worker run bit for bit, only slower\n",
+                 plan, workers, plan / workers, (plan + workers - 1) / workers, plan);
+  }
+  return plan;
+}
+
 LaunchResult LaunchInProcess(JobSpec& job, int workers, const std::function<Status(const JobReport&)>& finish) {
   LaunchResult result;
-  auto data = LoadData(job.data, job.data_seed, PartsToRead::All(workers));
+  const int plan = PlanWorkersToHost(job, workers, true);
+  auto data = LoadData(job.data, job.data_seed, PartsToRead::All(plan));
   if (!data.ok()) return Failed(data.status());
   if (data->num_train_samples < static_cast<std::size_t>(workers)) {
     return Failed(TooFewSamples("--workers (" + std::to_string(workers) + ")", data->num_train_samples));
@@ -59,12 +75,14 @@ LaunchResult LaunchInProcess(JobSpec& job, int workers, const std::function<Stat
   if (!data->byte_range() && job.samples_globally()) {
     data->whole_train = std::make_shared<const Dataset>(data->train);  // one copy for every worker thread
   }
-  std::vector<SeedIndependent> caches(static_cast<std::size_t>(workers));  // one per worker thread
+  std::vector<SeedIndependent> caches(static_cast<std::size_t>(plan));  // one per (plan) worker
   for (std::uint64_t seed : job.seeds) {
     JobReport one;
-    const Status status = RunInProcess(workers, [&](Communicator& comm) {
-      return RunJob(comm, job, *data, seed, caches[static_cast<std::size_t>(comm.rank())],
-                    comm.rank() == 0 ? &one : nullptr);
+    const Status status = RunInProcess(workers, [&](Communicator& host) {
+      return RunHostedWorkers(host, plan, [&](Communicator& comm) {
+        return RunJob(comm, job, *data, seed, caches[static_cast<std::size_t>(comm.rank())],
+                      comm.rank() == 0 ? &one : nullptr);
+      });
     });
     if (!status.ok()) {
       result.status = KeepConfigOfDivergedRun(job, status);
@@ -94,7 +112,9 @@ LaunchResult LaunchOnMpiRanks(JobSpec& job, const LaunchOptions& options, const 
   }
   // Same input on every rank: all fail together. Byte-range parts differ by
   // rank, so the ranks then agree on the result before going on.
-  auto data = LoadData(job.data, job.data_seed, PartsToRead{{c.rank()}, c.size()});
+  const int plan = PlanWorkersToHost(job, c.size(), result.leader);
+  const std::vector<int> hosted = HostedPlanRanks(c.rank(), c.size(), plan);  // this rank's plan workers
+  auto data = LoadData(job.data, job.data_seed, PartsToRead{hosted, plan});
   if (job.data.sharding == Sharding::kByteRange) {
     bool print_here = false;
     if (Status agreed = AgreeOnParts(c, job.data, data, &print_here); !agreed.ok()) {
@@ -110,13 +130,16 @@ LaunchResult LaunchOnMpiRanks(JobSpec& job, const LaunchOptions& options, const 
   }
   // The same data and init_model file on every rank: all fail together.
   if (Status adopted = AdoptLoadedData(job, *data); !adopted.ok()) return result.status = adopted, result;
-  SeedIndependent cache;
+  std::vector<SeedIndependent> caches(hosted.size());  // one per plan worker of this rank
   for (std::uint64_t seed : job.seeds) {
     JobReport one;
     // One worker per process: after the last seed's sharding it keeps only its shard.
-    const bool last = seed == job.seeds.back();
+    const bool last = seed == job.seeds.back() && hosted.size() == 1;
     try {
-      result.status = RunJob(c, job, *data, seed, cache, result.leader ? &one : nullptr, last);
+      result.status = RunHostedWorkers(c, plan, [&](Communicator& worker) {
+        SeedIndependent& cache = caches[static_cast<std::size_t>(worker.rank() / c.size())];  // HostedPlanRanks' order
+        return RunJob(worker, job, *data, seed, cache, worker.rank() == 0 ? &one : nullptr, last);
+      });
     } catch (const std::exception& e) {  // a library's (LibTorch's): this rank's error, not std::terminate
       result.status = Status::Internal("worker " + std::to_string(c.rank()) + " threw: " + e.what());
     } catch (...) {
