@@ -3,11 +3,10 @@
 # of Fashion-MNIST on 4 in-process workers (local SGD b = 16, I = 8, the step
 # 0.05, momentum 0.9), never stopped, and the same run killed (kill -9 of the
 # process) past a third of its rounds, resumed on 3 workers, killed past two
-# thirds, resumed on 4. SAMPLING=global (the default): one order of the whole
-# set that the run keeps across the resumes, every worker's shard a slice of
-# its whole-set objective (one batch-norm state); SAMPLING=with-replacement:
-# the resumed run follows another sample path (docs/reliability.md).
-# Reports each seed's test accuracy of both, the difference and its mean.
+# thirds, resumed on 4. On 3 the workers host the plan's 4 (crpsgd/hosted.h),
+# so the run is the uninterrupted one bit for bit, whatever SAMPLING (global,
+# the default, or with-replacement). Reports each seed's test accuracy of
+# both, the difference and its mean.
 #
 # About 4 minutes a seed on 2 cores. Usage:
 #   [SEEDS="1 2 3"] [SAMPLING=global] [OUT=out/elastic-cnn] experiments/elastic-cnn.sh

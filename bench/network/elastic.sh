@@ -60,7 +60,6 @@ ranks() {  # the crpsgd processes in hosts' namespaces
   return 0
 }
 gone() { local p; for p in $1; do [ -e "/proc/$p" ] && return 1; done; return 0; }
-written_by() { [ "$(latest "$1" workers)" = "$2" ]; }
 
 printf '11\n12\n13\n14\n' > "$out/hosts"  # host hI is at 10.213.0.1I (cluster.sh)
 # A host answers when a TCP connection from the head node is refused at once
@@ -101,7 +100,8 @@ for seed in $(seq "$seeds"); do
   "$cluster" cut 4
   wait_until "every rank to be gone" gone "$before"
   gone_at=$(now_ms)
-  wait_until "a checkpoint of the 3 hosts" written_by "$dir" 3
+  # The relaunch goes on from this checkpoint: the next is the 3 hosts' (which host the plan's 4 workers).
+  wait_until "a checkpoint of the 3 hosts" past "$dir" $(($(latest "$dir" round) + 1))
   recovered=$(now_ms)
   "$cluster" restore 4
   wait "$supervisor" || { cat "$dir.log" >&2; exit 1; }

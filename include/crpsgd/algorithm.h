@@ -100,6 +100,8 @@ struct AlgorithmOptions {
   // acc-cr-psgd send the gradient, local-sgd the pseudo-gradient (its model's
   // step since the last round), with error feedback. Default: none.
   Compression compression = Compression::kNone;
+  int compression_rank = 0;              // kPowerSgd's rank R >= 1. Default: 0.
+  std::uint64_t seed = 0;                // the run's seed (Train sets it): PowerSGD's random start
   std::uint64_t max_micro_batch = 4096;  // larger batches are accumulated in pieces. Default: 4096.
   // The algorithm's own parameters, by name, as its file declares them
   // (with their defaults; docs/algorithms.md): those not set keep their

@@ -25,7 +25,10 @@
 
 namespace crpsgd {
 
-enum class Traffic { kTraining, kEvaluation };
+// kRoundPart: a round's second (or later) all-reduce (--compress powersgd's
+// Q): its bytes and seconds are the round's, under the round's deadline, but
+// it is not another round.
+enum class Traffic { kTraining, kEvaluation, kRoundPart };
 // kBf16 and int8 blocks are --compress's wires (compression.h): their chunks
 // reduce to the encoded mean, not a sum (a sum would not fit). An int8 block
 // of L values is the type kInt8Blocks + L (Int8BlocksOf), so that a message

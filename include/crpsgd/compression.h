@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -24,10 +25,20 @@
 
 namespace crpsgd {
 
-enum class Compression { kNone, kBf16, kInt8 };
+// kPowerSgd: a network's matrices as rank-R factors (PowerSGD, Vogels et
+// al. 2019), the rest as it is; RoundExchange does it with two all-reduces,
+// not the encoded wire below.
+enum class Compression { kNone, kBf16, kInt8, kPowerSgd };
 
-const char* CompressionName(Compression compression);  // "none", "bf16", "int8"
+const char* CompressionName(Compression compression);  // "none", "bf16", "int8", "powersgd"
 Result<Compression> ParseCompression(std::string_view name);
+// --compress's text: none, bf16, int8, or powersgd:R with its rank R >= 1.
+struct CompressionChoice {
+  Compression kind = Compression::kNone;
+  int rank = 0;  // powersgd's R
+};
+Result<CompressionChoice> ParseCompressionChoice(std::string_view text);
+std::string CompressionChoiceName(Compression kind, int rank);  // "int8", "powersgd:2"
 
 // int8 blocks of L values (1 <= L <= kInt8BlockValues): a float32 scale and L
 // steps, 4 + L bytes. A message of n values takes ⌈n/256⌉ blocks of equal

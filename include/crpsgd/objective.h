@@ -119,6 +119,14 @@ class Objective {
   // does; x itself stays float64 on every worker. Default: float64.
   virtual DataType wire_type() const { return DataType::kFloat64; }
 
+  // x's matrix-shaped parameters (a network's weights: `rows` their first
+  // dimension, `cols` the rest), which --compress powersgd sends as low-rank
+  // factors. Default (linear models): none.
+  struct MatrixBlock {
+    std::size_t offset = 0, rows = 0, cols = 0;
+  };
+  virtual std::vector<MatrixBlock> matrix_blocks() const { return {}; }
+
   // Hooks for the generic code, which knows nothing of the objective's kind;
   // an objective that knows better overrides them. Collectives: every worker
   // calls them and gets the same answer.

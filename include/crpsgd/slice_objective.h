@@ -36,6 +36,7 @@ class SliceObjective final : public Objective {
   std::vector<double> InitialPoint() const override { return whole_.InitialPoint(); }
   ModelState* model_state() const override;  // the whole objective's, or null
   DataType wire_type() const override { return whole_.wire_type(); }
+  std::vector<MatrixBlock> matrix_blocks() const override { return whole_.matrix_blocks(); }
   BatchFloor MinimumBatch() const override { return whole_.MinimumBatch(); }
   // L̂ and f* come from shard objectives of their own (the linear models):
   // a slice of a whole set on every worker would count each sample N times.

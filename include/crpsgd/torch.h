@@ -71,6 +71,7 @@ class TorchObjective : public Objective {
   ModelState* model_state() const override;
   // float32, or float64 for a network built in float64.
   DataType wire_type() const override;
+  std::vector<MatrixBlock> matrix_blocks() const override;
   // 2 samples when the network has batch norm (its first such layer named).
   BatchFloor MinimumBatch() const override;
 

@@ -138,11 +138,11 @@ Result<RunSummary> Train(const TrainOptions& options, const Objective& f, Commun
 
 // Train's checks, every one a message naming the flag: the algorithm's
 // settings on `plan_workers` (Validate), R reached by its parameters, f's
-// batch floor (CheckBatchFloor), the targets' values.
+// batch floor and compression (CheckOptionsFitObjective), the targets' values.
 Status CheckTrainOptions(const TrainOptions& options, const Objective& f, int plan_workers);
 
 // Train without CheckTrainOptions, for a caller that made the same checks
-// itself, once, before it wrote anything (the job: FitToRounds, CheckBatchFloor
+// itself, once, before it wrote anything (the job: FitToRounds, CheckOptionsFitObjective
 // and ValidateJob's targets, before --out is touched).
 Result<RunSummary> TrainChecked(const TrainOptions& options, const Objective& f, Communicator& comm);
 
@@ -162,10 +162,12 @@ AlgorithmFields SummaryFieldsOf(const RunSummary& summary);
 std::vector<std::pair<std::string, std::string>> EarlyRunIdentity(const AlgorithmOptions& algorithm, std::uint64_t seed,
                                                                   int workers);
 
-// The algorithm's smallest batch against the objective's floor (a network's
-// batch norm needs 2): InvalidArgument naming the flag, the layer and the
-// minimum. CheckTrainOptions checks it; the job before writing anything.
-Status CheckBatchFloor(const AlgorithmOptions& options, const Objective& f);
+// What the objective cannot take: --compress powersgd on a model without
+// matrices; the algorithm's smallest batch below the objective's floor (a
+// network's batch norm needs 2). InvalidArgument naming the flag (and the
+// layer and the minimum). CheckTrainOptions checks it; the job before
+// writing anything.
+Status CheckOptionsFitObjective(const AlgorithmOptions& options, const Objective& f);
 
 struct SmoothnessEstimate {
   double value = 0.0;  // L̂

@@ -40,7 +40,7 @@ class AccCrPsgd final : public Algorithm {
     BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
     std::vector<double> grad(x.size()), y(x.size()), no_velocity;
     SgdStep step(options_.lr, /*momentum=*/0.0, options_.weight_decay, x.size(), no_velocity);
-    RoundExchange exchange(f, /*with_state=*/false, options_.compression, &residual_);
+    RoundExchange exchange(f, /*with_state=*/false, options_, &residual_);
     if (previous_.empty()) previous_.assign(x.begin(), x.end());  // x₀ = x₁: no momentum yet
     AlgorithmResult result;
     result.rounds = progress.rounds;

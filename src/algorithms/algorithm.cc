@@ -188,6 +188,10 @@ Status AlgorithmOptions::Validate(int workers) const {
                     "local-sgd; not ") +
         (adaptive_batch() ? "--rho auto (its norm test rides in the message)" : AlgorithmName(kind))));
   }
+  if (compression == Compression::kPowerSgd && compression_rank < 1) {
+    errors.Add(Status::InvalidArgument("--compress powersgd needs its rank R >= 1 (powersgd:R), got " +
+                                       std::to_string(compression_rank)));
+  }
   if (rounds > 0 && spec.fit_rounds == nullptr) {
     errors.Add(Status::InvalidArgument(std::string("--rounds: ") + AlgorithmName(kind) +
                                        " cannot plan its rounds from R (its rounds are K inner cr-psgd runs): set "

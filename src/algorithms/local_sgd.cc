@@ -16,7 +16,7 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
   const std::uint64_t rounds = (total_steps + period - 1) / period;
   BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
   std::vector<double> grad(x.size());
-  RoundExchange exchange(f, /*with_state=*/true, options_.compression, &residual_);
+  RoundExchange exchange(f, /*with_state=*/true, options_, &residual_);
   const bool compressed = options_.compression != Compression::kNone;
   // This worker's own momentum buffer (local steps).
   SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), velocity_);

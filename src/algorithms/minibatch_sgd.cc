@@ -127,7 +127,7 @@ Result<AlgorithmResult> MinibatchSgd::RunFrom(Communicator& comm, const Objectiv
   std::vector<double> half;  // --rho auto on one worker: the second half's mean
   SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), sgd.velocity);
   // Gradients in the model's precision; its state waits for the evaluations.
-  RoundExchange exchange(f, /*with_state=*/false, options_.compression, &sgd.residual);
+  RoundExchange exchange(f, /*with_state=*/false, options_, &sgd.residual);
   const std::uint64_t first_batch = schedule_->BatchAt(1);  // B₁, for --lr-batch-scaling
   AlgorithmResult result;
   result.rounds = sgd.rounds;

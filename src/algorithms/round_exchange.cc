@@ -1,6 +1,9 @@
 #include "algorithms/round_exchange.h"
 
 #include <algorithm>
+#include <cmath>
+
+#include "util/rng.h"
 
 namespace crpsgd::internal {
 
@@ -38,6 +41,138 @@ Status RoundExchange::AverageCompressed(Communicator& comm, std::span<double> va
   return Status::OK();
 }
 
+namespace {
+
+// PyTorch's rule (min_compression_rate 2): a matrix is factored only where
+// its factors are at most half its size.
+bool WorthFactoring(const Objective::MatrixBlock& m, std::size_t rank) {
+  return 2 * (m.rows + m.cols) * rank < m.rows * m.cols;
+}
+
+// The columns of a rows×rank matrix (row-major) made orthonormal, in order
+// (Gram–Schmidt twice for accuracy); a column of zeros stays zero.
+void Orthonormalize(double* a, std::size_t rows, std::size_t rank) {
+  for (std::size_t c = 0; c < rank; ++c) {
+    for (int pass = 0; pass < 2; ++pass) {
+      for (std::size_t k = 0; k < c; ++k) {
+        double dot = 0.0;
+        for (std::size_t i = 0; i < rows; ++i) dot += a[i * rank + c] * a[i * rank + k];
+        for (std::size_t i = 0; i < rows; ++i) a[i * rank + c] -= dot * a[i * rank + k];
+      }
+    }
+    double norm = 0.0;
+    for (std::size_t i = 0; i < rows; ++i) norm += a[i * rank + c] * a[i * rank + c];
+    norm = std::sqrt(norm);
+    if (norm > 0.0) {
+      for (std::size_t i = 0; i < rows; ++i) a[i * rank + c] /= norm;
+    }
+  }
+}
+
+}  // namespace
+
+Status RoundExchange::MeanOnWire(Communicator& comm, std::vector<double>& values, Traffic traffic,
+                                 std::vector<double>* sent) {
+  if (wire_ == DataType::kFloat32) {
+    wire32_.assign(values.begin(), values.end());
+    if (sent != nullptr) sent->assign(wire32_.begin(), wire32_.end());
+    CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(std::span<float>(wire32_), traffic));
+    std::copy(wire32_.begin(), wire32_.end(), values.begin());
+    return Status::OK();
+  }
+  if (sent != nullptr) *sent = values;
+  return comm.AllreduceMean(std::span<double>(values), traffic);
+}
+
+Status RoundExchange::AveragePowerSgd(Communicator& comm, std::span<double> values, std::span<const double> state) {
+  const std::size_t n = values.size(), r = rank_;
+  std::vector<Objective::MatrixBlock> factored;
+  std::size_t q_values = 0;
+  for (const Objective::MatrixBlock& m : blocks_) {
+    if (WorthFactoring(m, r)) factored.push_back(m), q_values += m.cols * r;
+  }
+  std::vector<double>& residual = *residual_;  // [error feedback (n) | each factored matrix's Q (cols×R)]
+  if (residual.size() != n + q_values) {
+    residual.assign(n + q_values, 0.0);
+    Rng rng(DeriveSeed(seed_, RngStream::kPowerSgd));
+    double* q = residual.data() + n;
+    for (const Objective::MatrixBlock& m : factored) {
+      for (std::size_t k = 0; k < m.cols * r; ++k) q[k] = rng.Normal();
+      Orthonormalize(q, m.cols, r);
+      q += m.cols * r;
+    }
+  }
+  message_.assign(values.begin(), values.end());
+  for (std::size_t j = 0; j < n; ++j) message_[j] += residual[j];
+  // First all-reduce: every P = M·Q, then the values outside them, then the state.
+  std::vector<bool> in_matrix(n, false);
+  factors_.clear();  // P·s, the rest, the state: the first message (not step_, which may be `values`)
+  const double* q = residual.data() + n;
+  for (const Objective::MatrixBlock& m : factored) {
+    const double* mat = message_.data() + m.offset;
+    for (std::size_t i = 0; i < m.rows; ++i) {
+      for (std::size_t c = 0; c < r; ++c) {
+        double p = 0.0;
+        for (std::size_t j = 0; j < m.cols; ++j) p += mat[i * m.cols + j] * q[j * r + c];
+        factors_.push_back(p);
+      }
+    }
+    std::fill(in_matrix.begin() + static_cast<std::ptrdiff_t>(m.offset),
+              in_matrix.begin() + static_cast<std::ptrdiff_t>(m.offset + m.rows * m.cols), true);
+    q += m.cols * r;
+  }
+  const std::size_t p_values = factors_.size();
+  for (std::size_t j = 0; j < n; ++j) {
+    if (!in_matrix[j]) factors_.push_back(message_[j]);
+  }
+  factors_.insert(factors_.end(), state.begin(), state.end());
+  CRPSGD_RETURN_IF_ERROR(MeanOnWire(comm, factors_, Traffic::kTraining, &sent_));
+  for (std::size_t j = 0, k = p_values; j < n; ++j) {  // the values outside the matrices: their mean
+    if (in_matrix[j]) continue;
+    residual[j] = message_[j] - sent_[k];
+    values[j] = factors_[k++];
+  }
+  if (state_ != nullptr && !state.empty()) {
+    state_->SetAveragedValues(
+        std::vector<double>(factors_.end() - static_cast<std::ptrdiff_t>(state.size()), factors_.end()));
+  }
+  // Second all-reduce: every Q = Mᵀ·P, P the mean orthonormalised.
+  std::vector<double> qs;
+  qs.reserve(q_values);
+  double* p = factors_.data();
+  for (const Objective::MatrixBlock& m : factored) {
+    Orthonormalize(p, m.rows, r);
+    const double* mat = message_.data() + m.offset;
+    for (std::size_t j = 0; j < m.cols; ++j) {
+      for (std::size_t c = 0; c < r; ++c) {
+        double v = 0.0;
+        for (std::size_t i = 0; i < m.rows; ++i) v += mat[i * m.cols + j] * p[i * r + c];
+        qs.push_back(v);
+      }
+    }
+    p += m.rows * r;
+  }
+  if (!factored.empty()) CRPSGD_RETURN_IF_ERROR(MeanOnWire(comm, qs, Traffic::kRoundPart, nullptr));
+  // The mean of each matrix is P·Qᵀ; what this worker's M lost, its residual.
+  p = factors_.data();
+  const double* mean_q = qs.data();
+  for (const Objective::MatrixBlock& m : factored) {
+    for (std::size_t i = 0; i < m.rows; ++i) {
+      for (std::size_t j = 0; j < m.cols; ++j) {
+        double v = 0.0;
+        for (std::size_t c = 0; c < r; ++c) v += p[i * r + c] * mean_q[j * r + c];
+        const std::size_t at = m.offset + i * m.cols + j;
+        residual[at] = message_[at] - v;
+        values[at] = v;
+      }
+    }
+    p += m.rows * r;
+    mean_q += m.cols * r;
+  }
+  std::copy(qs.begin(), qs.end(), residual.begin() + static_cast<std::ptrdiff_t>(n));  // the next round's warm start
+  return Status::OK();
+}
+
 Status RoundExchange::AverageModels(Communicator& comm, std::span<double> x, std::span<const double> start) {
   if (compression_ == Compression::kNone) return Average(comm, x);
   step_.resize(x.size());
@@ -49,6 +184,7 @@ Status RoundExchange::AverageModels(Communicator& comm, std::span<double> x, std
 
 Status RoundExchange::Average(Communicator& comm, std::span<double> values) {
   const std::vector<double> state = state_ != nullptr ? state_->AveragedValues() : std::vector<double>();
+  if (compression_ == Compression::kPowerSgd) return AveragePowerSgd(comm, values, state);
   if (compression_ != Compression::kNone) return AverageCompressed(comm, values, state);
   if (wire_ == DataType::kFloat64 && state.empty()) return comm.AllreduceMean(values, Traffic::kTraining);
   if (wire_ == DataType::kFloat32) return AverageAs(comm, values, state, wire32_);

@@ -2,12 +2,13 @@
 // CR-PSGD) or models (local SGD) averaged in the model's own precision, with
 // the model's averaged state (batch-norm statistics) in the same message; or,
 // with --compress, the gradient or the model's step sent compressed, with
-// error feedback.
+// error feedback: encoded (bf16, int8), or as PowerSGD's low-rank factors.
 #pragma once
 
 #include <span>
 #include <vector>
 
+#include "crpsgd/algorithm.h"
 #include "crpsgd/communicator.h"
 #include "crpsgd/compression.h"
 #include "crpsgd/objective.h"
@@ -18,14 +19,21 @@ class RoundExchange {
  public:
   // `with_state`: f's model state rides along (local SGD averages it with
   // the models; a gradient round leaves it to the evaluations).
-  // `residual`: with compression, what this worker's messages have lost so
-  // far (error feedback; the algorithm's state, so that a checkpoint keeps it).
-  RoundExchange(const Objective& f, bool with_state, Compression compression = Compression::kNone,
-                std::vector<double>* residual = nullptr)
+  RoundExchange(const Objective& f, bool with_state)
+      : wire_(f.wire_type()), state_(with_state ? f.model_state() : nullptr), residual_(&own_residual_) {}
+  // With options.compression. `residual`: what this worker's messages have
+  // lost so far (error feedback), and for powersgd the factors Q of the last
+  // round behind it (its warm start): the algorithm's state, so that a
+  // checkpoint keeps it.
+  RoundExchange(const Objective& f, bool with_state, const AlgorithmOptions& options, std::vector<double>* residual)
       : wire_(f.wire_type()),
         state_(with_state ? f.model_state() : nullptr),
-        compression_(compression),
-        residual_(residual != nullptr ? residual : &own_residual_) {}
+        compression_(options.compression),
+        rank_(static_cast<std::size_t>(std::max(options.compression_rank, 0))),
+        seed_(options.seed),
+        residual_(residual),
+        blocks_(options.compression == Compression::kPowerSgd ? f.matrix_blocks()
+                                                              : std::vector<Objective::MatrixBlock>()) {}
 
   // values <- their mean over workers, summed in rank order (Communicator's
   // contract), sent as Objective::wire_type: float64 passes `values` as they
@@ -43,17 +51,28 @@ class RoundExchange {
   template <class T>
   Status AverageAs(Communicator& comm, std::span<double> values, std::span<const double> state, std::vector<T>& wire);
   Status AverageCompressed(Communicator& comm, std::span<double> values, std::span<const double> state);
+  // PowerSGD (Vogels et al. 2019): each matrix M (message + residual) as
+  // P = M·Q, averaged with the uncompressed values and the state in one
+  // all-reduce; P orthonormalised; Q = Mᵀ·P averaged in a second; the mean is
+  // P·Qᵀ; Q stays for the next round.
+  Status AveragePowerSgd(Communicator& comm, std::span<double> values, std::span<const double> state);
+  // Means of `values` over the workers on the model's wire, widened back;
+  // `sent` (optional): this worker's values as the wire carried them.
+  Status MeanOnWire(Communicator& comm, std::vector<double>& values, Traffic traffic, std::vector<double>* sent);
   // values <- the mean's first values.size(); the model's state <- the rest.
   template <class T>
   void TakeMean(std::span<const T> mean, std::span<double> values);
 
   DataType wire_;
   ModelState* state_;
-  Compression compression_;
+  Compression compression_ = Compression::kNone;
+  std::size_t rank_ = 0;  // powersgd's R
+  std::uint64_t seed_ = 0;
   std::vector<double>* residual_;
-  std::vector<double> own_residual_;  // where the caller keeps none
-  std::vector<float> wire32_;         // reused from round to round
-  std::vector<double> wire64_, message_, sent_, step_;
+  std::vector<double> own_residual_;            // where the caller keeps none
+  std::vector<Objective::MatrixBlock> blocks_;  // powersgd: the matrices it factors
+  std::vector<float> wire32_;                   // reused from round to round
+  std::vector<double> wire64_, message_, sent_, step_, factors_;
 };
 
 }  // namespace crpsgd::internal

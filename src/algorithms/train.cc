@@ -46,7 +46,8 @@ std::vector<std::pair<std::string, std::string>> RunIdentity(const TrainOptions&
                                    {"eval_every", std::to_string(options.eval_every)},
                                    {"eval_samples_per_worker", std::to_string(options.eval_samples_per_worker)}});
   // Only when set, so that checkpoints written before the option existed still match.
-  if (a.compression != Compression::kNone) identity.emplace_back("compress", CompressionName(a.compression));
+  if (a.compression != Compression::kNone)
+    identity.emplace_back("compress", CompressionChoiceName(a.compression, a.compression_rank));
   if (options.eval_every_sfo > 0) identity.emplace_back("eval_every_sfo", std::to_string(options.eval_every_sfo));
   // Always where it may average: a checkpoint from before the tail average (format 5) did not average.
   if (internal::SpecOf(a.kind).tail_averages) {
@@ -95,7 +96,12 @@ Result<NetworkModel> ParseNetworkModel(const std::string& text) {
   return model;
 }
 
-Status CheckBatchFloor(const AlgorithmOptions& options, const Objective& f) {
+Status CheckOptionsFitObjective(const AlgorithmOptions& options, const Objective& f) {
+  if (options.compression == Compression::kPowerSgd && f.matrix_blocks().empty()) {
+    return Status::InvalidArgument(
+        "--compress powersgd factors a network's matrix-shaped parameters; this model has none (a linear "
+        "model's one vector: --compress int8 or bf16)");
+  }
   const BatchFloor floor = f.MinimumBatch();
   const std::uint64_t smallest = options.SmallestBatch();
   if (smallest >= floor.samples) return Status::OK();
@@ -133,7 +139,7 @@ Status CheckTrainOptions(const TrainOptions& options, const Objective& f, int pl
                                      " rounds; fit its parameters to R first (FitToRounds)");
     }
   }
-  CRPSGD_RETURN_IF_ERROR(CheckBatchFloor(algorithm, f));
+  CRPSGD_RETURN_IF_ERROR(CheckOptionsFitObjective(algorithm, f));
   return options.targets.Validate();
 }
 
@@ -252,7 +258,9 @@ Result<RunSummary> TrainChecked(const TrainOptions& options, const Objective& f,
   CRPSGD_ASSIGN_OR_RETURN(std::vector<double> x, StartingPoint(options, f, comm));
   std::unique_ptr<Sampler> sampler = MakeSampler(options.algorithm.sampling, trained->num_samples(), options.seed,
                                                  {comm.rank(), comm.size(), plan_workers});
-  std::unique_ptr<Algorithm> algorithm = MakeAlgorithm(options.algorithm);
+  AlgorithmOptions algorithm_options = options.algorithm;
+  algorithm_options.seed = options.seed;
+  std::unique_ptr<Algorithm> algorithm = MakeAlgorithm(algorithm_options);
   std::optional<FullEvaluator> test_eval;
   if (options.test_objective != nullptr) {
     CRPSGD_ASSIGN_OR_RETURN(test_eval,

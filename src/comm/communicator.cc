@@ -55,8 +55,8 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 Status Communicator::Account(Traffic traffic, std::size_t bytes, double seconds, Status status) {
-  TrafficStats& s = traffic == Traffic::kTraining ? stats_.training : stats_.evaluation;
-  s.calls += 1;
+  TrafficStats& s = traffic == Traffic::kEvaluation ? stats_.evaluation : stats_.training;
+  if (traffic != Traffic::kRoundPart) s.calls += 1;
   s.bytes += bytes;
   s.seconds += seconds;
   return status;
@@ -78,6 +78,10 @@ void Communicator::NumberRoundsFrom(std::uint64_t next_round) {
 
 Status Communicator::WaitForAll(Traffic traffic) {
   round_deadline_ = std::chrono::milliseconds(0);
+  if (traffic == Traffic::kRoundPart) {  // the round in progress goes on, under its deadline
+    round_deadline_ = RoundDeadline(round_timeout_, round_seconds_);
+    return Status::OK();
+  }
   if (traffic != Traffic::kTraining) return Status::OK();
   round_in_progress_ = static_cast<std::uint64_t>(round_base_ + static_cast<std::int64_t>(stats_.training.calls) + 1);
   const auto now = std::chrono::steady_clock::now();

@@ -48,12 +48,41 @@ void DecodeBlock(const std::byte* block, double* values, std::size_t count) {
 
 }  // namespace
 
-constexpr EnumTable<Compression, 3> kCompressions{
-    {{{Compression::kNone, "none"}, {Compression::kBf16, "bf16"}, {Compression::kInt8, "int8"}}}};
+constexpr EnumTable<Compression, 4> kCompressions{{{{Compression::kNone, "none"},
+                                                    {Compression::kBf16, "bf16"},
+                                                    {Compression::kInt8, "int8"},
+                                                    {Compression::kPowerSgd, "powersgd"}}}};
 
 const char* CompressionName(Compression compression) { return kCompressions.Name(compression); }
 
 Result<Compression> ParseCompression(std::string_view name) { return kCompressions.Parse(name, "--compress"); }
+
+Result<CompressionChoice> ParseCompressionChoice(std::string_view text) {
+  const auto bad = [&] {
+    return Status::InvalidArgument("--compress must be none, bf16, int8 or powersgd:R (R >= 1, the rank), got '" +
+                                   std::string(text) + "'");
+  };
+  CompressionChoice choice;
+  const std::size_t colon = text.find(':');
+  const Result<Compression> kind = ParseCompression(text.substr(0, colon));
+  if (!kind.ok() || (*kind == Compression::kPowerSgd) != (colon != std::string_view::npos)) return bad();
+  choice.kind = *kind;
+  if (choice.kind == Compression::kPowerSgd) {
+    const std::string_view digits = text.substr(colon + 1);
+    if (digits.empty() || digits.size() > 4 || digits.find_first_not_of("0123456789") != std::string_view::npos) {
+      return bad();
+    }
+    choice.rank = std::stoi(std::string(digits));
+    if (choice.rank < 1) return bad();
+  }
+  return choice;
+}
+
+std::string CompressionChoiceName(Compression kind, int rank) {
+  std::string name = CompressionName(kind);
+  if (kind == Compression::kPowerSgd) name.append(":").append(std::to_string(rank));
+  return name;
+}
 
 DataType Int8BlocksOf(std::size_t block_values) {
   CRPSGD_CHECK(block_values >= 1 && block_values <= kInt8BlockValues);
@@ -76,7 +105,8 @@ DataType WireTypeOf(Compression compression, std::size_t n) {
       const std::size_t blocks = std::max<std::size_t>(1, (n + kInt8BlockValues - 1) / kInt8BlockValues);
       return Int8BlocksOf(std::max<std::size_t>(1, (n + blocks - 1) / blocks));
     }
-    case Compression::kNone: break;
+    case Compression::kNone:
+    case Compression::kPowerSgd: break;  // not a wire of its own (RoundExchange)
   }
   return DataType::kFloat64;
 }

@@ -382,7 +382,8 @@ Result<std::vector<RunRequest>> CheckedRequests(const JobSpec& job, const Object
     std::string rounds_note;
     CRPSGD_RETURN_IF_ERROR(PrepareRequest(r, plan_workers, &rounds_note));
     if (!rounds_note.empty()) log(rounds_note);
-    CRPSGD_RETURN_IF_ERROR(CheckBatchFloor(r.options, f));  // a network's batch norm: 2 samples at least
+    CRPSGD_RETURN_IF_ERROR(
+        CheckOptionsFitObjective(r.options, f));  // batch norm: 2 samples at least; powersgd: matrices
   }
   if (job.save_model && !objectives.save_model) {  // an objective registered without a saver
     return Status::InvalidArgument("--save-model: --problem " + job.objective->name + " cannot save its model");

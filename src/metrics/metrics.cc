@@ -99,7 +99,8 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   PutFields(own, j);
   if (a.rounds > 0) j["rounds_requested"] = a.rounds;
   j["sampling"] = SamplingName(a.sampling);
-  if (a.compression != Compression::kNone) j["compress"] = CompressionName(a.compression);  // only when set
+  if (a.compression != Compression::kNone)
+    j["compress"] = CompressionChoiceName(a.compression, a.compression_rank);  // only when set
   j["momentum"] = a.momentum;
   j["weight_decay"] = a.weight_decay;
   j["lr_schedule"] = LrScheduleName(a.Schedule());

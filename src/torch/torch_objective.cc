@@ -53,6 +53,17 @@ ModelState* TorchObjective::model_state() const { return state_.get(); }
 DataType TorchObjective::wire_type() const { return impl_->options.float64 ? DataType::kFloat64 : DataType::kFloat32; }
 TorchObjective::~TorchObjective() = default;
 
+std::vector<Objective::MatrixBlock> TorchObjective::matrix_blocks() const {
+  std::vector<MatrixBlock> blocks;
+  std::size_t offset = 0;
+  for (const torch::Tensor& p : impl_->model->parameters) {
+    const auto n = static_cast<std::size_t>(p.numel());
+    if (p.dim() >= 2 && n > 0) blocks.push_back({offset, static_cast<std::size_t>(p.size(0)), n / p.size(0)});
+    offset += n;
+  }
+  return blocks;
+}
+
 std::size_t TorchObjective::dim() const { return impl_->model->dim; }
 std::size_t TorchObjective::num_samples() const { return static_cast<std::size_t>(impl_->labels.size(0)); }
 

@@ -32,6 +32,7 @@ enum class RngStream : std::uint64_t {
   kDropout = 7,
   kGlobalOrder = 8,  // --sampling global: each epoch's order of the whole set
   kResume = 9,       // a with-replacement stream after a resume on other workers
+  kPowerSgd = 10,    // --compress powersgd: the factors' random start, alike on every worker
 };
 
 inline std::uint64_t DeriveSeed(std::uint64_t seed, RngStream stream, std::uint64_t rank = 0) {

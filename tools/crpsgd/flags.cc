@@ -158,7 +158,8 @@ Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   CRPSGD_ASSIGN_OR_RETURN(o.lr_batch_scaling, ParseLrBatchScaling(f.lr_batch_scaling));
   o.lr_max = f.lr_max;
   CRPSGD_ASSIGN_OR_RETURN(o.sampling, ParseSampling(f.sampling));
-  CRPSGD_ASSIGN_OR_RETURN(o.compression, ParseCompression(f.compress));
+  CRPSGD_ASSIGN_OR_RETURN(const CompressionChoice compress, ParseCompressionChoice(f.compress));
+  o.compression = compress.kind, o.compression_rank = compress.rank;
   return Status::OK();
 }
 

@@ -337,9 +337,10 @@ const Setting<AlgoFlags> kAlgoSettings[] = {
      "whole set, shared by the workers: a run resumes on any number of workers, no sample lost or read twice)",
      "reshuffle", At<&AlgoFlags::sampling>, Parses<ParseSampling>},
     {"compress", kShared,
-     "The round's message on the wire: none, bf16 (2 bytes a value) or int8 (blocks of 256 with a scale: 1.016 "
-     "bytes a value), with error feedback; psgd, cr-psgd, acc-cr-psgd, cr-psgd-catalyst, local-sgd",
-     "int8", At<&AlgoFlags::compress>, Parses<ParseCompression>},
+     "The round's message on the wire: none, bf16 (2 bytes a value), int8 (blocks of 256 with a scale: 1.016 "
+     "bytes a value) or powersgd:R (a network's matrices as rank-R factors, two all-reduces a round), with error "
+     "feedback; psgd, cr-psgd, acc-cr-psgd, cr-psgd-catalyst, local-sgd",
+     "powersgd:2", At<&AlgoFlags::compress>, Parses<ParseCompressionChoice>},
     {"max-micro-batch", kShared,
      "Larger batches are computed as accumulated micro-batches of this size (still one round)", "64",
      At<&AlgoFlags::max_micro_batch>},

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# --compress on a network (issue 42): the scripted CNN of
+# examples/your-own-model (batch norm), one epoch of Fashion-MNIST on 4
+# in-process workers, local SGD b = 16 I = 8 (the step 0.05, momentum 0.9)
+# and PSGD b = 16 (the step 0.05), once per compression: none, int8,
+# powersgd:1, powersgd:2, powersgd:4. Reports each run's test accuracy
+# (the mean over the seeds and its difference from none) and the bytes a
+# worker sent a round, against none's.
+#
+# About 8 minutes on 2 cores. Usage:
+#   [SEEDS="1 2"] [OUT=out/compress-network] experiments/compress-network.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+crpsgd=${CRPSGD:-./build/crpsgd}
+out=${OUT:-out/compress-network}
+model=out/your-own-model
+[ -x "$crpsgd" ] || { echo "compress-network: $crpsgd is missing: run scripts/build.sh" >&2; exit 2; }
+[ -f "$model/cnn.pt" ] || /usr/bin/python3 examples/your-own-model/make_model.py "$model" > /dev/null
+mkdir -p "$out"
+train=(train -q --model "$model/cnn.pt" --data "$model/train.pt" --test-data "$model/test.pt" --normalize
+       --threads 1 --workers 4 --batch 16 --lr 0.05 --budget 15000 --overwrite)
+for algo in "local-sgd --sync-period 8 --momentum 0.9" "psgd"; do
+  for compression in none int8 powersgd:1 powersgd:2 powersgd:4; do
+    for seed in ${SEEDS:-1 2}; do
+      name="${algo%% *}-${compression/:/}-$seed"
+      echo "compress-network: $name" >&2
+      # shellcheck disable=SC2086 # $algo is the algorithm and its flags
+      "$crpsgd" "${train[@]}" --algo $algo --compress "$compression" --seed "$seed" --out "$out/$name" > /dev/null
+    done
+  done
+done
+/usr/bin/python3 - "$out" << 'PY' | tee "$out/table.md"
+import glob, json, os, statistics, sys
+out = sys.argv[1]
+runs = {}
+for path in sorted(glob.glob(os.path.join(out, "*", "summary.json"))):
+    s = json.load(open(path))
+    algo, compression, _ = os.path.basename(os.path.dirname(path)).rsplit("-", 2)
+    runs.setdefault((algo, compression), []).append(s)
+print("| algorithm | compression | rounds | test accuracy (mean over seeds) | vs none | bytes a round | vs none |")
+print("|---|---|---|---|---|---|---|")
+for (algo, compression), ss in sorted(runs.items(), key=lambda kv: (kv[0][0], kv[0][1] != "none", kv[0][1])):
+    none = runs[(algo, "none")]
+    acc = 100 * statistics.mean(s["test_accuracy"] for s in ss)
+    acc0 = 100 * statistics.mean(s["test_accuracy"] for s in none)
+    per_round = ss[0]["bytes"] / ss[0]["rounds"]
+    per_round0 = none[0]["bytes"] / none[0]["rounds"]
+    print(f"| {algo} | {compression} | {ss[0]['rounds']} | {acc:.2f}% | {acc - acc0:+.2f} points "
+          f"| {per_round:,.0f} | {per_round0 / per_round:.1f}× fewer |")
+PY

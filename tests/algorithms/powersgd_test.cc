@@ -1,0 +1,135 @@
+// --compress powersgd:R (RoundExchange): a mean of rank <= R comes back
+// exactly; error feedback makes the messages sent add up to the messages
+// meant; a round is one round however many all-reduces it takes, and its
+// bytes are the factors'.
+#include <cmath>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "algorithms/round_exchange.h"
+#include "crpsgd/inproc.h"
+
+namespace crpsgd {
+namespace {
+
+// A model of one rows×cols matrix and a vector of `tail` values after it (a
+// network's weight and bias); only its shape matters here.
+class MatrixAndVector final : public Objective {
+ public:
+  MatrixAndVector(std::size_t rows, std::size_t cols, std::size_t tail) : rows_(rows), cols_(cols), tail_(tail) {}
+  std::size_t dim() const override { return rows_ * cols_ + tail_; }
+  std::size_t num_samples() const override { return 1; }
+  double AccumulateGradient(std::span<const double>, std::span<const std::size_t>, std::span<double>) const override {
+    return 0.0;
+  }
+  std::vector<MatrixBlock> matrix_blocks() const override { return {{0, rows_, cols_}}; }
+
+ private:
+  std::size_t rows_, cols_, tail_;
+};
+
+AlgorithmOptions PowerSgd(int rank) {
+  AlgorithmOptions o;
+  o.compression = Compression::kPowerSgd;
+  o.compression_rank = rank;
+  o.seed = 5;
+  return o;
+}
+
+// Worker w's message: a_w·(u₁v₁ᵀ + … + u_k v_kᵀ) (every worker's of rank k,
+// so their mean too), then a vector of values of its own.
+std::vector<double> Message(int worker, std::size_t rows, std::size_t cols, std::size_t tail, int k) {
+  std::vector<double> m(rows * cols + tail, 0.0);
+  const double a = 1.0 + 0.5 * worker;
+  for (int t = 0; t < k; ++t) {
+    for (std::size_t i = 0; i < rows; ++i) {
+      for (std::size_t j = 0; j < cols; ++j) {
+        m[i * cols + j] +=
+            a * std::sin(1.0 + static_cast<double>(i) * (t + 1)) * std::cos(0.3 * static_cast<double>(j) - t);
+      }
+    }
+  }
+  for (std::size_t j = 0; j < tail; ++j) m[rows * cols + j] = std::sqrt(static_cast<double>(worker + j + 1));
+  return m;
+}
+
+std::vector<double> MeanOfMessages(int workers, std::size_t rows, std::size_t cols, std::size_t tail, int k) {
+  std::vector<double> mean(rows * cols + tail, 0.0);
+  for (int w = 0; w < workers; ++w) {
+    const std::vector<double> m = Message(w, rows, cols, tail, k);
+    for (std::size_t j = 0; j < mean.size(); ++j) mean[j] += m[j] / workers;
+  }
+  return mean;
+}
+
+TEST(PowerSgdTest, AMeanOfRankAtMostRComesBackExactlyAndTheVectorAsItIs) {
+  const std::size_t rows = 12, cols = 20, tail = 5;
+  const MatrixAndVector f(rows, cols, tail);
+  for (const int rank : {1, 2, 3}) {
+    const std::vector<double> expected = MeanOfMessages(3, rows, cols, tail, rank);
+    const Status status = RunInProcess(3, [&](Communicator& comm) -> Status {
+      std::vector<double> residual;
+      internal::RoundExchange exchange(f, /*with_state=*/false, PowerSgd(rank), &residual);
+      std::vector<double> values = Message(comm.rank(), rows, cols, tail, rank);
+      CRPSGD_RETURN_IF_ERROR(exchange.Average(comm, values));
+      for (std::size_t j = 0; j < values.size(); ++j) {
+        if (std::abs(values[j] - expected[j]) > 1e-12 * (1.0 + std::abs(expected[j]))) {
+          return Status::Internal("rank " + std::to_string(rank) + ": value " + std::to_string(j) + " is " +
+                                  std::to_string(values[j]) + ", not " + std::to_string(expected[j]));
+        }
+      }
+      // One round; its bytes: P (rows×R) and the vector, then Q (cols×R), in float64.
+      const TrafficStats& t = comm.stats().training;
+      if (t.calls != 1 || t.bytes != ((rows + cols) * static_cast<std::size_t>(rank) + tail) * sizeof(double)) {
+        return Status::Internal("calls " + std::to_string(t.calls) + ", bytes " + std::to_string(t.bytes));
+      }
+      return Status::OK();
+    });
+    EXPECT_TRUE(status.ok()) << status.ToString();
+  }
+}
+
+// A mean of rank 3 sent at rank 1 is not exact in a round, but with error
+// feedback the rounds' means add up to the messages': after T rounds of the
+// same messages their average is within |residual|/T of the true mean.
+TEST(PowerSgdTest, ErrorFeedbackMakesTheRoundsAddUpToTheMessages) {
+  const std::size_t rows = 12, cols = 20, tail = 3;
+  const MatrixAndVector f(rows, cols, tail);
+  const std::vector<double> expected = MeanOfMessages(2, rows, cols, tail, 3);
+  const int rounds = 200;
+  std::vector<double> first_error(2), last_error(2);
+  const Status status = RunInProcess(2, [&](Communicator& comm) -> Status {
+    std::vector<double> residual;
+    internal::RoundExchange exchange(f, /*with_state=*/false, PowerSgd(1), &residual);
+    std::vector<double> sum(expected.size(), 0.0);
+    for (int t = 1; t <= rounds; ++t) {
+      std::vector<double> values = Message(comm.rank(), rows, cols, tail, 3);
+      CRPSGD_RETURN_IF_ERROR(exchange.Average(comm, values));
+      double error = 0.0;
+      for (std::size_t j = 0; j < sum.size(); ++j) {
+        sum[j] += values[j];
+        error = std::max(error, std::abs(sum[j] / t - expected[j]));
+      }
+      if (t == 1) first_error[static_cast<std::size_t>(comm.rank())] = error;
+      if (t == rounds) last_error[static_cast<std::size_t>(comm.rank())] = error;
+    }
+    return Status::OK();
+  });
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  for (int w = 0; w < 2; ++w) {
+    EXPECT_GT(first_error[w], 1e-3) << "a rank-3 mean sent at rank 1 in one round";
+    EXPECT_LT(last_error[w], first_error[w] / 20) << "worker " << w;
+  }
+}
+
+TEST(PowerSgdTest, ARankBelowOneIsRefused) {
+  AlgorithmOptions o = PowerSgd(0);
+  o.kind = AlgorithmKind::kLocalSgd;
+  o.budget = 10;
+  const Status status = o.Validate(2);
+  EXPECT_NE(status.message().find("--compress powersgd needs its rank R >= 1"), std::string::npos) << status.ToString();
+}
+
+}  // namespace
+}  // namespace crpsgd
