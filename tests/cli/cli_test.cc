@@ -1138,14 +1138,21 @@ TEST_P(CliElasticResumeTest, FourThenThreeThenFourWorkersAreTheUninterruptedRun)
   }
 }
 
+// Every algorithm in process; two under mpirun.
 INSTANTIATE_TEST_SUITE_P(InProcessAndMpi, CliElasticResumeTest,
-                         ::testing::Combine(::testing::Bool(),
-                                            ::testing::Values("--algo cr-psgd --b1 2 --rho 1.05 --sampling global",
-                                                              "--algo local-sgd")),
+                         ::testing::Values(std::make_tuple(false, "--algo psgd --batch 4"),
+                                           std::make_tuple(false, "--algo cr-psgd --b1 2 --rho 1.05 --sampling global"),
+                                           std::make_tuple(false, "--algo acc-cr-psgd --b1 2 --rho 1.05"),
+                                           std::make_tuple(false, "--algo cr-psgd-catalyst --b1 2 --rho 1.05"),
+                                           std::make_tuple(false, "--algo local-sgd"),
+                                           std::make_tuple(false, "--algo auto --rounds 40"),
+                                           std::make_tuple(true, "--algo cr-psgd --b1 2 --rho 1.05 --sampling global"),
+                                           std::make_tuple(true, "--algo local-sgd")),
                          [](const auto& p) {
-                           return std::string(std::get<0>(p.param) ? "mpi" : "inproc") +
-                                  (std::get<1>(p.param).find("local-sgd") != std::string::npos ? "_local_sgd"
-                                                                                               : "_cr_psgd");
+                           std::string algo = std::get<1>(p.param).substr(std::string("--algo ").size());
+                           algo = algo.substr(0, algo.find(' '));
+                           for (char& c : algo) c = c == '-' ? '_' : c;
+                           return std::string(std::get<0>(p.param) ? "mpi_" : "inproc_") + algo;
                          });
 
 struct BadInput {
