@@ -33,11 +33,18 @@ Status RoundExchange::AverageCompressed(Communicator& comm, std::span<double> va
   if (residual.size() != values.size()) residual.assign(values.size(), 0.0);
   message_.assign(values.begin(), values.end());
   for (std::size_t j = 0; j < values.size(); ++j) message_[j] += residual[j];
-  message_.insert(message_.end(), state.begin(), state.end());
   sent_.resize(message_.size());  // what the wire makes of this worker's message
   CRPSGD_RETURN_IF_ERROR(comm.AllreduceMeanCompressed(message_, compression_, Traffic::kTraining, sent_));
   for (std::size_t j = 0; j < values.size(); ++j) residual[j] = (values[j] + residual[j]) - sent_[j];
-  TakeMean(std::span<const double>(message_), values);
+  std::copy(message_.begin(), message_.end(), values.begin());
+  if (state.empty()) return Status::OK();
+  // The model's state (batch-norm statistics) is not a step that error
+  // feedback corrects: in an int8 block a small variance beside a large one
+  // rounds to 0 and the layer divides by it. It goes whole, in the round's
+  // second all-reduce, on the model's wire.
+  state_values_.assign(state.begin(), state.end());
+  CRPSGD_RETURN_IF_ERROR(MeanOnWire(comm, state_values_, Traffic::kRoundPart, nullptr));
+  state_->SetAveragedValues(state_values_);
   return Status::OK();
 }
 

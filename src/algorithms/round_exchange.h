@@ -40,7 +40,8 @@ class RoundExchange {
   // are (a linear model's bits are those of a plain AllreduceMean); float32
   // rounds them once and the mean comes back widened. Counted as one round.
   // Compressed: each worker sends values + its residual and keeps what the
-  // wire lost of that as its next residual.
+  // wire lost of that as its next residual; the model's state, which is no
+  // step, goes whole in a second all-reduce (powersgd: beside its P).
   Status Average(Communicator& comm, std::span<double> values);
   // Models: x <- the workers' mean model. Compressed, the message is the
   // step since the round began, start − x (what error feedback corrects is
@@ -72,7 +73,7 @@ class RoundExchange {
   std::vector<double> own_residual_;            // where the caller keeps none
   std::vector<Objective::MatrixBlock> blocks_;  // powersgd: the matrices it factors
   std::vector<float> wire32_;                   // reused from round to round
-  std::vector<double> wire64_, message_, sent_, step_, factors_;
+  std::vector<double> wire64_, message_, sent_, step_, factors_, state_values_;
 };
 
 }  // namespace crpsgd::internal

@@ -1,7 +1,8 @@
-// --compress powersgd:R (RoundExchange): a mean of rank <= R comes back
-// exactly; error feedback makes the messages sent add up to the messages
-// meant; a round is one round however many all-reduces it takes, and its
-// bytes are the factors'.
+// --compress (RoundExchange): with powersgd:R a mean of rank <= R comes
+// back exactly; error feedback makes the messages sent add up to the
+// messages meant; a round is one round however many all-reduces it takes,
+// and its bytes are the factors'; a model's state (batch-norm statistics)
+// goes whole beside a compressed step.
 #include <cmath>
 #include <vector>
 
@@ -13,11 +14,28 @@
 namespace crpsgd {
 namespace {
 
+// Batch-norm statistics as ModelState sees them: values the round averages.
+class Statistics final : public ModelState {
+ public:
+  void RestoreInitial() override {}
+  Status Synchronize(Communicator&) override { return Status::OK(); }
+  std::vector<double> AveragedValues() const override { return values; }
+  void SetAveragedValues(std::span<const double> v) override { values.assign(v.begin(), v.end()); }
+  Status Recalibrate(std::span<const double>, std::span<const std::size_t>, Communicator&) override {
+    return Status::OK();
+  }
+  std::string SaveState() const override { return {}; }
+  Status LoadState(std::string_view) override { return Status::OK(); }
+  std::vector<double> values;
+};
+
 // A model of one rows×cols matrix and a vector of `tail` values after it (a
-// network's weight and bias); only its shape matters here.
+// network's weight and bias), and its statistics; only their shapes matter here.
 class MatrixAndVector final : public Objective {
  public:
   MatrixAndVector(std::size_t rows, std::size_t cols, std::size_t tail) : rows_(rows), cols_(cols), tail_(tail) {}
+  ModelState* model_state() const override { return &statistics; }
+  mutable Statistics statistics;
   std::size_t dim() const override { return rows_ * cols_ + tail_; }
   std::size_t num_samples() const override { return 1; }
   double AccumulateGradient(std::span<const double>, std::span<const std::size_t>, std::span<double>) const override {
@@ -120,6 +138,30 @@ TEST(PowerSgdTest, ErrorFeedbackMakesTheRoundsAddUpToTheMessages) {
   for (int w = 0; w < 2; ++w) {
     EXPECT_GT(first_error[w], 1e-3) << "a rank-3 mean sent at rank 1 in one round";
     EXPECT_LT(last_error[w], first_error[w] / 20) << "worker " << w;
+  }
+}
+
+// A variance of 1e-4 beside one of 250 in an int8 block would round to 0
+// (and a batch-norm layer then divides by it): the statistics go whole, in
+// the round's second all-reduce, and come back as their exact mean.
+TEST(CompressedRoundTest, TheModelsStatisticsGoWholeBesideACompressedStep) {
+  const std::size_t rows = 12, cols = 20, tail = 3;
+  for (const Compression compression : {Compression::kInt8, Compression::kBf16, Compression::kPowerSgd}) {
+    AlgorithmOptions o = PowerSgd(2);
+    o.compression = compression;
+    const Status status = RunInProcess(2, [&](Communicator& comm) -> Status {
+      MatrixAndVector f(rows, cols, tail);
+      f.statistics.values = {1e-4 * (comm.rank() + 1), 3.0, 250.0 + comm.rank()};
+      std::vector<double> residual;
+      internal::RoundExchange exchange(f, /*with_state=*/true, o, &residual);
+      std::vector<double> values = Message(comm.rank(), rows, cols, tail, 2);
+      CRPSGD_RETURN_IF_ERROR(exchange.Average(comm, values));
+      const std::vector<double> expected = {(1e-4 + 2e-4) / 2, 3.0, 250.5};
+      if (f.statistics.values != expected) return Status::Internal(CompressionName(compression));
+      if (comm.stats().training.calls != 1) return Status::Internal("not one round");
+      return Status::OK();
+    });
+    EXPECT_TRUE(status.ok()) << status.ToString();
   }
 }
 
