@@ -89,8 +89,8 @@ std::string IdentityDifferences(std::uint64_t their_workers, int workers, const 
         their_workers != static_cast<std::uint64_t>(workers)) {
       differences += std::string(differences.empty() ? "" : "; ") + "written by a run of " +
                      std::to_string(their_workers) + " workers, this one has " + std::to_string(workers) +
-                     " (--sampling reshuffle resumes on as many workers only; global or with-replacement on any "
-                     "number)";
+                     " (--sampling reshuffle resumes on as many workers, or on fewer that host the plan's workers as "
+                     "crpsgd train does, RunHostedWorkers; global or with-replacement on any number)";
     }
   }
   return differences;

@@ -91,39 +91,66 @@ Status RoundExchange::MeanOnWire(Communicator& comm, std::vector<double>& values
   return comm.AllreduceMean(std::span<double>(values), traffic);
 }
 
-Status RoundExchange::AveragePowerSgd(Communicator& comm, std::span<double> values, std::span<const double> state) {
-  const std::size_t n = values.size(), r = rank_;
+namespace {
+
+// out += M·Q (rows×R, row-major) for the rows×cols matrix M at `mat`.
+void AppendProduct(const double* mat, const Objective::MatrixBlock& m, const double* q, std::size_t r,
+                   std::vector<double>& out) {
+  for (std::size_t i = 0; i < m.rows; ++i) {
+    for (std::size_t c = 0; c < r; ++c) {
+      double v = 0.0;
+      for (std::size_t j = 0; j < m.cols; ++j) v += mat[i * m.cols + j] * q[j * r + c];
+      out.push_back(v);
+    }
+  }
+}
+
+// out += Mᵀ·P (cols×R, row-major).
+void AppendTransposedProduct(const double* mat, const Objective::MatrixBlock& m, const double* p, std::size_t r,
+                             std::vector<double>& out) {
+  for (std::size_t j = 0; j < m.cols; ++j) {
+    for (std::size_t c = 0; c < r; ++c) {
+      double v = 0.0;
+      for (std::size_t i = 0; i < m.rows; ++i) v += mat[i * m.cols + j] * p[i * r + c];
+      out.push_back(v);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<Objective::MatrixBlock> RoundExchange::StartPowerSgd(std::size_t n) {
   std::vector<Objective::MatrixBlock> factored;
   std::size_t q_values = 0;
   for (const Objective::MatrixBlock& m : blocks_) {
-    if (WorthFactoring(m, r)) factored.push_back(m), q_values += m.cols * r;
+    if (WorthFactoring(m, rank_)) factored.push_back(m), q_values += m.cols * rank_;
   }
-  std::vector<double>& residual = *residual_;  // [error feedback (n) | each factored matrix's Q (cols×R)]
-  if (residual.size() != n + q_values) {
+  std::vector<double>& residual = *residual_;
+  if (residual.size() != n + q_values) {  // the first round (a checkpoint brings both back)
     residual.assign(n + q_values, 0.0);
     Rng rng(DeriveSeed(seed_, RngStream::kPowerSgd));
     double* q = residual.data() + n;
     for (const Objective::MatrixBlock& m : factored) {
-      for (std::size_t k = 0; k < m.cols * r; ++k) q[k] = rng.Normal();
-      Orthonormalize(q, m.cols, r);
-      q += m.cols * r;
+      for (std::size_t k = 0; k < m.cols * rank_; ++k) q[k] = rng.Normal();
+      Orthonormalize(q, m.cols, rank_);
+      q += m.cols * rank_;
     }
   }
+  return factored;
+}
+
+Status RoundExchange::AveragePowerSgd(Communicator& comm, std::span<double> values, std::span<const double> state) {
+  const std::size_t n = values.size(), r = rank_;
+  const std::vector<Objective::MatrixBlock> factored = StartPowerSgd(n);
+  std::vector<double>& residual = *residual_;  // [error feedback (n) | each factored matrix's Q (cols×R)]
   message_.assign(values.begin(), values.end());
   for (std::size_t j = 0; j < n; ++j) message_[j] += residual[j];
   // First all-reduce: every P = M·Q, then the values outside them, then the state.
   std::vector<bool> in_matrix(n, false);
-  factors_.clear();  // P·s, the rest, the state: the first message (not step_, which may be `values`)
+  factors_.clear();  // not step_, which may be `values`
   const double* q = residual.data() + n;
   for (const Objective::MatrixBlock& m : factored) {
-    const double* mat = message_.data() + m.offset;
-    for (std::size_t i = 0; i < m.rows; ++i) {
-      for (std::size_t c = 0; c < r; ++c) {
-        double p = 0.0;
-        for (std::size_t j = 0; j < m.cols; ++j) p += mat[i * m.cols + j] * q[j * r + c];
-        factors_.push_back(p);
-      }
-    }
+    AppendProduct(message_.data() + m.offset, m, q, r, factors_);
     std::fill(in_matrix.begin() + static_cast<std::ptrdiff_t>(m.offset),
               in_matrix.begin() + static_cast<std::ptrdiff_t>(m.offset + m.rows * m.cols), true);
     q += m.cols * r;
@@ -145,18 +172,10 @@ Status RoundExchange::AveragePowerSgd(Communicator& comm, std::span<double> valu
   }
   // Second all-reduce: every Q = Mᵀ·P, P the mean orthonormalised.
   std::vector<double> qs;
-  qs.reserve(q_values);
   double* p = factors_.data();
   for (const Objective::MatrixBlock& m : factored) {
     Orthonormalize(p, m.rows, r);
-    const double* mat = message_.data() + m.offset;
-    for (std::size_t j = 0; j < m.cols; ++j) {
-      for (std::size_t c = 0; c < r; ++c) {
-        double v = 0.0;
-        for (std::size_t i = 0; i < m.rows; ++i) v += mat[i * m.cols + j] * p[i * r + c];
-        qs.push_back(v);
-      }
-    }
+    AppendTransposedProduct(message_.data() + m.offset, m, p, r, qs);
     p += m.rows * r;
   }
   if (!factored.empty()) CRPSGD_RETURN_IF_ERROR(MeanOnWire(comm, qs, Traffic::kRoundPart, nullptr));

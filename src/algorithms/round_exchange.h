@@ -57,6 +57,8 @@ class RoundExchange {
   // all-reduce; P orthonormalised; Q = Mᵀ·P averaged in a second; the mean is
   // P·Qᵀ; Q stays for the next round.
   Status AveragePowerSgd(Communicator& comm, std::span<double> values, std::span<const double> state);
+  // The matrices worth factoring; on the first round, the residual and Q's random start.
+  std::vector<Objective::MatrixBlock> StartPowerSgd(std::size_t n);
   // Means of `values` over the workers on the model's wire, widened back;
   // `sent` (optional): this worker's values as the wire carried them.
   Status MeanOnWire(Communicator& comm, std::vector<double>& values, Traffic traffic, std::vector<double>* sent);

@@ -1060,7 +1060,8 @@ TEST(CliCheckpointFailureTest, CorruptOrForeignCheckpointsAreRefused) {
   if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP();
   TempDir dir;
   const auto out = dir / "run";
-  // reshuffle: passes over each worker's own shard, which resume on as many workers only.
+  // reshuffle: passes over each worker's own shard, which resume on as many workers (or fewer, hosting
+  // the plan's), not more.
   const std::string common =
       "train -q --data " + kHeartScale + " --algo cr-psgd --sampling reshuffle --out " + out.string();
   CommandResult run =
@@ -1072,8 +1073,8 @@ TEST(CliCheckpointFailureTest, CorruptOrForeignCheckpointsAreRefused) {
   for (const Case& c :
        {Case{" --workers 3 --budget 1600 --resume", "belongs to another run: budget is 1500 there, 1600 here"},
         Case{" --workers 3 --budget 1500 --resume --seed 2", "belongs to another run: seed is 1 there, 2 here"},
-        Case{" --workers 2 --budget 1500 --resume",
-             "written by a run of 3 workers, this one has 2 (--sampling reshuffle resumes on as many workers only"}}) {
+        Case{" --workers 4 --budget 1500 --resume",
+             "written by a run of 3 workers, this one has 4 (--sampling reshuffle resumes on as many workers"}}) {
     run = Execute(common + c.flags);
     EXPECT_EQ(run.exit_code, 2) << run.output;
     EXPECT_NE(run.output.find(c.fragment), std::string::npos) << run.output;
