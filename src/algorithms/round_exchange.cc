@@ -93,25 +93,15 @@ Status RoundExchange::MeanOnWire(Communicator& comm, std::vector<double>& values
 
 namespace {
 
-// out += M·Q (rows×R, row-major) for the rows×cols matrix M at `mat`.
-void AppendProduct(const double* mat, const Objective::MatrixBlock& m, const double* q, std::size_t r,
-                   std::vector<double>& out) {
-  for (std::size_t i = 0; i < m.rows; ++i) {
+// out += A·B, row by row (outer×R, row-major), where A[a][k] is
+// mat[a·a_stride + k·k_stride] and B (inner×R) is row-major: M·Q with
+// strides (cols, 1), Mᵀ·P with (1, cols) for the rows×cols matrix M at `mat`.
+void AppendProduct(const double* mat, std::size_t outer, std::size_t inner, std::size_t a_stride, std::size_t k_stride,
+                   const double* b, std::size_t r, std::vector<double>& out) {
+  for (std::size_t a = 0; a < outer; ++a) {
     for (std::size_t c = 0; c < r; ++c) {
       double v = 0.0;
-      for (std::size_t j = 0; j < m.cols; ++j) v += mat[i * m.cols + j] * q[j * r + c];
-      out.push_back(v);
-    }
-  }
-}
-
-// out += Mᵀ·P (cols×R, row-major).
-void AppendTransposedProduct(const double* mat, const Objective::MatrixBlock& m, const double* p, std::size_t r,
-                             std::vector<double>& out) {
-  for (std::size_t j = 0; j < m.cols; ++j) {
-    for (std::size_t c = 0; c < r; ++c) {
-      double v = 0.0;
-      for (std::size_t i = 0; i < m.rows; ++i) v += mat[i * m.cols + j] * p[i * r + c];
+      for (std::size_t k = 0; k < inner; ++k) v += mat[a * a_stride + k * k_stride] * b[k * r + c];
       out.push_back(v);
     }
   }
@@ -150,7 +140,7 @@ Status RoundExchange::AveragePowerSgd(Communicator& comm, std::span<double> valu
   factors_.clear();  // not step_, which may be `values`
   const double* q = residual.data() + n;
   for (const Objective::MatrixBlock& m : factored) {
-    AppendProduct(message_.data() + m.offset, m, q, r, factors_);
+    AppendProduct(message_.data() + m.offset, m.rows, m.cols, m.cols, 1, q, r, factors_);  // P = M·Q
     std::fill(in_matrix.begin() + static_cast<std::ptrdiff_t>(m.offset),
               in_matrix.begin() + static_cast<std::ptrdiff_t>(m.offset + m.rows * m.cols), true);
     q += m.cols * r;
@@ -175,7 +165,7 @@ Status RoundExchange::AveragePowerSgd(Communicator& comm, std::span<double> valu
   double* p = factors_.data();
   for (const Objective::MatrixBlock& m : factored) {
     Orthonormalize(p, m.rows, r);
-    AppendTransposedProduct(message_.data() + m.offset, m, p, r, qs);
+    AppendProduct(message_.data() + m.offset, m.cols, m.rows, 1, m.cols, p, r, qs);  // Q = Mᵀ·P
     p += m.rows * r;
   }
   if (!factored.empty()) CRPSGD_RETURN_IF_ERROR(MeanOnWire(comm, qs, Traffic::kRoundPart, nullptr));
