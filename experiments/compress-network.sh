@@ -7,7 +7,7 @@
 # (the mean over the seeds and its difference from none) and the bytes a
 # worker sent a round, against none's.
 #
-# About 8 minutes on 2 cores. Usage:
+# About 10 minutes a seed on 2 cores. Usage:
 #   [SEEDS="1 2"] [OUT=out/compress-network] experiments/compress-network.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
