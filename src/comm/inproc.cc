@@ -4,101 +4,22 @@
 // buffer; worker r sums chunk r of all buffers in rank order into a shared
 // scratch buffer; after the second barrier every worker copies the result out.
 // The next call's first barrier guarantees nobody still reads the scratch.
-#include <condition_variable>
+#include "crpsgd/inproc.h"
+
 #include <cstring>
 #include <exception>
-#include <mutex>
-#include <optional>
+#include <numeric>
 #include <thread>
 #include <vector>
 
-#include "crpsgd/inproc.h"
+#include "comm/thread_group.h"
 
 namespace crpsgd {
 namespace {
 
-class InprocGroup {
- public:
-  InprocGroup(int size, std::chrono::milliseconds timeout)
-      : slots_(size), slot_bytes_(size), size_(size), timeout_(timeout) {}
-
-  int size() const { return size_; }
-
-  // Blocks until all workers arrive. `on_complete` runs once, under the lock,
-  // by the last worker to arrive, before anyone is released.
-  template <class F>
-  Status Wait(int rank, F&& on_complete) {
-    std::unique_lock lock(mu_);
-    if (aborted_) return AbortedStatus();
-    const std::uint64_t generation = generation_;
-    if (++arrived_ == size_) {
-      arrived_ = 0;
-      Status status = on_complete();
-      if (!status.ok()) {
-        AbortLocked(rank, status);
-        return status;
-      }
-      ++generation_;
-      cv_.notify_all();
-      return Status::OK();
-    }
-    const bool released = cv_.wait_for(lock, timeout_, [&] { return generation_ != generation || aborted_; });
-    if (aborted_) return AbortedStatus();
-    if (!released) {
-      Status status = Status::Unavailable("worker " + std::to_string(rank) + " waited " +
-                                          std::to_string(std::chrono::duration<double>(timeout_).count()) +
-                                          " s for its peers at a collective; a worker stopped answering");
-      AbortLocked(rank, status);
-      return status;
-    }
-    return Status::OK();
-  }
-  Status Wait(int rank) {
-    return Wait(rank, [] { return Status::OK(); });
-  }
-
-  void Abort(int rank, const Status& why) {
-    std::lock_guard lock(mu_);
-    AbortLocked(rank, why);
-  }
-
-  std::optional<int> first_failed_rank() {
-    std::lock_guard lock(mu_);
-    return first_failed_rank_;
-  }
-
-  // Shared state of the collective in progress. Written only between barriers.
-  std::vector<std::byte*> slots_;
-  std::vector<std::size_t> slot_bytes_;
-  std::vector<std::byte> scratch_;
-
- private:
-  void AbortLocked(int rank, const Status& why) {
-    if (aborted_) return;
-    aborted_ = true;
-    first_failed_rank_ = rank;
-    abort_reason_ = why.message();
-    cv_.notify_all();
-  }
-  Status AbortedStatus() const {
-    return Status::Unavailable("worker " + std::to_string(*first_failed_rank_) + " failed, so the group was aborted (" +
-                               abort_reason_ + ")");
-  }
-
-  const int size_;
-  const std::chrono::milliseconds timeout_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int arrived_ = 0;
-  std::uint64_t generation_ = 0;
-  bool aborted_ = false;
-  std::optional<int> first_failed_rank_;
-  std::string abort_reason_;
-};
-
 class InprocCommunicator final : public Communicator {
  public:
-  InprocCommunicator(InprocGroup& group, int rank) : Communicator(rank, group.size()), group_(group) {}
+  InprocCommunicator(internal::ThreadGroup& group, int rank) : Communicator(rank, group.size()), group_(group) {}
   const char* backend_name() const override { return "inproc"; }
 
  private:
@@ -148,7 +69,7 @@ class InprocCommunicator final : public Communicator {
 
   Status DoBarrier() override { return group_.Wait(rank()); }
 
-  InprocGroup& group_;
+  internal::ThreadGroup& group_;
   std::vector<const std::byte*> sources_;  // this worker's chunk of each buffer, in rank order
 };
 
@@ -157,28 +78,46 @@ class InprocCommunicator final : public Communicator {
 Status RunInProcess(int workers, const std::function<Status(Communicator&)>& worker, const InprocOptions& options) {
   if (workers < 1)
     return Status::InvalidArgument("RunInProcess(): workers must be >= 1, got " + std::to_string(workers));
-  InprocGroup group(workers, options.timeout);
-  std::vector<Status> statuses(workers);
+  internal::ThreadGroup group(workers, options.timeout);
+  std::vector<int> ranks(static_cast<std::size_t>(workers));
+  std::iota(ranks.begin(), ranks.end(), 0);
+  return internal::RunOnThreads(group, ranks, /*first_on_caller=*/false, [&](int r) {
+    InprocCommunicator comm(group, r);
+    return worker(comm);
+  });
+}
+
+namespace internal {
+
+Status RunOnThreads(ThreadGroup& group, std::span<const int> ranks, bool first_on_caller,
+                    const std::function<Status(int index)>& body) {
+  const int size = group.size();
+  std::vector<Status> statuses(static_cast<std::size_t>(size));
+  const auto run = [&](int i) {
+    const int rank = ranks[static_cast<std::size_t>(i)];
+    Status status;
+    try {
+      status = body(i);
+    } catch (const std::exception& e) {
+      status = Status::Internal("worker " + std::to_string(rank) + " threw: " + e.what());
+    } catch (...) {
+      status = Status::Internal("worker " + std::to_string(rank) + " threw an unknown exception");
+    }
+    if (!status.ok()) group.Abort(rank, status);
+    statuses[static_cast<std::size_t>(i)] = std::move(status);
+  };
   std::vector<std::thread> threads;
-  threads.reserve(workers);
-  for (int r = 0; r < workers; ++r) {
-    threads.emplace_back([&, r] {
-      InprocCommunicator comm(group, r);
-      Status status;
-      try {
-        status = worker(comm);
-      } catch (const std::exception& e) {
-        status = Status::Internal("worker " + std::to_string(r) + " threw: " + e.what());
-      } catch (...) {
-        status = Status::Internal("worker " + std::to_string(r) + " threw an unknown exception");
-      }
-      if (!status.ok()) group.Abort(r, status);
-      statuses[r] = std::move(status);
-    });
-  }
+  threads.reserve(static_cast<std::size_t>(size));
+  for (int i = first_on_caller ? 1 : 0; i < size; ++i) threads.emplace_back(run, i);
+  if (first_on_caller) run(0);
   for (auto& t : threads) t.join();
-  if (auto failed = group.first_failed_rank()) return statuses[*failed];
+  if (const std::optional<int> failed = group.first_failed_rank()) {
+    for (int i = 0; i < size; ++i) {
+      if (ranks[static_cast<std::size_t>(i)] == *failed) return statuses[static_cast<std::size_t>(i)];
+    }
+  }
   return Status::OK();
 }
 
+}  // namespace internal
 }  // namespace crpsgd
