@@ -9,12 +9,12 @@ namespace crpsgd::internal {
 
 template <class T>
 Status RoundExchange::AverageAs(Communicator& comm, std::span<double> values, std::span<const double> state,
-                                std::vector<T>& wire) {
+                                std::vector<T>& wire, Traffic traffic) {
   wire.resize(values.size() + state.size());
   std::transform(values.begin(), values.end(), wire.begin(), [](double v) { return static_cast<T>(v); });
   std::transform(state.begin(), state.end(), wire.begin() + static_cast<std::ptrdiff_t>(values.size()),
                  [](double v) { return static_cast<T>(v); });
-  CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(std::span<T>(wire), Traffic::kTraining));
+  CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(std::span<T>(wire), traffic));
   TakeMean(std::span<const T>(wire), values);
   return Status::OK();
 }
@@ -80,14 +80,13 @@ void Orthonormalize(double* a, std::size_t rows, std::size_t rank) {
 
 Status RoundExchange::MeanOnWire(Communicator& comm, std::vector<double>& values, Traffic traffic,
                                  std::vector<double>* sent) {
-  if (wire_ == DataType::kFloat32) {
-    wire32_.assign(values.begin(), values.end());
-    if (sent != nullptr) sent->assign(wire32_.begin(), wire32_.end());
-    CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(std::span<float>(wire32_), traffic));
-    std::copy(wire32_.begin(), wire32_.end(), values.begin());
-    return Status::OK();
+  const bool float32 = wire_ == DataType::kFloat32;
+  if (sent != nullptr) {
+    sent->resize(values.size());
+    std::transform(values.begin(), values.end(), sent->begin(),
+                   [&](double v) { return float32 ? static_cast<double>(static_cast<float>(v)) : v; });
   }
-  if (sent != nullptr) *sent = values;
+  if (float32) return AverageAs(comm, std::span<double>(values), {}, wire32_, traffic);
   return comm.AllreduceMean(std::span<double>(values), traffic);
 }
 
@@ -109,37 +108,42 @@ void AppendProduct(const double* mat, std::size_t outer, std::size_t inner, std:
 
 }  // namespace
 
-std::vector<Objective::MatrixBlock> RoundExchange::StartPowerSgd(std::size_t n) {
+std::vector<Objective::MatrixBlock> RoundExchange::FactoredBlocks(const Objective& f, const AlgorithmOptions& options) {
   std::vector<Objective::MatrixBlock> factored;
-  std::size_t q_values = 0;
-  for (const Objective::MatrixBlock& m : blocks_) {
-    if (WorthFactoring(m, rank_)) factored.push_back(m), q_values += m.cols * rank_;
+  if (options.compression != Compression::kPowerSgd) return factored;
+  for (const Objective::MatrixBlock& m : f.matrix_blocks()) {
+    if (WorthFactoring(m, static_cast<std::size_t>(std::max(options.compression_rank, 0)))) factored.push_back(m);
   }
+  return factored;
+}
+
+void RoundExchange::StartPowerSgd(std::size_t n) {
+  std::size_t q_values = 0;
+  for (const Objective::MatrixBlock& m : factored_) q_values += m.cols * rank_;
   std::vector<double>& residual = *residual_;
   if (residual.size() != n + q_values) {  // the first round (a checkpoint brings both back)
     residual.assign(n + q_values, 0.0);
     Rng rng(DeriveSeed(seed_, RngStream::kPowerSgd));
     double* q = residual.data() + n;
-    for (const Objective::MatrixBlock& m : factored) {
+    for (const Objective::MatrixBlock& m : factored_) {
       for (std::size_t k = 0; k < m.cols * rank_; ++k) q[k] = rng.Normal();
       Orthonormalize(q, m.cols, rank_);
       q += m.cols * rank_;
     }
   }
-  return factored;
 }
 
 Status RoundExchange::AveragePowerSgd(Communicator& comm, std::span<double> values, std::span<const double> state) {
   const std::size_t n = values.size(), r = rank_;
-  const std::vector<Objective::MatrixBlock> factored = StartPowerSgd(n);
-  std::vector<double>& residual = *residual_;  // [error feedback (n) | each factored matrix's Q (cols×R)]
+  StartPowerSgd(n);
+  std::vector<double>& residual = *residual_;  // [error feedback (n) | each factored_ matrix's Q (cols×R)]
   message_.assign(values.begin(), values.end());
   for (std::size_t j = 0; j < n; ++j) message_[j] += residual[j];
   // First all-reduce: every P = M·Q, then the values outside them, then the state.
   std::vector<bool> in_matrix(n, false);
   factors_.clear();  // not step_, which may be `values`
   const double* q = residual.data() + n;
-  for (const Objective::MatrixBlock& m : factored) {
+  for (const Objective::MatrixBlock& m : factored_) {
     AppendProduct(message_.data() + m.offset, m.rows, m.cols, m.cols, 1, q, r, factors_);  // P = M·Q
     std::fill(in_matrix.begin() + static_cast<std::ptrdiff_t>(m.offset),
               in_matrix.begin() + static_cast<std::ptrdiff_t>(m.offset + m.rows * m.cols), true);
@@ -163,16 +167,16 @@ Status RoundExchange::AveragePowerSgd(Communicator& comm, std::span<double> valu
   // Second all-reduce: every Q = Mᵀ·P, P the mean orthonormalised.
   std::vector<double> qs;
   double* p = factors_.data();
-  for (const Objective::MatrixBlock& m : factored) {
+  for (const Objective::MatrixBlock& m : factored_) {
     Orthonormalize(p, m.rows, r);
     AppendProduct(message_.data() + m.offset, m.cols, m.rows, 1, m.cols, p, r, qs);  // Q = Mᵀ·P
     p += m.rows * r;
   }
-  if (!factored.empty()) CRPSGD_RETURN_IF_ERROR(MeanOnWire(comm, qs, Traffic::kRoundPart, nullptr));
+  if (!factored_.empty()) CRPSGD_RETURN_IF_ERROR(MeanOnWire(comm, qs, Traffic::kRoundPart, nullptr));
   // The mean of each matrix is P·Qᵀ; what this worker's M lost, its residual.
   p = factors_.data();
   const double* mean_q = qs.data();
-  for (const Objective::MatrixBlock& m : factored) {
+  for (const Objective::MatrixBlock& m : factored_) {
     for (std::size_t i = 0; i < m.rows; ++i) {
       for (std::size_t j = 0; j < m.cols; ++j) {
         double v = 0.0;

@@ -32,8 +32,7 @@ class RoundExchange {
         rank_(static_cast<std::size_t>(std::max(options.compression_rank, 0))),
         seed_(options.seed),
         residual_(residual),
-        blocks_(options.compression == Compression::kPowerSgd ? f.matrix_blocks()
-                                                              : std::vector<Objective::MatrixBlock>()) {}
+        factored_(FactoredBlocks(f, options)) {}
 
   // values <- their mean over workers, summed in rank order (Communicator's
   // contract), sent as Objective::wire_type: float64 passes `values` as they
@@ -50,15 +49,18 @@ class RoundExchange {
 
  private:
   template <class T>
-  Status AverageAs(Communicator& comm, std::span<double> values, std::span<const double> state, std::vector<T>& wire);
+  Status AverageAs(Communicator& comm, std::span<double> values, std::span<const double> state, std::vector<T>& wire,
+                   Traffic traffic = Traffic::kTraining);
   Status AverageCompressed(Communicator& comm, std::span<double> values, std::span<const double> state);
   // PowerSGD (Vogels et al. 2019): each matrix M (message + residual) as
   // P = M·Q, averaged with the uncompressed values and the state in one
   // all-reduce; P orthonormalised; Q = Mᵀ·P averaged in a second; the mean is
   // P·Qᵀ; Q stays for the next round.
   Status AveragePowerSgd(Communicator& comm, std::span<double> values, std::span<const double> state);
-  // The matrices worth factoring; on the first round, the residual and Q's random start.
-  std::vector<Objective::MatrixBlock> StartPowerSgd(std::size_t n);
+  // powersgd: f's matrices whose factors are at most half their size (none otherwise).
+  static std::vector<Objective::MatrixBlock> FactoredBlocks(const Objective& f, const AlgorithmOptions& options);
+  // On the first round: the residual, and Q's random start.
+  void StartPowerSgd(std::size_t n);
   // Means of `values` over the workers on the model's wire, widened back;
   // `sent` (optional): this worker's values as the wire carried them.
   Status MeanOnWire(Communicator& comm, std::vector<double>& values, Traffic traffic, std::vector<double>* sent);
@@ -72,9 +74,9 @@ class RoundExchange {
   std::size_t rank_ = 0;  // powersgd's R
   std::uint64_t seed_ = 0;
   std::vector<double>* residual_;
-  std::vector<double> own_residual_;            // where the caller keeps none
-  std::vector<Objective::MatrixBlock> blocks_;  // powersgd: the matrices it factors
-  std::vector<float> wire32_;                   // reused from round to round
+  std::vector<double> own_residual_;              // where the caller keeps none
+  std::vector<Objective::MatrixBlock> factored_;  // powersgd: the matrices it factors
+  std::vector<float> wire32_;                     // reused from round to round
   std::vector<double> wire64_, message_, sent_, step_, factors_, state_values_;
 };
 
