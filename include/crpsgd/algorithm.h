@@ -100,7 +100,11 @@ struct AlgorithmOptions {
   // acc-cr-psgd send the gradient, local-sgd the pseudo-gradient (its model's
   // step since the last round), with error feedback. Default: none.
   Compression compression = Compression::kNone;
-  int compression_rank = 0;              // kPowerSgd's rank R >= 1. Default: 0.
+  int compression_rank = 0;  // kPowerSgd's rank R >= 1. Default: 0.
+  // local-sgd: round r's exchange runs while round r+1's local steps compute,
+  // and its mean is applied one round late (each worker steps on from its own
+  // step in the meantime, then swaps it for the mean). Default: false.
+  bool overlap = false;
   std::uint64_t seed = 0;                // the run's seed (Train sets it): PowerSGD's random start
   std::uint64_t max_micro_batch = 4096;  // larger batches are accumulated in pieces. Default: 4096.
   // The algorithm's own parameters, by name, as its file declares them

@@ -188,6 +188,11 @@ Status AlgorithmOptions::Validate(int workers) const {
                     "local-sgd; not ") +
         (adaptive_batch() ? "--rho auto (its norm test rides in the message)" : AlgorithmName(kind))));
   }
+  if (overlap && !spec.overlaps) {
+    errors.Add(Status::InvalidArgument(std::string("--overlap is for local-sgd, whose local steps can hide a "
+                                                   "round's exchange; not ") +
+                                       AlgorithmName(kind)));
+  }
   if (compression == Compression::kPowerSgd && compression_rank < 1) {
     errors.Add(Status::InvalidArgument("--compress powersgd needs its rank R >= 1 (powersgd:R), got " +
                                        std::to_string(compression_rank)));

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "algorithms/algorithm_spec.h"
+#include "algorithms/background_exchange.h"
 #include "algorithms/batch_gradient.h"
 #include "algorithms/outer_step.h"
 #include "algorithms/round_exchange.h"
@@ -11,6 +12,7 @@ namespace crpsgd::internal {
 
 Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
                                       RoundObserver& observer, RunProgress& progress) {
+  if (options_.overlap) return RunOverlapped(comm, f, sampler, x, observer, progress);
   const std::uint64_t b = options_.batch, period = ParamCount(options_, "sync_period");
   const std::uint64_t total_steps = options_.budget / b;
   const std::uint64_t rounds = (total_steps + period - 1) / period;
@@ -56,19 +58,118 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
   return result;
 }
 
-// Version 2: the local momentum buffer, the outer velocity, --compress's
-// residual (version 1: none).
+namespace {
+
+std::vector<double> StateOf(const Objective& f) {
+  const ModelState* state = f.model_state();
+  return state != nullptr ? state->AveragedValues() : std::vector<double>();
+}
+
+// out <- a − b.
+void Difference(std::span<const double> a, std::span<const double> b, std::vector<double>& out) {
+  out.resize(a.size());
+  for (std::size_t j = 0; j < a.size(); ++j) out[j] = a[j] - b[j];
+}
+
+}  // namespace
+
+// After round t's local steps each worker holds its step d_t = start − x. It
+// waits for round t−1's exchange, moves the model the workers agree on, g,
+// to g − mean(d_{t−1}) (with the outer step), reports round t−1 at g, and
+// sends d_t while round t+1 computes from g − d_t: its own step stands in for
+// the mean until the mean arrives one round later. A checkpoint falls between
+// the report and the send and keeps d_t (pending_), which a resumed run sends
+// first: resume is bit-identical. The last round's mean ends the run at g.
+Result<AlgorithmResult> LocalSgd::RunOverlapped(Communicator& comm, const Objective& f, Sampler& sampler,
+                                                std::span<double> x, RoundObserver& observer, RunProgress& progress) {
+  const std::uint64_t b = options_.batch, period = ParamCount(options_, "sync_period");
+  const std::uint64_t total_steps = options_.budget / b;
+  const std::uint64_t rounds = (total_steps + period - 1) / period;
+  BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
+  std::vector<double> grad(x.size());
+  RoundExchange exchange(f, /*with_state=*/true, options_, &residual_);
+  SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), velocity_);
+  OuterStep outer(options_, outer_velocity_, x.size());
+  AlgorithmResult result;
+  result.rounds = progress.rounds;
+  result.sfo_per_worker = progress.sfo_per_worker;
+  ModelState* state = f.model_state();
+  std::vector<double> global(x.begin(), x.end()), global_state = StateOf(f);  // g: what every worker agrees on
+  std::vector<double> start, start_state, mean, mean_state, local_state;
+  BackgroundExchange background(exchange, comm);  // after the buffers it reads: destroyed (joined) first
+  const auto send = [&] {                         // pending_ goes out; the next steps start from g − pending_
+    for (std::size_t j = 0; j < x.size(); ++j) x[j] = global[j] - pending_[j];
+    if (!pending_state_.empty()) {
+      Difference(global_state, pending_state_, local_state);
+      state->SetAveragedValues(local_state);
+    }
+    background.Start(pending_, pending_state_);
+  };
+  const auto complete = [&](std::uint64_t t) -> Status {  // round t's mean arrives
+    CRPSGD_RETURN_IF_ERROR(background.Finish(mean, mean_state));
+    start.assign(global.begin(), global.end());
+    for (std::size_t j = 0; j < x.size(); ++j) x[j] = global[j] - mean[j];
+    outer.Apply(start, x);
+    for (std::size_t j = 0; j < mean_state.size(); ++j) global_state[j] -= mean_state[j];
+    if (!global_state.empty()) state->SetAveragedValues(global_state);
+    CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "averaged model", t));
+    result.rounds = progress.rounds = t;
+    RoundRecord record;
+    record.round = t;
+    record.batch = b;
+    record.local_steps = std::min(period, total_steps - (t - 1) * period);
+    record.sfo_per_worker = result.sfo_per_worker;  // with the steps of the round behind the exchange
+    record.last = t == rounds;
+    record.fields.Set("exposed_comm_s", background.last_exposed_s());
+    CRPSGD_RETURN_IF_ERROR(observer.OnRound(record, x));
+    global.assign(x.begin(), x.end());
+    global_state = StateOf(f);  // as the evaluation left it (a recalibration), as a checkpoint keeps it
+    return Status::OK();
+  };
+  if (!pending_.empty()) send();  // resumed: the step the checkpoint kept
+  std::uint64_t steps_done = progress.sfo_per_worker / b;
+  for (std::uint64_t t = (steps_done + period - 1) / period + 1; t <= rounds; ++t) {
+    const std::uint64_t steps = std::min(period, total_steps - steps_done);
+    start.assign(x.begin(), x.end());
+    start_state = StateOf(f);
+    for (std::uint64_t s = 0; s < steps; ++s) {  // local steps, while round t−1's exchange runs
+      batch_gradient.Compute(x, b, grad);
+      const double spent = static_cast<double>((steps_done + s) * b) / options_.budget;
+      step.Apply(grad, x, LrScale(options_.Schedule(), spent));
+    }
+    steps_done += steps;
+    result.sfo_per_worker = progress.sfo_per_worker = steps_done * b;
+    Difference(start, x, pending_);
+    Difference(start_state, StateOf(f), pending_state_);
+    if (background.pending()) CRPSGD_RETURN_IF_ERROR(complete(t - 1));
+    send();
+  }
+  if (background.pending()) {
+    pending_.clear(), pending_state_.clear();
+    CRPSGD_RETURN_IF_ERROR(complete(rounds));
+  }
+  result.budget_left = options_.budget - result.sfo_per_worker;
+  result.fields.Set("exposed_comm_s", background.exposed_s());
+  return result;
+}
+
+// Version 3: the local momentum buffer, the outer velocity, --compress's
+// residual, --overlap's unsent step and its state's (version 2: no unsent
+// step; version 1: no residual either).
 std::string LocalSgd::SaveState() const {
-  ByteWriter out = BeginStateRecord(2);
+  ByteWriter out = BeginStateRecord(3);
   out.Doubles(velocity_), out.Doubles(outer_velocity_), out.Doubles(residual_);
+  out.Doubles(pending_), out.Doubles(pending_state_);
   return std::move(out.bytes());
 }
 
 Status LocalSgd::LoadState(std::string_view record) {
   ByteReader in(record);
-  CRPSGD_ASSIGN_OR_RETURN(const std::uint64_t version, ReadStateVersion(in, 2, "local-sgd"));
+  CRPSGD_ASSIGN_OR_RETURN(const std::uint64_t version, ReadStateVersion(in, 3, "local-sgd"));
   velocity_ = in.Doubles(), outer_velocity_ = in.Doubles();
   residual_ = version >= 2 ? in.Doubles() : std::vector<double>();
+  pending_ = version >= 3 ? in.Doubles() : std::vector<double>();
+  pending_state_ = version >= 3 ? in.Doubles() : std::vector<double>();
   return CheckStateRead(in, "local-sgd");
 }
 
@@ -86,6 +187,7 @@ extern const AlgorithmSpec kLocalSgdSpec{
     .fixed_batch = true,
     .averages_models = true,
     .compresses = true,
+    .overlaps = true,
     .params = kLocalSgdParams,
     .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<LocalSgd>(o); },
     .plan =
@@ -117,9 +219,12 @@ extern const AlgorithmSpec kLocalSgdSpec{
         },
     .samples_per_step = [](const AlgorithmOptions& o, int) { return static_cast<double>(o.batch); },
     .summary_fields =
-        [](const AlgorithmOptions& o, const RunSummary&) {
+        [](const AlgorithmOptions& o, const RunSummary& s) {
           SummaryFields fields{{"batch", std::uint64_t{o.batch}},
                                {"sync_period", std::uint64_t{ParamCount(o, "sync_period")}}};
+          // --overlap: the seconds its steps waited for exchanges (comm_s counts the exchanges whole).
+          if (const FieldValue* exposed = s.fields.Find("exposed_comm_s"))
+            fields.emplace_back("exposed_comm_s", *exposed);
           if (o.has_outer_step())
             fields.insert(fields.end(), {{"outer_lr", ParamNumber(o, kOuterLrParam.name)},
                                          {"outer_momentum", ParamNumber(o, kOuterMomentumParam.name)}});

@@ -23,14 +23,22 @@ class LocalSgd final : public Algorithm {
   Status LoadState(std::string_view record) override;
   // On other workers: the local momentum buffers' and --compress's residuals' averages.
   Status LoadStates(std::span<const std::string> records) override {
-    return LoadAveragingOwn(*this, records, {&velocity_, &residual_});
+    return LoadAveragingOwn(*this, records, {&velocity_, &residual_, &pending_, &pending_state_});
   }
 
  private:
+  // --overlap (AlgorithmOptions::overlap): each round's exchange runs behind the next round's steps.
+  Result<AlgorithmResult> RunOverlapped(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
+                                        RoundObserver& observer, RunProgress& progress);
+
   AlgorithmOptions options_;
   std::vector<double> velocity_;        // this worker's momentum buffer (local steps)
   std::vector<double> outer_velocity_;  // --outer-momentum's u (the same on every worker)
   std::vector<double> residual_;        // --compress: what this worker's steps lost (error feedback)
+  // --overlap, between a round's report and its send (where a checkpoint
+  // falls): this worker's step of the round computed last, and of its
+  // model's state (batch-norm statistics), not yet sent. Empty otherwise.
+  std::vector<double> pending_, pending_state_;
 };
 
 }  // namespace crpsgd::internal

@@ -8,27 +8,25 @@
 namespace crpsgd::internal {
 
 template <class T>
-Status RoundExchange::AverageAs(Communicator& comm, std::span<double> values, std::span<const double> state,
+Status RoundExchange::AverageAs(Communicator& comm, std::span<double> values, std::vector<double>& state,
                                 std::vector<T>& wire, Traffic traffic) {
   wire.resize(values.size() + state.size());
   std::transform(values.begin(), values.end(), wire.begin(), [](double v) { return static_cast<T>(v); });
   std::transform(state.begin(), state.end(), wire.begin() + static_cast<std::ptrdiff_t>(values.size()),
                  [](double v) { return static_cast<T>(v); });
   CRPSGD_RETURN_IF_ERROR(comm.AllreduceMean(std::span<T>(wire), traffic));
-  TakeMean(std::span<const T>(wire), values);
+  TakeMean(std::span<const T>(wire), values, state);
   return Status::OK();
 }
 
 template <class T>
-void RoundExchange::TakeMean(std::span<const T> mean, std::span<double> values) {
+void RoundExchange::TakeMean(std::span<const T> mean, std::span<double> values, std::vector<double>& state) {
   std::copy_n(mean.begin(), values.size(), values.begin());
-  if (state_ != nullptr && mean.size() > values.size()) {  // the model's state rode behind
-    state_->SetAveragedValues(
-        std::vector<double>(mean.begin() + static_cast<std::ptrdiff_t>(values.size()), mean.end()));
-  }
+  // The model's state rode behind.
+  std::copy(mean.begin() + static_cast<std::ptrdiff_t>(values.size()), mean.end(), state.begin());
 }
 
-Status RoundExchange::AverageCompressed(Communicator& comm, std::span<double> values, std::span<const double> state) {
+Status RoundExchange::AverageCompressed(Communicator& comm, std::span<double> values, std::vector<double>& state) {
   std::vector<double>& residual = *residual_;
   if (residual.size() != values.size()) residual.assign(values.size(), 0.0);
   message_.assign(values.begin(), values.end());
@@ -42,10 +40,7 @@ Status RoundExchange::AverageCompressed(Communicator& comm, std::span<double> va
   // feedback corrects: in an int8 block a small variance beside a large one
   // rounds to 0 and the layer divides by it. It goes whole, in the round's
   // second all-reduce, on the model's wire.
-  state_values_.assign(state.begin(), state.end());
-  CRPSGD_RETURN_IF_ERROR(MeanOnWire(comm, state_values_, Traffic::kRoundPart, nullptr));
-  state_->SetAveragedValues(state_values_);
-  return Status::OK();
+  return MeanOnWire(comm, state, Traffic::kRoundPart, nullptr);
 }
 
 namespace {
@@ -86,7 +81,8 @@ Status RoundExchange::MeanOnWire(Communicator& comm, std::vector<double>& values
     std::transform(values.begin(), values.end(), sent->begin(),
                    [&](double v) { return float32 ? static_cast<double>(static_cast<float>(v)) : v; });
   }
-  if (float32) return AverageAs(comm, std::span<double>(values), {}, wire32_, traffic);
+  std::vector<double> no_state;
+  if (float32) return AverageAs(comm, std::span<double>(values), no_state, wire32_, traffic);
   return comm.AllreduceMean(std::span<double>(values), traffic);
 }
 
@@ -133,7 +129,7 @@ void RoundExchange::StartPowerSgd(std::size_t n) {
   }
 }
 
-Status RoundExchange::AveragePowerSgd(Communicator& comm, std::span<double> values, std::span<const double> state) {
+Status RoundExchange::AveragePowerSgd(Communicator& comm, std::span<double> values, std::vector<double>& state) {
   const std::size_t n = values.size(), r = rank_;
   StartPowerSgd(n);
   std::vector<double>& residual = *residual_;  // [error feedback (n) | each factored_ matrix's Q (cols×R)]
@@ -160,10 +156,7 @@ Status RoundExchange::AveragePowerSgd(Communicator& comm, std::span<double> valu
     residual[j] = message_[j] - sent_[k];
     values[j] = factors_[k++];
   }
-  if (state_ != nullptr && !state.empty()) {
-    state_->SetAveragedValues(
-        std::vector<double>(factors_.end() - static_cast<std::ptrdiff_t>(state.size()), factors_.end()));
-  }
+  std::copy(factors_.end() - static_cast<std::ptrdiff_t>(state.size()), factors_.end(), state.begin());
   // Second all-reduce: every Q = Mᵀ·P, P the mean orthonormalised.
   std::vector<double> qs;
   double* p = factors_.data();
@@ -203,7 +196,13 @@ Status RoundExchange::AverageModels(Communicator& comm, std::span<double> x, std
 }
 
 Status RoundExchange::Average(Communicator& comm, std::span<double> values) {
-  const std::vector<double> state = state_ != nullptr ? state_->AveragedValues() : std::vector<double>();
+  std::vector<double> state = state_ != nullptr ? state_->AveragedValues() : std::vector<double>();
+  CRPSGD_RETURN_IF_ERROR(AverageApart(comm, values, state));
+  if (!state.empty()) state_->SetAveragedValues(state);
+  return Status::OK();
+}
+
+Status RoundExchange::AverageApart(Communicator& comm, std::span<double> values, std::vector<double>& state) {
   if (compression_ == Compression::kPowerSgd) return AveragePowerSgd(comm, values, state);
   if (compression_ != Compression::kNone) return AverageCompressed(comm, values, state);
   if (wire_ == DataType::kFloat64 && state.empty()) return comm.AllreduceMean(values, Traffic::kTraining);

@@ -46,17 +46,22 @@ class RoundExchange {
   // step since the round began, start − x (what error feedback corrects is
   // a step, not a model), and x = start − its mean.
   Status AverageModels(Communicator& comm, std::span<double> x, std::span<const double> start);
+  // Average with the model's state given apart, not read from or written to
+  // the model: `state` (empty where none rides along) <- its mean. For an
+  // exchange that runs on another thread while the model takes its next
+  // steps (--overlap, BackgroundExchange). The same messages and bits.
+  Status AverageApart(Communicator& comm, std::span<double> values, std::vector<double>& state);
 
  private:
   template <class T>
-  Status AverageAs(Communicator& comm, std::span<double> values, std::span<const double> state, std::vector<T>& wire,
+  Status AverageAs(Communicator& comm, std::span<double> values, std::vector<double>& state, std::vector<T>& wire,
                    Traffic traffic = Traffic::kTraining);
-  Status AverageCompressed(Communicator& comm, std::span<double> values, std::span<const double> state);
+  Status AverageCompressed(Communicator& comm, std::span<double> values, std::vector<double>& state);
   // PowerSGD (Vogels et al. 2019): each matrix M (message + residual) as
   // P = M·Q, averaged with the uncompressed values and the state in one
   // all-reduce; P orthonormalised; Q = Mᵀ·P averaged in a second; the mean is
   // P·Qᵀ; Q stays for the next round.
-  Status AveragePowerSgd(Communicator& comm, std::span<double> values, std::span<const double> state);
+  Status AveragePowerSgd(Communicator& comm, std::span<double> values, std::vector<double>& state);
   // powersgd: f's matrices whose factors are at most half their size (none otherwise).
   static std::vector<Objective::MatrixBlock> FactoredBlocks(const Objective& f, const AlgorithmOptions& options);
   // On the first round: the residual, and Q's random start.
@@ -64,9 +69,9 @@ class RoundExchange {
   // Means of `values` over the workers on the model's wire, widened back;
   // `sent` (optional): this worker's values as the wire carried them.
   Status MeanOnWire(Communicator& comm, std::vector<double>& values, Traffic traffic, std::vector<double>* sent);
-  // values <- the mean's first values.size(); the model's state <- the rest.
+  // values <- the mean's first values.size(); state <- the rest.
   template <class T>
-  void TakeMean(std::span<const T> mean, std::span<double> values);
+  static void TakeMean(std::span<const T> mean, std::span<double> values, std::vector<double>& state);
 
   DataType wire_;
   ModelState* state_;
@@ -77,7 +82,7 @@ class RoundExchange {
   std::vector<double> own_residual_;              // where the caller keeps none
   std::vector<Objective::MatrixBlock> factored_;  // powersgd: the matrices it factors
   std::vector<float> wire32_;                     // reused from round to round
-  std::vector<double> wire64_, message_, sent_, step_, factors_, state_values_;
+  std::vector<double> wire64_, message_, sent_, step_, factors_;
 };
 
 }  // namespace crpsgd::internal

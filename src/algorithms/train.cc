@@ -48,6 +48,7 @@ std::vector<std::pair<std::string, std::string>> RunIdentity(const TrainOptions&
   // Only when set, so that checkpoints written before the option existed still match.
   if (a.compression != Compression::kNone)
     identity.emplace_back("compress", CompressionChoiceName(a.compression, a.compression_rank));
+  if (a.overlap) identity.emplace_back("overlap", "yes");
   if (options.eval_every_sfo > 0) identity.emplace_back("eval_every_sfo", std::to_string(options.eval_every_sfo));
   // Always where it may average: a checkpoint from before the tail average (format 5) did not average.
   if (internal::SpecOf(a.kind).tail_averages) {

@@ -338,7 +338,10 @@ bool LaunchedByMpirun() {
 MpiSession::MpiSession(int* argc, char*** argv) {
   int initialized = 0;
   MPI_Initialized(&initialized);
-  if (!initialized) MPI_Init(argc, argv);
+  // SERIALIZED: --overlap's exchange calls MPI from a thread of its own,
+  // never while another thread does (background_exchange.h).
+  int provided = 0;
+  if (!initialized) MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);
 }
 
 MpiSession::~MpiSession() {

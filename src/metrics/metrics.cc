@@ -101,6 +101,7 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   j["sampling"] = SamplingName(a.sampling);
   if (a.compression != Compression::kNone)
     j["compress"] = CompressionChoiceName(a.compression, a.compression_rank);  // only when set
+  if (a.overlap) j["overlap"] = true;                                          // only when set
   j["momentum"] = a.momentum;
   j["weight_decay"] = a.weight_decay;
   j["lr_schedule"] = LrScheduleName(a.Schedule());

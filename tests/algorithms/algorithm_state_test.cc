@@ -140,6 +140,11 @@ TEST_P(AlgorithmStateTest, ARecordOfAnotherVersionCutShortOrTooLongIsRefused) {
     older[0] = 1;
     EXPECT_TRUE(MakeAlgorithm(options)->LoadState(older).ok()) << "a record from before --compress";
   }
+  if (name == "local-sgd") {  // version 2 is version 3 without --overlap's two unsent vectors (empty: 16 bytes)
+    std::string older = record.substr(0, record.size() - 16);
+    older[0] = 2;
+    EXPECT_TRUE(MakeAlgorithm(options)->LoadState(older).ok()) << "a record from before --overlap";
+  }
 
   const Status cut = MakeAlgorithm(options)->LoadState(record.substr(0, record.size() - 1));
   EXPECT_EQ(cut.code(), StatusCode::kCorruption);

@@ -1148,10 +1148,15 @@ INSTANTIATE_TEST_SUITE_P(InProcessAndMpi, CliElasticResumeTest,
                                            std::make_tuple(false, "--algo local-sgd"),
                                            std::make_tuple(false, "--algo auto --rounds 40"),
                                            std::make_tuple(true, "--algo cr-psgd --b1 2 --rho 1.05 --sampling global"),
-                                           std::make_tuple(true, "--algo local-sgd")),
+                                           std::make_tuple(true, "--algo local-sgd"),
+                                           // --overlap: a checkpoint keeps the step not yet sent.
+                                           std::make_tuple(false, "--algo local-sgd --overlap"),
+                                           std::make_tuple(true, "--algo local-sgd --overlap --compress int8")),
                          [](const auto& p) {
-                           std::string algo = std::get<1>(p.param).substr(std::string("--algo ").size());
+                           const std::string& flags = std::get<1>(p.param);
+                           std::string algo = flags.substr(std::string("--algo ").size());
                            algo = algo.substr(0, algo.find(' '));
+                           if (flags.find("--overlap") != std::string::npos) algo += "_overlap";
                            for (char& c : algo) c = c == '-' ? '_' : c;
                            return std::string(std::get<0>(p.param) ? "mpi_" : "inproc_") + algo;
                          });
@@ -1252,6 +1257,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "--compress must be none, bf16, int8 or powersgd:R (R >= 1, the rank), got 'powersgd:0'"},
         BadInput{"compress_powersgd_linear", "--data DIR/ok.libsvm --budget 10 --algo local-sgd --compress powersgd:2",
                  2, "--compress powersgd factors a network's matrix-shaped parameters; this model has none"},
+        BadInput{"overlap_psgd", "--data DIR/ok.libsvm --budget 10 --algo psgd --overlap", 2,
+                 "--overlap is for local-sgd, whose local steps can hide a round's exchange; not psgd"},
         BadInput{"compress_auto", "--data DIR/ok.libsvm --budget 10 --algo auto --compress int8", 2,
                  "--compress is for psgd, cr-psgd, acc-cr-psgd and cr-psgd-catalyst at a given rho, and local-sgd; "
                  "not auto"},

@@ -102,6 +102,7 @@ struct AlgoFlags {
   std::string lr = "auto";
   std::string sampling = SamplingName(AlgorithmOptions{}.sampling);
   std::string compress = CompressionName(AlgorithmOptions{}.compression);
+  bool overlap = AlgorithmOptions{}.overlap;
   std::uint64_t max_micro_batch = AlgorithmOptions{}.max_micro_batch;
   double momentum = AlgorithmOptions{}.momentum;
   double weight_decay = AlgorithmOptions{}.weight_decay;

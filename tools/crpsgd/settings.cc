@@ -341,6 +341,10 @@ const Setting<AlgoFlags> kAlgoSettings[] = {
      "bytes a value) or powersgd:R (a network's matrices as rank-R factors, two all-reduces a round), with error "
      "feedback; psgd, cr-psgd, acc-cr-psgd, cr-psgd-catalyst, local-sgd",
      "powersgd:2", At<&AlgoFlags::compress>, Parses<ParseCompressionChoice>},
+    {"overlap", kShared,
+     "local-sgd: each round's exchange runs while the next round's local steps compute, and its mean is applied "
+     "one round late (exposed_comm_s: what the steps did not hide)",
+     "", At<&AlgoFlags::overlap>},
     {"max-micro-batch", kShared,
      "Larger batches are computed as accumulated micro-batches of this size (still one round)", "64",
      At<&AlgoFlags::max_micro_batch>},
