@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The PyTorch peer of `crpsgd train --model cnn.pt` in bench/network/ddp.sh:
-the scripted CNN of examples/your-own-model trained by one rank of a
-torch.distributed (gloo) job, as a user of PyTorch would train it.
+the scripted CNN of examples/your-own-model (or with --net resnet20 the
+ResNet-20 of resnet20_step.py, scripted as resnet20.pt) trained by one rank
+of a torch.distributed (gloo) job, as a user of PyTorch would train it.
 
   psgd       DistributedDataParallel (its defaults: gradients all-reduced in
              buckets, buffers broadcast from rank 0 before each forward);
@@ -46,6 +47,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../examples/your-own-model"))
 from make_model import SmallCNN  # noqa: E402  (the module crpsgd trains, scripted)
+from resnet20_step import ResNet20  # noqa: E402  (this folder's: crpsgd's architecture)
 
 
 def standardised(x, mean, std):
@@ -78,7 +80,8 @@ def main():
     p.add_argument("--rank", type=int, required=True)
     p.add_argument("--world", type=int, required=True)
     p.add_argument("--master", required=True, help="ADDR:PORT of rank 0")
-    p.add_argument("--dir", required=True, help="cnn.pt, train.pt and test.pt (make_model.py)")
+    p.add_argument("--dir", required=True, help="cnn.pt, train.pt and test.pt (make_model.py); resnet20.pt")
+    p.add_argument("--net", choices=("cnn", "resnet20"), default="cnn", help="the model, from DIR/NET.pt")
     p.add_argument("--algo", choices=("psgd", "local-sgd"), required=True)
     p.add_argument("--comm-hook", choices=("none", "fp16", "powersgd"), default="none", help="psgd's gradients")
     p.add_argument("--batch", type=int, default=32)
@@ -104,8 +107,8 @@ def main():
     y_train = train["y"][shard]
     x_test, y_test = standardised(test["x"], mean, std), test["y"]
 
-    model = SmallCNN()
-    model.load_state_dict(torch.jit.load(os.path.join(a.dir, "cnn.pt")).state_dict())
+    model = SmallCNN() if a.net == "cnn" else ResNet20()
+    model.load_state_dict(torch.jit.load(os.path.join(a.dir, f"{a.net}.pt")).state_dict())
     parameters = sum(t.numel() for t in model.parameters())
     float_buffers = [b for b in model.buffers() if b.is_floating_point()]
     buffer_values = sum(b.numel() for b in model.buffers())
