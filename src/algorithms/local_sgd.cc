@@ -10,37 +10,63 @@
 
 namespace crpsgd::internal {
 
+// The run's shape: ⌊T/b⌋ steps of b samples, I a round, the last round shorter.
+struct Periods {
+  explicit Periods(const AlgorithmOptions& o)
+      : batch(o.batch), period(ParamCount(o, "sync_period")), steps(o.budget / o.batch) {}
+  std::uint64_t rounds() const { return (steps + period - 1) / period; }
+  std::uint64_t StepsOfRound(std::uint64_t t) const { return std::min(period, steps - (t - 1) * period); }
+  std::uint64_t batch, period, steps;
+};
+
+// What both of Run's loops take their steps and rounds with.
+struct LocalSgd::Workspace {
+  Workspace(const AlgorithmOptions& o, const Objective& f, Sampler& sampler, std::size_t dim,
+            std::vector<double>& velocity, std::vector<double>& outer_velocity, std::vector<double>& residual)
+      : options(o),
+        periods(o),
+        gradient(f, sampler, o.max_micro_batch),
+        grad(dim),
+        exchange(f, /*with_state=*/true, o, &residual),
+        step(o.lr, o.momentum, o.weight_decay, dim, velocity),  // this worker's own momentum buffer
+        outer(o, outer_velocity, dim) {}
+  // Round t's local steps from x, the run's steps_done before them: no communication.
+  void LocalSteps(std::span<double> x, std::uint64_t t, std::uint64_t steps_done) {
+    for (std::uint64_t s = 0; s < periods.StepsOfRound(t); ++s) {
+      gradient.Compute(x, periods.batch, grad);
+      const double spent = static_cast<double>((steps_done + s) * periods.batch) / options.budget;
+      step.Apply(grad, x, LrScale(options.Schedule(), spent));
+    }
+  }
+  const AlgorithmOptions& options;
+  Periods periods;
+  BatchGradient gradient;
+  std::vector<double> grad;
+  RoundExchange exchange;
+  SgdStep step;
+  OuterStep outer;
+};
+
 Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
                                       RoundObserver& observer, RunProgress& progress) {
   if (options_.overlap) return RunOverlapped(comm, f, sampler, x, observer, progress);
-  const std::uint64_t b = options_.batch, period = ParamCount(options_, "sync_period");
-  const std::uint64_t total_steps = options_.budget / b;
-  const std::uint64_t rounds = (total_steps + period - 1) / period;
-  BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
-  std::vector<double> grad(x.size());
-  RoundExchange exchange(f, /*with_state=*/true, options_, &residual_);
+  Workspace w(options_, f, sampler, x.size(), velocity_, outer_velocity_, residual_);
+  const std::uint64_t b = w.periods.batch, rounds = w.periods.rounds();
   const bool compressed = options_.compression != Compression::kNone;
-  // This worker's own momentum buffer (local steps).
-  SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), velocity_);
   AlgorithmResult result;
   result.rounds = progress.rounds;
   result.sfo_per_worker = progress.sfo_per_worker;
-  OuterStep outer(options_, outer_velocity_, x.size());
   std::vector<double> start;  // x_r, for the outer step
   std::uint64_t steps_done = progress.sfo_per_worker / b;
   for (std::uint64_t t = progress.rounds + 1; t <= rounds; ++t) {
-    const std::uint64_t steps = std::min(period, total_steps - steps_done);
-    if (outer.active() || compressed) start.assign(x.begin(), x.end());
-    for (std::uint64_t s = 0; s < steps; ++s) {  // local steps: no communication
-      batch_gradient.Compute(x, b, grad);
-      const double spent = static_cast<double>((steps_done + s) * b) / options_.budget;
-      step.Apply(grad, x, LrScale(options_.Schedule(), spent));
-    }
+    const std::uint64_t steps = w.periods.StepsOfRound(t);
+    if (w.outer.active() || compressed) start.assign(x.begin(), x.end());
+    w.LocalSteps(x, t, steps_done);
     steps_done += steps;
     // Model averaging, the round: the models' state outside x (batch-norm
     // statistics) in the same message (linear models have none).
-    CRPSGD_RETURN_IF_ERROR(exchange.AverageModels(comm, x, start));
-    outer.Apply(start, x);
+    CRPSGD_RETURN_IF_ERROR(w.exchange.AverageModels(comm, x, start));
+    w.outer.Apply(start, x);
     CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "averaged model", t));  // after the round: all workers agree
     result.rounds = t;
     result.sfo_per_worker += steps * b;
@@ -82,22 +108,16 @@ void Difference(std::span<const double> a, std::span<const double> b, std::vecto
 // first: resume is bit-identical. The last round's mean ends the run at g.
 Result<AlgorithmResult> LocalSgd::RunOverlapped(Communicator& comm, const Objective& f, Sampler& sampler,
                                                 std::span<double> x, RoundObserver& observer, RunProgress& progress) {
-  const std::uint64_t b = options_.batch, period = ParamCount(options_, "sync_period");
-  const std::uint64_t total_steps = options_.budget / b;
-  const std::uint64_t rounds = (total_steps + period - 1) / period;
-  BatchGradient batch_gradient(f, sampler, options_.max_micro_batch);
-  std::vector<double> grad(x.size());
-  RoundExchange exchange(f, /*with_state=*/true, options_, &residual_);
-  SgdStep step(options_.lr, options_.momentum, options_.weight_decay, x.size(), velocity_);
-  OuterStep outer(options_, outer_velocity_, x.size());
+  Workspace w(options_, f, sampler, x.size(), velocity_, outer_velocity_, residual_);
+  const std::uint64_t b = w.periods.batch, period = w.periods.period, rounds = w.periods.rounds();
   AlgorithmResult result;
   result.rounds = progress.rounds;
   result.sfo_per_worker = progress.sfo_per_worker;
   ModelState* state = f.model_state();
   std::vector<double> global(x.begin(), x.end()), global_state = StateOf(f);  // g: what every worker agrees on
   std::vector<double> start, start_state, mean, mean_state, local_state;
-  BackgroundExchange background(exchange, comm);  // after the buffers it reads: destroyed (joined) first
-  const auto send = [&] {                         // pending_ goes out; the next steps start from g − pending_
+  BackgroundExchange background(w.exchange, comm);  // after the buffers it reads: destroyed (joined) first
+  const auto send = [&] {                           // pending_ goes out; the next steps start from g − pending_
     for (std::size_t j = 0; j < x.size(); ++j) x[j] = global[j] - pending_[j];
     if (!pending_state_.empty()) {
       Difference(global_state, pending_state_, local_state);
@@ -109,7 +129,7 @@ Result<AlgorithmResult> LocalSgd::RunOverlapped(Communicator& comm, const Object
     CRPSGD_RETURN_IF_ERROR(background.Finish(mean, mean_state));
     start.assign(global.begin(), global.end());
     for (std::size_t j = 0; j < x.size(); ++j) x[j] = global[j] - mean[j];
-    outer.Apply(start, x);
+    w.outer.Apply(start, x);
     for (std::size_t j = 0; j < mean_state.size(); ++j) global_state[j] -= mean_state[j];
     if (!global_state.empty()) state->SetAveragedValues(global_state);
     CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "averaged model", t));
@@ -117,7 +137,7 @@ Result<AlgorithmResult> LocalSgd::RunOverlapped(Communicator& comm, const Object
     RoundRecord record;
     record.round = t;
     record.batch = b;
-    record.local_steps = std::min(period, total_steps - (t - 1) * period);
+    record.local_steps = w.periods.StepsOfRound(t);
     record.sfo_per_worker = result.sfo_per_worker;  // with the steps of the round behind the exchange
     record.last = t == rounds;
     record.fields.Set("exposed_comm_s", background.last_exposed_s());
@@ -129,15 +149,10 @@ Result<AlgorithmResult> LocalSgd::RunOverlapped(Communicator& comm, const Object
   if (!pending_.empty()) send();  // resumed: the step the checkpoint kept
   std::uint64_t steps_done = progress.sfo_per_worker / b;
   for (std::uint64_t t = (steps_done + period - 1) / period + 1; t <= rounds; ++t) {
-    const std::uint64_t steps = std::min(period, total_steps - steps_done);
     start.assign(x.begin(), x.end());
     start_state = StateOf(f);
-    for (std::uint64_t s = 0; s < steps; ++s) {  // local steps, while round t−1's exchange runs
-      batch_gradient.Compute(x, b, grad);
-      const double spent = static_cast<double>((steps_done + s) * b) / options_.budget;
-      step.Apply(grad, x, LrScale(options_.Schedule(), spent));
-    }
-    steps_done += steps;
+    w.LocalSteps(x, t, steps_done);  // while round t−1's exchange runs
+    steps_done += w.periods.StepsOfRound(t);
     result.sfo_per_worker = progress.sfo_per_worker = steps_done * b;
     Difference(start, x, pending_);
     Difference(start_state, StateOf(f), pending_state_);
@@ -192,10 +207,10 @@ extern const AlgorithmSpec kLocalSgdSpec{
     .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<LocalSgd>(o); },
     .plan =
         [](const AlgorithmOptions& o, int) {
-          const std::uint64_t steps = o.budget / o.batch, period = ParamCount(o, "sync_period");
+          const Periods periods(o);
           AlgorithmPlan plan;
-          plan.rounds = (steps + period - 1) / period;
-          plan.sfo_per_worker = steps * o.batch;
+          plan.rounds = periods.rounds();
+          plan.sfo_per_worker = periods.steps * o.batch;
           return plan;
         },
     .validate =

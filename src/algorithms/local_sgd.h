@@ -27,6 +27,7 @@ class LocalSgd final : public Algorithm {
   }
 
  private:
+  struct Workspace;
   // --overlap (AlgorithmOptions::overlap): each round's exchange runs behind the next round's steps.
   Result<AlgorithmResult> RunOverlapped(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
                                         RoundObserver& observer, RunProgress& progress);
