@@ -25,7 +25,10 @@
 # 10 Mbit/s), on a subset that fits the time (BUDGET=3000 samples a worker,
 # EVAL_EVERY=750, LR=0.05 by default; accuracy on the first 2000 test images,
 # the training loss on 1000 samples a worker), with crpsgd's psgd --compress
-# powersgd:2 as one more row.
+# powersgd:2 as one more row. Not yet a setting to judge by: on a first try
+# DDP PSGD's evaluations went 50%, 67%, 67%, then 44% at the end (batch-norm
+# statistics of 94 steps at this step), so a target taken from its final
+# accuracy means little; choose BUDGET and LR where it is stable first.
 # Every EVAL_EVERY samples per worker the test accuracy on all 10 000 test
 # images is taken with the clock stopped. bench/network/ddp_report.py then
 # prints, per profile, the time, rounds and bytes until the test accuracy
