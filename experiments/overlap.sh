@@ -8,7 +8,8 @@
 # on the machine's load or link: the runs are deterministic.
 #
 # About 8 minutes on 2 cores. Usage:
-#   [SEEDS="1 2 3"] [OUT=out/overlap] experiments/overlap.sh
+#   [SEEDS="1 2 3"] [PERIODS="8 64"] [COMPRESSIONS="none int8"] [LR=0.01] [MOMENTUM=0.9]
+#   [OUT=out/overlap] experiments/overlap.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 crpsgd=${CRPSGD:-./build/crpsgd}
@@ -17,8 +18,8 @@ model=out/your-own-model
 [ -x "$crpsgd" ] || { echo "overlap: $crpsgd is missing: run scripts/build.sh" >&2; exit 2; }
 [ -f "$model/cnn.pt" ] || /usr/bin/python3 examples/your-own-model/make_model.py "$model" > /dev/null
 mkdir -p "$out"
-for period in 8 64; do
-  for compression in none int8; do
+for period in ${PERIODS:-8 64}; do
+  for compression in ${COMPRESSIONS:-none int8}; do
     for mode in waiting overlap; do
       for seed in ${SEEDS:-1 2 3}; do
         name="I$period-$compression-$mode-$seed"
@@ -26,7 +27,8 @@ for period in 8 64; do
         flags=(--sync-period "$period" --compress "$compression")
         [ "$mode" = overlap ] && flags+=(--overlap)
         "$crpsgd" train -q --model "$model/cnn.pt" --data "$model/train.pt" --test-data "$model/test.pt" \
-          --normalize --threads 1 --workers 2 --algo local-sgd --batch 32 --lr 0.01 --momentum 0.9 \
+          --normalize --threads 1 --workers 2 --algo local-sgd --batch 32 --lr "${LR:-0.01}" \
+          --momentum "${MOMENTUM:-0.9}" \
           --budget 30000 --no-f-star --eval-samples 2000 --seed "$seed" "${flags[@]}" --overwrite \
           --out "$out/$name" > /dev/null
       done
