@@ -8,7 +8,7 @@
 namespace crpsgd::internal {
 
 template <class T>
-Status RoundExchange::AverageAs(Communicator& comm, std::span<double> values, std::vector<double>& state,
+Status RoundExchange::AverageAs(Communicator& comm, std::span<double> values, std::span<double> state,
                                 std::vector<T>& wire, Traffic traffic) {
   wire.resize(values.size() + state.size());
   std::transform(values.begin(), values.end(), wire.begin(), [](double v) { return static_cast<T>(v); });
@@ -20,13 +20,13 @@ Status RoundExchange::AverageAs(Communicator& comm, std::span<double> values, st
 }
 
 template <class T>
-void RoundExchange::TakeMean(std::span<const T> mean, std::span<double> values, std::vector<double>& state) {
+void RoundExchange::TakeMean(std::span<const T> mean, std::span<double> values, std::span<double> state) {
   std::copy_n(mean.begin(), values.size(), values.begin());
   // The model's state rode behind.
   std::copy(mean.begin() + static_cast<std::ptrdiff_t>(values.size()), mean.end(), state.begin());
 }
 
-Status RoundExchange::AverageCompressed(Communicator& comm, std::span<double> values, std::vector<double>& state) {
+Status RoundExchange::AverageCompressed(Communicator& comm, std::span<double> values, std::span<double> state) {
   std::vector<double>& residual = *residual_;
   if (residual.size() != values.size()) residual.assign(values.size(), 0.0);
   message_.assign(values.begin(), values.end());
@@ -73,7 +73,7 @@ void Orthonormalize(double* a, std::size_t rows, std::size_t rank) {
 
 }  // namespace
 
-Status RoundExchange::MeanOnWire(Communicator& comm, std::vector<double>& values, Traffic traffic,
+Status RoundExchange::MeanOnWire(Communicator& comm, std::span<double> values, Traffic traffic,
                                  std::vector<double>* sent) {
   const bool float32 = wire_ == DataType::kFloat32;
   if (sent != nullptr) {
@@ -81,9 +81,8 @@ Status RoundExchange::MeanOnWire(Communicator& comm, std::vector<double>& values
     std::transform(values.begin(), values.end(), sent->begin(),
                    [&](double v) { return float32 ? static_cast<double>(static_cast<float>(v)) : v; });
   }
-  std::vector<double> no_state;
-  if (float32) return AverageAs(comm, std::span<double>(values), no_state, wire32_, traffic);
-  return comm.AllreduceMean(std::span<double>(values), traffic);
+  if (float32) return AverageAs(comm, values, {}, wire32_, traffic);
+  return comm.AllreduceMean(values, traffic);
 }
 
 namespace {
@@ -129,7 +128,7 @@ void RoundExchange::StartPowerSgd(std::size_t n) {
   }
 }
 
-Status RoundExchange::AveragePowerSgd(Communicator& comm, std::span<double> values, std::vector<double>& state) {
+Status RoundExchange::AveragePowerSgd(Communicator& comm, std::span<double> values, std::span<double> state) {
   const std::size_t n = values.size(), r = rank_;
   StartPowerSgd(n);
   std::vector<double>& residual = *residual_;  // [error feedback (n) | each factored_ matrix's Q (cols×R)]
@@ -202,7 +201,7 @@ Status RoundExchange::Average(Communicator& comm, std::span<double> values) {
   return Status::OK();
 }
 
-Status RoundExchange::AverageApart(Communicator& comm, std::span<double> values, std::vector<double>& state) {
+Status RoundExchange::AverageApart(Communicator& comm, std::span<double> values, std::span<double> state) {
   if (compression_ == Compression::kPowerSgd) return AveragePowerSgd(comm, values, state);
   if (compression_ != Compression::kNone) return AverageCompressed(comm, values, state);
   if (wire_ == DataType::kFloat64 && state.empty()) return comm.AllreduceMean(values, Traffic::kTraining);

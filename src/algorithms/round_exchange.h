@@ -50,28 +50,28 @@ class RoundExchange {
   // the model: `state` (empty where none rides along) <- its mean. For an
   // exchange that runs on another thread while the model takes its next
   // steps (--overlap, BackgroundExchange). The same messages and bits.
-  Status AverageApart(Communicator& comm, std::span<double> values, std::vector<double>& state);
+  Status AverageApart(Communicator& comm, std::span<double> values, std::span<double> state);
 
  private:
   template <class T>
-  Status AverageAs(Communicator& comm, std::span<double> values, std::vector<double>& state, std::vector<T>& wire,
+  Status AverageAs(Communicator& comm, std::span<double> values, std::span<double> state, std::vector<T>& wire,
                    Traffic traffic = Traffic::kTraining);
-  Status AverageCompressed(Communicator& comm, std::span<double> values, std::vector<double>& state);
+  Status AverageCompressed(Communicator& comm, std::span<double> values, std::span<double> state);
   // PowerSGD (Vogels et al. 2019): each matrix M (message + residual) as
   // P = M·Q, averaged with the uncompressed values and the state in one
   // all-reduce; P orthonormalised; Q = Mᵀ·P averaged in a second; the mean is
   // P·Qᵀ; Q stays for the next round.
-  Status AveragePowerSgd(Communicator& comm, std::span<double> values, std::vector<double>& state);
+  Status AveragePowerSgd(Communicator& comm, std::span<double> values, std::span<double> state);
   // powersgd: f's matrices whose factors are at most half their size (none otherwise).
   static std::vector<Objective::MatrixBlock> FactoredBlocks(const Objective& f, const AlgorithmOptions& options);
   // On the first round: the residual, and Q's random start.
   void StartPowerSgd(std::size_t n);
   // Means of `values` over the workers on the model's wire, widened back;
   // `sent` (optional): this worker's values as the wire carried them.
-  Status MeanOnWire(Communicator& comm, std::vector<double>& values, Traffic traffic, std::vector<double>* sent);
+  Status MeanOnWire(Communicator& comm, std::span<double> values, Traffic traffic, std::vector<double>* sent);
   // values <- the mean's first values.size(); state <- the rest.
   template <class T>
-  static void TakeMean(std::span<const T> mean, std::span<double> values, std::vector<double>& state);
+  static void TakeMean(std::span<const T> mean, std::span<double> values, std::span<double> state);
 
   DataType wire_;
   ModelState* state_;
