@@ -127,9 +127,8 @@ Result<AlgorithmResult> LocalSgd::RunOverlapped(Communicator& comm, const Object
   };
   const auto complete = [&](std::uint64_t t) -> Status {  // round t's mean arrives
     CRPSGD_RETURN_IF_ERROR(background.Finish(mean, mean_state));
-    start.assign(global.begin(), global.end());
     for (std::size_t j = 0; j < x.size(); ++j) x[j] = global[j] - mean[j];
-    w.outer.Apply(start, x);
+    w.outer.Apply(global, x);  // g is still the round's start until the report
     for (std::size_t j = 0; j < mean_state.size(); ++j) global_state[j] -= mean_state[j];
     if (!global_state.empty()) state->SetAveragedValues(global_state);
     CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "averaged model", t));
