@@ -9,11 +9,12 @@
 #
 # NETWORKS=1 adds --problem mlp with no --lr, --batch or --rounds on breast cancer, wine and iris
 # (CSV), against PSGD at each of 6 steps x 3 batches at the same samples (test accuracy within
-# 1 point of the grid's best).
+# 1 point of the grid's best); NETWORK_EXTRA adds flags to those runs only (not the grid's).
 #
 # 35 s on 2 cores (NETWORKS=1: about 3 minutes more). Needs python3-sklearn and liblinear-tools
 # (Debian). Usage:
 #   [OUT=out/nothing-to-choose] [SETS=wine,iris] [FORMATS=csv] [EXTRA="--epochs 5"] [NETWORKS=1] \
+#     [NETWORK_EXTRA="--lr auto*0.5"] \
 #     experiments/nothing-to-choose.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,5 +27,5 @@ command -v liblinear-train > /dev/null ||
 args=(--crpsgd "$crpsgd" --out "${OUT:-out/nothing-to-choose}" --extra "${EXTRA:-}")
 [ -n "${SETS:-}" ] && args+=(--sets "$SETS")
 [ -n "${FORMATS:-}" ] && args+=(--formats "$FORMATS")
-[ -n "${NETWORKS:-}" ] && args+=(--networks)
+[ -n "${NETWORKS:-}" ] && args+=(--networks --network-extra "${NETWORK_EXTRA:-}")
 exec /usr/bin/python3 experiments/nothing_to_choose.py "${args[@]}"

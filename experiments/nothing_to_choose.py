@@ -91,7 +91,7 @@ def networks(args, out):
         common = [args.crpsgd, "train", "--problem", "mlp", "--data", train, "--test-data", test, "--workers", "2",
                   "--quiet", "--overwrite"]
         run_dir = os.path.join(out, f"{name}-mlp")
-        timed(common + ["--out", run_dir])
+        timed(common + shlex.split(args.network_extra) + ["--out", run_dir])
         s = json.load(open(os.path.join(run_dir, "summary.json")))
         best = (-1.0, "", "")
         for lr in GRID_STEPS:
@@ -119,6 +119,7 @@ def main():
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--formats", default=",".join(FORMATS))
     parser.add_argument("--extra", default="", help="flags added to every crpsgd run (to try another default)")
+    parser.add_argument("--network-extra", default="", help="flags added to the MLP runs (not the grid's)")
     parser.add_argument("--networks", action="store_true", help="also the MLP against PSGD's grid (a few minutes)")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)

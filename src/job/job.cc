@@ -358,8 +358,16 @@ Result<ResolvedRun> ResolveRun(const JobSpec& job, const RunRequest& r, std::siz
   run.fitted = r.options;  // prepared: checked and fitted to --rounds (CheckedRequests)
   StepRule rule = StepRuleOf(r);
   if (index < cache.searched_steps.size() && cache.searched_steps[index]) {  // the range test's step, as given
+    const StepSearchResult& found = *cache.searched_steps[index];
     rule = StepRule{};
-    run.fitted.lr = cache.searched_steps[index]->lr;
+    // auto*K on a network: the test's lowest-loss step stands in for 1/L.
+    run.fitted.lr = r.lr_multiple ? *r.lr_multiple * found.lowest_loss_lr : found.lr;
+    if (r.lr_multiple) {
+      std::ostringstream os;
+      os << "step " << run.fitted.lr << ": --lr auto*" << *r.lr_multiple << " of the range test's lowest-loss step "
+         << found.lowest_loss_lr;
+      log(os.str());
+    }
   }
   CRPSGD_ASSIGN_OR_RETURN(run.ready, ResolveStep(run.fitted, rule, cache.lipschitz, plan_workers, &step_note));
   const bool searched_at_its_batch = rule.kind == StepRule::Kind::kGiven && r.safe_step;  // no guess to warn of
@@ -405,7 +413,7 @@ Status EstimateConstants(const JobSpec& job, const std::vector<RunRequest>& requ
   }
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const RunRequest& r = requests[i];
-    if (r.safe_step && job.network()) {  // no L̂: a range test finds the step
+    if ((r.safe_step || r.lr_multiple) && job.network()) {  // no L̂: a range test finds the step
       CRPSGD_RETURN_IF_ERROR(SearchedStep(job, r, i, f, comm, cache, log));
       continue;
     }
@@ -570,10 +578,11 @@ nlohmann::json JobSummaryFields(const JobSpec& job, const RunRequest& r, std::si
                                       ? nlohmann::json(options.algorithm.lr * local.lipschitz->value)
                                       : nlohmann::json(nullptr);
   const bool searched = index < cache.searched_steps.size() && cache.searched_steps[index];
-  j["lr_rule"] = searched        ? "auto: range test"
-                 : r.safe_step   ? "auto: 1/(L + Lbar/b)"
-                 : r.lr_multiple ? "auto*K: K/L"
-                                 : "given";
+  j["lr_rule"] = searched && r.lr_multiple ? "auto*K: K x the range test's lowest-loss step"
+                 : searched                ? "auto: range test"
+                 : r.safe_step             ? "auto: 1/(L + Lbar/b)"
+                 : r.lr_multiple           ? "auto*K: K/L"
+                                           : "given";
   if (searched) j["step_search_sfo_per_worker"] = cache.searched_steps[index]->samples;
   j["mean_sample_smoothness"] = local.lipschitz && local.lipschitz->mean_sample
                                     ? nlohmann::json(*local.lipschitz->mean_sample)

@@ -26,10 +26,11 @@ TEST(StepSearchTest, FindsAStepBelowTheStabilityLimitOfAKnownQuadratic) {
   const StepSearchResult& r = found[0];
   EXPECT_EQ(r.lr, found[1].lr);  // every worker takes the same step
   // The loss is lowest below 2/L (past it SGD on a quadratic diverges) and
-  // near 1/L (smaller steps are slower): the step is a tenth of it.
+  // near 1/L (smaller steps are slower): the step is a tenth of it, stable.
   EXPECT_LT(r.lowest_loss_lr, 2.0 / smoothness) << "L = " << smoothness;
   EXPECT_GT(r.lowest_loss_lr, 0.1 / smoothness) << "L = " << smoothness;
   EXPECT_DOUBLE_EQ(r.lr, r.lowest_loss_lr / 10.0);
+  EXPECT_LT(r.lr, 1.0 / smoothness);
   // It stopped once the loss blew up, well before the largest step.
   EXPECT_LT(r.lrs.back(), 10.0);
   EXPECT_GE(r.samples, 16u * r.lrs.size());  // the steps taken, and the one whose loss was not finite

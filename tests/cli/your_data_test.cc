@@ -295,6 +295,23 @@ TEST(CliYourDataTest, ANetworkOnARawTableNeedsNoFlags) {
   const double accuracy = summary["train_accuracy"].get<double>();
   EXPECT_EQ(Count(run.output), std::to_string(static_cast<int>(std::lround(accuracy * 90))) + "/90") << run.output;
 }
+
+// --lr auto*K on a network: K times the range test's lowest-loss step, where
+// --lr auto takes a tenth of it (the same test: same data and seed).
+TEST(CliYourDataTest, AutoTimesKOnANetworkScalesTheRangeTestsLowestLossStep) {
+  TempDir dir;
+  const auto data = dir.Write("t.csv", AsCsv(ThreeClasses()));
+  const std::string common =
+      "train --problem mlp --hidden 16 --data " + data.string() + " --label-column label --workers 2 --epochs 2 ";
+  CommandResult run = Execute(common + "--out " + (dir / "auto").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  run = Execute(common + "--lr auto*0.5 --out " + (dir / "half").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("of the range test's lowest-loss step"), std::string::npos) << run.output;
+  const auto automatic = ReadJson(dir / "auto" / "summary.json"), half = ReadJson(dir / "half" / "summary.json");
+  EXPECT_EQ(half["lr_rule"], "auto*K: K x the range test's lowest-loss step");
+  EXPECT_NEAR(half["lr"].get<double>() / automatic["lr"].get<double>(), 5.0, 1e-12);
+}
 #endif
 
 // A run that fails with no checkpoint leaves nothing that blocks the same

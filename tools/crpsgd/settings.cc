@@ -307,7 +307,8 @@ const Setting<AlgoFlags> kAlgoSettings[] = {
     {"lr", kOneRun,
      "Step size gamma; 'auto': 1/(L + Lbar/b), a stable step for the batch, with L estimated from the data, Lbar "
      "the mean per-sample smoothness and b the samples averaged per step; for a network (no L) a learning-rate "
-     "range test (the lowest-loss step / 10, its samples outside the budget); 'auto*K': K/L",
+     "range test (the lowest-loss step / 10, its samples outside the budget); 'auto*K': K/L (a network: K x the "
+     "range test's lowest-loss step)",
      "auto*2", At<&AlgoFlags::lr>, Parses<ParseStep>},
     {"norm-test-theta2", kTrainSweep | kRunKey,
      "--rho auto: theta^2 > 0 of the norm test; the batch grows until N*B reaches tr(Sigma)/(theta^2 |grad f|^2) "
