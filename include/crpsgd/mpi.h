@@ -32,6 +32,9 @@ class MpiSession {
   int world_size() const;
   // Ends every rank of the job with `exit_code`, for a failure seen by one rank only.
   [[noreturn]] static void AbortJob(int exit_code);
+  // Whether the library granted MPI_THREAD_SERIALIZED or more (asked for at
+  // start): --overlap's exchange thread calls MPI while the main one computes.
+  static bool ThreadsSerialized();
 };
 
 // A Communicator over a duplicate of MPI_COMM_WORLD with MPI_ERRORS_RETURN.

@@ -362,6 +362,12 @@ int MpiSession::world_size() const {
   return size;
 }
 
+bool MpiSession::ThreadsSerialized() {
+  int provided = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&provided);
+  return provided >= MPI_THREAD_SERIALIZED;
+}
+
 void MpiSession::AbortJob(int exit_code) {
   MPI_Abort(MPI_COMM_WORLD, exit_code);
   std::_Exit(exit_code);

@@ -105,6 +105,14 @@ LaunchResult LaunchOnMpiRanks(JobSpec& job, const LaunchOptions& options, const 
   result.leader = c.rank() == 0;
   result.print_error = result.leader;
   if (!valid.ok()) return result.status = valid, result;
+  const bool overlaps =
+      std::any_of(job.requests.begin(), job.requests.end(), [](const RunRequest& r) { return r.options.overlap; });
+  if (overlaps && !MpiSession::ThreadsSerialized()) {
+    result.status = Status::InvalidArgument(
+        "--overlap: this MPI library does not grant MPI_THREAD_SERIALIZED, which the exchange thread needs; run "
+        "without --overlap, or in process (--backend inproc)");
+    return result;
+  }
   if (options.workers != 0 && options.workers != c.size()) {
     result.status = Status::InvalidArgument("--workers " + std::to_string(options.workers) + " does not match the " +
                                             std::to_string(c.size()) + " MPI ranks (mpirun -np)");

@@ -12,6 +12,11 @@ namespace {
 
 double Contribution(int r, std::size_t i) { return std::pow(10.0, (r * 7 + static_cast<int>(i)) % 17 - 8) / 3.0; }
 
+// --overlap's exchange thread calls MPI while the main thread computes: the
+// session asks for MPI_THREAD_SERIALIZED, and Debian's OpenMPI grants it (a
+// library that did not would make the tool refuse --overlap under mpirun).
+TEST(MpiSessionTest, GrantsTheThreadLevelOverlapNeeds) { EXPECT_TRUE(MpiSession::ThreadsSerialized()); }
+
 class MpiTest : public ::testing::TestWithParam<MpiReduction> {};
 
 TEST_P(MpiTest, AllreduceMeanMatchesTheRankOrderSum) {
