@@ -9,7 +9,8 @@
 #
 # About 8 minutes on 2 cores. Usage:
 #   [SEEDS="1 2 3"] [PERIODS="8 64"] [COMPRESSIONS="none int8"] [LR=0.01] [MOMENTUM=0.9]
-#   [OUT=out/overlap] experiments/overlap.sh
+#   [OVERLAP_FLAGS="--outer-lr 0.7"] [OUT=out/overlap] experiments/overlap.sh
+# OVERLAP_FLAGS: more flags for the overlapped runs only (the waiting ones stay the reference).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 crpsgd=${CRPSGD:-./build/crpsgd}
@@ -25,7 +26,8 @@ for period in ${PERIODS:-8 64}; do
         name="I$period-$compression-$mode-$seed"
         echo "overlap: $name" >&2
         flags=(--sync-period "$period" --compress "$compression")
-        [ "$mode" = overlap ] && flags+=(--overlap)
+        # shellcheck disable=SC2206  # OVERLAP_FLAGS is a list of words
+        [ "$mode" = overlap ] && flags+=(--overlap ${OVERLAP_FLAGS:-})
         "$crpsgd" train -q --model "$model/cnn.pt" --data "$model/train.pt" --test-data "$model/test.pt" \
           --normalize --threads 1 --workers 2 --algo local-sgd --batch 32 --lr "${LR:-0.01}" \
           --momentum "${MOMENTUM:-0.9}" \
