@@ -4,7 +4,8 @@
 # lambda = 1e-4), N = 10 in process, T = 6000 per worker, the main job's runs
 # (psgd B = 1 and 57, local SGD I = 10 and 57, cr-psgd B1 = 4 rho = 1.04;
 # not --rho auto, whose norm test rides in the message), each at its best
-# step of the grid {0.5, 1, 2, 4, 8}/L-hat, seeds 1-3, once per compression.
+# step of the grid {0.5, 1, 2, 4, 8}/L-hat, and auto at its own step with
+# R = 20 and 50, seeds 1-3, once per compression.
 # experiments/compress_report.py writes the table: f - f* and bytes per
 # worker, each compression against none at the same rounds.
 #
@@ -24,6 +25,7 @@ for compression in none bf16 int8; do
     --workers 10 --backend inproc --budget 6000 --lr-grid 0.5,1,2,4,8 --seeds "${SEEDS:-1,2,3}" \
     --run psgd:batch=1 --run local-sgd:batch=1,sync-period=10 --run cr-psgd:b1=4,rho=1.04 \
     --run psgd:batch=57 --run local-sgd:batch=1,sync-period=57 \
+    --run auto:lr=auto,rounds=20 --run auto:lr=auto,rounds=50 \
     --compress "$compression" --out "$out/$compression" --overwrite
 done
 /usr/bin/python3 experiments/compress_report.py "$out" > "$out/table.md"

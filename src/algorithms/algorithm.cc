@@ -184,8 +184,8 @@ Status AlgorithmOptions::Validate(int workers) const {
   }
   if (compression != Compression::kNone && (!spec.compresses || adaptive_batch())) {
     errors.Add(Status::InvalidArgument(
-        std::string("--compress is for psgd, cr-psgd, acc-cr-psgd and cr-psgd-catalyst at a given rho, and "
-                    "local-sgd; not ") +
+        std::string("--compress is for psgd, cr-psgd, acc-cr-psgd and cr-psgd-catalyst at a given rho, local-sgd "
+                    "and auto; not ") +
         (adaptive_batch() ? "--rho auto (its norm test rides in the message)" : AlgorithmName(kind))));
   }
   if (overlap && !spec.overlaps) {

@@ -123,7 +123,9 @@ class AutoRounds final : public Algorithm {
                               RoundObserver& observer, RunProgress& progress) override {
     const std::vector<std::uint64_t> plan = AutoRoundSamples(options_);
     // The noise is measured whenever there is a spread (N > 1): the noise split and outer momentum use it.
-    const bool measure = comm.size() > 1;
+    // A compressed message cannot carry its statistic exactly (Validate refuses what needs it).
+    const bool compressed = options_.compression != Compression::kNone;
+    const bool measure = comm.size() > 1 && !compressed;
     Workspace w(options_, params_.tail_average, f, sampler, x.size(), state_);
     AlgorithmResult result;
     result.rounds = progress.rounds;
@@ -133,7 +135,7 @@ class AutoRounds final : public Algorithm {
       const std::uint64_t b =
           LocalBatch(samples, state_.local_batch != 0 ? state_.local_batch : options_.SmallestBatch());
       const Split split = SplitRound(samples, b);
-      if (measure || w.outer.active() || w.tail.active()) w.start.assign(x.begin(), x.end());
+      if (measure || compressed || w.outer.active() || w.tail.active()) w.start.assign(x.begin(), x.end());
       const std::uint64_t round_start = result.sfo_per_worker;
       const LocalPass pass = LocalSteps(w, split, round_start, x);
       // The last round averages the chosen tail window's mean iterates instead
@@ -177,31 +179,34 @@ class AutoRounds final : public Algorithm {
     return result;
   }
 
-  // Version 1: the momentum buffer, the norm test, the outer velocity, the
-  // next local batch, the tail windows.
+  // Version 2: the momentum buffer, the norm test, the outer velocity, the
+  // next local batch, the tail windows, --compress's residual (version 1:
+  // no residual).
   std::string SaveState() const override {
-    ByteWriter out = BeginStateRecord(1);
+    ByteWriter out = BeginStateRecord(2);
     out.Doubles(state_.velocity);
     SaveNormTest(state_.norm_test, out);
     out.Doubles(state_.outer_velocity), out.U64(state_.local_batch);
     SaveTailAverage(state_.tail, out);
+    out.Doubles(state_.residual);
     return std::move(out.bytes());
   }
 
   Status LoadState(std::string_view record) override {
     ByteReader in(record);
-    CRPSGD_RETURN_IF_ERROR(ReadStateVersion(in, 1, "auto").status());
+    CRPSGD_ASSIGN_OR_RETURN(const std::uint64_t version, ReadStateVersion(in, 2, "auto"));
     state_.velocity = in.Doubles();
     state_.norm_test = LoadNormTest(in);
     state_.outer_velocity = in.Doubles(), state_.local_batch = in.U64();
     state_.tail = LoadTailAverage(in);
+    state_.residual = version >= 2 ? in.Doubles() : std::vector<double>();
     return CheckStateRead(in, "auto");
   }
 
-  // On other workers: the local momentum buffers' average; the rest is the
-  // same on every worker.
+  // On other workers: the local momentum buffers' and residuals' averages;
+  // the rest is the same on every worker.
   Status LoadStates(std::span<const std::string> records) override {
-    return LoadAveragingOwn(*this, records, {&state_.velocity});
+    return LoadAveragingOwn(*this, records, {&state_.velocity, &state_.residual});
   }
 
  private:
@@ -212,6 +217,7 @@ class AutoRounds final : public Algorithm {
     std::vector<double> outer_velocity;  // --outer-momentum's u (the same on every worker)
     std::uint64_t local_batch = 0;       // the local batch b the noise chose for the next round (0: b_min)
     TailAverageState tail;               // the tail windows' sums of iterates and the drift test
+    std::vector<double> residual;        // --compress: what this worker's messages have lost (error feedback)
   };
 
   // What one run keeps between rounds, in the order it was always built.
@@ -221,7 +227,7 @@ class AutoRounds final : public Algorithm {
         : batch_gradient(f, sampler, o.max_micro_batch),
           grad(dim),
           step(o.lr, o.momentum, o.weight_decay, dim, state.velocity),
-          exchange(f, /*with_state=*/true),
+          exchange(f, /*with_state=*/true, o, &state.residual),
           outer(o, state.outer_velocity, dim),
           tail(tail_average, o.budget, state.tail) {}
     BatchGradient batch_gradient;
@@ -276,7 +282,9 @@ class AutoRounds final : public Algorithm {
 
   // The round: the models (and their state outside x) averaged; with
   // `spread`, each worker's ‖Δ_i/η‖² rides in the same all-reduce.
-  static Status AverageModels(Communicator& comm, Workspace& w, std::span<double> x, double eta, bool spread) {
+  // Compressed: the step since the round began, start − x, with error feedback.
+  Status AverageModels(Communicator& comm, Workspace& w, std::span<double> x, double eta, bool spread) const {
+    if (options_.compression != Compression::kNone) return w.exchange.AverageModels(comm, x, w.start);
     if (!spread) return w.exchange.Average(comm, x);
     w.message.assign(x.begin(), x.end());
     double moved2 = 0.0;
@@ -342,6 +350,7 @@ extern const AlgorithmSpec kAutoSpec{
     .tail_averages = true,
     .step_per_batch = true,
     .plans_rounds = true,
+    .compresses = true,
     .params = kAutoParams,
     .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<AutoRounds>(o); },
     .plan =
@@ -364,6 +373,12 @@ extern const AlgorithmSpec kAutoSpec{
             if (p.growing.first_batch < 1 || p.growing.first_batch > o.budget) {
               return Status::InvalidArgument("--b1 must be in [1, --budget] (auto's first round's samples, S1)");
             }
+          }
+          if (o.compression != Compression::kNone &&
+              (p.round_split == RoundSplit::kNoise || ParamNumber(o, kOuterMomentumParam.name) > 0.0)) {
+            return Status::InvalidArgument(
+                "--compress with auto: --round-split noise and --outer-momentum use the round's noise statistic, "
+                "which a compressed message cannot carry exactly; use the default split and no outer momentum");
           }
           if (!(p.round_growth >= 1.0) || !std::isfinite(p.round_growth)) {
             return Status::InvalidArgument("--round-growth must be >= 1 (got " + std::to_string(p.round_growth) +

@@ -887,6 +887,43 @@ TEST(CliTorchTest, ANetworkWithBatchNormSamplesGloballyAndResumesElsewhere) {
   EXPECT_EQ(done["plan_workers"], 2);
   EXPECT_TRUE(std::isfinite(done["final_loss"].get<double>()));
 }
+// auto with --compress int8 (its default split): in process and under mpirun
+// to the same bits, a killed run resumes to them (the residual is in the
+// checkpoint), the bytes are what the wire carried, and the model ends
+// within 1.1x the uncompressed run's f - f*.
+TEST(CliTest, AutoCompressedAgreesAcrossBackendsResumesAndKeepsItsGap) {
+  if (!CRPSGD_HAVE_MPI) GTEST_SKIP() << "built without MPI";
+  if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP() << "liblinear-tools is not installed";
+  TempDir dir;
+  const std::string common =
+      "train -q --data " + kHeartScale + " --algo auto --budget 2000 --rounds 20 --overwrite --out ";
+  const std::string int8 = " --compress int8";
+  CommandResult run = Execute(common + (dir / "none").string() + " --workers 2");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  run = Execute(common + (dir / "inproc").string() + " --workers 2" + int8);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  run = Execute(common + (dir / "mpi").string() + int8, MpiPrefix(2));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(WithoutTimes(ReadText(dir / "mpi" / "metrics.jsonl")),
+            WithoutTimes(ReadText(dir / "inproc" / "metrics.jsonl")));
+  const auto killed = dir / "killed";
+  const std::string every = " --workers 2 --checkpoint-every 3" + int8;
+  run = Execute(common + killed.string() + every + " --inject-fault kill:rank=1,round=8");
+  ASSERT_NE(run.exit_code, 0) << run.output;
+  run =
+      Execute(std::string(common).replace(common.find(" --overwrite"), 12, "") + killed.string() + every + " --resume");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(WithoutTimes(ReadText(killed / "summary.json")), WithoutTimes(ReadText(dir / "inproc" / "summary.json")));
+  const auto none = ReadJson(dir / "none" / "summary.json"), compressed = ReadJson(dir / "inproc" / "summary.json");
+  EXPECT_EQ(compressed["rounds"], none["rounds"]);
+  EXPECT_EQ(compressed["compress"], "int8");
+  EXPECT_NE(compressed["final_loss"], none["final_loss"]);  // the compressed wire is in use
+  // What the wire carried: 13 int8 values and one float32 scale a round (the
+  // uncompressed rounds sent 13 float64 values and the noise statistic).
+  EXPECT_EQ(compressed["bytes"], 20 * (13 + 4));
+  EXPECT_LE(compressed["f_gap"].get<double>(), 1.1 * none["f_gap"].get<double>());
+}
+
 // --compress powersgd:2 on ResNet-20 (local SGD's step and PSGD's gradient):
 // in process and under mpirun to the same bits, a killed run resumes to
 // them (the residual and the factors Q are in the checkpoint), and a round
@@ -1259,9 +1296,12 @@ INSTANTIATE_TEST_SUITE_P(
                  2, "--compress powersgd factors a network's matrix-shaped parameters; this model has none"},
         BadInput{"overlap_psgd", "--data DIR/ok.libsvm --budget 10 --algo psgd --overlap", 2,
                  "--overlap is for local-sgd, whose local steps can hide a round's exchange; not psgd"},
-        BadInput{"compress_auto", "--data DIR/ok.libsvm --budget 10 --algo auto --compress int8", 2,
-                 "--compress is for psgd, cr-psgd, acc-cr-psgd and cr-psgd-catalyst at a given rho, and local-sgd; "
-                 "not auto"},
+        BadInput{"compress_auto_noise",
+                 "--data DIR/ok.libsvm --budget 10 --algo auto --round-split noise --compress int8", 2,
+                 "--compress with auto: --round-split noise and --outer-momentum use the round's noise statistic"},
+        BadInput{"compress_rho_auto", "--data DIR/ok.libsvm --budget 10 --algo cr-psgd --rho auto --compress int8", 2,
+                 "--compress is for psgd, cr-psgd, acc-cr-psgd and cr-psgd-catalyst at a given rho, local-sgd and "
+                 "auto; not --rho auto"},
         BadInput{"acc_rho_auto", "--data DIR/ok.libsvm --budget 10 --algo acc-cr-psgd --rho auto", 2,
                  "acc-cr-psgd: --rho auto is cr-psgd's"},
         BadInput{"rho_auto_psgd", "--data DIR/ok.libsvm --budget 10 --algo psgd --rho auto", 2,

@@ -340,7 +340,7 @@ const Setting<AlgoFlags> kAlgoSettings[] = {
     {"compress", kShared,
      "The round's message on the wire: none, bf16 (2 bytes a value), int8 (blocks of 256 with a scale: 1.016 "
      "bytes a value) or powersgd:R (a network's matrices as rank-R factors, two all-reduces a round), with error "
-     "feedback; psgd, cr-psgd, acc-cr-psgd, cr-psgd-catalyst, local-sgd",
+     "feedback; psgd, cr-psgd, acc-cr-psgd, cr-psgd-catalyst, local-sgd, auto (its default split, no outer momentum)",
      "powersgd:2", At<&AlgoFlags::compress>, Parses<ParseCompressionChoice>},
     {"overlap", kShared,
      "local-sgd: each round's exchange runs while the next round's local steps compute, and its mean is applied "
