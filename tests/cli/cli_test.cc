@@ -825,6 +825,56 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
+// A compressed run against the uncompressed one. `common` (a train command
+// ending in --out) runs in `dir`/none on 2 workers, and with `compress` in
+// process (`dir`/inproc) and under mpirun (`dir`/mpi), which must agree bit
+// for bit; then in `dir`/killed with a checkpoint every `every` rounds,
+// killed at round `kill` and resumed, which must end on inproc's summary
+// (the residual is in the checkpoint). False when a run did not run.
+bool CompressedRunsAgreeAndResume(const std::filesystem::path& dir, const std::string& common,
+                                  const std::string& compress, int every, int kill) {
+  const auto ran = [](const CommandResult& run, bool succeeds) {
+    EXPECT_EQ(run.exit_code == 0, succeeds) << run.output;
+    return (run.exit_code == 0) == succeeds;
+  };
+  if (!ran(Execute(common + (dir / "none").string() + " --workers 2"), true)) return false;
+  if (!ran(Execute(common + (dir / "inproc").string() + " --workers 2" + compress), true)) return false;
+  if (!ran(Execute(common + (dir / "mpi").string() + compress, MpiPrefix(2)), true)) return false;
+  EXPECT_EQ(WithoutTimes(ReadText(dir / "mpi" / "metrics.jsonl")),
+            WithoutTimes(ReadText(dir / "inproc" / "metrics.jsonl")))
+      << common;
+  const auto killed = dir / "killed";
+  std::filesystem::remove_all(killed);
+  const std::string checkpoints = " --workers 2 --checkpoint-every " + std::to_string(every) + compress;
+  const std::string fault = " --inject-fault kill:rank=1,round=" + std::to_string(kill);
+  if (!ran(Execute(common + killed.string() + checkpoints + fault), false)) return false;
+  const std::string resume = std::string(common).replace(common.find(" --overwrite"), 12, "");
+  if (!ran(Execute(resume + killed.string() + checkpoints + " --resume"), true)) return false;
+  EXPECT_EQ(WithoutTimes(ReadText(killed / "summary.json")), WithoutTimes(ReadText(dir / "inproc" / "summary.json")))
+      << common;
+  return true;
+}
+
+// auto with --compress int8 (its default split): the same bits in process,
+// under mpirun and resumed, the bytes as the wire carried them, and the
+// model within 1.1x the uncompressed run's f - f*.
+TEST(CliTest, AutoCompressedAgreesAcrossBackendsResumesAndKeepsItsGap) {
+  if (!CRPSGD_HAVE_MPI) GTEST_SKIP() << "built without MPI";
+  if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP() << "liblinear-tools is not installed";
+  TempDir dir;
+  const std::string common =
+      "train -q --data " + kHeartScale + " --algo auto --budget 2000 --rounds 20 --overwrite --out ";
+  ASSERT_TRUE(CompressedRunsAgreeAndResume(dir.path(), common, " --compress int8", 3, 8));
+  const auto none = ReadJson(dir / "none" / "summary.json"), compressed = ReadJson(dir / "inproc" / "summary.json");
+  EXPECT_EQ(compressed["rounds"], none["rounds"]);
+  EXPECT_EQ(compressed["compress"], "int8");
+  EXPECT_NE(compressed["final_loss"], none["final_loss"]);  // the compressed wire is in use
+  // What the wire carried: 13 int8 values and one float32 scale a round (the
+  // uncompressed rounds sent 13 float64 values and the noise statistic).
+  EXPECT_EQ(compressed["bytes"], 20 * (13 + 4));
+  EXPECT_LE(compressed["f_gap"].get<double>(), 1.1 * none["f_gap"].get<double>());
+}
+
 #if CRPSGD_HAVE_TORCH
 // A network's state outside x (batch-norm statistics, the augmentation
 // stream) is in its checkpoints: a killed ResNet-20 run with momentum,
@@ -887,43 +937,6 @@ TEST(CliTorchTest, ANetworkWithBatchNormSamplesGloballyAndResumesElsewhere) {
   EXPECT_EQ(done["plan_workers"], 2);
   EXPECT_TRUE(std::isfinite(done["final_loss"].get<double>()));
 }
-// auto with --compress int8 (its default split): in process and under mpirun
-// to the same bits, a killed run resumes to them (the residual is in the
-// checkpoint), the bytes are what the wire carried, and the model ends
-// within 1.1x the uncompressed run's f - f*.
-TEST(CliTest, AutoCompressedAgreesAcrossBackendsResumesAndKeepsItsGap) {
-  if (!CRPSGD_HAVE_MPI) GTEST_SKIP() << "built without MPI";
-  if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP() << "liblinear-tools is not installed";
-  TempDir dir;
-  const std::string common =
-      "train -q --data " + kHeartScale + " --algo auto --budget 2000 --rounds 20 --overwrite --out ";
-  const std::string int8 = " --compress int8";
-  CommandResult run = Execute(common + (dir / "none").string() + " --workers 2");
-  ASSERT_EQ(run.exit_code, 0) << run.output;
-  run = Execute(common + (dir / "inproc").string() + " --workers 2" + int8);
-  ASSERT_EQ(run.exit_code, 0) << run.output;
-  run = Execute(common + (dir / "mpi").string() + int8, MpiPrefix(2));
-  ASSERT_EQ(run.exit_code, 0) << run.output;
-  EXPECT_EQ(WithoutTimes(ReadText(dir / "mpi" / "metrics.jsonl")),
-            WithoutTimes(ReadText(dir / "inproc" / "metrics.jsonl")));
-  const auto killed = dir / "killed";
-  const std::string every = " --workers 2 --checkpoint-every 3" + int8;
-  run = Execute(common + killed.string() + every + " --inject-fault kill:rank=1,round=8");
-  ASSERT_NE(run.exit_code, 0) << run.output;
-  run =
-      Execute(std::string(common).replace(common.find(" --overwrite"), 12, "") + killed.string() + every + " --resume");
-  ASSERT_EQ(run.exit_code, 0) << run.output;
-  EXPECT_EQ(WithoutTimes(ReadText(killed / "summary.json")), WithoutTimes(ReadText(dir / "inproc" / "summary.json")));
-  const auto none = ReadJson(dir / "none" / "summary.json"), compressed = ReadJson(dir / "inproc" / "summary.json");
-  EXPECT_EQ(compressed["rounds"], none["rounds"]);
-  EXPECT_EQ(compressed["compress"], "int8");
-  EXPECT_NE(compressed["final_loss"], none["final_loss"]);  // the compressed wire is in use
-  // What the wire carried: 13 int8 values and one float32 scale a round (the
-  // uncompressed rounds sent 13 float64 values and the noise statistic).
-  EXPECT_EQ(compressed["bytes"], 20 * (13 + 4));
-  EXPECT_LE(compressed["f_gap"].get<double>(), 1.1 * none["f_gap"].get<double>());
-}
-
 // --compress powersgd:2 on ResNet-20 (local SGD's step and PSGD's gradient):
 // in process and under mpirun to the same bits, a killed run resumes to
 // them (the residual and the factors Q are in the checkpoint), and a round
@@ -936,26 +949,7 @@ TEST(CliTorchTest, PowerSgdAgreesAcrossBackendsResumesAndSendsSeventeenTimesFewe
     const std::string common = std::string("train -q --problem resnet20 --data ") + dir.path().string() +
                                " --budget 24 --lr 0.01 --momentum 0.5 --threads 1 --eval-every 2 --algo " + algo +
                                " --overwrite --out ";
-    const std::string powersgd = " --compress powersgd:2";
-    CommandResult run = Execute(common + (dir / "none").string() + " --workers 2");
-    ASSERT_EQ(run.exit_code, 0) << run.output;
-    run = Execute(common + (dir / "inproc").string() + " --workers 2" + powersgd);
-    ASSERT_EQ(run.exit_code, 0) << run.output;
-    run = Execute(common + (dir / "mpi").string() + powersgd, MpiPrefix(2));
-    ASSERT_EQ(run.exit_code, 0) << run.output;
-    EXPECT_EQ(WithoutTimes(ReadText(dir / "mpi" / "metrics.jsonl")),
-              WithoutTimes(ReadText(dir / "inproc" / "metrics.jsonl")))
-        << algo;
-    const auto killed = dir / "killed";
-    std::filesystem::remove_all(killed);
-    const std::string every = " --workers 2 --checkpoint-every 2" + powersgd;
-    run = Execute(common + killed.string() + every + " --inject-fault kill:rank=1,round=3");
-    ASSERT_NE(run.exit_code, 0) << run.output;
-    run = Execute(std::string(common).replace(common.find(" --overwrite"), 12, "") + killed.string() + every +
-                  " --resume");
-    ASSERT_EQ(run.exit_code, 0) << run.output;
-    EXPECT_EQ(WithoutTimes(ReadText(killed / "summary.json")), WithoutTimes(ReadText(dir / "inproc" / "summary.json")))
-        << algo;
+    ASSERT_TRUE(CompressedRunsAgreeAndResume(dir.path(), common, " --compress powersgd:2", 2, 3)) << algo;
     const auto none = ReadJson(dir / "none" / "summary.json"), compressed = ReadJson(dir / "inproc" / "summary.json");
     EXPECT_EQ(compressed["rounds"], none["rounds"]) << algo;
     EXPECT_EQ(compressed["compress"], "powersgd:2");
