@@ -97,8 +97,8 @@ struct AlgorithmOptions {
   double lr_max = 0.0;                                      // cap on the scaled step; 0 = none. Default: 0.
   Sampling sampling = Sampling::kWithReplacement;
   // The round's message on the wire (compression.h): psgd, cr-psgd and
-  // acc-cr-psgd send the gradient, local-sgd the pseudo-gradient (its model's
-  // step since the last round), with error feedback. Default: none.
+  // acc-cr-psgd send the gradient, local-sgd and auto the pseudo-gradient (the
+  // model's step since the last round), with error feedback. Default: none.
   Compression compression = Compression::kNone;
   int compression_rank = 0;  // kPowerSgd's rank R >= 1. Default: 0.
   // local-sgd: round r's exchange runs while round r+1's local steps compute,
