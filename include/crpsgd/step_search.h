@@ -14,12 +14,12 @@
 // largest step still well inside the stable range). Deterministic:
 // samples are taken in order from each shard, and every worker agrees.
 //
-// Measured against lighter smoothing and a smaller divisor (issue 40,
-// docs/algorithms.md): β = 0.9 with minimum / 3 did better on a digits CNN
-// (whose test β = 0.98 refuses: it averages over half the test's decades)
-// and on the scripted CNN, but at 4 samples a step a 10% fall of the
-// lighter average came from noise alone, and ResNet-20 took a step 17x too
-// small (85.4% against 90.5%).
+// Compared, in a trial build not kept, with lighter smoothing and a smaller
+// divisor (issue 40, docs/algorithms.md): β = 0.9 with minimum / 3 did
+// better on a digits CNN (whose test β = 0.98 refuses: it averages over
+// half the test's decades) and on the scripted CNN, but at 4 samples a step
+// a 10% fall of the lighter average came from noise alone, and ResNet-20
+// took a step 17x too small (85.4% against 90.5%).
 //
 // The test's gradients are SFO calls outside the run's budget;
 // StepSearchResult::samples says how many, and the tool reports them.
