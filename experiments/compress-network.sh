@@ -3,12 +3,13 @@
 # examples/your-own-model (batch norm), one epoch of Fashion-MNIST on 4
 # in-process workers, local SGD b = 16 I = 8 (the step 0.05, momentum 0.9)
 # and PSGD b = 16 (the step 0.05), once per compression: none, int8,
-# powersgd:1, powersgd:2, powersgd:4. Reports each run's test accuracy
-# (the mean over the seeds and its difference from none) and the bytes a
-# worker sent a round, against none's.
+# powersgd:1, powersgd:2, powersgd:4, powersgd:2:bf16. Reports each run's
+# test accuracy (the mean over the seeds and its difference from none) and
+# the bytes a worker sent a round, against none's.
 #
-# About 10 minutes a seed on 2 cores. Usage:
-#   [SEEDS="1 2"] [OUT=out/compress-network] experiments/compress-network.sh
+# About 12 minutes a seed on 2 cores. Usage (ALGOS: local-sgd, psgd):
+#   [SEEDS="1 2"] [ALGOS="local-sgd psgd"] [COMPRESSIONS="none int8 ..."] [OUT=out/compress-network]
+#   experiments/compress-network.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 crpsgd=${CRPSGD:-./build/crpsgd}
@@ -19,10 +20,12 @@ model=out/your-own-model
 mkdir -p "$out"
 train=(train -q --model "$model/cnn.pt" --data "$model/train.pt" --test-data "$model/test.pt" --normalize
        --threads 1 --workers 4 --batch 16 --lr 0.05 --budget 15000 --overwrite)
-for algo in "local-sgd --sync-period 8 --momentum 0.9" "psgd"; do
-  for compression in none int8 powersgd:1 powersgd:2 powersgd:4; do
+declare -A flags=([local-sgd]="local-sgd --sync-period 8 --momentum 0.9" [psgd]="psgd")
+for method in ${ALGOS:-local-sgd psgd}; do
+  algo=${flags[$method]:?"compress-network: ALGOS takes local-sgd and psgd, not $method"}
+  for compression in ${COMPRESSIONS:-none int8 powersgd:1 powersgd:2 powersgd:4 powersgd:2:bf16}; do
     for seed in ${SEEDS:-1 2}; do
-      name="${algo%% *}-${compression/:/}-$seed"
+      name="${algo%% *}-${compression//:/}-$seed"
       echo "compress-network: $name" >&2
       # shellcheck disable=SC2086 # $algo is the algorithm and its flags
       "$crpsgd" "${train[@]}" --algo $algo --compress "$compression" --seed "$seed" --out "$out/$name" > /dev/null

@@ -101,9 +101,13 @@ struct AlgorithmOptions {
   // model's step since the last round), with error feedback. Default: none.
   Compression compression = Compression::kNone;
   int compression_rank = 0;  // kPowerSgd's rank R >= 1. Default: 0.
-  // local-sgd: round r's exchange runs while round r+1's local steps compute,
-  // and its mean is applied one round late (each worker steps on from its own
-  // step in the meantime, then swaps it for the mean). Default: false.
+  // kPowerSgd: its factors, the values it sends whole and the model's state
+  // as bf16 (powersgd:R:bf16), not on the model's own wire. Default: false.
+  bool compression_bf16_factors = false;
+  // local-sgd and auto: round r's exchange runs while round r+1's local steps
+  // compute, and its mean is applied one round late (each worker steps on
+  // from its own step in the meantime, then swaps it for the mean); auto's
+  // last round is not overlapped. Default: false.
   bool overlap = false;
   std::uint64_t seed = 0;                // the run's seed (Train sets it): PowerSGD's random start
   std::uint64_t max_micro_batch = 4096;  // larger batches are accumulated in pieces. Default: 4096.

@@ -32,13 +32,17 @@ enum class Compression { kNone, kBf16, kInt8, kPowerSgd };
 
 const char* CompressionName(Compression compression);  // "none", "bf16", "int8", "powersgd"
 Result<Compression> ParseCompression(std::string_view name);
-// --compress's text: none, bf16, int8, or powersgd:R with its rank R >= 1.
+// --compress's text: none, bf16, int8, or powersgd:R with its rank R >= 1,
+// and powersgd:R:bf16, whose factors go as bf16 (PyTorch's
+// bf16_compress_wrapper around powerSGD_hook).
 struct CompressionChoice {
   Compression kind = Compression::kNone;
-  int rank = 0;  // powersgd's R
+  int rank = 0;               // powersgd's R
+  bool bf16_factors = false;  // powersgd:R:bf16
 };
 Result<CompressionChoice> ParseCompressionChoice(std::string_view text);
-std::string CompressionChoiceName(Compression kind, int rank);  // "int8", "powersgd:2"
+// "int8", "powersgd:2", "powersgd:2:bf16"
+std::string CompressionChoiceName(Compression kind, int rank, bool bf16_factors = false);
 
 // int8 blocks of L values (1 <= L <= kInt8BlockValues): a float32 scale and L
 // steps, 4 + L bytes. A message of n values takes ⌈n/256⌉ blocks of equal

@@ -70,13 +70,18 @@ struct RoundPlan {
 // `comm_share` (in (0, 1)) of the wall time. Pure: the tests give it costs.
 RoundPlan PlanRounds(const RoundCosts& costs, std::uint64_t budget, std::uint64_t smallest_batch, double comm_share);
 
+// The bytes a worker sends in one of auto's rounds: its model (or, with
+// --compress, its step) and the model's state, as the round's exchange
+// encodes them: a compressed round costs less, so a link allows more.
+std::uint64_t RoundMessageBytes(const Objective& f, const AlgorithmOptions& options);
+
 // Times this worker's gradient of `batch` samples (repeated to about 50 ms
-// of work) and the all-reduce of a model of f's size (Traffic::kEvaluation:
-// never a round), then adopts rank 0's numbers on every worker so that all
-// plan alike. `net_model` adds its cost of the same bytes. A network's
-// gradient is costed as three forward passes, since a training pass would
-// move its augmentation and dropout streams. Collective.
+// of work) and an all-reduce of `message_bytes` (Traffic::kEvaluation: never
+// a round), then adopts rank 0's numbers on every worker so that all plan
+// alike. `net_model` adds its cost of the same bytes. A network's gradient
+// is costed as three forward passes, since a training pass would move its
+// augmentation and dropout streams. Collective.
 Result<RoundCosts> MeasureRoundCosts(const Objective& f, Communicator& comm, std::uint64_t batch,
-                                     const std::optional<NetworkModel>& net_model);
+                                     std::uint64_t message_bytes, const std::optional<NetworkModel>& net_model);
 
 }  // namespace crpsgd

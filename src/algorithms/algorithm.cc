@@ -189,13 +189,17 @@ Status AlgorithmOptions::Validate(int workers) const {
         (adaptive_batch() ? "--rho auto (its norm test rides in the message)" : AlgorithmName(kind))));
   }
   if (overlap && !spec.overlaps) {
-    errors.Add(Status::InvalidArgument(std::string("--overlap is for local-sgd, whose local steps can hide a "
-                                                   "round's exchange; not ") +
+    errors.Add(Status::InvalidArgument(std::string("--overlap is for local-sgd and auto, whose local steps "
+                                                   "can hide a round's exchange; not ") +
                                        AlgorithmName(kind)));
   }
   if (compression == Compression::kPowerSgd && compression_rank < 1) {
     errors.Add(Status::InvalidArgument("--compress powersgd needs its rank R >= 1 (powersgd:R), got " +
                                        std::to_string(compression_rank)));
+  }
+  if (compression_bf16_factors && compression != Compression::kPowerSgd) {
+    errors.Add(Status::InvalidArgument("bf16 factors are for --compress powersgd:R:bf16, not " +
+                                       std::string(CompressionName(compression))));
   }
   if (rounds > 0 && spec.fit_rounds == nullptr) {
     errors.Add(Status::InvalidArgument(std::string("--rounds: ") + AlgorithmName(kind) +

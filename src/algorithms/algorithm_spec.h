@@ -69,7 +69,7 @@ struct AlgorithmSpec {
   // --compress: its round's message (the gradient, or local SGD's step since
   // the last round) may be sent compressed, with error feedback.
   bool compresses = false;
-  // --overlap: its round's exchange may run behind the next round's steps (local-sgd).
+  // --overlap: its round's exchange may run behind the next round's steps (local-sgd, auto).
   bool overlaps = false;
   // Its own parameters with their defaults (AlgorithmOptions::params).
   std::span<const ParamSpec> params;

@@ -29,6 +29,7 @@
 // the noise: b grows, the right way to correct too many steps. The next b
 // moves at most ×2 or ÷2 a round. One worker has no spread: b stays b_min.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -36,6 +37,7 @@
 #include <vector>
 
 #include "algorithms/algorithm_spec.h"
+#include "algorithms/background_exchange.h"
 #include "algorithms/batch_gradient.h"
 #include "algorithms/outer_step.h"
 #include "algorithms/round_exchange.h"
@@ -121,6 +123,7 @@ class AutoRounds final : public Algorithm {
 
   Result<AlgorithmResult> Run(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
                               RoundObserver& observer, RunProgress& progress) override {
+    if (options_.overlap) return RunOverlapped(comm, f, sampler, x, observer, progress);
     const std::vector<std::uint64_t> plan = AutoRoundSamples(options_);
     // The noise is measured whenever there is a spread (N > 1): the noise split and outer momentum use it.
     // A compressed message cannot carry its statistic exactly (Validate refuses what needs it).
@@ -179,34 +182,40 @@ class AutoRounds final : public Algorithm {
     return result;
   }
 
-  // Version 2: the momentum buffer, the norm test, the outer velocity, the
-  // next local batch, the tail windows, --compress's residual (version 1:
-  // no residual).
+  // Version 3: the momentum buffer, the norm test, the outer velocity, the
+  // next local batch, the tail windows, --compress's residual, --overlap's
+  // unsent step and its state's (version 2: no unsent step; version 1: no
+  // residual either).
   std::string SaveState() const override {
-    ByteWriter out = BeginStateRecord(2);
+    ByteWriter out = BeginStateRecord(3);
     out.Doubles(state_.velocity);
     SaveNormTest(state_.norm_test, out);
     out.Doubles(state_.outer_velocity), out.U64(state_.local_batch);
     SaveTailAverage(state_.tail, out);
     out.Doubles(state_.residual);
+    out.Doubles(state_.pending), out.Doubles(state_.pending_state);
     return std::move(out.bytes());
   }
 
   Status LoadState(std::string_view record) override {
     ByteReader in(record);
-    CRPSGD_ASSIGN_OR_RETURN(const std::uint64_t version, ReadStateVersion(in, 2, "auto"));
+    CRPSGD_ASSIGN_OR_RETURN(const std::uint64_t version, ReadStateVersion(in, 3, "auto"));
     state_.velocity = in.Doubles();
     state_.norm_test = LoadNormTest(in);
     state_.outer_velocity = in.Doubles(), state_.local_batch = in.U64();
     state_.tail = LoadTailAverage(in);
     state_.residual = version >= 2 ? in.Doubles() : std::vector<double>();
+    state_.pending = version >= 3 ? in.Doubles() : std::vector<double>();
+    state_.pending_state = version >= 3 ? in.Doubles() : std::vector<double>();
     return CheckStateRead(in, "auto");
   }
 
-  // On other workers: the local momentum buffers' and residuals' averages;
-  // the rest is the same on every worker.
+  // On other workers: the averages of what is each worker's own (the local
+  // momentum buffers, residuals and unsent steps); the rest is the same on
+  // every worker.
   Status LoadStates(std::span<const std::string> records) override {
-    return LoadAveragingOwn(*this, records, {&state_.velocity, &state_.residual});
+    return LoadAveragingOwn(*this, records,
+                            {&state_.velocity, &state_.residual, &state_.pending, &state_.pending_state});
   }
 
  private:
@@ -218,6 +227,8 @@ class AutoRounds final : public Algorithm {
     std::uint64_t local_batch = 0;       // the local batch b the noise chose for the next round (0: b_min)
     TailAverageState tail;               // the tail windows' sums of iterates and the drift test
     std::vector<double> residual;        // --compress: what this worker's messages have lost (error feedback)
+    // --overlap: this worker's step not yet sent, and its state's (between a report and the send).
+    std::vector<double> pending, pending_state;
   };
 
   // What one run keeps between rounds, in the order it was always built.
@@ -295,6 +306,143 @@ class AutoRounds final : public Algorithm {
     return Status::OK();
   }
 
+  // --overlap, as local-sgd's (local_sgd.cc): after round t's local steps
+  // each worker holds its step d_t = start − x; it waits for round t−1's
+  // mean, moves the model every worker agrees on, g, to g − mean(d_{t−1})
+  // (with the outer step), reports round t−1 at g, and sends d_t while round
+  // t+1 computes from g − d_t. A checkpoint at the report keeps d_t, which a
+  // resumed run sends first. The last round is not overlapped: it waits for
+  // round R−1's mean and averages the models (or the tail's mean iterates)
+  // against g, as the synchronous run does. The message is the step alone:
+  // no noise is measured (Validate refuses what needs it).
+  struct Overlapped {
+    AutoRounds& self;
+    Communicator& comm;
+    const Objective& f;
+    std::span<double> x;
+    RoundObserver& observer;
+    RunProgress& progress;
+    Workspace& w;
+    const std::vector<std::uint64_t>& plan;
+    std::vector<std::uint64_t> before;         // before[t]: the samples a worker spent before round t (1-based)
+    std::vector<double> global, global_state;  // g: what every worker agrees on
+    std::vector<double> start_state, mean, mean_state, local_state;
+    BackgroundExchange background;  // after the buffers it reads: destroyed (joined) first
+    AlgorithmResult result;
+    double last_round_s = 0.0;  // the last round's exchange, which nothing hides
+
+    // The worker's own model: g less its step not yet averaged.
+    void TakeOwnStep() {
+      State& s = self.state_;
+      for (std::size_t j = 0; j < x.size(); ++j) x[j] = global[j] - s.pending[j];
+      if (s.pending_state.empty()) return;
+      Difference(global_state, s.pending_state, local_state);
+      f.model_state()->SetAveragedValues(local_state);
+    }
+    void Send() {
+      TakeOwnStep();
+      background.Start(self.state_.pending, self.state_.pending_state);
+    }
+    Status Complete(std::uint64_t t) {  // round t's mean arrives
+      CRPSGD_RETURN_IF_ERROR(background.Finish(mean, mean_state));
+      for (std::size_t j = 0; j < x.size(); ++j) x[j] = global[j] - mean[j];
+      w.outer.Apply(global, x, 1.0);  // g is still the round's start until the report
+      for (std::size_t j = 0; j < mean_state.size(); ++j) global_state[j] -= mean_state[j];
+      if (!global_state.empty()) f.model_state()->SetAveragedValues(global_state);
+      return Report(t, background.last_exposed_s(), nullptr);
+    }
+    // Round t at x, the workers' mean; `averaged`: the last round's tail window.
+    Status Report(std::uint64_t t, double exposed_s, const TailWindow* averaged) {
+      CRPSGD_RETURN_IF_ERROR(CheckFinite(x, "averaged model", t));
+      std::optional<double> drift;
+      if (w.tail.active() && !averaged) drift = w.tail.AfterRound(before[t], global, x);
+      result.rounds = progress.rounds = t;
+      const Split split = SplitRound(plan[t - 1], self.LocalBatch(plan[t - 1], self.options_.SmallestBatch()));
+      RoundRecord record;
+      record.round = t;
+      record.batch = split.even;
+      record.local_steps = split.steps;
+      record.samples = plan[t - 1];
+      record.sfo_per_worker = result.sfo_per_worker;  // with the steps of the round behind the exchange
+      record.last = t == plan.size();
+      record.fields.Set("exposed_comm_s", exposed_s);
+      if (drift) record.fields.Set("drift", *drift);
+      if (record.last) {
+        const double share = averaged ? averaged->share : 0.0;
+        record.fields.Set("tail_average", share);
+        result.fields.Set("tail_averaged", share);
+      }
+      CRPSGD_RETURN_IF_ERROR(observer.OnRound(record, x));
+      global.assign(x.begin(), x.end());
+      global_state = AveragedStateOf(f);  // as the evaluation left it (a recalibration), as a checkpoint keeps it
+      return Status::OK();
+    }
+    // The last round, in the open: the models (or the tail's mean iterates) averaged against g.
+    Status LastRound() {
+      TakeOwnStep();
+      self.state_.pending.clear(), self.state_.pending_state.clear();
+      const TailWindow* averaged = w.tail.Chosen();
+      if (averaged) w.tail.MeanOver(*averaged, x);
+      const auto t0 = std::chrono::steady_clock::now();
+      CRPSGD_RETURN_IF_ERROR(w.exchange.AverageModels(comm, x, global));
+      last_round_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (!averaged) w.outer.Apply(global, x, 1.0);
+      return Report(plan.size(), last_round_s, averaged);
+    }
+  };
+
+  Result<AlgorithmResult> RunOverlapped(Communicator& comm, const Objective& f, Sampler& sampler, std::span<double> x,
+                                        RoundObserver& observer, RunProgress& progress) {
+    const std::vector<std::uint64_t> plan = AutoRoundSamples(options_);
+    const std::uint64_t rounds = plan.size();
+    Workspace w(options_, params_.tail_average, f, sampler, x.size(), state_);
+    Overlapped run{*this,
+                   comm,
+                   f,
+                   x,
+                   observer,
+                   progress,
+                   w,
+                   plan,
+                   std::vector<std::uint64_t>(rounds + 1, 0),
+                   std::vector<double>(x.begin(), x.end()),
+                   AveragedStateOf(f),
+                   {},
+                   {},
+                   {},
+                   {},
+                   BackgroundExchange(w.exchange, comm),
+                   {},
+                   0.0};
+    for (std::uint64_t t = 1; t < rounds; ++t) run.before[t + 1] = run.before[t] + plan[t - 1];
+    run.result.rounds = progress.rounds;
+    run.result.sfo_per_worker = progress.sfo_per_worker;
+    std::uint64_t t = progress.rounds + 1;
+    if (!state_.pending.empty()) {  // resumed between a report and its send: round t is computed
+      if (t == rounds) CRPSGD_RETURN_IF_ERROR(run.LastRound());
+      if (t < rounds) run.Send();
+      ++t;
+    }
+    for (; t <= rounds; ++t) {
+      const Split split = SplitRound(plan[t - 1], LocalBatch(plan[t - 1], options_.SmallestBatch()));
+      w.start.assign(x.begin(), x.end());
+      run.start_state = AveragedStateOf(f);
+      LocalSteps(w, split, run.before[t], x);  // while round t−1's exchange runs
+      run.result.sfo_per_worker = progress.sfo_per_worker = run.before[t] + plan[t - 1];
+      Difference(w.start, x, state_.pending);
+      Difference(run.start_state, AveragedStateOf(f), state_.pending_state);
+      if (run.background.pending()) CRPSGD_RETURN_IF_ERROR(run.Complete(t - 1));
+      if (t < rounds) {
+        run.Send();
+      } else {
+        CRPSGD_RETURN_IF_ERROR(run.LastRound());
+      }
+    }
+    run.result.budget_left = options_.budget - run.result.sfo_per_worker;
+    run.result.fields.Set("exposed_comm_s", run.background.exposed_s() + run.last_round_s);
+    return std::move(run.result);
+  }
+
   // The norm test's Ĝ² from the round's spread, and the next round's local batch.
   double MeasureNoise(const Workspace& w, std::span<const double> x, const LocalPass& pass, std::uint64_t b,
                       int workers) {
@@ -351,6 +499,7 @@ extern const AlgorithmSpec kAutoSpec{
     .step_per_batch = true,
     .plans_rounds = true,
     .compresses = true,
+    .overlaps = true,
     .params = kAutoParams,
     .make = [](const AlgorithmOptions& o) -> std::unique_ptr<Algorithm> { return std::make_unique<AutoRounds>(o); },
     .plan =
@@ -379,6 +528,11 @@ extern const AlgorithmSpec kAutoSpec{
             return Status::InvalidArgument(
                 "--compress with auto: --round-split noise and --outer-momentum use the round's noise statistic, "
                 "which a compressed message cannot carry exactly; use the default split and no outer momentum");
+          }
+          if (o.overlap && (p.round_split == RoundSplit::kNoise || ParamNumber(o, kOuterMomentumParam.name) > 0.0)) {
+            return Status::InvalidArgument(
+                "--overlap with auto: --round-split noise and --outer-momentum use the round's noise statistic, "
+                "which an overlapped round does not measure; use the default split and no outer momentum");
           }
           if (!(p.round_growth >= 1.0) || !std::isfinite(p.round_growth)) {
             return Status::InvalidArgument("--round-growth must be >= 1 (got " + std::to_string(p.round_growth) +
@@ -422,6 +576,9 @@ extern const AlgorithmSpec kAutoSpec{
                               p.tail_average ? SummaryValue(*p.tail_average) : SummaryValue(std::string("auto")));
           // The share the final model averages, as the drift test chose it (null: a target stopped the run).
           fields.emplace_back("tail_averaged", summary.fields.ValueOr("tail_averaged"));
+          // --overlap: the seconds its steps waited for exchanges, and the last round's exchange.
+          if (const FieldValue* exposed = summary.fields.Find("exposed_comm_s"))
+            fields.emplace_back("exposed_comm_s", *exposed);
           return fields;
         },
 };

@@ -18,9 +18,22 @@
 
 #include "algorithms/round_exchange.h"
 #include "crpsgd/communicator.h"
+#include "crpsgd/objective.h"
 #include "crpsgd/status.h"
 
 namespace crpsgd::internal {
+
+// f's model state as the round averages it (empty where it has none).
+inline std::vector<double> AveragedStateOf(const Objective& f) {
+  const ModelState* state = f.model_state();
+  return state != nullptr ? state->AveragedValues() : std::vector<double>();
+}
+
+// out <- a − b: a round's step, start − x.
+inline void Difference(std::span<const double> a, std::span<const double> b, std::vector<double>& out) {
+  out.resize(a.size());
+  for (std::size_t j = 0; j < a.size(); ++j) out[j] = a[j] - b[j];
+}
 
 class BackgroundExchange {
  public:

@@ -84,21 +84,6 @@ Result<AlgorithmResult> LocalSgd::Run(Communicator& comm, const Objective& f, Sa
   return result;
 }
 
-namespace {
-
-std::vector<double> StateOf(const Objective& f) {
-  const ModelState* state = f.model_state();
-  return state != nullptr ? state->AveragedValues() : std::vector<double>();
-}
-
-// out <- a − b.
-void Difference(std::span<const double> a, std::span<const double> b, std::vector<double>& out) {
-  out.resize(a.size());
-  for (std::size_t j = 0; j < a.size(); ++j) out[j] = a[j] - b[j];
-}
-
-}  // namespace
-
 // After round t's local steps each worker holds its step d_t = start − x. It
 // waits for round t−1's exchange, moves the model the workers agree on, g,
 // to g − mean(d_{t−1}) (with the outer step), reports round t−1 at g, and
@@ -114,7 +99,7 @@ Result<AlgorithmResult> LocalSgd::RunOverlapped(Communicator& comm, const Object
   result.rounds = progress.rounds;
   result.sfo_per_worker = progress.sfo_per_worker;
   ModelState* state = f.model_state();
-  std::vector<double> global(x.begin(), x.end()), global_state = StateOf(f);  // g: what every worker agrees on
+  std::vector<double> global(x.begin(), x.end()), global_state = AveragedStateOf(f);  // g: what every worker agrees on
   std::vector<double> start, start_state, mean, mean_state, local_state;
   BackgroundExchange background(w.exchange, comm);  // after the buffers it reads: destroyed (joined) first
   const auto send = [&] {                           // pending_ goes out; the next steps start from g − pending_
@@ -142,19 +127,19 @@ Result<AlgorithmResult> LocalSgd::RunOverlapped(Communicator& comm, const Object
     record.fields.Set("exposed_comm_s", background.last_exposed_s());
     CRPSGD_RETURN_IF_ERROR(observer.OnRound(record, x));
     global.assign(x.begin(), x.end());
-    global_state = StateOf(f);  // as the evaluation left it (a recalibration), as a checkpoint keeps it
+    global_state = AveragedStateOf(f);  // as the evaluation left it (a recalibration), as a checkpoint keeps it
     return Status::OK();
   };
   if (!pending_.empty()) send();  // resumed: the step the checkpoint kept
   std::uint64_t steps_done = progress.sfo_per_worker / b;
   for (std::uint64_t t = (steps_done + period - 1) / period + 1; t <= rounds; ++t) {
     start.assign(x.begin(), x.end());
-    start_state = StateOf(f);
+    start_state = AveragedStateOf(f);
     w.LocalSteps(x, t, steps_done);  // while round t−1's exchange runs
     steps_done += w.periods.StepsOfRound(t);
     result.sfo_per_worker = progress.sfo_per_worker = steps_done * b;
     Difference(start, x, pending_);
-    Difference(start_state, StateOf(f), pending_state_);
+    Difference(start_state, AveragedStateOf(f), pending_state_);
     if (background.pending()) CRPSGD_RETURN_IF_ERROR(complete(t - 1));
     send();
   }

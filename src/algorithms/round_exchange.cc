@@ -85,6 +85,16 @@ Status RoundExchange::MeanOnWire(Communicator& comm, std::span<double> values, T
   return comm.AllreduceMean(values, traffic);
 }
 
+Status RoundExchange::MeanOfFactors(Communicator& comm, std::span<double> values, Traffic traffic,
+                                    std::vector<double>* sent) {
+  if (factor_wire_ == Compression::kNone) return MeanOnWire(comm, values, traffic, sent);
+  // bf16 keeps 8 significant bits of any value, a batch-norm variance too
+  // (int8's blocks would round a small one to 0 beside a large one).
+  if (sent != nullptr) sent->resize(values.size());
+  return comm.AllreduceMeanCompressed(values, factor_wire_, traffic,
+                                      sent != nullptr ? std::span<double>(*sent) : std::span<double>());
+}
+
 namespace {
 
 // out += A·B, row by row (outer×R, row-major), where A[a][k] is
@@ -149,7 +159,7 @@ Status RoundExchange::AveragePowerSgd(Communicator& comm, std::span<double> valu
     if (!in_matrix[j]) factors_.push_back(message_[j]);
   }
   factors_.insert(factors_.end(), state.begin(), state.end());
-  CRPSGD_RETURN_IF_ERROR(MeanOnWire(comm, factors_, Traffic::kTraining, &sent_));
+  CRPSGD_RETURN_IF_ERROR(MeanOfFactors(comm, factors_, Traffic::kTraining, &sent_));
   for (std::size_t j = 0, k = p_values; j < n; ++j) {  // the values outside the matrices: their mean
     if (in_matrix[j]) continue;
     residual[j] = message_[j] - sent_[k];
@@ -164,7 +174,7 @@ Status RoundExchange::AveragePowerSgd(Communicator& comm, std::span<double> valu
     AppendProduct(message_.data() + m.offset, m.cols, m.rows, 1, m.cols, p, r, qs);  // Q = Mᵀ·P
     p += m.rows * r;
   }
-  if (!factored_.empty()) CRPSGD_RETURN_IF_ERROR(MeanOnWire(comm, qs, Traffic::kRoundPart, nullptr));
+  if (!factored_.empty()) CRPSGD_RETURN_IF_ERROR(MeanOfFactors(comm, qs, Traffic::kRoundPart, nullptr));
   // The mean of each matrix is P·Qᵀ; what this worker's M lost, its residual.
   p = factors_.data();
   const double* mean_q = qs.data();
@@ -183,6 +193,30 @@ Status RoundExchange::AveragePowerSgd(Communicator& comm, std::span<double> valu
   }
   std::copy(qs.begin(), qs.end(), residual.begin() + static_cast<std::ptrdiff_t>(n));  // the next round's warm start
   return Status::OK();
+}
+
+std::uint64_t RoundExchange::MessageBytes(const Objective& f, bool with_state, const AlgorithmOptions& options) {
+  const std::size_t n = f.dim(), wire = DataTypeSize(f.wire_type());
+  const ModelState* state = with_state ? f.model_state() : nullptr;
+  const std::size_t state_values = state != nullptr ? state->AveragedValues().size() : 0;
+  std::size_t bytes = 0;
+  switch (options.compression) {
+    case Compression::kNone: bytes = (n + state_values) * wire; break;
+    case Compression::kBf16:
+    case Compression::kInt8:  // the state goes whole, on the model's wire
+      bytes = EncodeValues(std::vector<double>(n, 0.0), options.compression).size() + state_values * wire;
+      break;
+    case Compression::kPowerSgd: {
+      std::size_t values = n + state_values;  // each factored matrix: P and Q instead
+      const std::size_t rank = static_cast<std::size_t>(std::max(options.compression_rank, 0));
+      for (const Objective::MatrixBlock& m : FactoredBlocks(f, options)) {
+        values = values - m.rows * m.cols + (m.rows + m.cols) * rank;
+      }
+      bytes = values * (options.compression_bf16_factors ? 2 : wire);
+      break;
+    }
+  }
+  return static_cast<std::uint64_t>(bytes);
 }
 
 Status RoundExchange::AverageModels(Communicator& comm, std::span<double> x, std::span<const double> start) {

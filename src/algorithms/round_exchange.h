@@ -5,6 +5,7 @@
 // error feedback: encoded (bf16, int8), or as PowerSGD's low-rank factors.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -30,6 +31,7 @@ class RoundExchange {
         state_(with_state ? f.model_state() : nullptr),
         compression_(options.compression),
         rank_(static_cast<std::size_t>(std::max(options.compression_rank, 0))),
+        factor_wire_(options.compression_bf16_factors ? Compression::kBf16 : Compression::kNone),
         seed_(options.seed),
         residual_(residual),
         factored_(FactoredBlocks(f, options)) {}
@@ -52,6 +54,10 @@ class RoundExchange {
   // steps (--overlap, BackgroundExchange). The same messages and bits.
   Status AverageApart(Communicator& comm, std::span<double> values, std::span<double> state);
 
+  // The bytes a worker sends in a round of f's values (and its state, with
+  // `with_state`) with options.compression: what Average puts on the wire.
+  static std::uint64_t MessageBytes(const Objective& f, bool with_state, const AlgorithmOptions& options);
+
  private:
   template <class T>
   Status AverageAs(Communicator& comm, std::span<double> values, std::span<double> state, std::vector<T>& wire,
@@ -69,6 +75,8 @@ class RoundExchange {
   // Means of `values` over the workers on the model's wire, widened back;
   // `sent` (optional): this worker's values as the wire carried them.
   Status MeanOnWire(Communicator& comm, std::span<double> values, Traffic traffic, std::vector<double>* sent);
+  // PowerSGD's messages: on the model's wire, or as bf16 (powersgd:R:bf16).
+  Status MeanOfFactors(Communicator& comm, std::span<double> values, Traffic traffic, std::vector<double>* sent);
   // values <- the mean's first values.size(); state <- the rest.
   template <class T>
   static void TakeMean(std::span<const T> mean, std::span<double> values, std::span<double> state);
@@ -77,6 +85,8 @@ class RoundExchange {
   ModelState* state_;
   Compression compression_ = Compression::kNone;
   std::size_t rank_ = 0;  // powersgd's R
+  // powersgd's factors, whole values and state: kNone (the model's wire) or kBf16.
+  Compression factor_wire_ = Compression::kNone;
   std::uint64_t seed_ = 0;
   std::vector<double>* residual_;
   std::vector<double> own_residual_;              // where the caller keeps none

@@ -1,5 +1,7 @@
 #include "crpsgd/round_plan.h"
 
+#include "algorithms/round_exchange.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -63,13 +65,16 @@ RoundPlan PlanRounds(const RoundCosts& costs, std::uint64_t budget, std::uint64_
   return plan;
 }
 
+std::uint64_t RoundMessageBytes(const Objective& f, const AlgorithmOptions& options) {
+  return internal::RoundExchange::MessageBytes(f, /*with_state=*/true, options);
+}
+
 Result<RoundCosts> MeasureRoundCosts(const Objective& f, Communicator& comm, std::uint64_t batch,
-                                     const std::optional<NetworkModel>& net_model) {
+                                     std::uint64_t message_bytes, const std::optional<NetworkModel>& net_model) {
   RoundCosts costs;
   const std::size_t dim = f.dim();
   const ModelState* state = f.model_state();
-  const std::size_t state_size = state != nullptr ? state->AveragedValues().size() : 0;
-  costs.bytes = static_cast<std::uint64_t>(dim + state_size) * sizeof(double);
+  costs.bytes = message_bytes;
 
   // A sample's gradient: batches of this run's local step, from x = 0 (the
   // cost of a linear model's or a network's gradient barely depends on x).
@@ -99,7 +104,7 @@ Result<RoundCosts> MeasureRoundCosts(const Objective& f, Communicator& comm, std
   const bool one_machine = comm.machines() == 1;
   double round_s = 0.0;
   if (!one_machine) {
-    std::vector<double> message(dim + state_size, 0.0);
+    std::vector<double> message((message_bytes + sizeof(double) - 1) / sizeof(double), 0.0);
     std::vector<double> times;
     CRPSGD_RETURN_IF_ERROR(comm.Barrier());
     for (int k = 0; k < 5; ++k) {

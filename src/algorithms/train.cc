@@ -47,7 +47,8 @@ std::vector<std::pair<std::string, std::string>> RunIdentity(const TrainOptions&
                                    {"eval_samples_per_worker", std::to_string(options.eval_samples_per_worker)}});
   // Only when set, so that checkpoints written before the option existed still match.
   if (a.compression != Compression::kNone)
-    identity.emplace_back("compress", CompressionChoiceName(a.compression, a.compression_rank));
+    identity.emplace_back("compress",
+                          CompressionChoiceName(a.compression, a.compression_rank, a.compression_bf16_factors));
   if (a.overlap) identity.emplace_back("overlap", "yes");
   if (options.eval_every_sfo > 0) identity.emplace_back("eval_every_sfo", std::to_string(options.eval_every_sfo));
   // Always where it may average: a checkpoint from before the tail average (format 5) did not average.

@@ -59,8 +59,9 @@ Result<Compression> ParseCompression(std::string_view name) { return kCompressio
 
 Result<CompressionChoice> ParseCompressionChoice(std::string_view text) {
   const auto bad = [&] {
-    return Status::InvalidArgument("--compress must be none, bf16, int8 or powersgd:R (R >= 1, the rank), got '" +
-                                   std::string(text) + "'");
+    return Status::InvalidArgument(
+        "--compress must be none, bf16, int8, powersgd:R or powersgd:R:bf16 (R >= 1, the rank), got '" +
+        std::string(text) + "'");
   };
   CompressionChoice choice;
   const std::size_t colon = text.find(':');
@@ -68,7 +69,13 @@ Result<CompressionChoice> ParseCompressionChoice(std::string_view text) {
   if (!kind.ok() || (*kind == Compression::kPowerSgd) != (colon != std::string_view::npos)) return bad();
   choice.kind = *kind;
   if (choice.kind == Compression::kPowerSgd) {
-    const std::string_view digits = text.substr(colon + 1);
+    std::string_view digits = text.substr(colon + 1);
+    const std::size_t wire = digits.find(':');
+    if (wire != std::string_view::npos) {
+      if (digits.substr(wire + 1) != "bf16") return bad();
+      choice.bf16_factors = true;
+      digits = digits.substr(0, wire);
+    }
     if (digits.empty() || digits.size() > 4 || digits.find_first_not_of("0123456789") != std::string_view::npos) {
       return bad();
     }
@@ -78,9 +85,10 @@ Result<CompressionChoice> ParseCompressionChoice(std::string_view text) {
   return choice;
 }
 
-std::string CompressionChoiceName(Compression kind, int rank) {
+std::string CompressionChoiceName(Compression kind, int rank, bool bf16_factors) {
   std::string name = CompressionName(kind);
   if (kind == Compression::kPowerSgd) name.append(":").append(std::to_string(rank));
+  if (kind == Compression::kPowerSgd && bf16_factors) name.append(":bf16");
   return name;
 }
 

@@ -340,7 +340,8 @@ Result<std::uint64_t> PlannedRounds(const JobSpec& job, const RunRequest& r, std
   cache.planned_rounds.resize(job.requests.size(), 0);
   if (cache.planned_rounds[index] == 0) {
     const std::uint64_t batch = ready.SmallestBatch();
-    CRPSGD_ASSIGN_OR_RETURN(const RoundCosts costs, MeasureRoundCosts(f, comm, batch, job.net_model));
+    CRPSGD_ASSIGN_OR_RETURN(const RoundCosts costs,
+                            MeasureRoundCosts(f, comm, batch, RoundMessageBytes(f, ready), job.net_model));
     const RoundPlan plan = PlanRounds(costs, ready.budget, batch, r.comm_share);
     log(plan.why);
     cache.planned_rounds[index] = plan.rounds;

@@ -100,8 +100,9 @@ nlohmann::json RunSummaryToJson(const RunSummary& s) {
   if (a.rounds > 0) j["rounds_requested"] = a.rounds;
   j["sampling"] = SamplingName(a.sampling);
   if (a.compression != Compression::kNone)
-    j["compress"] = CompressionChoiceName(a.compression, a.compression_rank);  // only when set
-  if (a.overlap) j["overlap"] = true;                                          // only when set
+    j["compress"] =
+        CompressionChoiceName(a.compression, a.compression_rank, a.compression_bf16_factors);  // only when set
+  if (a.overlap) j["overlap"] = true;                                                          // only when set
   j["momentum"] = a.momentum;
   j["weight_decay"] = a.weight_decay;
   j["lr_schedule"] = LrScheduleName(a.Schedule());

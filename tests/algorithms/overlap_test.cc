@@ -1,5 +1,5 @@
-// --overlap (local SGD): a round's exchange runs while the next round's
-// local steps compute, and the run still spends its plan, counts one
+// --overlap (local SGD and auto): a round's exchange runs while the next
+// round's local steps compute, and the run still spends its plan, counts one
 // all-reduce a round, ends on one model on every worker and repeats bit
 // for bit. Kill-and-resume across worker counts is CliElasticResumeTest's.
 #include <chrono>
@@ -74,18 +74,43 @@ class CountedObjective final : public Objective {
   StepCounter& counter_;
 };
 
+// auto with R = 10 rounds of growing samples, one a local step.
+TrainOptions AutoOverlapped() {
+  TrainOptions o = Overlapped();
+  o.algorithm.kind = AlgorithmKind::kAuto;
+  o.algorithm.batch = 1;
+  o.algorithm.rounds = 10;
+  o.algorithm.lr = 0.1;
+  return o;
+}
+
+// The local steps a worker has taken by the end of each round ([0] = 0).
+std::vector<std::uint64_t> StepsThrough(const AlgorithmOptions& o, std::uint64_t rounds) {
+  std::vector<std::uint64_t> steps(rounds + 1, 0);
+  const bool automatic = o.kind == AlgorithmKind::kAuto;
+  const std::vector<std::uint64_t> samples = automatic ? AutoRoundSamples(o) : std::vector<std::uint64_t>();
+  for (std::uint64_t r = 1; r <= rounds; ++r) {
+    steps[r] = steps[r - 1] + (automatic ? samples[r - 1] : kPeriod);  // auto: a sample a step
+  }
+  return steps;
+}
+
 // Holds round r's all-reduce until this worker has begun round r+1's local
 // steps: a run that waited for its exchange before stepping on would never
-// get there (and fails after two minutes instead of hanging).
+// get there (and fails after two minutes instead of hanging). auto's last
+// round is not overlapped: it is not held.
 class HoldsRoundsForTheNextSteps final : public Communicator {
  public:
-  HoldsRoundsForTheNextSteps(Communicator& inner, StepCounter& counter, std::uint64_t rounds)
-      : Communicator(inner.rank(), inner.size()), inner_(inner), counter_(counter), rounds_(rounds) {}
+  HoldsRoundsForTheNextSteps(Communicator& inner, StepCounter& counter, std::vector<std::uint64_t> steps_through)
+      : Communicator(inner.rank(), inner.size()),
+        inner_(inner),
+        counter_(counter),
+        steps_through_(std::move(steps_through)) {}
   const char* backend_name() const override { return inner_.backend_name(); }
 
  private:
   Status BeforeTrainingRound(std::uint64_t round) override {
-    if (round < rounds_ && !counter_.WaitFor(round * kPeriod + 1)) {
+    if (round + 1 < steps_through_.size() && !counter_.WaitFor(steps_through_[round] + 1)) {
       return Status::Internal("round " + std::to_string(round) + "'s exchange waited for steps that never came");
     }
     return Status::OK();
@@ -98,7 +123,7 @@ class HoldsRoundsForTheNextSteps final : public Communicator {
 
   Communicator& inner_;
   StepCounter& counter_;
-  std::uint64_t rounds_;
+  std::vector<std::uint64_t> steps_through_;
 };
 
 struct Outcome {
@@ -118,7 +143,7 @@ Outcome RunWorkers(const TrainOptions& options, int workers, bool hold_rounds) {
                                      SelectRows(data, ShardIndices(data.num_samples(), comm.rank(), workers, 1)), 1e-3);
     StepCounter counter;
     const CountedObjective f(shard, counter);
-    HoldsRoundsForTheNextSteps held(comm, counter, rounds);
+    HoldsRoundsForTheNextSteps held(comm, counter, StepsThrough(options.algorithm, rounds));
     Communicator& used = hold_rounds ? static_cast<Communicator&>(held) : comm;
     Recorder recorder;
     TrainOptions mine = options;
@@ -181,12 +206,60 @@ TEST(OverlapTest, IsBitIdenticalRunToRunAndNotTheWaitingRun) {
   EXPECT_NE(waiting.summaries[0].x, first.summaries[0].x);
 }
 
-TEST(OverlapTest, IsLocalSgdsAlone) {
+TEST(OverlapTest, IsLocalSgdsAndAutosAlone) {
   TrainOptions options = Overlapped();
   options.algorithm.kind = AlgorithmKind::kPsgd;
   const Status status = options.algorithm.Validate(2);
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(status.message().find("--overlap is for local-sgd"), std::string::npos) << status.ToString();
+  EXPECT_NE(status.message().find("--overlap is for local-sgd and auto"), std::string::npos) << status.ToString();
+  // auto's noise split reads the statistic an overlapped round does not send.
+  options = AutoOverlapped();
+  options.algorithm.params.Set("round_split", std::string("noise"));
+  EXPECT_NE(options.algorithm.Validate(2).message().find("--overlap with auto"), std::string::npos);
+}
+
+TEST(OverlapTest, AutosStepsRunWhileTheRoundsExchangeIsInFlight) {
+  const Outcome out = RunWorkers(AutoOverlapped(), 3, /*hold_rounds=*/true);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_EQ(out.summaries[0].rounds, 10u);
+}
+
+// auto's rounds grow; round r is reported after round r+1's steps, the last
+// when its own (not overlapped) exchange ends. One worker: the overlapped
+// run is the waiting run, to rounding (g − (g − x) for x).
+TEST(OverlapTest, AutoSpendsItsPlanEndsOnOneModelAndRepeatsBitForBit) {
+  const TrainOptions options = AutoOverlapped();
+  const AlgorithmPlan plan = PlanAlgorithm(options.algorithm, 3);
+  const std::vector<std::uint64_t> through = StepsThrough(options.algorithm, plan.rounds);
+  const Outcome out = RunWorkers(options, 3, false), again = RunWorkers(options, 3, false);
+  ASSERT_TRUE(out.status.ok() && again.status.ok()) << out.status.ToString();
+  for (int w = 0; w < 3; ++w) {
+    const RunSummary& s = out.summaries[w];
+    EXPECT_EQ(s.rounds, plan.rounds);
+    EXPECT_EQ(s.sfo_per_worker, options.algorithm.budget);
+    EXPECT_EQ(out.stats[w].training.calls, plan.rounds);
+    EXPECT_EQ(s.x, out.summaries[0].x) << "worker " << w;
+    ASSERT_EQ(out.records[w].size(), plan.rounds + 1);
+    for (std::size_t i = 0; i < plan.rounds; ++i) {
+      const RoundRecord& r = out.records[w][i + 1];
+      EXPECT_EQ(r.round, i + 1);
+      EXPECT_EQ(r.sfo_per_worker, through[std::min<std::size_t>(i + 2, plan.rounds)]) << "round " << i + 1;
+      EXPECT_TRUE(r.fields.Number("exposed_comm_s").has_value());
+    }
+  }
+  EXPECT_EQ(again.summaries[0].x, out.summaries[0].x);
+  EXPECT_TRUE(out.summaries[0].fields.Number("exposed_comm_s").has_value());
+  EXPECT_LT(*out.records[0].back().loss, *out.records[0].front().loss);
+  TrainOptions waiting = options;
+  waiting.algorithm.overlap = false;
+  const Outcome waited = RunWorkers(waiting, 3, false);
+  ASSERT_TRUE(waited.status.ok());
+  EXPECT_NE(waited.summaries[0].x, out.summaries[0].x);
+  const Outcome alone = RunWorkers(options, 1, false), alone_waiting = RunWorkers(waiting, 1, false);
+  ASSERT_TRUE(alone.status.ok() && alone_waiting.status.ok());
+  for (std::size_t j = 0; j < alone.summaries[0].x.size(); ++j) {
+    EXPECT_NEAR(alone.summaries[0].x[j], alone_waiting.summaries[0].x[j], 1e-9) << j;
+  }
 }
 
 }  // namespace

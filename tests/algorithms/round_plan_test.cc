@@ -51,7 +51,8 @@ TEST(RoundPlanTest, EveryWorkerMeasuresTheSamePlanAndANetworkModelAddsItsCost) {
   NetworkModel wan{0.05, 1.25e6};  // 50 ms, 10 Mbit/s
   ASSERT_TRUE(RunInProcess(3, [&](Communicator& comm) -> Status {
                 const LinearModelObjective f(Problem::kLogistic, data, 1e-3);
-                CRPSGD_ASSIGN_OR_RETURN(seen[comm.rank()], MeasureRoundCosts(f, comm, 4, wan));
+                CRPSGD_ASSIGN_OR_RETURN(seen[comm.rank()],
+                                        MeasureRoundCosts(f, comm, 4, RoundMessageBytes(f, {}), wan));
                 return Status::OK();
               }).ok());
   for (const RoundCosts& c : seen) {
@@ -66,6 +67,27 @@ TEST(RoundPlanTest, EveryWorkerMeasuresTheSamePlanAndANetworkModelAddsItsCost) {
   // round's cost is the model's alone and the plan is the same every run.
   EXPECT_TRUE(seen[0].one_machine);
   EXPECT_EQ(seen[0].measured_s, 0.0);
+}
+
+// A compressed round sends fewer bytes, so a slow link allows more of them:
+// the plan prices a round at what the exchange will send (int8: 1.016 bytes
+// a value against float64's 8), not at the uncompressed model.
+TEST(RoundPlanTest, ACompressedRoundCostsItsEncodedBytesAndGetsMoreRounds) {
+  const Dataset data = testing::SmallDense(50, 5000, SyntheticTask::kBinary);
+  const LinearModelObjective f(Problem::kLogistic, data, 1e-3);  // 5000 values
+  AlgorithmOptions int8;
+  int8.compression = Compression::kInt8;
+  const std::uint64_t whole = RoundMessageBytes(f, {}), encoded = RoundMessageBytes(f, int8);
+  EXPECT_EQ(whole, 5000u * sizeof(double));
+  EXPECT_EQ(encoded, EncodeValues(std::vector<double>(5000, 1.0), Compression::kInt8).size());
+  EXPECT_LT(encoded, whole / 7);
+  const NetworkModel wan{0.001, 1.25e6};  // 1 ms, 10 Mbit/s: bandwidth dominates 40 kB
+  const auto plan = [&](std::uint64_t bytes) {
+    RoundCosts costs = Costs(wan.AllreduceSeconds(bytes, 4), 2e-5);
+    costs.bytes = bytes;
+    return PlanRounds(costs, 200'000, 1, 0.1);  // 4 s of compute
+  };
+  EXPECT_GT(plan(encoded).rounds, 2 * plan(whole).rounds) << plan(whole).why << "\n" << plan(encoded).why;
 }
 
 }  // namespace

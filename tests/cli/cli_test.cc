@@ -825,27 +825,28 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
-// A compressed run against the uncompressed one. `common` (a train command
-// ending in --out) runs in `dir`/none on 2 workers, and with `compress` in
-// process (`dir`/inproc) and under mpirun (`dir`/mpi), which must agree bit
-// for bit; then in `dir`/killed with a checkpoint every `every` rounds,
+// A compressed (or overlapped) run against the plain one. `common` (a train
+// command ending in --out) runs in `dir`/none on 2 workers, and with `flags`
+// in process (`dir`/inproc) and under mpirun (`dir`/mpi), which must agree
+// bit for bit; then in `dir`/killed with a checkpoint every `every` rounds,
 // killed at round `kill` and resumed, which must end on inproc's summary
-// (the residual is in the checkpoint). False when a run did not run.
-bool CompressedRunsAgreeAndResume(const std::filesystem::path& dir, const std::string& common,
-                                  const std::string& compress, int every, int kill) {
+// (the residual, or the unsent step, is in the checkpoint). False when a run
+// did not run.
+bool RunsAgreeAcrossBackendsAndResume(const std::filesystem::path& dir, const std::string& common,
+                                      const std::string& flags, int every, int kill) {
   const auto ran = [](const CommandResult& run, bool succeeds) {
     EXPECT_EQ(run.exit_code == 0, succeeds) << run.output;
     return (run.exit_code == 0) == succeeds;
   };
   if (!ran(Execute(common + (dir / "none").string() + " --workers 2"), true)) return false;
-  if (!ran(Execute(common + (dir / "inproc").string() + " --workers 2" + compress), true)) return false;
-  if (!ran(Execute(common + (dir / "mpi").string() + compress, MpiPrefix(2)), true)) return false;
+  if (!ran(Execute(common + (dir / "inproc").string() + " --workers 2" + flags), true)) return false;
+  if (!ran(Execute(common + (dir / "mpi").string() + flags, MpiPrefix(2)), true)) return false;
   EXPECT_EQ(WithoutTimes(ReadText(dir / "mpi" / "metrics.jsonl")),
             WithoutTimes(ReadText(dir / "inproc" / "metrics.jsonl")))
       << common;
   const auto killed = dir / "killed";
   std::filesystem::remove_all(killed);
-  const std::string checkpoints = " --workers 2 --checkpoint-every " + std::to_string(every) + compress;
+  const std::string checkpoints = " --workers 2 --checkpoint-every " + std::to_string(every) + flags;
   const std::string fault = " --inject-fault kill:rank=1,round=" + std::to_string(kill);
   if (!ran(Execute(common + killed.string() + checkpoints + fault), false)) return false;
   const std::string resume = std::string(common).replace(common.find(" --overwrite"), 12, "");
@@ -864,7 +865,7 @@ TEST(CliTest, AutoCompressedAgreesAcrossBackendsResumesAndKeepsItsGap) {
   TempDir dir;
   const std::string common =
       "train -q --data " + kHeartScale + " --algo auto --budget 2000 --rounds 20 --overwrite --out ";
-  ASSERT_TRUE(CompressedRunsAgreeAndResume(dir.path(), common, " --compress int8", 3, 8));
+  ASSERT_TRUE(RunsAgreeAcrossBackendsAndResume(dir.path(), common, " --compress int8", 3, 8));
   const auto none = ReadJson(dir / "none" / "summary.json"), compressed = ReadJson(dir / "inproc" / "summary.json");
   EXPECT_EQ(compressed["rounds"], none["rounds"]);
   EXPECT_EQ(compressed["compress"], "int8");
@@ -873,6 +874,24 @@ TEST(CliTest, AutoCompressedAgreesAcrossBackendsResumesAndKeepsItsGap) {
   // uncompressed rounds sent 13 float64 values and the noise statistic).
   EXPECT_EQ(compressed["bytes"], 20 * (13 + 4));
   EXPECT_LE(compressed["f_gap"].get<double>(), 1.1 * none["f_gap"].get<double>());
+}
+
+// auto with --overlap: the same bits in process and under mpirun, and a run
+// killed before its last round's exchange resumes from round 19's
+// checkpoint (which holds round 20's step, not yet sent) to them: the last
+// round, not overlapped, runs from the step the checkpoint kept.
+TEST(CliTest, AutoOverlappedAgreesAcrossBackendsAndResumesIntoItsLastRound) {
+  if (!CRPSGD_HAVE_MPI) GTEST_SKIP() << "built without MPI";
+  if (!std::filesystem::exists(kHeartScale)) GTEST_SKIP() << "liblinear-tools is not installed";
+  TempDir dir;
+  const std::string common =
+      "train -q --data " + kHeartScale + " --algo auto --budget 2000 --rounds 20 --overwrite --out ";
+  ASSERT_TRUE(RunsAgreeAcrossBackendsAndResume(dir.path(), common, " --overlap", 19, 19));
+  const auto none = ReadJson(dir / "none" / "summary.json"), overlapped = ReadJson(dir / "inproc" / "summary.json");
+  EXPECT_EQ(overlapped["rounds"], 20);
+  EXPECT_EQ(overlapped["sfo_total"], none["sfo_total"]);
+  EXPECT_TRUE(overlapped.contains("exposed_comm_s"));
+  EXPECT_NE(overlapped["final_loss"], none["final_loss"]);  // the mean applied a round late
 }
 
 #if CRPSGD_HAVE_TORCH
@@ -940,7 +959,8 @@ TEST(CliTorchTest, ANetworkWithBatchNormSamplesGloballyAndResumesElsewhere) {
 // --compress powersgd:2 on ResNet-20 (local SGD's step and PSGD's gradient):
 // in process and under mpirun to the same bits, a killed run resumes to
 // them (the residual and the factors Q are in the checkpoint), and a round
-// sends at least 17 times fewer bytes than uncompressed.
+// sends at least 17 times fewer bytes than uncompressed; with its factors
+// as bf16 (powersgd:2:bf16), at least 20 times fewer.
 TEST(CliTorchTest, PowerSgdAgreesAcrossBackendsResumesAndSendsSeventeenTimesFewerBytes) {
   if (!CRPSGD_HAVE_MPI) GTEST_SKIP() << "built without MPI";
   TempDir dir;
@@ -949,7 +969,7 @@ TEST(CliTorchTest, PowerSgdAgreesAcrossBackendsResumesAndSendsSeventeenTimesFewe
     const std::string common = std::string("train -q --problem resnet20 --data ") + dir.path().string() +
                                " --budget 24 --lr 0.01 --momentum 0.5 --threads 1 --eval-every 2 --algo " + algo +
                                " --overwrite --out ";
-    ASSERT_TRUE(CompressedRunsAgreeAndResume(dir.path(), common, " --compress powersgd:2", 2, 3)) << algo;
+    ASSERT_TRUE(RunsAgreeAcrossBackendsAndResume(dir.path(), common, " --compress powersgd:2", 2, 3)) << algo;
     const auto none = ReadJson(dir / "none" / "summary.json"), compressed = ReadJson(dir / "inproc" / "summary.json");
     EXPECT_EQ(compressed["rounds"], none["rounds"]) << algo;
     EXPECT_EQ(compressed["compress"], "powersgd:2");
@@ -957,6 +977,12 @@ TEST(CliTorchTest, PowerSgdAgreesAcrossBackendsResumesAndSendsSeventeenTimesFewe
     // vectors that stay whole are a sixth of a round's bytes (docs/algorithms.md).
     EXPECT_GE(none["bytes"].get<double>(), 17.0 * compressed["bytes"].get<double>()) << algo;
     EXPECT_TRUE(std::isfinite(compressed["final_loss"].get<double>()));
+    // The factors as bf16: half the bytes again (34.8× and 38×), the same bits on both backends.
+    ASSERT_TRUE(RunsAgreeAcrossBackendsAndResume(dir.path(), common, " --compress powersgd:2:bf16", 2, 3)) << algo;
+    const auto bf16 = ReadJson(dir / "inproc" / "summary.json");
+    EXPECT_EQ(bf16["compress"], "powersgd:2:bf16");
+    EXPECT_GE(none["bytes"].get<double>(), 20.0 * bf16["bytes"].get<double>()) << algo;
+    EXPECT_LT(bf16["bytes"].get<double>(), 0.6 * compressed["bytes"].get<double>()) << algo;
   }
 }
 
@@ -1182,7 +1208,9 @@ INSTANTIATE_TEST_SUITE_P(InProcessAndMpi, CliElasticResumeTest,
                                            std::make_tuple(true, "--algo local-sgd"),
                                            // --overlap: a checkpoint keeps the step not yet sent.
                                            std::make_tuple(false, "--algo local-sgd --overlap"),
-                                           std::make_tuple(true, "--algo local-sgd --overlap --compress int8")),
+                                           std::make_tuple(true, "--algo local-sgd --overlap --compress int8"),
+                                           std::make_tuple(false, "--algo auto --rounds 40 --overlap"),
+                                           std::make_tuple(true, "--algo auto --rounds 40 --overlap --compress int8")),
                          [](const auto& p) {
                            const std::string& flags = std::get<1>(p.param);
                            std::string algo = flags.substr(std::string("--algo ").size());
@@ -1283,13 +1311,17 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"round_timeout_word", "--data DIR/ok.libsvm --budget 10 --round-timeout soon", 2,
                  "--round-timeout must be auto, 0 (none) or seconds > 0, got 'soon'"},
         BadInput{"compress_unknown", "--data DIR/ok.libsvm --budget 10 --compress int4", 2,
-                 "--compress must be none, bf16, int8 or powersgd:R (R >= 1, the rank), got 'int4'"},
+                 "--compress must be none, bf16, int8, powersgd:R or powersgd:R:bf16 (R >= 1, the rank), got 'int4'"},
         BadInput{"compress_powersgd_rank_zero", "--data DIR/ok.libsvm --budget 10 --compress powersgd:0", 2,
-                 "--compress must be none, bf16, int8 or powersgd:R (R >= 1, the rank), got 'powersgd:0'"},
+                 "--compress must be none, bf16, int8, powersgd:R or powersgd:R:bf16 (R >= 1, the rank), got "
+                 "'powersgd:0'"},
+        BadInput{"compress_powersgd_int8_factors", "--data DIR/ok.libsvm --budget 10 --compress powersgd:2:int8", 2,
+                 "--compress must be none, bf16, int8, powersgd:R or powersgd:R:bf16 (R >= 1, the rank), got "
+                 "'powersgd:2:int8'"},
         BadInput{"compress_powersgd_linear", "--data DIR/ok.libsvm --budget 10 --algo local-sgd --compress powersgd:2",
                  2, "--compress powersgd factors a network's matrix-shaped parameters; this model has none"},
         BadInput{"overlap_psgd", "--data DIR/ok.libsvm --budget 10 --algo psgd --overlap", 2,
-                 "--overlap is for local-sgd, whose local steps can hide a round's exchange; not psgd"},
+                 "--overlap is for local-sgd and auto, whose local steps can hide a round's exchange; not psgd"},
         BadInput{"compress_auto_noise",
                  "--data DIR/ok.libsvm --budget 10 --algo auto --round-split noise --compress int8", 2,
                  "--compress with auto: --round-split noise and --outer-momentum use the round's noise statistic"},

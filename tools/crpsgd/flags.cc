@@ -160,6 +160,7 @@ Status FillShared(const AlgoFlags& f, AlgorithmOptions& o) {
   CRPSGD_ASSIGN_OR_RETURN(o.sampling, ParseSampling(f.sampling));
   CRPSGD_ASSIGN_OR_RETURN(const CompressionChoice compress, ParseCompressionChoice(f.compress));
   o.compression = compress.kind, o.compression_rank = compress.rank;
+  o.compression_bf16_factors = compress.bf16_factors;
   o.overlap = f.overlap;
   return Status::OK();
 }

@@ -339,12 +339,13 @@ const Setting<AlgoFlags> kAlgoSettings[] = {
      "reshuffle", At<&AlgoFlags::sampling>, Parses<ParseSampling>},
     {"compress", kShared,
      "The round's message on the wire: none, bf16 (2 bytes a value), int8 (blocks of 256 with a scale: 1.016 "
-     "bytes a value) or powersgd:R (a network's matrices as rank-R factors, two all-reduces a round), with error "
-     "feedback; psgd, cr-psgd, acc-cr-psgd, cr-psgd-catalyst, local-sgd, auto (its default split, no outer momentum)",
+     "bytes a value), powersgd:R (a network's matrices as rank-R factors, two all-reduces a round) or "
+     "powersgd:R:bf16 (the factors as bf16), with error feedback; psgd, cr-psgd, acc-cr-psgd, cr-psgd-catalyst, "
+     "local-sgd, auto (its default split, no outer momentum)",
      "powersgd:2", At<&AlgoFlags::compress>, Parses<ParseCompressionChoice>},
     {"overlap", kShared,
-     "local-sgd: each round's exchange runs while the next round's local steps compute, and its mean is applied "
-     "one round late (exposed_comm_s: what the steps did not hide)",
+     "local-sgd and auto: each round's exchange runs while the next round's local steps compute, and its mean is "
+     "applied one round late (exposed_comm_s: what the steps did not hide); auto measures no noise then",
      "", At<&AlgoFlags::overlap>},
     {"max-micro-batch", kShared,
      "Larger batches are computed as accumulated micro-batches of this size (still one round)", "64",
