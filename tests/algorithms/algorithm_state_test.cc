@@ -121,6 +121,19 @@ TEST_P(AlgorithmStateTest, WithCompressionTheResidualGoesOnToo) {
   ExpectAFreshAlgorithmGoesOnBitForBit(options);
 }
 
+// --overlap (local-sgd and auto): the step computed but not yet sent at a
+// report is in the record, and a fresh algorithm sends it first.
+TEST(AlgorithmStateOverlapTest, TheUnsentStepGoesOnToo) {
+  for (const AlgorithmKind kind : {AlgorithmKind::kLocalSgd, AlgorithmKind::kAuto}) {
+    AlgorithmOptions options = Options(kind);
+    options.params.Set("outer_momentum", 0.0);  // auto overlaps without it (it reads the noise statistic)
+    options.overlap = true;
+    ASSERT_TRUE(options.Validate(2).ok()) << options.Validate(2).ToString();
+    SCOPED_TRACE(AlgorithmName(kind));
+    ExpectAFreshAlgorithmGoesOnBitForBit(options);
+  }
+}
+
 TEST_P(AlgorithmStateTest, ARecordOfAnotherVersionCutShortOrTooLongIsRefused) {
   const AlgorithmOptions options = Options(GetParam());
   const std::string name = AlgorithmName(options.kind);
@@ -137,15 +150,18 @@ TEST_P(AlgorithmStateTest, ARecordOfAnotherVersionCutShortOrTooLongIsRefused) {
                                    ", this crpsgd reads versions 1 to " + std::to_string(current)),
             std::string::npos)
       << version.message();
-  if (current == 2) {  // version 1 is version 2 without --compress's residual, its last field (an empty one: 8 bytes)
-    std::string older = record.substr(0, record.size() - 8);
-    older[0] = 1;
-    EXPECT_TRUE(MakeAlgorithm(options)->LoadState(older).ok()) << "a record from before --compress";
-  }
-  if (name == "local-sgd") {  // version 2 is version 3 without --overlap's two unsent vectors (empty: 16 bytes)
+  // An older record is this one without its newest fields, each empty here (8 bytes a vector):
+  // version 2 of local-sgd and auto lacks --overlap's two unsent vectors, version 1 --compress's residual too.
+  const bool overlaps = name == "local-sgd" || name == "auto";
+  if (overlaps) {
     std::string older = record.substr(0, record.size() - 16);
     older[0] = 2;
     EXPECT_TRUE(MakeAlgorithm(options)->LoadState(older).ok()) << "a record from before --overlap";
+  }
+  if (current == 2 || overlaps) {
+    std::string older = record.substr(0, record.size() - (overlaps ? 24 : 8));
+    older[0] = 1;
+    EXPECT_TRUE(MakeAlgorithm(options)->LoadState(older).ok()) << "a record from before --compress";
   }
 
   const Status cut = MakeAlgorithm(options)->LoadState(record.substr(0, record.size() - 1));
