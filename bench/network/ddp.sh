@@ -25,7 +25,7 @@
 # 10 Mbit/s), on a subset that fits the time (BUDGET=3000 samples a worker,
 # EVAL_EVERY=750, LR=0.05 by default; accuracy on the first 2000 test images,
 # the training loss on 1000 samples a worker), with crpsgd's psgd --compress
-# powersgd:2 as one more row. Not yet a setting to judge by: on a first try
+# powersgd:2 and powersgd:2:bf16 as two more rows. Not yet a setting to judge by: on a first try
 # DDP PSGD's evaluations went 50%, 67%, 67%, then 44% at the end (batch-norm
 # statistics of 94 steps at this step), so a target taken from its final
 # accuracy means little; choose BUDGET and LR where it is stable first.
@@ -140,8 +140,10 @@ for profile in ${PROFILES:-1gbit 100mbit wan}; do
     ddp_run "$profile" "local-sgd b=32 I=8" --algo local-sgd --sync-period 8
     ddp_run "$profile" "local-sgd b=32 I=64" --algo local-sgd --sync-period 64
     crpsgd_run "$profile" "psgd B=32" --algo psgd --batch 32 --lr "$lr"
-    [ "$net" = resnet20 ] && crpsgd_run "$profile" "psgd B=32 powersgd:2" --algo psgd --batch 32 --lr "$lr" \
-      --compress powersgd:2
+    if [ "$net" = resnet20 ]; then
+      crpsgd_run "$profile" "psgd B=32 powersgd:2" --algo psgd --batch 32 --lr "$lr" --compress powersgd:2
+      crpsgd_run "$profile" "psgd B=32 powersgd:2:bf16" --algo psgd --batch 32 --lr "$lr" --compress powersgd:2:bf16
+    fi
     crpsgd_run "$profile" "local-sgd b=32 I=8" --algo local-sgd --batch 32 --sync-period 8 --lr "$lr"
     crpsgd_run "$profile" "local-sgd b=32 I=64" --algo local-sgd --batch 32 --sync-period 64 --lr "$lr"
     crpsgd_run "$profile" "local-sgd b=32 I=8 overlap int8" --algo local-sgd --batch 32 --sync-period 8 \
