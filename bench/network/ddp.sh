@@ -136,7 +136,10 @@ for profile in ${PROFILES:-1gbit 100mbit wan}; do
     mkdir -p "$out/$profile/seed-$seed"
     ddp_run "$profile" "psgd B=32" --algo psgd
     ddp_run "$profile" "psgd B=32 fp16" --algo psgd --comm-hook fp16
-    ddp_run "$profile" "psgd B=32 PowerSGD r=2" --algo psgd --comm-hook powersgd
+    # On ResNet-20, Debian's PyTorch 1.13 powerSGD_hook dies under gloo when its warm-up ends (one rank:
+    # "enforce fail at ./gloo/transport/tcp/pair.cc:510] op.preamble.length <= op.nbytes. 1268 vs 128",
+    # the other hangs in its all-reduce), so that row is the CNN's only.
+    [ "$net" = cnn ] && ddp_run "$profile" "psgd B=32 PowerSGD r=2" --algo psgd --comm-hook powersgd
     ddp_run "$profile" "local-sgd b=32 I=8" --algo local-sgd --sync-period 8
     ddp_run "$profile" "local-sgd b=32 I=64" --algo local-sgd --sync-period 64
     crpsgd_run "$profile" "psgd B=32" --algo psgd --batch 32 --lr "$lr"

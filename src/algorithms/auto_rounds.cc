@@ -162,20 +162,8 @@ class AutoRounds final : public Algorithm {
       result.sfo_per_worker += samples;
       progress.rounds = t;
       progress.sfo_per_worker = result.sfo_per_worker;
-      RoundRecord record;
-      record.round = t;
-      record.batch = split.even;
-      record.local_steps = split.steps;
-      record.samples = samples;
-      record.sfo_per_worker = result.sfo_per_worker;
-      record.last = t == plan.size();
+      RoundRecord record = RecordOf(t, plan, split, result.sfo_per_worker, drift, averaged, result);
       if (grad_norm2) SetNormTestFields(state_.norm_test, grad_norm2, record.fields);
-      if (drift) record.fields.Set("drift", *drift);
-      if (record.last) {
-        const double share = averaged ? averaged->share : 0.0;
-        record.fields.Set("tail_average", share);
-        result.fields.Set("tail_averaged", share);
-      }
       CRPSGD_RETURN_IF_ERROR(observer.OnRound(record, x));
     }
     result.budget_left = options_.budget - result.sfo_per_worker;
@@ -267,6 +255,28 @@ class AutoRounds final : public Algorithm {
     double spread_sum = 0.0;
   };
 
+  // Round t's record: its split, the samples a worker has spent, the drift
+  // test's cosine and, for the last round, the share of the tail its model
+  // averages (the run's result too).
+  static RoundRecord RecordOf(std::uint64_t t, const std::vector<std::uint64_t>& plan, const Split& split,
+                              std::uint64_t sfo_per_worker, std::optional<double> drift, const TailWindow* averaged,
+                              AlgorithmResult& result) {
+    RoundRecord record;
+    record.round = t;
+    record.batch = split.even;
+    record.local_steps = split.steps;
+    record.samples = plan[t - 1];
+    record.sfo_per_worker = sfo_per_worker;
+    record.last = t == plan.size();
+    if (drift) record.fields.Set("drift", *drift);
+    if (record.last) {
+      const double share = averaged ? averaged->share : 0.0;
+      record.fields.Set("tail_average", share);
+      result.fields.Set("tail_averaged", share);
+    }
+    return record;
+  }
+
   // The local steps: no communication.
   LocalPass LocalSteps(Workspace& w, const Split& split, std::uint64_t round_start, std::span<double> x) const {
     const std::uint64_t b_min = options_.SmallestBatch();
@@ -326,9 +336,9 @@ class AutoRounds final : public Algorithm {
     const std::vector<std::uint64_t>& plan;
     std::vector<std::uint64_t> before;         // before[t]: the samples a worker spent before round t (1-based)
     std::vector<double> global, global_state;  // g: what every worker agrees on
-    std::vector<double> start_state, mean, mean_state, local_state;
+    std::vector<double> start_state{}, mean{}, mean_state{}, local_state{};
     BackgroundExchange background;  // after the buffers it reads: destroyed (joined) first
-    AlgorithmResult result;
+    AlgorithmResult result{};
     double last_round_s = 0.0;  // the last round's exchange, which nothing hides
 
     // The worker's own model: g less its step not yet averaged.
@@ -358,20 +368,9 @@ class AutoRounds final : public Algorithm {
       if (w.tail.active() && !averaged) drift = w.tail.AfterRound(before[t], global, x);
       result.rounds = progress.rounds = t;
       const Split split = SplitRound(plan[t - 1], self.LocalBatch(plan[t - 1], self.options_.SmallestBatch()));
-      RoundRecord record;
-      record.round = t;
-      record.batch = split.even;
-      record.local_steps = split.steps;
-      record.samples = plan[t - 1];
-      record.sfo_per_worker = result.sfo_per_worker;  // with the steps of the round behind the exchange
-      record.last = t == plan.size();
+      // The samples spent count the steps of the round behind the exchange.
+      RoundRecord record = RecordOf(t, plan, split, result.sfo_per_worker, drift, averaged, result);
       record.fields.Set("exposed_comm_s", exposed_s);
-      if (drift) record.fields.Set("drift", *drift);
-      if (record.last) {
-        const double share = averaged ? averaged->share : 0.0;
-        record.fields.Set("tail_average", share);
-        result.fields.Set("tail_averaged", share);
-      }
       CRPSGD_RETURN_IF_ERROR(observer.OnRound(record, x));
       global.assign(x.begin(), x.end());
       global_state = AveragedStateOf(f);  // as the evaluation left it (a recalibration), as a checkpoint keeps it
@@ -396,25 +395,19 @@ class AutoRounds final : public Algorithm {
     const std::vector<std::uint64_t> plan = AutoRoundSamples(options_);
     const std::uint64_t rounds = plan.size();
     Workspace w(options_, params_.tail_average, f, sampler, x.size(), state_);
-    Overlapped run{*this,
-                   comm,
-                   f,
-                   x,
-                   observer,
-                   progress,
-                   w,
-                   plan,
-                   std::vector<std::uint64_t>(rounds + 1, 0),
-                   std::vector<double>(x.begin(), x.end()),
-                   AveragedStateOf(f),
-                   {},
-                   {},
-                   {},
-                   {},
-                   BackgroundExchange(w.exchange, comm),
-                   {},
-                   0.0};
-    for (std::uint64_t t = 1; t < rounds; ++t) run.before[t + 1] = run.before[t] + plan[t - 1];
+    Overlapped run{.self = *this,
+                   .comm = comm,
+                   .f = f,
+                   .x = x,
+                   .observer = observer,
+                   .progress = progress,
+                   .w = w,
+                   .plan = plan,
+                   .before = std::vector<std::uint64_t>(rounds + 1, 0),
+                   .global = std::vector<double>(x.begin(), x.end()),
+                   .global_state = AveragedStateOf(f),
+                   .background = BackgroundExchange(w.exchange, comm)};
+    for (std::uint64_t r = 1; r < rounds; ++r) run.before[r + 1] = run.before[r] + plan[r - 1];
     run.result.rounds = progress.rounds;
     run.result.sfo_per_worker = progress.sfo_per_worker;
     std::uint64_t t = progress.rounds + 1;
