@@ -54,6 +54,8 @@ std::size_t Int8BlockValuesOf(DataType type);  // L
 // The wire type of a compressed message of n values: kBf16, or int8 blocks; none: kFloat64.
 DataType WireTypeOf(Compression compression, std::size_t n);
 
+// The bytes of n values encoded: EncodeValues's buffer size (none: float64's).
+std::size_t EncodedBytes(Compression compression, std::size_t n);
 // `values` as the wire carries them: the buffer of WireTypeOf(compression, n)
 // elements, and back.
 std::vector<std::byte> EncodeValues(std::span<const double> values, Compression compression);

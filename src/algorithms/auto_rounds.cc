@@ -516,17 +516,19 @@ extern const AlgorithmSpec kAutoSpec{
               return Status::InvalidArgument("--b1 must be in [1, --budget] (auto's first round's samples, S1)");
             }
           }
-          if (o.compression != Compression::kNone &&
-              (p.round_split == RoundSplit::kNoise || ParamNumber(o, kOuterMomentumParam.name) > 0.0)) {
-            return Status::InvalidArgument(
-                "--compress with auto: --round-split noise and --outer-momentum use the round's noise statistic, "
-                "which a compressed message cannot carry exactly; use the default split and no outer momentum");
+          // What reads the round's noise statistic, which a compressed or overlapped round does not send.
+          const bool reads_noise =
+              p.round_split == RoundSplit::kNoise || ParamNumber(o, kOuterMomentumParam.name) > 0.0;
+          const auto refused = [](const char* flag, const char* why) {
+            return Status::InvalidArgument(std::string(flag) +
+                                           " with auto: --round-split noise and --outer-momentum use the round's "
+                                           "noise statistic, which " +
+                                           why + "; use the default split and no outer momentum");
+          };
+          if (reads_noise && o.compression != Compression::kNone) {
+            return refused("--compress", "a compressed message cannot carry exactly");
           }
-          if (o.overlap && (p.round_split == RoundSplit::kNoise || ParamNumber(o, kOuterMomentumParam.name) > 0.0)) {
-            return Status::InvalidArgument(
-                "--overlap with auto: --round-split noise and --outer-momentum use the round's noise statistic, "
-                "which an overlapped round does not measure; use the default split and no outer momentum");
-          }
+          if (reads_noise && o.overlap) return refused("--overlap", "an overlapped round does not measure");
           if (!(p.round_growth >= 1.0) || !std::isfinite(p.round_growth)) {
             return Status::InvalidArgument("--round-growth must be >= 1 (got " + std::to_string(p.round_growth) +
                                            "): the last round's samples over the first's");

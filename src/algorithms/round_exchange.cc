@@ -204,7 +204,7 @@ std::uint64_t RoundExchange::MessageBytes(const Objective& f, bool with_state, c
     case Compression::kNone: bytes = (n + state_values) * wire; break;
     case Compression::kBf16:
     case Compression::kInt8:  // the state goes whole, on the model's wire
-      bytes = EncodeValues(std::vector<double>(n, 0.0), options.compression).size() + state_values * wire;
+      bytes = EncodedBytes(options.compression, n) + state_values * wire;
       break;
     case Compression::kPowerSgd: {
       std::size_t values = n + state_values;  // each factored matrix: P and Q instead

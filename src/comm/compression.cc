@@ -119,10 +119,16 @@ DataType WireTypeOf(Compression compression, std::size_t n) {
   return DataType::kFloat64;
 }
 
+std::size_t EncodedBytes(Compression compression, std::size_t n) {
+  if (compression == Compression::kBf16) return n * sizeof(std::uint16_t);
+  if (compression != Compression::kInt8) return n * sizeof(double);
+  const std::size_t length = Int8BlockValuesOf(WireTypeOf(compression, n));
+  return std::max<std::size_t>(1, (n + length - 1) / length) * (sizeof(float) + length);
+}
+
 std::vector<std::byte> EncodeValues(std::span<const double> values, Compression compression) {
-  std::vector<std::byte> wire;
+  std::vector<std::byte> wire(EncodedBytes(compression, values.size()));
   if (compression == Compression::kBf16) {
-    wire.resize(values.size() * sizeof(std::uint16_t));
     for (std::size_t i = 0; i < values.size(); ++i) {
       const std::uint16_t half = ToBf16(static_cast<float>(values[i]));
       std::memcpy(wire.data() + i * sizeof half, &half, sizeof half);
@@ -130,15 +136,13 @@ std::vector<std::byte> EncodeValues(std::span<const double> values, Compression 
   } else if (compression == Compression::kInt8) {
     const std::size_t length = Int8BlockValuesOf(WireTypeOf(compression, values.size()));
     const std::size_t block_bytes = sizeof(float) + length;
-    const std::size_t blocks = std::max<std::size_t>(1, (values.size() + length - 1) / length);
-    wire.resize(blocks * block_bytes);
+    const std::size_t blocks = wire.size() / block_bytes;
     for (std::size_t b = 0; b < blocks; ++b) {
       const std::size_t first = std::min(b * length, values.size());
       EncodeBlock(values.data() + first, std::min(length, values.size() - first), length,
                   wire.data() + b * block_bytes);
     }
   } else {
-    wire.resize(values.size_bytes());
     std::memcpy(wire.data(), values.data(), values.size_bytes());
   }
   return wire;
